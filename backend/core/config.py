@@ -1,0 +1,132 @@
+"""All settings of zopoc in one pydantic-settings class (environment prefix ``ZOPOC_``).
+
+Defaults are the *embedded* setup that works on a fresh laptop without servers: SQLite under ``var/``,
+Celery's ``filesystem://`` broker with its folders under ``var/broker`` and no Redis (live views then poll
+the database). Give ``ZOPOC_DATABASE_URL`` / ``ZOPOC_BROKER_URL`` / ``ZOPOC_REDIS_URL`` to use Postgres and
+Redis; the same code serves both.
+
+Other parts import it: ``from backend.core.config import get_settings``. The execution and estimates
+engineers may add their own fields, each in its own clearly marked block below.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+VAR_DIR = REPO_ROOT / "var"
+
+# Placeholder secret: accepted in development only (see Settings._refuse_default_secrets).
+_DEFAULT_SECRET = "change-me"
+
+
+class Settings(BaseSettings):
+    """zopoc settings, read from ``ZOPOC_*`` environment variables (and a ``.env`` file if present)."""
+
+    model_config = SettingsConfigDict(env_prefix="ZOPOC_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    api_prefix: str = "/api"
+    project_name: str = "zopoc"
+
+    # --- database ---------------------------------------------------------------------------------
+    database_url: str = f"sqlite:///{VAR_DIR / 'zopoc.db'}"
+    # Seconds ``python -m backend.prestart`` waits for the database before giving up.
+    database_wait_s: float = 60.0
+
+    # --- broker / live events ---------------------------------------------------------------------
+    broker_url: str = "filesystem://"
+    # Folder of the filesystem broker (only used when broker_url is filesystem://).
+    broker_dir: Path = VAR_DIR / "broker"
+    # None: no pub/sub; the SSE endpoint polls poc_events instead.
+    redis_url: str | None = None
+    # Prefix of every Redis key / channel / Celery queue name, so several installs (and test sessions)
+    # can share one Redis server.
+    redis_prefix: str = "zopoc:"
+    # Seconds between database polls of the SSE endpoint when no Redis is configured.
+    events_poll_s: float = 0.5
+    # Seconds between SSE heartbeat comments.
+    events_heartbeat_s: float = 15.0
+
+    # --- datasets ---------------------------------------------------------------------------------
+    data_dir: Path = VAR_DIR / "data"
+    max_upload_mb: float = 20.0
+    max_upload_rows: int = 200_000
+
+    # --- web --------------------------------------------------------------------------------------
+    frontend_dist: Path = REPO_ROOT / "frontend" / "dist"
+    cors_origins: list[str] = Field(default_factory=list)
+    # Signs share tokens and similar; must be set outside development.
+    secret_key: str = _DEFAULT_SECRET
+
+    # === execution engineer's block (worker/) — add fields below this line ==========================
+
+    # Celery queue names are f"{queue_prefix}{kind}" for kind in cpu/gpu: test sessions sharing one
+    # broker use a unique prefix.
+    queue_prefix: str = ""
+    # The device kinds a worker started without -Q consumes (comma separated: "cpu", "gpu" or "cpu,gpu").
+    worker_queues: str = "cpu"
+    # Seconds between heartbeats of a running run; a run whose heartbeat is older than stale_after_s is
+    # failed by the sweep (lost worker), which every worker runs every sweep_every_s seconds.
+    heartbeat_s: float = 5.0
+    stale_after_s: float = 90.0
+    sweep_every_s: float = 30.0
+    # The relay writes a batch of events every relay_flush_s seconds or relay_max_points points.
+    relay_flush_s: float = 0.5
+    relay_max_points: int = 5000
+    # Seconds a cancelled training process gets to finish its step after SIGTERM before SIGKILL.
+    cancel_grace_s: float = 20.0
+    # Threads of a training process (OMP/MKL/torch); None leaves the libraries' defaults.
+    train_threads: int | None = None
+
+
+    # === estimates / reports engineer's block (backend/estimates, backend/reports) ===================
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets(self) -> "Settings":
+        if self.environment != "development" and self.secret_key == _DEFAULT_SECRET:
+            raise ValueError(
+                "ZOPOC_SECRET_KEY still has its development default; set a real secret "
+                f"(environment is {self.environment!r})"
+            )
+        return self
+
+    @property
+    def max_upload_bytes(self) -> int:
+        """The upload size limit in bytes."""
+        return int(self.max_upload_mb * 1024 * 1024)
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True when the database is SQLite (the embedded default)."""
+        return self.database_url.startswith("sqlite")
+
+    def broker_transport_options(self) -> dict[str, Any]:
+        """Celery ``broker_transport_options`` matching ``broker_url``.
+
+        For ``filesystem://`` the folders are created here, under ``broker_dir``; for Redis the queue
+        keys get ``redis_prefix`` so installs sharing one server stay apart.
+        """
+        if self.broker_url.startswith("filesystem"):
+            folders = {
+                "data_folder_in": self.broker_dir / "out",
+                "data_folder_out": self.broker_dir / "out",
+                "processed_folder": self.broker_dir / "processed",
+            }
+            for folder in folders.values():
+                folder.mkdir(parents=True, exist_ok=True)
+            return {key: str(value) for key, value in folders.items()} | {"store_processed": False}
+        if self.broker_url.startswith(("redis", "rediss")):
+            return {"global_keyprefix": self.redis_prefix}
+        return {}
+
+
+@functools.lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (cached; tests clear the cache with ``get_settings.cache_clear()``)."""
+    return Settings()

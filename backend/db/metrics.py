@@ -1,0 +1,254 @@
+"""Metric points: the idempotent writer (used by ingestion) and the downsampling chart query (API).
+
+The agreement between ingestion and the chart query lives here, in code:
+
+* ``write_points`` inserts the points with ``ON CONFLICT DO NOTHING`` (a re-sent batch adds nothing) and
+  folds them into ``metric_rollups``: for every level k in ``ROLLUP_LEVELS`` the bucket
+  ``step >> (2k)`` (4**k consecutive steps) keeps its minimum and its maximum point. The fold is an upsert
+  that only replaces an extreme by a strictly better one, so it is idempotent too.
+* ``downsample`` reads a series for a chart: raw points when the step span is small, otherwise the rows of
+  the finest rollup level with at most ``ROLLUP_READ_LIMIT`` buckets, merged in Python down to
+  ``max_points``. Each output bucket yields its min and max point, and the series' first and last points
+  are always kept: the shape survives, nothing is truncated.
+
+Ingestion that bypasses ``write_points`` must still fill ``metric_rollups`` the same way, or charts of
+long runs fall back to a slow scan of ``metric_points``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from backend.db.models import MetricPoint, MetricRollup
+
+# Bucket widths 4**k steps. Level 1 (4 steps) is left out: spans that small are read raw.
+ROLLUP_LEVELS = tuple(range(2, 11))
+# Above this step span the chart query reads rollups instead of raw points.
+RAW_READ_LIMIT = 8192
+# At most this many rollup rows are read per series; the finest level that fits is chosen.
+ROLLUP_READ_LIMIT = 8192
+
+X_AXES = ("step", "elapsed_s", "forward_passes")
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """One point of a series, with all three x coordinates."""
+
+    step: int
+    elapsed_s: float
+    forward_passes: int
+    value: float | None
+
+
+def _insert(bind: sa.Connection | Any, table: sa.Table):
+    dialect = bind.dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"metric upserts are not written for {dialect}")
+
+
+def _finite(value: Any) -> bool:
+    return value is not None and isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def write_points(bind: sa.Connection | Any, run_id: str, points: Iterable[Mapping[str, Any]]) -> int:
+    """Store metric points of one run and fold them into the rollups; idempotent. Returns rows offered.
+
+    ``points`` are engine ``metrics``/``eval`` events or alike: ``{"step", "elapsed_s", "forward_passes",
+    "values": {name: value}}``. ``bind`` is a Connection or Session; the caller commits (in the same
+    transaction as the poc_event announcing the batch).
+    """
+    rows: list[dict[str, Any]] = []
+    for point in points:
+        for name, value in point["values"].items():
+            rows.append(
+                {
+                    "run_id": run_id,
+                    "name": name,
+                    "step": int(point["step"]),
+                    "elapsed_s": float(point["elapsed_s"]),
+                    "forward_passes": int(point["forward_passes"]),
+                    "value": float(value) if value is not None else None,
+                }
+            )
+    if not rows:
+        return 0
+    bind.execute(_insert(bind, MetricPoint.__table__).on_conflict_do_nothing(), rows)
+    _fold_rollups(bind, rows)
+    return len(rows)
+
+
+def _fold_rollups(bind: sa.Connection | Any, rows: Sequence[dict[str, Any]]) -> None:
+    buckets: dict[tuple[str, str, int, int], dict[str, Any]] = {}
+    for row in rows:
+        value = row["value"]
+        if not _finite(value):
+            continue  # NaN/None never become an extreme; the raw point keeps them
+        for level in ROLLUP_LEVELS:
+            key = (row["run_id"], row["name"], level, row["step"] >> (2 * level))
+            current = buckets.get(key)
+            if current is None:
+                buckets[key] = {
+                    "run_id": row["run_id"], "name": row["name"], "level": level, "bucket": key[3],
+                    "min_step": row["step"], "min_elapsed": row["elapsed_s"],
+                    "min_forward": row["forward_passes"], "min_value": value,
+                    "max_step": row["step"], "max_elapsed": row["elapsed_s"],
+                    "max_forward": row["forward_passes"], "max_value": value,
+                }
+                continue
+            if value < current["min_value"]:
+                current.update(min_step=row["step"], min_elapsed=row["elapsed_s"],
+                               min_forward=row["forward_passes"], min_value=value)
+            if value > current["max_value"]:
+                current.update(max_step=row["step"], max_elapsed=row["elapsed_s"],
+                               max_forward=row["forward_passes"], max_value=value)
+    if not buckets:
+        return
+    table = MetricRollup.__table__
+    stmt = _insert(bind, table)
+    new, old = stmt.excluded, table.c
+    better_min = new.min_value < old.min_value
+    better_max = new.max_value > old.max_value
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[old.run_id, old.name, old.level, old.bucket],
+        set_={
+            **{f"min_{f}": sa.case((better_min, getattr(new, f"min_{f}")), else_=getattr(old, f"min_{f}"))
+               for f in ("step", "elapsed", "forward", "value")},
+            **{f"max_{f}": sa.case((better_max, getattr(new, f"max_{f}")), else_=getattr(old, f"max_{f}"))
+               for f in ("step", "elapsed", "forward", "value")},
+        },
+    )
+    bind.execute(stmt, list(buckets.values()))
+
+
+# --- reading -------------------------------------------------------------------------------------------
+
+def _point_row(row: Any) -> Point:
+    return Point(row.step, row.elapsed_s, row.forward_passes, row.value)
+
+
+def _edge_point(bind, run_id: str, name: str, last: bool) -> Point | None:
+    mp = MetricPoint
+    order = mp.step.desc() if last else mp.step.asc()
+    row = bind.execute(
+        sa.select(mp.step, mp.elapsed_s, mp.forward_passes, mp.value)
+        .where(mp.run_id == run_id, mp.name == name).order_by(order).limit(1)
+    ).first()
+    return _point_row(row) if row else None
+
+
+def _merge(groups: Iterable[tuple[int, Point, Point]], first_key: int, n_keys: int,
+           n_buckets: int) -> list[Point]:
+    """Merge (key, min point, max point) items, ordered by key, into at most ``n_buckets`` groups of
+    adjacent keys; each group keeps its min and its max point, in step order."""
+    width = max(1, math.ceil(n_keys / max(1, n_buckets)))
+    out: list[Point] = []
+    current: int | None = None
+    lo = hi = None
+    for key, pmin, pmax in groups:
+        g = (key - first_key) // width
+        if g != current:
+            if lo is not None:
+                out.extend(_ordered_pair(lo, hi))
+            current, lo, hi = g, pmin, pmax
+            continue
+        if pmin.value < lo.value:
+            lo = pmin
+        if pmax.value > hi.value:
+            hi = pmax
+    if lo is not None:
+        out.extend(_ordered_pair(lo, hi))
+    return out
+
+
+def _ordered_pair(a: Point, b: Point) -> list[Point]:
+    if a.step == b.step:
+        return [a]
+    return [a, b] if a.step < b.step else [b, a]
+
+
+def downsample(bind, run_id: str, name: str, max_points: int = 2000) -> list[Point]:
+    """The series ``name`` of ``run_id`` in step order, at most ``max_points`` points (>= 4).
+
+    Keeps the first and last points and, per bucket of adjacent steps, the minimum and the maximum.
+    """
+    max_points = max(4, max_points)
+    first = _edge_point(bind, run_id, name, last=False)
+    if first is None:
+        return []
+    last = _edge_point(bind, run_id, name, last=True)
+    span = last.step - first.step + 1
+    n_buckets = (max_points - 2) // 2
+    mp = MetricPoint
+
+    if span <= max(RAW_READ_LIMIT, max_points):
+        rows = bind.execute(
+            sa.select(mp.step, mp.elapsed_s, mp.forward_passes, mp.value)
+            .where(mp.run_id == run_id, mp.name == name).order_by(mp.step)
+        ).all()
+        points = [_point_row(r) for r in rows]
+        if len(points) <= max_points:
+            return points
+        finite = [(p.step, p, p) for p in points if _finite(p.value)]
+        inner = _merge(finite, first.step, span, n_buckets)
+        return _with_edges(inner, first, last)
+
+    level = next((lv for lv in ROLLUP_LEVELS
+                  if (last.step >> (2 * lv)) - (first.step >> (2 * lv)) + 1 <= ROLLUP_READ_LIMIT),
+                 ROLLUP_LEVELS[-1])
+    r = MetricRollup
+    rows = bind.execute(
+        sa.select(r.bucket, r.min_step, r.min_elapsed, r.min_forward, r.min_value,
+                  r.max_step, r.max_elapsed, r.max_forward, r.max_value)
+        .where(r.run_id == run_id, r.name == name, r.level == level).order_by(r.bucket)
+    ).all()
+    if not rows:
+        return _downsample_by_scan(bind, run_id, name, first, last, n_buckets)
+    first_bucket = first.step >> (2 * level)
+    n_keys = (last.step >> (2 * level)) - first_bucket + 1
+    groups = ((row.bucket,
+               Point(row.min_step, row.min_elapsed, row.min_forward, row.min_value),
+               Point(row.max_step, row.max_elapsed, row.max_forward, row.max_value)) for row in rows)
+    return _with_edges(_merge(groups, first_bucket, n_keys, n_buckets), first, last)
+
+
+def _downsample_by_scan(bind, run_id, name, first: Point, last: Point, n_buckets: int) -> list[Point]:
+    """Fallback for points written without rollups: one pass over the raw points (slow, but correct)."""
+    mp = MetricPoint
+    rows = bind.execute(
+        sa.select(mp.step, mp.elapsed_s, mp.forward_passes, mp.value)
+        .where(mp.run_id == run_id, mp.name == name).order_by(mp.step)
+        .execution_options(yield_per=10_000)
+    )
+    finite = ((p.step, p, p) for p in map(_point_row, rows) if _finite(p.value))
+    return _with_edges(_merge(finite, first.step, last.step - first.step + 1, n_buckets), first, last)
+
+
+def _with_edges(inner: list[Point], first: Point, last: Point) -> list[Point]:
+    if not inner or inner[0].step != first.step:
+        inner.insert(0, first)
+    if inner[-1].step != last.step:
+        inner.append(last)
+    return inner
+
+
+def series_names(bind, run_id: str) -> list[str]:
+    """The metric names a run has points for (read from the coarsest rollup level: a few rows)."""
+    r = MetricRollup
+    names = bind.execute(
+        sa.select(r.name).where(r.run_id == run_id, r.level == ROLLUP_LEVELS[-1]).distinct().order_by(r.name)
+    ).scalars().all()
+    if names:
+        return list(names)
+    mp = MetricPoint  # no rollups (only non-finite values, or rows written by other means)
+    return list(bind.execute(
+        sa.select(mp.name).where(mp.run_id == run_id).distinct().order_by(mp.name)).scalars().all())

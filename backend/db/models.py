@@ -1,0 +1,209 @@
+"""The database schema (SQLAlchemy 2.0 typed models), shared by the API and the execution side.
+
+Portable to Postgres and SQLite: string uuid4 ids, ``sa.JSON``, timezone-aware timestamps. The schema is
+created by Alembic migrations only (``alembic/versions``); the app never calls ``create_all``.
+
+Metric charts: ``metric_points`` holds every point; ``metric_rollups`` holds per-bucket extremes at
+strides 4**k (see ``backend.db.metrics``) so a chart of a million points reads a few thousand rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Run states. The row is the truth about a run; the worker moves it forward, the API only cancels.
+RUN_STATES = ("queued", "running", "succeeded", "failed", "cancelled")
+FINISHED_STATES = ("succeeded", "failed", "cancelled")
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# BIGINT autoincrement on Postgres; SQLite only autoincrements an INTEGER PRIMARY KEY.
+BigIntPK = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def new_id() -> str:
+    """A new uuid4 as its 36-character string."""
+    return str(uuid.uuid4())
+
+
+def utcnow() -> dt.datetime:
+    """The current time, timezone-aware (UTC)."""
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {
+        dt.datetime: sa.DateTime(timezone=True),
+        dict[str, Any]: sa.JSON(),
+        list[Any]: sa.JSON(),
+    }
+
+
+class Dataset(Base):
+    __tablename__ = "datasets"
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    builtin: Mapped[bool] = mapped_column(default=False)
+    # Inside settings.data_dir for uploads (a generated name, never the user's); the built-in's name
+    # (resolved by the engine) for built-in datasets.
+    path: Mapped[str] = mapped_column(sa.String(1000))
+    n_rows: Mapped[int]
+    labels: Mapped[list[Any]]
+    text_column: Mapped[str | None] = mapped_column(sa.String(200))
+    label_column: Mapped[str | None] = mapped_column(sa.String(200))
+    size_bytes: Mapped[int | None] = mapped_column(sa.BigInteger)
+    sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    # The first rows as {"text", "label"} objects, kept so listing needs no file access.
+    preview: Mapped[list[Any] | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+
+
+class Poc(Base):
+    __tablename__ = "pocs"
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    model: Mapped[str] = mapped_column(sa.String(500))
+    dataset_id: Mapped[str] = mapped_column(sa.ForeignKey("datasets.id"), index=True)
+    # steps, max_minutes, batch_size, seed, k_shot, eval_every, device
+    settings: Mapped[dict[str, Any]]
+    created_by: Mapped[str] = mapped_column(sa.String(200), default="local")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    deleted_at: Mapped[dt.datetime | None]
+
+    dataset: Mapped[Dataset] = relationship(lazy="joined")
+    runs: Mapped[list["Run"]] = relationship(
+        back_populates="poc",
+        order_by="Run.created_at",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        lazy="selectin",
+    )
+
+
+class Run(Base):
+    __tablename__ = "runs"
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=new_id)
+    poc_id: Mapped[str] = mapped_column(sa.ForeignKey("pocs.id", ondelete="CASCADE"), index=True)
+    method: Mapped[str] = mapped_column(sa.String(32))
+    hyperparams: Mapped[dict[str, Any]]
+    state: Mapped[str] = mapped_column(sa.String(16), default="queued", index=True)
+    cancel_requested: Mapped[bool] = mapped_column(default=False)
+    step: Mapped[int] = mapped_column(default=0)
+    forward_passes: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    total_steps: Mapped[int | None]
+    progress: Mapped[float] = mapped_column(default=0.0)
+    attempt: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[dt.datetime | None]
+    finished_at: Mapped[dt.datetime | None]
+    heartbeat_at: Mapped[dt.datetime | None]
+    worker: Mapped[str | None] = mapped_column(sa.String(255))
+    device: Mapped[str | None] = mapped_column(sa.String(64))
+    queue: Mapped[str] = mapped_column(sa.String(16), default="cpu")
+    celery_task_id: Mapped[str | None] = mapped_column(sa.String(255))
+    peak_memory_mb: Mapped[float | None]
+    baseline_memory_mb: Mapped[float | None]
+    final_metrics: Mapped[dict[str, Any] | None]
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    model_info: Mapped[dict[str, Any] | None]
+
+    poc: Mapped[Poc] = relationship(back_populates="runs")
+
+    __table_args__ = (
+        sa.CheckConstraint(f"state IN {RUN_STATES!r}", name="state"),
+        # The heartbeat sweep looks for running runs with a stale heartbeat.
+        sa.Index("ix_runs_state_heartbeat", "state", "heartbeat_at"),
+    )
+
+
+class MetricPoint(Base):
+    """One value of one metric at one step. The primary key makes re-inserting a batch a no-op."""
+
+    __tablename__ = "metric_points"
+
+    run_id: Mapped[str] = mapped_column(sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    step: Mapped[int] = mapped_column(primary_key=True)
+    elapsed_s: Mapped[float]
+    forward_passes: Mapped[int] = mapped_column(sa.BigInteger)
+    value: Mapped[float | None]
+
+
+class MetricRollup(Base):
+    """Extremes of one metric over the steps ``[bucket * 4**level, (bucket + 1) * 4**level)``.
+
+    Maintained at ingestion by ``backend.db.metrics.write_points`` (idempotent: min/max of a re-sent batch
+    change nothing); read by the chart query, which picks the finest level with few enough buckets.
+    """
+
+    __tablename__ = "metric_rollups"
+
+    run_id: Mapped[str] = mapped_column(sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    level: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True)
+    bucket: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
+    min_step: Mapped[int]
+    min_elapsed: Mapped[float]
+    min_forward: Mapped[int] = mapped_column(sa.BigInteger)
+    min_value: Mapped[float]
+    max_step: Mapped[int]
+    max_elapsed: Mapped[float]
+    max_forward: Mapped[int] = mapped_column(sa.BigInteger)
+    max_value: Mapped[float]
+
+
+class EvalResult(Base):
+    __tablename__ = "eval_results"
+
+    run_id: Mapped[str] = mapped_column(sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    step: Mapped[int] = mapped_column(primary_key=True)
+    n_eval: Mapped[int]
+    # One bit per evaluation example, in evaluation order (numpy.packbits layout, big-endian bits).
+    correct: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    accuracy: Mapped[float | None]
+    loss: Mapped[float | None]
+
+
+class PocEvent(Base):
+    """What the SSE stream replays: written in the same transaction as the rows it announces."""
+
+    __tablename__ = "poc_events"
+
+    seq: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    poc_id: Mapped[str] = mapped_column(sa.ForeignKey("pocs.id", ondelete="CASCADE"))
+    run_id: Mapped[str | None] = mapped_column(sa.ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(16))  # "run" | "metric"
+    payload: Mapped[dict[str, Any]]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (sa.Index("ix_poc_events_poc_id_seq", "poc_id", "seq"),)
+
+
+class Report(Base):
+    """A frozen snapshot of a PoC's comparison, shared by an unguessable token (issue 5)."""
+
+    __tablename__ = "reports"
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=new_id)
+    poc_id: Mapped[str | None] = mapped_column(sa.ForeignKey("pocs.id", ondelete="SET NULL"), index=True)
+    token: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    language: Mapped[str] = mapped_column(sa.String(8), default="en")
+    snapshot: Mapped[dict[str, Any]]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None]
