@@ -1,0 +1,183 @@
+"""The step skeleton shared by the zeroth-order optimizers (two forward passes, no gradients)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import torch
+
+from worker.zo.noise import NoiseSource
+
+Closure = Callable[[], "torch.Tensor | float"]
+
+
+def check_positive(name: str, value: float) -> None:
+    """Raise ``ValueError`` unless ``value`` is a finite number > 0."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"Invalid {name}: {value} (must be > 0)")
+
+
+def check_non_negative(name: str, value: float) -> None:
+    """Raise ``ValueError`` unless ``value`` is a finite number >= 0."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"Invalid {name}: {value} (must be >= 0)")
+
+
+def check_positive_int(name: str, value: int) -> None:
+    """Raise ``ValueError`` unless ``value`` is an integer >= 1."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"Invalid {name}: {value} (must be an integer >= 1)")
+
+
+def check_seed(seed: int) -> None:
+    """Raise ``ValueError`` unless ``seed`` is an integer >= 0."""
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"Invalid seed: {seed} (must be an integer >= 0)")
+
+
+class ZOOptimizer(torch.optim.Optimizer):
+    """Base class of the two-point zeroth-order optimizers (SPSA / MeZO family).
+
+    One ``step(closure)``::
+
+        t  = number of steps taken so far
+        draw this step's direction Z (subclass: full Gaussian z, or U Vᵀ for LOZO)
+        θ ← θ + εZ;   ℓ₊ = closure()
+        θ ← θ − 2εZ;  ℓ₋ = closure()
+        c = (ℓ₊ − ℓ₋) / (2ε)                      # the projected gradient
+        θ ← θ + εZ − η(ĝ + λθ)                   # restore and update, fused into one pass per tensor
+        return ℓ₊
+
+    The closure is called exactly twice, under ``torch.no_grad()``, and must return the loss of the
+    CURRENT batch (a 0-dim tensor or a float); it must not change the batch between the two calls. The
+    returned loss is the one at θ + εZ (the first call), as a python float: it is the loss the step
+    measured, not the loss at θ, which would cost a third forward pass.
+
+    If c is not finite (the loss became nan/inf) the parameters are restored and no update is made, so the
+    weights stay usable; the caller sees the non-finite loss and stops. If the closure raises, the
+    perturbation in force is undone before the exception propagates.
+
+    ``zo_eps`` must be the same in every param group (c is one number for the whole perturbation); lr and
+    weight_decay may differ per group. Weight decay λ applies only to tensors with ``dim() >= 2``.
+
+    Attributes:
+        num_steps: steps taken (the t of the next step).
+        forward_passes: cumulative closure calls.
+        last_projected_grad: c of the last step (nan before the first).
+        seed: the run seed every random draw is derived from.
+    """
+
+    def __init__(self, params: Any, defaults: dict[str, Any], seed: int) -> None:
+        check_seed(seed)
+        super().__init__(params, defaults)
+        self.seed = seed
+        self.num_steps = 0
+        self.forward_passes = 0
+        self.last_projected_grad = math.nan
+        self._noise = NoiseSource()
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a group (torch semantics); its ``zo_eps`` must equal the other groups'."""
+        super().add_param_group(param_group)
+        group = self.param_groups[-1]
+        check_positive("zo_eps", group["zo_eps"])
+        check_non_negative("lr", group["lr"])
+        check_non_negative("weight_decay", group["weight_decay"])
+        first_eps = self.param_groups[0]["zo_eps"]
+        if group["zo_eps"] != first_eps:
+            raise ValueError(
+                f"Invalid zo_eps: {group['zo_eps']} (every param group must share one zo_eps, "
+                f"the first has {first_eps})"
+            )
+
+    # -- iteration -----------------------------------------------------------------------------------------
+
+    def _indexed_params(self) -> Iterator[tuple[int, dict[str, Any], torch.Tensor]]:
+        """(global index, group, param) over all groups in order, skipping frozen params.
+
+        The index counts every param of every group, so it does not depend on how params are grouped.
+        """
+        index = 0
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.requires_grad:
+                    yield index, group, p
+                index += 1
+
+    # -- hooks for subclasses ------------------------------------------------------------------------------
+
+    def _prepare(self, t: int) -> None:
+        """Draw whatever this step's direction needs before the first perturbation."""
+
+    def _perturb(self, t: int, alpha: float) -> None:
+        """θ ← θ + alpha·Z for this step's direction Z."""
+        raise NotImplementedError
+
+    def _restore_and_update(self, t: int, c: float) -> None:
+        """From θ − εZ go to the updated parameters in one pass (restore and update fused)."""
+        raise NotImplementedError
+
+    def _finish(self, t: int) -> None:
+        """Drop per-step buffers."""
+
+    # -- the step ------------------------------------------------------------------------------------------
+
+    def _evaluate(self, closure: Closure, t: int, undo_alpha: float) -> float:
+        """Call the closure once, count it, return the loss as a float; undo the perturbation on error."""
+        try:
+            loss = closure()
+        except BaseException:
+            self._perturb(t, undo_alpha)
+            self._finish(t)
+            raise
+        self.forward_passes += 1
+        return float(loss)
+
+    @torch.no_grad()
+    def step(self, closure: Closure | None = None) -> float:  # type: ignore[override]
+        """Take one ZO step; call ``closure`` exactly twice; return the loss at θ + εZ as a float."""
+        if closure is None:
+            raise ValueError("A zeroth-order optimizer needs a closure that returns the loss of the current batch")
+        t = self.num_steps
+        zo_eps = self.param_groups[0]["zo_eps"]
+        self._prepare(t)
+        self._perturb(t, zo_eps)
+        loss_plus = self._evaluate(closure, t, -zo_eps)
+        self._perturb(t, -2.0 * zo_eps)
+        loss_minus = self._evaluate(closure, t, zo_eps)
+        c = (loss_plus - loss_minus) / (2.0 * zo_eps)
+        if math.isfinite(c):
+            self._restore_and_update(t, c)
+        else:
+            self._perturb(t, zo_eps)
+        self._finish(t)
+        self.last_projected_grad = c
+        self.num_steps = t + 1
+        return loss_plus
+
+    # -- resume --------------------------------------------------------------------------------------------
+
+    def state_dict(self) -> dict[str, Any]:
+        """torch's state dict plus the step counter, forward-pass count, last c and the run seed."""
+        sd = super().state_dict()
+        sd["zo"] = {
+            "num_steps": self.num_steps,
+            "forward_passes": self.forward_passes,
+            "last_projected_grad": self.last_projected_grad,
+            "seed": self.seed,
+        }
+        return sd
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore a state saved by ``state_dict``; the next step continues the saved run bit-identically."""
+        state_dict = dict(state_dict)
+        zo = state_dict.pop("zo", None)
+        if zo is None:
+            raise ValueError("Not a zeroth-order optimizer state dict: the 'zo' entry is missing")
+        super().load_state_dict(state_dict)
+        self.num_steps = int(zo["num_steps"])
+        self.forward_passes = int(zo["forward_passes"])
+        self.last_projected_grad = float(zo["last_projected_grad"])
+        self.seed = int(zo["seed"])
