@@ -1,0 +1,207 @@
+"""`python -m worker.train`: one fine-tune from a spec file or flags, or `--compare` several methods.
+
+When the event stream goes to stdout (`--events-out -`), file descriptor 1 is reserved for events: every
+other write to stdout (libraries included) is redirected to stderr before anything is imported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from worker.train.spec import METHODS, RunSpec
+
+FLAG_FIELDS = {  # flag -> (spec field, type)
+    "method": str, "model": str, "dataset": str, "eval_dataset": str, "text_column": str, "label_column": str,
+    "k_shot": int, "eval_size": int, "steps": int, "max_minutes": float, "lr": float, "zo_eps": float,
+    "rank": int, "nu": int, "beta": float, "weight_decay": float, "batch_size": int, "max_length": int,
+    "seed": int, "eval_every": int, "device": str, "dtype": str, "head_init": str, "checkpoint_dir": str,
+    "eval_batch_size": int,
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m worker.train",
+        description="Fine-tune a model with LOZO, LOZO-M, MeZO, AdamW or SGD and write JSONL events "
+                    "(docs/CONTRACTS.md section 1).",
+    )
+    p.add_argument("--spec-file", help="a RunSpec JSON file; flags given as well override its fields")
+    p.add_argument("--events-out", default=None,
+                   help="JSONL events to this file, or '-' for stdout (then nothing else is printed there)")
+    p.add_argument("--compare", help="comma-separated methods, e.g. lozo,adamw: each runs in its own process "
+                                     "from the same start; prints a side-by-side table")
+    p.add_argument("--events-dir", help="with --compare: write <method>.jsonl here (default: a temp folder)")
+    p.add_argument("--lr-probe", action="store_true", help="try a few learning rates briefly and keep the best")
+    p.add_argument("--allow-download", action="store_true", help="let a Hugging Face id be downloaded")
+    p.add_argument("--scale-by-rank", action="store_true", help="LOZO: the paper's 1/r scaling of the estimate")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    for name, typ in FLAG_FIELDS.items():
+        flag = "--" + name.replace("_", "-")
+        extra = {"choices": METHODS} if name == "method" else {}
+        p.add_argument(flag, dest=name, type=typ, default=None, **extra)
+    p.add_argument("--k", dest="k_shot", type=int, default=None, help="alias of --k-shot")
+    p.add_argument("--eps", dest="zo_eps", type=float, default=None, help="alias of --zo-eps")
+    return p
+
+
+def spec_from_args(args: argparse.Namespace, method: str | None = None) -> RunSpec:
+    data = json.loads(Path(args.spec_file).read_text()) if args.spec_file else {}
+    for name in FLAG_FIELDS:
+        value = getattr(args, name)
+        if value is not None:
+            data[name] = value
+    for flag in ("lr_probe", "allow_download", "scale_by_rank"):
+        if getattr(args, flag):
+            data[flag] = True
+    if method is not None:
+        data["method"] = method
+    return RunSpec.from_dict(data)
+
+
+def _reserve_stdout_for_events():
+    """Keep a private handle on fd 1 for events and point fd 1 (and sys.stdout) at stderr."""
+    sys.stdout.flush()
+    events_fd = os.dup(1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return os.fdopen(events_fd, "w", buffering=1, encoding="utf-8")
+
+
+def run_one(args: argparse.Namespace) -> int:
+    stream = None
+    if args.events_out == "-":
+        stream = _reserve_stdout_for_events()
+    elif args.events_out:
+        stream = open(args.events_out, "w", buffering=1, encoding="utf-8")
+    try:
+        spec = spec_from_args(args)
+    except (ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    from worker.train.events import EventWriter
+    from worker.train.loop import StopFlag, run
+
+    stop = StopFlag()
+    signal.signal(signal.SIGTERM, stop.set)
+    writer = EventWriter(stream)
+    finished = run(spec, writer, stop, progress=not args.no_progress)
+    if stream is not None:
+        stream.close()
+    print(format_summary(spec.method, writer.events, finished), file=sys.stderr if args.events_out == "-" else sys.stdout)
+    return 0
+
+
+def format_summary(method: str, events: list[dict], finished: dict) -> str:
+    s = finished.get("summary", {})
+    started = next((e for e in events if e["event"] == "started"), {})
+    lines = [f"{method}: {finished['status']}" + (f" ({finished['reason']})" if finished.get("reason") else "")]
+    if started:
+        h = started["hyperparams"]
+        lines.append(f"  model {started['model']['name']} ({started['model']['n_params']:,} params), "
+                     f"lr {h['lr']:g} ({h['lr_source']}), head {h['head_init']}, "
+                     f"{started['n_train']} train / {started['n_eval']} eval rows")
+    lines.append(f"  steps {finished['step']}, forward passes {finished['forward_passes']}, "
+                 f"train time {finished['elapsed_s']:.1f} s")
+    if s.get("acc_start") is not None:
+        lines.append(f"  accuracy {100 * s['acc_start']:.1f}% -> {100 * s['acc_end']:.1f}%, "
+                     f"final train loss {_fmt(s.get('final_train_loss'))}, peak RSS {s['peak_rss_mb']:.0f} MB "
+                     f"(baseline after load {s['baseline_rss_mb']:.0f} MB)")
+    return "\n".join(lines)
+
+
+def _fmt(x, spec=".4f") -> str:
+    return "-" if x is None else format(x, spec)
+
+
+def compare_table(rows: list[dict]) -> str:
+    """Side-by-side table of finished runs."""
+    header = f"{'method':<8} {'status':<10} {'acc start':>9} {'acc end':>8} {'final loss':>10} {'s/step':>7} " \
+             f"{'peak MB':>8} {'lr':>8}"
+    out = [header, "-" * len(header)]
+    for r in rows:
+        s = r.get("summary") or {}
+        pct = (lambda v: "-" if v is None else f"{100 * v:.1f}%")
+        peak = s.get("cuda_peak_allocated_mb") or s.get("peak_rss_mb")
+        out.append(f"{r['method']:<8} {r['status']:<10} {pct(s.get('acc_start')):>9} {pct(s.get('acc_end')):>8} "
+                   f"{_fmt(s.get('final_train_loss')):>10} {_fmt(s.get('s_per_step'), '.3f'):>7} "
+                   f"{_fmt(peak, '.0f'):>8} {_fmt(s.get('lr'), 'g'):>8}")
+    return "\n".join(out)
+
+
+def run_compare(args: argparse.Namespace, argv: list[str]) -> int:
+    """Each method in its own child process (so each memory peak is its own), one after the other."""
+    methods = [m.strip() for m in args.compare.split(",") if m.strip()]
+    bad = [m for m in methods if m not in METHODS]
+    if bad:
+        print(f"error: unknown methods {bad}; choose from {METHODS}", file=sys.stderr)
+        return 2
+    try:
+        spec_from_args(args, methods[0])  # refuse a bad spec before starting any child
+    except (ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    folder = Path(args.events_dir or tempfile.mkdtemp(prefix="zopoc-compare-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    child_argv = _strip_compare_flags(argv)
+    rows = []
+    for method in methods:
+        out = folder / f"{method}.jsonl"
+        cmd = [sys.executable, "-m", "worker.train", *child_argv, "--method", method, "--events-out", str(out)]
+        proc = subprocess.run(cmd, stdout=sys.stderr)
+        finished = _last_finished(out)
+        if finished is None:
+            finished = {"status": "failed", "reason": f"child exited with {proc.returncode} without 'finished'"}
+        rows.append({"method": method, **finished})
+    print(f"events in {folder}", file=sys.stderr)
+    target = sys.stderr if args.events_out == "-" else sys.stdout
+    print(compare_table(rows), file=target)
+    return 0
+
+
+def _strip_compare_flags(argv: list[str]) -> list[str]:
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+            continue
+        if a in ("--compare", "--events-dir", "--events-out", "--method"):
+            skip = True
+            continue
+        if a.split("=")[0] in ("--compare", "--events-dir", "--events-out", "--method"):
+            continue
+        out.append(a)
+    return out
+
+
+def _last_finished(path: Path) -> dict | None:
+    if not path.exists():
+        return None
+    finished = None
+    for line in path.read_text().splitlines():
+        record = json.loads(line)
+        if record.get("event") == "finished":
+            finished = record
+    return finished
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    if args.compare:
+        return run_compare(args, argv)
+    if args.method is None and not args.spec_file:
+        build_parser().error("give --method (or --spec-file, or --compare)")
+    return run_one(args)

@@ -1,0 +1,293 @@
+"""Read labelled text files (CSV, TSV, JSONL) and tell the user exactly what is wrong with them.
+
+Pure Python on purpose (no torch, no numpy): the web backend validates uploads with this module.
+
+Row numbers in errors are 1-based line numbers of the file as a person sees it in an editor
+(for CSV/TSV the header is line 1, so the first data row is line 2; for JSONL every line is a record).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MAX_BYTES = 50 * 1024 * 1024
+MAX_ROWS = 200_000
+MAX_ERRORS = 50  # report the first errors only: a file with 10k bad rows needs no 10k-line message
+
+TEXT_COLUMN_NAMES = ("text", "sentence", "content", "review", "document", "utterance", "question", "input")
+LABEL_COLUMN_NAMES = ("label", "labels", "class", "category", "target", "sentiment", "y", "output")
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem in an uploaded file; `row` is None for problems of the whole file."""
+
+    row: int | None
+    field: str
+    problem: str
+
+    def as_dict(self) -> dict:
+        return {"row": self.row, "field": self.field, "problem": self.problem}
+
+
+@dataclass
+class ParsedDataset:
+    """Texts with integer labels; label i is `label_names[i]` (names sorted, numerically when all numbers)."""
+
+    texts: list[str] = field(default_factory=list)
+    labels: list[int] = field(default_factory=list)
+    label_names: list[str] = field(default_factory=list)
+    columns: list[str] = field(default_factory=list)
+    text_column: str | None = None
+    label_column: str | None = None
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+class DatasetFileError(ValueError):
+    """Raised by `read_dataset_file(..., strict=True)`; carries the row errors."""
+
+    def __init__(self, source: str, errors: list[RowError]):
+        self.errors = errors
+        lines = [f"line {e.row}: {e.field}: {e.problem}" if e.row else f"{e.field}: {e.problem}" for e in errors]
+        super().__init__(f"{source}: " + "; ".join(lines[:5]) + (" …" if len(lines) > 5 else ""))
+
+
+def sort_label_names(names) -> list[str]:
+    """Stable label order: numeric order when every name is an integer, else alphabetical."""
+    names = set(names)
+    try:
+        return sorted(names, key=lambda s: (int(s), s))
+    except ValueError:
+        return sorted(names)
+
+
+def _file_kind(filename: str, head: str) -> str:
+    lower = filename.lower()
+    if lower.endswith((".jsonl", ".ndjson", ".json")):
+        return "jsonl"
+    if lower.endswith(".tsv") or lower.endswith(".tab"):
+        return "tsv"
+    if lower.endswith(".csv"):
+        return "csv"
+    # unknown extension: guess from the first line
+    first = head.splitlines()[0] if head else ""
+    if first.lstrip().startswith("{"):
+        return "jsonl"
+    return "tsv" if first.count("\t") > first.count(",") else "csv"
+
+
+def _read_table(text: str, kind: str, max_rows: int) -> tuple[list[str], list[tuple[int, dict]], list[RowError]]:
+    """Rows of a CSV/TSV with their line numbers; the first line is the header."""
+    errors: list[RowError] = []
+    if kind == "tsv":
+        # GLUE-style TSV has no quoting: a quote character is part of the text
+        reader = csv.reader(io.StringIO(text), delimiter="\t", quoting=csv.QUOTE_NONE)
+    else:
+        reader = csv.reader(io.StringIO(text))
+    try:
+        header = next(reader)
+    except StopIteration:
+        return [], [], [RowError(None, "file", "the file has no header line")]
+    except csv.Error as exc:
+        return [], [], [RowError(1, "file", f"unreadable header: {exc}")]
+    header = [h.strip() for h in header]
+    if len(set(header)) != len(header):
+        errors.append(RowError(1, "header", f"duplicate column names in {header}"))
+    rows: list[tuple[int, dict]] = []
+    try:
+        for values in reader:
+            line = reader.line_num
+            if not values or all(not v.strip() for v in values):
+                continue  # blank lines are not data
+            if len(rows) >= max_rows:
+                errors.append(RowError(line, "file", f"more than {max_rows} rows (the limit)"))
+                break
+            if len(values) != len(header):
+                errors.append(RowError(line, "row", f"has {len(values)} fields, the header has {len(header)}"))
+                continue
+            rows.append((line, dict(zip(header, values))))
+    except csv.Error as exc:
+        errors.append(RowError(reader.line_num, "row", f"unreadable: {exc}"))
+    return header, rows, errors
+
+
+def _read_jsonl(text: str, max_rows: int) -> tuple[list[str], list[tuple[int, dict]], list[RowError]]:
+    errors: list[RowError] = []
+    rows: list[tuple[int, dict]] = []
+    columns: list[str] = []
+    for line_no, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        if len(rows) >= max_rows:
+            errors.append(RowError(line_no, "file", f"more than {max_rows} rows (the limit)"))
+            break
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            errors.append(RowError(line_no, "row", f"not valid JSON: {exc.msg}"))
+            continue
+        if not isinstance(record, dict):
+            errors.append(RowError(line_no, "row", "is not a JSON object"))
+            continue
+        for key in record:
+            if key not in columns:
+                columns.append(key)
+        rows.append((line_no, {k: "" if v is None else str(v) for k, v in record.items()}))
+    return columns, rows, errors
+
+
+def _detect_label_column(columns: list[str], rows: list[tuple[int, dict]], exclude: str | None) -> str | None:
+    candidates = [c for c in columns if c != exclude]
+    for name in LABEL_COLUMN_NAMES:
+        for c in candidates:
+            if c.lower() == name:
+                return c
+    # otherwise: the column with the fewest distinct values (labels repeat, texts do not)
+    sample = rows[:2000]
+    best, best_distinct = None, None
+    for c in candidates:
+        distinct = len({r.get(c, "") for _, r in sample})
+        if distinct >= 2 and distinct <= max(2, len(sample) // 2) and (best_distinct is None or distinct < best_distinct):
+            best, best_distinct = c, distinct
+    return best
+
+
+def _detect_text_column(columns: list[str], rows: list[tuple[int, dict]], exclude: str | None) -> str | None:
+    candidates = [c for c in columns if c != exclude]
+    for name in TEXT_COLUMN_NAMES:
+        for c in candidates:
+            if c.lower() == name:
+                return c
+    # otherwise: the column whose values are longest on average and mostly not numbers
+    sample = rows[:2000]
+    best, best_len = None, 0.0
+    for c in candidates:
+        values = [r.get(c, "") for _, r in sample]
+        if not values:
+            continue
+        numeric = sum(1 for v in values if _is_number(v))
+        mean_len = sum(len(v) for v in values) / len(values)
+        if numeric < len(values) / 2 and mean_len > best_len:
+            best, best_len = c, mean_len
+    return best
+
+
+def _is_number(value: str) -> bool:
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
+
+
+def parse_dataset_bytes(
+    data: bytes,
+    filename: str,
+    text_column: str | None = None,
+    label_column: str | None = None,
+    max_rows: int = MAX_ROWS,
+    max_bytes: int = MAX_BYTES,
+    min_classes: int = 2,
+) -> ParsedDataset:
+    """Parse an uploaded file; never raises for bad content, the problems are in `.errors`.
+
+    `filename` decides the format by extension (.csv, .tsv, .jsonl); unknown extensions are sniffed.
+    The text and label columns are detected unless given. String labels map to ids in sorted order.
+    """
+    result = ParsedDataset()
+    if len(data) > max_bytes:
+        result.errors.append(RowError(None, "file", f"{len(data)} bytes is over the limit of {max_bytes} bytes"))
+        return result
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        result.errors.append(RowError(line, "file", f"bytes that are not UTF-8 at byte {exc.start}"))
+        return result
+    if not text.strip():
+        result.errors.append(RowError(None, "file", "the file is empty"))
+        return result
+
+    kind = _file_kind(filename, text[:4096])
+    if kind == "jsonl":
+        columns, rows, errors = _read_jsonl(text, max_rows)
+    else:
+        columns, rows, errors = _read_table(text, kind, max_rows)
+    result.columns = columns
+    result.errors.extend(errors)
+    if not rows and not result.errors:
+        result.errors.append(RowError(None, "file", "the file has a header but no data rows"))
+    if not rows:
+        return result
+
+    if text_column is not None and text_column not in columns:
+        result.errors.append(RowError(None, "text_column", f"no column named {text_column!r} (columns: {columns})"))
+        return result
+    if label_column is not None and label_column not in columns:
+        result.errors.append(RowError(None, "label_column", f"no column named {label_column!r} (columns: {columns})"))
+        return result
+    text_col = text_column or _detect_text_column(columns, rows, exclude=label_column)
+    if text_col is None:
+        result.errors.append(RowError(None, "text_column", f"no text column found among {columns}"))
+        return result
+    label_col = label_column or _detect_label_column(columns, rows, exclude=text_col)
+    if label_col is None:
+        result.errors.append(RowError(None, "label_column", f"no label column found among {columns}"))
+        return result
+    result.text_column, result.label_column = text_col, label_col
+
+    raw_labels: list[str] = []
+    for line, row in rows:
+        text_value = row.get(text_col, "").strip()
+        label_value = row.get(label_col, "").strip()
+        if not text_value:
+            result.errors.append(RowError(line, text_col, "the text is missing"))
+        if not label_value:
+            result.errors.append(RowError(line, label_col, "the label is missing"))
+        if text_value and label_value:
+            result.texts.append(text_value)
+            raw_labels.append(label_value)
+
+    names = sort_label_names(raw_labels)
+    if raw_labels and len(names) < min_classes:
+        result.errors.append(
+            RowError(None, label_col, f"only {len(names)} class ({names[0]!r}); at least {min_classes} are needed")
+        )
+    result.label_names = names
+    index = {name: i for i, name in enumerate(names)}
+    result.labels = [index[v] for v in raw_labels]
+    del result.errors[MAX_ERRORS:]
+    return result
+
+
+def read_dataset_file(
+    path: str | Path,
+    text_column: str | None = None,
+    label_column: str | None = None,
+    strict: bool = True,
+    **limits,
+) -> ParsedDataset:
+    """Read a dataset file from disk; with `strict` a file with any error raises DatasetFileError."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"dataset file not found: {path}")
+    size = path.stat().st_size
+    max_bytes = limits.get("max_bytes", MAX_BYTES)
+    if size > max_bytes:
+        parsed = ParsedDataset(errors=[RowError(None, "file", f"{size} bytes is over the limit of {max_bytes} bytes")])
+    else:
+        parsed = parse_dataset_bytes(path.read_bytes(), path.name, text_column, label_column, **limits)
+    if strict and parsed.errors:
+        raise DatasetFileError(str(path), parsed.errors)
+    return parsed

@@ -1,0 +1,282 @@
+"""One fine-tuning run, as a flat loop: prepare the shared start, train, evaluate, emit events.
+
+Choices that matter for a fair comparison:
+- Every method runs with the model in eval mode (dropout off), AdamW and SGD included. ZO needs it (the two
+  losses of a step must differ only by the perturbation), and the comparison is only fair if every method
+  optimises the same function; the cost is that AdamW loses dropout's regularisation on few-shot data.
+- Same seed → same k-shot rows, same initial weights (pretrained weights + deterministic head), same batch
+  sequence (`iter_batches`), whatever the method.
+- `elapsed_s` and the minutes budget count training time only: evaluations pause the clock, so seconds
+  per step and charts by time compare the methods' own cost.
+- The training loss of a ZO step is the loss at θ+εZ that the step measured (a third forward pass for the
+  loss at θ would cost 50% more); for AdamW/SGD it is the loss at θ before the update.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from worker.train import memory
+from worker.train.data import Task, build_task, iter_batches
+from worker.train.events import EventWriter, pack_bits
+from worker.train.heads import default_lr, init_head, probe_candidates
+from worker.train.models import LoadedModel, load_model
+from worker.train.spec import RunSpec
+
+PROBE_STEPS = 20
+
+
+class StopFlag:
+    """Set from a signal handler; the loop checks it after each step."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def set(self, *_args) -> None:
+        self.requested = True
+
+
+@dataclass
+class Prepared:
+    """The shared start of a run: data, model with its head, and the batch sequence's seed."""
+
+    task: Task
+    loaded: LoadedModel
+    head_init: str
+
+
+def prepare(spec: RunSpec) -> Prepared:
+    """Data, model and head for `spec`: identical for every method with the same seed (the method is unused)."""
+    task = build_task(spec.dataset, spec.eval_dataset, spec.k_shot, spec.eval_size, spec.seed,
+                      spec.text_column, spec.label_column)
+    loaded = load_model(spec.model, task.n_classes, task.label_words, spec.device, spec.dtype, spec.seed,
+                        spec.max_length, spec.allow_download)
+    head = init_head(loaded, task.train_texts, task.train_labels, task.label_words, spec.head_init, spec.seed)
+    return Prepared(task, loaded, head)
+
+
+def build_optimizer(spec: RunSpec, model: torch.nn.Module, lr: float) -> torch.optim.Optimizer:
+    """The spec's optimizer over every trainable parameter; weight decay only on tensors with dim >= 2."""
+    from worker.zo import LOZO, LOZOM, MeZO
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    if spec.method == "lozo":
+        return LOZO(params, lr=lr, zo_eps=spec.zo_eps, rank=spec.rank, step_interval=spec.nu,
+                    weight_decay=spec.weight_decay, seed=spec.seed, scale_by_rank=spec.scale_by_rank)
+    if spec.method == "lozo_m":
+        return LOZOM(params, lr=lr, zo_eps=spec.zo_eps, rank=spec.rank, step_interval=spec.nu, beta=spec.beta,
+                     weight_decay=spec.weight_decay, seed=spec.seed, scale_by_rank=spec.scale_by_rank)
+    if spec.method == "mezo":
+        return MeZO(params, lr=lr, zo_eps=spec.zo_eps, weight_decay=spec.weight_decay, seed=spec.seed)
+    groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": spec.weight_decay},
+              {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
+    if spec.method == "adamw":
+        return torch.optim.AdamW(groups, lr=lr)
+    return torch.optim.SGD(groups, lr=lr)
+
+
+def train_step(spec: RunSpec, model: torch.nn.Module, opt: torch.optim.Optimizer, enc: dict,
+               labels: torch.Tensor) -> float:
+    """One optimizer step on one batch; returns the training loss (see the module docstring)."""
+    if spec.zeroth_order:
+        def closure():
+            return F.cross_entropy(model(**enc), labels)
+
+        return opt.step(closure)
+    opt.zero_grad(set_to_none=True)
+    loss = F.cross_entropy(model(**enc), labels)
+    loss.backward()
+    opt.step()
+    return loss.item()
+
+
+@torch.inference_mode()
+def evaluate(loaded: LoadedModel, texts: list[str], labels: list[int], batch_size: int) -> tuple[float, float, list[int]]:
+    """(mean loss, accuracy, per-example correct bits) of the current model on the evaluation rows."""
+    total_loss, bits = 0.0, []
+    for start in range(0, len(texts), batch_size):
+        enc = loaded.encode(texts[start:start + batch_size])
+        y = torch.tensor(labels[start:start + batch_size], device=enc["input_ids"].device)
+        logits = loaded.model(**enc).float()
+        y = y.to(logits.device)
+        total_loss += F.cross_entropy(logits, y, reduction="sum").item()
+        bits.extend((logits.argmax(1) == y).int().tolist())
+    n = max(len(texts), 1)
+    return total_loss / n, sum(bits) / n, bits
+
+
+def _batch(loaded: LoadedModel, task: Task, idx: list[int]) -> tuple[dict, torch.Tensor]:
+    enc = loaded.encode([task.train_texts[i] for i in idx])
+    return enc, torch.tensor([task.train_labels[i] for i in idx], device=enc["input_ids"].device)
+
+
+def probe_lr(spec: RunSpec, prep: Prepared, default: float) -> tuple[float, dict]:
+    """Try a few learning rates for PROBE_STEPS steps each from the shared start; keep the lowest loss.
+
+    The loss compared is that of the training rows (up to 64) after the probe, measured with a plain forward
+    pass; the weights are restored afterwards, so the run itself starts from the same point.
+    """
+    model, task = prep.loaded.model, prep.task
+    start = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    probe_rows = list(range(min(len(task.train_texts), 64)))
+    results: dict[str, float | None] = {}
+    for lr in probe_candidates(default):
+        opt = build_optimizer(spec, model, lr)
+        batches = iter_batches(len(task.train_texts), spec.batch_size, spec.seed)
+        loss = math.nan
+        for _ in range(PROBE_STEPS):
+            enc, y = _batch(prep.loaded, task, next(batches))
+            loss = train_step(spec, model, opt, enc, y)
+            if not math.isfinite(loss):
+                break
+        if math.isfinite(loss):
+            with torch.inference_mode():
+                enc, y = _batch(prep.loaded, task, probe_rows)
+                loss = F.cross_entropy(model(**enc).float(), y).item()
+        results[f"{lr:g}"] = loss if math.isfinite(loss) else None
+        model.load_state_dict(start)
+    finite = {float(k): v for k, v in results.items() if v is not None}
+    best = min(finite, key=lambda k: finite[k]) if finite else default
+    return best, {"steps": PROBE_STEPS, "loss_by_lr": results}
+
+
+def run(spec: RunSpec, writer: EventWriter, stop: StopFlag | None = None, progress: bool = False) -> dict:
+    """Run one fine-tune and return the `finished` event; never raises for a failure it can describe."""
+    stop = stop or StopFlag()
+    try:
+        prep = prepare(spec)
+    except Exception as exc:  # bad data, unknown model, no GPU: the person needs the reason, not a traceback
+        return writer.emit("finished", status="failed", reason=f"could not start: {exc}", step=0, elapsed_s=0.0,
+                           forward_passes=0, summary=_summary(None, None, None, None, None, None))
+    try:
+        return _train(spec, prep, writer, stop, progress)
+    except Exception as exc:
+        if isinstance(exc, torch.cuda.OutOfMemoryError):
+            reason = f"out of GPU memory: {exc}".split("\n")[0]
+        else:
+            reason = f"{type(exc).__name__}: {exc}"
+        return writer.emit("finished", status="failed", reason=reason, step=0, elapsed_s=0.0, forward_passes=0,
+                           summary=_summary(None, None, None, None, None, None))
+
+
+def _summary(acc_start, acc_end, loss, baseline, cuda_peak, checkpoint, **extra) -> dict:
+    return {"acc_start": acc_start, "acc_end": acc_end, "final_train_loss": loss,
+            "peak_rss_mb": memory.peak_rss_mb(), "baseline_rss_mb": baseline,
+            "cuda_peak_allocated_mb": cuda_peak, "checkpoint": checkpoint, **extra}
+
+
+def _train(spec: RunSpec, prep: Prepared, writer: EventWriter, stop: StopFlag, progress: bool) -> dict:
+    loaded, task, model = prep.loaded, prep.task, prep.loaded.model
+    device = loaded.device
+    baseline_rss = memory.current_rss_mb()
+    memory.cuda_reset_peak(device)
+
+    lr_info: dict = {}
+    if spec.lr is not None:
+        lr, lr_source = spec.lr, "user"
+    else:
+        lr, lr_source = default_lr(spec.method, loaded.n_trainable), "default-by-size"
+        if spec.lr_probe:
+            lr, lr_info = probe_lr(spec, prep, lr)
+            lr_source = "probe"
+    opt = build_optimizer(spec, model, lr)
+
+    hyper = {k: v for k, v in spec.to_dict().items() if k not in ("method", "model", "dataset", "eval_dataset")}
+    hyper.update(lr=lr, lr_source=lr_source, head_init=prep.head_init, **({"lr_probe": lr_info} if lr_info else {}))
+    started_memory = {"baseline_rss_mb": baseline_rss,
+                      "baseline_meaning": "RSS of the run's process after the model loaded"}
+    if device.type == "cuda":
+        started_memory.update(cuda_model_allocated_mb=torch.cuda.memory_allocated(device) / memory.MB,
+                              nvml_used_mb=memory.nvml_used_mb(device))
+    writer.emit("started", method=spec.method,
+                model={"name": loaded.name, "n_params": loaded.n_params, "n_trainable": loaded.n_trainable,
+                       "kind": loaded.kind},
+                device=device.type, dtype=spec.dtype, hyperparams=hyper, dataset=task.name,
+                label_names=task.label_names, n_train=len(task.train_texts), n_eval=len(task.eval_texts),
+                memory=started_memory)
+
+    step, forward_passes, backward_passes, train_time = 0, 0, 0, 0.0
+    last_loss: float | None = None
+    cuda_train_peak: float | None = 0.0 if device.type == "cuda" else None
+
+    def do_eval() -> float:
+        loss, acc, bits = evaluate(loaded, task.eval_texts, task.eval_labels, spec.eval_batch_size)
+        writer.emit("eval", step=step, elapsed_s=train_time, forward_passes=forward_passes,
+                    backward_passes=backward_passes, values={"eval/loss": loss, "eval/accuracy": acc},
+                    correct=pack_bits(bits), n_eval=len(bits))
+        memory.cuda_reset_peak(device)  # the next training segment's peak is its own
+        return acc
+
+    acc_start = acc_end = do_eval()
+    last_eval_step = 0
+    batches = iter_batches(len(task.train_texts), spec.batch_size, spec.seed)
+    budget_s = spec.max_minutes * 60 if spec.max_minutes is not None else math.inf
+    status, reason = "succeeded", None
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=spec.steps, desc=spec.method, unit="step", file=__import__("sys").stderr)
+
+    while (spec.steps is None or step < spec.steps) and train_time < budget_s:
+        enc, y = _batch(loaded, task, next(batches))
+        t0 = time.perf_counter()
+        loss = train_step(spec, model, opt, enc, y)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        train_time += time.perf_counter() - t0
+        step += 1
+        forward_passes += 2 if spec.zeroth_order else 1
+        backward_passes += 0 if spec.zeroth_order else 1
+        values = {"train/loss": loss, "train/lr": lr, "memory/peak_rss_mb": memory.peak_rss_mb()}
+        if cuda_train_peak is not None:
+            cuda_train_peak = max(cuda_train_peak, memory.cuda_peak_allocated_mb(device))
+            values["memory/cuda_peak_allocated_mb"] = cuda_train_peak
+        if spec.zeroth_order:
+            values["zo/projected_grad"] = opt.last_projected_grad
+        writer.emit("metrics", step=step, elapsed_s=train_time, forward_passes=forward_passes,
+                    backward_passes=backward_passes, values=values)
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss:.4f}")
+        if not math.isfinite(loss):
+            status, reason = "failed", f"diverged: loss became {loss} at step {step}"
+            break
+        last_loss = loss
+        if stop.requested:
+            status, reason = "cancelled", "cancelled on request (SIGTERM) after finishing the current step"
+            break
+        if step % spec.eval_every == 0:
+            acc_end = do_eval()
+            last_eval_step = step
+    if bar is not None:
+        bar.close()
+
+    if status == "succeeded" and last_eval_step != step:
+        acc_end = do_eval()
+    checkpoint = None
+    if spec.checkpoint_dir and status != "failed":
+        checkpoint = save_checkpoint(Path(spec.checkpoint_dir), spec, model, opt, step, lr)
+    return writer.emit(
+        "finished", status=status, reason=reason, step=step, elapsed_s=train_time, forward_passes=forward_passes,
+        backward_passes=backward_passes,
+        summary=_summary(acc_start, acc_end, last_loss, baseline_rss, cuda_train_peak, checkpoint,
+                         s_per_step=train_time / step if step else None, lr=lr, lr_source=lr_source,
+                         n_eval=len(task.eval_texts), n_train=len(task.train_texts)),
+    )
+
+
+def save_checkpoint(folder: Path, spec: RunSpec, model: torch.nn.Module, opt: torch.optim.Optimizer,
+                    step: int, lr: float) -> str:
+    """Trainable state (weights, optimizer state, spec) to folder/checkpoint.pt; returns its path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "checkpoint.pt"
+    torch.save({"model": {k: v for k, v in model.state_dict().items()}, "optimizer": opt.state_dict(),
+                "spec": spec.to_dict(), "step": step, "lr": lr}, path)
+    return str(path)

