@@ -1,0 +1,219 @@
+"""Writing a run's metric points, rollups, evaluation results and live events (the worker's side).
+
+Owned by the execution engineer; the API's chart query reads what this writes. AGREEMENT WITH THE API
+(backend/db/models.py ``MetricRollup``):
+
+* ``metric_points`` gets every point, ``INSERT ... ON CONFLICT DO NOTHING`` (a re-sent batch adds nothing).
+  Non-finite values (nan/inf) are stored as NULL: JSON and charts cannot carry them.
+* ``metric_rollups`` gets, for every level in :data:`ROLLUP_LEVELS`, the min and max point of each bucket
+  ``step // 4**level`` (ties keep the earlier point). Levels 2..9 (buckets of 16 .. 262,144 steps) are
+  written; a chart needing finer than 16-step buckets reads raw points (at most ~8 x max_points rows).
+  Use :func:`rollup_level_for` to pick the level so both sides agree.
+* Points with a NULL value are not in the rollups.
+
+Every batch is written in ONE transaction together with one ``poc_events`` row announcing it, so the SSE
+stream (which replays ``poc_events`` by ``seq``) never announces a point that is not there, or misses one.
+
+Speed: on Postgres the points and rollups go in as one ``INSERT ... SELECT FROM unnest(arrays)`` each (one
+round trip per batch); SQLite uses ``executemany``. See ``benchmarks/service.py`` for the measured rate.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from backend.db.models import EvalResult, MetricPoint, MetricRollup, PocEvent
+
+ROLLUP_BASE = 4
+ROLLUP_LEVELS: tuple[int, ...] = tuple(range(2, 10))
+
+
+def rollup_level_for(step_span: int, max_buckets: int) -> int | None:
+    """The finest rollup level with at most ``max_buckets`` buckets over ``step_span`` steps.
+
+    ``None`` means raw points are few enough (or no level is coarse enough to help: use the coarsest).
+    """
+    if step_span <= max_buckets:
+        return None
+    for level in ROLLUP_LEVELS:
+        if step_span // ROLLUP_BASE**level + 1 <= max_buckets:
+            return level
+    return ROLLUP_LEVELS[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """One value of one metric at one step."""
+
+    name: str
+    step: int
+    elapsed_s: float
+    forward_passes: int
+    value: float | None
+
+
+def finite_or_none(value: Any) -> float | None:
+    """``value`` as a float, or None when it is missing, nan or infinite."""
+    if value is None:
+        return None
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _rollup_rows(run_id: str, points: Sequence[Point]) -> list[dict[str, Any]]:
+    """Min and max point per (name, level, bucket) of this batch."""
+    extremes: dict[tuple[str, int, int], list[Point]] = {}
+    for point in points:
+        if point.value is None:
+            continue
+        for level in ROLLUP_LEVELS:
+            key = (point.name, level, point.step >> (2 * level))
+            pair = extremes.get(key)
+            if pair is None:
+                extremes[key] = [point, point]
+                continue
+            low, high = pair
+            if point.value < low.value or (point.value == low.value and point.step < low.step):
+                pair[0] = point
+            if point.value > high.value or (point.value == high.value and point.step < high.step):
+                pair[1] = point
+    return [
+        {
+            "run_id": run_id, "name": name, "level": level, "bucket": bucket,
+            "min_step": low.step, "min_elapsed": low.elapsed_s, "min_forward": low.forward_passes,
+            "min_value": low.value,
+            "max_step": high.step, "max_elapsed": high.elapsed_s, "max_forward": high.forward_passes,
+            "max_value": high.value,
+        }
+        for (name, level, bucket), (low, high) in extremes.items()
+    ]
+
+
+# Postgres: one statement per table and batch, the columns shipped as arrays.
+_PG_POINTS = sa.text(
+    "INSERT INTO metric_points (run_id, name, step, elapsed_s, forward_passes, value) "
+    "SELECT :run_id, * FROM unnest(CAST(:names AS varchar[]), CAST(:steps AS integer[]), "
+    "CAST(:elapsed AS double precision[]), CAST(:forward AS bigint[]), CAST(:vals AS double precision[])) "
+    "ON CONFLICT DO NOTHING"
+)
+
+_ROLLUP_COLUMNS = ("min_step", "min_elapsed", "min_forward", "min_value",
+                   "max_step", "max_elapsed", "max_forward", "max_value")
+_ROLLUP_TYPES = ("integer", "double precision", "bigint", "double precision") * 2
+
+
+def _rollup_update_sql(table: str, excluded: str) -> str:
+    # Replace the stored min (max) point only by a strictly smaller (larger) value, or an equal value at an
+    # earlier step: applying the same batch twice changes nothing.
+    parts = []
+    for side, op in (("min", "<"), ("max", ">")):
+        better = (f"({excluded}.{side}_value {op} {table}.{side}_value OR ({excluded}.{side}_value = "
+                  f"{table}.{side}_value AND {excluded}.{side}_step < {table}.{side}_step))")
+        for column in ("step", "elapsed", "forward", "value"):
+            name = f"{side}_{column}"
+            parts.append(f"{name} = CASE WHEN {better} THEN {excluded}.{name} ELSE {table}.{name} END")
+    return ", ".join(parts)
+
+
+_PG_ROLLUPS = sa.text(
+    "INSERT INTO metric_rollups (run_id, name, level, bucket, " + ", ".join(_ROLLUP_COLUMNS) + ") "
+    "SELECT :run_id, * FROM unnest(CAST(:names AS varchar[]), CAST(:levels AS smallint[]), "
+    "CAST(:buckets AS bigint[]), "
+    + ", ".join(f"CAST(:{c} AS {t}[])" for c, t in zip(_ROLLUP_COLUMNS, _ROLLUP_TYPES, strict=True))
+    + ") ON CONFLICT (run_id, name, level, bucket) DO UPDATE SET "
+    + _rollup_update_sql("metric_rollups", "excluded")
+)
+
+
+def write_points(session: Session, run_id: str, points: Sequence[Point]) -> None:
+    """Insert ``points`` of run ``run_id`` and fold them into the rollups (idempotent; no commit)."""
+    if not points:
+        return
+    rollups = _rollup_rows(run_id, points)
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_PG_POINTS, {
+            "run_id": run_id,
+            "names": [p.name for p in points], "steps": [p.step for p in points],
+            "elapsed": [p.elapsed_s for p in points], "forward": [p.forward_passes for p in points],
+            "vals": [p.value for p in points],
+        })
+        if rollups:
+            params: dict[str, Any] = {"run_id": run_id}
+            for column in ("name", "level", "bucket") + _ROLLUP_COLUMNS:
+                key = {"name": "names", "level": "levels", "bucket": "buckets"}.get(column, column)
+                params[key] = [row[column] for row in rollups]
+            session.execute(_PG_ROLLUPS, params)
+        return
+    insert = sqlite.insert if session.get_bind().dialect.name == "sqlite" else postgresql.insert
+    session.execute(
+        insert(MetricPoint).on_conflict_do_nothing(),
+        [{"run_id": run_id, "name": p.name, "step": p.step, "elapsed_s": p.elapsed_s,
+          "forward_passes": p.forward_passes, "value": p.value} for p in points],
+    )
+    if rollups:
+        statement = insert(MetricRollup)
+        table, excluded = MetricRollup.__table__.c, statement.excluded
+        updates = {}
+        for side, op in (("min", "__lt__"), ("max", "__gt__")):
+            new_value, old_value = excluded[f"{side}_value"], table[f"{side}_value"]
+            better = sa.or_(getattr(new_value, op)(old_value),
+                            sa.and_(new_value == old_value, excluded[f"{side}_step"] < table[f"{side}_step"]))
+            for column in ("step", "elapsed", "forward", "value"):
+                name = f"{side}_{column}"
+                updates[name] = sa.case((better, excluded[name]), else_=table[name])
+        session.execute(
+            statement.on_conflict_do_update(index_elements=["run_id", "name", "level", "bucket"],
+                                            set_=updates),
+            rollups,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """One evaluation of a run: which examples were right (packed bits) and the summary numbers."""
+
+    step: int
+    n_eval: int
+    correct: bytes
+    accuracy: float | None
+    loss: float | None
+
+
+def write_evals(session: Session, run_id: str, evals: Iterable[Evaluation]) -> None:
+    """Insert evaluation results (a re-sent one is ignored; no commit)."""
+    rows = [{"run_id": run_id, "step": e.step, "n_eval": e.n_eval, "correct": e.correct,
+             "accuracy": e.accuracy, "loss": e.loss} for e in evals]
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(insert(EvalResult).on_conflict_do_nothing(), rows)
+
+
+def add_event(session: Session, poc_id: str, run_id: str | None, kind: str, payload: dict[str, Any]) -> int:
+    """Append one ``poc_events`` row in the current transaction; return its ``seq``."""
+    seq = session.execute(
+        sa.insert(PocEvent).values(poc_id=poc_id, run_id=run_id, kind=kind, payload=payload)
+        .returning(PocEvent.seq)
+    ).scalar_one()
+    return int(seq)
+
+
+def metric_event_payload(run_id: str, points: Sequence[Point]) -> dict[str, Any]:
+    """The payload of a ``metric`` event: the batch grouped by step, as the SSE stream sends it."""
+    by_step: dict[int, dict[str, Any]] = {}
+    for point in points:
+        entry = by_step.setdefault(point.step, {"step": point.step, "elapsed_s": point.elapsed_s,
+                                                "forward_passes": point.forward_passes, "values": {}})
+        entry["values"][point.name] = point.value
+    return {"run_id": run_id, "points": [by_step[step] for step in sorted(by_step)]}

@@ -1,0 +1,357 @@
+"""Execute one run: claim its row, start the engine as a child process, relay its events, record the end.
+
+The database row is the truth about a run. Every write below is conditional on the row still being
+``running`` for this attempt, so a run the sweep already failed, or one the API deleted, is never
+resurrected by a late worker.
+
+The relay batches the child's events and writes each batch (metric points + rollups, evaluation results,
+the run's progress and heartbeat, and one ``poc_events`` row announcing it) in one transaction, every
+``relay_flush_s`` seconds or ``relay_max_points`` points, then PUBLISHes the new event seq on
+``{redis_prefix}poc:{poc_id}`` when Redis is configured. Each batch also reads ``cancel_requested``:
+a requested cancel sends SIGTERM to the child (it finishes its step and reports ``cancelled``), and SIGKILL
+after ``cancel_grace_s``.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from backend.core.config import REPO_ROOT, Settings, get_settings
+from backend.db.models import FINISHED_STATES, Run
+from backend.ingest import Evaluation, Point, add_event, finite_or_none, write_evals, write_points
+from worker.execution.child import TrainingProcess, describe_death
+from worker.execution.db import publish, session_factory
+from worker.execution.spec import build_spec
+
+log = logging.getLogger(__name__)
+
+_RUN_PUBLIC_FIELDS = ("id", "poc_id", "method", "hyperparams", "state", "progress", "step", "forward_passes",
+                      "created_at", "started_at", "finished_at", "worker", "device", "peak_memory_mb",
+                      "baseline_memory_mb", "final_metrics", "error")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def run_payload(run: Run) -> dict[str, Any]:
+    """The ``run`` event payload: RunPublic (the API's schema when importable, else the contract's fields)."""
+    try:
+        from backend.api.schemas import RunPublic
+
+        return RunPublic.model_validate(run, from_attributes=True).model_dump(mode="json")
+    except ImportError:
+        pass
+    payload = {}
+    for name in _RUN_PUBLIC_FIELDS:
+        value = getattr(run, name)
+        payload[name] = value.isoformat() if isinstance(value, dt.datetime) else value
+    return payload
+
+
+def record_run_event(session: Session, run: Run) -> int:
+    """Flush ``run`` and append its ``run`` event (same transaction); return the event seq."""
+    session.flush()
+    return add_event(session, run.poc_id, run.id, "run", run_payload(run))
+
+
+def _json_safe(value: Any) -> Any:
+    """Replace non-finite floats (nan/inf) by None: JSON columns and browsers cannot carry them."""
+    if isinstance(value, float):
+        return finite_or_none(value)
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+@dataclass
+class RelayState:
+    """What the relay has seen of the child's events and not yet written."""
+
+    points: list[Point] = field(default_factory=list)
+    evals: list[Evaluation] = field(default_factory=list)
+    started: dict[str, Any] | None = None
+    finished: dict[str, Any] | None = None
+    step: int = 0
+    forward_passes: int = 0
+    elapsed_s: float = 0.0
+    peak_rss_mb: float | None = None
+    last_values: dict[str, float | None] = field(default_factory=dict)
+
+    def take(self, event: dict[str, Any]) -> None:
+        kind = event.get("event")
+        if kind == "started":
+            self.started = event
+            return
+        if kind == "finished":
+            self.finished = event
+        if kind in ("metrics", "eval", "finished"):
+            self.step = int(event.get("step", self.step) or 0)
+            self.forward_passes = int(event.get("forward_passes", self.forward_passes) or 0)
+            self.elapsed_s = float(event.get("elapsed_s", self.elapsed_s) or 0.0)
+        if kind in ("metrics", "eval"):
+            for name, value in (event.get("values") or {}).items():
+                value = finite_or_none(value)
+                self.points.append(Point(name, self.step, self.elapsed_s, self.forward_passes, value))
+                self.last_values[name] = value
+                if name == "memory/peak_rss_mb" and value is not None:
+                    self.peak_rss_mb = max(self.peak_rss_mb or 0.0, value)
+        if kind == "eval":
+            values = event.get("values") or {}
+            self.evals.append(Evaluation(
+                step=self.step, n_eval=int(event.get("n_eval") or 0),
+                correct=base64.b64decode(event.get("correct") or ""),
+                accuracy=finite_or_none(values.get("eval/accuracy")),
+                loss=finite_or_none(values.get("eval/loss")),
+            ))
+
+
+class RunExecution:
+    """One attempt at one run, from claim to final state. Use :func:`execute_run`."""
+
+    def __init__(self, run_id: str, worker_name: str, task_id: str | None, settings: Settings) -> None:
+        self.run_id = run_id
+        self.worker_name = worker_name
+        self.task_id = task_id
+        self.settings = settings
+        self.sessions = session_factory(settings.database_url)
+        self.poc_id: str | None = None
+        self.total_steps: int | None = None
+        self.max_minutes: float | None = None
+        self.device_kind = "cpu"
+        self.state = RelayState()
+        self.cancel_sent_at: float | None = None
+        self.killed_for_cancel = False
+        self.lost = False  # the row was changed or deleted by someone else: stop writing
+        self.last_heartbeat = 0.0
+        # (poc_id, seq) of events committed by claim() that still need their Redis notification.
+        self.after_claim: list[tuple[str, int]] = []
+
+    # --- claim -----------------------------------------------------------------------------------
+    def claim(self) -> dict[str, Any] | None:
+        """Move the row from queued to running; return the RunSpec, or None when the run no longer applies."""
+        with self.sessions() as session, session.begin():
+            run = session.get(Run, self.run_id, with_for_update=True)
+            if run is None:
+                log.info("run %s is gone; nothing to do", self.run_id)
+                return None
+            if run.state != "queued":
+                log.info("run %s is %s, not queued; nothing to do", self.run_id, run.state)
+                return None
+            if self.task_id and run.celery_task_id and run.celery_task_id != self.task_id:
+                log.info("run %s belongs to task %s, not %s", self.run_id, run.celery_task_id, self.task_id)
+                return None
+            now = utcnow()
+            if run.cancel_requested:
+                run.state, run.finished_at = "cancelled", now
+                seq = record_run_event(session, run)
+                self.after_claim.append((run.poc_id, seq))
+                return None
+            spec = build_spec(run, self.settings)
+            run.state, run.started_at, run.heartbeat_at = "running", now, now
+            run.worker = self.worker_name
+            run.device = spec.get("device")
+            run.total_steps = spec.get("steps")
+            if self.task_id and not run.celery_task_id:
+                run.celery_task_id = self.task_id
+            self.poc_id = run.poc_id
+            self.total_steps = spec.get("steps")
+            self.max_minutes = spec.get("max_minutes")
+            self.device_kind = spec.get("device", "cpu")
+            seq = record_run_event(session, run)
+        publish(self.settings, self.poc_id, seq)
+        self.last_heartbeat = time.monotonic()
+        return spec
+
+    # --- relay -----------------------------------------------------------------------------------
+    def _progress(self) -> float:
+        fractions = []
+        if self.total_steps:
+            fractions.append(self.state.step / self.total_steps)
+        if self.max_minutes:
+            fractions.append(self.state.elapsed_s / (60.0 * self.max_minutes))
+        return float(min(1.0, max(fractions))) if fractions else 0.0
+
+    def flush(self, force_heartbeat: bool = False) -> bool:
+        """Write what the relay holds in one transaction; return True when a cancel was requested."""
+        state = self.state
+        points, evals, started = state.points, state.evals, state.started
+        state.points, state.evals, state.started = [], [], None
+        now_mono = time.monotonic()
+        beat = force_heartbeat or now_mono - self.last_heartbeat >= self.settings.heartbeat_s
+        seqs: list[int] = []
+        with self.sessions() as session, session.begin():
+            row = session.execute(
+                sa.select(Run.state, Run.cancel_requested).where(Run.id == self.run_id)
+            ).first()
+            if row is None or row.state != "running":
+                self.lost = True
+                log.warning("run %s was changed elsewhere (now %s); stopping", self.run_id,
+                            row.state if row else "deleted")
+                return False
+            if points or evals or started or beat:
+                values: dict[str, Any] = {"step": state.step, "forward_passes": state.forward_passes,
+                                          "progress": self._progress()}
+                if beat:
+                    values["heartbeat_at"] = utcnow()
+                    self.last_heartbeat = now_mono
+                if state.peak_rss_mb is not None and self.device_kind != "cuda":
+                    values["peak_memory_mb"] = state.peak_rss_mb
+                session.execute(sa.update(Run).where(Run.id == self.run_id).values(**values))
+            if points:
+                write_points(session, self.run_id, points)
+                from backend.ingest import metric_event_payload
+
+                seqs.append(add_event(session, self.poc_id, self.run_id, "metric",
+                                      metric_event_payload(self.run_id, points)))
+            write_evals(session, self.run_id, evals)
+            if started:
+                run = session.get(Run, self.run_id)
+                run.model_info = _json_safe(started.get("model"))
+                run.device = started.get("device") or run.device
+                run.hyperparams = {**run.hyperparams, **_json_safe(started.get("hyperparams") or {})}
+                run.baseline_memory_mb = finite_or_none((started.get("memory") or {}).get("baseline_rss_mb"))
+                seqs.append(record_run_event(session, run))
+            cancel = bool(row.cancel_requested)
+        for seq in seqs:
+            publish(self.settings, self.poc_id, seq)
+        return cancel
+
+    def relay(self, child: TrainingProcess) -> None:
+        """Read the child's events until it closes its output, writing batches and honouring cancel."""
+        last_flush = time.monotonic()
+        while True:
+            for event in child.events(timeout_s=self.settings.relay_flush_s):
+                self.state.take(event)
+            due = time.monotonic() - last_flush >= self.settings.relay_flush_s
+            if child.eof or due or len(self.state.points) >= self.settings.relay_max_points:
+                cancel = self.flush()
+                last_flush = time.monotonic()
+                if self.lost:
+                    child.send(signal.SIGKILL)
+                elif cancel and self.cancel_sent_at is None:
+                    log.info("run %s: cancel requested, sending SIGTERM", self.run_id)
+                    child.send(signal.SIGTERM)
+                    self.cancel_sent_at = time.monotonic()
+            if (self.cancel_sent_at is not None and not self.killed_for_cancel
+                    and time.monotonic() - self.cancel_sent_at > self.settings.cancel_grace_s):
+                log.warning("run %s: no exit %.0f s after SIGTERM, sending SIGKILL", self.run_id,
+                            self.settings.cancel_grace_s)
+                child.send(signal.SIGKILL)
+                self.killed_for_cancel = True
+            if child.eof:
+                return
+
+    # --- end -------------------------------------------------------------------------------------
+    def finish(self, child: TrainingProcess) -> str | None:
+        """Record the final state from the ``finished`` event or the way the child died."""
+        exit_info = child.wait()
+        finished = self.state.finished
+        if self.lost:
+            return None
+        final_metrics: dict[str, Any] = {k: v for k, v in self.state.last_values.items()
+                                         if k.startswith("eval/") or k == "train/loss"}
+        final_metrics["kernel_max_rss_mb"] = round(exit_info.max_rss_mb, 1)
+        peak = self.state.peak_rss_mb
+        if finished is not None:
+            summary = _json_safe(finished.get("summary") or {})
+            final_metrics |= summary
+            state = finished.get("status") or "failed"
+            error = finished.get("reason")
+            if self.device_kind == "cuda" and summary.get("cuda_peak_allocated_mb") is not None:
+                peak = summary["cuda_peak_allocated_mb"]
+            elif summary.get("peak_rss_mb") is not None:
+                peak = summary["peak_rss_mb"]
+        elif self.cancel_sent_at is not None:
+            state, error = "cancelled", None
+        else:
+            state = "failed"
+            error = describe_death(exit_info, child.oom_killed(), child.stderr_tail())
+        if peak is None and self.device_kind != "cuda" and exit_info.max_rss_mb:
+            peak = exit_info.max_rss_mb
+        if state not in FINISHED_STATES:
+            state, error = "failed", f"the training process reported an unknown status {state!r}"
+        with self.sessions() as session, session.begin():
+            run = session.get(Run, self.run_id, with_for_update=True)
+            if run is None or run.state != "running":
+                return None
+            run.state, run.error, run.finished_at = state, error, utcnow()
+            run.step, run.forward_passes = self.state.step, self.state.forward_passes
+            run.progress = 1.0 if state == "succeeded" else self._progress()
+            run.peak_memory_mb = peak
+            run.final_metrics = _json_safe(final_metrics)
+            run.heartbeat_at = utcnow()
+            seq = record_run_event(session, run)
+        publish(self.settings, self.poc_id, seq)
+        log.info("run %s %s%s", self.run_id, state, f": {error}" if error else "")
+        return state
+
+    def fail_before_start(self, reason: str) -> None:
+        """Mark the claimed run failed when its child could not even be started."""
+        with self.sessions() as session, session.begin():
+            run = session.get(Run, self.run_id, with_for_update=True)
+            if run is None or run.state != "running":
+                return
+            run.state, run.error, run.finished_at = "failed", reason, utcnow()
+            seq = record_run_event(session, run)
+        publish(self.settings, self.poc_id, seq)
+
+
+def child_environment(settings: Settings) -> dict[str, str]:
+    """The training child's environment: ours, offline model hubs, optional thread limits."""
+    env = dict(os.environ) | {"PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+                              "TOKENIZERS_PARALLELISM": "false"}
+    if settings.train_threads:
+        threads = str(settings.train_threads)
+        env |= {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "ZOPOC_TORCH_THREADS": threads}
+    return env
+
+
+def execute_run(run_id: str, worker_name: str | None = None, task_id: str | None = None,
+                settings: Settings | None = None, command: list[str] | None = None) -> str | None:
+    """Run ``run_id`` to its end; return its final state (None when it did not apply or was taken away).
+
+    ``command`` replaces ``python -m worker.train`` (the spec-file and events arguments are appended).
+    """
+    settings = settings or get_settings()
+    execution = RunExecution(run_id, worker_name or socket.gethostname(), task_id, settings)
+    spec = execution.claim()
+    for poc_id, seq in execution.after_claim:
+        publish(settings, poc_id, seq)
+    if spec is None:
+        return None
+    with tempfile.TemporaryDirectory(prefix=f"zopoc-run-{run_id[:8]}-") as folder:
+        spec_path = Path(folder) / "spec.json"
+        spec_path.write_text(json.dumps(spec))
+        argv = [*(command or [sys.executable, "-m", "worker.train"]),
+                "--spec-file", str(spec_path), "--events-out", "-"]
+        try:
+            child = TrainingProcess(argv, env=child_environment(settings), cwd=REPO_ROOT,
+                                    stderr_path=Path(folder) / "stderr.log")
+        except OSError as error:
+            execution.fail_before_start(f"the training process could not be started: {error}")
+            return "failed"
+        try:
+            execution.relay(child)
+        except BaseException:
+            child.send(signal.SIGKILL)
+            child.wait()
+            raise
+        return execution.finish(child)
