@@ -87,6 +87,16 @@ class Settings(BaseSettings):
 
     # === estimates / reports engineer's block (backend/estimates, backend/reports) ===================
 
+    # The GPU catalogue: JSON in the variable or the path of a JSON/YAML file (see backend.estimates.gpus);
+    # None keeps the built-in defaults. Prices are settings, not truths.
+    gpu_catalog: str | None = None
+    # Days a shared report link stays valid unless the request says otherwise.
+    report_expiry_days: int = 14
+    # Headless Chromium used to print reports to PDF (Debian's package puts it on the PATH).
+    chromium_path: str = "chromium"
+    # Seconds the PDF printer may take before giving up.
+    pdf_timeout_s: float = 60.0
+
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> "Settings":
         if self.environment != "development" and self.secret_key == _DEFAULT_SECRET:

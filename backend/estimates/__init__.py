@@ -1,0 +1,6 @@
+"""Memory forecasts, the GPU catalogue, accuracy statistics and ROI of a PoC (issue 5).
+
+Modules: ``shapes`` (parameter counts on the meta device), ``memory`` (bytes per term per optimizer),
+``gpus`` (catalogue and fit), ``stats`` (Wilson interval, McNemar), ``roi`` (cost and verdict),
+``calibration`` (measured / estimated ratios from finished runs). HTTP: ``backend.api.routes.estimates``.
+"""

@@ -1,0 +1,238 @@
+"""Return on investment of a finished PoC: per method the GPU it needs, what the run costs, what it bought.
+
+Pure arithmetic over a ``PocResult`` (built from the database by the route, or by hand in tests):
+
+* memory: the memory model's estimate for the target model (the PoC's own or a preset size), on CUDA;
+* GPU: the catalogue's smallest GPU (and count) that fits comfortably (``gpus.smallest_fit``);
+* steps: ZO needs more steps than AdamW. We take them from the PoC's own convergence: the first step at
+  which the method's smoothed training loss reached the loss AdamW ended at. A method that never got there
+  is costed at the steps it ran, and the row says so (``reached_target = False``: a lower bound);
+* time per step on the target GPU: FLOPs of one step (2·P·tokens per forward pass; a backward costs two
+  forwards) over the GPU's dense 16-bit throughput times ``GPU_UTILISATION``; a PoC that itself ran on
+  CUDA for its own model is costed from its measured wall-clock instead;
+* cost = GPU-hours (cards × hours) × hourly price; cost per accuracy point = cost / gain over the start.
+
+The verdict compares the best ZO method with AdamW on the same evaluation examples with McNemar's test and
+never claims a difference that the test does not support; when it cannot decide, it says how many evaluation
+examples a larger PoC would need for the difference it saw.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from backend.estimates import gpus as gpu_catalog
+from backend.estimates import memory, shapes, stats
+
+TARGETS = ("poc", "1b", "7b", "13b", "70b")
+# Share of a GPU's peak dense throughput a fine-tune sustains (model FLOPs utilisation); 35 % is typical of
+# single-node transformer training without heavy tuning. An assumption, shown in the report.
+GPU_UTILISATION = 0.35
+# Cost of one optimizer step in forward-pass equivalents: backprop = forward + backward (≈ 2 forwards);
+# ZO = two forwards plus the noise regeneration (MeZO regenerates a full-size z four times a step; LOZO
+# only the small U factors). The ZO overheads are this project's CPU measurements (ZO-SPEC.md), which
+# overstate them on a GPU: a conservative (costlier) choice for ZO.
+STEP_COST_IN_FORWARDS = {"adamw": 3.0, "sgd": 3.0, "mezo": 2.0 + 1.0, "lozo": 2.2, "lozo_m": 2.2}
+# Preference when several ZO methods ran: the one the product is about first.
+ZO_PREFERENCE = ("lozo", "lozo_m", "mezo")
+BASELINE = "adamw"
+
+
+@dataclass
+class RunResult:
+    """What ROI needs of one finished run."""
+
+    method: str
+    state: str = "succeeded"
+    steps: int = 0
+    elapsed_s: float = 0.0
+    device: str = "cpu"  # "cpu" | "cuda"
+    peak_memory_mb: float | None = None
+    rank: int = 2
+    loss_curve: list[tuple[int, float]] = field(default_factory=list)  # (step, train/loss)
+    acc_start: float | None = None
+    acc_end: float | None = None
+    n_eval: int | None = None
+    correct: list[bool] | None = None  # final evaluation, per example, in evaluation order
+
+
+@dataclass
+class PocResult:
+    model: str
+    runs: list[RunResult]
+    batch_size: int = 16
+    seq_len: int = 64
+    dtype: str = "float32"
+
+
+def smoothed(curve: list[tuple[int, float]]) -> list[tuple[int, float]]:
+    """Trailing moving average of a loss curve (window: a tenth of the points, 1 to 20) against noise."""
+    window = max(1, min(20, len(curve) // 10))
+    out, total = [], 0.0
+    for i, (step, loss) in enumerate(curve):
+        total += loss
+        if i >= window:
+            total -= curve[i - window][1]
+        out.append((step, total / min(i + 1, window)))
+    return out
+
+
+def steps_to_reach(curve: list[tuple[int, float]], target_loss: float) -> int | None:
+    """First step at which the smoothed loss is at or below ``target_loss``; None if never."""
+    return next((step for step, loss in smoothed(curve) if loss <= target_loss), None)
+
+
+def step_seconds(method: str, n_params: int, tokens: int, gpu: gpu_catalog.Gpu, count: int) -> float:
+    """Projected seconds of one optimizer step on ``count`` cards of ``gpu``."""
+    flops = STEP_COST_IN_FORWARDS[method] * 2 * n_params * tokens
+    return flops / (gpu.tflops * 1e12 * count * GPU_UTILISATION)
+
+
+def _pick(runs: dict[str, RunResult], preference) -> RunResult | None:
+    return next((runs[m] for m in preference if m in runs), None)
+
+
+def compute_roi(poc: PocResult, target: str = "poc", catalog=None, calibration: float | None = None) -> dict:
+    """The ``GET /api/pocs/{id}/roi`` answer for ``target`` (one of ``TARGETS``)."""
+    if target not in TARGETS:
+        raise ValueError(f"unknown target {target!r}; expected one of {list(TARGETS)}")
+    catalog = catalog if catalog is not None else gpu_catalog.load_catalog()
+    shape = shapes.model_shape(poc.model if target == "poc" else target)
+    runs = {r.method: r for r in poc.runs if r.state == "succeeded" and r.method in STEP_COST_IN_FORWARDS}
+    baseline = runs.get(BASELINE)
+    target_loss = smoothed(baseline.loss_curve)[-1][1] if baseline and baseline.loss_curve else None
+    tokens = poc.batch_size * poc.seq_len
+
+    rows, adamw_bytes = [], None
+    for method, run in runs.items():
+        work = memory.Workload(dtype=poc.dtype, batch_size=poc.batch_size, seq_len=poc.seq_len,
+                               rank=run.rank, device_kind="cuda")
+        need = memory.estimate(shape, method, work).total * (calibration or 1.0)
+        if method == BASELINE:
+            adamw_bytes = need
+        rows.append(_row(method, run, int(need), shape, target, target_loss, tokens, catalog))
+    for row in rows:
+        row["memory_saved_pct"] = (round(100 * (1 - row["memory_bytes"] / adamw_bytes), 1)
+                                   if adamw_bytes else None)
+    comparison = _comparison(runs)
+    return {
+        "target": target, "target_model": shape.name, "target_params": shape.n_params, "dtype": poc.dtype,
+        "target_loss": target_loss, "assumptions": {"gpu_utilisation": GPU_UTILISATION,
+                                                    "step_cost_in_forwards": STEP_COST_IN_FORWARDS},
+        "rows": rows, "comparison": comparison,
+        "verdict": verdict(rows, comparison, runs, shape.name),
+    }
+
+
+def _row(method, run: RunResult, need: int, shape, target, target_loss, tokens, catalog) -> dict:
+    fit = gpu_catalog.smallest_fit(catalog, need)
+    reach = steps_to_reach(run.loss_curve, target_loss) if target_loss is not None else None
+    steps = reach if reach is not None else run.steps
+    gpu_hours = cost = None
+    if fit:
+        gpu, count = fit
+        if target == "poc" and run.device == "cuda" and run.steps:
+            seconds = run.elapsed_s * steps / run.steps  # measured on a GPU: trust the clock
+        else:
+            seconds = steps * step_seconds(method, shape.n_params, tokens, gpu, count)
+        gpu_hours = seconds / 3600 * count
+        cost = gpu_hours * gpu.hourly_price
+    accuracy = None
+    if run.acc_end is not None and run.n_eval:
+        accuracy = stats.wilson_interval(round(run.acc_end * run.n_eval), run.n_eval).public()
+    gain_points = ((run.acc_end - run.acc_start) * 100
+                   if run.acc_end is not None and run.acc_start is not None else None)
+    return {
+        "method": method,
+        "gpu": {"id": fit[0].id, "name": fit[0].name, "count": fit[1]} if fit else None,
+        "memory_bytes": need,
+        "memory_gb": round(need / 1e9, 3),
+        "memory_saved_pct": None,
+        "steps": steps, "steps_run": run.steps,
+        "steps_to_target": reach, "reached_target": reach is not None if target_loss is not None else None,
+        "gpu_hours": gpu_hours, "cost": cost,
+        "currency": fit[0].currency if fit else None,
+        "accuracy": accuracy,
+        "accuracy_gain_points": gain_points,
+        "cost_per_point": cost / gain_points if cost is not None and gain_points and gain_points > 0 else None,
+    }
+
+
+def _comparison(runs: dict[str, RunResult]) -> dict | None:
+    zo, base = _pick(runs, ZO_PREFERENCE), runs.get(BASELINE)
+    if not (zo and base and zo.correct is not None and base.correct is not None):
+        return None
+    if len(zo.correct) != len(base.correct) or not zo.correct:
+        return None
+    test = stats.mcnemar(zo.correct, base.correct)
+    n = test.n
+    gap = (test.only_a - test.only_b) / n  # = acc_a − acc_b on the shared examples
+    significant = test.p_value < stats.ALPHA
+    return {
+        "method_a": zo.method, "method_b": BASELINE, "acc_gap": gap, "p_value": test.p_value,
+        "significant": significant, "test": "mcnemar", "variant": test.test, "n": n,
+        "only_a": test.only_a, "only_b": test.only_b,
+        "needed_n": None if significant else stats.mcnemar_sample_size(test.discordant / n, gap),
+    }
+
+
+LABELS = {"lozo": "LOZO", "lozo_m": "LOZO-M", "mezo": "MeZO", "adamw": "AdamW", "sgd": "SGD"}
+
+
+def verdict(rows: list[dict], comparison: dict | None, runs: dict[str, RunResult], model_name: str) -> dict:
+    """A verdict code and its plain-words explanation in English and Japanese.
+
+    Codes: ``incomplete`` (no ZO run and AdamW baseline both finished with evaluation results),
+    ``zo_better`` / ``zo_worse`` (McNemar significant at ``stats.ALPHA``),
+    ``no_significant_difference`` (otherwise; never reported as "equal").
+    """
+    if comparison is None:
+        missing = [LABELS[m] for m in ("lozo", BASELINE) if m not in runs] or ["evaluation results"]
+        return {"code": "incomplete",
+                "en": "No comparison yet: a finished ZO run and a finished AdamW run with evaluation results "
+                      f"are needed (missing: {', '.join(missing)}).",
+                "ja": "まだ比較できません。評価結果のある完了したZO実行とAdamW実行の両方が必要です"
+                      f"（不足: {'、'.join(missing)}）。"}
+    a, b = LABELS[comparison["method_a"]], LABELS[comparison["method_b"]]
+    gap_pt = abs(comparison["acc_gap"]) * 100
+    p = comparison["p_value"]
+    if comparison["significant"] and comparison["acc_gap"] > 0:
+        code = "zo_better"
+        en = f"{a} was more accurate than {b} by {gap_pt:.1f} points on the same examples (McNemar p = {p:.3g})."
+        ja = f"同じ評価例で{a}の正解率は{b}より{gap_pt:.1f}ポイント高く、差は有意です（McNemar検定 p = {p:.3g}）。"
+    elif comparison["significant"]:
+        code = "zo_worse"
+        en = f"{a} was less accurate than {b} by {gap_pt:.1f} points on the same examples (McNemar p = {p:.3g})."
+        ja = f"同じ評価例で{a}の正解率は{b}より{gap_pt:.1f}ポイント低く、差は有意です（McNemar検定 p = {p:.3g}）。"
+    else:
+        code = "no_significant_difference"
+        needed = comparison["needed_n"]
+        en = (f"This PoC cannot tell {a} and {b} apart in accuracy: the gap of {gap_pt:.1f} points on "
+              f"{comparison['n']} examples is within chance (McNemar p = {p:.3g}).")
+        ja = (f"このPoCでは{a}と{b}の正解率の違いを判断できません。{comparison['n']}件での差"
+              f"{gap_pt:.1f}ポイントは偶然の範囲内です（McNemar検定 p = {p:.3g}）。")
+        if needed:
+            en += f" To settle a gap this size, a larger PoC needs about {needed} evaluation examples."
+            ja += f"この大きさの差を確かめるには、約{needed}件の評価例を使うより大きなPoCが必要です。"
+        else:
+            en += " The two methods got exactly the same examples right or wrong in balance."
+            ja += "2つの手法の正誤は完全に釣り合っていました。"
+    by_method = {r["method"]: r for r in rows}
+    zo_row, base_row = by_method.get(comparison["method_a"]), by_method.get(comparison["method_b"])
+    if zo_row and base_row:
+        saved = zo_row["memory_saved_pct"]
+        en += (f" For {model_name}, {a} needs {zo_row['memory_gb']:.1f} GB against {base_row['memory_gb']:.1f} GB "
+               f"for {b} ({saved:.0f}% less).")
+        ja += (f"{model_name}では、{a}に必要なメモリは{zo_row['memory_gb']:.1f} GBで、{b}の"
+               f"{base_row['memory_gb']:.1f} GBより{saved:.0f}%少なくて済みます。")
+        if zo_row["reached_target"] is False:
+            en += (f" {a} did not reach {b}'s final training loss within {zo_row['steps_run']} steps, so its "
+                   "cost is a lower bound.")
+            ja += (f"{a}は{zo_row['steps_run']}ステップ以内に{b}の最終学習損失に届かなかったため、"
+                   "そのコストは下限値です。")
+        elif zo_row["steps_to_target"] is not None:
+            en += (f" {a} reached {b}'s final training loss at step {zo_row['steps_to_target']} "
+                   f"({b}: step {base_row['steps_to_target']}).")
+            ja += (f"{a}は{zo_row['steps_to_target']}ステップで{b}の最終学習損失に到達しました"
+                   f"（{b}は{base_row['steps_to_target']}ステップ）。")
+    return {"code": code, "en": en, "ja": ja}

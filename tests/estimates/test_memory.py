@@ -1,0 +1,115 @@
+"""The memory model against hand-computed cases."""
+
+import pytest
+
+from backend.estimates import memory, shapes
+from backend.estimates.memory import Workload, estimate
+
+MINILM_PARAMS = 22_713_216  # BertModel with pooler, from the embedded config (6 layers, 384 hidden)
+BERT_BASE = {"model_type": "bert", "hidden_size": 768, "intermediate_size": 3072, "num_hidden_layers": 12,
+             "num_attention_heads": 12, "vocab_size": 30522, "max_position_embeddings": 512}
+
+
+@pytest.fixture(scope="module")
+def minilm():
+    return shapes.model_shape("minilm")
+
+
+def test_minilm_parameter_count(minilm):
+    assert minilm.n_params == MINILM_PARAMS
+    assert (minilm.n_layers, minilm.hidden_size, minilm.n_heads) == (6, 384, 12)
+    # the word embedding (30522 x 384) is the largest tensor: MeZO's noise temporary
+    assert minilm.largest_tensor == 30522 * 384
+    assert minilm.kind == "encoder"
+
+
+def test_bert_base_parameter_count(tmp_path):
+    import json
+
+    (tmp_path / "config.json").write_text(json.dumps(BERT_BASE))
+    shape = shapes.model_shape(str(tmp_path))
+    assert shape.n_params == 109_482_240  # the well-known 109.48M of bert-base-uncased
+    assert round(shape.n_params / 1e6, 2) == 109.48
+
+
+def test_presets_have_their_published_sizes():
+    assert round(shapes.model_shape("1b").n_params / 1e9, 2) == 1.32  # OPT-1.3B (tied LM head)
+    assert round(shapes.model_shape("7b").n_params / 1e9, 2) == 6.74  # Llama-2-7B
+    assert round(shapes.model_shape("13b").n_params / 1e9, 2) == 13.02
+    assert round(shapes.model_shape("70b").n_params / 1e9, 1) == 69.0
+
+
+def test_adamw_fp32_is_sixteen_bytes_per_parameter(minilm):
+    e = estimate(minilm, "adamw", Workload(dtype="float32"))
+    b = e.bytes
+    assert b["weights"] + b["gradients"] + b["optimizer_states"] == 16 * MINILM_PARAMS
+    assert b["low_rank_factors"] == b["noise"] == 0
+
+
+def test_terms_per_method_by_hand(minilm):
+    w = Workload(dtype="float32", rank=2)
+    p = MINILM_PARAMS
+    inference = estimate(minilm, "inference", w).bytes
+    assert inference["weights"] == 4 * p and inference["gradients"] == inference["optimizer_states"] == 0
+    mezo = estimate(minilm, "mezo", w).bytes
+    assert mezo["noise"] == 4 * 30522 * 384  # z of the biggest tensor only
+    lozo = estimate(minilm, "lozo", w).bytes
+    assert lozo["low_rank_factors"] == 4 * 2 * minilm.matrix_cols  # V (n x r) per matrix
+    assert lozo["noise"] == 4 * 2 * 30522  # the biggest U (m x r)
+    lozo_m = estimate(minilm, "lozo_m", w).bytes
+    assert lozo_m["optimizer_states"] == 4 * (2 * minilm.matrix_rows + minilm.vector_params)
+    sgd = estimate(minilm, "sgd", w).bytes
+    assert sgd["gradients"] == 4 * p and sgd["optimizer_states"] == 0
+    # ZO keeps no graph: its activations are the inference ones; backprop keeps every layer's
+    assert mezo["activations"] == lozo["activations"] == inference["activations"]
+    assert sgd["activations"] > 5 * inference["activations"]
+    for method in memory.METHODS:
+        b = estimate(minilm, method, w).bytes
+        assert b["total"] == sum(b[t] for t in memory.TERMS)
+
+
+def test_saved_activations_by_hand(minilm):
+    w = Workload(dtype="float32", batch_size=16, seq_len=64)
+    t = 16 * 64
+    per_layer = 8 * t * 384 + 2 * t * 1536 + 2 * 12 * 64 * 64 * 16
+    saved, _ = memory.layer_activation_elements(minilm, w)
+    assert saved == per_layer
+    assert memory.activation_bytes(minilm, w, backprop=True) == 4 * (7 * per_layer + 2 * t * 384)
+
+
+def test_half_precision_halves_the_parameter_terms(minilm):
+    full = estimate(minilm, "adamw", Workload(dtype="float32")).bytes
+    half = estimate(minilm, "adamw", Workload(dtype="bfloat16")).bytes
+    for term in ("weights", "gradients", "optimizer_states", "activations"):
+        assert half[term] * 2 == full[term]
+
+
+def test_order_of_methods_for_a_large_model():
+    shape = shapes.model_shape("7b")
+    w = Workload(dtype="bfloat16", batch_size=16, seq_len=256)
+    total = {m: estimate(shape, m, w).total for m in memory.METHODS}
+    assert total["inference"] < total["lozo"] < total["lozo_m"] < total["mezo"] < total["sgd"] < total["adamw"]
+    # MeZO/LOZO need about inference memory (ZO-SPEC): within a few percent
+    assert total["lozo"] / total["inference"] < 1.05
+
+
+def test_cpu_adds_the_runtime_baseline_and_cuda_does_not(minilm):
+    cpu = estimate(minilm, "lozo", Workload(device_kind="cpu")).bytes
+    cuda = estimate(minilm, "lozo", Workload(device_kind="cuda")).bytes
+    assert cpu["runtime"] == memory.CPU_RUNTIME_BYTES and cuda["runtime"] == 0
+    assert cpu["total"] - cuda["total"] == memory.CPU_RUNTIME_BYTES
+
+
+def test_bad_inputs_raise(minilm):
+    with pytest.raises(ValueError, match="unknown method"):
+        estimate(minilm, "adam", Workload())
+    with pytest.raises(ValueError, match="unknown dtype"):
+        Workload(dtype="int8")
+    with pytest.raises(shapes.UnknownModel):
+        shapes.model_shape("no-such-org/no-such-model-xyz")
+
+
+def test_config_hash_ignores_bookkeeping_fields():
+    a = shapes.config_hash({"hidden_size": 8, "transformers_version": "4.1", "_name_or_path": "x"})
+    b = shapes.config_hash({"hidden_size": 8, "transformers_version": "5.0"})
+    assert a == b != shapes.config_hash({"hidden_size": 9})

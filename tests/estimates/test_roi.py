@@ -1,0 +1,138 @@
+"""ROI arithmetic and the verdict: never a claim the paired test does not support."""
+
+import pytest
+
+from backend.estimates import roi, stats
+from backend.estimates.gpus import Gpu
+from backend.estimates.roi import PocResult, RunResult, compute_roi
+
+CATALOG = [Gpu(id="small", name="Small 16GB", memory_gb=16, hourly_price=1.0, tflops=100),
+           Gpu(id="big", name="Big 80GB", memory_gb=80, hourly_price=4.0, tflops=400)]
+
+
+def flags(n_both, n_only_a, n_only_b, n_neither):
+    """Paired correct flags (a, b) with the given McNemar table."""
+    a = [1] * n_both + [1] * n_only_a + [0] * n_only_b + [0] * n_neither
+    b = [1] * n_both + [0] * n_only_a + [1] * n_only_b + [0] * n_neither
+    return a, b
+
+
+def make_poc(table=(600, 40, 60, 172), zo_curve_rate=0.995, zo_steps=300):
+    zo_flags, adamw_flags = flags(*table)
+    n = len(zo_flags)
+    adamw = RunResult("adamw", steps=100, elapsed_s=40.0, loss_curve=[(i, 0.3 * 0.99**i) for i in range(101)],
+                      acc_start=0.68, acc_end=sum(adamw_flags) / n, n_eval=n, correct=adamw_flags)
+    lozo = RunResult("lozo", steps=zo_steps, elapsed_s=50.0,
+                     loss_curve=[(i, 0.3 * zo_curve_rate**i) for i in range(zo_steps + 1)],
+                     acc_start=0.68, acc_end=sum(zo_flags) / n, n_eval=n, correct=zo_flags)
+    return PocResult(model="minilm", runs=[adamw, lozo])
+
+
+def test_projected_cost_by_hand():
+    result = compute_roi(make_poc(), "poc", catalog=CATALOG)
+    rows = {r["method"]: r for r in result["rows"]}
+    p, tokens = result["target_params"], 16 * 64
+    # AdamW: its own curve reaches its own smoothed final loss at its last step
+    adamw = rows["adamw"]
+    assert adamw["gpu"] == {"id": "small", "name": "Small 16GB", "count": 1}
+    seconds = adamw["steps"] * 3.0 * 2 * p * tokens / (100e12 * roi.GPU_UTILISATION)
+    assert adamw["gpu_hours"] == pytest.approx(seconds / 3600)
+    assert adamw["cost"] == pytest.approx(seconds / 3600 * 1.0)
+    # LOZO is costed at the steps it needed to reach AdamW's final loss, not at the steps it ran
+    lozo = rows["lozo"]
+    assert lozo["reached_target"] is True and lozo["steps"] == lozo["steps_to_target"] < lozo["steps_run"]
+    assert lozo["cost"] == pytest.approx(lozo["steps"] * 2.2 * 2 * p * tokens / (100e12 * roi.GPU_UTILISATION)
+                                         / 3600)
+    assert lozo["memory_saved_pct"] == pytest.approx(100 * (1 - lozo["memory_bytes"] / adamw["memory_bytes"]),
+                                                     abs=0.05)
+    assert adamw["memory_saved_pct"] == 0
+
+
+def test_cost_per_accuracy_point_and_interval():
+    result = compute_roi(make_poc(), "poc", catalog=CATALOG)
+    adamw = next(r for r in result["rows"] if r["method"] == "adamw")
+    gain = (660 / 872 - 0.68) * 100
+    assert adamw["accuracy_gain_points"] == pytest.approx(gain)
+    assert adamw["cost_per_point"] == pytest.approx(adamw["cost"] / gain)
+    iv = stats.wilson_interval(660, 872)
+    assert adamw["accuracy"] == {"value": iv.value, "low": iv.low, "high": iv.high}
+
+
+def test_no_cost_per_point_without_a_gain():
+    poc = make_poc()
+    poc.runs[1].acc_end = poc.runs[1].acc_start
+    lozo = next(r for r in compute_roi(poc, "poc", catalog=CATALOG)["rows"] if r["method"] == "lozo")
+    assert lozo["cost_per_point"] is None
+
+
+def test_zo_that_never_reaches_the_target_is_a_lower_bound():
+    poc = make_poc(zo_curve_rate=0.9999, zo_steps=200)
+    result = compute_roi(poc, "poc", catalog=CATALOG)
+    lozo = next(r for r in result["rows"] if r["method"] == "lozo")
+    assert lozo["reached_target"] is False and lozo["steps_to_target"] is None and lozo["steps"] == 200
+    assert "did not reach" in result["verdict"]["en"] and "下限" in result["verdict"]["ja"]
+
+
+def test_verdict_no_significant_difference_says_what_a_larger_poc_needs():
+    result = compute_roi(make_poc(table=(600, 40, 50, 182)), "poc", catalog=CATALOG)
+    comp = result["comparison"]
+    assert comp["p_value"] > stats.ALPHA and comp["significant"] is False
+    assert comp["acc_gap"] == pytest.approx(-10 / 872)
+    assert result["verdict"]["code"] == "no_significant_difference"
+    assert comp["needed_n"] == stats.mcnemar_sample_size(90 / 872, 10 / 872)
+    assert f"about {comp['needed_n']} evaluation examples" in result["verdict"]["en"]
+    assert "better" not in result["verdict"]["en"] and "worse" not in result["verdict"]["en"]
+    assert "判断できません" in result["verdict"]["ja"]
+
+
+def test_verdict_significant_loss_and_gain():
+    worse = compute_roi(make_poc(table=(600, 20, 60, 192)), "poc", catalog=CATALOG)
+    assert worse["comparison"]["significant"] and worse["verdict"]["code"] == "zo_worse"
+    assert "less accurate" in worse["verdict"]["en"]
+    better = compute_roi(make_poc(table=(600, 60, 20, 192)), "poc", catalog=CATALOG)
+    assert better["verdict"]["code"] == "zo_better" and "高く" in better["verdict"]["ja"]
+
+
+def test_verdict_threshold_is_alpha():
+    # b=18, c=32: mid-p 0.0489, just under 0.05; b=19, c=32: 0.070: the verdict flips at ALPHA
+    assert stats.mcnemar_from_counts(18, 32).p_value < stats.ALPHA < stats.mcnemar_from_counts(19, 32).p_value
+    assert compute_roi(make_poc(table=(600, 18, 32, 222)), "poc", catalog=CATALOG)["verdict"]["code"] == "zo_worse"
+    assert (compute_roi(make_poc(table=(600, 19, 32, 221)), "poc", catalog=CATALOG)["verdict"]["code"]
+            == "no_significant_difference")
+
+
+def test_incomplete_without_baseline_or_bits():
+    poc = make_poc()
+    poc.runs[0].state = "cancelled"  # a cancelled run is never reported as finished
+    result = compute_roi(poc, "poc", catalog=CATALOG)
+    assert result["comparison"] is None and result["verdict"]["code"] == "incomplete"
+    assert [r["method"] for r in result["rows"]] == ["lozo"]
+    assert result["rows"][0]["memory_saved_pct"] is None
+
+
+def test_target_size_changes_memory_and_gpu_choice():
+    result = compute_roi(make_poc(), "7b", catalog=CATALOG)
+    rows = {r["method"]: r for r in result["rows"]}
+    assert result["target_params"] > 6e9
+    assert rows["adamw"]["memory_gb"] > 100 and rows["adamw"]["gpu"]["id"] == "big"
+    assert rows["adamw"]["gpu"]["count"] >= 2
+    assert rows["lozo"]["memory_gb"] < rows["adamw"]["memory_gb"] / 3
+    with pytest.raises(ValueError):
+        compute_roi(make_poc(), "3b", catalog=CATALOG)
+
+
+def test_measured_gpu_time_is_used_for_a_poc_that_ran_on_cuda():
+    poc = make_poc()
+    for run in poc.runs:
+        run.device = "cuda"
+    adamw = next(r for r in compute_roi(poc, "poc", catalog=CATALOG)["rows"] if r["method"] == "adamw")
+    assert adamw["gpu_hours"] == pytest.approx(40.0 * adamw["steps"] / 100 / 3600)
+
+
+def test_one_lucky_batch_does_not_count_as_reaching_the_target():
+    # 40 points: a window of 4; one batch at 0.05 amid losses of 1.0 does not reach 0.1, a lasting drop does
+    curve = [(i, 1.0) for i in range(20)] + [(20, 0.05)] + [(i, 1.0) for i in range(21, 30)]
+    curve += [(i, 0.05) for i in range(30, 40)]
+    assert roi.steps_to_reach(curve, 0.1) == 33  # the fourth step of the lasting drop
+    assert roi.steps_to_reach(curve[:30], 0.1) is None
+    assert roi.smoothed([(0, 2.0), (1, 4.0)]) == [(0, 2.0), (1, 4.0)]  # short curves: window 1
