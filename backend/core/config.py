@@ -50,8 +50,6 @@ class Settings(BaseSettings):
     redis_prefix: str = "zopoc:"
     # Seconds between database polls of the SSE endpoint when no Redis is configured.
     events_poll_s: float = 0.5
-    # Seconds between SSE heartbeat comments.
-    events_heartbeat_s: float = 15.0
 
     # --- datasets ---------------------------------------------------------------------------------
     data_dir: Path = VAR_DIR / "data"

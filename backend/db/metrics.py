@@ -27,8 +27,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from backend.db.models import MetricPoint, MetricRollup
 
-# Bucket widths 4**k steps. Level 1 (4 steps) is left out: spans that small are read raw.
-ROLLUP_LEVELS = tuple(range(2, 11))
+# Bucket widths 4**k steps (16 .. 262,144). Level 1 (4 steps) is left out: such spans are read raw.
+ROLLUP_LEVELS = tuple(range(2, 10))  # the same levels backend.ingest writes
 # Above this step span the chart query reads rollups instead of raw points.
 RAW_READ_LIMIT = 8192
 # At most this many rollup rows are read per series; the finest level that fits is chosen.

@@ -21,10 +21,13 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-@functools.lru_cache(maxsize=8)
 def get_engine(url: str | None = None) -> sa.Engine:
     """The engine for ``url`` (default: the configured database), created once per URL."""
-    url = url or get_settings().database_url
+    return _engine_for(url or get_settings().database_url)
+
+
+@functools.lru_cache(maxsize=8)
+def _engine_for(url: str) -> sa.Engine:
     if url.startswith("sqlite"):
         engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
         sa.event.listen(engine, "connect", _sqlite_pragmas)

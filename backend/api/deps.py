@@ -1,0 +1,56 @@
+"""Dependencies of the routes, as ``Annotated`` aliases so signatures read like prose."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Path, status
+from sqlalchemy.orm import Session
+
+from backend.core.config import Settings, get_settings
+from backend.db.models import Dataset, Poc, Run
+from backend.db.session import make_sessionmaker
+
+
+def get_session() -> Iterator[Session]:
+    """One session per request, closed afterwards (routes commit explicitly)."""
+    with make_sessionmaker()() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def load_poc(session: SessionDep, poc_id: Annotated[str, Path(max_length=64)]) -> Poc:
+    """The PoC ``poc_id`` (not deleted), or 404."""
+    poc = session.get(Poc, poc_id)
+    if poc is None or poc.deleted_at is not None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"PoC {poc_id} not found")
+    return poc
+
+
+def load_run(session: SessionDep, run_id: Annotated[str, Path(max_length=64)]) -> Run:
+    """The run ``run_id`` of a PoC that is not deleted, or 404."""
+    run = session.get(Run, run_id)
+    if run is None or run.poc.deleted_at is not None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"run {run_id} not found")
+    return run
+
+
+def load_dataset(session: SessionDep, dataset_id: Annotated[str, Path(max_length=64)]) -> Dataset:
+    """The dataset ``dataset_id`` (built-in ones are registered on first use), or 404."""
+    from backend.datasets import ensure_builtin_datasets
+
+    dataset = session.get(Dataset, dataset_id)
+    if dataset is None and ensure_builtin_datasets(session):
+        dataset = session.get(Dataset, dataset_id)
+    if dataset is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"dataset {dataset_id} not found")
+    return dataset
+
+
+PocDep = Annotated[Poc, Depends(load_poc)]
+RunDep = Annotated[Run, Depends(load_run)]
+DatasetDep = Annotated[Dataset, Depends(load_dataset)]

@@ -1,0 +1,39 @@
+"""The API's error bodies: ``{"detail": "text"}`` or ``{"detail": {"message", "errors": [...]}}``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from fastapi import HTTPException, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from backend.api.schemas import Message, ValidationProblem
+
+
+def problem(status_code: int, message: str, errors: Iterable[dict[str, Any]]) -> HTTPException:
+    """An HTTPException whose body lists one ``{"row", "field", "problem"}`` per problem."""
+    return HTTPException(status_code, detail={"message": message, "errors": list(errors)})
+
+
+def field_problem(field: str, text: str, status_code: int = status.HTTP_422_UNPROCESSABLE_CONTENT) -> HTTPException:
+    """A validation error about one field of the request."""
+    return problem(status_code, f"{field}: {text}", [{"row": None, "field": field, "problem": text}])
+
+
+async def request_validation_handler(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    """FastAPI's own validation errors, reshaped to the contract's ``{message, errors}`` form."""
+    errors = []
+    for error in exc.errors():
+        loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path", "header")]
+        errors.append({"row": None, "field": ".".join(loc) or "request", "problem": error.get("msg", "invalid")})
+    message = "; ".join(f"{e['field']}: {e['problem']}" for e in errors[:3]) or "invalid request"
+    return JSONResponse(status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+                        content={"detail": {"message": message, "errors": errors}})
+
+
+# OpenAPI: the error answers routes declare with ``responses=``.
+NOT_FOUND = {404: {"model": Message, "description": "no such id"}}
+INVALID = {422: {"model": ValidationProblem, "description": "invalid input, one entry per problem"}}
+CONFLICT = {409: {"model": Message, "description": "not possible in the current state"}}

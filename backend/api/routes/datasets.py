@@ -1,0 +1,101 @@
+"""Datasets: the built-in ones and uploads (CSV, TSV, JSONL) validated row by row."""
+
+from __future__ import annotations
+
+from pathlib import PurePath
+from typing import Annotated
+
+import sqlalchemy as sa
+from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile, status
+
+from backend.api.deps import DatasetDep, SessionDep, SettingsDep
+from backend.api.errors import INVALID, NOT_FOUND, field_problem, problem
+from backend.api.schemas import DatasetPublic, DatasetsPublic, Message
+from backend.datasets import UPLOAD_KINDS, ensure_builtin_datasets, preview_rows, store_upload
+from backend.db.models import Dataset
+
+router = APIRouter(prefix="/datasets", tags=["datasets"])
+
+_CHUNK = 1 << 20
+# Multipart framing around the file (boundaries, headers, the name field) allowed over the limit.
+_MULTIPART_SLACK = 64 * 1024
+
+
+def dataset_public(dataset: Dataset) -> DatasetPublic:
+    return DatasetPublic.model_validate({
+        **{c: getattr(dataset, c) for c in ("id", "name", "builtin", "n_rows", "text_column", "label_column",
+                                             "size_bytes", "sha256", "created_at")},
+        "labels": [str(label) for label in dataset.labels],
+        "preview": {"rows": dataset.preview or []},
+    })
+
+
+@router.get("", response_model=DatasetsPublic, summary="Built-in and uploaded datasets, newest first")
+def list_datasets(session: SessionDep) -> DatasetsPublic:
+    ensure_builtin_datasets(session)
+    rows = session.scalars(sa.select(Dataset).order_by(Dataset.builtin.desc(), Dataset.created_at.desc())).all()
+    return DatasetsPublic(data=[dataset_public(d) for d in rows], count=len(rows))
+
+
+@router.get("/{dataset_id}", response_model=DatasetPublic, responses=NOT_FOUND, summary="One dataset")
+def get_dataset(dataset: DatasetDep) -> DatasetPublic:
+    return dataset_public(dataset)
+
+
+def _too_large(limit: int) -> HTTPException:
+    return HTTPException(status.HTTP_413_CONTENT_TOO_LARGE,
+                         detail=f"the file is larger than the limit of {limit / 2**20:g} MB")
+
+
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, response_model=DatasetPublic,
+    responses={**INVALID, 413: {"model": Message, "description": "the file is over the size limit"}},
+    summary="Upload a labelled text file (CSV, TSV or JSONL)",
+    description="The text and label columns are detected unless named. Every problem is reported with the "
+                "line of the file it is on; nothing is stored unless the whole file is valid.",
+)
+def upload_dataset(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    file: Annotated[UploadFile, File(description="the dataset file")],
+    name: Annotated[str | None, Form(max_length=200)] = None,
+    text_column: Annotated[str | None, Form(max_length=200)] = None,
+    label_column: Annotated[str | None, Form(max_length=200)] = None,
+) -> DatasetPublic:
+    from worker.train.datafiles import parse_dataset_bytes
+
+    limit = settings.max_upload_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit + _MULTIPART_SLACK:
+        raise _too_large(limit)
+    filename = PurePath(file.filename or "").name
+    suffix = UPLOAD_KINDS.get(PurePath(filename).suffix.lower())
+    if suffix is None:
+        raise field_problem("file", f"{filename or 'the file'!r} is not a .csv, .tsv or .jsonl file")
+    chunks, size = [], 0
+    while chunk := file.file.read(_CHUNK):  # sync route: runs in the threadpool
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    data = b"".join(chunks)
+
+    parsed = parse_dataset_bytes(data, filename, text_column or None, label_column or None,
+                                 max_rows=settings.max_upload_rows, max_bytes=limit)
+    if parsed.errors:
+        n = len(parsed.errors)
+        raise problem(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                      f"{filename}: {n} problem{'s' if n > 1 else ''} found; nothing was stored",
+                      [e.as_dict() for e in parsed.errors])
+
+    stored = store_upload(data, suffix, settings)
+    dataset = Dataset(
+        name=(name or "").strip() or PurePath(filename).stem, builtin=False, path=stored.path,
+        n_rows=len(parsed), labels=parsed.label_names, text_column=parsed.text_column,
+        label_column=parsed.label_column, size_bytes=stored.size_bytes, sha256=stored.sha256,
+        preview=preview_rows(parsed.texts, parsed.labels, parsed.label_names),
+    )
+    session.add(dataset)
+    session.commit()
+    return dataset_public(dataset)

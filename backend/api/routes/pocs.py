@@ -1,0 +1,78 @@
+"""PoCs: create (validated, runs queued), list, get, delete; a PoC's runs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Query, Response, status
+
+from backend.api.deps import PocDep, SessionDep, SettingsDep
+from backend.api.errors import INVALID, NOT_FOUND
+from backend.api.schemas import PocCreate, PocPublic, PocsPublic, PocState, RunPublic, RunsPublic
+from backend.db.models import Poc, PocEvent
+from backend import pocs as service
+from backend.pocs import poc_state
+
+router = APIRouter(prefix="/pocs", tags=["pocs"])
+
+
+def poc_public(poc: Poc, last_event_seq: int = 0) -> PocPublic:
+    return PocPublic(
+        id=poc.id, name=poc.name, model=poc.model, dataset_id=poc.dataset_id, dataset_name=poc.dataset.name,
+        state=poc_state(poc.runs), created_at=poc.created_at, created_by=poc.created_by,
+        settings=poc.settings, runs=[RunPublic.model_validate(r) for r in poc.runs],
+        last_event_seq=last_event_seq,
+    )
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=PocPublic, responses=INVALID,
+             summary="Create a PoC and queue one run per method",
+             description="Everything is checked first (model, dataset, every hyperparameter against its "
+                         "range, LOZO rank against the model's layers); on any problem nothing is written.")
+def create_poc(body: PocCreate, session: SessionDep, settings: SettingsDep) -> PocPublic:
+    return poc_public(service.create_poc(body, session, settings))
+
+
+@router.get("", response_model=PocsPublic, summary="PoCs, newest first")
+def list_pocs(
+    session: SessionDep,
+    q: Annotated[str | None, Query(max_length=200, description="part of the name or model")] = None,
+    state: Annotated[PocState | None, Query(description="only PoCs in this derived state")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> PocsPublic:
+    query = sa.select(Poc).where(Poc.deleted_at.is_(None))
+    if q:
+        pattern = f"%{q.strip().lower()}%"
+        query = query.where(sa.or_(sa.func.lower(Poc.name).like(pattern), sa.func.lower(Poc.model).like(pattern)))
+    query = query.order_by(Poc.created_at.desc(), Poc.id)
+    if state is None:
+        count = session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
+        pocs = session.scalars(query.limit(limit).offset(offset)).all()
+    else:
+        # The state is derived from the runs, so the filter runs here, not in SQL.
+        matching = [p for p in session.scalars(query).all() if poc_state(p.runs) == state]
+        count, pocs = len(matching), matching[offset: offset + limit]
+    return PocsPublic(data=[poc_public(p) for p in pocs], count=count or 0)
+
+
+@router.get("/{poc_id}", response_model=PocPublic, responses=NOT_FOUND, summary="One PoC with its runs")
+def get_poc(poc: PocDep, session: SessionDep) -> PocPublic:
+    # Read before the runs: the stream started after this seq repeats rather than misses a change.
+    seq = session.scalar(sa.select(sa.func.max(PocEvent.seq)).where(PocEvent.poc_id == poc.id)) or 0
+    session.expire(poc, ["runs"])
+    return poc_public(poc, seq)
+
+
+@router.get("/{poc_id}/runs", response_model=RunsPublic, responses=NOT_FOUND,
+            summary="Every run of a PoC, retries included, oldest first")
+def list_runs(poc: PocDep) -> RunsPublic:
+    return RunsPublic(data=[RunPublic.model_validate(r) for r in poc.runs], count=len(poc.runs))
+
+
+@router.delete("/{poc_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND,
+               summary="Delete a PoC (its unfinished runs are cancelled first)")
+def delete_poc(poc: PocDep, session: SessionDep, settings: SettingsDep) -> Response:
+    service.delete_poc(poc, session, settings)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
