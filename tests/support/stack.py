@@ -194,6 +194,27 @@ class Stack:
             self._sessions = sessionmaker(engine, expire_on_commit=False)
         return self._sessions()
 
+    def settings(self):
+        """zopoc's Settings as the stack's processes see them (built from ``env``)."""
+        from unittest import mock
+
+        from backend.core.config import Settings
+
+        with mock.patch.dict(os.environ, {k: v for k, v in self.env.items() if k.startswith("ZOPOC_")}):
+            return Settings(_env_file=None)
+
+    def enqueue(self, run_id: str, queue: str = "cpu") -> str:
+        """Send run ``run_id`` to the stack's workers as ``worker.dispatch.enqueue_run`` does in the API."""
+        from worker.celery_app import create_app, queue_name
+
+        settings = self.settings()
+        app = create_app(settings)
+        try:
+            result = app.send_task("zopoc.run_training", args=[run_id], queue=queue_name(queue, settings))
+        finally:
+            app.close()
+        return result.id
+
     # -- API server --
     def start_api(self, timeout_s: float = 60.0) -> None:
         """Start uvicorn on a free port and wait until /api/health answers."""

@@ -342,6 +342,8 @@ def execute_run(run_id: str, worker_name: str | None = None, task_id: str | None
         spec_path.write_text(json.dumps(spec))
         argv = [*(command or [sys.executable, "-m", "worker.train"]),
                 "--spec-file", str(spec_path), "--events-out", "-"]
+        if settings.train_threads and command is None:
+            argv += ["--threads", str(settings.train_threads)]
         try:
             child = TrainingProcess(argv, env=child_environment(settings), cwd=REPO_ROOT,
                                     stderr_path=Path(folder) / "stderr.log")

@@ -1,0 +1,65 @@
+"""A stand-in for ``python -m worker.train`` that prints contract-shaped events (docs/CONTRACTS.md 1).
+
+Used only to drive the runner into states the real engine reaches rarely (a crash, an abrupt SIGKILL, a
+child ignoring SIGTERM) quickly and deterministically. The behaviour comes from the spec's ``model``:
+``fake:ok`` trains ``steps`` steps; ``fake:crash`` exits 3 after 3 steps with a traceback on stderr;
+``fake:sigkill`` kills itself with SIGKILL after 3 steps (as the OOM killer would); ``fake:slow`` takes
+0.1 s per step and honours SIGTERM like the engine; ``fake:stubborn`` ignores SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import signal
+import sys
+import time
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--spec-file", required=True)
+    parser.add_argument("--events-out", default="-")
+    spec = json.loads(open(parser.parse_args().spec_file).read())
+    mode = spec["model"].split(":", 1)[1]
+    stop = {"requested": False}
+    if mode == "stubborn":
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    else:
+        signal.signal(signal.SIGTERM, lambda *_: stop.update(requested=True))
+
+    def emit(event: dict) -> None:
+        print(json.dumps({"time": time.time(), **event}), flush=True)
+
+    emit({"event": "started", "method": spec["method"], "device": "cpu", "dtype": "float32",
+          "model": {"name": spec["model"], "n_params": 10, "n_trainable": 10, "kind": "encoder"},
+          "hyperparams": {"lr": 0.001, "lr_source": "fake"}, "n_train": 8, "n_eval": 8,
+          "memory": {"baseline_rss_mb": 12.5}})
+    steps = spec.get("steps") or 10
+    correct = base64.b64encode(bytes([0b10110000])).decode()
+    for step in range(1, steps + 1):
+        if stop["requested"]:
+            emit({"event": "finished", "status": "cancelled", "reason": "cancelled on request", "step": step - 1,
+                  "elapsed_s": step * 0.01, "forward_passes": 2 * (step - 1),
+                  "summary": {"peak_rss_mb": 20.0, "baseline_rss_mb": 12.5}})
+            return
+        if mode in ("slow", "stubborn"):
+            time.sleep(0.1)
+        emit({"event": "metrics", "step": step, "elapsed_s": step * 0.01, "forward_passes": 2 * step,
+              "values": {"train/loss": 1.0 / step, "memory/peak_rss_mb": 20.0 + step}})
+        if step == 3 and mode == "crash":
+            print("Traceback (most recent call last):\nRuntimeError: fake engine crashed", file=sys.stderr)
+            sys.exit(3)
+        if step == 3 and mode == "sigkill":
+            os.kill(os.getpid(), signal.SIGKILL)
+    emit({"event": "eval", "step": steps, "elapsed_s": steps * 0.01, "forward_passes": 2 * steps,
+          "values": {"eval/loss": 0.5, "eval/accuracy": 0.75}, "correct": correct, "n_eval": 4})
+    emit({"event": "finished", "status": "succeeded", "reason": None, "step": steps, "elapsed_s": steps * 0.01,
+          "forward_passes": 2 * steps, "summary": {"acc_start": 0.5, "acc_end": 0.75, "final_train_loss": 1 / steps,
+                                                    "peak_rss_mb": 20.0 + steps, "baseline_rss_mb": 12.5}})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,142 @@
+"""The runner in-process (no Celery): claim, child process, batched relay, final state, failure reasons.
+
+The happy path runs the real engine (tiny-bert, a few steps); crash / SIGKILL / stubborn-child cases use
+tests/service/fake_engine.py, which prints contract-shaped events and then misbehaves on purpose.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import sqlalchemy as sa
+
+from backend.db.models import EvalResult, MetricPoint, PocEvent, Run
+from tests.service.conftest import FAKE_ENGINE
+from worker.execution.runner import execute_run
+
+
+def load(sessions, run_id: str) -> Run:
+    with sessions() as session:
+        return session.get(Run, run_id)
+
+
+def events(sessions, run_id: str) -> list[PocEvent]:
+    with sessions() as session:
+        return list(session.scalars(sa.select(PocEvent).where(PocEvent.run_id == run_id).order_by(PocEvent.seq)))
+
+
+def test_real_engine_run_succeeds_with_metrics_evals_and_events(sessions, make_run, settings):
+    run = make_run(method="lozo", steps=6)
+    assert execute_run(run.id, worker_name="test-worker", settings=settings) == "succeeded"
+
+    done = load(sessions, run.id)
+    assert done.state == "succeeded" and done.error is None
+    assert done.step == 6 and done.forward_passes == 12 and done.progress == 1.0
+    assert done.worker == "test-worker" and done.device == "cpu"
+    assert done.started_at <= done.finished_at
+    assert done.model_info["name"] == "tiny-bert"
+    assert done.hyperparams["lr"] > 0 and done.hyperparams["zo_eps"] == 1e-3
+    assert done.peak_memory_mb > done.baseline_memory_mb > 0
+    assert {"acc_start", "acc_end", "eval/accuracy", "kernel_max_rss_mb"} <= set(done.final_metrics)
+    with sessions() as session:
+        losses = session.scalars(sa.select(MetricPoint.step).where(
+            MetricPoint.run_id == run.id, MetricPoint.name == "train/loss").order_by(MetricPoint.step)).all()
+        assert losses == [1, 2, 3, 4, 5, 6]
+        eval_steps = session.scalars(sa.select(EvalResult.step).where(EvalResult.run_id == run.id)
+                                     .order_by(EvalResult.step)).all()
+        assert eval_steps == [0, 3, 6]
+    kinds = [(e.kind, e.payload.get("state")) for e in events(sessions, run.id)]
+    assert kinds[0] == ("run", "running") and kinds[-1] == ("run", "succeeded")
+    announced = sorted(p["step"] for e in events(sessions, run.id) if e.kind == "metric"
+                       for p in e.payload["points"] if "train/loss" in p["values"])
+    assert announced == [1, 2, 3, 4, 5, 6], "every stored point is announced exactly once"
+
+
+def test_run_that_no_longer_applies_is_left_alone(sessions, make_run, settings):
+    run = make_run(model="fake:ok")
+    with sessions() as session, session.begin():
+        session.get(Run, run.id).state = "cancelled"
+    assert execute_run(run.id, settings=settings, command=FAKE_ENGINE) is None
+    assert load(sessions, run.id).started_at is None
+    assert execute_run("00000000-0000-4000-8000-000000000000", settings=settings, command=FAKE_ENGINE) is None
+
+
+def test_cancel_requested_before_start_cancels_without_a_child(sessions, make_run, settings):
+    run = make_run(model="fake:ok")
+    with sessions() as session, session.begin():
+        session.get(Run, run.id).cancel_requested = True
+    assert execute_run(run.id, settings=settings, command=FAKE_ENGINE) is None
+    assert load(sessions, run.id).state == "cancelled"
+    assert [e.payload["state"] for e in events(sessions, run.id)] == ["cancelled"]
+
+
+def test_crash_is_failed_with_exit_code_and_last_output(sessions, make_run, settings):
+    run = make_run(model="fake:crash", steps=10)
+    assert execute_run(run.id, settings=settings, command=FAKE_ENGINE) == "failed"
+    failed = load(sessions, run.id)
+    assert "exited with code 3" in failed.error and "fake engine crashed" in failed.error
+    assert failed.step == 3, "points before the crash are kept"
+
+
+def test_sigkilled_child_is_failed_with_a_reason_a_person_understands(sessions, make_run, settings):
+    run = make_run(model="fake:sigkill", steps=10)
+    assert execute_run(run.id, settings=settings, command=FAKE_ENGINE) == "failed"
+    error = load(sessions, run.id).error
+    assert "killed (SIGKILL)" in error and "out of memory" in error
+
+
+def _request_cancel_when_running(sessions, run_id: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with sessions() as session, session.begin():
+            run = session.get(Run, run_id)
+            if run.state == "running" and run.step >= 2:
+                run.cancel_requested = True
+                return
+        time.sleep(0.05)
+
+
+def test_cancel_ends_the_child_and_the_run_reads_cancelled(sessions, make_run, settings):
+    run = make_run(model="fake:slow", steps=300)
+    canceller = threading.Thread(target=_request_cancel_when_running, args=(sessions, run.id))
+    canceller.start()
+    started = time.monotonic()
+    assert execute_run(run.id, settings=settings, command=FAKE_ENGINE) == "cancelled"
+    canceller.join()
+    assert time.monotonic() - started < 15, "the child was not left to finish 300 steps"
+    cancelled = load(sessions, run.id)
+    assert cancelled.state == "cancelled" and 2 <= cancelled.step < 300
+    assert cancelled.finished_at is not None
+
+
+def test_child_ignoring_sigterm_is_killed_after_the_grace_period(sessions, make_run, settings):
+    run = make_run(model="fake:stubborn", steps=600)
+    canceller = threading.Thread(target=_request_cancel_when_running, args=(sessions, run.id))
+    canceller.start()
+    started = time.monotonic()
+    assert execute_run(run.id, settings=settings, command=FAKE_ENGINE) == "cancelled"
+    canceller.join()
+    assert time.monotonic() - started < settings.cancel_grace_s + 15
+    assert load(sessions, run.id).state == "cancelled"
+
+
+def test_run_failed_elsewhere_is_not_resurrected(sessions, make_run, settings):
+    run = make_run(model="fake:slow", steps=300)
+
+    def fail_it():
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with sessions() as session, session.begin():
+                row = session.get(Run, run.id)
+                if row.state == "running" and row.step >= 2:
+                    row.state, row.error = "failed", "swept"
+                    return
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=fail_it)
+    thread.start()
+    assert execute_run(run.id, settings=settings, command=FAKE_ENGINE) is None
+    thread.join()
+    row = load(sessions, run.id)
+    assert row.state == "failed" and row.error == "swept"
