@@ -1,0 +1,68 @@
+import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { useTranslation } from "react-i18next";
+import { createBrowserRouter, NavLink, Outlet, RouterProvider } from "react-router-dom";
+import { LanguageSwitch } from "./components/LanguageSwitch";
+import { ComparePage } from "./compare/ComparePage";
+import { LaunchPage } from "./launch/LaunchPage";
+import { PocListPage } from "./pocs/PocListPage";
+
+const queryClient = new QueryClient({
+  defaultOptions: {
+    queries: {
+      retry: (failureCount, error) => {
+        // 4xx answers will not change by asking again; network hiccups might.
+        const status = (error as { status?: number }).status ?? 0;
+        return status >= 400 && status < 500 ? false : failureCount < 2;
+      },
+      refetchOnWindowFocus: false,
+    },
+  },
+});
+
+function Layout() {
+  const { t } = useTranslation();
+  return (
+    <>
+      <a className="skip-link" href="#main">
+        {t("app.skipToContent")}
+      </a>
+      <header className="app-header">
+        <div className="brand">
+          <span className="brand-name">{t("app.name")}</span>
+          <span className="brand-tagline">{t("app.tagline")}</span>
+        </div>
+        <nav aria-label={t("app.nav.main")} className="main-nav">
+          <NavLink to="/" end>
+            {t("app.nav.list")}
+          </NavLink>
+          <NavLink to="/new" className="nav-primary">
+            {t("app.nav.launch")}
+          </NavLink>
+        </nav>
+        <LanguageSwitch />
+      </header>
+      <main id="main" tabIndex={-1}>
+        <Outlet />
+      </main>
+    </>
+  );
+}
+
+const router = createBrowserRouter([
+  {
+    element: <Layout />,
+    children: [
+      { path: "/", element: <PocListPage /> },
+      { path: "/new", element: <LaunchPage /> },
+      { path: "/pocs/:pocId", element: <ComparePage /> },
+    ],
+  },
+]);
+
+export function App() {
+  return (
+    <QueryClientProvider client={queryClient}>
+      <RouterProvider router={router} />
+    </QueryClientProvider>
+  );
+}

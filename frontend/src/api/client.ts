@@ -1,0 +1,80 @@
+import type { FieldProblem } from "./types";
+
+/** An HTTP error from the API, carrying the server's explanation when it sent one. */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly problems: FieldProblem[];
+
+  constructor(status: number, message: string, problems: FieldProblem[] = []) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.problems = problems;
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function asProblems(value: unknown): FieldProblem[] {
+  if (!Array.isArray(value)) return [];
+  return value.filter(isRecord).map((p) => ({
+    row: typeof p.row === "number" ? p.row : null,
+    field: typeof p.field === "string" ? p.field : "",
+    problem: typeof p.problem === "string" ? p.problem : String(p.msg ?? ""),
+  }));
+}
+
+/**
+ * Turns an error body into an ApiError. The API answers `{"detail": "text"}` or, for validation,
+ * `{"detail": {"message", "errors": [...]}}`; FastAPI's own 422 sends `{"detail": [{loc, msg}]}`.
+ */
+export function errorFromBody(status: number, body: unknown): ApiError {
+  const detail = isRecord(body) ? body.detail : undefined;
+  if (typeof detail === "string") return new ApiError(status, detail);
+  if (isRecord(detail)) {
+    const message = typeof detail.message === "string" ? detail.message : `HTTP ${status}`;
+    return new ApiError(status, message, asProblems(detail.errors));
+  }
+  if (Array.isArray(detail)) {
+    const problems = detail.filter(isRecord).map((d) => ({
+      row: null,
+      field: Array.isArray(d.loc) ? d.loc.filter((l) => l !== "body").join(".") : "",
+      problem: typeof d.msg === "string" ? d.msg : "",
+    }));
+    return new ApiError(status, problems.map((p) => `${p.field}: ${p.problem}`).join("; "), problems);
+  }
+  return new ApiError(status, `HTTP ${status}`);
+}
+
+/** Calls the API and returns its parsed JSON; throws ApiError on a non-2xx answer. */
+export async function apiFetch<T>(path: string, init: RequestInit = {}): Promise<T> {
+  const headers = new Headers(init.headers);
+  if (init.body && !(init.body instanceof FormData) && !headers.has("Content-Type")) {
+    headers.set("Content-Type", "application/json");
+  }
+  headers.set("Accept", "application/json");
+  let response: Response;
+  try {
+    response = await fetch(path, { ...init, headers });
+  } catch (cause) {
+    // The network itself failed: the server is down or unreachable.
+    throw new ApiError(0, cause instanceof Error ? cause.message : "network error");
+  }
+  if (response.status === 204) return undefined as T;
+  const text = await response.text();
+  let body: unknown = null;
+  if (text) {
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = { detail: text.slice(0, 300) };
+    }
+  }
+  if (!response.ok) throw errorFromBody(response.status, body);
+  return body as T;
+}
+
+export const postJson = <T>(path: string, payload: unknown): Promise<T> =>
+  apiFetch<T>(path, { method: "POST", body: JSON.stringify(payload) });

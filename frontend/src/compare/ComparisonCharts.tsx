@@ -1,0 +1,144 @@
+import type { Data, Layout } from "plotly.js";
+import { useCallback, useEffect, useMemo, useRef } from "react";
+import { useTranslation } from "react-i18next";
+import type { MetricsPublic, RunPublic, XAxis } from "../api/types";
+import { Chart } from "./Chart";
+import { peakBars, sharedXRange, tracesFor, type Trace } from "./shaping";
+
+// More points than this per trace are drawn with WebGL (scattergl); below it SVG is both fast and crisp.
+const WEBGL_FROM = 5000;
+
+function lineData(traces: Trace[], methodName: (m: string) => string, yScale = 1): Data[] {
+  return traces.map((trace) => ({
+    type: trace.x.length > WEBGL_FROM ? "scattergl" : "scatter",
+    mode: trace.x.length === 1 ? "markers" : "lines",
+    name: methodName(trace.method),
+    legendgroup: trace.method,
+    x: trace.x,
+    y: yScale === 1 ? trace.y : trace.y.map((v) => v * yScale),
+    line: { color: trace.color, width: 2.5 },
+    marker: { color: trace.color, size: 7 },
+    meta: { method: trace.method, runId: trace.runId },
+  })) as Data[];
+}
+
+interface Props {
+  metrics: MetricsPublic | undefined;
+  runs: RunPublic[];
+  axis: XAxis;
+}
+
+/**
+ * The three line charts (loss, memory, accuracy) on one shared x range, plus peak memory as bars.
+ * Records `zopoc:charts-drawn` (performance.measure from `zopoc:metrics-arrived`) once all charts
+ * have drawn the newest data, which is how the render time is measured.
+ */
+export function ComparisonCharts({ metrics, runs, axis }: Props) {
+  const { t } = useTranslation();
+  const methodName = useCallback((m: string) => t(`method.${m}`, { defaultValue: m }), [t]);
+
+  const shaped = useMemo(() => {
+    const loss = tracesFor(metrics, runs, "train/loss");
+    const memory = tracesFor(metrics, runs, "memory/peak_rss_mb");
+    const accuracy = tracesFor(metrics, runs, "eval/accuracy");
+    return { loss, memory, accuracy, range: sharedXRange([loss, memory, accuracy]), bars: peakBars(runs) };
+  }, [metrics, runs]);
+
+  const xTitle = t(`compare.x.${axis}`);
+  const xaxis = useMemo<Partial<Layout["xaxis"]>>(
+    () => ({
+      title: { text: xTitle },
+      range: shaped.range ?? undefined,
+      autorange: shaped.range ? false : true,
+      gridcolor: "#e3e3e3",
+      zeroline: false,
+    }),
+    [xTitle, shaped.range],
+  );
+
+  const charts = useMemo(
+    (): { id: string; title: string; data: Data[]; layout: Partial<Layout>; empty: boolean }[] => [
+      {
+        id: "loss",
+        title: t("compare.chart.loss"),
+        data: lineData(shaped.loss, methodName),
+        layout: { xaxis, yaxis: { title: { text: t("compare.chart.lossAxis") }, gridcolor: "#e3e3e3" } },
+        empty: shaped.loss.every((tr) => tr.x.length === 0),
+      },
+      {
+        id: "accuracy",
+        title: t("compare.chart.accuracy"),
+        data: lineData(shaped.accuracy, methodName),
+        layout: {
+          xaxis,
+          yaxis: { title: { text: t("compare.chart.accuracyAxis") }, tickformat: ".0%", rangemode: "tozero", gridcolor: "#e3e3e3" },
+        },
+        empty: shaped.accuracy.every((tr) => tr.x.length === 0),
+      },
+      {
+        id: "memory",
+        title: t("compare.chart.memory"),
+        data: lineData(shaped.memory, methodName),
+        layout: { xaxis, yaxis: { title: { text: t("compare.chart.memoryAxis") }, rangemode: "tozero", gridcolor: "#e3e3e3" } },
+        empty: shaped.memory.every((tr) => tr.x.length === 0),
+      },
+      {
+        id: "peak",
+        title: t("compare.chart.peak"),
+        data: [
+          {
+            type: "bar",
+            name: t("compare.chart.baseline"),
+            x: shaped.bars.map((b) => methodName(b.method)),
+            y: shaped.bars.map((b) => b.baselineMb),
+            marker: { color: shaped.bars.map((b) => b.color), opacity: 0.45 },
+            hovertemplate: "%{y:.0f} MB<extra>%{fullData.name}</extra>",
+          },
+          {
+            type: "bar",
+            name: t("compare.chart.training"),
+            x: shaped.bars.map((b) => methodName(b.method)),
+            y: shaped.bars.map((b) => b.trainingMb),
+            marker: { color: shaped.bars.map((b) => b.color) },
+            text: shaped.bars.map((b) => `${Math.round(b.peakMb)} MB`),
+            textposition: "outside",
+            hovertemplate: "%{y:.0f} MB<extra>%{fullData.name}</extra>",
+          },
+        ] as Data[],
+        layout: {
+          barmode: "stack",
+          showlegend: true,
+          hovermode: "closest",
+          yaxis: { title: { text: t("compare.chart.memoryAxis") }, rangemode: "tozero", gridcolor: "#e3e3e3" },
+        } as Partial<Layout>,
+        empty: shaped.bars.length === 0,
+      },
+    ],
+    [shaped, xaxis, methodName, t],
+  );
+
+  // Render-time measurement: which charts have drawn since the data last changed.
+  const drawn = useRef(new Set<string>());
+  useEffect(() => {
+    drawn.current = new Set();
+  }, [charts]);
+  const expected = charts.filter((c) => !c.empty).length;
+  const onRendered = useCallback(
+    (id: string) => {
+      drawn.current.add(id);
+      if (drawn.current.size === expected && performance.getEntriesByName("zopoc:metrics-arrived").length) {
+        performance.mark("zopoc:charts-drawn");
+        performance.measure("zopoc:compare-render", "zopoc:metrics-arrived", "zopoc:charts-drawn");
+      }
+    },
+    [expected],
+  );
+
+  return (
+    <div className="charts-grid">
+      {charts.map((c) => (
+        <Chart key={c.id} id={c.id} title={c.title} data={c.data} layout={c.layout} empty={c.empty} onRendered={onRendered} />
+      ))}
+    </div>
+  );
+}

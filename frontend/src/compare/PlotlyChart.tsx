@@ -1,0 +1,30 @@
+// The only module that imports Plotly. It is loaded through React.lazy by Chart.tsx, so the
+// ~1.4 MB Plotly bundle is fetched only when a chart is on screen.
+import type { Config, Data, Layout } from "plotly.js";
+import Plotly from "plotly.js-dist-min";
+import createPlotlyComponent from "react-plotly.js/factory";
+
+const Plot = createPlotlyComponent(Plotly);
+
+export interface PlotlyChartProps {
+  data: Data[];
+  layout: Partial<Layout>;
+  config: Partial<Config>;
+  onRendered?: () => void;
+  onError?: (error: Error) => void;
+}
+
+export default function PlotlyChart({ data, layout, config, onRendered, onError }: PlotlyChartProps) {
+  return (
+    <Plot
+      data={data}
+      layout={layout}
+      config={config}
+      useResizeHandler
+      style={{ width: "100%", height: "100%" }}
+      onInitialized={onRendered}
+      onUpdate={onRendered}
+      onError={onError}
+    />
+  );
+}

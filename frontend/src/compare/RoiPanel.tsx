@@ -1,0 +1,93 @@
+import { useQuery } from "@tanstack/react-query";
+import { useState } from "react";
+import { useTranslation } from "react-i18next";
+import { roiQuery } from "../api/queries";
+import type { RoiTarget } from "../api/types";
+import { MethodBadge } from "../components/MethodBadge";
+import { ErrorNotice, Loading } from "../components/QueryState";
+import { currentLanguage } from "../i18n";
+import { formatCurrency, formatMegabytes, formatNumber, formatPercent } from "../i18n/format";
+
+const TARGETS: RoiTarget[] = ["poc", "1b", "7b", "13b", "70b"];
+
+/** What each method would cost on which GPU, scaled to a chosen model size, with a plain verdict. */
+export function RoiPanel({ pocId, finished }: { pocId: string; finished: boolean }) {
+  const { t, i18n } = useTranslation();
+  const lang = i18n.language;
+  const [target, setTarget] = useState<RoiTarget>("poc");
+  const roi = useQuery({ ...roiQuery(pocId, target), enabled: finished });
+
+  return (
+    <section className="panel" aria-labelledby="roi-title">
+      <div className="panel-head">
+        <h2 id="roi-title">{t("roi.title")}</h2>
+        <label className="inline-field">
+          {t("roi.target")}{" "}
+          <select value={target} onChange={(e) => setTarget(e.target.value as RoiTarget)}>
+            {TARGETS.map((value) => (
+              <option key={value} value={value}>
+                {t(`roi.targets.${value}`)}
+              </option>
+            ))}
+          </select>
+        </label>
+      </div>
+      {!finished ? (
+        <p className="muted">{t("roi.unavailable")}</p>
+      ) : roi.isPending ? (
+        <Loading />
+      ) : roi.isError ? (
+        <ErrorNotice error={roi.error} onRetry={() => void roi.refetch()} />
+      ) : (
+        <>
+          <p className="verdict" data-testid="roi-verdict">
+            {currentLanguage() === "ja" ? roi.data.verdict.ja : roi.data.verdict.en}
+          </p>
+          <div className="table-scroll">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">{t("compare.method")}</th>
+                  <th scope="col">{t("roi.gpu")}</th>
+                  <th scope="col" className="num">{t("roi.memory")}</th>
+                  <th scope="col" className="num">{t("roi.saved")}</th>
+                  <th scope="col" className="num">{t("roi.gpuHours")}</th>
+                  <th scope="col" className="num">{t("roi.cost")}</th>
+                  <th scope="col" className="num">{t("roi.accuracy")}</th>
+                  <th scope="col" className="num">{t("roi.costPerPoint")}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {roi.data.rows.map((row) => (
+                  <tr key={row.method}>
+                    <th scope="row">
+                      <MethodBadge method={row.method} />
+                    </th>
+                    <td>{row.gpu ? `${row.gpu.count} × ${row.gpu.name}` : t("common.none")}</td>
+                    <td className="num">{row.memory_gb == null ? "—" : formatMegabytes(lang, row.memory_gb * 1024)}</td>
+                    <td className="num">{row.memory_saved_pct == null ? "—" : formatPercent(lang, row.memory_saved_pct / 100, 0)}</td>
+                    <td className="num">{formatNumber(lang, row.gpu_hours, 2)}</td>
+                    <td className="num">{formatCurrency(lang, row.cost, row.currency)}</td>
+                    <td className="num">
+                      {row.accuracy
+                        ? `${formatPercent(lang, row.accuracy.value)} (${formatPercent(lang, row.accuracy.low)}–${formatPercent(lang, row.accuracy.high)})`
+                        : "—"}
+                    </td>
+                    <td className="num">{formatCurrency(lang, row.cost_per_point, row.currency)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+          {roi.data.comparison && (
+            <p className="muted">
+              {t(roi.data.comparison.significant ? "roi.significant" : "roi.notSignificant", {
+                p: formatNumber(lang, roi.data.comparison.p_value, 3),
+              })}
+            </p>
+          )}
+        </>
+      )}
+    </section>
+  );
+}

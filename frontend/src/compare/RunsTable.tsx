@@ -1,0 +1,103 @@
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { useTranslation } from "react-i18next";
+import { postJson } from "../api/client";
+import { queryKeys } from "../api/keys";
+import type { PocPublic, RunPublic } from "../api/types";
+import { MethodBadge } from "../components/MethodBadge";
+import { ErrorNotice } from "../components/QueryState";
+import { StateBadge } from "../components/StateBadge";
+import { formatMegabytes, formatNumber, formatPercent } from "../i18n/format";
+import { methodRank } from "./colors";
+import { finalAccuracy } from "./shaping";
+import { mergeRun } from "./useLiveEvents";
+
+/** Every run of the PoC (retries included) with its state, progress and the cancel/retry actions. */
+export function RunsTable({ poc }: { poc: PocPublic }) {
+  const { t, i18n } = useTranslation();
+  const lang = i18n.language;
+  const queryClient = useQueryClient();
+  const putRun = (run: RunPublic) => {
+    queryClient.setQueryData<PocPublic>(queryKeys.poc(poc.id), (old) => (old ? mergeRun(old, run) : old));
+    void queryClient.invalidateQueries({ queryKey: queryKeys.poc(poc.id) });
+  };
+  const cancel = useMutation({
+    mutationFn: (runId: string) => postJson<RunPublic>(`/api/runs/${encodeURIComponent(runId)}/cancel`, {}),
+    onSuccess: putRun,
+  });
+  const retry = useMutation({
+    mutationFn: (runId: string) => postJson<RunPublic>(`/api/runs/${encodeURIComponent(runId)}/retry`, {}),
+    onSuccess: putRun,
+  });
+  const runs = [...poc.runs].sort(
+    (a, b) => methodRank(a.method) - methodRank(b.method) || a.created_at.localeCompare(b.created_at),
+  );
+  const newestOf = new Map(runs.map((r) => [r.method, r.id]));
+
+  return (
+    <section aria-labelledby="runs-title" className="panel">
+      <h2 id="runs-title">{t("compare.runs")}</h2>
+      {(cancel.error || retry.error) && <ErrorNotice error={cancel.error ?? retry.error} />}
+      <table className="runs-table">
+        <thead>
+          <tr>
+            <th scope="col">{t("compare.method")}</th>
+            <th scope="col">{t("compare.state")}</th>
+            <th scope="col">{t("compare.progress")}</th>
+            <th scope="col" className="num">{t("compare.step")}</th>
+            <th scope="col" className="num">{t("compare.peakMemory")}</th>
+            <th scope="col" className="num">{t("compare.accuracy")}</th>
+            <th scope="col">{t("compare.actions")}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {runs.map((run) => {
+            const methodName = t(`method.${run.method}`, { defaultValue: run.method });
+            const live = run.state === "queued" || run.state === "running";
+            const retryable = !live && newestOf.get(run.method) === run.id;
+            return (
+              <tr key={run.id} data-run-id={run.id} data-method={run.method} data-state={run.state}>
+                <th scope="row">
+                  <MethodBadge method={run.method} />
+                </th>
+                <td>
+                  <StateBadge state={run.state} />
+                  {run.error && <p className="run-error">{t("compare.runError", { error: run.error })}</p>}
+                </td>
+                <td>
+                  <progress max={1} value={run.progress ?? 0} aria-label={`${methodName} ${t("compare.progress")}`} />{" "}
+                  <span className="progress-text">{formatPercent(lang, run.progress ?? 0, 0)}</span>
+                </td>
+                <td className="num">{formatNumber(lang, run.step, 0)}</td>
+                <td className="num">{formatMegabytes(lang, run.peak_memory_mb)}</td>
+                <td className="num">{formatPercent(lang, finalAccuracy(run))}</td>
+                <td>
+                  {live && (
+                    <button
+                      type="button"
+                      className="danger"
+                      aria-label={t("compare.cancelRun", { method: methodName })}
+                      disabled={cancel.isPending && cancel.variables === run.id}
+                      onClick={() => cancel.mutate(run.id)}
+                    >
+                      {t("compare.cancel")}
+                    </button>
+                  )}
+                  {retryable && (
+                    <button
+                      type="button"
+                      aria-label={t("compare.retryRun", { method: methodName })}
+                      disabled={retry.isPending && retry.variables === run.id}
+                      onClick={() => retry.mutate(run.id)}
+                    >
+                      {t("compare.retry")}
+                    </button>
+                  )}
+                </td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </section>
+  );
+}

@@ -1,0 +1,91 @@
+import { useQueryClient } from "@tanstack/react-query";
+import { useEffect, useState } from "react";
+import { queryKeys } from "../api/keys";
+import { CHART_METRICS } from "../api/queries";
+import type { MetricEvent, MetricsPublic, PocPublic, RunPublic } from "../api/types";
+import { appendEvents, TERMINAL_STATES } from "./shaping";
+
+export type LiveStatus = "connecting" | "live" | "reconnecting" | "off";
+
+// Metric events come every training step; React renders and Plotly redraws at most this often.
+const FLUSH_MS = 500;
+// If the browser gives up on the stream (it closes it on a non-2xx answer), open a new one after this.
+const REOPEN_MS = 3000;
+
+/** Puts a run from the stream into the cached PoC, adding it when it is new (a retry). */
+export function mergeRun(poc: PocPublic, run: RunPublic): PocPublic {
+  const known = poc.runs.some((r) => r.id === run.id);
+  const runs = known ? poc.runs.map((r) => (r.id === run.id ? { ...r, ...run } : r)) : [...poc.runs, run];
+  return { ...poc, runs };
+}
+
+/**
+ * Follows the PoC's server-sent events while `active`: run changes go into the PoC query, metric
+ * points are appended to every cached metrics answer of the PoC (one per x axis). EventSource
+ * resumes by itself after a dropped connection and sends Last-Event-ID, so nothing is lost.
+ */
+export function useLiveEvents(pocId: string, active: boolean): LiveStatus {
+  const queryClient = useQueryClient();
+  const [status, setStatus] = useState<LiveStatus>("off");
+
+  useEffect(() => {
+    if (!active || typeof EventSource === "undefined") {
+      setStatus("off");
+      return;
+    }
+    let source: EventSource | null = null;
+    let reopenTimer: ReturnType<typeof setTimeout> | undefined;
+    let pending: MetricEvent[] = [];
+
+    const flush = () => {
+      if (pending.length === 0) return;
+      const events = pending;
+      pending = [];
+      queryClient.setQueriesData<MetricsPublic>({ queryKey: queryKeys.metricsOf(pocId) }, (old) =>
+        old ? appendEvents(old, events, CHART_METRICS) : old,
+      );
+    };
+    const flushTimer = setInterval(flush, FLUSH_MS);
+
+    const onRun = (message: MessageEvent<string>) => {
+      const run = JSON.parse(message.data) as RunPublic;
+      queryClient.setQueryData<PocPublic>(queryKeys.poc(pocId), (old) => (old ? mergeRun(old, run) : old));
+      if (TERMINAL_STATES.has(run.state)) {
+        // A finished run: replace the live points by the server's complete, evenly downsampled series,
+        // and refresh what depends on final results.
+        flush();
+        void queryClient.invalidateQueries({ queryKey: queryKeys.metricsOf(pocId) });
+        void queryClient.invalidateQueries({ queryKey: ["pocs", "roi", pocId] });
+        void queryClient.invalidateQueries({ queryKey: queryKeys.poc(pocId) });
+      }
+    };
+    const onMetric = (message: MessageEvent<string>) => {
+      pending.push(JSON.parse(message.data) as MetricEvent);
+    };
+
+    const open = () => {
+      setStatus((s) => (s === "live" ? "reconnecting" : "connecting"));
+      source = new EventSource(`/api/pocs/${encodeURIComponent(pocId)}/events`);
+      source.addEventListener("run", onRun);
+      source.addEventListener("metric", onMetric);
+      source.onopen = () => setStatus("live");
+      source.onerror = () => {
+        setStatus("reconnecting");
+        if (source?.readyState === EventSource.CLOSED) {
+          source.close();
+          reopenTimer = setTimeout(open, REOPEN_MS);
+        }
+      };
+    };
+    open();
+
+    return () => {
+      clearInterval(flushTimer);
+      clearTimeout(reopenTimer);
+      source?.close();
+      flush();
+    };
+  }, [pocId, active, queryClient]);
+
+  return status;
+}

@@ -1,0 +1,104 @@
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { useId } from "react";
+import { useTranslation } from "react-i18next";
+import { apiFetch, ApiError } from "../api/client";
+import { queryKeys } from "../api/keys";
+import type { DatasetPublic, ListOf } from "../api/types";
+import { formatNumber } from "../i18n/format";
+
+/**
+ * Uploads a labelled file; the server validates it. On success the preview is shown and the new
+ * dataset selected; on failure the row errors are listed right here, where the user is looking.
+ */
+export function DatasetUpload({ onUploaded }: { onUploaded: (dataset: DatasetPublic) => void }) {
+  const { t, i18n } = useTranslation();
+  const inputId = useId();
+  const queryClient = useQueryClient();
+  const upload = useMutation({
+    mutationFn: (file: File) => {
+      const body = new FormData();
+      body.append("file", file);
+      return apiFetch<DatasetPublic>("/api/datasets", { method: "POST", body });
+    },
+    onSuccess: (dataset) => {
+      queryClient.setQueryData<ListOf<DatasetPublic>>(queryKeys.datasets(), (old) =>
+        old ? { data: [...old.data.filter((d) => d.id !== dataset.id), dataset], count: old.count + 1 } : old,
+      );
+      void queryClient.invalidateQueries({ queryKey: queryKeys.datasets() });
+      onUploaded(dataset);
+    },
+  });
+  const error = upload.error instanceof ApiError ? upload.error : null;
+  const dataset = upload.data;
+
+  return (
+    <div className="upload">
+      <label htmlFor={inputId}>{t("launch.upload")}</label>
+      <input
+        id={inputId}
+        type="file"
+        accept=".csv,.tsv,.jsonl,.json,text/csv,text/tab-separated-values,application/json"
+        onChange={(e) => {
+          const file = e.currentTarget.files?.[0];
+          if (file) upload.mutate(file);
+        }}
+      />
+      {upload.isPending && <p role="status">{t("launch.uploading")}</p>}
+      {upload.isError && (
+        <div role="alert" className="notice notice-error" data-testid="upload-errors">
+          <p>{error && error.problems.length > 0 ? t("launch.rowErrorsTitle") : error?.message ?? String(upload.error)}</p>
+          {error && error.problems.length > 0 && (
+            <table className="compact">
+              <thead>
+                <tr>
+                  <th scope="col">{t("launch.rowErrorsRow")}</th>
+                  <th scope="col">{t("launch.rowErrorsField")}</th>
+                  <th scope="col">{t("launch.rowErrorsProblem")}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {error.problems.slice(0, 50).map((p, i) => (
+                  <tr key={i}>
+                    <td>{p.row == null ? t("launch.rowFile") : formatNumber(i18n.language, p.row, 0)}</td>
+                    <td>{p.field || t("common.none")}</td>
+                    <td>{p.problem}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </div>
+      )}
+      {dataset && !upload.isPending && !upload.isError && (
+        <div className="preview" data-testid="upload-preview">
+          <p role="status">
+            {t("launch.uploaded", {
+              name: dataset.name,
+              rows: formatNumber(i18n.language, dataset.n_rows, 0),
+              labels: (dataset.labels ?? []).join(", "),
+            })}
+          </p>
+          {dataset.preview && dataset.preview.rows.length > 0 && (
+            <table className="compact">
+              <caption>{t("launch.previewTitle", { name: dataset.name })}</caption>
+              <thead>
+                <tr>
+                  <th scope="col">{t("launch.previewText")}</th>
+                  <th scope="col">{t("launch.previewLabel")}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {dataset.preview.rows.map((row, i) => (
+                  <tr key={i}>
+                    <td>{row.text}</td>
+                    <td>{String(row.label)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </div>
+      )}
+    </div>
+  );
+}

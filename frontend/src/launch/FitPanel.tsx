@@ -1,0 +1,81 @@
+import { useQuery } from "@tanstack/react-query";
+import { useDeferredValue, useId } from "react";
+import { useTranslation } from "react-i18next";
+import { gpusQuery, memoryEstimateQuery } from "../api/queries";
+import type { Fit, MemoryEstimateRequest, MethodId } from "../api/types";
+import { MethodBadge } from "../components/MethodBadge";
+import { formatNumber } from "../i18n/format";
+
+interface Props {
+  model: string;
+  methods: MethodId[];
+  batchSize: number;
+  gpuId: string;
+  onGpuChange: (id: string) => void;
+}
+
+/** Per chosen method: will it fit the chosen GPU's memory (from the service's estimate)? */
+export function FitPanel({ model, methods, batchSize, gpuId, onGpuChange }: Props) {
+  const { t, i18n } = useTranslation();
+  const lang = i18n.language;
+  const selectId = useId();
+  const gpus = useQuery(gpusQuery());
+  const request: MemoryEstimateRequest = {
+    model,
+    methods,
+    dtype: "float32",
+    batch_size: batchSize,
+    seq_len: 64,
+    gpu_id: gpuId || null,
+    gpu_count: 1,
+  };
+  // Typing a custom model id should not fire one estimate per keystroke.
+  const deferred = useDeferredValue(request);
+  const estimate = useQuery({
+    ...memoryEstimateQuery(deferred),
+    enabled: deferred.model !== "" && deferred.methods.length > 0,
+    retry: false,
+  });
+
+  return (
+    <fieldset className="fit-panel">
+      <legend>{t("launch.fitTitle")}</legend>
+      <div className="field">
+        <label htmlFor={selectId}>{t("launch.fitGpu")}</label>
+        <select id={selectId} value={gpuId} onChange={(e) => onGpuChange(e.target.value)}>
+          <option value="">{t("launch.fitNoGpu")}</option>
+          {gpus.data?.data.map((gpu) => (
+            <option key={gpu.id} value={gpu.id}>
+              {gpu.name} ({formatNumber(lang, gpu.memory_gb, 0)} GB)
+            </option>
+          ))}
+        </select>
+      </div>
+      {estimate.isError ? (
+        <p className="muted">{t("launch.fitUnavailable")}</p>
+      ) : (
+        <ul className="fit-list" aria-live="polite">
+          {methods.map((method) => {
+            const row = estimate.data?.data.find((r) => r.method === method);
+            const fit: Fit | "unknown" = row?.fit ?? "unknown";
+            return (
+              <li key={method} data-method={method} data-fit={fit}>
+                <MethodBadge method={method} />
+                <span className={`badge fit-${fit}`}>{t(`launch.fit.${fit}`)}</span>
+                {row && <span className="muted">{t("launch.fitNeeds", { gb: formatNumber(lang, row.total_gb, 1) })}</span>}
+                {row?.headroom_gb != null && (
+                  <span className="muted">
+                    {" · "}
+                    {row.headroom_gb >= 0
+                      ? t("launch.fitHeadroom", { gb: formatNumber(lang, row.headroom_gb, 1) })
+                      : t("launch.fitShort", { gb: formatNumber(lang, -row.headroom_gb, 1) })}
+                  </span>
+                )}
+              </li>
+            );
+          })}
+        </ul>
+      )}
+    </fieldset>
+  );
+}
