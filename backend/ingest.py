@@ -1,21 +1,18 @@
 """Writing a run's metric points, rollups, evaluation results and live events (the worker's side).
 
-Owned by the execution engineer; the API's chart query reads what this writes. AGREEMENT WITH THE API
-(backend/db/models.py ``MetricRollup``):
+Owned by the execution engineer. AGREEMENT WITH THE API (the chart query, ``backend.db.metrics``):
 
 * ``metric_points`` gets every point, ``INSERT ... ON CONFLICT DO NOTHING`` (a re-sent batch adds nothing).
   Non-finite values (nan/inf) are stored as NULL: JSON and charts cannot carry them.
-* ``metric_rollups`` gets, for every level in :data:`ROLLUP_LEVELS`, the min and max point of each bucket
-  ``step // 4**level`` (ties keep the earlier point). Levels 2..9 (buckets of 16 .. 262,144 steps) are
-  written; a chart needing finer than 16-step buckets reads raw points (at most ~8 x max_points rows).
-  Use :func:`rollup_level_for` to pick the level so both sides agree.
-* Points with a NULL value are not in the rollups.
+* ``metric_rollups`` is filled exactly as ``backend.db.metrics.write_points`` fills it: for every level in
+  its ``ROLLUP_LEVELS`` the min and max point of bucket ``step >> (2 * level)``; an extreme is replaced
+  only by a strictly better value (so applying a batch twice changes nothing). NULL values are left out.
+  This module is the fast path of the same thing on Postgres (arrays + ``unnest``, one round trip per
+  table and batch instead of one row at a time); SQLite goes through ``executemany``.
 
 Every batch is written in ONE transaction together with one ``poc_events`` row announcing it, so the SSE
 stream (which replays ``poc_events`` by ``seq``) never announces a point that is not there, or misses one.
-
-Speed: on Postgres the points and rollups go in as one ``INSERT ... SELECT FROM unnest(arrays)`` each (one
-round trip per batch); SQLite uses ``executemany``. See ``benchmarks/service.py`` for the measured rate.
+See ``benchmarks/service.py`` for the measured rate.
 """
 
 from __future__ import annotations
@@ -29,23 +26,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from backend.db.models import EvalResult, MetricPoint, MetricRollup, PocEvent
-
-ROLLUP_BASE = 4
-ROLLUP_LEVELS: tuple[int, ...] = tuple(range(2, 10))
-
-
-def rollup_level_for(step_span: int, max_buckets: int) -> int | None:
-    """The finest rollup level with at most ``max_buckets`` buckets over ``step_span`` steps.
-
-    ``None`` means raw points are few enough (or no level is coarse enough to help: use the coarsest).
-    """
-    if step_span <= max_buckets:
-        return None
-    for level in ROLLUP_LEVELS:
-        if step_span // ROLLUP_BASE**level + 1 <= max_buckets:
-            return level
-    return ROLLUP_LEVELS[-1]
+from backend.db.metrics import ROLLUP_LEVELS  # the chart query's levels: one source of truth
+from backend.db.models import EvalResult, MetricPoint, MetricRollup, Poc, PocEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,9 +65,9 @@ def _rollup_rows(run_id: str, points: Sequence[Point]) -> list[dict[str, Any]]:
                 extremes[key] = [point, point]
                 continue
             low, high = pair
-            if point.value < low.value or (point.value == low.value and point.step < low.step):
+            if point.value < low.value:
                 pair[0] = point
-            if point.value > high.value or (point.value == high.value and point.step < high.step):
+            if point.value > high.value:
                 pair[1] = point
     return [
         {
@@ -113,12 +95,11 @@ _ROLLUP_TYPES = ("integer", "double precision", "bigint", "double precision") * 
 
 
 def _rollup_update_sql(table: str, excluded: str) -> str:
-    # Replace the stored min (max) point only by a strictly smaller (larger) value, or an equal value at an
-    # earlier step: applying the same batch twice changes nothing.
+    # Replace the stored min (max) point only by a strictly smaller (larger) value: applying the same batch
+    # twice changes nothing.
     parts = []
     for side, op in (("min", "<"), ("max", ">")):
-        better = (f"({excluded}.{side}_value {op} {table}.{side}_value OR ({excluded}.{side}_value = "
-                  f"{table}.{side}_value AND {excluded}.{side}_step < {table}.{side}_step))")
+        better = f"{excluded}.{side}_value {op} {table}.{side}_value"
         for column in ("step", "elapsed", "forward", "value"):
             name = f"{side}_{column}"
             parts.append(f"{name} = CASE WHEN {better} THEN {excluded}.{name} ELSE {table}.{name} END")
@@ -166,8 +147,7 @@ def write_points(session: Session, run_id: str, points: Sequence[Point]) -> None
         updates = {}
         for side, op in (("min", "__lt__"), ("max", "__gt__")):
             new_value, old_value = excluded[f"{side}_value"], table[f"{side}_value"]
-            better = sa.or_(getattr(new_value, op)(old_value),
-                            sa.and_(new_value == old_value, excluded[f"{side}_step"] < table[f"{side}_step"]))
+            better = getattr(new_value, op)(old_value)
             for column in ("step", "elapsed", "forward", "value"):
                 name = f"{side}_{column}"
                 updates[name] = sa.case((better, excluded[name]), else_=table[name])
@@ -201,7 +181,14 @@ def write_evals(session: Session, run_id: str, evals: Iterable[Evaluation]) -> N
 
 
 def add_event(session: Session, poc_id: str, run_id: str | None, kind: str, payload: dict[str, Any]) -> int:
-    """Append one ``poc_events`` row in the current transaction; return its ``seq``."""
+    """Append one ``poc_events`` row in the current transaction; return its ``seq``.
+
+    On Postgres the PoC's row is locked first (until commit): the seqs of one PoC then become visible in
+    the order they were drawn, so an SSE reader that saw seq n can never later find a committed n-1 it
+    skipped (two runs of one PoC on two workers would otherwise race). SQLite serialises writers anyway.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.select(Poc.id).where(Poc.id == poc_id).with_for_update())
     seq = session.execute(
         sa.insert(PocEvent).values(poc_id=poc_id, run_id=run_id, kind=kind, payload=payload)
         .returning(PocEvent.seq)

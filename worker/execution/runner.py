@@ -40,28 +40,15 @@ from worker.execution.spec import build_spec
 
 log = logging.getLogger(__name__)
 
-_RUN_PUBLIC_FIELDS = ("id", "poc_id", "method", "hyperparams", "state", "progress", "step", "forward_passes",
-                      "created_at", "started_at", "finished_at", "worker", "device", "peak_memory_mb",
-                      "baseline_memory_mb", "final_metrics", "error")
-
-
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
 def run_payload(run: Run) -> dict[str, Any]:
-    """The ``run`` event payload: RunPublic (the API's schema when importable, else the contract's fields)."""
-    try:
-        from backend.api.schemas import RunPublic
+    """The ``run`` event payload: RunPublic, exactly as the API writes it."""
+    from backend.events import run_payload as api_run_payload
 
-        return RunPublic.model_validate(run, from_attributes=True).model_dump(mode="json")
-    except ImportError:
-        pass
-    payload = {}
-    for name in _RUN_PUBLIC_FIELDS:
-        value = getattr(run, name)
-        payload[name] = value.isoformat() if isinstance(value, dt.datetime) else value
-    return payload
+    return api_run_payload(run)
 
 
 def record_run_event(session: Session, run: Run) -> int:
