@@ -1,0 +1,80 @@
+"""Built-in data, k-shot sampling, held-out split, batch order."""
+
+import itertools
+from collections import Counter
+
+import pytest
+
+from worker.train.data import (build_task, demo_sentiment, held_out_split, iter_batches, k_shot_indices,
+                               list_builtin_datasets, sst2_dir)
+
+
+def test_demo_sentiment_is_deterministic_and_balanced_enough():
+    a, b = demo_sentiment(), demo_sentiment()
+    assert a.texts == b.texts and a.labels == b.labels
+    assert 200 <= len(a) <= 1000
+    counts = Counter(a.labels)
+    assert set(counts) == {0, 1} and min(counts.values()) > 0.3 * len(a)
+    assert len(set(a.texts)) == len(a.texts)
+    assert list_builtin_datasets()[0]["name"] == "demo-sentiment"
+
+
+def test_k_shot_per_class_with_seed():
+    labels = [i % 3 for i in range(300)]
+    chosen = k_shot_indices(labels, 16, seed=7)
+    assert Counter(labels[i] for i in chosen) == {0: 16, 1: 16, 2: 16}
+    assert chosen == k_shot_indices(labels, 16, seed=7)
+    assert chosen != k_shot_indices(labels, 16, seed=8)
+    assert k_shot_indices(labels, None, 0) == list(range(300))
+    small = k_shot_indices([0, 0, 1], 16, 0)
+    assert sorted(small) == [0, 1, 2]
+
+
+def test_held_out_split_is_stratified_disjoint_and_fixed():
+    labels = [0] * 50 + [1] * 30
+    train, held = held_out_split(labels)
+    assert not set(train) & set(held) and len(train) + len(held) == 80
+    assert Counter(labels[i] for i in held) == {0: 10, 1: 6}
+    assert held_out_split(labels) == (train, held)
+
+
+def test_build_task_keeps_eval_rows_out_of_training_and_same_for_every_seed():
+    t0 = build_task("demo-sentiment", k_shot=16, seed=0)
+    t1 = build_task("demo-sentiment", k_shot=16, seed=1)
+    assert len(t0.train_texts) == 32
+    assert not set(t0.train_texts) & set(t0.eval_texts)
+    assert t0.eval_texts == t1.eval_texts
+    assert t0.train_texts != t1.train_texts
+    capped = build_task("demo-sentiment", eval_size=20)
+    assert len(capped.eval_texts) == 20
+
+
+def test_build_task_with_eval_file_and_unknown_label(tmp_path):
+    train = tmp_path / "train.csv"
+    train.write_text("text,label\n" + "".join(f"row {i},{'ab'[i % 2]}\n" for i in range(40)))
+    good = tmp_path / "eval.csv"
+    good.write_text("text,label\nx,b\ny,a\n")
+    task = build_task(str(train), eval_dataset=str(good), k_shot=4)
+    assert task.eval_labels == [1, 0] and task.label_names == ["a", "b"]
+    assert task.label_words == ["a", "b"]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("text,label\nx,c\ny,a\n")
+    with pytest.raises(ValueError, match="do not occur in the training data"):
+        build_task(str(train), eval_dataset=str(bad))
+
+
+def test_batch_order_is_seeded_and_covers_each_epoch():
+    first = list(itertools.islice(iter_batches(10, 4, seed=3), 4))
+    assert first == list(itertools.islice(iter_batches(10, 4, seed=3), 4))
+    assert first != list(itertools.islice(iter_batches(10, 4, seed=4), 4))
+    # 10 rows in batches of 4: two batches per epoch, no repeats inside an epoch
+    assert len(set(first[0]) | set(first[1])) == 8
+    assert list(itertools.islice(iter_batches(3, 16, 0), 1))[0].__len__() == 3
+
+
+@pytest.mark.skipif(sst2_dir() is None, reason="../shared/data/sst2 is not on this machine")
+def test_sst2_task_trains_on_train_and_evaluates_on_dev():
+    task = build_task("sst2", k_shot=16, seed=0)
+    assert len(task.train_texts) == 32 and len(task.eval_texts) == 872
+    assert Counter(task.train_labels) == {0: 16, 1: 16}
+    assert task.label_words == ["terrible", "great"]

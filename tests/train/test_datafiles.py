@@ -1,0 +1,120 @@
+"""Reading uploaded files: formats, column detection, label mapping, row-level errors."""
+
+import json
+import sys
+
+import pytest
+
+from worker.train.data import sst2_dir
+from worker.train.datafiles import DatasetFileError, parse_dataset_bytes, read_dataset_file
+
+
+def test_pure_python_no_torch_import():
+    import subprocess
+
+    code = "import sys, worker.train.datafiles, worker.train.data, worker.train.spec; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_csv_with_string_labels_sorted():
+    data = b"review,stars\ngreat film,pos\nawful film,neg\nfine film,pos\n"
+    parsed = parse_dataset_bytes(data, "x.csv")
+    assert parsed.ok, parsed.errors
+    assert (parsed.text_column, parsed.label_column) == ("review", "stars")
+    assert parsed.label_names == ["neg", "pos"]
+    assert parsed.labels == [1, 0, 1]
+    assert parsed.texts[1] == "awful film"
+
+
+def test_csv_quoted_commas():
+    parsed = parse_dataset_bytes(b'text,label\n"good, really good",1\n"bad, so bad",0\n', "x.csv")
+    assert parsed.ok
+    assert parsed.texts == ["good, really good", "bad, so bad"]
+
+
+def test_tsv_keeps_quotes_as_text():
+    parsed = parse_dataset_bytes(b'label\tsentence\n1\tthe "best" film\n0\tworst\n', "x.tsv")
+    assert parsed.ok
+    assert parsed.texts[0] == 'the "best" film'
+
+
+def test_numeric_labels_sort_numerically():
+    rows = "".join(f"t{i}\t{y}\n" for i, y in enumerate([10, 2, 1, 2]))
+    parsed = parse_dataset_bytes(("text\tlabel\n" + rows).encode(), "x.tsv")
+    assert parsed.label_names == ["1", "2", "10"]
+    assert parsed.labels == [2, 1, 0, 1]
+
+
+def test_jsonl():
+    lines = [{"text": "good", "label": "positive"}, {"text": "bad", "label": "negative"}]
+    data = "\n".join(json.dumps(x) for x in lines).encode()
+    parsed = parse_dataset_bytes(data, "x.jsonl")
+    assert parsed.ok
+    assert parsed.label_names == ["negative", "positive"]
+    assert parsed.labels == [1, 0]
+
+
+def test_detects_unusual_column_names_by_content():
+    data = b"id,body,verdict\n1,a long sentence about a film,yes\n2,another long sentence here,no\n3,more words,yes\n" \
+           b"4,one more sentence to read,no\n"
+    parsed = parse_dataset_bytes(data, "x.csv")
+    assert parsed.ok, parsed.errors
+    assert (parsed.text_column, parsed.label_column) == ("body", "verdict")
+
+
+def test_column_override_and_unknown_override():
+    data = b"a,b\nx,1\ny,0\n"
+    assert parse_dataset_bytes(data, "x.csv", text_column="a", label_column="b").ok
+    parsed = parse_dataset_bytes(data, "x.csv", text_column="nope")
+    assert parsed.errors[0].field == "text_column" and "nope" in parsed.errors[0].problem
+
+
+@pytest.mark.parametrize(
+    "data,name,row,field,fragment",
+    [
+        (b"", "x.csv", None, "file", "empty"),
+        (b"text,label\n", "x.csv", None, "file", "no data rows"),
+        (b"text,label\ngood,1\nbad,\nok,0\n", "x.csv", 3, "label", "label is missing"),
+        (b"text,label\ngood,1\n,0\n", "x.csv", 3, "text", "text is missing"),
+        (b"text,label\ngood,1\nbad,1\n", "x.csv", None, "label", "only 1 class"),
+        (b"text,label\ngood,1\nbad,0,extra\n", "x.csv", 3, "row", "3 fields"),
+        (b'{"text": "a", "label": 1}\n{"text": \n', "x.jsonl", 2, "row", "not valid JSON"),
+        (b"text,label\ngood,1\nbad \xff\xfe,0\n", "x.csv", 3, "file", "not UTF-8"),
+        (b"1,2\n3,4\n5,6\n", "x.csv", None, "text_column", "no text column"),
+    ],
+)
+def test_row_errors_name_row_and_problem(data, name, row, field, fragment):
+    parsed = parse_dataset_bytes(data, name)
+    assert not parsed.ok
+    error = parsed.errors[0]
+    assert (error.row, error.field) == (row, field)
+    assert fragment in error.problem
+    assert error.as_dict() == {"row": row, "field": field, "problem": error.problem}
+
+
+def test_limits():
+    data = b"text,label\n" + b"".join(b"t%d,%d\n" % (i, i % 2) for i in range(20))
+    over_rows = parse_dataset_bytes(data, "x.csv", max_rows=10)
+    assert any("more than 10 rows" in e.problem and e.row == 12 for e in over_rows.errors)
+    over_size = parse_dataset_bytes(data, "x.csv", max_bytes=50)
+    assert "over the limit" in over_size.errors[0].problem
+
+
+def test_read_file_strict_raises_with_rows(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(b"text,label\ngood,1\nbad,\n")
+    with pytest.raises(DatasetFileError) as info:
+        read_dataset_file(path)
+    assert "line 3" in str(info.value)
+    assert info.value.errors[0].row == 3
+
+
+@pytest.mark.skipif(sst2_dir() is None, reason="../shared/data/sst2 is not on this machine")
+def test_sst2_files_detect_their_differently_named_text_columns():
+    train = read_dataset_file(sst2_dir() / "train.tsv")
+    dev = read_dataset_file(sst2_dir() / "dev.tsv")
+    assert (train.text_column, train.label_column) == ("sentence", "label")
+    assert (dev.text_column, dev.label_column) == ("content", "label")
+    assert len(train) == 67349 and len(dev) == 872
+    assert train.label_names == dev.label_names == ["0", "1"]

@@ -1,0 +1,31 @@
+"""Head start and learning-rate defaults."""
+
+import pytest
+import torch
+
+from worker.train.heads import centroid_head, default_lr, probe_candidates
+
+
+def test_centroid_head_predicts_the_most_similar_prototype():
+    centroids = torch.tensor([[4.0, 0.0], [0.0, 1.0]])
+    w, b = centroid_head(centroids, scale=2.0)
+    assert torch.allclose(w.norm(dim=1), torch.tensor([2.0, 2.0]))
+    feats = torch.tensor([[1.0, 0.2], [0.1, 3.0]])
+    assert (feats @ w.T + b).argmax(1).tolist() == [0, 1]
+
+
+def test_default_lr_by_size():
+    assert default_lr("lozo", 22_700_000) == pytest.approx(1e-4, rel=0.05)  # measured on MiniLM
+    assert default_lr("mezo", 350_000_000) == pytest.approx(1e-6)  # MeZO paper, RoBERTa-large
+    assert default_lr("lozo_m", 13_000_000_000) == pytest.approx(1e-7)
+    sizes = [1e6, 5e7, 1e8, 1e9, 1e10, 1e11]
+    lrs = [default_lr("lozo", int(n)) for n in sizes]
+    assert lrs == sorted(lrs, reverse=True)
+    assert default_lr("adamw", 22_700_000) == 1e-5
+    with pytest.raises(ValueError, match="unknown method"):
+        default_lr("adam", 10)
+
+
+def test_probe_candidates_bracket_the_default():
+    c = probe_candidates(1e-4)
+    assert min(c) < 1e-4 < max(c) and 1e-4 in c

@@ -1,0 +1,134 @@
+"""The loop on tiny models in-process: same start, events, step-0 accuracy, divergence, budgets, checkpoints."""
+
+import itertools
+
+import pytest
+import torch
+
+from worker.train.data import iter_batches
+from worker.train.events import EventWriter, pack_bits, unpack_bits
+from worker.train.loop import StopFlag, prepare, run
+from worker.train.spec import RunSpec
+
+TINY = dict(model="tiny-bert", dataset="demo-sentiment", steps=4, eval_every=2, batch_size=8, device="cpu")
+
+
+def _run(**overrides):
+    spec = RunSpec(**{"method": "lozo", **TINY, **overrides})
+    writer = EventWriter(None)
+    finished = run(spec, writer)
+    return writer, finished
+
+
+@pytest.mark.parametrize("model", ["tiny-bert", "tiny-gpt2"])
+def test_same_seed_same_start_for_every_method(model):
+    a = prepare(RunSpec(method="lozo", model=model, device="cpu", seed=5))
+    b = prepare(RunSpec(method="adamw", model=model, device="cpu", seed=5))
+    sa, sb = a.loaded.model.state_dict(), b.loaded.model.state_dict()
+    assert sa.keys() == sb.keys()
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    assert a.task.train_texts == b.task.train_texts
+    c = prepare(RunSpec(method="lozo", model=model, device="cpu", seed=6))
+    assert not all(torch.equal(sa[k], c.loaded.model.state_dict()[k]) for k in sa)
+
+
+def test_same_batch_sequence_for_every_method():
+    # the loop draws batches only from iter_batches(n_train, batch_size, seed): nothing method-specific
+    a = list(itertools.islice(iter_batches(32, 16, 0), 10))
+    b = list(itertools.islice(iter_batches(32, 16, 0), 10))
+    assert a == b
+
+
+def test_events_order_schema_and_step0_accuracy():
+    writer, finished = _run(method="mezo")
+    kinds = [e["event"] for e in writer.events]
+    assert kinds[0] == "started" and kinds[-1] == "finished"
+    assert [e["step"] for e in writer.events if e["event"] == "eval"] == [0, 2, 4]
+    started = writer.events[0]
+    assert started["hyperparams"]["lr_source"] == "default-by-size"
+    assert started["model"]["kind"] == "encoder" and started["model"]["n_params"] > 0
+    assert started["memory"]["baseline_rss_mb"] > 0
+    step0 = writer.events[1]
+    assert step0["forward_passes"] == 0 and step0["elapsed_s"] == 0.0
+    bits = unpack_bits(step0["correct"], step0["n_eval"])
+    assert sum(bits) / len(bits) == pytest.approx(step0["values"]["eval/accuracy"])
+    assert finished["status"] == "succeeded" and finished["forward_passes"] == 8
+    assert finished["summary"]["acc_start"] == step0["values"]["eval/accuracy"]
+    metrics = writer.last_metrics
+    assert metrics["step"] == 4 and set(metrics["values"]) >= {"train/loss", "train/lr", "memory/peak_rss_mb",
+                                                               "zo/projected_grad"}
+
+
+def test_first_order_counts_backward_passes():
+    _, finished = _run(method="adamw")
+    assert (finished["forward_passes"], finished["backward_passes"]) == (4, 4)
+
+
+def test_pack_bits_round_trip_and_order():
+    assert pack_bits([1, 0, 0, 0, 0, 0, 0, 0, 1]) == "gIA="  # 0x80 0x80: example 0 is the high bit
+    bits = [True, False, True, True, False] * 7
+    assert unpack_bits(pack_bits(bits), len(bits)) == bits
+
+
+def test_divergence_stops_with_reason():
+    writer, finished = _run(method="sgd", lr=1e12, steps=50)
+    assert finished["status"] == "failed"
+    assert finished["reason"].startswith("diverged: loss became")
+    assert f"at step {finished['step']}" in finished["reason"]
+    assert finished["step"] < 50
+
+
+def test_minutes_budget_ends_the_run():
+    writer, finished = _run(steps=None, max_minutes=0.02, eval_every=10_000)
+    assert finished["status"] == "succeeded"
+    assert finished["step"] >= 1
+    assert finished["elapsed_s"] >= 0.02 * 60
+
+
+def test_stop_flag_cancels_after_the_current_step():
+    spec = RunSpec(method="lozo", **{**TINY, "steps": 1000})
+    stop = StopFlag()
+
+    class StopAfterTwo(EventWriter):
+        def emit(self, event, **fields):
+            if event == "metrics" and fields["step"] == 2:
+                stop.set()
+            return super().emit(event, **fields)
+
+    writer = StopAfterTwo(None)
+    finished = run(spec, writer, stop)
+    assert (finished["status"], finished["step"]) == ("cancelled", 2)
+
+
+def test_checkpoint_saved(tmp_path):
+    _, finished = _run(method="lozo_m", checkpoint_dir=str(tmp_path / "ckpt"))
+    path = finished["summary"]["checkpoint"]
+    state = torch.load(path, weights_only=False)
+    assert state["step"] == 4 and "model" in state and "optimizer" in state
+
+
+def test_bad_data_fails_with_a_readable_reason(tmp_path):
+    bad = tmp_path / "one_class.csv"
+    bad.write_text("text,label\na,x\nb,x\n")
+    writer, finished = _run(dataset=str(bad))
+    assert finished["status"] == "failed" and "only 1 class" in finished["reason"]
+
+
+def test_user_lr_and_probe_are_reported():
+    writer, _ = _run(method="adamw", lr=3e-5)
+    assert writer.events[0]["hyperparams"]["lr"] == 3e-5
+    assert writer.events[0]["hyperparams"]["lr_source"] == "user"
+    writer, _ = _run(method="lozo", lr_probe=True)
+    h = writer.events[0]["hyperparams"]
+    assert h["lr_source"] == "probe"
+    tried = h["lr_probe"]["loss_by_lr"]
+    assert len(tried) == 4 and h["lr"] in [float(k) for k in tried]
+
+
+def test_invalid_spec_is_refused():
+    with pytest.raises(ValueError, match="method must be one of"):
+        RunSpec(method="adam")
+    with pytest.raises(ValueError, match="unknown fields"):
+        RunSpec.from_dict({"method": "lozo", "stepz": 3})
+    with pytest.raises(ValueError, match="budget"):
+        RunSpec(method="lozo", steps=None)
