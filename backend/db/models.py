@@ -32,6 +32,23 @@ NAMING_CONVENTION = {
 BigIntPK = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
+class UTCDateTime(sa.TypeDecorator):
+    """A timezone-aware timestamp on every dialect: SQLite drops the zone, so it is put back as UTC."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect) -> dt.datetime | None:
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(dt.UTC)
+        return value
+
+    def process_result_value(self, value: dt.datetime | None, dialect) -> dt.datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return value
+
+
 def new_id() -> str:
     """A new uuid4 as its 36-character string."""
     return str(uuid.uuid4())
@@ -45,7 +62,7 @@ def utcnow() -> dt.datetime:
 class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {
-        dt.datetime: sa.DateTime(timezone=True),
+        dt.datetime: UTCDateTime(),
         dict[str, Any]: sa.JSON(),
         list[Any]: sa.JSON(),
     }

@@ -1,0 +1,71 @@
+"""Health, readiness, models and methods."""
+
+from __future__ import annotations
+
+import json
+
+from backend.core.config import get_settings
+
+
+def test_health(client):
+    assert client.get("/api/health").json() == {"status": "ok"}
+
+
+def test_ready_checks_database_and_broker(client):
+    response = client.get("/api/ready")
+    assert response.status_code == 200
+    assert response.json() == {"database": "ok", "broker": "ok"}
+
+
+def test_ready_is_503_when_the_broker_is_unreachable(client, settings):
+    # A real broker address where nothing listens (port 1): readiness must say so, not hang or lie.
+    unreachable = settings.model_copy(update={"broker_url": "redis://127.0.0.1:1/0", "redis_url": None})
+    client.app.dependency_overrides[get_settings] = lambda: unreachable
+    try:
+        response = client.get("/api/ready")
+    finally:
+        client.app.dependency_overrides.clear()
+    assert response.status_code == 503
+    body = response.json()
+    assert body["database"] == "ok"
+    assert body["broker"].startswith("error:")
+
+
+def test_models_lists_the_builtins(client):
+    body = client.get("/api/models").json()
+    assert body["count"] == len(body["data"]) == 3
+    minilm = body["data"][0]
+    assert minilm == {"id": "minilm", "name": "MiniLM-L6 (embedded)", "n_params": 22713216, "builtin": True,
+                      "kind": "encoder", "min_layer_dim": 384}
+    assert {m["id"] for m in body["data"]} == {"minilm", "tiny-bert", "tiny-gpt2"}
+
+
+def test_model_check_accepts_a_hub_id_and_a_folder_with_config(client, tmp_path):
+    assert client.post("/api/models/check", json={"model": "org/some-model"}).json()["id"] == "org/some-model"
+    (tmp_path / "config.json").write_text(json.dumps({"hidden_size": 48, "intermediate_size": 96}))
+    body = client.post("/api/models/check", json={"model": str(tmp_path)}).json()
+    assert body["min_layer_dim"] == 48 and body["builtin"] is False
+
+
+def test_model_check_refuses_unknown_models(client, tmp_path):
+    response = client.post("/api/models/check", json={"model": "no-such-model"})
+    assert response.status_code == 422
+    error = response.json()["detail"]["errors"][0]
+    assert error["field"] == "model"
+    assert error["problem"].startswith("unknown model 'no-such-model': use a built-in model (minilm, tiny-bert")
+
+    response = client.post("/api/models/check", json={"model": str(tmp_path)})  # folder without config.json
+    assert response.status_code == 422
+    assert response.json()["detail"]["errors"][0]["problem"] == (
+        f"unknown model {str(tmp_path)!r}: the folder has no config.json")
+
+
+def test_methods_carry_the_papers_zo_defaults(client):
+    body = client.get("/api/methods").json()
+    methods = {m["method"]: m for m in body["data"]}
+    assert set(methods) == {"lozo", "lozo_m", "mezo", "adamw", "sgd"}
+    assert methods["lozo"]["defaults"] == {"lr": None, "zo_eps": 1e-3, "weight_decay": 0.0, "rank": 2, "nu": 50}
+    assert methods["lozo_m"]["defaults"]["beta"] == 0.9
+    assert methods["mezo"]["zeroth_order"] is True and methods["adamw"]["zeroth_order"] is False
+    low, high = methods["lozo"]["ranges"]["lr"]
+    assert low < 1e-7 < 1e-4 < high  # the papers' and our measured ZO learning rates are allowed

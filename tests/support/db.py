@@ -1,0 +1,120 @@
+"""Database fixtures of the API tests: one fresh, migrated database per test session.
+
+``ZOPOC_TEST_STACK=services`` (the default): a uniquely named Postgres database (dropped afterwards),
+Redis as broker and pub/sub under a unique key prefix (those keys deleted afterwards).
+``ZOPOC_TEST_STACK=embedded``: SQLite and Celery's filesystem broker in a temporary folder, no Redis.
+
+The database is created and migrated by ``tests.support.stack.fresh_database`` (Alembic, as an operator
+runs it), so the API tests and the service tests build their databases the same way. Between tests,
+``clean_tables`` empties every table of the session's own database.
+
+Use from a conftest.py: ``from tests.support.db import *  # noqa: F401,F403``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from unittest import mock
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.core.config import Settings, get_settings
+from backend.db.models import Base
+from tests.support.stack import delete_redis_prefix, fresh_database, redis_url, stack_kind
+
+__all__ = ["api_env", "clean_tables", "client", "database_url", "sessions", "settings", "test_stack"]
+
+
+@pytest.fixture(scope="session")
+def test_stack() -> str:
+    """"services" or "embedded" (from ZOPOC_TEST_STACK)."""
+    return stack_kind()
+
+
+@pytest.fixture(scope="session")
+def database_url(test_stack: str, tmp_path_factory) -> Iterator[str]:
+    """The URL of this session's migrated database (dropped at the end)."""
+    with fresh_database(test_stack, tmp_path_factory.mktemp("db")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def api_env(test_stack: str, database_url: str, tmp_path_factory) -> Iterator[dict[str, str]]:
+    """The ZOPOC_* environment of the in-process app, set for the whole session (and restored after)."""
+    folder = tmp_path_factory.mktemp("api")
+    token = secrets.token_hex(4)
+    env = {
+        "ZOPOC_ENVIRONMENT": "test",
+        "ZOPOC_SECRET_KEY": secrets.token_urlsafe(32),
+        "ZOPOC_DATABASE_URL": database_url,
+        "ZOPOC_DATA_DIR": str(folder / "data"),
+        "ZOPOC_FRONTEND_DIST": str(folder / "no-frontend"),
+        "ZOPOC_REDIS_PREFIX": f"zopoc-apitest-{token}:",
+        "ZOPOC_QUEUE_PREFIX": f"a{token}-",
+        "ZOPOC_EVENTS_POLL_S": "0.1",
+    }
+    if test_stack == "services":
+        env |= {"ZOPOC_BROKER_URL": redis_url(), "ZOPOC_REDIS_URL": redis_url()}
+    else:
+        env |= {"ZOPOC_BROKER_URL": "filesystem://", "ZOPOC_BROKER_DIR": str(folder / "broker")}
+    with mock.patch.dict(os.environ, env):
+        get_settings.cache_clear()
+        yield env
+    get_settings.cache_clear()
+    if test_stack == "services":
+        delete_redis_prefix(redis_url(), env["ZOPOC_REDIS_PREFIX"])
+
+
+@pytest.fixture
+def settings(api_env: dict[str, str]) -> Settings:
+    """The settings the app sees in this session."""
+    return get_settings()
+
+
+@pytest.fixture(scope="session")
+def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
+    """Sessions on the test database, for arranging rows and checking what the API wrote."""
+    engine = sa.create_engine(database_url, poolclass=sa.pool.NullPool)
+    yield sessionmaker(engine, expire_on_commit=False)
+    engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def clean_tables(request) -> Iterator[None]:
+    """Empty every table of the session's database before a test that uses it."""
+    if "database_url" not in request.fixturenames:
+        yield
+        return
+    engine = sa.create_engine(request.getfixturevalue("database_url"), poolclass=sa.pool.NullPool)
+    with engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(table.delete())
+    engine.dispose()
+    yield
+
+
+@pytest.fixture
+def client(api_env: dict[str, str], database_url: str):
+    """A TestClient on a freshly built app (real database, real broker of the session's stack)."""
+    from fastapi.testclient import TestClient
+
+    from backend.api.main import create_app
+
+    with TestClient(create_app()) as test_client:
+        yield test_client
+
+
+def count_rows(sessions: sessionmaker[Session], model) -> int:
+    """Rows in ``model``'s table."""
+    with sessions() as session:
+        return session.scalar(sa.select(sa.func.count()).select_from(model)) or 0
+
+
+def files_under(folder: Path) -> list[Path]:
+    """Every file below ``folder`` (empty when it does not exist)."""
+    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
