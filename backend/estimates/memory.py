@@ -9,10 +9,18 @@ The arithmetic follows ZO-SPEC.md "Memory arithmetic". Every term is bytes, for 
                                                 parameter's dtype): fp32 AdamW = 4+4+8 = 16 bytes per parameter.
                      (Σm·r + P₁)·b (LOZO-M)     LOZO-M keeps an m×r momentum of U per matrix, full-size for 1-D.
 * low_rank_factors   Σn·r·b (LOZO, LOZO-M)      V (n×r) per matrix, stored for ν steps (lazy sampling).
-* noise              max|θᵢ|·b (MeZO)           MeZO regenerates z one tensor at a time: the biggest tensor's z.
+* noise              max|θᵢ|·b (MeZO, CUDA)     MeZO regenerates z one tensor at a time: the biggest tensor's z
+                                                (the engine draws it whole into a reused buffer on CUDA; on CPU
+                                                it fills 32K-element chunks straight into θ: ≈ 0).
                      max m·r·b (LOZO)           LOZO regenerates U (m×r) per matrix and adds UVᵀ in place.
+* step_workspace     P·b (AdamW)                torch's multi-tensor (foreach) AdamW builds full-size
+                                                intermediates (e.g. the square root of the second moment) while
+                                                it updates: measured here as one more parameter-sized copy.
 * activations        forward peak (inference, ZO: nothing is kept for backward, one layer lives at a time) or,
-                     for backprop, every layer's saved tensors plus one layer of backward workspace.
+                     for backprop, every layer's saved tensors plus one layer of backward workspace; the
+                     evaluation pass (engine default: 64 examples a batch, no graph) counts when it is larger.
+                     Every batch is assumed padded to ``seq_len`` (the engine pads to the longest text of a
+                     batch, so short texts use less: the estimate is the worst case of the setting).
 * runtime            on CPU the engine measures the peak RSS of its child process, which also holds the
                      Python interpreter, torch, transformers, the tokenizer and the data: a fixed baseline
                      measured on this machine (``CPU_RUNTIME_BYTES``). On CUDA the engine reports
@@ -24,6 +32,9 @@ s sequence length) follow the per-layer accounting of Korthikanti et al. 2022 ("
 Recomputation in Large Transformer Models"), written for our dtype instead of their fp16 bytes:
 saved for backward = 8·T·h (block input, Q, K, V, context, attention output, two norm inputs)
 + 2·T·I (fc1 output, activation output) + 2·a·s²·batch (softmax output and its dropout).
+Forward without a graph, at its peak inside attention = 10·T·h (input, Q, K, V and their head-major copies,
+context, its token-major copy, output) + 2·a·s²·batch (scores, probabilities); inside the MLP
+= 3·T·h + 2·T·I; the larger of the two.
 """
 
 from __future__ import annotations
@@ -36,12 +47,15 @@ METHODS = ("inference", "mezo", "lozo", "lozo_m", "adamw", "sgd")
 ZO_METHODS = ("mezo", "lozo", "lozo_m")
 BACKPROP_METHODS = ("adamw", "sgd")
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
-TERMS = ("weights", "gradients", "optimizer_states", "low_rank_factors", "noise", "activations", "runtime")
+TERMS = ("weights", "gradients", "optimizer_states", "low_rank_factors", "noise", "step_workspace", "activations",
+         "runtime")
 
-# Peak RSS of the engine's child process minus what the terms above explain, measured for MiniLM-L6 on this
-# project's CPU machines (benchmarks/memory_model.py, "inference" row): the interpreter, torch and
-# transformers libraries, tokenizer and data. It does not grow with the model.
-CPU_RUNTIME_BYTES = 350 * 2**20
+# The engine's child process right after loading MiniLM-L6 on CPU holds ~450 MiB (its `baseline_rss_mb`,
+# measured here, benchmarks/RESULTS-memory.md) of which 87 MiB are the weights: the rest is the interpreter,
+# torch and transformers, the tokenizer and the data. It does not grow with the model.
+CPU_RUNTIME_BYTES = 360 * 2**20
+# On CPU the engine adds MeZO's z in chunks of this many elements (worker/zo/noise.py): no full-size z.
+CPU_NOISE_CHUNK = 1 << 15
 # Logits are computed in the model dtype and upcast to float32 for the loss: both copies live at once.
 LOGIT_COPIES = 2
 
@@ -54,13 +68,14 @@ class Workload:
     batch_size: int = 16
     seq_len: int = 64
     rank: int = 2  # LOZO's r
+    eval_batch_size: int = 64  # the engine's evaluation batch (no graph kept)
     device_kind: str = "cuda"  # "cpu" adds the process runtime baseline (peak RSS), "cuda" does not
 
     def __post_init__(self):
         if self.dtype not in DTYPE_BYTES:
             raise ValueError(f"unknown dtype {self.dtype!r}; expected one of {sorted(DTYPE_BYTES)}")
-        if self.batch_size < 1 or self.seq_len < 1 or self.rank < 1:
-            raise ValueError("batch_size, seq_len and rank must be at least 1")
+        if min(self.batch_size, self.seq_len, self.rank, self.eval_batch_size) < 1:
+            raise ValueError("batch_size, eval_batch_size, seq_len and rank must be at least 1")
         if self.device_kind not in ("cpu", "cuda"):
             raise ValueError(f"unknown device kind {self.device_kind!r}; expected 'cpu' or 'cuda'")
 
@@ -81,29 +96,35 @@ class MemoryEstimate:
         return self.total / 1e9
 
 
-def layer_activation_elements(shape: ModelShape, work: Workload) -> tuple[int, int]:
+def layer_activation_elements(shape: ModelShape, seq_len: int, batch: int) -> tuple[int, int]:
     """(elements saved for backward by one layer, elements alive at the peak of one layer's forward)."""
-    tokens = work.batch_size * work.seq_len
+    tokens = batch * seq_len
     h, inter, heads = shape.hidden_size, shape.intermediate_size, shape.n_heads
-    scores = heads * work.seq_len * work.seq_len * work.batch_size  # one attention-probability tensor
+    scores = heads * seq_len * seq_len * batch  # one attention-score tensor
     saved = 8 * tokens * h + 2 * tokens * inter + 2 * scores
-    # Forward without autograd: in attention the residual stream, Q, K, V, the context and scores+probs live
-    # together; in the MLP the input, fc1 and activation outputs and the block output. Whichever is larger.
-    peak = max(5 * tokens * h + 2 * scores, 2 * tokens * h + 2 * tokens * inter)
+    peak = max(10 * tokens * h + 2 * scores, 3 * tokens * h + 2 * tokens * inter)
     return saved, peak
 
 
-def activation_bytes(shape: ModelShape, work: Workload, backprop: bool) -> int:
-    """Activation bytes: the forward peak (no graph kept) or everything saved for backward."""
-    b = DTYPE_BYTES[work.dtype]
-    tokens = work.batch_size * work.seq_len
-    saved, peak = layer_activation_elements(shape, work)
-    logits = LOGIT_COPIES * tokens * shape.vocab_size * 4 if shape.lm_head else 0
+def _forward_peak_bytes(shape: ModelShape, work: Workload, batch: int) -> int:
+    tokens = batch * work.seq_len
+    _, peak = layer_activation_elements(shape, work.seq_len, batch)
     embeddings = 2 * tokens * shape.hidden_size  # embedding sum and its normalised output
-    if backprop:
-        # every layer's saved tensors + one layer of gradient workspace while backward walks the stack
-        return (shape.n_layers * saved + saved + embeddings) * b + logits
-    return (peak + embeddings) * b + logits
+    logits = LOGIT_COPIES * tokens * shape.vocab_size * 4 if shape.lm_head else 0
+    return (peak + embeddings) * DTYPE_BYTES[work.dtype] + logits
+
+
+def activation_bytes(shape: ModelShape, work: Workload, backprop: bool) -> int:
+    """Activation bytes at the run's peak: training step or evaluation pass, whichever is larger."""
+    evaluation = _forward_peak_bytes(shape, work, work.eval_batch_size)
+    if not backprop:  # ZO and inference: forward passes only, at the training or the evaluation batch
+        return max(_forward_peak_bytes(shape, work, work.batch_size), evaluation)
+    tokens = work.batch_size * work.seq_len
+    saved, _ = layer_activation_elements(shape, work.seq_len, work.batch_size)
+    logits = LOGIT_COPIES * tokens * shape.vocab_size * 4 if shape.lm_head else 0
+    # every layer's saved tensors + one layer of gradient workspace while backward walks the stack
+    training = (shape.n_layers * saved + saved + 2 * tokens * shape.hidden_size) * DTYPE_BYTES[work.dtype] + logits
+    return max(training, evaluation)
 
 
 def estimate(shape: ModelShape, method: str, work: Workload) -> MemoryEstimate:
@@ -124,7 +145,9 @@ def estimate(shape: ModelShape, method: str, work: Workload) -> MemoryEstimate:
         terms["low_rank_factors"] = shape.matrix_cols * r * b
         terms["noise"] = shape.largest_rows * r * b
     if method == "mezo":
-        terms["noise"] = shape.largest_tensor * b
+        terms["noise"] = (shape.largest_tensor if work.device_kind == "cuda" else CPU_NOISE_CHUNK) * b
+    if method == "adamw":
+        terms["step_workspace"] = p * b
     terms["activations"] = activation_bytes(shape, work, backprop=method in BACKPROP_METHODS)
     terms["runtime"] = CPU_RUNTIME_BYTES if work.device_kind == "cpu" else 0
     terms["total"] = sum(terms[t] for t in TERMS)

@@ -38,12 +38,13 @@ LLAMA_2_70B = {
     "num_attention_heads": 64, "num_key_value_heads": 8, "vocab_size": 32000,
     "max_position_embeddings": 4096,
 }
-# Small random models the engine's tests use; the sizes only need to be small and stable.
+# The engine's small random test models (worker/train/models.py): MiniLM's tokenizer, so its vocabulary.
 TINY_BERT = {
     "model_type": "bert", "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
-    "num_attention_heads": 2, "vocab_size": 1000, "max_position_embeddings": 128,
+    "num_attention_heads": 2, "vocab_size": 30522, "max_position_embeddings": 128,
 }
-TINY_GPT2 = {"model_type": "gpt2", "n_embd": 32, "n_layer": 2, "n_head": 2, "vocab_size": 1000, "n_positions": 128}
+TINY_GPT2 = {"model_type": "gpt2", "n_embd": 32, "n_layer": 2, "n_head": 2, "vocab_size": 30522,
+             "n_positions": 128}
 
 PRESETS: dict[str, tuple[str, dict]] = {
     "opt-1.3b": ("OPT-1.3B", OPT_1_3B),

@@ -1,0 +1,114 @@
+"""Memory model vs the engine: estimated and measured peak memory per method, one short real run each.
+
+    .venv/bin/python benchmarks/memory_model.py                 # markdown table (default model on CPU)
+    .venv/bin/python benchmarks/memory_model.py --json          # one JSON row per method
+    .venv/bin/python benchmarks/memory_model.py --methods lozo,adamw --steps 3
+
+Each method runs ``python -m worker.train`` in its own child process (as the service does) for a few steps
+and reports the peak RSS of that process (``finished.summary.peak_rss_mb``; MiB). The dataset is generated
+here: texts longer than ``max_length`` tokens, so every batch is padded to exactly ``max_length`` — the case
+the estimate describes (the engine pads to the longest text of a batch; short texts use less).
+The "inference" row has no engine run; the runtime term of the estimate is calibrated from the engine's
+``baseline_rss_mb`` (RSS right after loading the model), shown as its own row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from backend.estimates import memory, shapes  # noqa: E402
+
+ENGINE_METHODS = ("mezo", "lozo", "lozo_m", "sgd", "adamw")
+MIB = 2**20
+
+
+def write_long_texts(path: Path, rows: int = 120, words: int = 90, seed: int = 0) -> Path:
+    """A two-class CSV whose every text is longer than 64 tokens (batches padded to max_length)."""
+    rng = random.Random(seed)
+    pos = "good great wonderful delightful moving superb charming brilliant".split()
+    neg = "bad awful boring dull tedious weak clumsy terrible".split()
+    filler = "the film story actors scenes music camera plot director script".split()
+    with path.open("w", newline="", encoding="utf-8") as f:
+        out = csv.writer(f)
+        out.writerow(["text", "label"])
+        for i in range(rows):
+            vocab = (pos if i % 2 else neg) + filler
+            out.writerow([" ".join(rng.choice(vocab) for _ in range(words)), "positive" if i % 2 else "negative"])
+    return path
+
+
+def run_engine(method: str, dataset: Path, workdir: Path, steps: int = 3, batch_size: int = 16,
+               max_length: int = 64, eval_size: int = 64, model: str = "minilm", device: str = "cpu",
+               timeout_s: float = 300) -> dict:
+    """Run the real engine once in a child process; return its ``finished`` summary (raises on failure)."""
+    events = workdir / f"{method}.jsonl"
+    cmd = [sys.executable, "-m", "worker.train", "--method", method, "--model", model, "--steps", str(steps),
+           "--dataset", str(dataset), "--eval-size", str(eval_size), "--batch-size", str(batch_size),
+           "--max-length", str(max_length), "--device", device, "--threads", "1", "--no-progress",
+           "--events-out", str(events)]
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout_s)
+    finished = [json.loads(line) for line in events.read_text().splitlines() if '"finished"' in line] \
+        if events.exists() else []
+    if proc.returncode != 0 or not finished or finished[-1]["status"] != "succeeded":
+        raise RuntimeError(f"engine run {method} failed (exit {proc.returncode}): {proc.stderr[-2000:]}")
+    return finished[-1]["summary"]
+
+
+def compare(methods=ENGINE_METHODS, steps: int = 3, batch_size: int = 16, max_length: int = 64,
+            eval_size: int = 64, model: str = "minilm") -> list[dict]:
+    """Estimated vs measured rows (MiB) for each method on CPU, plus the runtime-baseline row."""
+    shape = shapes.model_shape(model)
+    work = memory.Workload(dtype="float32", batch_size=batch_size, seq_len=max_length, device_kind="cpu",
+                           eval_batch_size=min(eval_size, 64))
+    rows, baselines = [], []
+    with tempfile.TemporaryDirectory(prefix="zopoc-mem-") as tmp:
+        data = write_long_texts(Path(tmp) / "long.csv")
+        for method in methods:
+            summary = run_engine(method, data, Path(tmp), steps, batch_size, max_length, eval_size, model)
+            baselines.append(summary["baseline_rss_mb"])
+            est = memory.estimate(shape, method, work).total / MIB
+            rows.append({"method": method, "estimated_mb": round(est, 1),
+                         "measured_mb": round(summary["peak_rss_mb"], 1),
+                         "error_pct": round(100 * (est / summary["peak_rss_mb"] - 1), 1)})
+    weights_mb = shape.n_params * memory.DTYPE_BYTES["float32"] / MIB
+    est_baseline = memory.CPU_RUNTIME_BYTES / MIB + weights_mb
+    measured = sum(baselines) / len(baselines)
+    rows.append({"method": "baseline after load (runtime + weights)", "estimated_mb": round(est_baseline, 1),
+                 "measured_mb": round(measured, 1), "error_pct": round(100 * (est_baseline / measured - 1), 1)})
+    return rows
+
+
+def markdown(rows: list[dict]) -> str:
+    lines = ["| method | estimated (MiB) | measured peak RSS (MiB) | error |", "|---|---:|---:|---:|"]
+    lines += [f"| {r['method']} | {r['estimated_mb']:.0f} | {r['measured_mb']:.0f} | {r['error_pct']:+.1f}% |"
+              for r in rows]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--methods", default=",".join(ENGINE_METHODS))
+    parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--max-length", type=int, default=64)
+    parser.add_argument("--json", action="store_true", help="one JSON object per row")
+    args = parser.parse_args(argv)
+    rows = compare(args.methods.split(","), args.steps, args.batch_size, args.max_length)
+    print("\n".join(json.dumps(r) for r in rows) if args.json else markdown(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
