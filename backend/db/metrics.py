@@ -1,6 +1,8 @@
 """Metric points: the idempotent writer (used by ingestion) and the downsampling chart query (API).
 
-The agreement between ingestion and the chart query lives here, in code:
+The agreement between ingestion and the chart query lives here, in code (``backend.ingest`` is the
+production writer, optimised per dialect; ``write_points`` here is the plain reference the ingest tests
+compare it with):
 
 * ``write_points`` inserts the points with ``ON CONFLICT DO NOTHING`` (a re-sent batch adds nothing) and
   folds them into ``metric_rollups``: for every level k in ``ROLLUP_LEVELS`` the bucket
@@ -11,8 +13,8 @@ The agreement between ingestion and the chart query lives here, in code:
   ``max_points``. Each output bucket yields its min and max point, and the series' first and last points
   are always kept: the shape survives, nothing is truncated.
 
-Ingestion that bypasses ``write_points`` must still fill ``metric_rollups`` the same way, or charts of
-long runs fall back to a slow scan of ``metric_points``.
+A writer must fill ``metric_rollups`` exactly this way, or charts of long runs fall back to a slow scan of
+``metric_points``.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Query, Response, status
+from sqlalchemy.orm import Session
 
 from backend.api.deps import PocDep, SessionDep, SettingsDep
 from backend.api.errors import INVALID, NOT_FOUND
@@ -15,6 +16,15 @@ from backend import pocs as service
 from backend.pocs import poc_state
 
 router = APIRouter(prefix="/pocs", tags=["pocs"])
+
+
+def last_event_seqs(session: Session, poc_ids: list[str]) -> dict[str, int]:
+    """The newest event seq of each PoC (one grouped query on the (poc_id, seq) index)."""
+    if not poc_ids:
+        return {}
+    rows = session.execute(sa.select(PocEvent.poc_id, sa.func.max(PocEvent.seq))
+                           .where(PocEvent.poc_id.in_(poc_ids)).group_by(PocEvent.poc_id))
+    return {poc_id: seq for poc_id, seq in rows}
 
 
 def poc_public(poc: Poc, last_event_seq: int = 0) -> PocPublic:
@@ -31,7 +41,8 @@ def poc_public(poc: Poc, last_event_seq: int = 0) -> PocPublic:
              description="Everything is checked first (model, dataset, every hyperparameter against its "
                          "range, LOZO rank against the model's layers); on any problem nothing is written.")
 def create_poc(body: PocCreate, session: SessionDep, settings: SettingsDep) -> PocPublic:
-    return poc_public(service.create_poc(body, session, settings))
+    poc = service.create_poc(body, session, settings)
+    return poc_public(poc, last_event_seqs(session, [poc.id]).get(poc.id, 0))
 
 
 @router.get("", response_model=PocsPublic, summary="PoCs, newest first")
@@ -54,13 +65,14 @@ def list_pocs(
         # The state is derived from the runs, so the filter runs here, not in SQL.
         matching = [p for p in session.scalars(query).all() if poc_state(p.runs) == state]
         count, pocs = len(matching), matching[offset: offset + limit]
-    return PocsPublic(data=[poc_public(p) for p in pocs], count=count or 0)
+    seqs = last_event_seqs(session, [p.id for p in pocs])
+    return PocsPublic(data=[poc_public(p, seqs.get(p.id, 0)) for p in pocs], count=count or 0)
 
 
 @router.get("/{poc_id}", response_model=PocPublic, responses=NOT_FOUND, summary="One PoC with its runs")
 def get_poc(poc: PocDep, session: SessionDep) -> PocPublic:
     # Read before the runs: the stream started after this seq repeats rather than misses a change.
-    seq = session.scalar(sa.select(sa.func.max(PocEvent.seq)).where(PocEvent.poc_id == poc.id)) or 0
+    seq = last_event_seqs(session, [poc.id]).get(poc.id, 0)
     session.expire(poc, ["runs"])
     return poc_public(poc, seq)
 

@@ -1,0 +1,135 @@
+"""Server-sent events against a real uvicorn server: replay, resume with Last-Event-ID, live follow."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import uvicorn
+
+from backend.db.models import PocEvent
+from backend.events import announce
+from tests.support.stack import free_port
+
+
+@pytest.fixture
+def server(api_env, database_url) -> Iterator[str]:
+    """The app served by uvicorn in a thread (real HTTP streaming); its base URL."""
+    from backend.api.main import create_app
+
+    port = free_port()
+    config = uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    instance = uvicorn.Server(config)
+    thread = threading.Thread(target=instance.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not instance.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    instance.should_exit = True
+    thread.join(timeout=15)
+    # Streams end when their client leaves: otherwise the server could not have stopped.
+    assert not thread.is_alive(), "the server did not stop: an event stream outlived its client"
+
+
+def read_events(response: httpx.Response, count: int) -> list[dict]:
+    """The next ``count`` events of an SSE response as {"event", "id", "data"} (comments skipped)."""
+    events, fields = [], {}
+    for line in response.iter_lines():
+        if line.startswith(":"):
+            continue
+        if line == "":
+            if "data" in fields:
+                events.append({"event": fields.get("event"), "id": fields.get("id"),
+                               "data": json.loads(fields["data"])})
+                if len(events) == count:
+                    return events
+            fields = {}
+            continue
+        key, _, value = line.partition(":")
+        fields[key] = value[1:] if value.startswith(" ") else value
+    raise AssertionError(f"the stream ended after {len(events)} of {count} events")
+
+
+def add_event(sessions, poc_id: str, kind: str, payload: dict, run_id: str | None = None) -> int:
+    with sessions() as session, session.begin():
+        event = PocEvent(poc_id=poc_id, run_id=run_id, kind=kind, payload=payload)
+        session.add(event)
+        session.flush()
+        return event.seq
+
+
+def _batch(run_id: str, steps: range) -> dict:
+    return {"run_id": run_id, "points": [{"step": s, "elapsed_s": s / 4, "forward_passes": 2 * s,
+                                          "values": {"train/loss": 1.0 / (s + 1)}} for s in steps]}
+
+
+def test_replay_in_order_then_resume_inside_a_batch(server, make_poc, sessions):
+    poc = make_poc()
+    run_id = poc["runs"][0]["id"]
+    start = poc["last_event_seq"]  # the two "queued" run events written by the create
+    seq_batch = add_event(sessions, poc["id"], "metric", _batch(run_id, range(0, 3)), run_id)
+    seq_run = add_event(sessions, poc["id"], "run", {"id": run_id, "state": "running"}, run_id)
+
+    with httpx.Client(base_url=server, timeout=10) as http:
+        with http.stream("GET", f"/api/pocs/{poc['id']}/events") as response:
+            assert response.status_code == 200
+            assert response.headers["content-type"].startswith("text/event-stream")
+            events = read_events(response, 6)
+        assert [e["event"] for e in events] == ["run", "run", "metric", "metric", "metric", "run"]
+        assert [e["data"]["state"] for e in events[:2]] == ["queued", "queued"]
+        assert events[1]["id"] == str(start)
+        assert [e["id"] for e in events[2:]] == [f"{seq_batch}.0", f"{seq_batch}.1", str(seq_batch), str(seq_run)]
+        assert events[3]["data"] == {"run_id": run_id, "step": 1, "elapsed_s": 0.25, "forward_passes": 2,
+                                     "values": {"train/loss": 0.5}}
+
+        # A browser that saw point 0 of the batch reconnects: it gets the rest, nothing twice.
+        with http.stream("GET", f"/api/pocs/{poc['id']}/events",
+                         headers={"Last-Event-ID": f"{seq_batch}.0"}) as response:
+            resumed = read_events(response, 3)
+        assert [(e["id"], e["data"].get("step")) for e in resumed] == [
+            (f"{seq_batch}.1", 1), (str(seq_batch), 2), (str(seq_run), None)]
+
+        # After a whole event, and with ?after= instead of the header.
+        with http.stream("GET", f"/api/pocs/{poc['id']}/events",
+                         headers={"Last-Event-ID": str(seq_batch)}) as response:
+            assert read_events(response, 1)[0]["id"] == str(seq_run)
+        with http.stream("GET", f"/api/pocs/{poc['id']}/events", params={"after": start}) as response:
+            assert read_events(response, 1)[0]["id"] == f"{seq_batch}.0"
+
+
+def test_live_events_follow(server, make_poc, sessions, settings):
+    poc = make_poc()
+    run_id = poc["runs"][0]["id"]
+    with httpx.Client(base_url=server, timeout=10) as http:
+        with http.stream("GET", f"/api/pocs/{poc['id']}/events",
+                         params={"after": poc["last_event_seq"]}) as response:
+            def produce():
+                time.sleep(0.5)  # the stream is waiting by now
+                add_event(sessions, poc["id"], "run", {"id": run_id, "state": "running"}, run_id)
+                announce(settings, poc["id"])  # wakes the stream at once where Redis is configured
+            producer = threading.Thread(target=produce)
+            started = time.monotonic()
+            producer.start()
+            event = read_events(response, 1)[0]
+            waited = time.monotonic() - started
+            producer.join()
+    assert (event["event"], event["data"]["state"]) == ("run", "running")
+    assert waited < 3.0  # Redis wake-up or the 0.1 s poll, not the 5 s safety poll
+
+
+def test_events_of_unknown_poc_or_bad_resume_point(server, make_poc):
+    with httpx.Client(base_url=server, timeout=10) as http:
+        response = http.get("/api/pocs/00000000-0000-0000-0000-000000000000/events")
+        assert response.status_code == 404
+        assert response.json() == {"detail": "PoC 00000000-0000-0000-0000-000000000000 not found"}
+        poc = make_poc()
+        response = http.get(f"/api/pocs/{poc['id']}/events", headers={"Last-Event-ID": "abc"})
+        assert response.status_code == 422
+        assert response.json()["detail"]["errors"] == [
+            {"row": None, "field": "Last-Event-ID", "problem": "'abc' is not an event id of this stream"}]
