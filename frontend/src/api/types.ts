@@ -1,3 +1,5 @@
+import type { components } from "./schema.gen";
+
 // Types of the zopoc HTTP API (docs/CONTRACTS.md section 2 and the estimates/reports API).
 // Hand-written to mirror the contract until the backend's OpenAPI schema is generated into
 // schema.gen.ts (`npm run gen:api`); the names follow the backend's schema families.
@@ -12,106 +14,23 @@ export interface ListOf<T> {
   count: number;
 }
 
-export interface ModelPublic {
-  id: string;
-  name: string;
-  n_params: number | null;
-  builtin: boolean;
-}
+// The service's own resources come from its OpenAPI schema (schema.gen.ts, `npm run gen:api`).
+// Where the schema is looser than the contract (a method typed as plain string), it is narrowed here.
+type Schemas = components["schemas"];
 
-export interface MethodPublic {
-  method: MethodId;
-  label: string;
-  zeroth_order: boolean;
-  defaults: Record<string, number | string | null>;
-  ranges: Record<string, [number, number]>;
-}
-
-export interface PreviewRow {
-  text: string;
-  label: string | number;
-}
-
-export interface DatasetPublic {
-  id: string;
-  name: string;
-  builtin: boolean;
-  n_rows: number | null;
-  labels: Array<string | number> | null;
-  text_column: string | null;
-  label_column: string | null;
-  created_at: string | null;
-  preview?: { rows: PreviewRow[] } | null;
-}
-
-export interface MethodSettings {
-  method: MethodId;
-  lr?: number;
-  zo_eps?: number;
-  rank?: number;
-  nu?: number;
-  beta?: number;
-}
-
-export interface PocCreate {
-  name: string;
-  model: string;
-  dataset_id: string;
-  methods: MethodSettings[];
-  steps: number | null;
-  max_minutes: number | null;
-  batch_size: number;
-  seed: number;
-  k_shot?: number;
-  eval_every?: number;
-  device: "cpu" | "gpu";
-}
-
-export interface RunPublic {
-  id: string;
-  poc_id: string;
-  method: MethodId;
-  hyperparams: Record<string, unknown>;
-  state: RunState;
-  progress: number;
-  step: number | null;
-  forward_passes: number | null;
-  created_at: string;
-  started_at: string | null;
-  finished_at: string | null;
-  worker: string | null;
-  device: string | null;
-  peak_memory_mb: number | null;
-  baseline_memory_mb: number | null;
-  final_metrics: Record<string, number | null> | null;
-  error: string | null;
-}
-
-export interface PocPublic {
-  id: string;
-  name: string;
-  model: string;
-  dataset_id: string;
-  dataset_name: string | null;
-  state: PocState;
-  created_at: string;
-  created_by: string | null;
-  settings: Record<string, unknown>;
-  runs: RunPublic[];
-}
-
-export interface Series {
-  x: number[];
-  y: number[];
-}
-
+export type ModelPublic = Schemas["ModelPublic"];
+export type MethodPublic = Schemas["MethodPublic"];
+export type PreviewRow = Schemas["PreviewRow"];
+export type DatasetPublic = Schemas["DatasetPublic"];
+export type MethodSettings = Schemas["MethodChoice"];
+export type PocCreate = Schemas["PocCreate"];
+export type RunPublic = Omit<Schemas["RunPublic"], "method"> & { method: MethodId };
+export type PocPublic = Omit<Schemas["PocPublic"], "runs"> & { runs: RunPublic[] };
+export type Series = Schemas["Series"];
 /** GET /api/pocs/{id}/metrics: per run id, per metric name, one downsampled series. */
-export interface MetricsPublic {
-  x: XAxis;
-  runs: Record<string, Record<string, Series>>;
-}
+export type MetricsPublic = Schemas["MetricsPublic"];
 
-/** The `metric` event of the SSE stream. */
+/** The `metric` event of the SSE stream (not part of the OpenAPI schema). */
 export interface MetricEvent {
   run_id: string;
   step: number;
@@ -120,6 +39,7 @@ export interface MetricEvent {
   values: Record<string, number | null>;
 }
 
+// Estimates, ROI and reports (issue 5): hand-written from the contract until their routes are in the schema.
 export interface GpuPublic {
   id: string;
   name: string;

@@ -37,6 +37,7 @@ export interface ChartProps {
   data: Data[];
   layout: Partial<Layout>;
   empty: boolean;
+  note?: string;
   onRendered?: (id: string) => void;
 }
 
@@ -58,7 +59,7 @@ const BASE_LAYOUT: Partial<Layout> = {
 };
 
 /** A titled chart figure; shows a message instead of the plot when empty or broken. */
-export function Chart({ id, title, data, layout, empty, onRendered }: ChartProps) {
+export function Chart({ id, title, data, layout, empty, note, onRendered }: ChartProps) {
   const { t } = useTranslation();
   const headingId = `chart-${id}-title`;
   const failed = (
@@ -85,6 +86,7 @@ export function Chart({ id, title, data, layout, empty, onRendered }: ChartProps
           </Suspense>
         </ChartErrorBoundary>
       )}
+      {note && !empty && <p className="chart-note">{note}</p>}
     </figure>
   );
 }

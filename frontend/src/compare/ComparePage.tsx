@@ -45,13 +45,13 @@ export function ComparePage() {
   });
   const active = poc.data ? isActive(poc.data.runs) : false;
   const metrics = useQuery({ ...metricsQuery(pocId, axis), placeholderData: keepPreviousData, enabled: !!poc.data });
-  const live = useLiveEvents(pocId, active);
+  const live = useLiveEvents(pocId, active, poc.data?.last_event_seq ?? 0);
 
   if (poc.isPending) return <Loading />;
   if (poc.isError) {
     return (
       <div className="page">
-        <ErrorNotice error={poc.error} onRetry={() => void poc.refetch()} />
+        <ErrorNotice error={poc.error} onRetry={() => void poc.refetch()} notFound={t("errors.notFound")} />
         <Link to="/">{t("common.back")}</Link>
       </div>
     );
@@ -80,9 +80,7 @@ export function ComparePage() {
 
       <section className="panel" aria-labelledby="charts-title">
         <div className="panel-head">
-          <h2 id="charts-title" className="visually-hidden">
-            {t("compare.chart.loss")}
-          </h2>
+          <h2 id="charts-title">{t("compare.charts")}</h2>
           <div role="radiogroup" aria-label={t("compare.xAxis")} className="segmented">
             <span className="segmented-label" aria-hidden="true">
               {t("compare.xAxis")}

@@ -15,7 +15,7 @@ function lineData(traces: Trace[], methodName: (m: string) => string, yScale = 1
     name: methodName(trace.method),
     legendgroup: trace.method,
     x: trace.x,
-    y: yScale === 1 ? trace.y : trace.y.map((v) => v * yScale),
+    y: yScale === 1 ? trace.y : trace.y.map((v) => (v == null ? null : v * yScale)),
     line: { color: trace.color, width: 2.5 },
     marker: { color: trace.color, size: 7 },
     meta: { method: trace.method, runId: trace.runId },
@@ -107,7 +107,7 @@ export function ComparisonCharts({ metrics, runs, axis }: Props) {
         ] as Data[],
         layout: {
           barmode: "stack",
-          showlegend: true,
+          showlegend: false, // per-method colours: the note under the chart explains pale vs solid
           hovermode: "closest",
           yaxis: { title: { text: t("compare.chart.memoryAxis") }, rangemode: "tozero", gridcolor: "#e3e3e3" },
         } as Partial<Layout>,
@@ -137,7 +137,16 @@ export function ComparisonCharts({ metrics, runs, axis }: Props) {
   return (
     <div className="charts-grid">
       {charts.map((c) => (
-        <Chart key={c.id} id={c.id} title={c.title} data={c.data} layout={c.layout} empty={c.empty} onRendered={onRendered} />
+        <Chart
+          key={c.id}
+          id={c.id}
+          title={c.title}
+          data={c.data}
+          layout={c.layout}
+          empty={c.empty}
+          note={c.id === "peak" ? t("compare.chart.peakNote") : undefined}
+          onRendered={onRendered}
+        />
       ))}
     </div>
   );

@@ -8,7 +8,7 @@ export interface Trace {
   method: MethodId;
   color: string;
   x: number[];
-  y: number[];
+  y: (number | null)[]; // null: a non-finite value, drawn as a gap
 }
 
 const EMPTY: Series = { x: [], y: [] };
@@ -114,12 +114,12 @@ export function finalAccuracy(run: RunPublic | undefined): number | null {
   const m = run?.final_metrics;
   if (!m) return null;
   const value = m["eval/accuracy"] ?? m["acc_end"];
-  return value == null || !Number.isFinite(value) ? null : value;
+  return typeof value === "number" && Number.isFinite(value) ? value : null;
 }
 
 export function startAccuracy(run: RunPublic | undefined): number | null {
   const value = run?.final_metrics?.["acc_start"];
-  return value == null || !Number.isFinite(value) ? null : value;
+  return typeof value === "number" && Number.isFinite(value) ? value : null;
 }
 
 /** How many times the memory of LOZO AdamW needs (peak memory of the newest run of each). */

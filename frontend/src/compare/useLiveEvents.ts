@@ -1,8 +1,8 @@
 import { useQueryClient } from "@tanstack/react-query";
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { queryKeys } from "../api/keys";
 import { CHART_METRICS } from "../api/queries";
-import type { MetricEvent, MetricsPublic, PocPublic, RunPublic } from "../api/types";
+import type { MetricEvent, MetricsPublic, PocPublic, PocState, RunPublic } from "../api/types";
 import { appendEvents, TERMINAL_STATES } from "./shaping";
 
 export type LiveStatus = "connecting" | "live" | "reconnecting" | "off";
@@ -12,10 +12,35 @@ const FLUSH_MS = 500;
 // If the browser gives up on the stream (it closes it on a non-2xx answer), open a new one after this.
 const REOPEN_MS = 3000;
 
+/** The PoC's state from its runs, as the service derives it (running wins, then queued, else agreement). */
+export function pocStateOf(runs: RunPublic[]): PocState {
+  if (runs.length === 0) return "queued";
+  if (runs.some((r) => r.state === "running")) return "running";
+  if (runs.some((r) => r.state === "queued")) return "queued";
+  const first = runs[0]!.state;
+  return runs.every((r) => r.state === first) ? first : "mixed";
+}
+
 /** Puts a run from the stream into the cached PoC, adding it when it is new (a retry). */
 export function mergeRun(poc: PocPublic, run: RunPublic): PocPublic {
   const known = poc.runs.some((r) => r.id === run.id);
   const runs = known ? poc.runs.map((r) => (r.id === run.id ? { ...r, ...run } : r)) : [...poc.runs, run];
+  return { ...poc, runs, state: pocStateOf(runs) };
+}
+
+/** Moves each run's step, forward passes and progress on to its newest live metric point. */
+export function advanceRuns(poc: PocPublic, events: MetricEvent[]): PocPublic {
+  const newest = new Map<string, MetricEvent>();
+  for (const event of events) {
+    const seen = newest.get(event.run_id);
+    if (!seen || event.step > seen.step) newest.set(event.run_id, event);
+  }
+  const runs = poc.runs.map((run) => {
+    const event = newest.get(run.id);
+    if (!event || event.step <= run.step || run.state !== "running") return run;
+    const progress = run.total_steps ? Math.min(1, event.step / run.total_steps) : run.progress;
+    return { ...run, step: event.step, forward_passes: event.forward_passes, progress: Math.max(progress, run.progress) };
+  });
   return { ...poc, runs };
 }
 
@@ -24,9 +49,13 @@ export function mergeRun(poc: PocPublic, run: RunPublic): PocPublic {
  * points are appended to every cached metrics answer of the PoC (one per x axis). EventSource
  * resumes by itself after a dropped connection and sends Last-Event-ID, so nothing is lost.
  */
-export function useLiveEvents(pocId: string, active: boolean): LiveStatus {
+export function useLiveEvents(pocId: string, active: boolean, afterSeq: number): LiveStatus {
   const queryClient = useQueryClient();
   const [status, setStatus] = useState<LiveStatus>("off");
+  // Where the stream starts: after what the loaded PoC already reflects. Read when the stream opens;
+  // later answers move it on without reopening the stream.
+  const latestAfter = useRef(afterSeq);
+  latestAfter.current = afterSeq;
 
   useEffect(() => {
     if (!active || typeof EventSource === "undefined") {
@@ -36,6 +65,7 @@ export function useLiveEvents(pocId: string, active: boolean): LiveStatus {
     let source: EventSource | null = null;
     let reopenTimer: ReturnType<typeof setTimeout> | undefined;
     let pending: MetricEvent[] = [];
+    const after = latestAfter.current;
 
     const flush = () => {
       if (pending.length === 0) return;
@@ -44,6 +74,7 @@ export function useLiveEvents(pocId: string, active: boolean): LiveStatus {
       queryClient.setQueriesData<MetricsPublic>({ queryKey: queryKeys.metricsOf(pocId) }, (old) =>
         old ? appendEvents(old, events, CHART_METRICS) : old,
       );
+      queryClient.setQueryData<PocPublic>(queryKeys.poc(pocId), (old) => (old ? advanceRuns(old, events) : old));
     };
     const flushTimer = setInterval(flush, FLUSH_MS);
 
@@ -65,7 +96,7 @@ export function useLiveEvents(pocId: string, active: boolean): LiveStatus {
 
     const open = () => {
       setStatus((s) => (s === "live" ? "reconnecting" : "connecting"));
-      source = new EventSource(`/api/pocs/${encodeURIComponent(pocId)}/events`);
+      source = new EventSource(`/api/pocs/${encodeURIComponent(pocId)}/events?after=${after}`);
       source.addEventListener("run", onRun);
       source.addEventListener("metric", onMetric);
       source.onopen = () => setStatus("live");

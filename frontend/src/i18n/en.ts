@@ -90,6 +90,7 @@ export const en = {
       nu: "Resampling interval ν",
       beta: "Momentum β",
     },
+    auto: "auto",
     notApplicable: "not used",
     fitTitle: "Will it fit in GPU memory?",
     fitGpu: "GPU to check against",
@@ -148,6 +149,7 @@ export const en = {
     cancelRun: "Cancel the {{method}} run",
     retry: "Retry",
     retryRun: "Run {{method}} again",
+    charts: "Training curves",
     xAxis: "X axis",
     x: { step: "Steps", elapsed_s: "Wall-clock time (s)", forward_passes: "Forward passes" },
     chart: {
@@ -160,6 +162,7 @@ export const en = {
       accuracyAxis: "Accuracy",
       baseline: "Model loaded",
       training: "Added by training",
+      peakNote: "Pale: memory once the model is loaded. Solid: what training adds on top.",
       empty: "No data yet: the chart fills in as the runs report.",
       loading: "Loading chart…",
       failed: "This chart could not be drawn. The other results are not affected; reload the page to try again.",

@@ -94,6 +94,7 @@ export const ja: Messages<typeof en> = {
       nu: "再サンプリング間隔 ν",
       beta: "モーメンタム β",
     },
+    auto: "自動",
     notApplicable: "対象外",
     fitTitle: "GPU メモリに収まるか",
     fitGpu: "想定する GPU",
@@ -152,6 +153,7 @@ export const ja: Messages<typeof en> = {
     cancelRun: "{{method}} の実行を中止",
     retry: "再実行",
     retryRun: "{{method}} をもう一度実行",
+    charts: "学習の推移",
     xAxis: "横軸",
     x: { step: "ステップ数", elapsed_s: "経過時間（秒）", forward_passes: "順伝播の回数" },
     chart: {
@@ -164,6 +166,7 @@ export const ja: Messages<typeof en> = {
       accuracyAxis: "精度",
       baseline: "モデル読み込み時",
       training: "学習による増加分",
+      peakNote: "薄い部分はモデル読み込み後のメモリ、濃い部分は学習によって増えた分です。",
       empty: "まだデータがありません。学習が進むにつれて表示されます。",
       loading: "グラフを読み込み中…",
       failed: "このグラフを表示できませんでした。ほかの結果には影響ありません。ページを再読み込みしてお試しください。",

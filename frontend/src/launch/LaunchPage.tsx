@@ -82,7 +82,8 @@ function LaunchForm({ models, methods, datasets }: FormProps) {
     ...emptyLaunchForm(),
     name: defaultName(),
     model: sortedModels[0]?.id ?? CUSTOM_MODEL,
-    datasetId: datasets.find((d) => d.builtin)?.id ?? datasets[0]?.id ?? "",
+    // The small built-in demo set makes the quickest first PoC.
+    datasetId: (datasets.find((d) => d.name === "demo-sentiment") ?? datasets.find((d) => d.builtin) ?? datasets[0])?.id ?? "",
   }));
   const [errors, setErrors] = useState<Record<string, FieldError>>({});
   const [gpuId, setGpuId] = useState("");
@@ -294,7 +295,7 @@ function LaunchForm({ models, methods, datasets }: FormProps) {
                               aria-invalid={error ? true : undefined}
                               aria-describedby={error ? `hp-${m.method}-${name}-error` : undefined}
                               inputMode="decimal"
-                              placeholder={fallback == null ? "" : String(fallback)}
+                              placeholder={fallback == null ? t("launch.auto") : formatNumber(lang, Number(fallback), 6)}
                               value={values.hyper[m.method]?.[name] ?? ""}
                               onChange={(e) => setHyper(m.method, name, e.target.value)}
                             />

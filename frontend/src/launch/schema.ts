@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { MethodId, MethodPublic, PocCreate } from "../api/types";
+import type { MethodId, MethodPublic, MethodSettings, PocCreate } from "../api/types";
 
 export const HYPER_NAMES = ["lr", "zo_eps", "rank", "nu", "beta"] as const;
 export type HyperName = (typeof HYPER_NAMES)[number];
@@ -139,22 +139,26 @@ export function buildLaunchSchema(methods: MethodPublic[]) {
     })
     .transform((form): PocCreate => {
       const methodsOut = (form.methods as MethodId[]).map((methodId) => {
-        const settings: PocCreate["methods"][number] = { method: methodId };
+        const settings: MethodSettings = { method: methodId };
         for (const name of hyperNamesOf(byId.get(methodId))) {
           const value = toNumber(form.hyper[methodId]?.[name] ?? "");
           if (typeof value === "number") settings[name] = value;
         }
         return settings;
       });
+      const steps = form.budget === "steps" ? Number(toNumber(form.steps)) : null;
       return {
         name: form.name,
         model: form.model === CUSTOM_MODEL ? form.customModel : form.model,
         dataset_id: form.datasetId,
         methods: methodsOut,
-        steps: form.budget === "steps" ? Number(toNumber(form.steps)) : null,
+        steps,
         max_minutes: form.budget === "minutes" ? Number(toNumber(form.minutes)) : null,
         batch_size: form.batchSize as number,
         seed: form.seed as number,
+        k_shot: 16,
+        // About five evaluations per run, so the accuracy chart shows a curve even for short PoCs.
+        eval_every: steps == null ? 50 : Math.max(1, Math.ceil(steps / 5)),
         device: form.device,
       };
     });
