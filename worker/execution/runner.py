@@ -10,6 +10,12 @@ the run's progress and heartbeat, and one ``poc_events`` row announcing it) in o
 ``{redis_prefix}poc:{poc_id}`` when Redis is configured. Each batch also reads ``cancel_requested``:
 a requested cancel sends SIGTERM to the child (it finishes its step and reports ``cancelled``), and SIGKILL
 after ``cancel_grace_s``.
+
+A database that goes away (restart, failover, network blip) does not end the run: a batch whose
+transaction fails on a lost connection is kept and written again at the next flush, and the final write
+is retried, for up to ``stale_after_s`` seconds of outage (after that the sweep would fail the run anyway).
+What was committed before the outage stays; writes are idempotent, so a batch that did commit before its
+connection broke adds nothing when sent again.
 """
 
 from __future__ import annotations
@@ -42,6 +48,36 @@ log = logging.getLogger(__name__)
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+# Errors of a lost or refused database connection (psycopg's OperationalError, a closed connection):
+# worth retrying. Anything else (a constraint, a bug) is raised at once.
+TRANSIENT_DB_ERRORS = (sa.exc.OperationalError, sa.exc.InterfaceError)
+
+
+class DatabaseOutage:
+    """Tracks one outage of the database: how long it lasts, and when to give up on it."""
+
+    def __init__(self, run_id: str, limit_s: float) -> None:
+        self.run_id, self.limit_s = run_id, limit_s
+        self.since: float | None = None
+
+    def failed(self, error: Exception, what: str) -> None:
+        """Note a failed write; re-raise ``error`` once the outage lasted longer than ``limit_s``."""
+        now = time.monotonic()
+        if self.since is None:
+            self.since = now
+            log.warning("run %s: database unreachable while %s (%s); keeping the data and retrying",
+                        self.run_id, what, str(error).splitlines()[0] if str(error) else type(error).__name__)
+        if now - self.since > self.limit_s:
+            log.error("run %s: database unreachable for %.0f s; giving up", self.run_id, now - self.since)
+            raise error
+
+    def ok(self) -> None:
+        if self.since is not None:
+            log.warning("run %s: database reachable again after %.1f s", self.run_id,
+                        time.monotonic() - self.since)
+        self.since = None
 
 
 def run_payload(run: Run) -> dict[str, Any]:
@@ -130,6 +166,7 @@ class RunExecution:
         self.last_heartbeat = 0.0
         # (poc_id, seq) of events committed by claim() that still need their Redis notification.
         self.after_claim: list[tuple[str, int]] = []
+        self.outage = DatabaseOutage(run_id, settings.stale_after_s)
 
     # --- claim -----------------------------------------------------------------------------------
     def claim(self) -> dict[str, Any] | None:
@@ -177,10 +214,34 @@ class RunExecution:
         return float(min(1.0, max(fractions))) if fractions else 0.0
 
     def flush(self, force_heartbeat: bool = False) -> bool:
-        """Write what the relay holds in one transaction; return True when a cancel was requested."""
+        """Write what the relay holds in one transaction; return True when a cancel was requested.
+
+        When the database connection is lost the batch is put back (to be written by the next flush)
+        and False is returned, until the outage lasts longer than ``stale_after_s``.
+        """
+        try:
+            cancel = self._write_batch(force_heartbeat)
+        except TRANSIENT_DB_ERRORS as error:
+            self.outage.failed(error, "writing a batch")
+            return False
+        self.outage.ok()
+        return cancel
+
+    def _write_batch(self, force_heartbeat: bool) -> bool:
+        """One batch in one transaction; on a database error the batch is put back and the error raised."""
         state = self.state
         points, evals, started = state.points, state.evals, state.started
         state.points, state.evals, state.started = [], [], None
+        try:
+            return self._write(points, evals, started, force_heartbeat)
+        except BaseException:
+            state.points, state.evals = points + state.points, evals + state.evals
+            state.started = state.started or started
+            raise
+
+    def _write(self, points: list[Point], evals: list[Evaluation], started: dict[str, Any] | None,
+               force_heartbeat: bool) -> bool:
+        state = self.state
         now_mono = time.monotonic()
         beat = force_heartbeat or now_mono - self.last_heartbeat >= self.settings.heartbeat_s
         seqs: list[int] = []
@@ -275,6 +336,26 @@ class RunExecution:
             peak = exit_info.max_rss_mb
         if state not in FINISHED_STATES:
             state, error = "failed", f"the training process reported an unknown status {state!r}"
+        while True:
+            try:
+                # Events still held by the relay (its last flush met an outage) go first.
+                if self.state.points or self.state.evals or self.state.started:
+                    self._write_batch(force_heartbeat=True)
+                seq = self._write_final(state, error, peak, final_metrics)
+                break
+            except TRANSIENT_DB_ERRORS as failure:
+                self.outage.failed(failure, "recording the final state")
+                time.sleep(min(1.0, self.settings.relay_flush_s * 2))
+        self.outage.ok()
+        if seq is None or self.lost:
+            return None
+        publish(self.settings, self.poc_id, seq)
+        log.info("run %s %s%s", self.run_id, state, f": {error}" if error else "")
+        return state
+
+    def _write_final(self, state: str, error: str | None, peak: float | None,
+                     final_metrics: dict[str, Any]) -> int | None:
+        """Record the final state in one transaction; the event seq, or None when the row moved on."""
         with self.sessions() as session, session.begin():
             run = session.get(Run, self.run_id, with_for_update=True)
             if run is None or run.state != "running":
@@ -285,10 +366,7 @@ class RunExecution:
             run.peak_memory_mb = peak
             run.final_metrics = _json_safe(final_metrics)
             run.heartbeat_at = utcnow()
-            seq = record_run_event(session, run)
-        publish(self.settings, self.poc_id, seq)
-        log.info("run %s %s%s", self.run_id, state, f": {error}" if error else "")
-        return state
+            return record_run_event(session, run)
 
     def fail_before_start(self, reason: str) -> None:
         """Mark the claimed run failed when its child could not even be started."""
