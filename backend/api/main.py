@@ -15,7 +15,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse
 from fastapi.routing import APIRoute
 
-from backend.api.errors import request_validation_handler
+from backend.api.errors import INVALID, request_validation_handler
 from backend.core.config import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -34,8 +34,12 @@ def _operation_id(route: APIRoute) -> str:
 
 
 def api_router() -> APIRouter:
-    """One router holding every resource's router."""
-    router = APIRouter()
+    """One router holding every resource's router.
+
+    Every route documents its 422 with the contract's body (``request_validation_handler`` reshapes
+    FastAPI's own validation errors into it), instead of FastAPI's default schema.
+    """
+    router = APIRouter(responses=INVALID)
     for name in ROUTE_MODULES:
         router.include_router(importlib.import_module(f"backend.api.routes.{name}").router)
     for name in OPTIONAL_ROUTE_MODULES:

@@ -24,7 +24,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, s
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
-from backend.api.errors import NOT_FOUND, field_problem
+from backend.api.errors import field_problem
 from backend.core.config import Settings, get_settings
 from backend.db.models import Poc
 from backend.db.session import make_sessionmaker
@@ -133,8 +133,16 @@ def resume_point(
     return (after or 0), -1
 
 
+def _json_error(description: str, schema: str) -> dict:
+    # Errors of this route are JSON, not events: name the media type, or OpenAPI files them under SSE.
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}}
+
+
 @router.get(
-    "/pocs/{poc_id}/events", response_class=EventSourceResponse, responses=NOT_FOUND,
+    "/pocs/{poc_id}/events", response_class=EventSourceResponse,
+    responses={404: _json_error("no such PoC", "Message"),
+               422: _json_error("the resume point is not an event id", "ValidationProblem")},
     summary="Live events of a PoC (server-sent events, resumable with Last-Event-ID)",
     description="Events `run` (data = RunPublic) and `metric` (data = one point of one run). Replays what "
                 "the client has not seen, then follows live.",
