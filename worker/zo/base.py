@@ -157,6 +157,18 @@ class ZOOptimizer(torch.optim.Optimizer):
         self.num_steps = t + 1
         return loss_plus
 
+    def __getstate__(self) -> dict[str, Any]:
+        # torch keeps only defaults/state/param_groups; keep the counters too (copy.deepcopy, pickle).
+        state = super().__getstate__()
+        state.update(
+            seed=self.seed,
+            num_steps=self.num_steps,
+            forward_passes=self.forward_passes,
+            last_projected_grad=self.last_projected_grad,
+            _noise=self._noise,
+        )
+        return state
+
     # -- resume --------------------------------------------------------------------------------------------
 
     def state_dict(self) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from worker.zo.lowrank import (
     lozo_m_momentum,
     restore_and_update_coefficients,
 )
-from worker.zo.noise import STREAM_PERIOD, STREAM_STEP, derive_seed
+from worker.zo.noise import STREAM_PERIOD, STREAM_STEP, GaussianAdd, derive_seed
 
 
 class LOZO(ZOOptimizer):
@@ -28,8 +28,8 @@ class LOZO(ZOOptimizer):
 
         k = t // ν                                   # period of the lazy sampling
         if t % ν == 0: V_W ~ N(0, 1)^(n×r) from generator(seed, period k, W)   # stored in state
-        U_W ~ N(0, 1)^(m×r) from generator(seed, step t, W)    # kept for this step only
-        z_b ~ N(0, I) from generator(seed, step t, b)
+        U_W ~ N(0, 1)^(m×r) from generator(seed, step t, W)    # kept for this step only (m·r numbers)
+        z_b ~ N(0, I) from generator(seed, step t, b)          # regenerated in each pass, as in MeZO
         Z = {U_W V_Wᵀ, z_b}
         θ ← θ + εZ;  ℓ₊ = closure();  θ ← θ − 2εZ;  ℓ₋ = closure()
         c = (ℓ₊ − ℓ₋) / (2ε)
@@ -73,7 +73,7 @@ class LOZO(ZOOptimizer):
 
     def _init_lozo(self, params: Any, defaults: dict[str, Any], seed: int) -> None:
         ZOOptimizer.__init__(self, params, defaults, seed)
-        # This step's U (2-D weights) and z (1-D parameters), by global index; dropped at the end of a step.
+        # This step's U factors (2-D weights) by global index; dropped at the end of a step.
         self._factors: dict[int, torch.Tensor] = {}
         # V of the previous period, by index, on the steps where V was just redrawn (LOZO-M projects onto it).
         self._previous_v: dict[int, torch.Tensor] = {}
@@ -91,8 +91,7 @@ class LOZO(ZOOptimizer):
         for index, group, p in self._indexed_params():
             seed_u = derive_seed(self.seed, STREAM_STEP, t, index)
             if p.dim() < 2:
-                self._factors[index] = self._noise.randn(tuple(p.shape), p, seed_u)
-                continue
+                continue  # its z is regenerated from (seed, t, index) in each pass, like MeZO's
             m, n = as_matrix(p).shape
             rank = group["rank"]
             period = t // group["step_interval"]
@@ -105,30 +104,35 @@ class LOZO(ZOOptimizer):
                 state["period"] = period
             self._factors[index] = self._noise.randn((m, rank), p, seed_u)
 
+    def _z_seed(self, t: int, index: int) -> int:
+        return derive_seed(self.seed, STREAM_STEP, t, index)
+
     def _perturb(self, t: int, alpha: float) -> None:
+        vectors = []
         for index, _, p in self._indexed_params():
-            factor = self._factors[index]
             if p.dim() < 2:
-                p.add_(factor, alpha=alpha)
+                vectors.append(GaussianAdd(p, self._z_seed(t, index), alpha))
             else:
-                apply_low_rank_perturbation_(as_matrix(p), factor, self.state[p]["V"], alpha)
+                apply_low_rank_perturbation_(as_matrix(p), self._factors[index], self.state[p]["V"], alpha)
+        self._noise.add_gaussian_(vectors)
 
     @staticmethod
     def _rank_scale(group: dict[str, Any]) -> float:
         return 1.0 / group["rank"] if group["scale_by_rank"] else 1.0
 
     def _restore_and_update(self, t: int, c: float) -> None:
+        vectors = []
         for index, group, p in self._indexed_params():
             lr = group["lr"]
             shrink, along = restore_and_update_coefficients(
                 group["zo_eps"], lr, group["weight_decay"], decays=p.dim() >= 2
             )
-            factor = self._factors[index]
             if p.dim() < 2:
-                p.add_(factor, alpha=along - lr * c)
+                vectors.append(GaussianAdd(p, self._z_seed(t, index), along - lr * c))
             else:
                 alpha = along - lr * c * self._rank_scale(group)
-                apply_low_rank_perturbation_(as_matrix(p), factor, self.state[p]["V"], alpha, beta=shrink)
+                apply_low_rank_perturbation_(as_matrix(p), self._factors[index], self.state[p]["V"], alpha, beta=shrink)
+        self._noise.add_gaussian_(vectors)
 
     def _finish(self, t: int) -> None:
         self._factors.clear()
@@ -183,13 +187,15 @@ class LOZOM(LOZO):
             shrink, along = restore_and_update_coefficients(
                 group["zo_eps"], lr, group["weight_decay"], decays=p.dim() >= 2
             )
-            factor = self._factors[index]
             state = self.state[p]
             previous = state.get("momentum")
             if p.dim() < 2:
-                momentum = factor * c if previous is None else previous * beta + factor * ((1.0 - beta) * c)
-                p.add_(factor, alpha=along).add_(momentum, alpha=-lr)
+                # 1-D parameters are small: materialise z once here to fold it into the momentum.
+                z = self._noise.gaussian_like(p, self._z_seed(t, index))
+                momentum = z * c if previous is None else previous * beta + z * ((1.0 - beta) * c)
+                p.add_(z, alpha=along).add_(momentum, alpha=-lr)
             else:
+                factor = self._factors[index]
                 v_old = self._previous_v.get(index)
                 v_new = state["V"] if v_old is not None else None
                 momentum = lozo_m_momentum(previous, factor, c, beta, v_old, v_new)

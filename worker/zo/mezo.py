@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
-
 from worker.zo.base import ZOOptimizer, check_non_negative, check_positive
 from worker.zo.lowrank import restore_and_update_coefficients
-from worker.zo.noise import STREAM_STEP, derive_seed
+from worker.zo.noise import STREAM_STEP, GaussianAdd, derive_seed
 
 
 class MeZO(ZOOptimizer):
@@ -26,7 +24,8 @@ class MeZO(ZOOptimizer):
 
     where λ_p = weight_decay for ``p.dim() >= 2`` and 0 for biases / LayerNorm. Fusing the restore into the
     update needs three regenerations of z per step instead of the four of the reference algorithm; z is
-    never stored (memory = the model + one buffer the size of the largest parameter).
+    never stored: on CPU it is produced in cache-sized chunks straight into the update (memory = the model +
+    a small buffer per thread); on CUDA in one buffer the size of the largest parameter.
 
     Args:
         params: iterable of tensors or param-group dicts (torch style).
@@ -44,32 +43,20 @@ class MeZO(ZOOptimizer):
         check_positive("zo_eps", zo_eps)
         check_non_negative("weight_decay", weight_decay)
         super().__init__(params, dict(lr=lr, zo_eps=zo_eps, weight_decay=weight_decay), seed)
-        self._buffers: dict[tuple[torch.device, torch.dtype], torch.Tensor] = {}
 
-    def _z(self, t: int, index: int, p: torch.Tensor) -> torch.Tensor:
-        """z of parameter ``index`` at step t, regenerated into a reused buffer shaped like p."""
-        key = (p.device, p.dtype)
-        buf = self._buffers.get(key)
-        if buf is None or buf.numel() < p.numel():
-            buf = torch.empty(p.numel(), device=p.device, dtype=p.dtype)
-            self._buffers[key] = buf
-        z = buf[: p.numel()].view(p.shape)
-        return self._noise.fill_(z, derive_seed(self.seed, STREAM_STEP, t, index))
+    def _z_seed(self, t: int, index: int) -> int:
+        return derive_seed(self.seed, STREAM_STEP, t, index)
 
     def _perturb(self, t: int, alpha: float) -> None:
-        for index, _, p in self._indexed_params():
-            p.add_(self._z(t, index, p), alpha=alpha)
+        self._noise.add_gaussian_(
+            [GaussianAdd(p, self._z_seed(t, index), alpha) for index, _, p in self._indexed_params()]
+        )
 
     def _restore_and_update(self, t: int, c: float) -> None:
+        updates = []
         for index, group, p in self._indexed_params():
             shrink, along = restore_and_update_coefficients(
                 group["zo_eps"], group["lr"], group["weight_decay"], decays=p.dim() >= 2
             )
-            z = self._z(t, index, p)
-            if shrink != 1.0:
-                p.mul_(shrink)
-            p.add_(z, alpha=along - group["lr"] * c)
-
-    def _finish(self, t: int) -> None:
-        # Keep the buffers between steps (no re-allocation), but they hold no state worth saving.
-        pass
+            updates.append(GaussianAdd(p, self._z_seed(t, index), along - group["lr"] * c, shrink))
+        self._noise.add_gaussian_(updates)

@@ -1,0 +1,104 @@
+"""Shared helpers of the benchmarks: result rows as an aligned table or as JSON lines, phase memory peaks.
+
+Run a benchmark from the repository root (``.venv/bin/python benchmarks/step_cost.py``); this module makes
+the repository importable when the script is run by path.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import resource
+import statistics
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+MB = 1024 * 1024
+
+
+def format_value(value: Any) -> str:
+    """A table cell: floats with 3-4 significant digits, None as '-'."""
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return str(value)
+        if value == 0 or 0.01 <= abs(value) < 10_000:
+            return f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}"
+        return f"{value:.3g}"
+    return str(value)
+
+
+def format_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
+    """Rows as a fixed-width text table with the given columns (missing values shown as '-')."""
+    cells = [[format_value(row.get(col)) for col in columns] for row in rows]
+    widths = [max([len(col)] + [len(r[i]) for r in cells]) for i, col in enumerate(columns)]
+    lines = ["  ".join(col.ljust(w) for col, w in zip(columns, widths))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(r, widths)))
+              for r in cells]
+    return "\n".join(lines)
+
+
+def emit(rows: Sequence[dict[str, Any]], columns: Sequence[str], as_json: bool, out=None) -> None:
+    """Print rows: one JSON object per line with ``as_json``, else a table of ``columns``."""
+    out = out or sys.stdout
+    if as_json:
+        for row in rows:
+            print(json.dumps(row, sort_keys=False), file=out)
+    else:
+        print(format_table(rows, columns), file=out)
+    out.flush()
+
+
+def median(values: Sequence[float]) -> float:
+    """Median of a non-empty sequence."""
+    return float(statistics.median(values))
+
+
+def _status_kib(field: str) -> int | None:
+    try:
+        text = Path("/proc/self/status").read_text()
+    except OSError:
+        return None
+    match = re.search(rf"^{field}:\s+(\d+) kB", text, re.MULTILINE)
+    return int(match.group(1)) if match else None
+
+
+def reset_peak_rss() -> bool:
+    """Start a new CPU memory phase: reset the process's peak RSS (Linux clear_refs); False if impossible.
+
+    Without the reset the peak would include model loading, which can exceed what training itself needs
+    and would hide the difference between methods.
+    """
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process (since the last reset where supported), in MiB."""
+    hwm = _status_kib("VmHWM")
+    if hwm is not None:
+        return hwm / 1024
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / MB if sys.platform == "darwin" else peak / 1024
+
+
+def current_rss_mb() -> float:
+    """Resident set size of this process now, in MiB."""
+    rss = _status_kib("VmRSS")
+    if rss is not None:
+        return rss / 1024
+    import psutil
+
+    return psutil.Process().memory_info().rss / MB
