@@ -175,6 +175,7 @@ def _train(spec: RunSpec, prep: Prepared, writer: EventWriter, stop: StopFlag, p
     loaded, task, model = prep.loaded, prep.task, prep.loaded.model
     device = loaded.device
     baseline_rss = memory.current_rss_mb()
+    memory.reset_peak_rss()  # the reported peak is that of training, not of loading the model
     memory.cuda_reset_peak(device)
 
     lr_info: dict = {}
@@ -190,7 +191,8 @@ def _train(spec: RunSpec, prep: Prepared, writer: EventWriter, stop: StopFlag, p
     hyper = {k: v for k, v in spec.to_dict().items() if k not in ("method", "model", "dataset", "eval_dataset")}
     hyper.update(lr=lr, lr_source=lr_source, head_init=prep.head_init, **({"lr_probe": lr_info} if lr_info else {}))
     started_memory = {"baseline_rss_mb": baseline_rss,
-                      "baseline_meaning": "RSS of the run's process after the model loaded"}
+                      "baseline_meaning": "RSS of the run's process after the model loaded",
+                      "peak_meaning": "peak RSS of the run's process since the model loaded"}
     if device.type == "cuda":
         started_memory.update(cuda_model_allocated_mb=torch.cuda.memory_allocated(device) / memory.MB,
                               nvml_used_mb=memory.nvml_used_mb(device))
