@@ -19,9 +19,9 @@ try {
   // --- 1. the launch form ----------------------------------------------------------------------
   await page.goto(`${BASE_URL}/new?lang=en`);
   await page.getByRole("heading", { name: "Launch a new PoC" }).waitFor();
-  check(await page.getByRole("checkbox", { name: /LOZO\b/ }).first().isChecked(), "LOZO is checked by default");
-  check(await page.getByRole("checkbox", { name: /AdamW/ }).isChecked(), "AdamW is checked by default");
-  check(!(await page.getByRole("checkbox", { name: /MeZO/ }).isChecked()), "MeZO is optional (unchecked)");
+  check(await page.getByRole("checkbox", { name: "LOZO", exact: true }).isChecked(), "LOZO is checked by default");
+  check(await page.getByRole("checkbox", { name: "AdamW", exact: true }).isChecked(), "AdamW is checked by default");
+  check(!(await page.getByRole("checkbox", { name: "MeZO", exact: true }).isChecked()), "MeZO is optional (unchecked)");
   const modelOptions = await page.getByLabel("Model", { exact: true }).locator("option").allTextContents();
   check(/embedded/i.test(modelOptions[0] ?? ""), `the embedded model comes first (${modelOptions[0]})`);
 

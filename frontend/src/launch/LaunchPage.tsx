@@ -189,6 +189,8 @@ function LaunchForm({ models, methods, datasets }: FormProps) {
                 type="checkbox"
                 name="methods"
                 value={m.method}
+                aria-labelledby={`method-${m.method}-name`}
+                aria-describedby={`method-${m.method}-help`}
                 checked={values.methods.includes(m.method)}
                 aria-invalid={errors.methods ? true : undefined}
                 onChange={(e) =>
@@ -199,8 +201,10 @@ function LaunchForm({ models, methods, datasets }: FormProps) {
                 }
               />
               <span>
-                <strong>{t(`method.${m.method}`, { defaultValue: m.label })}</strong>
-                <span className="field-help">{t(`methodHelp.${m.method}`, { defaultValue: "" })}</span>
+                <strong id={`method-${m.method}-name`}>{t(`method.${m.method}`, { defaultValue: m.label })}</strong>
+                <span id={`method-${m.method}-help`} className="field-help">
+                  {t(`methodHelp.${m.method}`, { defaultValue: "" })}
+                </span>
               </span>
             </label>
           ))}

@@ -1,0 +1,172 @@
+import { describe, expect, it } from "vitest";
+import type { MetricEvent, MetricsPublic, RunPublic } from "../api/types";
+import { methodColor } from "./colors";
+import { accuracyGapPoints, appendEvents, chartRuns, memoryRatio, peakBars, sharedXRange, tracesFor } from "./shaping";
+import { advanceRuns, mergeRun, pocStateOf } from "./useLiveEvents";
+
+function run(id: string, method: RunPublic["method"], patch: Partial<RunPublic> = {}): RunPublic {
+  return {
+    id,
+    poc_id: "p1",
+    method,
+    hyperparams: {},
+    state: "succeeded",
+    cancel_requested: false,
+    progress: 1,
+    step: 10,
+    total_steps: 10,
+    forward_passes: 10,
+    attempt: 1,
+    queue: "cpu",
+    created_at: "2026-11-28T10:00:00Z",
+    started_at: null,
+    finished_at: null,
+    worker: null,
+    device: "cpu",
+    peak_memory_mb: null,
+    baseline_memory_mb: null,
+    final_metrics: null,
+    error: null,
+    ...patch,
+  };
+}
+
+const metrics: MetricsPublic = {
+  x: "step",
+  runs: {
+    a: { "train/loss": { x: [1, 2, 3], y: [0.9, 0.8, 0.7] } },
+    l: { "train/loss": { x: [1, 2], y: [0.7, 0.6] }, "eval/accuracy": { x: [0, 2], y: [0.5, 0.6] } },
+    m: { "train/loss": { x: [5, 9], y: [1, 1] } },
+  },
+};
+
+describe("chart data shaping", () => {
+  it("gives one trace per method, LOZO first, in the method's colour", () => {
+    const runs = [run("a", "adamw"), run("m", "mezo"), run("l", "lozo")];
+    const traces = tracesFor(metrics, runs, "train/loss");
+    expect(traces.map((t) => t.method)).toEqual(["lozo", "adamw", "mezo"]);
+    expect(traces.map((t) => t.color)).toEqual([methodColor("lozo"), methodColor("adamw"), methodColor("mezo")]);
+    expect(traces[1]).toMatchObject({ runId: "a", x: [1, 2, 3], y: [0.9, 0.8, 0.7] });
+  });
+
+  it("keeps the colours the same for every metric and whatever the run order", () => {
+    const a = tracesFor(metrics, [run("a", "adamw"), run("l", "lozo")], "train/loss");
+    const b = tracesFor(metrics, [run("l", "lozo"), run("a", "adamw")], "eval/accuracy");
+    expect(a.map((t) => [t.method, t.color])).toEqual(b.map((t) => [t.method, t.color]));
+    expect(new Set([methodColor("lozo"), methodColor("adamw"), methodColor("mezo"), methodColor("lozo_m")]).size).toBe(4);
+  });
+
+  it("shows a retried method once, by its newest run", () => {
+    const runs = [
+      run("old", "lozo", { created_at: "2026-11-28T10:00:00Z", state: "failed" }),
+      run("l", "lozo", { created_at: "2026-11-28T11:00:00Z" }),
+      run("a", "adamw"),
+    ];
+    expect(chartRuns(runs).map((r) => r.id)).toEqual(["l", "a"]);
+  });
+
+  it("gives a method without points an empty trace (it stays in the legend)", () => {
+    const traces = tracesFor(metrics, [run("l", "lozo"), run("a", "adamw")], "eval/accuracy");
+    expect(traces.map((t) => t.x.length)).toEqual([2, 0]);
+  });
+
+  it("shares one x range across the charts", () => {
+    const groups = [tracesFor(metrics, [run("a", "adamw"), run("m", "mezo")], "train/loss"), []];
+    expect(sharedXRange(groups)).toEqual([1, 9]);
+    expect(sharedXRange([[]])).toBeNull();
+  });
+
+  it("appends live points on the answer's own x axis and drops repeats", () => {
+    const event = (step: number, loss: number): MetricEvent => ({
+      run_id: "l",
+      step,
+      elapsed_s: step * 0.5,
+      forward_passes: step * 2,
+      values: { "train/loss": loss, "zo/projected_grad": 3 },
+    });
+    const byStep = appendEvents(metrics, [event(2, 0.1), event(3, 0.5), event(4, 0.4)], ["train/loss"]);
+    expect(byStep.runs.l!["train/loss"]).toEqual({ x: [1, 2, 3, 4], y: [0.7, 0.6, 0.5, 0.4] });
+    expect(byStep.runs.l!["zo/projected_grad"]).toBeUndefined();
+    expect(metrics.runs.l!["train/loss"]!.x).toEqual([1, 2]); // the cached answer is not mutated
+
+    const byPasses = appendEvents({ x: "forward_passes", runs: {} }, [event(3, 0.5)], ["train/loss"]);
+    expect(byPasses.runs.l!["train/loss"]).toEqual({ x: [6], y: [0.5] });
+    const byTime = appendEvents({ x: "elapsed_s", runs: {} }, [event(3, 0.5)], ["train/loss"]);
+    expect(byTime.runs.l!["train/loss"]!.x).toEqual([1.5]);
+  });
+
+  it("thins a long live series instead of letting it grow without bound", () => {
+    const events = Array.from({ length: 101 }, (_, i) => ({
+      run_id: "r",
+      step: i + 1,
+      elapsed_s: i,
+      forward_passes: i,
+      values: { "train/loss": i },
+    }));
+    const out = appendEvents({ x: "step", runs: {} }, events, ["train/loss"], 100);
+    const series = out.runs.r!["train/loss"]!;
+    expect(series.x.length).toBeLessThanOrEqual(100);
+    expect(series.x[0]).toBe(1);
+    expect(series.x[series.x.length - 1]).toBe(101);
+  });
+
+  it("writes the AdamW/LOZO memory ratio and the accuracy gap from the newest runs", () => {
+    const runs = [
+      run("l", "lozo", { peak_memory_mb: 400, baseline_memory_mb: 300, final_metrics: { "eval/accuracy": 0.8 } }),
+      run("a", "adamw", { peak_memory_mb: 840, baseline_memory_mb: 300, final_metrics: { "eval/accuracy": 0.85 } }),
+    ];
+    expect(memoryRatio(runs)).toBeCloseTo(2.1);
+    expect(accuracyGapPoints(runs)).toBeCloseTo(-5);
+    expect(peakBars(runs).map((b) => [b.method, b.baselineMb, b.trainingMb])).toEqual([
+      ["lozo", 300, 100],
+      ["adamw", 300, 540],
+    ]);
+  });
+
+  it("gives no accuracy gap until both runs succeeded, and no ratio without both memories", () => {
+    const runs = [
+      run("l", "lozo", { state: "cancelled", final_metrics: { "eval/accuracy": 0.8 }, peak_memory_mb: 400 }),
+      run("a", "adamw", { final_metrics: { "eval/accuracy": 0.85 } }),
+    ];
+    expect(accuracyGapPoints(runs)).toBeNull();
+    expect(memoryRatio(runs)).toBeNull();
+  });
+});
+
+describe("live run updates", () => {
+  const poc = {
+    id: "p1",
+    name: "p",
+    model: "minilm",
+    dataset_id: "d",
+    dataset_name: "d",
+    state: "queued" as const,
+    created_at: "2026-11-28T10:00:00Z",
+    created_by: "me",
+    settings: {},
+    last_event_seq: 0,
+    runs: [run("l", "lozo", { state: "queued", step: 0, progress: 0 }), run("a", "adamw", { state: "queued", step: 0, progress: 0 })],
+  };
+
+  it("merges a run event and derives the PoC state again", () => {
+    const next = mergeRun(poc, run("l", "lozo", { state: "running", step: 0, progress: 0 }));
+    expect(next.state).toBe("running");
+    const retried = mergeRun(next, run("l2", "lozo", { state: "queued" }));
+    expect(retried.runs.map((r) => r.id)).toEqual(["l", "a", "l2"]);
+  });
+
+  it("derives mixed and agreeing end states", () => {
+    expect(pocStateOf([run("a", "adamw"), run("l", "lozo", { state: "cancelled" })])).toBe("mixed");
+    expect(pocStateOf([run("a", "adamw"), run("l", "lozo")])).toBe("succeeded");
+  });
+
+  it("moves a running run's step and progress on with its metric points", () => {
+    const running = mergeRun(poc, run("l", "lozo", { state: "running", step: 0, progress: 0, total_steps: 10 }));
+    const next = advanceRuns(running, [
+      { run_id: "l", step: 4, elapsed_s: 1, forward_passes: 8, values: {} },
+      { run_id: "l", step: 5, elapsed_s: 1, forward_passes: 10, values: {} },
+    ]);
+    expect(next.runs[0]).toMatchObject({ step: 5, forward_passes: 10, progress: 0.5 });
+    expect(next.runs[1]).toBe(running.runs[1]);
+  });
+});
