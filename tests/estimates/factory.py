@@ -1,0 +1,63 @@
+"""Finished PoCs written straight into the test database, as the worker would have left them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from backend.datasets import builtin_dataset_id, ensure_builtin_datasets
+from backend.db.metrics import write_points
+from backend.db.models import EvalResult, Poc, Run
+
+N_EVAL = 200
+
+
+def paired_flags(both: int, only_a: int, only_b: int, neither: int) -> tuple[list[bool], list[bool]]:
+    a = [True] * both + [True] * only_a + [False] * only_b + [False] * neither
+    b = [True] * both + [False] * only_a + [True] * only_b + [False] * neither
+    return a, b
+
+
+def _add_run(session: Session, poc: Poc, method: str, steps: int, loss_rate: float, peak: float,
+             start_flags: list[bool], end_flags: list[bool], s_per_step: float) -> Run:
+    now = dt.datetime.now(dt.UTC)
+    acc_start, acc_end = sum(start_flags) / len(start_flags), sum(end_flags) / len(end_flags)
+    run = Run(poc_id=poc.id, method=method, state="succeeded", step=steps,
+              forward_passes=steps * (2 if method != "adamw" else 1), total_steps=steps, progress=1.0,
+              hyperparams={"lr": 1e-4 if method != "adamw" else 1e-5, "rank": 2, "nu": 50, "batch_size": 16,
+                           "max_length": 64, "dtype": "float32", "seed": 0},
+              started_at=now - dt.timedelta(seconds=steps * s_per_step), finished_at=now, device="cpu",
+              peak_memory_mb=peak, baseline_memory_mb=450.0,
+              final_metrics={"acc_start": acc_start, "acc_end": acc_end, "eval/accuracy": acc_end,
+                             "final_train_loss": 0.3 * loss_rate**steps, "s_per_step": s_per_step})
+    session.add(run)
+    session.flush()
+    points = [{"step": t, "elapsed_s": t * s_per_step, "forward_passes": t * 2,
+               "values": {"train/loss": 0.3 * loss_rate**t, "memory/peak_rss_mb": peak - 40 + 40 * min(1, t / 5)}}
+              for t in range(steps + 1)]
+    points += [{"step": t, "elapsed_s": t * s_per_step, "forward_passes": t * 2,
+                "values": {"eval/accuracy": acc_start + (acc_end - acc_start) * t / steps}}
+               for t in (0, steps // 2, steps)]
+    write_points(session.connection(), run.id, points)
+    for step, flags in ((0, start_flags), (steps, end_flags)):
+        session.add(EvalResult(run_id=run.id, step=step, n_eval=len(flags), accuracy=sum(flags) / len(flags),
+                               loss=None, correct=np.packbits(np.array(flags, dtype=bool)).tobytes()))
+    return run
+
+
+def add_finished_poc(session: Session, table=(130, 10, 20, 40), name: str = "Support tickets PoC") -> str:
+    """A LOZO + AdamW PoC on MiniLM, finished; ``table`` = (both, only LOZO, only AdamW, neither) right."""
+    ensure_builtin_datasets(session)
+    poc = Poc(name=name, model="minilm", dataset_id=builtin_dataset_id("demo-sentiment"),
+              settings={"steps": 100, "batch_size": 16, "seed": 0, "k_shot": 16, "eval_every": 50,
+                        "device": "cpu"})
+    session.add(poc)
+    session.flush()
+    lozo_flags, adamw_flags = paired_flags(*table)
+    start = [i % 3 != 0 for i in range(len(lozo_flags))]
+    _add_run(session, poc, "adamw", 100, 0.99, 1013.0, start, adamw_flags, 0.4)
+    _add_run(session, poc, "lozo", 300, 0.995, 539.0, start, lozo_flags, 0.12)
+    session.commit()
+    return poc.id

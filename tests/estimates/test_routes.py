@@ -1,0 +1,107 @@
+"""The estimates API on the real app and database: GPU catalogue, memory forecast with fit, ROI."""
+
+import json
+
+import pytest
+
+from backend.estimates import gpus
+from tests.estimates.factory import add_finished_poc
+
+
+def test_gpus_lists_the_catalogue(client):
+    body = client.get("/api/gpus").json()
+    assert body["count"] == len(body["data"]) >= 8
+    h100 = next(g for g in body["data"] if g["id"] == "h100-80gb")
+    assert h100 | {"hourly_price": None} == {"id": "h100-80gb", "name": "NVIDIA H100 80GB", "memory_gb": 80,
+                                             "hourly_price": None, "currency": "USD", "kind": "cloud",
+                                             "tflops": 989}
+    assert {g["kind"] for g in body["data"]} == {"cloud", "on_prem", "own"}
+
+
+def test_gpu_prices_are_settings(client, monkeypatch):
+    from backend.core.config import get_settings
+
+    monkeypatch.setenv("ZOPOC_GPU_CATALOG", json.dumps([{"id": "h100-80gb", "hourly_price": 1.23}]))
+    get_settings.cache_clear()
+    try:
+        data = client.get("/api/gpus").json()["data"]
+    finally:
+        monkeypatch.delenv("ZOPOC_GPU_CATALOG")
+        get_settings.cache_clear()
+    assert next(g for g in data if g["id"] == "h100-80gb")["hourly_price"] == 1.23
+
+
+def test_memory_estimate_with_fit(client):
+    body = {"model": "minilm", "methods": ["lozo", "adamw"], "dtype": "float32", "batch_size": 16, "seq_len": 64,
+            "gpu_id": "t4-16gb", "gpu_count": 1}
+    answer = client.post("/api/estimates/memory", json=body)
+    assert answer.status_code == 200, answer.text
+    result = answer.json()
+    assert result["model"]["n_params"] == 22_713_216 and result["model"]["n_layers"] == 6
+    rows = {r["method"]: r for r in result["data"]}
+    assert rows["adamw"]["bytes"]["optimizer_states"] == 8 * 22_713_216
+    assert rows["lozo"]["bytes"]["total"] < rows["adamw"]["bytes"]["total"]
+    assert rows["lozo"]["fit"] == rows["adamw"]["fit"] == "fits"
+    assert rows["lozo"]["headroom_gb"] == pytest.approx(16 - rows["lozo"]["bytes"]["total"] / 1e9, abs=1e-3)
+    assert rows["lozo"]["calibration"] is None  # no finished runs on CUDA in this database
+
+
+def test_pre_launch_verdict_per_method_on_a_chosen_gpu(client):
+    # Llama-2-7B in bf16 (13.5 GB of weights), batch 8 x 256 tokens
+    body = {"model": "7b", "methods": ["inference", "lozo", "adamw"], "dtype": "bfloat16", "batch_size": 8,
+            "seq_len": 256, "gpu_id": "a10g-24gb", "gpu_count": 1}
+    rows = {r["method"]: r for r in client.post("/api/estimates/memory", json=body).json()["data"]}
+    # on one 24 GB card: LOZO needs about what inference needs and fits; AdamW (8 bytes/param + activations) not
+    assert rows["lozo"]["total_gb"] < 1.01 * rows["inference"]["total_gb"]
+    assert rows["lozo"]["fit"] == "fits" and rows["lozo"]["headroom_gb"] > 0
+    assert rows["adamw"]["fit"] == "wont_fit" and rows["adamw"]["headroom_gb"] < 0
+    # on an H100 80GB AdamW squeezes in above 85% of the memory: "tight"
+    body["gpu_id"] = "h100-80gb"
+    rows = {r["method"]: r for r in client.post("/api/estimates/memory", json=body).json()["data"]}
+    assert 0.85 * 80 < rows["adamw"]["total_gb"] <= 80 and rows["adamw"]["fit"] == "tight"
+    # two of them share the load: fits
+    body["gpu_count"] = 2
+    rows = {r["method"]: r for r in client.post("/api/estimates/memory", json=body).json()["data"]}
+    assert rows["adamw"]["fit"] == "fits"
+
+
+def test_memory_estimate_errors(client):
+    assert client.post("/api/estimates/memory", json={"model": "no/such-model-xyz"}).status_code == 422
+    assert client.post("/api/estimates/memory", json={"gpu_id": "nope"}).status_code == 404
+    assert client.post("/api/estimates/memory", json={"methods": ["adam"]}).status_code == 422
+
+
+def test_calibration_from_finished_runs(client, sessions):
+    with sessions() as session:
+        add_finished_poc(session)
+    rows = client.post("/api/estimates/memory", json={"model": "minilm", "methods": ["lozo"],
+                                                      "device": "cpu"}).json()["data"]
+    calibration = rows[0]["calibration"]
+    assert calibration["device_kind"] == "cpu" and calibration["samples"] == 2
+    # the two runs' measured peaks (1013, 539 MiB) against the estimates for their own settings
+    assert 0.85 < calibration["ratio"] < 1.15
+    assert rows[0]["calibrated_total_gb"] == pytest.approx(rows[0]["total_gb"] * calibration["ratio"], rel=1e-3)
+
+
+def test_roi_of_a_finished_poc(client, sessions):
+    with sessions() as session:
+        poc_id = add_finished_poc(session, table=(130, 10, 20, 40))
+    answer = client.get(f"/api/pocs/{poc_id}/roi", params={"target": "poc"})
+    assert answer.status_code == 200, answer.text
+    roi = answer.json()
+    assert roi["target"] == "poc" and roi["target_params"] == 22_713_216
+    rows = {r["method"]: r for r in roi["rows"]}
+    assert set(rows) == {"lozo", "adamw"}
+    assert rows["adamw"]["accuracy"]["value"] == pytest.approx(150 / 200)
+    assert rows["lozo"]["accuracy"]["value"] == pytest.approx(140 / 200)
+    assert rows["lozo"]["memory_saved_pct"] > 50
+    assert rows["lozo"]["gpu"]["count"] == 1 and rows["lozo"]["cost"] > 0
+    comparison = roi["comparison"]
+    assert (comparison["method_a"], comparison["method_b"], comparison["test"]) == ("lozo", "adamw", "mcnemar")
+    assert comparison["acc_gap"] == pytest.approx(-0.05) and comparison["significant"] is False
+    assert roi["verdict"]["code"] == "no_significant_difference"
+    assert "evaluation examples" in roi["verdict"]["en"] and "評価例" in roi["verdict"]["ja"]
+    seven = client.get(f"/api/pocs/{poc_id}/roi", params={"target": "7b"}).json()
+    assert seven["target_params"] > 6e9
+    assert client.get(f"/api/pocs/{poc_id}/roi", params={"target": "3b"}).status_code == 422
+    assert client.get("/api/pocs/no-such-poc/roi").status_code == 404
