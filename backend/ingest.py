@@ -53,22 +53,45 @@ def finite_or_none(value: Any) -> float | None:
 
 
 def _rollup_rows(run_id: str, points: Sequence[Point]) -> list[dict[str, Any]]:
-    """Min and max point per (name, level, bucket) of this batch."""
-    extremes: dict[tuple[str, int, int], list[Point]] = {}
+    """Min and max point per (name, level, bucket) of this batch (points in step order, as events come).
+
+    The finest level is folded from the points, each coarser level from the level below it (a bucket of
+    level k+1 is 4 buckets of level k), so the work is ~1.1 passes over the batch rather than one per level.
+    On ties the earlier point stays, as in ``backend.db.metrics.write_points``.
+    """
+    levels: dict[int, dict[tuple[str, int], list[Point]]] = {}
+    finest = ROLLUP_LEVELS[0]
+    shift = 2 * finest
+    current: dict[tuple[str, int], list[Point]] = {}
     for point in points:
-        if point.value is None:
+        value = point.value
+        if value is None:
             continue
-        for level in ROLLUP_LEVELS:
-            key = (point.name, level, point.step >> (2 * level))
-            pair = extremes.get(key)
-            if pair is None:
-                extremes[key] = [point, point]
-                continue
-            low, high = pair
-            if point.value < low.value:
+        key = (point.name, point.step >> shift)
+        pair = current.get(key)
+        if pair is None:
+            current[key] = [point, point]
+        else:
+            if value < pair[0].value:
                 pair[0] = point
-            if point.value > high.value:
+            if value > pair[1].value:
                 pair[1] = point
+    levels[finest] = current
+    previous_level = finest
+    for level in ROLLUP_LEVELS[1:]:
+        shift = 2 * (level - previous_level)
+        coarser: dict[tuple[str, int], list[Point]] = {}
+        for (name, bucket), (low, high) in current.items():
+            key = (name, bucket >> shift)
+            pair = coarser.get(key)
+            if pair is None:
+                coarser[key] = [low, high]
+            else:
+                if low.value < pair[0].value:
+                    pair[0] = low
+                if high.value > pair[1].value:
+                    pair[1] = high
+        levels[level], current, previous_level = coarser, coarser, level
     return [
         {
             "run_id": run_id, "name": name, "level": level, "bucket": bucket,
@@ -77,11 +100,29 @@ def _rollup_rows(run_id: str, points: Sequence[Point]) -> list[dict[str, Any]]:
             "max_step": high.step, "max_elapsed": high.elapsed_s, "max_forward": high.forward_passes,
             "max_value": high.value,
         }
-        for (name, level, bucket), (low, high) in extremes.items()
+        for level, buckets in levels.items()
+        for (name, bucket), (low, high) in buckets.items()
     ]
 
 
-# Postgres: one statement per table and batch, the columns shipped as arrays.
+# Postgres: one statement per table and batch, the columns shipped as array literals. Writing the literal
+# ourselves ("{1,2,NULL}") is several times faster than letting the driver adapt a list element by element
+# (measured: the driver's list dumper took most of the relay's CPU time at 1M points).
+
+
+def _pg_number_array(values: Sequence[float | int | None]) -> str:
+    # repr() of a float round-trips exactly; non-finite values never get here (they are None -> NULL).
+    return "{" + ",".join("NULL" if v is None else repr(v) for v in values) + "}"
+
+
+def _pg_text_array(values: Sequence[str]) -> str:
+    quoted: dict[str, str] = {}
+    for value in values:
+        if value not in quoted:
+            quoted[value] = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return "{" + ",".join(quoted[v] for v in values) + "}"
+
+
 _PG_POINTS = sa.text(
     "INSERT INTO metric_points (run_id, name, step, elapsed_s, forward_passes, value) "
     "SELECT :run_id, * FROM unnest(CAST(:names AS varchar[]), CAST(:steps AS integer[]), "
@@ -123,16 +164,17 @@ def write_points(session: Session, run_id: str, points: Sequence[Point]) -> None
     rollups = _rollup_rows(run_id, points)
     if session.get_bind().dialect.name == "postgresql":
         session.execute(_PG_POINTS, {
-            "run_id": run_id,
-            "names": [p.name for p in points], "steps": [p.step for p in points],
-            "elapsed": [p.elapsed_s for p in points], "forward": [p.forward_passes for p in points],
-            "vals": [p.value for p in points],
+            "run_id": run_id, "names": _pg_text_array([p.name for p in points]),
+            "steps": _pg_number_array([p.step for p in points]),
+            "elapsed": _pg_number_array([p.elapsed_s for p in points]),
+            "forward": _pg_number_array([p.forward_passes for p in points]),
+            "vals": _pg_number_array([p.value for p in points]),
         })
         if rollups:
-            params: dict[str, Any] = {"run_id": run_id}
-            for column in ("name", "level", "bucket") + _ROLLUP_COLUMNS:
-                key = {"name": "names", "level": "levels", "bucket": "buckets"}.get(column, column)
-                params[key] = [row[column] for row in rollups]
+            params: dict[str, Any] = {"run_id": run_id, "names": _pg_text_array([row["name"] for row in rollups])}
+            for column in ("level", "bucket") + _ROLLUP_COLUMNS:
+                key = {"level": "levels", "bucket": "buckets"}.get(column, column)
+                params[key] = _pg_number_array([row[column] for row in rollups])
             session.execute(_PG_ROLLUPS, params)
         return
     insert = sqlite.insert if session.get_bind().dialect.name == "sqlite" else postgresql.insert

@@ -82,3 +82,18 @@ def test_metric_event_is_written_with_its_points(sessions, make_run):
         event = session.get(PocEvent, seq)
     assert event.kind == "metric" and [p["step"] for p in event.payload["points"]] == [0, 1, 2]
     assert event.payload["points"][1]["values"] == {"train/loss": points[2].value, "train/lr": 1e-3}
+
+
+def test_names_and_values_round_trip_exactly(sessions, make_run):
+    run = make_run(model="fake:ok")
+    names = ['eval/acc "quoted"', "back\\slash", "comma,brace{}", "日本語/損失"]
+    values = [1e-300, -0.1 + 0.2, 123456789.123456789, 5e-324]
+    points = [Point(name, step, 1e-5 * step, step, value)
+              for step, (name, value) in enumerate(zip(names, values, strict=True))]
+    with sessions() as session, session.begin():
+        write_points(session, run.id, points)
+    with sessions() as session:
+        stored = session.execute(sa.select(MetricPoint.name, MetricPoint.step, MetricPoint.elapsed_s,
+                                           MetricPoint.value).where(MetricPoint.run_id == run.id)
+                                 .order_by(MetricPoint.step)).all()
+    assert [tuple(r) for r in stored] == [(p.name, p.step, p.elapsed_s, p.value) for p in points]
