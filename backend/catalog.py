@@ -63,11 +63,25 @@ def resolve_model(model: str) -> ModelInfo:
             raise UnknownModelError(f"unknown model {model!r}: config.json is unreadable ({exc})") from exc
         return ModelInfo(model, path.name, False, None, _min_layer_dim(config), None)
     if _HF_ID.match(model):
-        return ModelInfo(model, model, False, None, None, None)
+        return ModelInfo(model, model, False, None, _cached_hub_dim(model), None)
     raise UnknownModelError(
         f"unknown model {model!r}: use a built-in model ({', '.join(_BUILTIN_BY_ID)}), "
         "a Hugging Face id such as 'org/name', or a folder on the server that holds config.json"
     )
+
+
+def _cached_hub_dim(repo_id: str) -> int | None:
+    """The smallest layer dimension from a config.json already in the local Hugging Face cache (no network:
+    the API never downloads); None when the model was never fetched on this machine."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        cached = try_to_load_from_cache(repo_id, "config.json")
+        if not isinstance(cached, str):
+            return None
+        return _min_layer_dim(json.loads(Path(cached).read_text(encoding="utf-8")))
+    except (ImportError, OSError, ValueError):
+        return None
 
 
 def _min_layer_dim(config: dict[str, Any]) -> int | None:

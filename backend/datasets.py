@@ -32,11 +32,6 @@ def builtin_dataset_id(name: str) -> str:
     return str(uuid.uuid5(_BUILTIN_NAMESPACE, name))
 
 
-def dataset_file(dataset: Dataset, data_dir: Path) -> str:
-    """What to give the engine as ``dataset``: the built-in's name or the stored file's absolute path."""
-    return dataset.path if dataset.builtin else str(Path(data_dir) / dataset.path)
-
-
 def _builtins() -> list[dict[str, Any]]:
     try:
         from worker.train.data import list_builtin_datasets

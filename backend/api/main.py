@@ -69,6 +69,18 @@ def _serve_frontend(app: FastAPI, dist: Path, api_prefix: str) -> None:
         return FileResponse(index, media_type="text/html")
 
 
+def _include_share_page(app: FastAPI) -> None:
+    """The read-only report share page ``/r/{token}`` lives at the root, outside the API prefix
+    (``share_router`` of backend.api.routes.reports; absent until that module exists)."""
+    try:
+        from backend.api.routes.reports import share_router
+    except ModuleNotFoundError as exc:
+        if exc.name != "backend.api.routes.reports":
+            raise
+        return
+    app.include_router(share_router)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application from ``settings`` (default: the environment)."""
     settings = settings or get_settings()
@@ -85,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
                            allow_headers=["*"])
     app.include_router(api_router(), prefix=settings.api_prefix)
+    _include_share_page(app)
     if (settings.frontend_dist / "index.html").is_file():
         _serve_frontend(app, settings.frontend_dist, settings.api_prefix)
     return app

@@ -33,7 +33,8 @@ from backend.db.models import MetricPoint, MetricRollup
 ROLLUP_LEVELS = tuple(range(2, 10))  # the same levels backend.ingest writes
 # Above this step span the chart query reads rollups instead of raw points.
 RAW_READ_LIMIT = 8192
-# At most this many rollup rows are read per series; the finest level that fits is chosen.
+# At most this many rollup rows are read per series (and at most twice the buckets asked for); the finest
+# level that fits is chosen.
 ROLLUP_READ_LIMIT = 8192
 
 X_AXES = ("step", "elapsed_s", "forward_passes")
@@ -204,8 +205,10 @@ def downsample(bind, run_id: str, name: str, max_points: int = 2000) -> list[Poi
         inner = _merge(finite, first.step, span, n_buckets)
         return _with_edges(inner, first, last)
 
+    # The finest level with at most twice the buckets wanted: few rows to read, at most pairs to merge.
+    read_limit = min(ROLLUP_READ_LIMIT, 2 * n_buckets)
     level = next((lv for lv in ROLLUP_LEVELS
-                  if (last.step >> (2 * lv)) - (first.step >> (2 * lv)) + 1 <= ROLLUP_READ_LIMIT),
+                  if (last.step >> (2 * lv)) - (first.step >> (2 * lv)) + 1 <= read_limit),
                  ROLLUP_LEVELS[-1])
     r = MetricRollup
     rows = bind.execute(

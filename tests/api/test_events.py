@@ -133,3 +133,16 @@ def test_events_of_unknown_poc_or_bad_resume_point(server, make_poc):
         assert response.status_code == 422
         assert response.json()["detail"]["errors"] == [
             {"row": None, "field": "Last-Event-ID", "problem": "'abc' is not an event id of this stream"}]
+
+
+def test_idle_stream_sends_heartbeat_comments(server, make_poc, monkeypatch):
+    # FastAPI sends ": ping" after _PING_INTERVAL idle seconds (15 s in production); shorten it here.
+    import fastapi.routing
+
+    monkeypatch.setattr(fastapi.routing, "_PING_INTERVAL", 0.3)
+    poc = make_poc()
+    with httpx.Client(base_url=server, timeout=10) as http:
+        with http.stream("GET", f"/api/pocs/{poc['id']}/events", params={"after": poc["last_event_seq"]}) as response:
+            lines = response.iter_lines()
+            seen = [next(lines) for _ in range(6)]
+    assert ": ping" in seen

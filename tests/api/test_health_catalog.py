@@ -69,3 +69,24 @@ def test_methods_carry_the_papers_zo_defaults(client):
     assert methods["mezo"]["zeroth_order"] is True and methods["adamw"]["zeroth_order"] is False
     low, high = methods["lozo"]["ranges"]["lr"]
     assert low < 1e-7 < 1e-4 < high  # the papers' and our measured ZO learning rates are allowed
+
+
+def test_rank_is_checked_against_a_hub_model_already_in_the_local_cache(client, tmp_path, monkeypatch,
+                                                                        builtin_dataset_id):
+    # The layout huggingface_hub leaves after a download; the API reads it without any network access.
+    import huggingface_hub.constants
+
+    snapshot = tmp_path / "models--acme--small-lm" / "snapshots" / "abc123"
+    snapshot.mkdir(parents=True)
+    (snapshot / "config.json").write_text(json.dumps({"n_embd": 16, "n_inner": 64}))
+    (tmp_path / "models--acme--small-lm" / "refs").mkdir()
+    (tmp_path / "models--acme--small-lm" / "refs" / "main").write_text("abc123")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path))
+
+    assert client.post("/api/models/check", json={"model": "acme/small-lm"}).json()["min_layer_dim"] == 16
+    response = client.post("/api/pocs", json={"name": "x", "model": "acme/small-lm", "dataset_id": builtin_dataset_id,
+                                              "methods": [{"method": "lozo", "rank": 17}]})
+    assert response.status_code == 422
+    assert response.json()["detail"]["errors"] == [{
+        "row": None, "field": "methods[0].rank",
+        "problem": "rank 17 is larger than the smallest layer dimension (16) of acme/small-lm"}]
