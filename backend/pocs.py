@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from fastapi import HTTPException, status
 from sqlalchemy.orm import Session
 
@@ -132,10 +133,17 @@ def cancel_run(run: Run, session: Session, settings: Settings) -> Run:
     """Cancel a run: a queued one at once, a running one by asking its worker to end the child."""
     if run.state in FINISHED_STATES:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=f"run {run.id} has already finished ({run.state})")
-    run.cancel_requested = True
-    if run.state == "queued":
-        run.state, run.finished_at = "cancelled", utcnow()
-        run.error = run.error or "cancelled before it started"
+    # Conditional updates: a worker may claim the run (queued -> running) at this very moment, and a
+    # running run must never be marked cancelled behind its worker's back.
+    cancelled_at_once = session.execute(
+        sa.update(Run).where(Run.id == run.id, Run.state == "queued")
+        .values(state="cancelled", cancel_requested=True, finished_at=utcnow(),
+                error=sa.func.coalesce(Run.error, "cancelled before it started"))
+    ).rowcount
+    if not cancelled_at_once:
+        session.execute(sa.update(Run).where(Run.id == run.id, Run.state == "running")
+                        .values(cancel_requested=True))
+    session.refresh(run)
     add_run_event(session, run)
     session.commit()
     try:

@@ -181,3 +181,18 @@ def test_retry_makes_a_new_attempt(client, make_poc, settings):
     again = client.post(f"/api/runs/{run['id']}/retry")  # the old attempt again: the new one is still queued
     assert again.status_code == 409
     assert again.json() == {"detail": "lozo already has a newer attempt that is queued"}
+
+
+def test_cancel_never_overrides_a_worker_that_just_claimed_the_run(make_poc, sessions, settings):
+    from backend.pocs import cancel_run
+
+    run_id = make_poc()["runs"][0]["id"]
+    with sessions() as api_session:
+        run = api_session.get(Run, run_id)  # the API read it while still queued...
+        assert run.state == "queued"
+        with sessions() as worker_session, worker_session.begin():
+            worker_session.get(Run, run_id).state = "running"  # ...then a worker claimed it
+        cancel_run(run, api_session, settings)
+    with sessions() as session:
+        stored = session.get(Run, run_id)
+        assert (stored.state, stored.cancel_requested, stored.finished_at) == ("running", True, None)
