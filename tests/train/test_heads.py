@@ -29,3 +29,17 @@ def test_default_lr_by_size():
 def test_probe_candidates_bracket_the_default():
     c = probe_candidates(1e-4)
     assert min(c) < 1e-4 < max(c) and 1e-4 in c
+
+
+@pytest.mark.slow
+def test_prototype_start_beats_random_head_on_minilm():
+    from worker.train.loop import evaluate, prepare
+    from worker.train.spec import RunSpec
+
+    accs = {}
+    for mode in ("prototype", "random", "label_words"):
+        prep = prepare(RunSpec(method="lozo", head_init=mode, device="cpu", eval_size=80))
+        assert prep.head_init == mode
+        _, accs[mode], _ = evaluate(prep.loaded, prep.task.eval_texts, prep.task.eval_labels, 64)
+    assert accs["prototype"] >= 0.65  # measured 75% on the demo task
+    assert accs["prototype"] > accs["random"] + 0.1
