@@ -1,4 +1,7 @@
-"""Database fixtures of the API tests: one fresh, migrated database per test session.
+"""Database fixtures of the API tests: one fresh, migrated database per test package.
+
+Package-scoped (the package of the conftest.py that imports them), so the environment they set and the
+database they create are gone before the next test package runs in the same pytest process.
 
 ``ZOPOC_TEST_STACK=services`` (the default): a uniquely named Postgres database (dropped afterwards),
 Redis as broker and pub/sub under a unique key prefix (those keys deleted afterwards).
@@ -36,16 +39,16 @@ def test_stack() -> str:
     return stack_kind()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def database_url(test_stack: str, tmp_path_factory) -> Iterator[str]:
-    """The URL of this session's migrated database (dropped at the end)."""
+    """The URL of this package's migrated database (dropped at the end)."""
     with fresh_database(test_stack, tmp_path_factory.mktemp("db")) as url:
         yield url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def api_env(test_stack: str, database_url: str, tmp_path_factory) -> Iterator[dict[str, str]]:
-    """The ZOPOC_* environment of the in-process app, set for the whole session (and restored after)."""
+    """The ZOPOC_* environment of the in-process app, set for the whole package (and restored after)."""
     folder = tmp_path_factory.mktemp("api")
     token = secrets.token_hex(4)
     env = {
@@ -76,7 +79,7 @@ def settings(api_env: dict[str, str]) -> Settings:
     return get_settings()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
     """Sessions on the test database, for arranging rows and checking what the API wrote."""
     engine = sa.create_engine(database_url, poolclass=sa.pool.NullPool)
