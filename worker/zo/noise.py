@@ -47,6 +47,8 @@ def derive_seed(run_seed: int, stream: int, counter: int, index: int) -> int:
 # transforms them (Box-Muller) in a second pass; on a 22.7M-parameter model the two passes miss the cache.
 # Filling 32K elements at a time keeps both passes in L2 and was 1.4-1.7x faster here (benchmarks/README.md).
 CHUNK_ELEMENTS = 1 << 15
+# A thread gets at least this many chunks (or full small tensors), else the draw stays on the caller.
+MIN_CHUNKS_PER_THREAD = 8
 
 
 @dataclass(frozen=True)
@@ -112,8 +114,9 @@ class NoiseSource:
                 self._add_whole_(update)
         if not tasks:
             return
-        n_slices = min(self.workers, len(tasks))
-        if n_slices == 1:
+        # Handing work to threads costs more than drawing a few chunks: small jobs stay on this thread.
+        n_slices = min(self.workers, len(tasks) // MIN_CHUNKS_PER_THREAD)
+        if n_slices <= 1:
             self._run_chunks(tasks)
             return
         bounds = [round(i * len(tasks) / n_slices) for i in range(n_slices + 1)]
