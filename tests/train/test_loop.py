@@ -130,5 +130,5 @@ def test_invalid_spec_is_refused():
         RunSpec(method="adam")
     with pytest.raises(ValueError, match="unknown fields"):
         RunSpec.from_dict({"method": "lozo", "stepz": 3})
-    with pytest.raises(ValueError, match="budget"):
-        RunSpec(method="lozo", steps=None)
+    with pytest.raises(ValueError, match="zo_eps must be a number > 0"):
+        RunSpec(method="lozo", zo_eps=0)

@@ -17,6 +17,8 @@ from pathlib import Path
 
 from worker.train.spec import METHODS, RunSpec
 
+SUMMARY_KEYS = ("acc_start", "acc_end", "final_train_loss", "peak_rss_mb", "baseline_rss_mb",
+                "cuda_peak_allocated_mb", "checkpoint")
 FLAG_FIELDS = {  # flag -> (spec field, type)
     "method": str, "model": str, "dataset": str, "eval_dataset": str, "text_column": str, "label_column": str,
     "k_shot": int, "eval_size": int, "steps": int, "max_minutes": float, "lr": float, "zo_eps": float,
@@ -85,6 +87,13 @@ def run_one(args: argparse.Namespace) -> int:
         spec = spec_from_args(args)
     except (ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        if stream is not None:  # the parent reads the reason from the stream, not from stderr
+            from worker.train.events import EventWriter
+
+            EventWriter(stream).emit("finished", status="failed", reason=f"could not start: {exc}", step=0,
+                                     elapsed_s=0.0, forward_passes=0,
+                                     summary=dict.fromkeys(SUMMARY_KEYS))
+            stream.close()
         return 2
 
     import torch

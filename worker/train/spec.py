@@ -12,7 +12,7 @@ ZO_METHODS = ("lozo", "lozo_m", "mezo")
 
 @dataclass
 class RunSpec:
-    """Every field but `method` has the contract's default."""
+    """Every field but `method` has the contract's default; steps and max_minutes both null = until cancelled."""
 
     method: str
     model: str = "minilm"
@@ -48,8 +48,6 @@ class RunSpec:
         problems = []
         if self.method not in METHODS:
             problems.append(f"method must be one of {METHODS}, not {self.method!r}")
-        if self.steps is None and self.max_minutes is None:
-            problems.append("give a budget: steps or max_minutes")
         for name in ("steps", "k_shot", "eval_size", "rank", "nu", "batch_size", "max_length", "eval_every",
                      "eval_batch_size"):
             value = getattr(self, name)
