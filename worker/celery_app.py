@@ -62,6 +62,10 @@ def create_app(settings: Settings | None = None) -> Celery:
         task_acks_late=False,
         task_reject_on_worker_lost=False,
         worker_prefetch_multiplier=1,
+        # With Redis a busy worker would still reserve one more message (prefetch), and if that worker
+        # is then killed the message stays invisible in Redis's unacked set for the visibility timeout
+        # (1 h): the run behind it would wait that long. Without prefetch a busy worker takes nothing.
+        worker_disable_prefetch=settings.broker_url.startswith(("redis://", "rediss://")),
         worker_concurrency=1,
         task_default_queue=queue_name("cpu", settings),
         task_queues=[Queue(queue_name(kind, settings)) for kind in consumed],
