@@ -1,0 +1,94 @@
+"""Helpers of the fault tests: launch PoCs through the API, wait for run states, read what was stored."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+import sqlalchemy as sa
+
+from backend.db.models import MetricPoint, Run
+from tests.support.stack import Stack
+
+FINAL_STATES = ("succeeded", "failed", "cancelled")
+
+
+def report(message: str) -> None:
+    """Print one line of what a fault test injected or found (shown with ``pytest -s`` or on failure)."""
+    print(f"[fault] {message}", flush=True)
+
+
+def builtin_dataset_id(client: httpx.Client) -> str:
+    datasets = client.get("/api/datasets").json()["data"]
+    return next(d["id"] for d in datasets if d["name"] == "demo-sentiment")
+
+
+def launch(client: httpx.Client, dataset_id: str, methods: list[str], steps: int, name: str = "fault") -> dict:
+    """POST /api/pocs for a tiny-bert PoC; assert it was accepted (201) and return PocPublic."""
+    body = {"name": name, "model": "tiny-bert", "dataset_id": dataset_id,
+            "methods": [{"method": m} for m in methods], "steps": steps, "batch_size": 4, "k_shot": 4,
+            "eval_every": 1000, "seed": 0, "device": "cpu"}
+    response = client.post("/api/pocs", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def run_row(stack: Stack, run_id: str) -> Run:
+    """The run as the database has it (the truth, also while the API is unreachable)."""
+    with stack.session() as session:
+        return session.get(Run, run_id)
+
+
+def wait_for(stack: Stack, run_id: str, until, timeout_s: float = 180, what: str = "") -> Run:
+    """Poll the database until ``until(run)`` holds; fail with the worker logs otherwise."""
+    deadline = time.monotonic() + timeout_s
+    run = None
+    while time.monotonic() < deadline:
+        try:
+            run = run_row(stack, run_id)
+        except sa.exc.OperationalError:  # the database may be restarting
+            run = None
+        if run is not None and until(run):
+            return run
+        time.sleep(0.3)
+    logs = "\n".join(f"--- worker {i} ---\n{stack.worker_log(i)[-2500:]}" for i in range(len(stack.workers)))
+    state = f"{run.state} step {run.step} error {run.error}" if run else "unreadable"
+    raise AssertionError(f"run {run_id} did not become {what or until} in {timeout_s:.0f} s: {state}\n{logs}")
+
+
+def is_final(run: Run) -> bool:
+    return run.state in FINAL_STATES
+
+
+def stored_points(stack: Stack, run_id: str) -> dict[tuple[str, int], float | None]:
+    """Every committed metric point of a run: (name, step) -> value."""
+    with stack.session() as session:
+        rows = session.execute(sa.select(MetricPoint.name, MetricPoint.step, MetricPoint.value)
+                               .where(MetricPoint.run_id == run_id)).all()
+    return {(name, step): value for name, step, value in rows}
+
+
+def loss_steps(points: dict[tuple[str, int], float | None]) -> list[int]:
+    return sorted(step for name, step in points if name == "train/loss")
+
+
+def missing(acknowledged: dict, now: dict) -> list:
+    """Acknowledged points that are gone or changed."""
+    return [key for key, value in acknowledged.items() if key not in now or now[key] != value]
+
+
+def processes_matching(fragment: str) -> list[int]:
+    """Pids whose command line contains ``fragment`` (zombies excluded)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if fragment in cmdline and state != "Z":
+            pids.append(int(entry.name))
+    return pids
