@@ -206,7 +206,7 @@ class PocsPublic(BaseModel):
 # --- metrics -----------------------------------------------------------------------------------------
 
 class Series(BaseModel):
-    x: list[float]
+    x: list[int | float] = Field(description="steps and forward passes are integers, elapsed_s seconds")
     y: list[float | None]
 
 

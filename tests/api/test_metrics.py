@@ -75,6 +75,7 @@ def test_short_and_sparse_series_come_back_whole(client, make_poc, sessions):
     body = client.get(f"/api/pocs/{poc['id']}/metrics").json()["runs"][run_id]
     assert set(body) == {"train/loss", "eval/accuracy", "zo/projected_grad"}  # every name by default
     assert body["train/loss"] == {"x": [p.step for p in loss], "y": [p.value for p in loss]}
+    assert all(type(x) is int for x in body["train/loss"]["x"])  # steps stay integers in the JSON
     assert body["eval/accuracy"] == {"x": [p.step for p in accuracy], "y": [p.value for p in accuracy]}
     assert body["zo/projected_grad"] == {"x": [0, 1], "y": [1.5, None]}
 
