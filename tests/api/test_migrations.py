@@ -55,3 +55,27 @@ def test_upgrade_then_downgrade(empty_database_url):
     assert _tables(url) == {"alembic_version"}
     migrate(url)  # and up again from there
     assert _tables(url) == TABLES | {"alembic_version"}
+
+
+def test_prestart_migrates_an_empty_database(empty_database_url, tmp_path):
+    # Exactly what scripts/run.sh and the containers run before the API starts.
+    import os
+    import subprocess
+    import sys
+
+    from backend.core.config import REPO_ROOT
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZOPOC_")}
+    env |= {"ZOPOC_DATABASE_URL": empty_database_url, "ZOPOC_DATA_DIR": str(tmp_path / "data")}
+    result = subprocess.run([sys.executable, "-m", "backend.prestart"], cwd=REPO_ROOT, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert _tables(empty_database_url) == TABLES | {"alembic_version"}
+    assert (tmp_path / "data").is_dir()
+
+
+def test_prestart_gives_up_on_a_database_that_never_answers():
+    from backend.prestart import wait_for_database
+
+    with pytest.raises(sa.exc.OperationalError):
+        wait_for_database("postgresql+psycopg://postgres@127.0.0.1:1/none?connect_timeout=1", timeout_s=1.5)
