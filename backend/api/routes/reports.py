@@ -1,0 +1,159 @@
+"""Reports API (issue 5): freeze a PoC into a shareable report; read it by token as JSON, HTML or PDF.
+
+Under the API prefix (``router``):
+- ``POST   /api/pocs/{id}/reports``            201 ``{token, url, html_url, pdf_url, expires_at}``
+- ``GET    /api/pocs/{id}/reports``            the PoC's reports (for the manager)
+- ``DELETE /api/pocs/{id}/reports/{token}``    revoke at once (204); needs the PoC id, not just the token
+- ``GET    /api/reports/{token}``              the frozen snapshot JSON
+- ``GET    /api/reports/{token}.html``         self-contained HTML file (plotly inlined: opens offline)
+- ``GET    /api/reports/{token}.pdf``          PDF printed by headless Chromium
+At the root (``share_router``, mounted by the app without prefix):
+- ``GET    /r/{token}``                        the read-only share page, no login, no SPA needed
+
+Every route that takes only a token is a GET: a share token reads, it can change nothing. Unknown or revoked
+tokens answer 404, expired ones 410 (a page saying so on ``/r/``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Path, Query, Response, status
+from fastapi.responses import FileResponse, HTMLResponse
+from pydantic import BaseModel, Field
+
+from backend.api.deps import PocDep, SessionDep, SettingsDep
+from backend.db.models import Report
+from backend.estimates import gpus
+from backend.reports import pdf, store
+from backend.reports.render import plotly_js_path, render_html
+
+router = APIRouter(tags=["reports"])
+share_router = APIRouter(tags=["share"])
+
+Token = Annotated[str, Path(min_length=16, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+# The token is in the URL: keep it out of Referer headers and search engines.
+PRIVATE_HEADERS = {"Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex, nofollow",
+                   "Cache-Control": "private, no-cache"}
+
+
+class ReportCreate(BaseModel):
+    language: Literal["en", "ja"] = "en"
+    expires_in_days: int | None = Field(None, ge=1, le=store.MAX_EXPIRY_DAYS)
+
+
+def _links(report: Report) -> dict:
+    return {"token": report.token, "url": f"/r/{report.token}",
+            "html_url": f"/api/reports/{report.token}.html", "pdf_url": f"/api/reports/{report.token}.pdf",
+            "expires_at": report.expires_at.isoformat() if report.expires_at else None,
+            "language": report.language}
+
+
+def _live(session, token: str) -> Report:
+    try:
+        return store.get_report(session, token)
+    except store.ReportExpired as exc:
+        raise HTTPException(status.HTTP_410_GONE, detail="this report link has expired") from exc
+    except store.ReportNotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="report not found") from exc
+
+
+def _language(report: Report, lang: str | None) -> str:
+    return lang or report.language
+
+
+def _expires(report: Report) -> str | None:
+    return report.expires_at.isoformat() if report.expires_at else None
+
+
+@router.post("/pocs/{poc_id}/reports", status_code=status.HTTP_201_CREATED, summary="Freeze a PoC into a report")
+def create_report(poc: PocDep, body: ReportCreate, session: SessionDep, settings: SettingsDep) -> dict:
+    catalog = gpus.load_catalog(settings.gpu_catalog or "")
+    report = store.create_report(session, poc, body.language, body.expires_in_days or settings.report_expiry_days,
+                                 settings.data_dir, catalog)
+    return _links(report)
+
+
+@router.get("/pocs/{poc_id}/reports", summary="The reports of a PoC")
+def list_reports(poc: PocDep, session: SessionDep) -> dict:
+    now = dt.datetime.now(dt.UTC)
+    data = []
+    for report in store.list_reports(session, poc.id):
+        expires = report.expires_at and store._utc(report.expires_at)
+        state = "revoked" if report.revoked_at else "expired" if expires and expires <= now else "live"
+        data.append(_links(report) | {"state": state, "created_at": report.created_at.isoformat()})
+    return {"data": data, "count": len(data)}
+
+
+@router.delete("/pocs/{poc_id}/reports/{token}", status_code=status.HTTP_204_NO_CONTENT,
+               summary="Revoke a report link at once")
+def revoke_report(poc: PocDep, token: Token, session: SessionDep) -> Response:
+    if not store.revoke_report(session, poc.id, token):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="report not found")
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/reports/assets/plotly.min.js", include_in_schema=False)
+def plotly_asset() -> FileResponse:
+    return FileResponse(plotly_js_path(), media_type="text/javascript",
+                        headers={"Cache-Control": "public, max-age=604800"})
+
+
+@router.get("/reports/{token}.html", summary="The report as a self-contained HTML file")
+def report_html(token: Token, session: SessionDep, lang: Literal["en", "ja"] | None = Query(None)) -> HTMLResponse:
+    report = _live(session, token)
+    html = render_html(report.snapshot, _language(report, lang), inline_plotly=True, expires_at=_expires(report))
+    name = f"zopoc-report-{token[:8]}.html"
+    return HTMLResponse(html, headers=PRIVATE_HEADERS | {"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.get("/reports/{token}.pdf", summary="The report as PDF", response_class=Response)
+def report_pdf(token: Token, session: SessionDep, settings: SettingsDep,
+               lang: Literal["en", "ja"] | None = Query(None)) -> Response:
+    report = _live(session, token)
+    html = render_html(report.snapshot, _language(report, lang), inline_plotly=True, expires_at=_expires(report))
+    try:
+        body = pdf.html_to_pdf(html, settings.chromium_path, settings.pdf_timeout_s)
+    except pdf.PdfUnavailable as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(exc)) from exc
+    name = f"zopoc-report-{token[:8]}.pdf"
+    return Response(body, media_type="application/pdf",
+                    headers=PRIVATE_HEADERS | {"Content-Disposition": f'inline; filename="{name}"'})
+
+
+@router.get("/reports/{token}", summary="The frozen snapshot of a report")
+def report_snapshot(token: Token, session: SessionDep, response: Response) -> dict:
+    report = _live(session, token)
+    response.headers.update(PRIVATE_HEADERS)
+    return {"token": report.token, "language": report.language, "expires_at": _expires(report),
+            "created_at": report.created_at.isoformat(), "snapshot": report.snapshot}
+
+
+GONE_PAGE = {"en": ("Report link expired", "This report link has expired. Ask the person who shared it for a new one."),
+             "ja": ("レポートのリンクは期限切れです", "このレポートのリンクは有効期限が切れています。共有した方に新しいリンクを依頼してください。")}
+MISSING_PAGE = {"en": ("Report not found", "There is no report at this address (it may have been revoked)."),
+                "ja": ("レポートが見つかりません", "このアドレスのレポートはありません（取り消された可能性があります）。")}
+
+
+def _message_page(code: int, page: dict, lang: str) -> HTMLResponse:
+    from html import escape
+
+    title, text = page.get(lang, page["en"])
+    body = (f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"><meta name="robots" content="noindex">'
+            f"<title>{escape(title)}</title></head><body style=\"font-family:'Noto Sans CJK JP',sans-serif;"
+            f'margin:3em"><h1>{escape(title)}</h1><p>{escape(text)}</p></body></html>')
+    return HTMLResponse(body, status_code=code, headers=PRIVATE_HEADERS)
+
+
+@share_router.get("/r/{token}", response_class=HTMLResponse, summary="The read-only share page of a report")
+def share_page(token: Annotated[str, Path(max_length=64)], session: SessionDep,
+               lang: Literal["en", "ja"] | None = Query(None)) -> HTMLResponse:
+    try:
+        report = store.get_report(session, token)
+    except store.ReportExpired:
+        return _message_page(status.HTTP_410_GONE, GONE_PAGE, lang or "en")
+    except store.ReportNotFound:
+        return _message_page(status.HTTP_404_NOT_FOUND, MISSING_PAGE, lang or "en")
+    html = render_html(report.snapshot, _language(report, lang), inline_plotly=False, expires_at=_expires(report))
+    return HTMLResponse(html, headers=PRIVATE_HEADERS)

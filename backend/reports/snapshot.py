@@ -1,0 +1,147 @@
+"""The frozen snapshot of a PoC's comparison: everything a report shows, as plain JSON, taken once.
+
+A report renders from its snapshot only, never from the live PoC: a later change to the PoC (a retried run,
+a deleted PoC) does not change a shared report. Internal ids (PoC, runs, datasets) are left out: a share
+link's reader learns nothing that would address the live system.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from backend.db.metrics import downsample
+from backend.db.models import Poc
+from backend.estimates import gpus, memory, records, roi, shapes
+
+SNAPSHOT_VERSION = 1
+# The three comparison charts of the dashboard, and the metric each plots (memory: RSS on CPU, allocated
+# tensor memory on CUDA).
+CHARTS = {"loss": ("train/loss",), "accuracy": ("eval/accuracy",),
+          "memory": ("memory/cuda_peak_allocated_mb", "memory/peak_rss_mb")}
+CHART_POINTS = 300  # per series: enough for a one-page chart, small enough for a JSON snapshot
+ROI_TARGETS = ("poc", "7b")
+FINAL_METRICS = ("acc_start", "acc_end", "final_train_loss", "s_per_step", "lr")
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a file's bytes, read in blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def builtin_dataset_sha256(name: str) -> str | None:
+    """Fingerprint of a built-in dataset: its files' bytes (SST-2) or its generated rows (demo)."""
+    import json
+
+    from worker.train.data import demo_sentiment, sst2_dir  # torch-free: the engine's data definitions
+
+    if name == "sst2":
+        folder = sst2_dir()
+        if folder is None:
+            return None
+        return hashlib.sha256("".join(file_sha256(folder / f) for f in ("train.tsv", "dev.tsv")).encode()).hexdigest()
+    if name == "demo-sentiment":
+        demo = demo_sentiment()
+        rows = [[t, demo.label_names[y]] for t, y in zip(demo.texts, demo.labels)]
+        return hashlib.sha256(json.dumps(rows, ensure_ascii=False).encode()).hexdigest()
+    return None
+
+
+def _dataset_fingerprint(poc: Poc, data_dir: Path) -> dict:
+    ds = poc.dataset
+    sha = ds.sha256
+    if sha is None and ds.builtin:
+        sha = builtin_dataset_sha256(ds.name)
+    elif sha is None:
+        path = Path(ds.path)
+        path = path if path.is_absolute() else data_dir / path
+        sha = file_sha256(path) if path.is_file() else None
+    return {"name": ds.name, "builtin": ds.builtin, "n_rows": ds.n_rows, "sha256": sha}
+
+
+def _model_fingerprint(model: str) -> dict:
+    try:
+        shape = shapes.model_shape(model)
+    except shapes.UnknownModel:
+        return {"name": model, "n_params": None, "config_sha256": None}
+    return {"name": shape.name, "id": model, "n_params": shape.n_params, "config_sha256": shape.config_sha256}
+
+
+def _series(session: Session, run_id: str) -> dict:
+    out = {}
+    for chart, names in CHARTS.items():
+        for name in names:
+            points = downsample(session.connection(), run_id, name, max_points=CHART_POINTS)
+            if points:
+                out[chart] = {"metric": name, "step": [p.step for p in points],
+                              "elapsed_s": [p.elapsed_s for p in points],
+                              "forward_passes": [p.forward_passes for p in points],
+                              "value": [p.value for p in points]}
+                break
+    return out
+
+
+def _memory_rows(session: Session, poc: Poc) -> list[dict]:
+    """Per run: the measured peak next to the estimate for its own settings and device."""
+    rows = []
+    for run in poc.runs:
+        if run.method not in memory.METHODS:
+            continue
+        kind = records.device_kind(run.device)
+        try:
+            est = memory.estimate(shapes.model_shape(poc.model), run.method, records.workload(run, poc, kind))
+        except (shapes.UnknownModel, ValueError):
+            est = None
+        rows.append({"method": run.method, "device_kind": kind, "measured_mb": run.peak_memory_mb,
+                     "baseline_mb": run.baseline_memory_mb,
+                     "estimated_mb": round(est.total / 2**20, 1) if est else None,
+                     "bytes": est.bytes if est else None})
+    return rows
+
+
+def build_snapshot(session: Session, poc: Poc, data_dir: Path, catalog: list[gpus.Gpu],
+                   now: dt.datetime | None = None) -> dict:
+    """The JSON snapshot of ``poc`` as it is now (see module docstring)."""
+    now = now or dt.datetime.now(dt.UTC)
+    result = records.poc_result(session, poc)
+    roi_by_target = {}
+    for target in ROI_TARGETS:
+        try:
+            roi_by_target[target] = roi.compute_roi(result, target, catalog=catalog)
+        except shapes.UnknownModel:
+            roi_by_target[target] = None
+    runs = []
+    for run in poc.runs:
+        final = run.final_metrics or {}
+        runs.append({
+            "method": run.method, "label": roi.LABELS.get(run.method, run.method), "state": run.state,
+            "hyperparams": run.hyperparams, "step": run.step, "forward_passes": run.forward_passes,
+            "device": run.device, "peak_memory_mb": run.peak_memory_mb, "error": run.error,
+            "started_at": run.started_at.isoformat() if run.started_at else None,
+            "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+            "final_metrics": {k: final.get(k) for k in FINAL_METRICS},
+            "series": _series(session, run.id),
+        })
+    verdict = (roi_by_target.get("poc") or {}).get("verdict") or {
+        "code": "incomplete", "en": "No verdict: the PoC's model could not be resolved.",
+        "ja": "判定できません。PoCのモデルを解決できませんでした。"}
+    return {
+        "version": SNAPSHOT_VERSION,
+        "generated_at": now.isoformat(),
+        "poc": {"name": poc.name, "model": poc.model, "dataset": poc.dataset.name,
+                "created_at": poc.created_at.isoformat() if poc.created_at else None,
+                "created_by": poc.created_by, "settings": poc.settings},
+        "runs": runs,
+        "memory": _memory_rows(session, poc),
+        "roi": roi_by_target,
+        "verdict": verdict,
+        "fingerprints": {"model": _model_fingerprint(poc.model),
+                         "dataset": _dataset_fingerprint(poc, data_dir)},
+    }

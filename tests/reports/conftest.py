@@ -1,0 +1,21 @@
+"""Reports tests: the API tests' database fixtures, and a finished PoC to share."""
+
+import pytest
+
+from tests.estimates.factory import add_finished_poc
+from tests.support.db import *  # noqa: F401,F403  (fixtures: client, sessions, database_url, …)
+
+
+@pytest.fixture
+def finished_poc(sessions) -> str:
+    """The id of a finished LOZO + AdamW PoC on MiniLM."""
+    with sessions() as session:
+        return add_finished_poc(session)
+
+
+@pytest.fixture
+def shared(client, finished_poc) -> dict:
+    """A report of ``finished_poc`` created through the API (English, 14 days)."""
+    answer = client.post(f"/api/pocs/{finished_poc}/reports", json={"language": "en", "expires_in_days": 14})
+    assert answer.status_code == 201, answer.text
+    return answer.json() | {"poc_id": finished_poc}
