@@ -46,3 +46,33 @@ def test_label_words_must_have_distinct_first_tokens():
     loaded = load_model("tiny-bert", 2, ["a", "b"], device="cpu")
     with pytest.raises(ValueError, match="share a first token"):
         label_token_ids(loaded.tokenizer, ["great", "great"])
+
+
+def _tiny_opt():
+    from transformers import OPTConfig, OPTForCausalLM
+
+    return OPTForCausalLM(OPTConfig(vocab_size=30522, hidden_size=16, num_hidden_layers=1, ffn_dim=32,
+                                    num_attention_heads=2, word_embed_proj_dim=8, max_position_embeddings=64))
+
+
+def _tiny_llama():
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    return LlamaForCausalLM(LlamaConfig(vocab_size=30522, hidden_size=16, num_hidden_layers=1,
+                                        intermediate_size=32, num_attention_heads=2, num_key_value_heads=2))
+
+
+@pytest.mark.parametrize("family", ["gpt2", "opt", "llama"])
+def test_prompt_classifier_reads_the_lm_logits_of_the_label_words(family):
+    """The shortcut (last hidden state × label rows of the LM head) equals the full LM's next-token logits."""
+    from worker.train.models import PromptClassifier
+
+    base = load_model("tiny-gpt2", 2, ["terrible", "great"], device="cpu")
+    enc = base.encode(["a good film", "bad"])
+    lm = {"gpt2": lambda: base.model.lm, "opt": _tiny_opt, "llama": _tiny_llama}[family]().eval()
+    classifier = PromptClassifier(lm, base.model.label_token_ids.tolist())
+    with torch.no_grad():
+        full = lm(**enc).logits
+        last = enc["attention_mask"].sum(1) - 1
+        expected = full[torch.arange(2), last][:, classifier.label_token_ids]
+        assert torch.allclose(classifier(**enc), expected, atol=1e-5)
