@@ -11,6 +11,7 @@ import math
 import torch
 
 from worker.train.models import LoadedModel
+from worker.train.spec import METHODS, ZO_METHODS
 
 HEAD_INITS = ("prototype", "label_words", "random")
 # Measured on MiniLM (ZO-SPEC.md and centroid_head): unit prototypes scaled by 2 on the unnormalised pooled
@@ -84,8 +85,6 @@ def init_head(loaded: LoadedModel, train_texts: list[str], train_labels: list[in
 # 13B: 1e-7 (MeZO/LOZO, OPT-13B).
 ZO_LR_ANCHORS = ((2.27e7, 1e-4), (3.5e8, 1e-6), (1.3e10, 1e-7))
 FIRST_ORDER_LR = {"adamw": 1e-5, "sgd": 1e-3}
-ZO_METHODS = ("lozo", "lozo_m", "mezo")
-METHODS = ("lozo", "lozo_m", "mezo", "adamw", "sgd")
 
 
 def default_lr(method: str, n_params: int) -> float:
