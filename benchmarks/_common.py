@@ -12,7 +12,9 @@ import re
 import resource
 import statistics
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -102,3 +104,13 @@ def current_rss_mb() -> float:
     import psutil
 
     return psutil.Process().memory_info().rss / MB
+
+
+def run_isolated(fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)`` in a fresh spawned process (its peak memory is its own); returns its result.
+
+    ``fn`` must be a module-level function of a module the child can import (the script run as __main__
+    counts: 'spawn' re-imports it).
+    """
+    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
+        return pool.submit(fn, *args).result()

@@ -22,8 +22,6 @@ import argparse
 import math
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -34,6 +32,7 @@ from _common import (  # noqa: E402
     median,
     peak_rss_mb,
     reset_peak_rss,
+    run_isolated,
 )
 
 ZO_METHODS = ("lozo", "lozo_m", "mezo", "mezo_naive")
@@ -111,7 +110,7 @@ def measure(method: str, cfg: dict) -> dict:
     def forward_loss():
         return model(input_ids=input_ids, attention_mask=attention_mask, labels=labels).loss
 
-    step = _make_step(method, model, forward_loss, cfg)
+    step = make_step(method, model, forward_loss, cfg)
     forward_times, step_times = [], []
     for i in range(cfg["warmup"] + cfg["steps"]):
         _sync(device)
@@ -152,7 +151,7 @@ def measure(method: str, cfg: dict) -> dict:
     }
 
 
-def _make_step(method: str, model, forward_loss, cfg: dict):
+def make_step(method: str, model, forward_loss, cfg: dict):
     """A zero-argument callable taking one optimizer step and returning its loss as a float."""
     import torch
 
@@ -183,12 +182,6 @@ def _make_step(method: str, model, forward_loss, cfg: dict):
 
         return first_order_step
     raise ValueError(f"Unknown method {method!r}; choose from {', '.join(ALL_METHODS)}")
-
-
-def run_isolated(method: str, cfg: dict) -> dict:
-    """``measure`` in a fresh spawned process, so its peak memory is its own."""
-    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
-        return pool.submit(measure, method, cfg).result()
 
 
 def noise_bench(n: int, threads: int, repeats: int = 5) -> list[dict]:
@@ -264,10 +257,10 @@ def main(argv: list[str] | None = None) -> int:
         "device": args.device, "dtype": args.dtype, "batch_size": args.batch_size, "seq_len": args.seq_len,
         "steps": args.steps, "warmup": args.warmup, "threads": args.threads, "zo_lr": args.zo_lr,
     }
-    inference = run_isolated("inference", cfg)
+    inference = run_isolated(measure, "inference", cfg)
     rows = [inference]
     for method in methods:
-        row = run_isolated(method, cfg)
+        row = run_isolated(measure, method, cfg)
         rows.append(row)
     for row in rows:
         row["inference_peak_mb"] = inference["peak_mb"]
