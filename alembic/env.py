@@ -5,8 +5,8 @@ from __future__ import annotations
 from logging.config import fileConfig
 
 import sqlalchemy as sa
-from alembic import context
 
+from alembic import context
 from backend.core.config import get_settings
 from backend.db.models import Base
 

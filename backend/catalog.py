@@ -135,7 +135,8 @@ class Problem:
     problem: str
 
 
-def resolve_hyperparams(method: str, given: dict[str, Any], model: ModelInfo) -> tuple[dict[str, Any], list[Problem]]:
+def resolve_hyperparams(method: str, given: dict[str, Any],
+                        model: ModelInfo) -> tuple[dict[str, Any], list[Problem]]:
     """The method's defaults overlaid with ``given`` (None = default), plus every problem found.
 
     Problems: a parameter the method does not take, a value out of its range, a rank above the model's
@@ -152,7 +153,8 @@ def resolve_hyperparams(method: str, given: dict[str, Any], model: ModelInfo) ->
             continue
         low, high = info.ranges[key]
         if not low <= value <= high:
-            problems.append(Problem(key, f"{value:g} is out of range for {info.label}: allowed {low:g} to {high:g}"))
+            text = f"{value:g} is out of range for {info.label}: allowed {low:g} to {high:g}"
+            problems.append(Problem(key, text))
             continue
         resolved[key] = int(value) if key in INT_PARAMS else float(value)
     rank = resolved.get("rank")

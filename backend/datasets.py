@@ -59,7 +59,8 @@ def _builtin_preview(name: str) -> list[dict[str, str]]:
 
 def preview_rows(texts: list[str], labels: list[int], label_names: list[str]) -> list[dict[str, str]]:
     """The first rows as ``{"text", "label"}`` with the label's name."""
-    return [{"text": t, "label": label_names[y]} for t, y in zip(texts[:PREVIEW_ROWS], labels[:PREVIEW_ROWS])]
+    first = zip(texts[:PREVIEW_ROWS], labels[:PREVIEW_ROWS], strict=True)
+    return [{"text": t, "label": label_names[y]} for t, y in first]
 
 
 def ensure_builtin_datasets(session: Session) -> bool:

@@ -65,7 +65,8 @@ def validate_poc(body: PocCreate, session: Session) -> tuple[Dataset, list[tuple
     if dataset is None and ensure_builtin_datasets(session):
         dataset = session.get(Dataset, body.dataset_id)
     if dataset is None:
-        errors.append({"row": None, "field": "dataset_id", "problem": f"no dataset with id {body.dataset_id!r}"})
+        errors.append({"row": None, "field": "dataset_id",
+                       "problem": f"no dataset with id {body.dataset_id!r}"})
 
     if body.steps is None and body.max_minutes is None:
         errors.append({"row": None, "field": "steps",
@@ -82,7 +83,8 @@ def validate_poc(body: PocCreate, session: Session) -> tuple[Dataset, list[tuple
             continue
         given = choice.model_dump(exclude={"method"}, exclude_none=True)
         resolved, problems = resolve_hyperparams(choice.method, given, model)
-        errors.extend({"row": None, "field": f"methods[{i}].{p.field}", "problem": p.problem} for p in problems)
+        errors.extend({"row": None, "field": f"methods[{i}].{p.field}", "problem": p.problem}
+                      for p in problems)
         methods.append((choice.method, resolved))
     if errors:
         message = "; ".join(f"{e['field']}: {e['problem']}" for e in errors[:3])
@@ -124,7 +126,8 @@ def enqueue(session: Session, run: Run) -> None:
         session.refresh(run)
         if run.state == "queued":
             run.state, run.finished_at = "failed", utcnow()
-            run.error = f"could not be queued: the task broker did not accept it ({exc.__class__.__name__}: {exc})"
+            run.error = ("could not be queued: the task broker did not accept it "
+                         f"({exc.__class__.__name__}: {exc})")
             add_run_event(session, run)
     session.commit()
 
@@ -132,7 +135,8 @@ def enqueue(session: Session, run: Run) -> None:
 def cancel_run(run: Run, session: Session, settings: Settings) -> Run:
     """Cancel a run: a queued one at once, a running one by asking its worker to end the child."""
     if run.state in FINISHED_STATES:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=f"run {run.id} has already finished ({run.state})")
+        raise HTTPException(status.HTTP_409_CONFLICT,
+                            detail=f"run {run.id} has already finished ({run.state})")
     # Conditional updates: a worker may claim the run (queued -> running) at this very moment, and a
     # running run must never be marked cancelled behind its worker's back.
     cancelled_at_once = session.execute(

@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 
 import sqlalchemy as sa
-from alembic import command
 from alembic.config import Config
 
+from alembic import command
 from backend.core.config import REPO_ROOT, get_settings
 
 log = logging.getLogger("zopoc.prestart")

@@ -11,8 +11,8 @@ re-sent batch inserts nothing twice.
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from alembic import op
 
+from alembic import op
 
 revision: str = '0001'
 down_revision: str | None = None

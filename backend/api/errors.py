@@ -17,7 +17,8 @@ def problem(status_code: int, message: str, errors: Iterable[dict[str, Any]]) ->
     return HTTPException(status_code, detail={"message": message, "errors": list(errors)})
 
 
-def field_problem(field: str, text: str, status_code: int = status.HTTP_422_UNPROCESSABLE_CONTENT) -> HTTPException:
+def field_problem(field: str, text: str,
+                  status_code: int = status.HTTP_422_UNPROCESSABLE_CONTENT) -> HTTPException:
     """A validation error about one field of the request."""
     return problem(status_code, f"{field}: {text}", [{"row": None, "field": field, "problem": text}])
 
@@ -27,7 +28,8 @@ async def request_validation_handler(_request: Request, exc: RequestValidationEr
     errors = []
     for error in exc.errors():
         loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path", "header")]
-        errors.append({"row": None, "field": ".".join(loc) or "request", "problem": error.get("msg", "invalid")})
+        field = ".".join(loc) or "request"
+        errors.append({"row": None, "field": field, "problem": error.get("msg", "invalid")})
     message = "; ".join(f"{e['field']}: {e['problem']}" for e in errors[:3]) or "invalid request"
     return JSONResponse(status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
                         content={"detail": {"message": message, "errors": errors}})

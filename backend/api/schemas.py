@@ -21,7 +21,7 @@ class Message(BaseModel):
 
 
 class ProblemItem(BaseModel):
-    row: int | None = Field(description="1-based line of the file as seen in an editor; null: the whole input")
+    row: int | None = Field(description="1-based line of the file in an editor; null: the whole input")
     field: str
     problem: str
 

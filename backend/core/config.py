@@ -96,7 +96,7 @@ class Settings(BaseSettings):
     pdf_timeout_s: float = 60.0
 
     @model_validator(mode="after")
-    def _refuse_default_secrets(self) -> "Settings":
+    def _refuse_default_secrets(self) -> Settings:
         if self.environment != "development" and self.secret_key == _DEFAULT_SECRET:
             raise ValueError(
                 "ZOPOC_SECRET_KEY still has its development default; set a real secret "

@@ -102,7 +102,7 @@ class Poc(Base):
     deleted_at: Mapped[dt.datetime | None]
 
     dataset: Mapped[Dataset] = relationship(lazy="joined")
-    runs: Mapped[list["Run"]] = relationship(
+    runs: Mapped[list[Run]] = relationship(
         back_populates="poc",
         order_by="Run.created_at",
         cascade="all, delete-orphan",

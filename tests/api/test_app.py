@@ -8,7 +8,6 @@ from fastapi.testclient import TestClient
 
 from backend.api.main import create_app
 
-
 OUR_TAGS = {"health", "catalog", "datasets", "pocs", "runs", "metrics", "events"}
 
 

@@ -91,7 +91,8 @@ def test_broken_jsonl_is_reported_by_line(client, sessions, settings):
 def test_unsupported_file_type_is_refused(client, sessions, settings):
     _assert_refused(client, sessions, settings, {"file": ("data.xlsx", b"PK\x03\x04")}, 422, {
         "message": "file: 'data.xlsx' is not a .csv, .tsv or .jsonl file",
-        "errors": [{"row": None, "field": "file", "problem": "'data.xlsx' is not a .csv, .tsv or .jsonl file"}]})
+        "errors": [{"row": None, "field": "file",
+                    "problem": "'data.xlsx' is not a .csv, .tsv or .jsonl file"}]})
 
 
 def test_file_over_the_limit_is_413(client, sessions, settings):

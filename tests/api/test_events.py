@@ -84,7 +84,8 @@ def test_replay_in_order_then_resume_inside_a_batch(server, make_poc, sessions):
         assert [e["event"] for e in events] == ["run", "run", "metric", "metric", "metric", "run"]
         assert [e["data"]["state"] for e in events[:2]] == ["queued", "queued"]
         assert events[1]["id"] == str(start)
-        assert [e["id"] for e in events[2:]] == [f"{seq_batch}.0", f"{seq_batch}.1", str(seq_batch), str(seq_run)]
+        assert [e["id"] for e in events[2:]] == [
+            f"{seq_batch}.0", f"{seq_batch}.1", str(seq_batch), str(seq_run)]
         assert events[3]["data"] == {"run_id": run_id, "step": 1, "elapsed_s": 0.25, "forward_passes": 2,
                                      "values": {"train/loss": 0.5}}
 
@@ -142,7 +143,8 @@ def test_idle_stream_sends_heartbeat_comments(server, make_poc, monkeypatch):
     monkeypatch.setattr(fastapi.routing, "_PING_INTERVAL", 0.3)
     poc = make_poc()
     with httpx.Client(base_url=server, timeout=10) as http:
-        with http.stream("GET", f"/api/pocs/{poc['id']}/events", params={"after": poc["last_event_seq"]}) as response:
+        with http.stream("GET", f"/api/pocs/{poc['id']}/events",
+                         params={"after": poc["last_event_seq"]}) as response:
             lines = response.iter_lines()
             seen = [next(lines) for _ in range(6)]
     assert ": ping" in seen

@@ -52,7 +52,8 @@ def test_model_check_refuses_unknown_models(client, tmp_path):
     assert response.status_code == 422
     error = response.json()["detail"]["errors"][0]
     assert error["field"] == "model"
-    assert error["problem"].startswith("unknown model 'no-such-model': use a built-in model (minilm, tiny-bert")
+    assert error["problem"].startswith(
+        "unknown model 'no-such-model': use a built-in model (minilm, tiny-bert")
 
     response = client.post("/api/models/check", json={"model": str(tmp_path)})  # folder without config.json
     assert response.status_code == 422
@@ -64,7 +65,8 @@ def test_methods_carry_the_papers_zo_defaults(client):
     body = client.get("/api/methods").json()
     methods = {m["method"]: m for m in body["data"]}
     assert set(methods) == {"lozo", "lozo_m", "mezo", "adamw", "sgd"}
-    assert methods["lozo"]["defaults"] == {"lr": None, "zo_eps": 1e-3, "weight_decay": 0.0, "rank": 2, "nu": 50}
+    assert methods["lozo"]["defaults"] == {"lr": None, "zo_eps": 1e-3, "weight_decay": 0.0, "rank": 2,
+                                           "nu": 50}
     assert methods["lozo_m"]["defaults"]["beta"] == 0.9
     assert methods["mezo"]["zeroth_order"] is True and methods["adamw"]["zeroth_order"] is False
     low, high = methods["lozo"]["ranges"]["lr"]
@@ -84,7 +86,8 @@ def test_rank_is_checked_against_a_hub_model_already_in_the_local_cache(client, 
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path))
 
     assert client.post("/api/models/check", json={"model": "acme/small-lm"}).json()["min_layer_dim"] == 16
-    response = client.post("/api/pocs", json={"name": "x", "model": "acme/small-lm", "dataset_id": builtin_dataset_id,
+    response = client.post("/api/pocs", json={"name": "x", "model": "acme/small-lm",
+                                              "dataset_id": builtin_dataset_id,
                                               "methods": [{"method": "lozo", "rank": 17}]})
     assert response.status_code == 422
     assert response.json()["detail"]["errors"] == [{

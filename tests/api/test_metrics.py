@@ -23,8 +23,8 @@ def _ingest(sessions, run_id: str, points: list[Point], batch: int = 5000) -> No
 
 def _loss_curve(n: int, seed: int = 0) -> list[Point]:
     rng = random.Random(seed)
-    return [Point("train/loss", step, step * 0.25, 2 * step, 1.0 / (1 + step / 500) + rng.uniform(-0.05, 0.05))
-            for step in range(n)]
+    return [Point("train/loss", step, step * 0.25, 2 * step,
+                  1.0 / (1 + step / 500) + rng.uniform(-0.05, 0.05)) for step in range(n)]
 
 
 def test_long_series_keeps_first_last_and_extremes(client, make_poc, sessions):
@@ -47,7 +47,7 @@ def test_long_series_keeps_first_last_and_extremes(client, make_poc, sessions):
     assert min(series["y"]) == -3.0 and series["x"][series["y"].index(-3.0)] == 31_000
     # Every point shown is a real point of the run.
     by_step = {p.step: p.value for p in points}
-    assert all(by_step[x] == y for x, y in zip(series["x"], series["y"]))
+    assert all(by_step[x] == y for x, y in zip(series["x"], series["y"], strict=True))
     # The other runs of the PoC have no points yet.
     assert body["runs"][poc["runs"][1]["id"]] == {}
 
@@ -57,8 +57,9 @@ def test_other_x_axes_use_the_same_points(client, make_poc, sessions):
     run_id = poc["runs"][0]["id"]
     _ingest(sessions, run_id, _loss_curve(20_000, seed=1))
     by_step = client.get(f"/api/pocs/{poc['id']}/metrics", params={"max_points": 300}).json()
-    by_time = client.get(f"/api/pocs/{poc['id']}/metrics", params={"x": "elapsed_s", "max_points": 300}).json()
-    by_fwd = client.get(f"/api/pocs/{poc['id']}/metrics", params={"x": "forward_passes", "max_points": 300}).json()
+    url = f"/api/pocs/{poc['id']}/metrics"
+    by_time = client.get(url, params={"x": "elapsed_s", "max_points": 300}).json()
+    by_fwd = client.get(url, params={"x": "forward_passes", "max_points": 300}).json()
     steps = by_step["runs"][run_id]["train/loss"]["x"]
     assert by_time["runs"][run_id]["train/loss"]["x"] == [s * 0.25 for s in steps]
     assert by_fwd["runs"][run_id]["train/loss"]["x"] == [2 * s for s in steps]
@@ -69,7 +70,8 @@ def test_short_and_sparse_series_come_back_whole(client, make_poc, sessions):
     poc = make_poc()
     run_id = poc["runs"][0]["id"]
     loss = _loss_curve(120)
-    accuracy = [Point("eval/accuracy", step, step * 0.3, step * 2, 0.5 + step / 10_000) for step in range(0, 3001, 50)]
+    accuracy = [Point("eval/accuracy", step, step * 0.3, step * 2, 0.5 + step / 10_000)
+                for step in range(0, 3001, 50)]
     nan = [Point("zo/projected_grad", 0, 0.0, 0, 1.5), Point("zo/projected_grad", 1, 0.25, 2, None)]
     _ingest(sessions, run_id, loss + accuracy + nan)
     body = client.get(f"/api/pocs/{poc['id']}/metrics").json()["runs"][run_id]
@@ -90,8 +92,9 @@ def test_points_without_rollups_are_still_downsampled_correctly(client, make_poc
         session.execute(sa.insert(MetricPoint), [
             {"run_id": run_id, "name": "train/loss", "step": s, "elapsed_s": s / 10, "forward_passes": s,
              "value": v} for s, v in enumerate(values)])
-    series = client.get(f"/api/pocs/{poc['id']}/metrics",
-                        params={"names": "train/loss", "max_points": 100}).json()["runs"][run_id]["train/loss"]
+    body = client.get(f"/api/pocs/{poc['id']}/metrics",
+                      params={"names": "train/loss", "max_points": 100}).json()
+    series = body["runs"][run_id]["train/loss"]
     assert len(series["x"]) <= 100
     assert (series["x"][0], series["x"][-1]) == (0, 9_999)
     assert max(series["y"]) == 42.0 and min(series["y"]) == min(values)

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from alembic import command
 from backend.db.models import Base
 from backend.prestart import alembic_config, migrate
 from tests.support.stack import create_postgres_database, drop_postgres_database
 
-TABLES = {"datasets", "pocs", "runs", "metric_points", "metric_rollups", "eval_results", "poc_events", "reports"}
+TABLES = {"datasets", "pocs", "runs", "metric_points", "metric_rollups", "eval_results", "poc_events",
+          "reports"}
 
 
 @pytest.fixture

@@ -81,16 +81,19 @@ def test_delete_cancels_runs_and_hides_the_poc(client, make_poc, sessions):
     assert client.get(f"/api/runs/{poc['runs'][0]['id']}").status_code == 404
     assert client.get("/api/pocs").json()["count"] == 0
     with sessions() as session:
-        assert {r.state for r in session.scalars(sa.select(Run).where(Run.poc_id == poc["id"]))} == {"cancelled"}
+        runs = session.scalars(sa.select(Run).where(Run.poc_id == poc["id"]))
+        assert {r.state for r in runs} == {"cancelled"}
     assert client.delete(f"/api/pocs/{poc['id']}").status_code == 404
 
 
 BAD_POCS = [
     ({"model": "nobody-knows"}, "model",
-     "unknown model 'nobody-knows': use a built-in model (minilm, tiny-bert, tiny-gpt2), a Hugging Face id such "
-     "as 'org/name', or a folder on the server that holds config.json"),
-    ({"methods": [{"method": "lozo", "lr": 0.5}]}, "methods[0].lr", "0.5 is out of range for LOZO: allowed 1e-09 to 0.01"),
-    ({"methods": [{"method": "adamw", "lr": 0}]}, "methods[0].lr", "0 is out of range for AdamW: allowed 1e-08 to 0.1"),
+     "unknown model 'nobody-knows': use a built-in model (minilm, tiny-bert, tiny-gpt2), "
+     "a Hugging Face id such as 'org/name', or a folder on the server that holds config.json"),
+    ({"methods": [{"method": "lozo", "lr": 0.5}]}, "methods[0].lr",
+     "0.5 is out of range for LOZO: allowed 1e-09 to 0.01"),
+    ({"methods": [{"method": "adamw", "lr": 0}]}, "methods[0].lr",
+     "0 is out of range for AdamW: allowed 1e-08 to 0.1"),
     ({"methods": [{"method": "mezo", "zo_eps": 1.0}]}, "methods[0].zo_eps",
      "1 is out of range for MeZO: allowed 1e-06 to 0.1"),
     ({"methods": [{"method": "lozo", "rank": 33}]}, "methods[0].rank",
@@ -102,7 +105,8 @@ BAD_POCS = [
 ]
 
 
-@pytest.mark.parametrize(("change", "field", "problem"), BAD_POCS, ids=[b[1] + ":" + b[2][:20] for b in BAD_POCS])
+@pytest.mark.parametrize(("change", "field", "problem"), BAD_POCS,
+                         ids=[b[1] + ":" + b[2][:20] for b in BAD_POCS])
 def test_bad_poc_is_refused_and_writes_nothing(client, sessions, settings, builtin_dataset_id, change, field,
                                                problem):
     before = (count_rows(sessions, Poc), count_rows(sessions, Run), count_rows(sessions, PocEvent),
@@ -141,7 +145,8 @@ def test_unknown_ids_are_404(client):
 def test_cancel_a_queued_run(client, make_poc, sessions):
     run = make_poc()["runs"][0]
     body = client.post(f"/api/runs/{run['id']}/cancel").json()
-    assert (body["state"], body["cancel_requested"], body["error"]) == ("cancelled", True, "cancelled before it started")
+    assert (body["state"], body["cancel_requested"], body["error"]) == (
+        "cancelled", True, "cancelled before it started")
     assert body["finished_at"] is not None
     assert client.get(f"/api/runs/{run['id']}").json() == body
     with sessions() as session:

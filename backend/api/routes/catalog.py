@@ -35,6 +35,6 @@ async def check_model(body: ModelCheck) -> ModelPublic:
 
 @router.get("/methods", response_model=MethodsPublic, summary="Methods with their defaults and valid ranges")
 def list_methods() -> MethodsPublic:
-    data = [MethodPublic(method=m.method, label=m.label, zeroth_order=m.zeroth_order, description=m.description,
-                         defaults=m.defaults, ranges=m.ranges) for m in METHODS]
+    data = [MethodPublic(method=m.method, label=m.label, zeroth_order=m.zeroth_order,
+                         description=m.description, defaults=m.defaults, ranges=m.ranges) for m in METHODS]
     return MethodsPublic(data=data, count=len(data))

@@ -33,7 +33,8 @@ def dataset_public(dataset: Dataset) -> DatasetPublic:
 @router.get("", response_model=DatasetsPublic, summary="Built-in and uploaded datasets, newest first")
 def list_datasets(session: SessionDep) -> DatasetsPublic:
     ensure_builtin_datasets(session)
-    rows = session.scalars(sa.select(Dataset).order_by(Dataset.builtin.desc(), Dataset.created_at.desc())).all()
+    newest_first = sa.select(Dataset).order_by(Dataset.builtin.desc(), Dataset.created_at.desc())
+    rows = session.scalars(newest_first).all()
     return DatasetsPublic(data=[dataset_public(d) for d in rows], count=len(rows))
 
 

@@ -80,7 +80,7 @@ class _Waker:
         self.settings, self.poc_id = settings, poc_id
         self.client = self.pubsub = None
 
-    async def __aenter__(self) -> "_Waker":
+    async def __aenter__(self) -> _Waker:
         if self.settings.redis_url:
             try:
                 import redis.asyncio as aioredis
@@ -125,7 +125,8 @@ async def existing_poc_id(poc_id: str) -> str:
 
 def resume_point(
     last_event_id: Annotated[str | None, Header(description="resume after this event id")] = None,
-    after: Annotated[int | None, Query(ge=0, description="start after this event seq (if no Last-Event-ID)")] = None,
+    after: Annotated[int | None,
+                     Query(ge=0, description="start after this event seq (if no Last-Event-ID)")] = None,
 ) -> tuple[int, int]:
     """(seq after which to replay, points of the next batch already seen - 1)."""
     if last_event_id:

@@ -43,7 +43,8 @@ def _check_broker(settings: Settings) -> str:
 
 
 @router.get("/ready", response_model=Readiness, summary="The database and the broker answer",
-            responses={503: {"model": Readiness, "description": "the database or the broker is not reachable"}})
+            responses={503: {"model": Readiness,
+                             "description": "the database or the broker is not reachable"}})
 def ready(session: SessionDep, settings: SettingsDep):
     try:
         session.execute(sa.text("SELECT 1"))

@@ -8,11 +8,11 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Query, Response, status
 from sqlalchemy.orm import Session
 
+from backend import pocs as service
 from backend.api.deps import PocDep, SessionDep, SettingsDep
 from backend.api.errors import INVALID, NOT_FOUND
 from backend.api.schemas import PocCreate, PocPublic, PocsPublic, PocState, RunPublic, RunsPublic
 from backend.db.models import Poc, PocEvent
-from backend import pocs as service
 from backend.pocs import poc_state
 
 router = APIRouter(prefix="/pocs", tags=["pocs"])
@@ -56,7 +56,8 @@ def list_pocs(
     query = sa.select(Poc).where(Poc.deleted_at.is_(None))
     if q:
         pattern = f"%{q.strip().lower()}%"
-        query = query.where(sa.or_(sa.func.lower(Poc.name).like(pattern), sa.func.lower(Poc.model).like(pattern)))
+        query = query.where(sa.or_(sa.func.lower(Poc.name).like(pattern),
+                                   sa.func.lower(Poc.model).like(pattern)))
     query = query.order_by(Poc.created_at.desc(), Poc.id)
     if state is None:
         count = session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))

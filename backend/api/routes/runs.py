@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
+from backend import pocs as service
 from backend.api.deps import RunDep, SessionDep, SettingsDep
 from backend.api.errors import CONFLICT, NOT_FOUND
 from backend.api.schemas import RunPublic
-from backend import pocs as service
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 
