@@ -50,9 +50,10 @@ const CONFIG: Partial<Config> = {
 const BASE_LAYOUT: Partial<Layout> = {
   autosize: true,
   height: 340,
-  margin: { l: 70, r: 20, t: 16, b: 56 },
+  margin: { l: 70, r: 20, t: 36, b: 56 },
   font: { family: "system-ui, 'Noto Sans CJK JP', 'Noto Sans JP', sans-serif", size: 15, color: "#1a1a1a" },
-  legend: { orientation: "h", y: -0.22, font: { size: 15 } },
+  // Above the plot: below it the legend would collide with the x-axis title in narrow columns.
+  legend: { orientation: "h", x: 0, y: 1.02, yanchor: "bottom", font: { size: 15 } },
   hovermode: "x unified",
   paper_bgcolor: "#ffffff",
   plot_bgcolor: "#ffffff",

@@ -3,7 +3,7 @@ import { useEffect, useRef, useState } from "react";
 import { queryKeys } from "../api/keys";
 import { CHART_METRICS } from "../api/queries";
 import type { MetricEvent, MetricsPublic, PocPublic, PocState, RunPublic } from "../api/types";
-import { appendEvents, TERMINAL_STATES } from "./shaping";
+import { appendEvents, chartRuns, TERMINAL_STATES } from "./shaping";
 
 export type LiveStatus = "connecting" | "live" | "reconnecting" | "off";
 
@@ -12,13 +12,16 @@ const FLUSH_MS = 500;
 // If the browser gives up on the stream (it closes it on a non-2xx answer), open a new one after this.
 const REOPEN_MS = 3000;
 
-/** The PoC's state from its runs, as the service derives it (running wins, then queued, else agreement). */
+/**
+ * The PoC's state from the newest run of each method, as the service derives it: one shared state is
+ * the PoC's; otherwise "running" while any is queued or running, else "mixed".
+ */
 export function pocStateOf(runs: RunPublic[]): PocState {
-  if (runs.length === 0) return "queued";
-  if (runs.some((r) => r.state === "running")) return "running";
-  if (runs.some((r) => r.state === "queued")) return "queued";
-  const first = runs[0]!.state;
-  return runs.every((r) => r.state === first) ? first : "mixed";
+  const states = new Set(chartRuns(runs).map((r) => r.state));
+  if (states.size === 0) return "queued";
+  if (states.size === 1) return [...states][0]!;
+  if (states.has("running") || states.has("queued")) return "running";
+  return "mixed";
 }
 
 /** Puts a run from the stream into the cached PoC, adding it when it is new (a retry). */

@@ -58,6 +58,8 @@ export const en = {
     datasetBuiltin: "built-in",
     datasetRows: "{{value}} rows",
     upload: "Or upload your own file (CSV, TSV or JSONL with a text and a label column)",
+    chooseFile: "Choose a file…",
+    noFile: "No file chosen",
     uploading: "Checking the file…",
     uploaded: "{{name}}: {{rows}} rows, labels {{labels}}. It is selected above.",
     previewTitle: "First rows of {{name}}",

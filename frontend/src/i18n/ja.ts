@@ -62,6 +62,8 @@ export const ja: Messages<typeof en> = {
     datasetBuiltin: "組み込み",
     datasetRows: "{{value}} 件",
     upload: "手元のファイルをアップロードすることもできます（テキスト列とラベル列を含む CSV・TSV・JSONL）",
+    chooseFile: "ファイルを選択…",
+    noFile: "ファイルが選択されていません",
     uploading: "ファイルを確認しています…",
     uploaded: "{{name}}：{{rows}} 件、ラベル {{labels}}。上の一覧で選択済みです。",
     previewTitle: "{{name}} の先頭の行",

@@ -1,5 +1,5 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
-import { useId } from "react";
+import { useId, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { apiFetch, ApiError } from "../api/client";
 import { queryKeys } from "../api/keys";
@@ -13,6 +13,7 @@ import { formatNumber } from "../i18n/format";
 export function DatasetUpload({ onUploaded }: { onUploaded: (dataset: DatasetPublic) => void }) {
   const { t, i18n } = useTranslation();
   const inputId = useId();
+  const [fileName, setFileName] = useState("");
   const queryClient = useQueryClient();
   const upload = useMutation({
     mutationFn: (file: File) => {
@@ -33,16 +34,28 @@ export function DatasetUpload({ onUploaded }: { onUploaded: (dataset: DatasetPub
 
   return (
     <div className="upload">
-      <label htmlFor={inputId}>{t("launch.upload")}</label>
-      <input
-        id={inputId}
-        type="file"
-        accept=".csv,.tsv,.jsonl,.json,text/csv,text/tab-separated-values,application/json"
-        onChange={(e) => {
-          const file = e.currentTarget.files?.[0];
-          if (file) upload.mutate(file);
-        }}
-      />
+      <p id={`${inputId}-text`} className="upload-text">
+        {t("launch.upload")}
+      </p>
+      {/* The browser's own file button speaks the OS language; this label speaks the page's. */}
+      <div className="file-picker">
+        <input
+          id={inputId}
+          type="file"
+          className="visually-hidden-input"
+          aria-describedby={`${inputId}-text`}
+          accept=".csv,.tsv,.jsonl,.json,text/csv,text/tab-separated-values,application/json"
+          onChange={(e) => {
+            const file = e.currentTarget.files?.[0];
+            setFileName(file?.name ?? "");
+            if (file) upload.mutate(file);
+          }}
+        />
+        <label htmlFor={inputId} className="button">
+          {t("launch.chooseFile")}
+        </label>
+        <span className="muted">{fileName || t("launch.noFile")}</span>
+      </div>
       {upload.isPending && <p role="status">{t("launch.uploading")}</p>}
       {upload.isError && (
         <div role="alert" className="notice notice-error" data-testid="upload-errors">

@@ -1,5 +1,5 @@
 import { useQuery } from "@tanstack/react-query";
-import { useDeferredValue, useId } from "react";
+import { useDeferredValue, useEffect, useId, useRef } from "react";
 import { useTranslation } from "react-i18next";
 import { gpusQuery, memoryEstimateQuery } from "../api/queries";
 import type { Fit, MemoryEstimateRequest, MethodId } from "../api/types";
@@ -20,6 +20,12 @@ export function FitPanel({ model, methods, batchSize, gpuId, onGpuChange }: Prop
   const lang = i18n.language;
   const selectId = useId();
   const gpus = useQuery(gpusQuery());
+  // Check against the first GPU of the catalogue until the user picks another (or none).
+  const picked = useRef(false);
+  const firstGpu = gpus.data?.data[0]?.id;
+  useEffect(() => {
+    if (!picked.current && !gpuId && firstGpu) onGpuChange(firstGpu);
+  }, [firstGpu, gpuId, onGpuChange]);
   const request: MemoryEstimateRequest = {
     model,
     methods,
@@ -42,7 +48,10 @@ export function FitPanel({ model, methods, batchSize, gpuId, onGpuChange }: Prop
       <legend>{t("launch.fitTitle")}</legend>
       <div className="field">
         <label htmlFor={selectId}>{t("launch.fitGpu")}</label>
-        <select id={selectId} value={gpuId} onChange={(e) => onGpuChange(e.target.value)}>
+        <select id={selectId} value={gpuId} onChange={(e) => {
+            picked.current = true;
+            onGpuChange(e.target.value);
+          }}>
           <option value="">{t("launch.fitNoGpu")}</option>
           {gpus.data?.data.map((gpu) => (
             <option key={gpu.id} value={gpu.id}>
