@@ -105,6 +105,7 @@ def run_one(args: argparse.Namespace) -> int:
 
     stop = StopFlag()
     signal.signal(signal.SIGTERM, stop.set)
+    signal.signal(signal.SIGINT, stop.set)  # Ctrl-C by hand: end the step, report cancelled, like SIGTERM
     writer = EventWriter(stream)
     finished = run(spec, writer, stop, progress=not args.no_progress)
     if stream is not None:
