@@ -397,7 +397,16 @@ def execute_run(run_id: str, worker_name: str | None = None, task_id: str | None
     """
     settings = settings or get_settings()
     execution = RunExecution(run_id, worker_name or socket.gethostname(), task_id, settings)
-    spec = execution.claim()
+    while True:
+        # The task's message is already acknowledged: a claim lost to a database outage would leave the
+        # run queued with nothing to start it, so wait for the database (up to stale_after_s).
+        try:
+            spec = execution.claim()
+            break
+        except TRANSIENT_DB_ERRORS as error:
+            execution.outage.failed(error, "claiming the run")
+            time.sleep(1.0)
+    execution.outage.ok()
     for poc_id, seq in execution.after_claim:
         publish(settings, poc_id, seq)
     if spec is None:
