@@ -60,6 +60,8 @@ def run_result(session: Session, poc: Poc, run: Run) -> RunResult:
     acc_end = last.accuracy if last is not None else final.get("acc_end")
     acc_start = first.accuracy if first is not None and first.step == 0 else final.get("acc_start")
     correct = stats.unpack_correct(last.correct, last.n_eval) if last is not None and last.n_eval else None
+    start = (stats.unpack_correct(first.correct, first.n_eval)
+             if first is not None and first.step == 0 and first is not last and first.n_eval else None)
     return RunResult(
         method=run.method, state=run.state, steps=run.step,
         elapsed_s=curve[-1].elapsed_s if curve else 0.0,
@@ -67,7 +69,7 @@ def run_result(session: Session, poc: Poc, run: Run) -> RunResult:
         rank=int(run_setting(run, poc, "rank", 2)),
         loss_curve=[(p.step, p.value) for p in curve if p.value is not None],
         acc_start=acc_start, acc_end=acc_end,
-        n_eval=last.n_eval if last is not None else final.get("n_eval"), correct=correct,
+        n_eval=last.n_eval if last is not None else final.get("n_eval"), correct=correct, correct_start=start,
     )
 
 

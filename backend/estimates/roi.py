@@ -54,6 +54,7 @@ class RunResult:
     acc_end: float | None = None
     n_eval: int | None = None
     correct: list[bool] | None = None  # final evaluation, per example, in evaluation order
+    correct_start: list[bool] | None = None  # the evaluation at step 0, same examples
 
 
 @dataclass
@@ -142,6 +143,9 @@ def _row(method, run: RunResult, need: int, shape, target, target_loss, tokens, 
         accuracy = stats.wilson_interval(round(run.acc_end * run.n_eval), run.n_eval).public()
     gain_points = ((run.acc_end - run.acc_start) * 100
                    if run.acc_end is not None and run.acc_start is not None else None)
+    gain_test = None
+    if run.correct and run.correct_start and len(run.correct) == len(run.correct_start):
+        gain_test = stats.mcnemar(run.correct, run.correct_start)  # the run against its own start
     return {
         "method": method,
         "gpu": {"id": fit[0].id, "name": fit[0].name, "count": fit[1]} if fit else None,
@@ -154,6 +158,8 @@ def _row(method, run: RunResult, need: int, shape, target, target_loss, tokens, 
         "currency": fit[0].currency if fit else None,
         "accuracy": accuracy,
         "accuracy_gain_points": gain_points,
+        "gain_p_value": gain_test.p_value if gain_test else None,
+        "gain_significant": gain_test.p_value < stats.ALPHA if gain_test else None,
         "cost_per_point": cost / gain_points if cost is not None and gain_points and gain_points > 0 else None,
     }
 
@@ -219,6 +225,10 @@ def verdict(rows: list[dict], comparison: dict | None, runs: dict[str, RunResult
             ja += "2つの手法の正誤は完全に釣り合っていました。"
     by_method = {r["method"]: r for r in rows}
     zo_row, base_row = by_method.get(comparison["method_a"]), by_method.get(comparison["method_b"])
+    for row, label in ((base_row, b), (zo_row, a)):
+        en_gain, ja_gain = _gain_sentence(row, label) if row else ("", "")
+        en += en_gain
+        ja += ja_gain
     if zo_row and base_row:
         saved = zo_row["memory_saved_pct"]
         en += (f" For {model_name}, {a} needs {zo_row['memory_gb']:.1f} GB against {base_row['memory_gb']:.1f} GB "
@@ -236,3 +246,16 @@ def verdict(rows: list[dict], comparison: dict | None, runs: dict[str, RunResult
             ja += (f"{a}は{zo_row['steps_to_target']}ステップで{b}の最終学習損失に到達しました"
                    f"（{b}は{base_row['steps_to_target']}ステップ）。")
     return {"code": code, "en": en, "ja": ja}
+
+
+def _gain_sentence(row: dict, label: str) -> tuple[str, str]:
+    """Whether a method's change from its own start is beyond chance (McNemar, start vs end bits)."""
+    gain, p = row.get("accuracy_gain_points"), row.get("gain_p_value")
+    if gain is None or p is None:
+        return "", ""
+    if row["gain_significant"]:
+        word_en, word_ja = ("improved on", "向上") if gain > 0 else ("fell below", "低下")
+        return (f" {label} {word_en} its starting accuracy by {abs(gain):.1f} points (p = {p:.3g}).",
+                f"{label}は開始時から正解率が{abs(gain):.1f}ポイント{word_ja}しました（p = {p:.3g}）。")
+    return (f" {label}'s change from its starting accuracy ({gain:+.1f} points) is within chance (p = {p:.3g}).",
+            f"{label}の開始時からの変化（{gain:+.1f}ポイント）は偶然の範囲内です（p = {p:.3g}）。")

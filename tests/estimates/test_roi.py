@@ -136,3 +136,24 @@ def test_one_lucky_batch_does_not_count_as_reaching_the_target():
     assert roi.steps_to_reach(curve, 0.1) == 33  # the fourth step of the lasting drop
     assert roi.steps_to_reach(curve[:30], 0.1) is None
     assert roi.smoothed([(0, 2.0), (1, 4.0)]) == [(0, 2.0), (1, 4.0)]  # short curves: window 1
+
+
+def test_gain_over_the_start_is_tested_on_the_same_examples():
+    poc = make_poc(table=(600, 40, 60, 172))  # AdamW 660/872 right at the end, LOZO 640/872
+    adamw, lozo = poc.runs
+    # at step 0 both got the same 600 right: AdamW fixed 60 and broke none; LOZO fixed 40 and broke none
+    start = [True] * 600 + [False] * 272
+    adamw.correct_start = lozo.correct_start = start
+    result = compute_roi(poc, "poc", catalog=CATALOG)
+    rows = {r["method"]: r for r in result["rows"]}
+    assert rows["adamw"]["gain_significant"] and rows["adamw"]["gain_p_value"] < 1e-10
+    assert "AdamW improved on its starting accuracy" in result["verdict"]["en"]
+    # a LOZO that only swapped examples (20 fixed, 20 broken) did not change beyond chance
+    lozo.correct_start = [True] * 580 + [False] * 20 + [True] * 20 + [False] * 252
+    lozo.correct = [True] * 600 + [False] * 272
+    lozo.acc_start, lozo.acc_end = 600 / 872, 600 / 872
+    result = compute_roi(poc, "poc", catalog=CATALOG)
+    lozo_row = next(r for r in result["rows"] if r["method"] == "lozo")
+    assert lozo_row["gain_significant"] is False and lozo_row["gain_p_value"] == 1.0
+    assert "LOZO's change from its starting accuracy (+0.0 points) is within chance" in result["verdict"]["en"]
+    assert "偶然の範囲内" in result["verdict"]["ja"]
