@@ -7,6 +7,8 @@ process id. Redis clients likewise.
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 import os
 
@@ -16,6 +18,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend.core.config import Settings
 
 log = logging.getLogger(__name__)
+
+# Compact JSON for the event payloads (a batch of points is most of what the relay writes).
+_compact_json = functools.partial(json.dumps, separators=(",", ":"), allow_nan=False)
 
 _factories: dict[tuple[int, str], sessionmaker[Session]] = {}
 _redis_clients: dict[tuple[int, str], object] = {}
@@ -36,10 +41,12 @@ def session_factory(url: str) -> sessionmaker[Session]:
     factory = _factories.get(key)
     if factory is None:
         if url.startswith("sqlite"):
-            engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+            engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 10},
+                                      json_serializer=_compact_json)
             sa.event.listen(engine, "connect", _sqlite_pragmas)
         else:
-            engine = sa.create_engine(url, pool_pre_ping=True, pool_size=2, max_overflow=2)
+            engine = sa.create_engine(url, pool_pre_ping=True, pool_size=2, max_overflow=2,
+                                      json_serializer=_compact_json)
         factory = sessionmaker(engine, expire_on_commit=False)
         _factories[key] = factory
     return factory
