@@ -7,31 +7,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from fastapi import APIRouter, HTTPException, Query, status
-from pydantic import BaseModel, Field
 
 from backend.api.deps import PocDep, SessionDep, SettingsDep
+from backend.api.schemas import Message
 from backend.estimates import gpus, memory, records, roi, shapes
+from backend.estimates.schemas import GpusPublic, MemoryEstimatePublic, MemoryEstimateRequest, RoiPublic, RoiTarget
 
 router = APIRouter(tags=["estimates"])
-
-Method = Literal["inference", "mezo", "lozo", "lozo_m", "adamw", "sgd"]
-
-
-class MemoryEstimateRequest(BaseModel):
-    model: str = Field("minilm", max_length=500)
-    methods: list[Method] = Field(default_factory=lambda: ["lozo", "adamw"], min_length=1)
-    dtype: Literal["float32", "float16", "bfloat16"] = "float32"
-    batch_size: int = Field(16, ge=1, le=4096)
-    seq_len: int = Field(64, ge=1, le=131072)
-    rank: int = Field(2, ge=1, le=64)
-    gpu_id: str | None = None
-    gpu_count: int = Field(1, ge=1, le=64)
-    # Where the run would execute; default: "cuda" when a GPU is chosen, else "cpu" (adds the process runtime).
-    device: Literal["cpu", "cuda"] | None = None
-
 
 def _catalog(settings) -> list[gpus.Gpu]:
     try:
@@ -47,13 +30,15 @@ def _shape(model: str) -> shapes.ModelShape:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from exc
 
 
-@router.get("/gpus", summary="The GPU catalogue with memory and hourly prices")
+@router.get("/gpus", response_model=GpusPublic, summary="The GPU catalogue with memory and hourly prices")
 def list_gpus(settings: SettingsDep) -> dict:
     data = [g.model_dump() for g in _catalog(settings)]
     return {"data": data, "count": len(data)}
 
 
-@router.post("/estimates/memory", summary="Memory per optimizer before launch, and fit on a GPU")
+@router.post("/estimates/memory", response_model=MemoryEstimatePublic,
+             responses={404: {"model": Message}, 422: {"model": Message}},
+             summary="Memory per optimizer before launch, and fit on a GPU")
 def estimate_memory(body: MemoryEstimateRequest, session: SessionDep, settings: SettingsDep) -> dict:
     shape = _shape(body.model)
     kind = body.device or ("cuda" if body.gpu_id else "cpu")
@@ -78,9 +63,9 @@ def estimate_memory(body: MemoryEstimateRequest, session: SessionDep, settings: 
     return {"model": shape.public(), "device_kind": kind, "tight_fraction": gpus.TIGHT_FRACTION, "data": rows}
 
 
-@router.get("/pocs/{poc_id}/roi", summary="Cost, memory and verdict of a PoC for a target model size")
-def poc_roi(poc: PocDep, session: SessionDep, settings: SettingsDep,
-            target: Literal["poc", "1b", "7b", "13b", "70b"] = Query("poc")) -> dict:
+@router.get("/pocs/{poc_id}/roi", response_model=RoiPublic, responses={404: {"model": Message}},
+            summary="Cost, memory and verdict of a PoC for a target model size")
+def poc_roi(poc: PocDep, session: SessionDep, settings: SettingsDep, target: RoiTarget = Query("poc")) -> dict:
     calib = records.calibration(session, "cuda")
     try:
         result = roi.compute_roi(records.poc_result(session, poc), target, catalog=_catalog(settings),

@@ -21,11 +21,11 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 from fastapi.responses import FileResponse, HTMLResponse
-from pydantic import BaseModel, Field
-
 from backend.api.deps import PocDep, SessionDep, SettingsDep
+from backend.api.schemas import Message
 from backend.db.models import Report
 from backend.estimates import gpus
+from backend.estimates.schemas import ReportCreate, ReportLinks, ReportPublic, ReportsPublic
 from backend.reports import pdf, store
 from backend.reports.render import plotly_js_path, render_html
 
@@ -36,11 +36,6 @@ Token = Annotated[str, Path(min_length=16, max_length=64, pattern=r"^[A-Za-z0-9_
 # The token is in the URL: keep it out of Referer headers and search engines.
 PRIVATE_HEADERS = {"Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex, nofollow",
                    "Cache-Control": "private, no-cache"}
-
-
-class ReportCreate(BaseModel):
-    language: Literal["en", "ja"] = "en"
-    expires_in_days: int | None = Field(None, ge=1, le=store.MAX_EXPIRY_DAYS)
 
 
 def _links(report: Report) -> dict:
@@ -67,7 +62,13 @@ def _expires(report: Report) -> str | None:
     return report.expires_at.isoformat() if report.expires_at else None
 
 
-@router.post("/pocs/{poc_id}/reports", status_code=status.HTTP_201_CREATED, summary="Freeze a PoC into a report")
+NOT_FOUND = {404: {"model": Message}}
+TOKEN_ANSWERS = {404: {"model": Message, "description": "unknown or revoked"},
+                 410: {"model": Message, "description": "the link has expired"}}
+
+
+@router.post("/pocs/{poc_id}/reports", status_code=status.HTTP_201_CREATED, response_model=ReportLinks,
+             responses=NOT_FOUND, summary="Freeze a PoC into a report")
 def create_report(poc: PocDep, body: ReportCreate, session: SessionDep, settings: SettingsDep) -> dict:
     catalog = gpus.load_catalog(settings.gpu_catalog or "")
     report = store.create_report(session, poc, body.language, body.expires_in_days or settings.report_expiry_days,
@@ -75,7 +76,8 @@ def create_report(poc: PocDep, body: ReportCreate, session: SessionDep, settings
     return _links(report)
 
 
-@router.get("/pocs/{poc_id}/reports", summary="The reports of a PoC")
+@router.get("/pocs/{poc_id}/reports", response_model=ReportsPublic, responses=NOT_FOUND,
+            summary="The reports of a PoC")
 def list_reports(poc: PocDep, session: SessionDep) -> dict:
     now = dt.datetime.now(dt.UTC)
     data = []
@@ -86,7 +88,7 @@ def list_reports(poc: PocDep, session: SessionDep) -> dict:
     return {"data": data, "count": len(data)}
 
 
-@router.delete("/pocs/{poc_id}/reports/{token}", status_code=status.HTTP_204_NO_CONTENT,
+@router.delete("/pocs/{poc_id}/reports/{token}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND,
                summary="Revoke a report link at once")
 def revoke_report(poc: PocDep, token: Token, session: SessionDep) -> Response:
     if not store.revoke_report(session, poc.id, token):
@@ -100,7 +102,8 @@ def plotly_asset() -> FileResponse:
                         headers={"Cache-Control": "public, max-age=604800"})
 
 
-@router.get("/reports/{token}.html", summary="The report as a self-contained HTML file")
+@router.get("/reports/{token}.html", response_class=HTMLResponse, responses=TOKEN_ANSWERS,
+            summary="The report as a self-contained HTML file")
 def report_html(token: Token, session: SessionDep, lang: Literal["en", "ja"] | None = Query(None)) -> HTMLResponse:
     report = _live(session, token)
     html = render_html(report.snapshot, _language(report, lang), inline_plotly=True, expires_at=_expires(report))
@@ -108,7 +111,9 @@ def report_html(token: Token, session: SessionDep, lang: Literal["en", "ja"] | N
     return HTMLResponse(html, headers=PRIVATE_HEADERS | {"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-@router.get("/reports/{token}.pdf", summary="The report as PDF", response_class=Response)
+@router.get("/reports/{token}.pdf", response_class=Response, summary="The report as PDF",
+            responses=TOKEN_ANSWERS | {200: {"content": {"application/pdf": {}}},
+                                       503: {"model": Message, "description": "Chromium missing"}})
 def report_pdf(token: Token, session: SessionDep, settings: SettingsDep,
                lang: Literal["en", "ja"] | None = Query(None)) -> Response:
     report = _live(session, token)
@@ -122,7 +127,8 @@ def report_pdf(token: Token, session: SessionDep, settings: SettingsDep,
                     headers=PRIVATE_HEADERS | {"Content-Disposition": f'inline; filename="{name}"'})
 
 
-@router.get("/reports/{token}", summary="The frozen snapshot of a report")
+@router.get("/reports/{token}", response_model=ReportPublic, responses=TOKEN_ANSWERS,
+            summary="The frozen snapshot of a report")
 def report_snapshot(token: Token, session: SessionDep, response: Response) -> dict:
     report = _live(session, token)
     response.headers.update(PRIVATE_HEADERS)

@@ -1,0 +1,182 @@
+"""Request and response bodies of the estimates and reports API, so OpenAPI (and the TypeScript client
+generated from it) types them. Names follow the API's families: ``XCreate``, ``XPublic``, ``XsPublic``."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+EstimateMethod = Literal["inference", "mezo", "lozo", "lozo_m", "adamw", "sgd"]
+Fit = Literal["fits", "tight", "wont_fit"]
+RoiTarget = Literal["poc", "1b", "7b", "13b", "70b"]
+
+
+class GpuPublic(BaseModel):
+    id: str
+    name: str
+    memory_gb: float
+    hourly_price: float
+    currency: str
+    kind: Literal["cloud", "on_prem", "own"]
+    tflops: float = Field(description="dense 16-bit throughput used to project GPU-hours")
+
+
+class GpusPublic(BaseModel):
+    data: list[GpuPublic]
+    count: int
+
+
+class MemoryEstimateRequest(BaseModel):
+    model: str = Field("minilm", max_length=500)
+    methods: list[EstimateMethod] = Field(default_factory=lambda: ["lozo", "adamw"], min_length=1)
+    dtype: Literal["float32", "float16", "bfloat16"] = "float32"
+    batch_size: int = Field(16, ge=1, le=4096)
+    seq_len: int = Field(64, ge=1, le=131072)
+    rank: int = Field(2, ge=1, le=64)
+    gpu_id: str | None = None
+    gpu_count: int = Field(1, ge=1, le=64)
+    device: Literal["cpu", "cuda"] | None = Field(
+        None, description="where the run would execute; default: cuda when a GPU is chosen, else cpu "
+                          "(cpu adds the process runtime to match the engine's peak RSS)")
+
+
+class ModelPublic(BaseModel):
+    id: str
+    name: str
+    n_params: int
+    n_layers: int
+    hidden_size: int
+    kind: Literal["encoder", "decoder"]
+
+
+class CalibrationPublic(BaseModel):
+    ratio: float = Field(description="mean measured / estimated peak memory of finished runs")
+    samples: int
+    device_kind: Literal["cpu", "cuda"]
+
+
+class MemoryBytes(BaseModel):
+    weights: int
+    gradients: int
+    optimizer_states: int
+    low_rank_factors: int
+    noise: int
+    step_workspace: int
+    activations: int
+    runtime: int
+    total: int
+
+
+class MemoryEstimateRow(BaseModel):
+    method: EstimateMethod
+    bytes: MemoryBytes
+    total_gb: float
+    calibrated_total_gb: float | None
+    calibration: CalibrationPublic | None
+    fit: Fit | None
+    headroom_gb: float | None
+
+
+class MemoryEstimatePublic(BaseModel):
+    model: ModelPublic
+    device_kind: Literal["cpu", "cuda"]
+    tight_fraction: float
+    data: list[MemoryEstimateRow]
+
+
+class GpuChoice(BaseModel):
+    id: str
+    name: str
+    count: int
+
+
+class AccuracyInterval(BaseModel):
+    value: float
+    low: float
+    high: float
+
+
+class RoiRow(BaseModel):
+    method: str
+    gpu: GpuChoice | None
+    memory_bytes: int
+    memory_gb: float
+    memory_saved_pct: float | None
+    steps: int
+    steps_run: int
+    steps_to_target: int | None
+    reached_target: bool | None
+    gpu_hours: float | None
+    cost: float | None
+    currency: str | None
+    accuracy: AccuracyInterval | None
+    accuracy_gain_points: float | None
+    gain_p_value: float | None
+    gain_significant: bool | None
+    cost_per_point: float | None
+
+
+class Comparison(BaseModel):
+    method_a: str
+    method_b: str
+    acc_gap: float
+    p_value: float
+    significant: bool
+    test: Literal["mcnemar"]
+    variant: str
+    n: int
+    only_a: int
+    only_b: int
+    needed_n: int | None
+
+
+class Verdict(BaseModel):
+    code: Literal["incomplete", "zo_better", "zo_worse", "no_significant_difference"]
+    en: str
+    ja: str
+
+
+class RoiPublic(BaseModel):
+    target: RoiTarget
+    target_model: str
+    target_params: int
+    dtype: str
+    target_loss: float | None
+    assumptions: dict[str, Any]
+    rows: list[RoiRow]
+    comparison: Comparison | None
+    verdict: Verdict
+    calibration: CalibrationPublic | None
+
+
+class ReportCreate(BaseModel):
+    language: Literal["en", "ja"] = "en"
+    expires_in_days: int | None = Field(None, ge=1, le=365, description="default: ZOPOC_REPORT_EXPIRY_DAYS")
+
+
+class ReportLinks(BaseModel):
+    token: str
+    url: str
+    html_url: str
+    pdf_url: str
+    expires_at: str | None
+    language: Literal["en", "ja"]
+
+
+class ReportListItem(ReportLinks):
+    state: Literal["live", "expired", "revoked"]
+    created_at: str
+
+
+class ReportsPublic(BaseModel):
+    data: list[ReportListItem]
+    count: int
+
+
+class ReportPublic(BaseModel):
+    token: str
+    language: Literal["en", "ja"]
+    expires_at: str | None
+    created_at: str
+    snapshot: dict[str, Any]
