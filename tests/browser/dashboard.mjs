@@ -8,6 +8,7 @@ const STEPS = Number(process.env.ZOPOC_BROWSER_STEPS ?? 40);
 const MODEL = process.env.ZOPOC_BROWSER_MODEL ?? "tiny-bert";
 const TIMEOUT = Number(process.env.ZOPOC_BROWSER_TIMEOUT_MS ?? 240_000);
 
+const TAG = Math.random().toString(36).slice(2, 7); // PoC names unique to this run of the script
 const { page, close, consoleErrors } = await openBrowser();
 page.setDefaultTimeout(30_000);
 let failed = false;
@@ -31,7 +32,7 @@ try {
   await page.getByText("Enter a value from 1 to 100000.").waitFor();
   check(page.url().endsWith("/new?lang=en"), "an invalid budget keeps the form open with its message");
 
-  await page.getByLabel("PoC name").fill("Browser test: tiny PoC");
+  await page.getByLabel("PoC name").fill(`Browser test ${TAG}: tiny PoC`);
   await page.getByLabel("Model", { exact: true }).selectOption(MODEL);
   await selectByText(page.getByLabel("Dataset", { exact: true }), /demo-sentiment/);
   await page.getByLabel("Number of training steps").fill(String(STEPS));
@@ -136,7 +137,7 @@ try {
 
   // --- 6. cancel -------------------------------------------------------------------------------
   await page.goto(`${BASE_URL}/new?lang=en`);
-  await page.getByLabel("PoC name").fill("Browser test: cancel me");
+  await page.getByLabel("PoC name").fill(`Browser test ${TAG}: cancel me`);
   await page.getByLabel("Model", { exact: true }).selectOption(MODEL);
   await selectByText(page.getByLabel("Dataset", { exact: true }), /demo-sentiment/);
   await page.getByLabel("Number of training steps").fill("100000");
@@ -153,9 +154,9 @@ try {
   await screenshot(page, "cancelled.png");
 
   // --- 7. the list -----------------------------------------------------------------------------
-  await page.goto(`${BASE_URL}/`);
-  await page.getByRole("link", { name: "Open Browser test: tiny PoC" }).waitFor();
-  await page.getByLabel("Search by name or model").fill("cancel me");
+  await page.goto(`${BASE_URL}/?lang=en`);
+  await page.getByRole("link", { name: `Open Browser test ${TAG}: tiny PoC` }).waitFor();
+  await page.getByLabel("Search by name or model").fill(`${TAG}: cancel`);
   await page.waitForFunction(() => document.querySelectorAll("tr[data-poc-id]").length === 1);
   check(true, "the list filters by search");
   await screenshot(page, "poc-list.png");
