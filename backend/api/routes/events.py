@@ -33,6 +33,8 @@ from backend.events import channel, events_after
 router = APIRouter(tags=["events"])
 
 _RESUME = re.compile(r"^\s*(\d{1,19})(?:\.(\d{1,9}))?\s*$")
+# Event seqs are BIGINT: a resume point above this would make the database query fail mid-stream.
+MAX_SEQ = 2**63 - 1
 # With Redis a lost wake-up is still caught by a poll at this interval.
 _REDIS_FALLBACK_POLL_S = 5.0
 
@@ -43,6 +45,8 @@ def parse_resume(value: str) -> tuple[int, int]:
     if match is None:
         raise field_problem("Last-Event-ID", f"{value!r} is not an event id of this stream")
     seq = int(match.group(1))
+    if seq > MAX_SEQ:
+        raise field_problem("Last-Event-ID", f"{value!r} is not an event id of this stream (too large)")
     if match.group(2) is None:
         return seq, -1
     return seq - 1, int(match.group(2))
@@ -125,8 +129,8 @@ async def existing_poc_id(poc_id: str) -> str:
 
 def resume_point(
     last_event_id: Annotated[str | None, Header(description="resume after this event id")] = None,
-    after: Annotated[int | None,
-                     Query(ge=0, description="start after this event seq (if no Last-Event-ID)")] = None,
+    after: Annotated[int | None, Query(
+        ge=0, le=MAX_SEQ, description="start after this event seq (if no Last-Event-ID)")] = None,
 ) -> tuple[int, int]:
     """(seq after which to replay, points of the next batch already seen - 1)."""
     if last_event_id:
