@@ -32,6 +32,8 @@ const rows = walk(dist)
 
 console.log("\nzopoc bundle size (frontend/dist)");
 for (const r of rows) {
-  console.log(`  ${r.file.padEnd(48)} ${kb(r.raw).padStart(12)} ${kb(r.gzip).padStart(12)} gzip${r.lazy ? "  (lazy: charts)" : ""}`);
+  console.log(
+    `  ${r.file.padEnd(48)} ${kb(r.raw).padStart(12)} ${kb(r.gzip).padStart(12)} gzip${r.lazy ? "  (lazy: charts)" : ""}`,
+  );
 }
 console.log(`  total ${kb(raw)} raw, ${kb(gz)} gzip; loaded before any chart: ${kb(initialGz)} gzip\n`);

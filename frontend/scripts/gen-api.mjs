@@ -18,6 +18,10 @@ if (!source) {
   source = join(mkdtempSync(join(tmpdir(), "zopoc-openapi-")), "openapi.json");
   writeFileSync(source, json);
 }
-execFileSync(join(frontend, "node_modules/.bin/openapi-typescript"), [source, "-o", join(frontend, "src/api/schema.gen.ts")], {
-  stdio: "inherit",
-});
+execFileSync(
+  join(frontend, "node_modules/.bin/openapi-typescript"),
+  [source, "-o", join(frontend, "src/api/schema.gen.ts")],
+  {
+    stdio: "inherit",
+  },
+);

@@ -6,11 +6,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 // playwright-core is a dev dependency of the frontend: resolve it from there.
-const require = createRequire(new URL("../../frontend/package.json", import.meta.url));
+const require = createRequire(
+  new URL("../../frontend/package.json", import.meta.url),
+);
 const { chromium } = require("playwright-core");
 
 export const BASE_URL = process.env.BASE_URL ?? "http://127.0.0.1:8765";
-export const SCREENSHOT_DIR = process.env.SCREENSHOT_DIR ?? new URL("../../test-artifacts/screenshots/", import.meta.url).pathname;
+export const SCREENSHOT_DIR =
+  process.env.SCREENSHOT_DIR ??
+  new URL("../../test-artifacts/screenshots/", import.meta.url).pathname;
 mkdirSync(SCREENSHOT_DIR, { recursive: true });
 
 /** Starts Chromium in a fresh profile; returns { browser, page, close }. */
@@ -68,9 +72,17 @@ export async function chartTraces(page) {
         return [
           figure.getAttribute("data-chart"),
           {
-            traces: data.map((t) => ({ name: t.name, type: t.type, n: (t.x || []).length, xMax: Math.max(...(t.x || [0])), color: t.line?.color })),
+            traces: data.map((t) => ({
+              name: t.name,
+              type: t.type,
+              n: (t.x || []).length,
+              xMax: Math.max(...(t.x || [0])),
+              color: t.line?.color,
+            })),
             xTitle: gd?.layout?.xaxis?.title?.text ?? null,
-            drawnPaths: figure.querySelectorAll(".scatterlayer .trace, .barlayer .trace").length,
+            drawnPaths: figure.querySelectorAll(
+              ".scatterlayer .trace, .barlayer .trace",
+            ).length,
           },
         ];
       }),
@@ -80,8 +92,15 @@ export async function chartTraces(page) {
 
 /** Selects the first option of a <select> whose text matches ``pattern``. */
 export async function selectByText(select, pattern) {
-  const options = await select.locator("option").evaluateAll((els) => els.map((o) => ({ value: o.value, text: o.textContent })));
+  const options = await select
+    .locator("option")
+    .evaluateAll((els) =>
+      els.map((o) => ({ value: o.value, text: o.textContent })),
+    );
   const option = options.find((o) => pattern.test(o.text ?? ""));
-  if (!option) throw new Error(`no option matches ${pattern}: ${options.map((o) => o.text).join(" | ")}`);
+  if (!option)
+    throw new Error(
+      `no option matches ${pattern}: ${options.map((o) => o.text).join(" | ")}`,
+    );
   await select.selectOption(option.value);
 }

@@ -22,8 +22,6 @@ FRONTEND = REPO / "frontend"
 SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
-pytestmark = pytest.mark.browser
-
 
 def _newest_source_mtime() -> float:
     files = [p for p in (FRONTEND / "src").rglob("*") if p.is_file()]

@@ -2,7 +2,14 @@
 // launch a tiny PoC from the form, watch it update live and finish, check the charts (one trace per
 // method), switch the x axis, switch to Japanese, then launch a longer PoC and cancel its runs.
 // Prints "ok - ..." per check; exits non-zero on the first failed check.
-import { BASE_URL, chartTraces, check, openBrowser, screenshot, selectByText } from "./browser.mjs";
+import {
+  BASE_URL,
+  chartTraces,
+  check,
+  openBrowser,
+  screenshot,
+  selectByText,
+} from "./browser.mjs";
 
 const STEPS = Number(process.env.ZOPOC_BROWSER_STEPS ?? 40);
 const MODEL = process.env.ZOPOC_BROWSER_MODEL ?? "tiny-bert";
@@ -20,21 +27,46 @@ try {
   // --- 1. the launch form ----------------------------------------------------------------------
   await page.goto(`${BASE_URL}/new?lang=en`);
   await page.getByRole("heading", { name: "Launch a new PoC" }).waitFor();
-  check(await page.getByRole("checkbox", { name: "LOZO", exact: true }).isChecked(), "LOZO is checked by default");
-  check(await page.getByRole("checkbox", { name: "AdamW", exact: true }).isChecked(), "AdamW is checked by default");
-  check(!(await page.getByRole("checkbox", { name: "MeZO", exact: true }).isChecked()), "MeZO is optional (unchecked)");
-  const modelOptions = await page.getByLabel("Model", { exact: true }).locator("option").allTextContents();
-  check(/embedded/i.test(modelOptions[0] ?? ""), `the embedded model comes first (${modelOptions[0]})`);
+  check(
+    await page.getByRole("checkbox", { name: "LOZO", exact: true }).isChecked(),
+    "LOZO is checked by default",
+  );
+  check(
+    await page
+      .getByRole("checkbox", { name: "AdamW", exact: true })
+      .isChecked(),
+    "AdamW is checked by default",
+  );
+  check(
+    !(await page
+      .getByRole("checkbox", { name: "MeZO", exact: true })
+      .isChecked()),
+    "MeZO is optional (unchecked)",
+  );
+  const modelOptions = await page
+    .getByLabel("Model", { exact: true })
+    .locator("option")
+    .allTextContents();
+  check(
+    /embedded/i.test(modelOptions[0] ?? ""),
+    `the embedded model comes first (${modelOptions[0]})`,
+  );
 
   // Validation shows messages in place and does not submit.
   await page.getByLabel("Number of training steps").fill("0");
   await page.getByRole("button", { name: "Launch PoC" }).click();
   await page.getByText("Enter a value from 1 to 100000.").waitFor();
-  check(page.url().endsWith("/new?lang=en"), "an invalid budget keeps the form open with its message");
+  check(
+    page.url().endsWith("/new?lang=en"),
+    "an invalid budget keeps the form open with its message",
+  );
 
   await page.getByLabel("PoC name").fill(`Browser test ${TAG}: tiny PoC`);
   await page.getByLabel("Model", { exact: true }).selectOption(MODEL);
-  await selectByText(page.getByLabel("Dataset", { exact: true }), /demo-sentiment/);
+  await selectByText(
+    page.getByLabel("Dataset", { exact: true }),
+    /demo-sentiment/,
+  );
   await page.getByLabel("Number of training steps").fill(String(STEPS));
   await page.getByText("Advanced settings").click();
   await page.getByLabel("Batch size").fill("8");
@@ -45,7 +77,10 @@ try {
   await page.waitForURL(/\/pocs\/[^/?]+/);
   const pocUrl = page.url().split("?")[0];
   console.log(`launched ${pocUrl}`);
-  await page.getByTestId("live-status").filter({ hasText: "Live" }).waitFor({ timeout: 60_000 });
+  await page
+    .getByTestId("live-status")
+    .filter({ hasText: "Live" })
+    .waitFor({ timeout: 60_000 });
   check(true, "the live stream is connected");
 
   // Points must appear and grow while the page stays as it is (no reload).
@@ -53,10 +88,14 @@ try {
     const charts = await chartTraces(page);
     return (charts.loss?.traces ?? []).reduce((sum, t) => sum + t.n, 0);
   };
-  await page.waitForFunction(() => {
-    const gd = document.querySelector('[data-chart="loss"] .js-plotly-plot');
-    return gd && gd.data && gd.data.some((t) => t.x.length >= 2);
-  }, null, { timeout: TIMEOUT });
+  await page.waitForFunction(
+    () => {
+      const gd = document.querySelector('[data-chart="loss"] .js-plotly-plot');
+      return gd && gd.data && gd.data.some((t) => t.x.length >= 2);
+    },
+    null,
+    { timeout: TIMEOUT },
+  );
   const firstCount = await lossPoints();
   const loadsBefore = loads;
   await page.waitForFunction(
@@ -68,32 +107,71 @@ try {
     { timeout: TIMEOUT },
   );
   const laterCount = await lossPoints();
-  check(laterCount > firstCount && loads === loadsBefore, `the loss chart grew live from ${firstCount} to ${laterCount} points without a reload`);
+  check(
+    laterCount > firstCount && loads === loadsBefore,
+    `the loss chart grew live from ${firstCount} to ${laterCount} points without a reload`,
+  );
   await screenshot(page, "live-comparison.png");
 
   // --- 3. finished: charts, summary ------------------------------------------------------------
-  await page.getByTestId("live-status").filter({ hasText: "All runs ended" }).waitFor({ timeout: TIMEOUT });
-  const states = await page.$$eval("tr[data-run-id]", (rows) => rows.map((r) => r.getAttribute("data-state")));
-  check(states.length === 2 && states.every((s) => s === "succeeded"), `both runs succeeded (${states})`);
+  await page
+    .getByTestId("live-status")
+    .filter({ hasText: "All runs ended" })
+    .waitFor({ timeout: TIMEOUT });
+  const states = await page.$$eval("tr[data-run-id]", (rows) =>
+    rows.map((r) => r.getAttribute("data-state")),
+  );
+  check(
+    states.length === 2 && states.every((s) => s === "succeeded"),
+    `both runs succeeded (${states})`,
+  );
   await page.waitForFunction(() =>
     ["loss", "accuracy", "memory"].every((id) => {
       const gd = document.querySelector(`[data-chart="${id}"] .js-plotly-plot`);
-      return gd && gd.data && gd.data.length === 2 && gd.data.every((t) => t.x.length > 0);
+      return (
+        gd &&
+        gd.data &&
+        gd.data.length === 2 &&
+        gd.data.every((t) => t.x.length > 0)
+      );
     }),
   );
   let charts = await chartTraces(page);
   for (const id of ["loss", "accuracy", "memory"]) {
     const names = charts[id].traces.map((t) => t.name).sort();
-    check(JSON.stringify(names) === '["AdamW","LOZO"]' && charts[id].drawnPaths === 2, `${id} chart: one drawn trace per method (${names})`);
+    check(
+      JSON.stringify(names) === '["AdamW","LOZO"]' &&
+        charts[id].drawnPaths === 2,
+      `${id} chart: one drawn trace per method (${names})`,
+    );
   }
-  const colors = ["loss", "accuracy", "memory"].map((id) => charts[id].traces.map((t) => `${t.name}=${t.color}`).sort().join());
-  check(new Set(colors).size === 1, `each method keeps its colour in every chart (${colors[0]})`);
-  check(charts.loss.traces.every((t) => t.xMax === STEPS), `the step axis runs to ${STEPS}`);
+  const colors = ["loss", "accuracy", "memory"].map((id) =>
+    charts[id].traces
+      .map((t) => `${t.name}=${t.color}`)
+      .sort()
+      .join(),
+  );
+  check(
+    new Set(colors).size === 1,
+    `each method keeps its colour in every chart (${colors[0]})`,
+  );
+  check(
+    charts.loss.traces.every((t) => t.xMax === STEPS),
+    `the step axis runs to ${STEPS}`,
+  );
   check(charts.peak.drawnPaths >= 1, "peak memory is drawn as bars");
   const ratioText = await page.getByTestId("memory-ratio").innerText();
-  check(/AdamW needs [\d.]+× the memory of LOZO/.test(ratioText), `the memory ratio is written out: "${ratioText.split("\n")[0]}"`);
+  check(
+    /AdamW needs [\d.]+× the memory of LOZO/.test(ratioText),
+    `the memory ratio is written out: "${ratioText.split("\n")[0]}"`,
+  );
   const gapText = await page.getByTestId("accuracy-gap").innerText();
-  check(/LOZO (scores [\d.]+ points (above|below) AdamW|and AdamW reach the same accuracy)/.test(gapText), `the accuracy gap is written out: "${gapText}"`);
+  check(
+    /LOZO (scores [\d.]+ points (above|below) AdamW|and AdamW reach the same accuracy)/.test(
+      gapText,
+    ),
+    `the accuracy gap is written out: "${gapText}"`,
+  );
   await screenshot(page, "finished-comparison.png");
 
   // --- 4. x axis: forward passes, then wall-clock time -----------------------------------------
@@ -103,30 +181,59 @@ try {
     return gd?.layout?.xaxis?.title?.text === "Forward passes";
   });
   charts = await chartTraces(page);
-  const fp = Object.fromEntries(charts.loss.traces.map((t) => [t.name, t.xMax]));
+  const fp = Object.fromEntries(
+    charts.loss.traces.map((t) => [t.name, t.xMax]),
+  );
   // A ZO step costs two forward passes, an AdamW step one (plus a backward pass).
-  check(fp.LOZO === 2 * STEPS && fp.AdamW === STEPS, `forward-pass axis: LOZO ${fp.LOZO} = 2×${STEPS}, AdamW ${fp.AdamW} = ${STEPS}`);
+  check(
+    fp.LOZO === 2 * STEPS && fp.AdamW === STEPS,
+    `forward-pass axis: LOZO ${fp.LOZO} = 2×${STEPS}, AdamW ${fp.AdamW} = ${STEPS}`,
+  );
   await page.getByRole("radio", { name: "Wall-clock time (s)" }).click();
   await page.waitForFunction(() => {
-    const gd = document.querySelector('[data-chart="accuracy"] .js-plotly-plot');
+    const gd = document.querySelector(
+      '[data-chart="accuracy"] .js-plotly-plot',
+    );
     return gd?.layout?.xaxis?.title?.text === "Wall-clock time (s)";
   });
   charts = await chartTraces(page);
-  check(charts.loss.traces.every((t) => t.xMax > 0 && t.xMax < 3600) && charts.loss.xTitle === "Wall-clock time (s)", "wall-clock axis in seconds on every chart");
+  check(
+    charts.loss.traces.every((t) => t.xMax > 0 && t.xMax < 3600) &&
+      charts.loss.xTitle === "Wall-clock time (s)",
+    "wall-clock axis in seconds on every chart",
+  );
 
   // --- 5. Japanese ----------------------------------------------------------------------------
   await page.getByRole("button", { name: "日本語" }).click();
   await page.getByText("学習損失", { exact: true }).waitFor();
-  check(await page.locator("html").getAttribute("lang") === "ja", "<html lang> follows the language");
-  for (const label of ["学習の推移", "評価データでの精度", "手法ごとのピークメモリ", "実行状況", "経過時間（秒）", "完了"]) {
-    check(await page.getByText(label, { exact: true }).first().isVisible(), `Japanese label shown: ${label}`);
+  check(
+    (await page.locator("html").getAttribute("lang")) === "ja",
+    "<html lang> follows the language",
+  );
+  for (const label of [
+    "学習の推移",
+    "評価データでの精度",
+    "手法ごとのピークメモリ",
+    "実行状況",
+    "経過時間（秒）",
+    "完了",
+  ]) {
+    check(
+      await page.getByText(label, { exact: true }).first().isVisible(),
+      `Japanese label shown: ${label}`,
+    );
   }
   await page.waitForFunction(() => {
     const gd = document.querySelector('[data-chart="loss"] .js-plotly-plot');
     return gd?.layout?.xaxis?.title?.text === "経過時間（秒）";
   });
   check(true, "chart axis titles are Japanese too");
-  check(/AdamW は LOZO の [\d.]+ 倍のメモリを必要とします/.test(await page.getByTestId("memory-ratio").innerText()), "the memory ratio sentence is Japanese");
+  check(
+    /AdamW は LOZO の [\d.]+ 倍のメモリを必要とします/.test(
+      await page.getByTestId("memory-ratio").innerText(),
+    ),
+    "the memory ratio sentence is Japanese",
+  );
   await page.reload();
   await page.getByText("学習損失", { exact: true }).waitFor();
   check(true, "the language choice is remembered after a reload");
@@ -139,31 +246,54 @@ try {
   await page.goto(`${BASE_URL}/new?lang=en`);
   await page.getByLabel("PoC name").fill(`Browser test ${TAG}: cancel me`);
   await page.getByLabel("Model", { exact: true }).selectOption(MODEL);
-  await selectByText(page.getByLabel("Dataset", { exact: true }), /demo-sentiment/);
+  await selectByText(
+    page.getByLabel("Dataset", { exact: true }),
+    /demo-sentiment/,
+  );
   await page.getByLabel("Number of training steps").fill("100000");
   await page.getByRole("button", { name: "Launch PoC" }).click();
   await page.waitForURL(/\/pocs\/[^/?]+/);
-  await page.locator('tr[data-method="lozo"][data-state="running"]').waitFor({ timeout: TIMEOUT });
+  await page
+    .locator('tr[data-method="lozo"][data-state="running"]')
+    .waitFor({ timeout: TIMEOUT });
   await page.getByRole("button", { name: "Cancel the LOZO run" }).click();
   await page.getByRole("button", { name: "Cancel the AdamW run" }).click();
-  await page.locator('tr[data-method="lozo"][data-state="cancelled"]').waitFor({ timeout: 60_000 });
-  await page.locator('tr[data-method="adamw"][data-state="cancelled"]').waitFor({ timeout: 60_000 });
-  const badge = await page.locator('tr[data-method="lozo"] [data-state="cancelled"]').innerText();
+  await page
+    .locator('tr[data-method="lozo"][data-state="cancelled"]')
+    .waitFor({ timeout: 60_000 });
+  await page
+    .locator('tr[data-method="adamw"][data-state="cancelled"]')
+    .waitFor({ timeout: 60_000 });
+  const badge = await page
+    .locator('tr[data-method="lozo"] [data-state="cancelled"]')
+    .innerText();
   check(badge === "Cancelled", `the cancelled run is marked "${badge}"`);
-  check(await page.getByRole("button", { name: "Run LOZO again" }).isVisible(), "a cancelled run offers retry");
+  check(
+    await page.getByRole("button", { name: "Run LOZO again" }).isVisible(),
+    "a cancelled run offers retry",
+  );
   await screenshot(page, "cancelled.png");
 
   // --- 7. the list -----------------------------------------------------------------------------
   await page.goto(`${BASE_URL}/?lang=en`);
-  await page.getByRole("link", { name: `Open Browser test ${TAG}: tiny PoC` }).waitFor();
+  await page
+    .getByRole("link", { name: `Open Browser test ${TAG}: tiny PoC` })
+    .waitFor();
   await page.getByLabel("Search by name or model").fill(`${TAG}: cancel`);
-  await page.waitForFunction(() => document.querySelectorAll("tr[data-poc-id]").length === 1);
+  await page.waitForFunction(
+    () => document.querySelectorAll("tr[data-poc-id]").length === 1,
+  );
   check(true, "the list filters by search");
   await screenshot(page, "poc-list.png");
 
   // Script errors only: a failed API call shows up in the checks above and in the page itself.
-  const relevant = consoleErrors.filter((e) => !/Failed to load resource/.test(e));
-  check(relevant.length === 0, `no errors in the browser console (${relevant.join(" | ")})`);
+  const relevant = consoleErrors.filter(
+    (e) => !/Failed to load resource/.test(e),
+  );
+  check(
+    relevant.length === 0,
+    `no errors in the browser console (${relevant.join(" | ")})`,
+  );
 } catch (error) {
   failed = true;
   console.error(String(error?.stack ?? error));

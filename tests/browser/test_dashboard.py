@@ -9,10 +9,13 @@ import re
 import subprocess
 
 import httpx
+import pytest
 
 from backend.db.models import Poc, Run
 from backend.ingest import Point, write_points
 from tests.browser.conftest import FRONTEND, SCREENSHOTS, run_node
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 # The checks dashboard.mjs must report (each printed as "ok - ..."): a script that stopped early or
 # skipped a step cannot pass.

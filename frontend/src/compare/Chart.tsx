@@ -37,6 +37,8 @@ export interface ChartProps {
   data: Data[];
   layout: Partial<Layout>;
   empty: boolean;
+  /** The text shown instead of an empty chart (default: "no data yet"). */
+  emptyText?: string;
   note?: string;
   onRendered?: (id: string) => void;
 }
@@ -60,7 +62,7 @@ const BASE_LAYOUT: Partial<Layout> = {
 };
 
 /** A titled chart figure; shows a message instead of the plot when empty or broken. */
-export function Chart({ id, title, data, layout, empty, note, onRendered }: ChartProps) {
+export function Chart({ id, title, data, layout, empty, emptyText, note, onRendered }: ChartProps) {
   const { t } = useTranslation();
   const headingId = `chart-${id}-title`;
   const failed = (
@@ -72,7 +74,7 @@ export function Chart({ id, title, data, layout, empty, note, onRendered }: Char
     <figure className="chart" data-chart={id} aria-labelledby={headingId}>
       <figcaption id={headingId}>{title}</figcaption>
       {empty ? (
-        <p className="chart-message">{t("compare.chart.empty")}</p>
+        <p className="chart-message">{emptyText ?? t("compare.chart.empty")}</p>
       ) : (
         <ChartErrorBoundary fallback={failed}>
           <Suspense fallback={<p className="chart-message">{t("compare.chart.loading")}</p>}>

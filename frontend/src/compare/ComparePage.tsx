@@ -72,7 +72,10 @@ export function ComparePage() {
       <p className="meta">
         {t("compare.model")}: <strong>{data.model}</strong> · {t("compare.dataset")}:{" "}
         <strong>{data.dataset_name ?? data.dataset_id}</strong> ·{" "}
-        {t("compare.launched", { date: formatDateTime(lang, data.created_at), who: data.created_by ?? t("common.none") })}
+        {t("compare.launched", {
+          date: formatDateTime(lang, data.created_at),
+          who: data.created_by ?? t("common.none"),
+        })}
       </p>
 
       <Summary runs={data.runs} />
@@ -91,11 +94,16 @@ export function ComparePage() {
                 type="button"
                 role="radio"
                 aria-checked={axis === value}
-                onClick={() => setParams((p) => {
-                  const next = new URLSearchParams(p);
-                  next.set("x", value);
-                  return next;
-                }, { replace: true })}
+                onClick={() =>
+                  setParams(
+                    (p) => {
+                      const next = new URLSearchParams(p);
+                      next.set("x", value);
+                      return next;
+                    },
+                    { replace: true },
+                  )
+                }
               >
                 {t(`compare.x.${value}`)}
               </button>
@@ -108,7 +116,7 @@ export function ComparePage() {
           <Loading />
         ) : (
           // While another axis loads, the previous data stays on screen with its own axis title.
-          <ComparisonCharts metrics={metrics.data} runs={data.runs} axis={metrics.data.x} />
+          <ComparisonCharts metrics={metrics.data} runs={data.runs} axis={metrics.data.x} active={active} />
         )}
       </section>
 

@@ -26,6 +26,8 @@ interface Props {
   metrics: MetricsPublic | undefined;
   runs: RunPublic[];
   axis: XAxis;
+  /** Whether runs are still going: an empty chart then means "not yet", otherwise "never". */
+  active: boolean;
 }
 
 /**
@@ -33,7 +35,7 @@ interface Props {
  * Records `zopoc:charts-drawn` (performance.measure from `zopoc:metrics-arrived`) once all charts
  * have drawn the newest data, which is how the render time is measured.
  */
-export function ComparisonCharts({ metrics, runs, axis }: Props) {
+export function ComparisonCharts({ metrics, runs, axis, active }: Props) {
   const { t } = useTranslation();
   const methodName = useCallback((m: string) => t(`method.${m}`, { defaultValue: m }), [t]);
 
@@ -71,7 +73,12 @@ export function ComparisonCharts({ metrics, runs, axis }: Props) {
         data: lineData(shaped.accuracy, methodName),
         layout: {
           xaxis,
-          yaxis: { title: { text: t("compare.chart.accuracyAxis") }, tickformat: ".0%", rangemode: "tozero", gridcolor: "#e3e3e3" },
+          yaxis: {
+            title: { text: t("compare.chart.accuracyAxis") },
+            tickformat: ".0%",
+            rangemode: "tozero",
+            gridcolor: "#e3e3e3",
+          },
         },
         empty: shaped.accuracy.every((tr) => tr.x.length === 0),
       },
@@ -79,7 +86,10 @@ export function ComparisonCharts({ metrics, runs, axis }: Props) {
         id: "memory",
         title: t("compare.chart.memory"),
         data: lineData(shaped.memory, methodName),
-        layout: { xaxis, yaxis: { title: { text: t("compare.chart.memoryAxis") }, rangemode: "tozero", gridcolor: "#e3e3e3" } },
+        layout: {
+          xaxis,
+          yaxis: { title: { text: t("compare.chart.memoryAxis") }, rangemode: "tozero", gridcolor: "#e3e3e3" },
+        },
         empty: shaped.memory.every((tr) => tr.x.length === 0),
       },
       {
@@ -148,6 +158,7 @@ export function ComparisonCharts({ metrics, runs, axis }: Props) {
           data={c.data}
           layout={c.layout}
           empty={c.empty}
+          emptyText={active ? undefined : t("compare.chart.noPoints")}
           note={c.id === "peak" ? t("compare.chart.peakNote") : undefined}
           onRendered={onRendered}
         />

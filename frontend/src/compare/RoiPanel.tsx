@@ -43,42 +43,60 @@ export function RoiPanel({ pocId, finished }: { pocId: string; finished: boolean
           <p className="verdict" data-testid="roi-verdict">
             {currentLanguage() === "ja" ? roi.data.verdict.ja : roi.data.verdict.en}
           </p>
-          <div className="table-scroll">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">{t("compare.method")}</th>
-                  <th scope="col">{t("roi.gpu")}</th>
-                  <th scope="col" className="num">{t("roi.memory")}</th>
-                  <th scope="col" className="num">{t("roi.saved")}</th>
-                  <th scope="col" className="num">{t("roi.gpuHours")}</th>
-                  <th scope="col" className="num">{t("roi.cost")}</th>
-                  <th scope="col" className="num">{t("roi.accuracy")}</th>
-                  <th scope="col" className="num">{t("roi.costPerPoint")}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {roi.data.rows.map((row) => (
-                  <tr key={row.method}>
-                    <th scope="row">
-                      <MethodBadge method={row.method} />
+          {roi.data.rows.length > 0 && (
+            <div className="table-scroll">
+              <table>
+                <thead>
+                  <tr>
+                    <th scope="col">{t("compare.method")}</th>
+                    <th scope="col">{t("roi.gpu")}</th>
+                    <th scope="col" className="num">
+                      {t("roi.memory")}
                     </th>
-                    <td>{row.gpu ? `${row.gpu.count} × ${row.gpu.name}` : t("common.none")}</td>
-                    <td className="num">{row.memory_gb == null ? "—" : formatMegabytes(lang, row.memory_gb * 1024)}</td>
-                    <td className="num">{row.memory_saved_pct == null ? "—" : formatPercent(lang, row.memory_saved_pct / 100, 0)}</td>
-                    <td className="num">{formatNumber(lang, row.gpu_hours, 2)}</td>
-                    <td className="num">{formatCurrency(lang, row.cost, row.currency)}</td>
-                    <td className="num">
-                      {row.accuracy
-                        ? `${formatPercent(lang, row.accuracy.value)} (${formatPercent(lang, row.accuracy.low)}–${formatPercent(lang, row.accuracy.high)})`
-                        : "—"}
-                    </td>
-                    <td className="num">{formatCurrency(lang, row.cost_per_point, row.currency)}</td>
+                    <th scope="col" className="num">
+                      {t("roi.saved")}
+                    </th>
+                    <th scope="col" className="num">
+                      {t("roi.gpuHours")}
+                    </th>
+                    <th scope="col" className="num">
+                      {t("roi.cost")}
+                    </th>
+                    <th scope="col" className="num">
+                      {t("roi.accuracy")}
+                    </th>
+                    <th scope="col" className="num">
+                      {t("roi.costPerPoint")}
+                    </th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+                </thead>
+                <tbody>
+                  {roi.data.rows.map((row) => (
+                    <tr key={row.method}>
+                      <th scope="row">
+                        <MethodBadge method={row.method} />
+                      </th>
+                      <td>{row.gpu ? `${row.gpu.count} × ${row.gpu.name}` : t("common.none")}</td>
+                      <td className="num">
+                        {row.memory_gb == null ? "—" : formatMegabytes(lang, row.memory_gb * 1024)}
+                      </td>
+                      <td className="num">
+                        {row.memory_saved_pct == null ? "—" : formatPercent(lang, row.memory_saved_pct / 100, 0)}
+                      </td>
+                      <td className="num">{formatNumber(lang, row.gpu_hours, 2)}</td>
+                      <td className="num">{formatCurrency(lang, row.cost, row.currency)}</td>
+                      <td className="num">
+                        {row.accuracy
+                          ? `${formatPercent(lang, row.accuracy.value)} (${formatPercent(lang, row.accuracy.low)}–${formatPercent(lang, row.accuracy.high)})`
+                          : "—"}
+                      </td>
+                      <td className="num">{formatCurrency(lang, row.cost_per_point, row.currency)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
           {roi.data.comparison && (
             <p className="muted">
               {t(roi.data.comparison.significant ? "roi.significant" : "roi.notSignificant", {

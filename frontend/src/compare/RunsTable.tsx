@@ -43,9 +43,15 @@ export function RunsTable({ poc }: { poc: PocPublic }) {
             <th scope="col">{t("compare.method")}</th>
             <th scope="col">{t("compare.state")}</th>
             <th scope="col">{t("compare.progress")}</th>
-            <th scope="col" className="num">{t("compare.step")}</th>
-            <th scope="col" className="num">{t("compare.peakMemory")}</th>
-            <th scope="col" className="num">{t("compare.accuracy")}</th>
+            <th scope="col" className="num">
+              {t("compare.step")}
+            </th>
+            <th scope="col" className="num">
+              {t("compare.peakMemory")}
+            </th>
+            <th scope="col" className="num">
+              {t("compare.accuracy")}
+            </th>
             <th scope="col">{t("compare.actions")}</th>
           </tr>
         </thead>

@@ -41,9 +41,7 @@ export function SharePanel({ pocId }: { pocId: string }) {
           <div className="button-row">
             <button
               type="button"
-              onClick={() =>
-                void navigator.clipboard?.writeText(absolute(create.data.url)).then(() => setCopied(true))
-              }
+              onClick={() => void navigator.clipboard?.writeText(absolute(create.data.url)).then(() => setCopied(true))}
             >
               {copied ? t("share.copied") : t("share.copy")}
             </button>

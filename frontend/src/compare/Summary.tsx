@@ -43,7 +43,9 @@ export function Summary({ runs }: { runs: RunPublic[] }) {
             return (
               <li key={run.id}>
                 <MethodBadge method={run.method} /> <strong>{formatPercent(lang, finalAccuracy(run))}</strong>
-                {start != null && <span className="muted"> ({t("compare.accStart", { value: formatPercent(lang, start) })})</span>}
+                {start != null && (
+                  <span className="muted"> ({t("compare.accStart", { value: formatPercent(lang, start) })})</span>
+                )}
               </li>
             );
           })}

@@ -53,7 +53,9 @@ describe("chart data shaping", () => {
     const a = tracesFor(metrics, [run("a", "adamw"), run("l", "lozo")], "train/loss");
     const b = tracesFor(metrics, [run("l", "lozo"), run("a", "adamw")], "eval/accuracy");
     expect(a.map((t) => [t.method, t.color])).toEqual(b.map((t) => [t.method, t.color]));
-    expect(new Set([methodColor("lozo"), methodColor("adamw"), methodColor("mezo"), methodColor("lozo_m")]).size).toBe(4);
+    expect(new Set([methodColor("lozo"), methodColor("adamw"), methodColor("mezo"), methodColor("lozo_m")]).size).toBe(
+      4,
+    );
   });
 
   it("shows a retried method once, by its newest run", () => {
@@ -145,7 +147,10 @@ describe("live run updates", () => {
     created_by: "me",
     settings: {},
     last_event_seq: 0,
-    runs: [run("l", "lozo", { state: "queued", step: 0, progress: 0 }), run("a", "adamw", { state: "queued", step: 0, progress: 0 })],
+    runs: [
+      run("l", "lozo", { state: "queued", step: 0, progress: 0 }),
+      run("a", "adamw", { state: "queued", step: 0, progress: 0 }),
+    ],
   };
 
   it("merges a run event and derives the PoC state again", () => {

@@ -77,7 +77,12 @@ function thin(series: Series, cap: number): Series {
  * Appends live metric events to a metrics answer without mutating it. Points at or before the last
  * x of their series are dropped: after a reconnect the stream may repeat what the answer holds.
  */
-export function appendEvents(data: MetricsPublic, events: MetricEvent[], names: readonly string[], cap = 4000): MetricsPublic {
+export function appendEvents(
+  data: MetricsPublic,
+  events: MetricEvent[],
+  names: readonly string[],
+  cap = 4000,
+): MetricsPublic {
   if (events.length === 0) return data;
   const runs: Record<string, Record<string, Series>> = { ...data.runs };
   const copied = new Set<string>();
@@ -122,9 +127,12 @@ export function startAccuracy(run: RunPublic | undefined): number | null {
   return typeof value === "number" && Number.isFinite(value) ? value : null;
 }
 
-/** How many times the memory of LOZO AdamW needs (peak memory of the newest run of each). */
+/**
+ * How many times the memory of LOZO AdamW needs (peak memory of the newest run of each). A cancelled or
+ * failed run may have stopped before its peak, so it gives no ratio.
+ */
 export function memoryRatio(runs: RunPublic[]): number | null {
-  const shown = chartRuns(runs);
+  const shown = chartRuns(runs).filter((r) => r.state !== "cancelled" && r.state !== "failed");
   const adamw = shown.find((r) => r.method === "adamw")?.peak_memory_mb;
   const lozo = shown.find((r) => r.method === "lozo")?.peak_memory_mb;
   if (adamw == null || lozo == null || lozo <= 0) return null;
@@ -157,7 +165,13 @@ export function peakBars(runs: RunPublic[]): PeakBar[] {
     .map((run) => {
       const peak = run.peak_memory_mb!;
       const baseline = Math.min(run.baseline_memory_mb ?? 0, peak);
-      return { method: run.method, color: methodColor(run.method), baselineMb: baseline, trainingMb: peak - baseline, peakMb: peak };
+      return {
+        method: run.method,
+        color: methodColor(run.method),
+        baselineMb: baseline,
+        trainingMb: peak - baseline,
+        peakMb: peak,
+      };
     });
 }
 

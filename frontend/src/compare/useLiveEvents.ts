@@ -42,7 +42,12 @@ export function advanceRuns(poc: PocPublic, events: MetricEvent[]): PocPublic {
     const event = newest.get(run.id);
     if (!event || event.step <= run.step || run.state !== "running") return run;
     const progress = run.total_steps ? Math.min(1, event.step / run.total_steps) : run.progress;
-    return { ...run, step: event.step, forward_passes: event.forward_passes, progress: Math.max(progress, run.progress) };
+    return {
+      ...run,
+      step: event.step,
+      forward_passes: event.forward_passes,
+      progress: Math.max(progress, run.progress),
+    };
   });
   return { ...poc, runs };
 }

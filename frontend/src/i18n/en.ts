@@ -166,6 +166,7 @@ export const en = {
       training: "Added by training",
       peakNote: "Pale: memory once the model is loaded. Solid: what training adds on top.",
       empty: "No data yet: the chart fills in as the runs report.",
+      noPoints: "The runs ended without recording any points here.",
       loading: "Loading chart…",
       failed: "This chart could not be drawn. The other results are not affected; reload the page to try again.",
     },

@@ -59,7 +59,9 @@ export function DatasetUpload({ onUploaded }: { onUploaded: (dataset: DatasetPub
       {upload.isPending && <p role="status">{t("launch.uploading")}</p>}
       {upload.isError && (
         <div role="alert" className="notice notice-error" data-testid="upload-errors">
-          <p>{error && error.problems.length > 0 ? t("launch.rowErrorsTitle") : error?.message ?? String(upload.error)}</p>
+          <p>
+            {error && error.problems.length > 0 ? t("launch.rowErrorsTitle") : (error?.message ?? String(upload.error))}
+          </p>
           {error && error.problems.length > 0 && (
             <table className="compact">
               <thead>

@@ -48,10 +48,14 @@ export function FitPanel({ model, methods, batchSize, gpuId, onGpuChange }: Prop
       <legend>{t("launch.fitTitle")}</legend>
       <div className="field">
         <label htmlFor={selectId}>{t("launch.fitGpu")}</label>
-        <select id={selectId} value={gpuId} onChange={(e) => {
+        <select
+          id={selectId}
+          value={gpuId}
+          onChange={(e) => {
             picked.current = true;
             onGpuChange(e.target.value);
-          }}>
+          }}
+        >
           <option value="">{t("launch.fitNoGpu")}</option>
           {gpus.data?.data.map((gpu) => (
             <option key={gpu.id} value={gpu.id}>
@@ -71,7 +75,9 @@ export function FitPanel({ model, methods, batchSize, gpuId, onGpuChange }: Prop
               <li key={method} data-method={method} data-fit={fit}>
                 <MethodBadge method={method} />
                 <span className={`badge fit-${fit}`}>{t(`launch.fit.${fit}`)}</span>
-                {row && <span className="muted">{t("launch.fitNeeds", { gb: formatNumber(lang, row.total_gb, 1) })}</span>}
+                {row && (
+                  <span className="muted">{t("launch.fitNeeds", { gb: formatNumber(lang, row.total_gb, 1) })}</span>
+                )}
                 {row?.headroom_gb != null && (
                   <span className="muted">
                     {" · "}

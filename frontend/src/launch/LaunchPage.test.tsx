@@ -15,8 +15,22 @@ const routes = {
   }),
   "GET /api/methods": () => ({
     data: [
-      { method: "adamw", label: "AdamW", zeroth_order: false, description: "", defaults: { lr: null }, ranges: { lr: [1e-7, 0.1] } },
-      { method: "mezo", label: "MeZO", zeroth_order: true, description: "", defaults: { lr: null, zo_eps: 0.001 }, ranges: {} },
+      {
+        method: "adamw",
+        label: "AdamW",
+        zeroth_order: false,
+        description: "",
+        defaults: { lr: null },
+        ranges: { lr: [1e-7, 0.1] },
+      },
+      {
+        method: "mezo",
+        label: "MeZO",
+        zeroth_order: true,
+        description: "",
+        defaults: { lr: null, zo_eps: 0.001 },
+        ranges: {},
+      },
       {
         method: "lozo",
         label: "LOZO",
@@ -35,7 +49,10 @@ const routes = {
     ],
     count: 2,
   }),
-  "GET /api/gpus": () => ({ data: [{ id: "a10g-24gb", name: "NVIDIA A10G", memory_gb: 24, hourly_price: 1, currency: "USD", kind: "cloud" }], count: 1 }),
+  "GET /api/gpus": () => ({
+    data: [{ id: "a10g-24gb", name: "NVIDIA A10G", memory_gb: 24, hourly_price: 1, currency: "USD", kind: "cloud" }],
+    count: 1,
+  }),
   "POST /api/estimates/memory": (init?: RequestInit) => {
     const body = JSON.parse(String(init?.body));
     return {
@@ -87,7 +104,9 @@ describe("the launch form", () => {
     const name = screen.getByLabelText("PoC name");
     expect(name).toHaveAttribute("aria-invalid", "true");
     expect(name).toHaveAccessibleDescription(/Required\./);
-    expect(screen.getByLabelText("Number of training steps")).toHaveAccessibleDescription("Enter a value from 1 to 100000.");
+    expect(screen.getByLabelText("Number of training steps")).toHaveAccessibleDescription(
+      "Enter a value from 1 to 100000.",
+    );
     expect(screen.getByText("Choose at least one method.")).toBeInTheDocument();
     expect(name).toHaveFocus();
     expect(api.calls.some((c) => c.method === "POST" && c.path === "/api/pocs")).toBe(false);
@@ -119,7 +138,9 @@ describe("the launch form", () => {
     renderPage(<LaunchPage />);
     await screen.findByRole("option", { name: /NVIDIA A10G/ });
     await user.selectOptions(screen.getByLabelText("GPU to check against"), "a10g-24gb");
-    await waitFor(() => expect(document.querySelector('li[data-method="adamw"]')).toHaveAttribute("data-fit", "wont_fit"));
+    await waitFor(() =>
+      expect(document.querySelector('li[data-method="adamw"]')).toHaveAttribute("data-fit", "wont_fit"),
+    );
     expect(document.querySelector('li[data-method="lozo"]')).toHaveAttribute("data-fit", "fits");
     expect(screen.getByText("Won't fit")).toBeInTheDocument();
     expect(screen.getByText("6 GB short", { exact: false })).toBeInTheDocument();

@@ -83,7 +83,8 @@ function LaunchForm({ models, methods, datasets }: FormProps) {
     name: defaultName(),
     model: sortedModels[0]?.id ?? CUSTOM_MODEL,
     // The small built-in demo set makes the quickest first PoC.
-    datasetId: (datasets.find((d) => d.name === "demo-sentiment") ?? datasets.find((d) => d.builtin) ?? datasets[0])?.id ?? "",
+    datasetId:
+      (datasets.find((d) => d.name === "demo-sentiment") ?? datasets.find((d) => d.builtin) ?? datasets[0])?.id ?? "",
   }));
   const [errors, setErrors] = useState<Record<string, FieldError>>({});
   const [gpuId, setGpuId] = useState("");
@@ -156,8 +157,18 @@ function LaunchForm({ models, methods, datasets }: FormProps) {
             </select>
           </Field>
           {values.model === CUSTOM_MODEL && (
-            <Field id="poc-custom-model" label={t("launch.modelCustom")} help={t("launch.modelCustomHelp")} error={errors.customModel}>
-              <input value={values.customModel} onChange={(e) => set("customModel", e.target.value)} autoComplete="off" spellCheck={false} />
+            <Field
+              id="poc-custom-model"
+              label={t("launch.modelCustom")}
+              help={t("launch.modelCustomHelp")}
+              error={errors.customModel}
+            >
+              <input
+                value={values.customModel}
+                onChange={(e) => set("customModel", e.target.value)}
+                autoComplete="off"
+                spellCheck={false}
+              />
             </Field>
           )}
         </div>
@@ -222,7 +233,12 @@ function LaunchForm({ models, methods, datasets }: FormProps) {
           <div className="radio-row">
             {(["steps", "minutes"] as const).map((kind) => (
               <label key={kind}>
-                <input type="radio" name="budget" checked={values.budget === kind} onChange={() => set("budget", kind)} />{" "}
+                <input
+                  type="radio"
+                  name="budget"
+                  checked={values.budget === kind}
+                  onChange={() => set("budget", kind)}
+                />{" "}
                 {t(kind === "steps" ? "launch.budgetSteps" : "launch.budgetMinutes")}
               </label>
             ))}
@@ -242,7 +258,12 @@ function LaunchForm({ models, methods, datasets }: FormProps) {
           <div className="radio-row">
             {(["cpu", "gpu"] as const).map((device) => (
               <label key={device}>
-                <input type="radio" name="device" checked={values.device === device} onChange={() => set("device", device)} />{" "}
+                <input
+                  type="radio"
+                  name="device"
+                  checked={values.device === device}
+                  onChange={() => set("device", device)}
+                />{" "}
                 {t(device === "cpu" ? "launch.deviceCpu" : "launch.deviceGpu")}
               </label>
             ))}
@@ -299,7 +320,9 @@ function LaunchForm({ models, methods, datasets }: FormProps) {
                               aria-invalid={error ? true : undefined}
                               aria-describedby={error ? `hp-${m.method}-${name}-error` : undefined}
                               inputMode="decimal"
-                              placeholder={fallback == null ? t("launch.auto") : formatNumber(lang, Number(fallback), 6)}
+                              placeholder={
+                                fallback == null ? t("launch.auto") : formatNumber(lang, Number(fallback), 6)
+                              }
                               value={values.hyper[m.method]?.[name] ?? ""}
                               onChange={(e) => setHyper(m.method, name, e.target.value)}
                             />

@@ -88,10 +88,7 @@ function numberField([min, max]: [number, number], integer: boolean) {
  */
 export function buildLaunchSchema(methods: MethodPublic[]) {
   const byId = new Map(methods.map((m) => [m.method, m]));
-  const hyperSchema = z.record(
-    z.string(),
-    z.record(z.string(), z.string()).optional(),
-  );
+  const hyperSchema = z.record(z.string(), z.record(z.string(), z.string()).optional());
 
   return z
     .object({

@@ -58,7 +58,9 @@ export function PocListPage() {
             ))}
           </select>
         </label>
-        {pocs.data && <p className="muted count">{t("list.count", { value: formatNumber(lang, pocs.data.count, 0) })}</p>}
+        {pocs.data && (
+          <p className="muted count">{t("list.count", { value: formatNumber(lang, pocs.data.count, 0) })}</p>
+        )}
       </div>
 
       {pocs.isPending ? (
