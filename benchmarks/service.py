@@ -39,6 +39,13 @@ def seed_run(sessions) -> Run:
         poc = Poc(name="service benchmark", model="tiny-bert", dataset=dataset,
                   settings={"steps": None, "device": "cpu"})
         run = Run(poc=poc, method="lozo", hyperparams={}, state="running", queue="cpu")
+        if hasattr(Poc, "workspace_id"):  # with accounts every PoC belongs to a workspace
+            from backend.db.models import Workspace
+
+            workspace = Workspace(name="benchmark")
+            session.add(workspace)
+            session.flush()
+            poc.workspace_id = workspace.id
         session.add_all([dataset, poc, run])
     return run
 

@@ -57,6 +57,13 @@ def add_run(sessions: sessionmaker[Session], *, method: str = "lozo", model: str
         poc = Poc(name="service test", model=model, dataset=dataset,
                   settings={"steps": steps, "max_minutes": None, "batch_size": 4, "seed": 0, "k_shot": 4,
                             "eval_every": 3, "device": "cpu"} | poc_settings)
+        if hasattr(Poc, "workspace_id"):  # with accounts every PoC belongs to a workspace
+            from backend.db.models import Workspace
+
+            workspace = Workspace(name="service tests")
+            session.add(workspace)
+            session.flush()
+            poc.workspace_id = workspace.id
         run = Run(poc=poc, method=method, hyperparams={"zo_eps": 1e-3} if method != "adamw" else {},
                   queue="cpu")
         session.add_all([dataset, poc, run])

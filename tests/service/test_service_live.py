@@ -114,7 +114,7 @@ def test_poc_of_lozo_and_adamw_goes_from_queued_to_succeeded(stack, client, data
 
 
 def test_cancel_ends_the_running_child_and_the_run_reads_cancelled(stack, client, dataset_id):
-    poc = launch(client, dataset_id, ["lozo"], steps=200_000)
+    poc = launch(client, dataset_id, ["lozo"], steps=100_000)
     run_id = poc["runs"][0]["id"]
     wait_run(client, run_id, lambda r: r["state"] == "running" and r["step"] > 0, stack)
     pids = training_pids(run_id)
@@ -122,12 +122,12 @@ def test_cancel_ends_the_running_child_and_the_run_reads_cancelled(stack, client
     response = client.post(f"/api/runs/{run_id}/cancel")
     assert response.status_code == 200, response.text
     run = wait_run(client, run_id, finished, stack, timeout_s=60)
-    assert run["state"] == "cancelled" and 0 < run["step"] < 200_000
+    assert run["state"] == "cancelled" and 0 < run["step"] < 100_000
     assert gone(pids), "the training process was ended"
 
 
 def test_sigkilled_child_fails_the_run_with_a_reason_and_the_worker_takes_the_next(stack, client, dataset_id):
-    doomed = launch(client, dataset_id, ["lozo"], steps=200_000)["runs"][0]
+    doomed = launch(client, dataset_id, ["lozo"], steps=100_000)["runs"][0]
     following = launch(client, dataset_id, ["adamw"], steps=3)["runs"][0]
     wait_run(client, doomed["id"], lambda r: r["state"] == "running" and r["step"] > 0, stack)
     for pid in training_pids(doomed["id"]):
@@ -203,7 +203,7 @@ def test_sse_delivers_events_in_order_and_resumes_after_a_reconnect(stack, clien
 
 
 def test_worker_killed_mid_run_does_not_leave_the_run_running(stack, client, dataset_id):
-    run_id = launch(client, dataset_id, ["lozo"], steps=200_000)["runs"][0]["id"]
+    run_id = launch(client, dataset_id, ["lozo"], steps=100_000)["runs"][0]["id"]
     wait_run(client, run_id, lambda r: r["state"] == "running" and r["step"] > 0, stack)
     pids = training_pids(run_id)
     stack.kill_worker(signal.SIGKILL)

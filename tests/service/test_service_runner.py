@@ -9,10 +9,12 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
 import sqlalchemy as sa
 
 from backend.db.models import EvalResult, MetricPoint, PocEvent, Run
 from tests.service.conftest import FAKE_ENGINE
+from tests.support.stack import postgres_admin_url
 from worker.execution.runner import execute_run
 
 
@@ -140,3 +142,41 @@ def test_run_failed_elsewhere_is_not_resurrected(sessions, make_run, settings):
     thread.join()
     row = load(sessions, run.id)
     assert row.state == "failed" and row.error == "swept"
+
+
+@pytest.mark.postgres
+def test_database_connections_dropping_mid_run_lose_no_points(sessions, make_run, settings, database_url, kind):
+    if kind != "services":
+        pytest.skip("dropping server connections needs the Postgres server (ZOPOC_TEST_STACK=services)")
+    run = make_run(model="fake:slow", steps=40)
+    name = sa.make_url(database_url).database
+    admin = sa.create_engine(postgres_admin_url(), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    stop = threading.Event()
+    terminated = []
+
+    def drop_connections():
+        # Only the backends of this test's own database, never anyone else's.
+        with admin.connect() as connection:
+            while not stop.wait(0.3):
+                if load(sessions, run.id).state != "running":
+                    continue
+                terminated.extend(connection.execute(sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :name AND pid <> pg_backend_pid()"), {"name": name}).scalars())
+
+    thread = threading.Thread(target=drop_connections)
+    thread.start()
+    try:
+        state = execute_run(run.id, settings=settings, command=FAKE_ENGINE)
+    finally:
+        stop.set()
+        thread.join()
+        admin.dispose()
+    assert terminated, "connections were dropped while the run was going"
+    assert state == "succeeded"
+    with sessions() as session:
+        steps = session.scalars(sa.select(MetricPoint.step).where(
+            MetricPoint.run_id == run.id, MetricPoint.name == "train/loss").order_by(MetricPoint.step)).all()
+    assert steps == list(range(1, 41))
+    announced = {p["step"] for e in events(sessions, run.id) if e.kind == "metric" for p in e.payload["points"]}
+    assert announced == set(range(1, 41))

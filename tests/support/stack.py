@@ -183,6 +183,15 @@ class Stack:
         return f"http://127.0.0.1:{self.port}"
 
     @property
+    def admin_email(self) -> str:
+        """E-mail of the administrator the API creates on first start (when accounts are enabled)."""
+        return self.env["ZOPOC_ADMIN_EMAIL"]
+
+    @property
+    def admin_password(self) -> str:
+        return self.env["ZOPOC_ADMIN_PASSWORD"]
+
+    @property
     def worker(self) -> subprocess.Popen | None:
         """The newest worker process (None when none was started)."""
         return self.workers[-1] if self.workers else None
@@ -309,6 +318,9 @@ def stack_env(kind: str, folder: Path, database_url: str, extra: dict[str, str] 
         "ZOPOC_SWEEP_EVERY_S": "1",
         "ZOPOC_CANCEL_GRACE_S": "10",
         "ZOPOC_TRAIN_THREADS": "1",
+        # The first administrator (accounts): known to the tests, see Stack.admin_email/admin_password.
+        "ZOPOC_ADMIN_EMAIL": "admin@stack.test",
+        "ZOPOC_ADMIN_PASSWORD": secrets.token_urlsafe(16),
         "PYTHONUNBUFFERED": "1",
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",

@@ -39,7 +39,8 @@ from sqlalchemy.orm import Session
 
 from backend.core.config import REPO_ROOT, Settings, get_settings
 from backend.db.models import FINISHED_STATES, Run
-from backend.ingest import Evaluation, Point, add_event, finite_or_none, write_evals, write_points
+from backend.ingest import (Evaluation, Point, add_event, finite_or_none, metric_event_payload, write_evals,
+                            write_points)
 from worker.execution.child import TrainingProcess, describe_death
 from worker.execution.db import publish, session_factory
 from worker.execution.spec import build_spec
@@ -265,8 +266,6 @@ class RunExecution:
                 session.execute(sa.update(Run).where(Run.id == self.run_id).values(**values))
             if points:
                 write_points(session, self.run_id, points)
-                from backend.ingest import metric_event_payload
-
                 seqs.append(add_event(session, self.poc_id, self.run_id, "metric",
                                       metric_event_payload(self.run_id, points)))
             write_evals(session, self.run_id, evals)
