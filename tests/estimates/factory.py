@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from backend.datasets import builtin_dataset_id, ensure_builtin_datasets
 from backend.db.metrics import write_points
+from backend.db import models
 from backend.db.models import EvalResult, Poc, Run
 
 N_EVAL = 200
@@ -50,9 +51,15 @@ def _add_run(session: Session, poc: Poc, method: str, steps: int, loss_rate: flo
 def add_finished_poc(session: Session, table=(130, 10, 20, 40), name: str = "Support tickets PoC") -> str:
     """A LOZO + AdamW PoC on MiniLM, finished; ``table`` = (both, only LOZO, only AdamW, neither) right."""
     ensure_builtin_datasets(session)
+    owner = {}
+    if hasattr(models, "Workspace"):  # PoCs belong to a workspace once accounts (issue 6) exist
+        workspace = models.Workspace(name="PoC team")
+        session.add(workspace)
+        session.flush()
+        owner["workspace_id"] = workspace.id
     poc = Poc(name=name, model="minilm", dataset_id=builtin_dataset_id("demo-sentiment"),
               settings={"steps": 100, "batch_size": 16, "seed": 0, "k_shot": 16, "eval_every": 50,
-                        "device": "cpu"})
+                        "device": "cpu"}, **owner)
     session.add(poc)
     session.flush()
     lozo_flags, adamw_flags = paired_flags(*table)
