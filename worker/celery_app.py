@@ -6,7 +6,7 @@ broker and database URLs are needed, so workers on several machines share one de
 
 Choices, and why:
 
-* ``task_acks_late=False``: the message is acknowledged when the worker *receives* it. A training run lasts
+* ``task_acks_late=False``: the message is acknowledged as the task *starts*. A training run lasts
   longer than Redis's ``visibility_timeout`` (1 h): a late-acknowledged run would be delivered a second time
   to another worker while the first still trains. The database row is the truth instead: the task claims
   the row (``queued`` -> ``running``) atomically, a heartbeat column shows it is alive, and the stale-run
