@@ -24,7 +24,8 @@ def builtin_dataset_id(client: httpx.Client) -> str:
     return next(d["id"] for d in datasets if d["name"] == "demo-sentiment")
 
 
-def launch(client: httpx.Client, dataset_id: str, methods: list[str], steps: int, name: str = "fault") -> dict:
+def launch(client: httpx.Client, dataset_id: str, methods: list[str], steps: int,
+           name: str = "fault") -> dict:
     """POST /api/pocs for a tiny-bert PoC; assert it was accepted (201) and return PocPublic."""
     body = {"name": name, "model": "tiny-bert", "dataset_id": dataset_id,
             "methods": [{"method": m} for m in methods], "steps": steps, "batch_size": 4, "k_shot": 4,
@@ -92,3 +93,27 @@ def processes_matching(fragment: str) -> list[int]:
         if fragment in cmdline and state != "Z":
             pids.append(int(entry.name))
     return pids
+
+
+def auth_headers(stack: Stack) -> dict[str, str]:
+    """Headers that authenticate a script against the stack: a personal API token of the first admin.
+
+    Empty when the API has no accounts (no ``/api/auth/login``), so the tests run on either version.
+    """
+    email, password = stack.env.get("ZOPOC_ADMIN_EMAIL"), stack.env.get("ZOPOC_ADMIN_PASSWORD")
+    if not email or not password:
+        return {}
+    with httpx.Client(base_url=stack.base_url, timeout=30) as client:
+        login = client.post("/api/auth/login", json={"email": email, "password": password})
+        if login.status_code in (404, 405):
+            return {}
+        assert login.status_code == 200, login.text
+        token = client.post("/api/auth/tokens", json={"name": "fault and load tests"},
+                            headers={"X-CSRF-Token": client.cookies.get("zopoc_csrf") or ""})
+        assert token.status_code == 201, token.text
+        return {"Authorization": f"Bearer {token.json()['token']}"}
+
+
+def api_client(stack: Stack) -> httpx.Client:
+    """An authenticated HTTP client on the stack's API (use it as a context manager)."""
+    return httpx.Client(base_url=stack.base_url, timeout=30, headers=auth_headers(stack))

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import time
 
-import httpx
-import redis
 import pytest
+import redis
 
-from tests.faults.support import (builtin_dataset_id, is_final, launch, loss_steps, missing, report, stored_points,
-                                  wait_for)
+from tests.faults.support import (api_client, builtin_dataset_id, is_final, launch, loss_steps, missing,
+                                  report, stored_points, wait_for)
 from tests.support.private_services import private_redis, services_env
 from tests.support.stack import live_stack
 
@@ -25,7 +24,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
 
 def test_runs_accepted_before_a_redis_restart_all_run_to_their_end():
     with private_redis() as server, services_env(redis_server=server), live_stack("services") as stack, \
-            httpx.Client(base_url=stack.base_url, timeout=30) as client:
+            api_client(stack) as client:
         settings = stack.settings()
         broker = redis.Redis.from_url(server.url)
         queue_key = f"{settings.redis_prefix}{settings.queue_prefix}cpu"
@@ -40,9 +39,9 @@ def test_runs_accepted_before_a_redis_restart_all_run_to_their_end():
 
         busy = launch(client, dataset_id, ["lozo"], steps=120, name="busy")["runs"][0]["id"]
         wait_for(stack, busy, lambda r: r.state == "running" and r.step >= 3, what="running")
-        accepted = [run["id"] for poc in (launch(client, dataset_id, ["lozo", "adamw"], steps=3, name="queued 1"),
-                                          launch(client, dataset_id, ["mezo"], steps=3, name="queued 2"))
-                    for run in poc["runs"]]
+        pocs = [launch(client, dataset_id, ["lozo", "adamw"], steps=3, name="queued 1"),
+                launch(client, dataset_id, ["mezo"], steps=3, name="queued 2")]
+        accepted = [run["id"] for poc in pocs for run in poc["runs"]]
         waiting = broker.llen(queue_key)
         acknowledged = stored_points(stack, busy)
         assert waiting == len(accepted), f"the accepted runs wait in the broker ({waiting} messages)"
@@ -52,7 +51,8 @@ def test_runs_accepted_before_a_redis_restart_all_run_to_their_end():
         log_before = len(stack.worker_log())
         server.restart(down_s=1.0)
         broker = redis.Redis.from_url(server.url)
-        report(f"found: after the restart Redis holds {broker.dbsize()} keys; queue length {broker.llen(queue_key)}")
+        report(f"found: after the restart Redis holds {broker.dbsize()} keys; "
+               f"queue length {broker.llen(queue_key)}")
 
         late = launch(client, dataset_id, ["adamw"], steps=3, name="after restart")["runs"][0]["id"]
         report(f"inject: one more PoC launched after the restart (run {late[:8]}, 201)")

@@ -11,18 +11,17 @@ from __future__ import annotations
 import signal
 import time
 
-import httpx
 import pytest
 
-from tests.faults.support import (builtin_dataset_id, is_final, launch, loss_steps, missing, processes_matching,
-                                  report, stored_points, wait_for)
+from tests.faults.support import (api_client, builtin_dataset_id, is_final, launch, loss_steps, missing,
+                                  processes_matching, report, stored_points, wait_for)
 from tests.support.stack import live_stack
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
 
 
 def test_sigkill_of_the_worker_fails_the_run_and_a_new_worker_takes_the_next():
-    with live_stack("services") as stack, httpx.Client(base_url=stack.base_url, timeout=30) as client:
+    with live_stack("services") as stack, api_client(stack) as client:
         dataset_id = builtin_dataset_id(client)
         doomed = launch(client, dataset_id, ["lozo"], steps=200_000, name="doomed")["runs"][0]["id"]
         wait_for(stack, doomed, lambda r: r.state == "running" and r.step >= 3, what="running")

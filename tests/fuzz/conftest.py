@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 import schemathesis
 
+from tests.faults.support import auth_headers
 from tests.support.stack import Stack, live_stack
 
 
@@ -17,6 +18,12 @@ from tests.support.stack import Stack, live_stack
 def fuzz_stack() -> Iterator[Stack]:
     with live_stack(worker=False) as stack:
         yield stack
+
+
+@pytest.fixture(scope="session")
+def fuzz_headers(fuzz_stack: Stack) -> dict[str, str]:
+    """An admin's API token when the API has accounts, so the fuzzer reaches past the 401s."""
+    return auth_headers(fuzz_stack)
 
 
 @pytest.fixture(scope="session")

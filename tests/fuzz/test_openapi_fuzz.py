@@ -40,7 +40,7 @@ def print_case_count():
         print(f"[fuzz]   {count:4d}  {label}")
 
 
-def fuzz_operation(operation, base_url: str) -> list[str]:
+def fuzz_operation(operation, base_url: str, headers: dict[str, str]) -> list[str]:
     """Send up to EXAMPLES valid and invalid cases of one operation; return the 5xx failures found."""
     failures: list[str] = []
     cases = st.one_of(operation.as_strategy(GenerationMode.POSITIVE),
@@ -53,7 +53,8 @@ def fuzz_operation(operation, base_url: str) -> list[str]:
     def send(case) -> None:
         tried[operation.label] = tried.get(operation.label, 0) + 1
         try:
-            case.call_and_validate(base_url=base_url, checks=[not_a_server_error], timeout=30)
+            case.call_and_validate(base_url=base_url, headers=headers, checks=[not_a_server_error],
+                                   timeout=30)
         except (Exception, BaseExceptionGroup) as error:  # collect every failing input, report them all
             failures.append(f"{operation.label}: {type(error).__name__}: {str(error)[:1500]}")
 
@@ -61,14 +62,14 @@ def fuzz_operation(operation, base_url: str) -> list[str]:
     return failures
 
 
-def test_no_operation_answers_5xx(api_schema, fuzz_stack):
+def test_no_operation_answers_5xx(api_schema, fuzz_stack, fuzz_headers):
     failures: list[str] = []
     operations = [result.ok() for result in api_schema.get_all_operations()]
     assert len(operations) >= 15, "the schema lists the API's operations"
     for operation in operations:
         if SSE_ROUTE.search(operation.path):
             continue
-        failures += fuzz_operation(operation, fuzz_stack.base_url)
+        failures += fuzz_operation(operation, fuzz_stack.base_url, fuzz_headers)
     if failures:
         print(f"[fuzz] server log tail:\n{fuzz_stack.api_log()[-6000:]}")
     assert not failures, "\n\n".join(failures[:20])
@@ -88,8 +89,9 @@ HEADER_TEXT = st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF, excl
 @example(last_event_id=None, after=2**70, poc_id="existing")
 @settings(max_examples=EXAMPLES * 2, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
-def test_event_stream_never_answers_5xx(last_event_id, after, poc_id, fuzz_stack, existing_poc_id):
-    headers = {}
+def test_event_stream_never_answers_5xx(last_event_id, after, poc_id, fuzz_stack, fuzz_headers,
+                                        existing_poc_id):
+    headers = dict(fuzz_headers)
     if last_event_id is not None and last_event_id.strip(" \t"):
         # HTTP trims a header value's outer whitespace; h11 refuses to send it untrimmed.
         headers["Last-Event-ID"] = last_event_id.strip(" \t").encode("latin-1")
@@ -119,9 +121,9 @@ def quote(value: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def existing_poc_id(fuzz_stack) -> str:
+def existing_poc_id(fuzz_stack, fuzz_headers) -> str:
     """A real PoC (queued runs only: no worker), so the stream's valid path is fuzzed too."""
-    with httpx.Client(base_url=fuzz_stack.base_url, timeout=30) as client:
+    with httpx.Client(base_url=fuzz_stack.base_url, timeout=30, headers=fuzz_headers) as client:
         dataset = next(d for d in client.get("/api/datasets").json()["data"] if d["name"] == "demo-sentiment")
         body = {"name": "fuzz target", "model": "tiny-bert", "dataset_id": dataset["id"],
                 "methods": [{"method": "lozo"}], "steps": 3}

@@ -164,8 +164,8 @@ class PrivatePostgres:
     def _run(self, argv: list[str], timeout_s: float = 120) -> None:
         result = subprocess.run(_as_postgres_user(argv), capture_output=True, text=True, timeout=timeout_s)
         if result.returncode != 0:
-            raise RuntimeError(f"{' '.join(argv)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
-                               f"\n{self.log_tail()}")
+            raise RuntimeError(f"{' '.join(argv)} failed ({result.returncode}):\n{result.stdout}\n"
+                               f"{result.stderr}\n{self.log_tail()}")
 
     def init(self) -> None:
         """initdb the cluster (fsync off: a throwaway cluster; a crash restart still replays the WAL)."""
