@@ -50,7 +50,8 @@ def poc_state(runs: Sequence[Run]) -> str:
     return "mixed"
 
 
-def validate_poc(body: PocCreate, session: Session) -> tuple[Dataset, list[tuple[str, dict]]]:
+def validate_poc(body: PocCreate, session: Session,
+                 workspace_id: str | None = None) -> tuple[Dataset, list[tuple[str, dict]]]:
     """Check everything a PoC needs; raise one 4xx listing every problem, or return what to create."""
     errors: list[dict] = []
     model = None
@@ -64,6 +65,8 @@ def validate_poc(body: PocCreate, session: Session) -> tuple[Dataset, list[tuple
     dataset = session.get(Dataset, body.dataset_id)
     if dataset is None and ensure_builtin_datasets(session):
         dataset = session.get(Dataset, body.dataset_id)
+    if dataset is not None and dataset.workspace_id not in (None, workspace_id):
+        dataset = None  # another workspace's upload: as if it did not exist
     if dataset is None:
         errors.append({"row": None, "field": "dataset_id",
                        "problem": f"no dataset with id {body.dataset_id!r}"})
@@ -98,10 +101,11 @@ def _new_run(poc: Poc, method: str, hyperparams: dict, attempt: int) -> Run:
                total_steps=settings.get("steps"), queue=settings.get("device", "cpu"))
 
 
-def create_poc(body: PocCreate, session: Session, settings: Settings, created_by: str = "local") -> Poc:
+def create_poc(body: PocCreate, session: Session, settings: Settings, created_by: str = "local", *,
+               workspace_id: str) -> Poc:
     """Validate, insert the PoC with one queued run per method in one transaction, commit, enqueue."""
-    dataset, methods = validate_poc(body, session)
-    poc = Poc(name=body.name.strip(), model=body.model.strip(), dataset_id=dataset.id,
+    dataset, methods = validate_poc(body, session, workspace_id)
+    poc = Poc(name=body.name.strip(), model=body.model.strip(), dataset_id=dataset.id, workspace_id=workspace_id,
               settings=body.model_dump(include=set(SETTINGS_FIELDS)), created_by=created_by)
     session.add(poc)
     runs = [_new_run(poc, method, hyperparams, attempt=1) for method, hyperparams in methods]

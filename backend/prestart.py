@@ -60,6 +60,12 @@ def main() -> None:
     migrate(settings.database_url)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     log.info("database migrated")
+    from backend.auth.bootstrap import ensure_admin
+    from backend.db.session import make_sessionmaker
+
+    with make_sessionmaker()() as session:
+        if ensure_admin(session, settings):
+            log.info("first administrator %s created", settings.admin_email)
 
 
 if __name__ == "__main__":

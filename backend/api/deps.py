@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Path, status
+from fastapi import Depends, HTTPException, Path, Request, status
 from sqlalchemy.orm import Session
 
+from backend.auth.policy import Access, authorize
 from backend.core.config import Settings, get_settings
 from backend.db.models import Dataset, Poc, Run
 from backend.db.session import make_sessionmaker
@@ -50,6 +51,18 @@ def load_dataset(session: SessionDep, dataset_id: Annotated[str, Path(max_length
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"dataset {dataset_id} not found")
     return dataset
 
+
+def authorize_request(request: Request, session: SessionDep, settings: SettingsDep) -> Access:
+    """Check the caller against the route's rule (``backend.auth.policy``); every API route depends on it."""
+    return authorize(request, session, settings)
+
+
+def current_access(request: Request) -> Access:
+    """What ``authorize_request`` found for this request (user, workspace, role)."""
+    return request.state.access
+
+
+AccessDep = Annotated[Access, Depends(current_access)]
 
 PocDep = Annotated[Poc, Depends(load_poc)]
 RunDep = Annotated[Run, Depends(load_run)]

@@ -9,13 +9,15 @@ import importlib
 import logging
 from pathlib import Path
 
-from fastapi import APIRouter, FastAPI, HTTPException
+from fastapi import APIRouter, Depends, FastAPI, HTTPException
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse
 from fastapi.routing import APIRoute
 
+from backend.api.deps import authorize_request
 from backend.api.errors import INVALID, request_validation_handler
+from backend.auth.policy import bind_rules
 from backend.core.config import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -23,7 +25,7 @@ log = logging.getLogger(__name__)
 # Every router module under backend/api/routes. "estimates" and "reports" belong to the estimates/reports
 # engineer: each defines `router = APIRouter(...)` with its own prefix and tags; until they exist the app
 # starts without them (ImportError is tolerated for those two only).
-ROUTE_MODULES = ("health", "catalog", "datasets", "pocs", "runs", "metrics", "events")
+ROUTE_MODULES = ("health", "auth", "catalog", "datasets", "pocs", "runs", "metrics", "events")
 OPTIONAL_ROUTE_MODULES = ("estimates", "reports")
 
 
@@ -39,7 +41,8 @@ def api_router() -> APIRouter:
     Every route documents its 422 with the contract's body (``request_validation_handler`` reshapes
     FastAPI's own validation errors into it), instead of FastAPI's default schema.
     """
-    router = APIRouter(responses=INVALID)
+    # Every route checks the caller against its rule in backend.auth.policy (public, signed in, or a role).
+    router = APIRouter(responses=INVALID, dependencies=[Depends(authorize_request)])
     for name in ROUTE_MODULES:
         router.include_router(importlib.import_module(f"backend.api.routes.{name}").router)
     for name in OPTIONAL_ROUTE_MODULES:
@@ -78,7 +81,7 @@ def _include_share_page(app: FastAPI) -> None:
         if exc.name != "backend.api.routes.reports":
             raise
         return
-    app.include_router(share_router)
+    app.include_router(share_router, dependencies=[Depends(authorize_request)])
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -98,6 +101,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                            allow_headers=["*"])
     app.include_router(api_router(), prefix=settings.api_prefix)
     _include_share_page(app)
+    if unruled := bind_rules(app):
+        raise RuntimeError(f"routes without an access rule in backend.auth.policy.RULES: {unruled}")
     if (settings.frontend_dist / "index.html").is_file():
         _serve_frontend(app, settings.frontend_dist, settings.api_prefix)
     return app

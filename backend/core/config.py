@@ -95,6 +95,27 @@ class Settings(BaseSettings):
     # Seconds the PDF printer may take before giving up.
     pdf_timeout_s: float = 60.0
 
+    # === accounts and limits (issue 6: backend/auth) =================================================
+
+    # The first administrator, created on first start when there are no users (backend.auth.bootstrap).
+    # Without a password setting a random one is generated and printed once; there is no fixed default.
+    admin_email: str = "admin@localhost"
+    admin_password: str | None = None
+    # Browser sessions last this many days; the cookie is Secure on HTTPS requests, or always when True.
+    session_days: float = 14.0
+    cookie_secure: bool | None = None
+    invite_days: float = 7.0
+    # Request rate limits ("limits" notation, e.g. "10/minute"): sign-in per address and per e-mail,
+    # launches (new PoC, retry) per user. Counted in Redis when redis_url is set, in memory otherwise.
+    login_rate_limit: str = "10/minute"
+    launch_rate_limit: str = "30/minute"
+    # Queued + running runs one user may have at once (over all workspaces).
+    max_active_runs_per_user: int = 12
+    # PoC budget caps per role: the most steps / minutes one PoC may ask for (viewers cannot launch).
+    max_steps_by_role: dict[str, int] = Field(default_factory=lambda: {"editor": 100_000, "owner": 1_000_000})
+    max_minutes_by_role: dict[str, float] = Field(
+        default_factory=lambda: {"editor": 24 * 60.0, "owner": 7 * 24 * 60.0})
+
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:
         if self.environment != "development" and self.secret_key == _DEFAULT_SECRET:

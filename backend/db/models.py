@@ -86,6 +86,8 @@ class Dataset(Base):
     # The first rows as {"text", "label"} objects, kept so listing needs no file access.
     preview: Mapped[list[Any] | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    # The workspace an upload belongs to; None for built-in datasets, which every signed-in user sees.
+    workspace_id: Mapped[str | None] = mapped_column(sa.ForeignKey("workspaces.id"), index=True)
 
 
 class Poc(Base):
@@ -95,6 +97,8 @@ class Poc(Base):
     name: Mapped[str] = mapped_column(sa.String(200))
     model: Mapped[str] = mapped_column(sa.String(500))
     dataset_id: Mapped[str] = mapped_column(sa.ForeignKey("datasets.id"), index=True)
+    # Every PoC belongs to one workspace; its runs and reports belong to it through the PoC.
+    workspace_id: Mapped[str] = mapped_column(sa.ForeignKey("workspaces.id"), index=True)
     # steps, max_minutes, batch_size, seed, k_shot, eval_every, device
     settings: Mapped[dict[str, Any]]
     created_by: Mapped[str] = mapped_column(sa.String(200), default="local")
@@ -224,3 +228,94 @@ class Report(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[dt.datetime | None]
     revoked_at: Mapped[dt.datetime | None]
+
+
+# --- accounts (issue 6) ------------------------------------------------------------------------------
+
+ROLES = ("viewer", "editor", "owner")
+
+
+class User(Base):
+    """A person who signs in. ``password_hash`` is an argon2 hash (never the password)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=new_id)
+    # Stored lower-cased, so sign-in ignores case.
+    email: Mapped[str] = mapped_column(sa.String(320), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200), default="")
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    # Site administrators invite users; roles inside a workspace are separate (memberships).
+    is_admin: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    disabled_at: Mapped[dt.datetime | None]
+
+
+class Workspace(Base):
+    __tablename__ = "workspaces"
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Membership(Base):
+    """A user's role in a workspace: viewer (read), editor (launch, cancel, upload, share), owner (all)."""
+
+    __tablename__ = "memberships"
+
+    workspace_id: Mapped[str] = mapped_column(sa.ForeignKey("workspaces.id", ondelete="CASCADE"),
+                                              primary_key=True)
+    user_id: Mapped[str] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True,
+                                         index=True)
+    role: Mapped[str] = mapped_column(sa.String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    workspace: Mapped[Workspace] = relationship(lazy="joined")
+    user: Mapped[User] = relationship(lazy="joined")
+
+    __table_args__ = (sa.CheckConstraint(f"role IN {ROLES!r}", name="role"),)
+
+
+class AuthSession(Base):
+    """A browser session. The cookie holds a random token; only its SHA-256 is stored here."""
+
+    __tablename__ = "auth_sessions"
+
+    token_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]
+
+
+class ApiToken(Base):
+    """A personal API token for scripts (``Authorization: Bearer``): shown once, stored as SHA-256."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    # The first characters, so a user can tell tokens apart in a list.
+    prefix: Mapped[str] = mapped_column(sa.String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None]
+
+
+class Invite(Base):
+    """An invitation (by an admin or a workspace owner): a one-time token, stored as SHA-256."""
+
+    __tablename__ = "invites"
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=new_id)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    email: Mapped[str] = mapped_column(sa.String(320))
+    workspace_id: Mapped[str | None] = mapped_column(sa.ForeignKey("workspaces.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(sa.String(16), default="viewer")
+    is_admin: Mapped[bool] = mapped_column(default=False)
+    created_by: Mapped[str | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]
+    accepted_at: Mapped[dt.datetime | None]

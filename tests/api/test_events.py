@@ -69,14 +69,14 @@ def _batch(run_id: str, steps: range) -> dict:
                                           "values": {"train/loss": 1.0 / (s + 1)}} for s in steps]}
 
 
-def test_replay_in_order_then_resume_inside_a_batch(server, make_poc, sessions):
+def test_replay_in_order_then_resume_inside_a_batch(server, make_poc, sessions, owner):
     poc = make_poc()
     run_id = poc["runs"][0]["id"]
     start = poc["last_event_seq"]  # the two "queued" run events written by the create
     seq_batch = add_event(sessions, poc["id"], "metric", _batch(run_id, range(0, 3)), run_id)
     seq_run = add_event(sessions, poc["id"], "run", {"id": run_id, "state": "running"}, run_id)
 
-    with httpx.Client(base_url=server, timeout=10) as http:
+    with httpx.Client(base_url=server, timeout=10, headers=owner.headers) as http:
         with http.stream("GET", f"/api/pocs/{poc['id']}/events") as response:
             assert response.status_code == 200
             assert response.headers["content-type"].startswith("text/event-stream")
@@ -104,10 +104,10 @@ def test_replay_in_order_then_resume_inside_a_batch(server, make_poc, sessions):
             assert read_events(response, 1)[0]["id"] == f"{seq_batch}.0"
 
 
-def test_live_events_follow(server, make_poc, sessions, settings):
+def test_live_events_follow(server, make_poc, sessions, settings, owner):
     poc = make_poc()
     run_id = poc["runs"][0]["id"]
-    with httpx.Client(base_url=server, timeout=10) as http:
+    with httpx.Client(base_url=server, timeout=10, headers=owner.headers) as http:
         with http.stream("GET", f"/api/pocs/{poc['id']}/events",
                          params={"after": poc["last_event_seq"]}) as response:
             def produce():
@@ -124,8 +124,8 @@ def test_live_events_follow(server, make_poc, sessions, settings):
     assert waited < 3.0  # Redis wake-up or the 0.1 s poll, not the 5 s safety poll
 
 
-def test_events_of_unknown_poc_or_bad_resume_point(server, make_poc):
-    with httpx.Client(base_url=server, timeout=10) as http:
+def test_events_of_unknown_poc_or_bad_resume_point(server, make_poc, owner):
+    with httpx.Client(base_url=server, timeout=10, headers=owner.headers) as http:
         response = http.get("/api/pocs/00000000-0000-0000-0000-000000000000/events")
         assert response.status_code == 404
         assert response.json() == {"detail": "PoC 00000000-0000-0000-0000-000000000000 not found"}
@@ -136,13 +136,13 @@ def test_events_of_unknown_poc_or_bad_resume_point(server, make_poc):
             {"row": None, "field": "Last-Event-ID", "problem": "'abc' is not an event id of this stream"}]
 
 
-def test_idle_stream_sends_heartbeat_comments(server, make_poc, monkeypatch):
+def test_idle_stream_sends_heartbeat_comments(server, make_poc, monkeypatch, owner):
     # FastAPI sends ": ping" after _PING_INTERVAL idle seconds (15 s in production); shorten it here.
     import fastapi.routing
 
     monkeypatch.setattr(fastapi.routing, "_PING_INTERVAL", 0.3)
     poc = make_poc()
-    with httpx.Client(base_url=server, timeout=10) as http:
+    with httpx.Client(base_url=server, timeout=10, headers=owner.headers) as http:
         with http.stream("GET", f"/api/pocs/{poc['id']}/events",
                          params={"after": poc["last_event_seq"]}) as response:
             lines = response.iter_lines()

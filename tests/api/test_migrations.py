@@ -13,7 +13,7 @@ from backend.prestart import alembic_config, migrate
 from tests.support.stack import create_postgres_database, drop_postgres_database
 
 TABLES = {"datasets", "pocs", "runs", "metric_points", "metric_rollups", "eval_results", "poc_events",
-          "reports"}
+          "reports", "users", "workspaces", "memberships", "auth_sessions", "api_tokens", "invites"}
 
 
 @pytest.fixture

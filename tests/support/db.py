@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from unittest import mock
 
@@ -30,7 +31,8 @@ from backend.core.config import Settings, get_settings
 from backend.db.models import Base
 from tests.support.stack import delete_redis_prefix, fresh_database, redis_url, stack_kind
 
-__all__ = ["api_env", "clean_tables", "client", "database_url", "sessions", "settings", "test_stack"]
+__all__ = ["api_env", "api_env_extra", "clean_tables", "client", "database_url", "login_as", "owner",
+           "sessions", "settings", "test_stack", "workspace_id"]
 
 
 @pytest.fixture(scope="session")
@@ -47,7 +49,14 @@ def database_url(test_stack: str, tmp_path_factory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="package")
-def api_env(test_stack: str, database_url: str, tmp_path_factory) -> Iterator[dict[str, str]]:
+def api_env_extra() -> dict[str, str]:
+    """More ZOPOC_* settings for a package's app (override in a conftest.py, e.g. small limits)."""
+    return {}
+
+
+@pytest.fixture(scope="package")
+def api_env(test_stack: str, database_url: str, tmp_path_factory,
+            api_env_extra: dict[str, str]) -> Iterator[dict[str, str]]:
     """The ZOPOC_* environment of the in-process app, set for the whole package (and restored after)."""
     folder = tmp_path_factory.mktemp("api")
     token = secrets.token_hex(4)
@@ -65,6 +74,7 @@ def api_env(test_stack: str, database_url: str, tmp_path_factory) -> Iterator[di
         env |= {"ZOPOC_BROKER_URL": redis_url(), "ZOPOC_REDIS_URL": redis_url()}
     else:
         env |= {"ZOPOC_BROKER_URL": "filesystem://", "ZOPOC_BROKER_DIR": str(folder / "broker")}
+    env |= api_env_extra
     with mock.patch.dict(os.environ, env):
         get_settings.cache_clear()
         yield env
@@ -101,14 +111,57 @@ def clean_tables(request) -> Iterator[None]:
     yield
 
 
+@dataclass
+class Login:
+    """A user with a workspace role, and the API token a client sends for them."""
+
+    user_id: str
+    email: str
+    workspace_id: str
+    role: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+def login_as(sessions: sessionmaker[Session], role: str, workspace_id: str | None = None,
+             email: str | None = None, is_admin: bool = False) -> Login:
+    """A new user with ``role`` in ``workspace_id`` (a new workspace when None) and a fresh API token."""
+    from backend.auth import accounts
+
+    with sessions() as session:
+        user = accounts.create_user(session, email or f"{role}-{secrets.token_hex(4)}@zopoc.test",
+                                    secrets.token_urlsafe(12), is_admin=is_admin)
+        if workspace_id is None:
+            workspace_id = accounts.create_workspace(session, f"workspace of {user.email}").id
+        accounts.set_role(session, workspace_id, user.id, role)
+        token = accounts.create_api_token(session, user, "tests").token
+        return Login(user.id, user.email, workspace_id, role, token)
+
+
 @pytest.fixture
-def client(api_env: dict[str, str], database_url: str):
-    """A TestClient on a freshly built app (real database, real broker of the session's stack)."""
+def owner(api_env: dict[str, str], sessions: sessionmaker[Session]) -> Login:
+    """The owner of a fresh workspace: the user the ``client`` fixture acts as."""
+    return login_as(sessions, "owner")
+
+
+@pytest.fixture
+def workspace_id(owner: Login) -> str:
+    """The workspace the ``client`` fixture works in (for rows a test inserts itself)."""
+    return owner.workspace_id
+
+
+@pytest.fixture
+def client(api_env: dict[str, str], database_url: str, owner: Login):
+    """A TestClient on a freshly built app (real database, real broker of the session's stack), signed in
+    as ``owner`` with an API token (Authorization: Bearer), so unsafe methods need no CSRF token."""
     from fastapi.testclient import TestClient
 
     from backend.api.main import create_app
 
-    with TestClient(create_app()) as test_client:
+    with TestClient(create_app(), headers=owner.headers) as test_client:
         yield test_client
 
 

@@ -8,7 +8,7 @@ from typing import Annotated
 import sqlalchemy as sa
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile, status
 
-from backend.api.deps import DatasetDep, SessionDep, SettingsDep
+from backend.api.deps import AccessDep, DatasetDep, SessionDep, SettingsDep
 from backend.api.errors import INVALID, NOT_FOUND, field_problem, problem
 from backend.api.schemas import DatasetPublic, DatasetsPublic, Message
 from backend.datasets import UPLOAD_KINDS, ensure_builtin_datasets, preview_rows, store_upload
@@ -31,9 +31,10 @@ def dataset_public(dataset: Dataset) -> DatasetPublic:
 
 
 @router.get("", response_model=DatasetsPublic, summary="Built-in and uploaded datasets, newest first")
-def list_datasets(session: SessionDep) -> DatasetsPublic:
+def list_datasets(session: SessionDep, access: AccessDep) -> DatasetsPublic:
     ensure_builtin_datasets(session)
-    newest_first = sa.select(Dataset).order_by(Dataset.builtin.desc(), Dataset.created_at.desc())
+    visible = sa.or_(Dataset.workspace_id.is_(None), Dataset.workspace_id == access.workspace_id)
+    newest_first = sa.select(Dataset).where(visible).order_by(Dataset.builtin.desc(), Dataset.created_at.desc())
     rows = session.scalars(newest_first).all()
     return DatasetsPublic(data=[dataset_public(d) for d in rows], count=len(rows))
 
@@ -59,6 +60,7 @@ def upload_dataset(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    access: AccessDep,
     file: Annotated[UploadFile, File(description="the dataset file")],
     name: Annotated[str | None, Form(max_length=200)] = None,
     text_column: Annotated[str | None, Form(max_length=200)] = None,
@@ -93,6 +95,7 @@ def upload_dataset(
     stored = store_upload(data, suffix, settings)
     dataset = Dataset(
         name=(name or "").strip() or PurePath(filename).stem, builtin=False, path=stored.path,
+        workspace_id=access.workspace_id,
         n_rows=len(parsed), labels=parsed.label_names, text_column=parsed.text_column,
         label_column=parsed.label_column, size_bytes=stored.size_bytes, sha256=stored.sha256,
         preview=preview_rows(parsed.texts, parsed.labels, parsed.label_names),

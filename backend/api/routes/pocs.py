@@ -9,8 +9,9 @@ from fastapi import APIRouter, Query, Response, status
 from sqlalchemy.orm import Session
 
 from backend import pocs as service
-from backend.api.deps import PocDep, SessionDep, SettingsDep
+from backend.api.deps import AccessDep, PocDep, SessionDep, SettingsDep
 from backend.api.errors import INVALID, NOT_FOUND
+from backend.auth.limits import check_budget, check_concurrent_runs
 from backend.api.schemas import PocCreate, PocPublic, PocsPublic, PocState, RunPublic, RunsPublic
 from backend.db.models import Poc, PocEvent
 from backend.pocs import poc_state
@@ -40,20 +41,23 @@ def poc_public(poc: Poc, last_event_seq: int = 0) -> PocPublic:
              summary="Create a PoC and queue one run per method",
              description="Everything is checked first (model, dataset, every hyperparameter against its "
                          "range, LOZO rank against the model's layers); on any problem nothing is written.")
-def create_poc(body: PocCreate, session: SessionDep, settings: SettingsDep) -> PocPublic:
-    poc = service.create_poc(body, session, settings)
+def create_poc(body: PocCreate, session: SessionDep, settings: SettingsDep, access: AccessDep) -> PocPublic:
+    check_budget(settings, access.role, body.steps, body.max_minutes)
+    check_concurrent_runs(session, settings, access.user.email, len(body.methods))
+    poc = service.create_poc(body, session, settings, access.user.email, workspace_id=access.workspace_id)
     return poc_public(poc, last_event_seqs(session, [poc.id]).get(poc.id, 0))
 
 
 @router.get("", response_model=PocsPublic, summary="PoCs, newest first")
 def list_pocs(
     session: SessionDep,
+    access: AccessDep,
     q: Annotated[str | None, Query(max_length=200, description="part of the name or model")] = None,
     state: Annotated[PocState | None, Query(description="only PoCs in this derived state")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> PocsPublic:
-    query = sa.select(Poc).where(Poc.deleted_at.is_(None))
+    query = sa.select(Poc).where(Poc.deleted_at.is_(None), Poc.workspace_id == access.workspace_id)
     if q:
         pattern = f"%{q.strip().lower()}%"
         query = query.where(sa.or_(sa.func.lower(Poc.name).like(pattern),

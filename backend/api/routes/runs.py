@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from backend import pocs as service
-from backend.api.deps import RunDep, SessionDep, SettingsDep
+from backend.api.deps import AccessDep, RunDep, SessionDep, SettingsDep
 from backend.api.errors import CONFLICT, NOT_FOUND
 from backend.api.schemas import RunPublic
+from backend.auth.limits import check_concurrent_runs
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 
@@ -27,5 +28,6 @@ def cancel_run(run: RunDep, session: SessionDep, settings: SettingsDep) -> RunPu
 
 @router.post("/{run_id}/retry", status_code=status.HTTP_201_CREATED, response_model=RunPublic,
              responses={**NOT_FOUND, **CONFLICT}, summary="Run a finished run's method again (a new attempt)")
-def retry_run(run: RunDep, session: SessionDep, settings: SettingsDep) -> RunPublic:
+def retry_run(run: RunDep, session: SessionDep, settings: SettingsDep, access: AccessDep) -> RunPublic:
+    check_concurrent_runs(session, settings, access.user.email, 1)
     return RunPublic.model_validate(service.retry_run(run, session, settings))

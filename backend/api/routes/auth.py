@@ -1,0 +1,227 @@
+"""Accounts: sign in and out, who am I, personal API tokens, invites, workspaces and their members.
+
+Which role each route needs is in ``backend.auth.policy.RULES`` (enforced for every route by the app).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from fastapi import APIRouter, HTTPException, Request, Response, status
+
+from backend.api.deps import AccessDep, SessionDep, SettingsDep
+from backend.api.errors import field_problem
+from backend.auth import accounts
+from backend.auth.limits import hit
+from backend.auth.policy import CSRF_COOKIE, SESSION_COOKIE
+from backend.auth.schemas import (
+    InviteAccept,
+    InviteCreate,
+    InviteCreated,
+    Login,
+    Me,
+    Member,
+    MembersPublic,
+    RoleChange,
+    TokenCreate,
+    TokenCreated,
+    TokenPublic,
+    TokensPublic,
+    UserPublic,
+    UsersPublic,
+    WorkspaceCreate,
+    WorkspaceInvite,
+    WorkspaceRole,
+    WorkspacesPublic,
+)
+from backend.auth.secrets import csrf_token
+from backend.core.config import Settings
+from backend.db.models import ApiToken, Membership, User, Workspace
+
+router = APIRouter(tags=["auth"])
+
+UNAUTHORIZED = {401: {"description": "not signed in"}}
+TOO_MANY = {429: {"description": "rate limit: see Retry-After"}}
+
+
+def _workspaces(session, user: User) -> list[WorkspaceRole]:
+    return [WorkspaceRole(id=m.workspace_id, name=m.workspace.name, role=m.role)
+            for m in accounts.memberships_of(session, user.id)]
+
+
+def _me(session, user: User, csrf: str | None = None) -> Me:
+    return Me(id=user.id, email=user.email, name=user.name, is_admin=user.is_admin,
+              workspaces=_workspaces(session, user), csrf_token=csrf)
+
+
+def _secure(request: Request, settings: Settings) -> bool:
+    if settings.cookie_secure is not None:
+        return settings.cookie_secure
+    return request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
+
+
+@router.post("/auth/login", response_model=Me, responses={**UNAUTHORIZED, **TOO_MANY},
+             summary="Sign in with e-mail and password (sets the session and CSRF cookies)")
+def login(body: Login, request: Request, response: Response, session: SessionDep, settings: SettingsDep) -> Me:
+    address = request.client.host if request.client else "unknown"
+    hit(settings, "login", settings.login_rate_limit, f"ip:{address}",
+        f"email:{accounts.normalise_email(body.email)}")
+    user = accounts.check_password(session, body.email, body.password)
+    if user is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="wrong e-mail or password")
+    token = accounts.start_session(session, user, settings.session_days)
+    csrf = csrf_token(settings.secret_key, token)
+    common = {"max_age": int(settings.session_days * 86400), "secure": _secure(request, settings),
+              "samesite": "lax", "path": "/"}
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, **common)
+    # Readable by the page's script (not HttpOnly): it copies it into the X-CSRF-Token header.
+    response.set_cookie(CSRF_COOKIE, csrf, httponly=False, **common)
+    return _me(session, user, csrf)
+
+
+@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT, summary="Sign out (ends the session)")
+def logout(request: Request, session: SessionDep) -> Response:
+    if token := request.cookies.get(SESSION_COOKIE):
+        accounts.end_session(session, token)
+    response = Response(status_code=status.HTTP_204_NO_CONTENT)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(CSRF_COOKIE, path="/")
+    return response
+
+
+@router.get("/auth/me", response_model=Me, responses=UNAUTHORIZED,
+            summary="The signed-in user and their workspaces with roles")
+def me(access: AccessDep, request: Request, session: SessionDep, settings: SettingsDep) -> Me:
+    cookie = request.cookies.get(SESSION_COOKIE) if access.via == "session" else None
+    return _me(session, access.user, csrf_token(settings.secret_key, cookie) if cookie else None)
+
+
+def _token_public(row: ApiToken) -> TokenPublic:
+    return TokenPublic.model_validate(row, from_attributes=True)
+
+
+@router.get("/auth/tokens", response_model=TokensPublic, summary="My API tokens (never the tokens themselves)")
+def list_tokens(access: AccessDep, session: SessionDep) -> TokensPublic:
+    rows = session.scalars(sa.select(ApiToken).where(ApiToken.user_id == access.user.id)
+                           .order_by(ApiToken.created_at.desc())).all()
+    return TokensPublic(data=[_token_public(r) for r in rows], count=len(rows))
+
+
+@router.post("/auth/tokens", status_code=status.HTTP_201_CREATED, response_model=TokenCreated,
+             summary="Create a personal API token (shown once) for Authorization: Bearer")
+def create_token(body: TokenCreate, access: AccessDep, session: SessionDep) -> TokenCreated:
+    new = accounts.create_api_token(session, access.user, body.name)
+    return TokenCreated(**_token_public(new.row).model_dump(), token=new.token)
+
+
+@router.delete("/auth/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT,
+               responses={404: {"description": "no such token of yours"}},
+               summary="Revoke one of my API tokens (at once)")
+def revoke_token(token_id: str, access: AccessDep, session: SessionDep) -> Response:
+    if not accounts.revoke_api_token(session, access.user, token_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"token {token_id} not found")
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def _invite(session, settings: Settings, inviter: User, email: str, workspace_id: str | None, role: str,
+            is_admin: bool) -> InviteCreated:
+    if session.scalar(sa.select(User.id).where(User.email == accounts.normalise_email(email))):
+        raise field_problem("email", f"{email} already has an account; add them to the workspace instead",
+                            status.HTTP_409_CONFLICT)
+    invite, token = accounts.create_invite(session, inviter, email, workspace_id=workspace_id, role=role,
+                                           is_admin=is_admin, days=settings.invite_days)
+    return InviteCreated(email=invite.email, role=invite.role, workspace_id=invite.workspace_id,
+                         expires_at=invite.expires_at, token=token, url=f"/invite#{token}")
+
+
+@router.post("/admin/invites", status_code=status.HTTP_201_CREATED, response_model=InviteCreated,
+             summary="Invite a person to zopoc (administrators)")
+def admin_invite(body: InviteCreate, access: AccessDep, session: SessionDep,
+                 settings: SettingsDep) -> InviteCreated:
+    if body.workspace_id is not None and session.get(Workspace, body.workspace_id) is None:
+        raise field_problem("workspace_id", f"no workspace {body.workspace_id}")
+    return _invite(session, settings, access.user, body.email, body.workspace_id, body.role, body.is_admin)
+
+
+@router.post("/workspaces/{workspace_id}/invites", status_code=status.HTTP_201_CREATED,
+             response_model=InviteCreated, summary="Invite a person into this workspace (owners)")
+def workspace_invite(workspace_id: str, body: WorkspaceInvite, access: AccessDep, session: SessionDep,
+                     settings: SettingsDep) -> InviteCreated:
+    return _invite(session, settings, access.user, body.email, workspace_id, body.role, False)
+
+
+@router.post("/auth/invites/accept", response_model=Me, status_code=status.HTTP_201_CREATED,
+             responses=TOO_MANY, summary="Accept an invitation: choose a password, get an account")
+def accept_invite(body: InviteAccept, request: Request, session: SessionDep, settings: SettingsDep) -> Me:
+    address = request.client.host if request.client else "unknown"
+    hit(settings, "login", settings.login_rate_limit, f"ip:{address}")
+    try:
+        user = accounts.accept_invite(session, body.token, body.password, body.name)
+    except accounts.InviteProblem as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=str(exc)) from exc
+    return _me(session, user)
+
+
+@router.get("/admin/users", response_model=UsersPublic, summary="Every user (administrators)")
+def list_users(session: SessionDep) -> UsersPublic:
+    users = session.scalars(sa.select(User).order_by(User.created_at)).all()
+    return UsersPublic(data=[UserPublic.model_validate(u, from_attributes=True) for u in users],
+                       count=len(users))
+
+
+@router.get("/workspaces", response_model=WorkspacesPublic, summary="My workspaces with my role in each")
+def list_workspaces(access: AccessDep, session: SessionDep) -> WorkspacesPublic:
+    data = _workspaces(session, access.user)
+    return WorkspacesPublic(data=data, count=len(data))
+
+
+@router.post("/workspaces", status_code=status.HTTP_201_CREATED, response_model=WorkspaceRole,
+             summary="Create a workspace (administrators; they become its owner)")
+def create_workspace(body: WorkspaceCreate, access: AccessDep, session: SessionDep) -> WorkspaceRole:
+    workspace = accounts.create_workspace(session, body.name, owner=access.user)
+    return WorkspaceRole(id=workspace.id, name=workspace.name, role="owner")
+
+
+def _members(session, workspace_id: str) -> MembersPublic:
+    rows = session.scalars(sa.select(Membership).where(Membership.workspace_id == workspace_id)
+                           .order_by(Membership.created_at)).all()
+    data = [Member(user_id=m.user_id, email=m.user.email, name=m.user.name, role=m.role) for m in rows]
+    return MembersPublic(data=data, count=len(data))
+
+
+@router.get("/workspaces/{workspace_id}/members", response_model=MembersPublic,
+            responses={404: {"description": "no such workspace of yours"}}, summary="Members and roles")
+def list_members(workspace_id: str, session: SessionDep) -> MembersPublic:
+    if session.get(Workspace, workspace_id) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"workspace {workspace_id} not found")
+    return _members(session, workspace_id)
+
+
+def _owners(session, workspace_id: str) -> int:
+    return session.scalar(sa.select(sa.func.count()).select_from(Membership).where(
+        Membership.workspace_id == workspace_id, Membership.role == "owner")) or 0
+
+
+@router.put("/workspaces/{workspace_id}/members/{user_id}", response_model=MembersPublic,
+            responses={404: {"description": "no such workspace or user"}},
+            summary="Add an existing user to the workspace or change their role (owners)")
+def set_member(workspace_id: str, user_id: str, body: RoleChange, session: SessionDep) -> MembersPublic:
+    if session.get(Workspace, workspace_id) is None or session.get(User, user_id) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such workspace or user")
+    current = accounts.role_in(session, user_id, workspace_id)
+    if current == "owner" and body.role != "owner" and _owners(session, workspace_id) == 1:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail="a workspace keeps at least one owner")
+    accounts.set_role(session, workspace_id, user_id, body.role)
+    return _members(session, workspace_id)
+
+
+@router.delete("/workspaces/{workspace_id}/members/{user_id}", status_code=status.HTTP_204_NO_CONTENT,
+               responses={404: {"description": "not a member"}}, summary="Remove a member (owners)")
+def remove_member(workspace_id: str, user_id: str, session: SessionDep) -> Response:
+    membership = session.get(Membership, (workspace_id, user_id))
+    if membership is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="not a member of this workspace")
+    if membership.role == "owner" and _owners(session, workspace_id) == 1:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail="a workspace keeps at least one owner")
+    session.delete(membership)
+    session.commit()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,193 @@
+"""Accounts in the database: users, workspaces, memberships, browser sessions, API tokens, invites.
+
+Functions take an open SQLAlchemy session and commit themselves when they change something, so routes,
+the bootstrap and test fixtures share one way of creating users and credentials.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from backend.auth.secrets import digest, hash_password, new_token, verify_password
+from backend.db.models import ROLES, ApiToken, AuthSession, Invite, Membership, User, Workspace, utcnow
+
+SESSION_PREFIX = "zps"
+API_TOKEN_PREFIX = "zpt"
+INVITE_PREFIX = "zpi"
+
+
+def role_rank(role: str | None) -> int:
+    """0 for no role, then viewer < editor < owner."""
+    return ROLES.index(role) + 1 if role in ROLES else 0
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def create_user(session: Session, email: str, password: str, *, name: str = "", is_admin: bool = False) -> User:
+    """A new user with an argon2 password hash (committed)."""
+    user = User(email=normalise_email(email), name=name.strip(), password_hash=hash_password(password),
+                is_admin=is_admin)
+    session.add(user)
+    session.commit()
+    return user
+
+
+def create_workspace(session: Session, name: str, owner: User | None = None) -> Workspace:
+    """A new workspace, with ``owner`` as its owner when given (committed)."""
+    workspace = Workspace(name=name.strip())
+    session.add(workspace)
+    session.flush()
+    if owner is not None:
+        session.add(Membership(workspace_id=workspace.id, user_id=owner.id, role="owner"))
+    session.commit()
+    return workspace
+
+
+def set_role(session: Session, workspace_id: str, user_id: str, role: str) -> Membership:
+    """Give ``user_id`` ``role`` in the workspace (adds or changes the membership; committed)."""
+    membership = session.get(Membership, (workspace_id, user_id))
+    if membership is None:
+        membership = Membership(workspace_id=workspace_id, user_id=user_id, role=role)
+        session.add(membership)
+    membership.role = role
+    session.commit()
+    return membership
+
+
+def role_in(session: Session, user_id: str, workspace_id: str) -> str | None:
+    """The user's role in the workspace, or None when not a member."""
+    return session.scalar(sa.select(Membership.role).where(Membership.workspace_id == workspace_id,
+                                                            Membership.user_id == user_id))
+
+
+def memberships_of(session: Session, user_id: str) -> list[Membership]:
+    """The user's workspaces, oldest membership first (the first is the default workspace)."""
+    return list(session.scalars(sa.select(Membership).where(Membership.user_id == user_id)
+                                .order_by(Membership.created_at, Membership.workspace_id)))
+
+
+def check_password(session: Session, email: str, password: str) -> User | None:
+    """The enabled user with this e-mail and password, or None (same work either way)."""
+    user = session.scalar(sa.select(User).where(User.email == normalise_email(email)))
+    ok = verify_password(user.password_hash if user else None, password)
+    if not ok or user is None or user.disabled_at is not None:
+        return None
+    return user
+
+
+# --- browser sessions -----------------------------------------------------------------------------
+
+def start_session(session: Session, user: User, days: float) -> str:
+    """A new browser session for ``user``; returns the token for the cookie (only its hash is stored)."""
+    token = new_token(SESSION_PREFIX)
+    session.add(AuthSession(token_hash=digest(token), user_id=user.id,
+                            expires_at=utcnow() + dt.timedelta(days=days)))
+    session.commit()
+    return token
+
+
+def session_user(session: Session, token: str) -> User | None:
+    """The user of a live browser session token, or None (unknown, expired, user disabled)."""
+    row = session.get(AuthSession, digest(token))
+    if row is None or row.expires_at <= utcnow():
+        return None
+    user = session.get(User, row.user_id)
+    return user if user is not None and user.disabled_at is None else None
+
+
+def end_session(session: Session, token: str) -> None:
+    """Forget a browser session (logout): the cookie stops working at once."""
+    session.execute(sa.delete(AuthSession).where(AuthSession.token_hash == digest(token)))
+    session.commit()
+
+
+# --- API tokens -----------------------------------------------------------------------------------
+
+@dataclass
+class NewToken:
+    row: ApiToken
+    token: str  # shown once, never stored
+
+
+def create_api_token(session: Session, user: User, name: str) -> NewToken:
+    """A personal API token for ``user`` (committed); the plain token is only in the return value."""
+    token = new_token(API_TOKEN_PREFIX)
+    row = ApiToken(user_id=user.id, name=name.strip() or "token", token_hash=digest(token), prefix=token[:8])
+    session.add(row)
+    session.commit()
+    return NewToken(row, token)
+
+
+def token_user(session: Session, token: str) -> User | None:
+    """The user of a live (not revoked) API token, or None; notes when it was last used."""
+    row = session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == digest(token)))
+    if row is None or row.revoked_at is not None:
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or user.disabled_at is not None:
+        return None
+    now = utcnow()
+    if row.last_used_at is None or now - row.last_used_at > dt.timedelta(minutes=1):
+        row.last_used_at = now  # at most once a minute: no write on every request
+        session.commit()
+    return user
+
+
+def revoke_api_token(session: Session, user: User, token_id: str) -> bool:
+    """Revoke one of ``user``'s tokens; False when there is no such token of theirs."""
+    row = session.get(ApiToken, token_id)
+    if row is None or row.user_id != user.id:
+        return False
+    row.revoked_at = row.revoked_at or utcnow()
+    session.commit()
+    return True
+
+
+# --- invites --------------------------------------------------------------------------------------
+
+def create_invite(session: Session, inviter: User, email: str, *, workspace_id: str | None, role: str,
+                  is_admin: bool, days: float) -> tuple[Invite, str]:
+    """A one-time invitation; returns the row and the plain token for the link (committed)."""
+    token = new_token(INVITE_PREFIX)
+    invite = Invite(token_hash=digest(token), email=normalise_email(email), workspace_id=workspace_id,
+                    role=role, is_admin=is_admin, created_by=inviter.id,
+                    expires_at=utcnow() + dt.timedelta(days=days))
+    session.add(invite)
+    session.commit()
+    return invite, token
+
+
+class InviteProblem(Exception):
+    """The invitation cannot be used (unknown, used, expired, or the e-mail already has an account)."""
+
+
+def accept_invite(session: Session, token: str, password: str, name: str = "") -> User:
+    """Create the invited user (or raise InviteProblem); gives the invited role in the workspace."""
+    invite = session.scalar(sa.select(Invite).where(Invite.token_hash == digest(token)))
+    if invite is None or invite.accepted_at is not None:
+        raise InviteProblem("this invitation is unknown or was already used")
+    if invite.expires_at <= utcnow():
+        raise InviteProblem("this invitation has expired; ask for a new one")
+    if session.scalar(sa.select(User.id).where(User.email == invite.email)) is not None:
+        raise InviteProblem(f"{invite.email} already has an account; sign in instead")
+    invite.accepted_at = utcnow()
+    user = User(email=invite.email, name=name.strip(), password_hash=hash_password(password),
+                is_admin=invite.is_admin)
+    session.add(user)
+    session.flush()
+    if invite.workspace_id is not None:
+        session.add(Membership(workspace_id=invite.workspace_id, user_id=user.id, role=invite.role))
+    else:
+        # Invited to the site without a workspace: a personal one, so the user can start at once.
+        workspace = Workspace(name=f"{user.email}'s workspace")
+        session.add(workspace)
+        session.flush()
+        session.add(Membership(workspace_id=workspace.id, user_id=user.id, role="owner"))
+    session.commit()
+    return user

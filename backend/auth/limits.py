@@ -1,0 +1,82 @@
+"""Limits: request rates (sign-in, launch), queued/running runs per user, PoC budget caps per role.
+
+Rates use the ``limits`` library's moving window: in Redis (keys under ``redis_prefix``) when Redis is
+configured, so every API process counts together; in memory otherwise (the embedded single process).
+Every refusal says which limit was hit and what to do; rate refusals carry ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import time
+
+import sqlalchemy as sa
+from fastapi import HTTPException, status
+from limits import parse
+from limits.storage import MemoryStorage, RedisStorage
+from limits.strategies import MovingWindowRateLimiter
+from sqlalchemy.orm import Session
+
+from backend.api.errors import problem
+from backend.core.config import Settings
+from backend.db.models import Poc, Run
+
+
+@functools.lru_cache(maxsize=8)
+def _limiter(redis_url: str | None, prefix: str) -> MovingWindowRateLimiter:
+    storage = (RedisStorage(redis_url, key_prefix=f"{prefix}limits") if redis_url else MemoryStorage())
+    return MovingWindowRateLimiter(storage)
+
+
+def too_many(limit_name: str, text: str, retry_after_s: float | None) -> HTTPException:
+    """A 429 naming the limit; ``Retry-After`` in whole seconds when known."""
+    headers = {"Retry-After": str(max(1, math.ceil(retry_after_s)))} if retry_after_s is not None else None
+    return HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, detail={"message": text, "limit": limit_name,
+                                                                    "errors": []}, headers=headers)
+
+
+def hit(settings: Settings, limit_name: str, rate: str, *keys: str) -> None:
+    """Count one request against ``rate`` for each key; raise 429 (with Retry-After) once one is over."""
+    item = parse(rate)
+    limiter = _limiter(settings.redis_url, settings.redis_prefix)
+    for key in keys:
+        if not limiter.hit(item, limit_name, key):
+            reset_at, _remaining = limiter.get_window_stats(item, limit_name, key)
+            wait = reset_at - time.time()
+            raise too_many(limit_name, f"too many {limit_name.replace('_', ' ')} requests: the limit is "
+                                       f"{rate}; try again in {max(1, math.ceil(wait))} s", wait)
+
+
+def active_runs(session: Session, user_email: str) -> int:
+    """Queued and running runs of the PoCs ``user_email`` launched."""
+    return session.scalar(sa.select(sa.func.count()).select_from(Run).join(Poc)
+                          .where(Poc.created_by == user_email, Run.state.in_(("queued", "running")))) or 0
+
+
+def check_concurrent_runs(session: Session, settings: Settings, user_email: str, new_runs: int) -> None:
+    """429 when ``new_runs`` more would take the user over ``max_active_runs_per_user``."""
+    cap = settings.max_active_runs_per_user
+    active = active_runs(session, user_email)
+    if active + new_runs > cap:
+        raise too_many("concurrent_runs",
+                       f"concurrent-run limit: you have {active} run(s) queued or running and may have at "
+                       f"most {cap}; this would add {new_runs}. Wait for runs to finish or cancel some.", None)
+
+
+def check_budget(settings: Settings, role: str, steps: int | None, max_minutes: float | None) -> None:
+    """422 when a PoC's budget is over the caps of the launcher's role in the workspace."""
+    errors = []
+    step_cap = settings.max_steps_by_role.get(role)
+    minute_cap = settings.max_minutes_by_role.get(role)
+    if step_cap is not None and steps is not None and steps > step_cap:
+        errors.append({"row": None, "field": "steps",
+                       "problem": f"the budget cap of the {role} role is {step_cap} steps; ask a workspace owner "
+                                  "to launch a larger PoC"})
+    if minute_cap is not None and max_minutes is not None and max_minutes > minute_cap:
+        errors.append({"row": None, "field": "max_minutes",
+                       "problem": f"the budget cap of the {role} role is {minute_cap:g} minutes; ask a workspace "
+                                  "owner to launch a longer PoC"})
+    if errors:
+        raise problem(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                      "; ".join(f"{e['field']}: {e['problem']}" for e in errors), errors)

@@ -1,0 +1,135 @@
+"""Request and answer bodies of the account routes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from backend.auth.secrets import MIN_PASSWORD_LENGTH
+
+Role = Literal["viewer", "editor", "owner"]
+
+
+class Login(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(min_length=3, max_length=320)
+    password: str = Field(min_length=1, max_length=1000)
+
+
+class WorkspaceRole(BaseModel):
+    id: str
+    name: str
+    role: Role
+
+
+class Me(BaseModel):
+    id: str
+    email: str
+    name: str
+    is_admin: bool
+    workspaces: list[WorkspaceRole]
+    # The CSRF token to send as X-CSRF-Token (browser sessions only; also in the zopoc_csrf cookie).
+    csrf_token: str | None = None
+
+
+class TokenCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+
+
+class TokenPublic(BaseModel):
+    id: str
+    name: str
+    prefix: str
+    created_at: dt.datetime
+    last_used_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+
+
+class TokenCreated(TokenPublic):
+    token: str = Field(description="the token itself: shown only in this answer, never again")
+
+
+class TokensPublic(BaseModel):
+    data: list[TokenPublic]
+    count: int
+
+
+class InviteCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
+    role: Role = "viewer"
+    # Site invites only (admin): the workspace to join; none gives the new user a workspace of their own.
+    workspace_id: str | None = Field(None, max_length=64)
+    is_admin: bool = False
+
+
+class WorkspaceInvite(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
+    role: Role = "viewer"
+
+
+class InviteCreated(BaseModel):
+    email: str
+    role: Role
+    workspace_id: str | None
+    expires_at: dt.datetime
+    token: str = Field(description="the one-time invitation token: shown only in this answer")
+    url: str = Field(description="the link to send to the invited person")
+
+
+class InviteAccept(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(min_length=10, max_length=200)
+    password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=1000)
+    name: str = Field("", max_length=200)
+
+
+class UserPublic(BaseModel):
+    id: str
+    email: str
+    name: str
+    is_admin: bool
+    created_at: dt.datetime
+
+
+class UsersPublic(BaseModel):
+    data: list[UserPublic]
+    count: int
+
+
+class WorkspaceCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+
+
+class WorkspacesPublic(BaseModel):
+    data: list[WorkspaceRole]
+    count: int
+
+
+class Member(BaseModel):
+    user_id: str
+    email: str
+    name: str
+    role: Role
+
+
+class MembersPublic(BaseModel):
+    data: list[Member]
+    count: int
+
+
+class RoleChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role
