@@ -9,7 +9,6 @@ from sqlalchemy.orm import Session
 
 from backend.datasets import builtin_dataset_id, ensure_builtin_datasets
 from backend.db.metrics import write_points
-from backend.db import models
 from backend.db.models import EvalResult, Poc, Run
 
 N_EVAL = 200
@@ -48,11 +47,17 @@ def _add_run(session: Session, poc: Poc, method: str, steps: int, loss_rate: flo
     return run
 
 
-def add_finished_poc(session: Session, table=(130, 10, 20, 40), name: str = "Support tickets PoC") -> str:
-    """A LOZO + AdamW PoC on MiniLM, finished; ``table`` = (both, only LOZO, only AdamW, neither) right."""
+def add_finished_poc(session: Session, table=(130, 10, 20, 40), name: str = "Support tickets PoC",
+                     workspace_id: str | None = None) -> str:
+    """A LOZO + AdamW PoC on MiniLM, finished; ``table`` = (both, only LOZO, only AdamW, neither) right.
+
+    ``workspace_id``: the workspace to put it in (the API tests' ``workspace_id`` fixture, so their signed-in
+    client sees it); None makes a new workspace."""
     ensure_builtin_datasets(session)
     owner = {}
-    if hasattr(models, "Workspace"):  # PoCs belong to a workspace once accounts (issue 6) exist
+    if workspace_id is not None:
+        owner["workspace_id"] = workspace_id
+    elif hasattr(models, "Workspace"):  # PoCs belong to a workspace once accounts (issue 6) exist
         workspace = models.Workspace(name="PoC team")
         session.add(workspace)
         session.flush()

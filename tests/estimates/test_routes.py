@@ -71,9 +71,9 @@ def test_memory_estimate_errors(client):
     assert client.post("/api/estimates/memory", json={"methods": ["adam"]}).status_code == 422
 
 
-def test_calibration_from_finished_runs(client, sessions):
+def test_calibration_from_finished_runs(client, sessions, workspace_id):
     with sessions() as session:
-        add_finished_poc(session)
+        add_finished_poc(session, workspace_id)
     rows = client.post("/api/estimates/memory", json={"model": "minilm", "methods": ["lozo"],
                                                       "device": "cpu"}).json()["data"]
     calibration = rows[0]["calibration"]
@@ -83,9 +83,9 @@ def test_calibration_from_finished_runs(client, sessions):
     assert rows[0]["calibrated_total_gb"] == pytest.approx(rows[0]["total_gb"] * calibration["ratio"], rel=1e-3)
 
 
-def test_roi_of_a_finished_poc(client, sessions):
+def test_roi_of_a_finished_poc(client, sessions, workspace_id):
     with sessions() as session:
-        poc_id = add_finished_poc(session, table=(130, 10, 20, 40))
+        poc_id = add_finished_poc(session, table=(130, 10, 20, 40), workspace_id=workspace_id)
     answer = client.get(f"/api/pocs/{poc_id}/roi", params={"target": "poc"})
     assert answer.status_code == 200, answer.text
     roi = answer.json()
@@ -105,3 +105,12 @@ def test_roi_of_a_finished_poc(client, sessions):
     assert seven["target_params"] > 6e9
     assert client.get(f"/api/pocs/{poc_id}/roi", params={"target": "3b"}).status_code == 422
     assert client.get("/api/pocs/no-such-poc/roi").status_code == 404
+
+
+def test_roi_of_another_workspaces_poc_is_404(client, sessions):
+    from tests.support.db import login_as
+
+    stranger = login_as(sessions, "owner")  # a PoC in a workspace the client's user is not a member of
+    with sessions() as session:
+        poc_id = add_finished_poc(session, stranger.workspace_id)
+    assert client.get(f"/api/pocs/{poc_id}/roi").status_code == 404

@@ -7,10 +7,10 @@ from tests.support.db import *  # noqa: F401,F403  (fixtures: client, sessions, 
 
 
 @pytest.fixture
-def finished_poc(sessions) -> str:
-    """The id of a finished LOZO + AdamW PoC on MiniLM."""
+def finished_poc(sessions, workspace_id) -> str:
+    """The id of a finished LOZO + AdamW PoC on MiniLM, in the signed-in client's workspace."""
     with sessions() as session:
-        return add_finished_poc(session)
+        return add_finished_poc(session, workspace_id=workspace_id)
 
 
 @pytest.fixture
