@@ -30,7 +30,7 @@ def stack() -> Stack:
 
 @pytest.fixture(scope="module")
 def client(stack: Stack) -> httpx.Client:
-    with httpx.Client(base_url=stack.base_url, timeout=30) as http:
+    with stack.client() as http:
         yield http
 
 
@@ -146,6 +146,7 @@ def read_sse(stack: Stack, poc_id: str, last_event_id: str | None, stop_after: i
     out: list[tuple[str, str, dict]] = []
     states: dict[str, str] = {}
     deadline = time.monotonic() + timeout_s
+    headers |= stack.auth_headers()
     with httpx.stream("GET", f"{stack.base_url}/api/pocs/{poc_id}/events", headers=headers,
                       timeout=httpx.Timeout(30, read=30)) as response:
         assert response.status_code == 200

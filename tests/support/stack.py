@@ -7,6 +7,8 @@ Usage::
     with live_stack() as stack:            # kind from ZOPOC_TEST_STACK ("services" | "embedded")
         httpx.get(stack.base_url + "/api/health")
         stack.env                           # the ZOPOC_* environment the API and worker run with
+        stack.client()                      # httpx.Client signed in as the first admin (if accounts exist)
+        stack.admin_email, stack.admin_password   # to sign in through the browser
         stack.session()                     # a SQLAlchemy session on the stack's database
         stack.kill_worker()                 # SIGKILL the worker (its whole process group)
         stack.start_worker()                # start a (new) worker
@@ -176,6 +178,7 @@ class Stack:
     api: subprocess.Popen | None = None
     workers: list[subprocess.Popen] = field(default_factory=list)
     _sessions: sessionmaker | None = None
+    _auth_headers: dict[str, str] | None = None
 
     @property
     def base_url(self) -> str:
@@ -195,6 +198,36 @@ class Stack:
     def worker(self) -> subprocess.Popen | None:
         """The newest worker process (None when none was started)."""
         return self.workers[-1] if self.workers else None
+
+    def auth_headers(self) -> dict[str, str]:
+        """``Authorization: Bearer`` of the first administrator (an API token made once per stack).
+
+        ``{}`` when the API has no accounts. Browser tests sign in through the page with
+        ``admin_email`` / ``admin_password`` instead.
+        """
+        if self._auth_headers is None:
+            import httpx
+
+            with httpx.Client(base_url=self.base_url, timeout=30) as http:
+                response = http.post("/api/auth/login",
+                                     json={"email": self.admin_email, "password": self.admin_password})
+                if response.status_code in (404, 405):
+                    self._auth_headers = {}
+                    return self._auth_headers
+                response.raise_for_status()
+                # A cookie-authenticated POST carries the CSRF cookie's value in X-CSRF-Token.
+                token = http.post("/api/auth/tokens", json={"name": "live stack"},
+                                  headers={"X-CSRF-Token": http.cookies.get("zopoc_csrf", "")})
+                token.raise_for_status()
+                self._auth_headers = {"Authorization": f"Bearer {token.json()['token']}"}
+        return self._auth_headers
+
+    def client(self, **kwargs):
+        """An ``httpx.Client`` on the API, signed in as the first administrator when accounts exist."""
+        import httpx
+
+        kwargs.setdefault("timeout", 30)
+        return httpx.Client(base_url=self.base_url, headers=self.auth_headers(), **kwargs)
 
     def session(self) -> Session:
         """A new SQLAlchemy session on the stack's database (close it, or use it as a context manager)."""
@@ -347,6 +380,9 @@ def live_stack(kind: str | None = None, *, api: bool = True, worker: bool = True
             env = stack_env(kind, folder, database_url, extra_env)
             (folder / "data").mkdir(exist_ok=True)
             stack = Stack(kind=kind, folder=folder, env=env, database_url=database_url)
+            # What an operator runs before starting the API: migrations (done) and the first admin.
+            subprocess.run([PYTHON, "-m", "backend.prestart"], cwd=REPO_ROOT, env=env, check=True,
+                           capture_output=True, timeout=120)
             try:
                 if api:
                     stack.start_api()
