@@ -1,6 +1,9 @@
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { useTranslation } from "react-i18next";
 import { createBrowserRouter, NavLink, Outlet, RouterProvider } from "react-router-dom";
+import { LoginPage } from "./auth/LoginPage";
+import { RequireSignIn } from "./auth/RequireSignIn";
+import { UserMenu } from "./auth/UserMenu";
 import { LanguageSwitch } from "./components/LanguageSwitch";
 import { ComparePage } from "./compare/ComparePage";
 import { LaunchPage } from "./launch/LaunchPage";
@@ -39,6 +42,7 @@ function Layout() {
             {t("app.nav.launch")}
           </NavLink>
         </nav>
+        <UserMenu />
         <LanguageSwitch />
       </header>
       <main id="main" tabIndex={-1}>
@@ -52,9 +56,31 @@ const router = createBrowserRouter([
   {
     element: <Layout />,
     children: [
-      { path: "/", element: <PocListPage /> },
-      { path: "/new", element: <LaunchPage /> },
-      { path: "/pocs/:pocId", element: <ComparePage /> },
+      { path: "/login", element: <LoginPage /> },
+      {
+        path: "/",
+        element: (
+          <RequireSignIn>
+            <PocListPage />
+          </RequireSignIn>
+        ),
+      },
+      {
+        path: "/new",
+        element: (
+          <RequireSignIn>
+            <LaunchPage />
+          </RequireSignIn>
+        ),
+      },
+      {
+        path: "/pocs/:pocId",
+        element: (
+          <RequireSignIn>
+            <ComparePage />
+          </RequireSignIn>
+        ),
+      },
     ],
   },
 ]);

@@ -104,3 +104,27 @@ export async function selectByText(select, pattern) {
     );
   await select.selectOption(option.value);
 }
+
+/**
+ * Signs in through the sign-in page when the server has accounts (GET /api/auth/me answers 401), with
+ * ADMIN_EMAIL / ADMIN_PASSWORD from the stack; does nothing on a server without accounts (404).
+ */
+export async function signInIfNeeded(page) {
+  const me = await page.request.get(`${BASE_URL}/api/auth/me`);
+  if (me.status() === 404) {
+    console.log("the server has no accounts: no sign-in");
+    return false;
+  }
+  if (me.ok()) return true;
+  const email = process.env.ADMIN_EMAIL;
+  const password = process.env.ADMIN_PASSWORD;
+  if (!email || !password) throw new Error("the server asks for sign-in but ADMIN_EMAIL/ADMIN_PASSWORD are not set");
+  await page.goto(`${BASE_URL}/?lang=en`);
+  await page.waitForURL(/\/login\?next=/);
+  await page.getByLabel("E-mail address").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("heading", { name: "Proof-of-concept runs" }).waitFor();
+  check(true, "signed in through the sign-in page (unknown users are sent there first)");
+  return true;
+}

@@ -53,11 +53,13 @@ def dashboard_stack(frontend_built: Path) -> Iterator[Stack]:
 def run_node(script: str, stack: Stack, timeout_s: float = 540, **env: str) -> str:
     """Run tests/browser/<script> with BASE_URL set; fail with its whole output unless it exits 0."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    # The stack's first administrator, for servers with accounts (the scripts sign in only when asked to).
+    admin = {key: stack.env[f"ZOPOC_{key}"] for key in ("ADMIN_EMAIL", "ADMIN_PASSWORD") if f"ZOPOC_{key}" in stack.env}
     result = subprocess.run(
         ["node", str(Path(__file__).parent / script)],
         cwd=REPO, capture_output=True, text=True, timeout=timeout_s,
         env=os.environ | {"BASE_URL": stack.base_url, "SCREENSHOT_DIR": str(SCREENSHOTS), "CHROMIUM": CHROMIUM}
-        | env,
+        | admin | env,
     )
     output = result.stdout + result.stderr
     print(output)

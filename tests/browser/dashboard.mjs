@@ -9,6 +9,7 @@ import {
   openBrowser,
   screenshot,
   selectByText,
+  signInIfNeeded,
 } from "./browser.mjs";
 
 const STEPS = Number(process.env.ZOPOC_BROWSER_STEPS ?? 40);
@@ -23,6 +24,8 @@ try {
   // Count full page loads: live updates must arrive without any.
   let loads = 0;
   page.on("load", () => loads++);
+
+  await signInIfNeeded(page);
 
   // --- 1. the launch form ----------------------------------------------------------------------
   await page.goto(`${BASE_URL}/new?lang=en`);

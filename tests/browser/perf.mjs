@@ -7,6 +7,7 @@ import {
   check,
   openBrowser,
   screenshot,
+  signInIfNeeded,
 } from "./browser.mjs";
 
 const POC_ID = process.env.POC_ID;
@@ -16,6 +17,7 @@ if (!POC_ID) throw new Error("POC_ID is required");
 const { page, close } = await openBrowser();
 let failed = false;
 try {
+  await signInIfNeeded(page);
   const started = Date.now();
   const metricsResponse = page.waitForResponse((r) =>
     r.url().includes(`/api/pocs/${POC_ID}/metrics`),

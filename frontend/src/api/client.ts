@@ -48,9 +48,42 @@ export function errorFromBody(status: number, body: unknown): ApiError {
   return new ApiError(status, `HTTP ${status}`);
 }
 
+export const CSRF_COOKIE = "zopoc_csrf";
+export const CSRF_HEADER = "X-CSRF-Token";
+export const WORKSPACE_HEADER = "X-Zopoc-Workspace";
+export const WORKSPACE_STORAGE_KEY = "zopoc.workspace";
+/** Fired on window when the API answers 401: the app then asks the user to sign in. */
+export const UNAUTHORIZED_EVENT = "zopoc:unauthorized";
+
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+function readCookie(name: string): string | null {
+  if (typeof document === "undefined") return null;
+  for (const part of document.cookie.split(";")) {
+    const [key, ...rest] = part.trim().split("=");
+    if (key === name) return decodeURIComponent(rest.join("="));
+  }
+  return null;
+}
+
+/** The workspace the user chose (sent with every request; the server falls back to their first). */
+export function activeWorkspace(): string | null {
+  try {
+    return window.localStorage.getItem(WORKSPACE_STORAGE_KEY);
+  } catch {
+    return null;
+  }
+}
+
 /** Calls the API and returns its parsed JSON; throws ApiError on a non-2xx answer. */
 export async function apiFetch<T>(path: string, init: RequestInit = {}): Promise<T> {
   const headers = new Headers(init.headers);
+  // Signed-in browsers prove a state-changing request comes from this page (double-submit cookie).
+  const method = (init.method ?? "GET").toUpperCase();
+  const csrf = readCookie(CSRF_COOKIE);
+  if (csrf && !SAFE_METHODS.has(method)) headers.set(CSRF_HEADER, csrf);
+  const workspace = activeWorkspace();
+  if (workspace) headers.set(WORKSPACE_HEADER, workspace);
   if (init.body && !(init.body instanceof FormData) && !headers.has("Content-Type")) {
     headers.set("Content-Type", "application/json");
   }
@@ -72,6 +105,7 @@ export async function apiFetch<T>(path: string, init: RequestInit = {}): Promise
       body = { detail: text.slice(0, 300) };
     }
   }
+  if (response.status === 401 && typeof window !== "undefined") window.dispatchEvent(new Event(UNAUTHORIZED_EVENT));
   if (!response.ok) throw errorFromBody(response.status, body);
   return body as T;
 }

@@ -2,6 +2,7 @@ import type { RoiTarget, XAxis } from "./types";
 
 /** Every TanStack Query key in the app comes from here, so invalidation can target a whole family. */
 export const queryKeys = {
+  me: () => ["auth", "me"] as const,
   models: () => ["models"] as const,
   methods: () => ["methods"] as const,
   datasets: () => ["datasets"] as const,

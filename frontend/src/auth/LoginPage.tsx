@@ -1,0 +1,82 @@
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { useState } from "react";
+import { useTranslation } from "react-i18next";
+import { useNavigate, useSearchParams } from "react-router-dom";
+import { ApiError, postJson } from "../api/client";
+import { queryKeys } from "../api/keys";
+import type { Me } from "./session";
+
+/** Where to go after signing in: only paths of this app, never another site. */
+export function safeNext(next: string | null): string {
+  return next && next.startsWith("/") && !next.startsWith("//") ? next : "/";
+}
+
+export function LoginPage() {
+  const { t } = useTranslation();
+  const navigate = useNavigate();
+  const [params] = useSearchParams();
+  const queryClient = useQueryClient();
+  const [email, setEmail] = useState("");
+  const [password, setPassword] = useState("");
+  const login = useMutation({
+    mutationFn: () => postJson<Me>("/api/auth/login", { email: email.trim(), password }),
+    onSuccess: (me) => {
+      queryClient.clear(); // nothing fetched while signed out (or as someone else) may be shown now
+      queryClient.setQueryData(queryKeys.me(), me);
+      navigate(safeNext(params.get("next")), { replace: true });
+    },
+  });
+  const error = login.error;
+  const message =
+    error instanceof ApiError && error.status === 401
+      ? t("auth.wrong")
+      : error instanceof ApiError && error.status === 429
+        ? t("auth.tooMany")
+        : error
+          ? t("errors.unknown", { message: error.message })
+          : null;
+
+  return (
+    <form
+      className="page narrow"
+      aria-labelledby="login-title"
+      onSubmit={(e) => {
+        e.preventDefault();
+        login.mutate();
+      }}
+    >
+      <h1 id="login-title">{t("auth.title")}</h1>
+      <p className="intro">{t("auth.intro")}</p>
+      {message && (
+        <p role="alert" className="notice notice-error">
+          {message}
+        </p>
+      )}
+      <div className="field">
+        <label htmlFor="login-email">{t("auth.email")}</label>
+        <input
+          id="login-email"
+          type="email"
+          autoComplete="username"
+          required
+          value={email}
+          onChange={(e) => setEmail(e.target.value)}
+        />
+      </div>
+      <div className="field">
+        <label htmlFor="login-password">{t("auth.password")}</label>
+        <input
+          id="login-password"
+          type="password"
+          autoComplete="current-password"
+          required
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+        />
+      </div>
+      <button type="submit" className="primary large" disabled={login.isPending}>
+        {login.isPending ? t("auth.signingIn") : t("auth.signIn")}
+      </button>
+    </form>
+  );
+}

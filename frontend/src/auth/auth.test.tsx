@@ -1,0 +1,117 @@
+import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { render, screen } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { MemoryRouter, Route, Routes, useLocation } from "react-router-dom";
+import i18n from "../i18n";
+import { fakeApi } from "../test/render";
+import { LoginPage, safeNext } from "./LoginPage";
+import { RequireSignIn } from "./RequireSignIn";
+
+function Where() {
+  const location = useLocation();
+  return <p data-testid="where">{location.pathname + location.search}</p>;
+}
+
+function app(path: string) {
+  const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
+  return render(
+    <QueryClientProvider client={client}>
+      <MemoryRouter initialEntries={[path]}>
+        <Routes>
+          <Route
+            path="/login"
+            element={
+              <>
+                <LoginPage />
+                <Where />
+              </>
+            }
+          />
+          <Route
+            path="/pocs/:id"
+            element={
+              <RequireSignIn>
+                <p>the comparison</p>
+                <Where />
+              </RequireSignIn>
+            }
+          />
+          <Route path="/" element={<Where />} />
+        </Routes>
+      </MemoryRouter>
+    </QueryClientProvider>,
+  );
+}
+
+const me = { id: "u1", email: "a@b.c", name: "A", is_admin: true, workspaces: [], csrf_token: "x" };
+
+describe("signing in", () => {
+  beforeEach(async () => {
+    await i18n.changeLanguage("en");
+  });
+  afterEach(() => vi.unstubAllGlobals());
+
+  it("sends a signed-out visitor to the sign-in page and back where they were going", async () => {
+    let signedIn = false;
+    const api = fakeApi({
+      "GET /api/auth/me": () =>
+        signedIn ? me : new Response(JSON.stringify({ detail: "not signed in" }), { status: 401 }),
+      "POST /api/auth/login": (init) => {
+        const body = JSON.parse(String(init?.body));
+        if (body.password !== "right")
+          return new Response(JSON.stringify({ detail: "wrong e-mail or password" }), { status: 401 });
+        signedIn = true;
+        return me;
+      },
+    });
+    vi.stubGlobal("fetch", api.fetchImpl);
+    const user = userEvent.setup();
+    app("/pocs/p1?x=step");
+    expect(await screen.findByTestId("where")).toHaveTextContent("/login?next=%2Fpocs%2Fp1%3Fx%3Dstep");
+
+    await user.type(screen.getByLabelText("E-mail address"), "a@b.c");
+    await user.type(screen.getByLabelText("Password"), "wrong");
+    await user.click(screen.getByRole("button", { name: "Sign in" }));
+    expect(await screen.findByRole("alert")).toHaveTextContent("The e-mail address or the password is not right.");
+
+    await user.clear(screen.getByLabelText("Password"));
+    await user.type(screen.getByLabelText("Password"), "right");
+    await user.click(screen.getByRole("button", { name: "Sign in" }));
+    expect(await screen.findByText("the comparison")).toBeInTheDocument();
+    expect(screen.getByTestId("where")).toHaveTextContent("/pocs/p1?x=step");
+  });
+
+  it("shows everything without sign-in on a server without accounts", async () => {
+    vi.stubGlobal("fetch", fakeApi({}).fetchImpl); // /api/auth/me: 404
+    app("/pocs/p1");
+    expect(await screen.findByText("the comparison")).toBeInTheDocument();
+  });
+
+  it("only follows next= to pages of this app", () => {
+    expect(safeNext("/pocs/1")).toBe("/pocs/1");
+    expect(safeNext("//evil.example")).toBe("/");
+    expect(safeNext("https://evil.example")).toBe("/");
+    expect(safeNext(null)).toBe("/");
+  });
+});
+
+describe("state-changing requests", () => {
+  afterEach(() => {
+    vi.unstubAllGlobals();
+    document.cookie = "zopoc_csrf=; expires=Thu, 01 Jan 1970 00:00:00 GMT; path=/";
+  });
+
+  it("carry the CSRF cookie's value in X-CSRF-Token, reads do not", async () => {
+    const seen: Record<string, string | null> = {};
+    vi.stubGlobal("fetch", async (_input: RequestInfo | URL, init?: RequestInit) => {
+      seen[(init?.method ?? "GET").toUpperCase()] = new Headers(init?.headers).get("X-CSRF-Token");
+      return new Response("{}", { status: 200 });
+    });
+    document.cookie = "zopoc_csrf=tok%3D1; path=/";
+    const { apiFetch } = await import("../api/client");
+    await apiFetch("/api/pocs", { method: "POST", body: "{}" });
+    await apiFetch("/api/pocs");
+    expect(seen).toEqual({ POST: "tok=1", GET: null });
+  });
+});
