@@ -36,16 +36,15 @@ def too_many(limit_name: str, text: str, retry_after_s: float | None) -> HTTPExc
                                                                     "errors": []}, headers=headers)
 
 
-def hit(settings: Settings, limit_name: str, rate: str, *keys: str) -> None:
-    """Count one request against ``rate`` for each key; raise 429 (with Retry-After) once one is over."""
+def hit(settings: Settings, limit_name: str, rate: str, key: str) -> None:
+    """Count one request against ``rate`` for ``key``; raise 429 (with Retry-After) once it is over."""
     item = parse(rate)
     limiter = _limiter(settings.redis_url, settings.redis_prefix)
-    for key in keys:
-        if not limiter.hit(item, limit_name, key):
-            reset_at, _remaining = limiter.get_window_stats(item, limit_name, key)
-            wait = reset_at - time.time()
-            raise too_many(limit_name, f"too many {limit_name.replace('_', ' ')} requests: the limit is "
-                                       f"{rate}; try again in {max(1, math.ceil(wait))} s", wait)
+    if not limiter.hit(item, limit_name, key):
+        reset_at, _remaining = limiter.get_window_stats(item, limit_name, key)
+        wait = reset_at - time.time()
+        raise too_many(limit_name, f"too many {limit_name} requests: the limit is {rate}; try again in "
+                                   f"{max(1, math.ceil(wait))} s", wait)
 
 
 def active_runs(session: Session, user_email: str) -> int:

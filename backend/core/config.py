@@ -105,9 +105,10 @@ class Settings(BaseSettings):
     session_days: float = 14.0
     cookie_secure: bool | None = None
     invite_days: float = 7.0
-    # Request rate limits ("limits" notation, e.g. "10/minute"): sign-in per address and per e-mail,
-    # launches (new PoC, retry) per user. Counted in Redis when redis_url is set, in memory otherwise.
+    # Request rate limits ("limits" notation, e.g. "10/minute"): sign-in per e-mail and per client
+    # address, launches (new PoC, retry) per user. Counted in Redis when redis_url is set, else in memory.
     login_rate_limit: str = "10/minute"
+    login_ip_rate_limit: str = "60/minute"
     launch_rate_limit: str = "30/minute"
     # Queued + running runs one user may have at once (over all workspaces).
     max_active_runs_per_user: int = 12

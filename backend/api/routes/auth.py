@@ -63,8 +63,8 @@ def _secure(request: Request, settings: Settings) -> bool:
              summary="Sign in with e-mail and password (sets the session and CSRF cookies)")
 def login(body: Login, request: Request, response: Response, session: SessionDep, settings: SettingsDep) -> Me:
     address = request.client.host if request.client else "unknown"
-    hit(settings, "login", settings.login_rate_limit, f"ip:{address}",
-        f"email:{accounts.normalise_email(body.email)}")
+    hit(settings, "login", settings.login_ip_rate_limit, f"ip:{address}")
+    hit(settings, "login", settings.login_rate_limit, f"email:{accounts.normalise_email(body.email)}")
     user = accounts.check_password(session, body.email, body.password)
     if user is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="wrong e-mail or password")
@@ -153,7 +153,7 @@ def workspace_invite(workspace_id: str, body: WorkspaceInvite, access: AccessDep
              responses=TOO_MANY, summary="Accept an invitation: choose a password, get an account")
 def accept_invite(body: InviteAccept, request: Request, session: SessionDep, settings: SettingsDep) -> Me:
     address = request.client.host if request.client else "unknown"
-    hit(settings, "login", settings.login_rate_limit, f"ip:{address}")
+    hit(settings, "login", settings.login_ip_rate_limit, f"ip:{address}")
     try:
         user = accounts.accept_invite(session, body.token, body.password, body.name)
     except accounts.InviteProblem as exc:
