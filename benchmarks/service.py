@@ -19,7 +19,9 @@ import argparse
 import json
 import math
 import os
+import secrets
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -28,12 +30,15 @@ from unittest import mock
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
+import sqlalchemy as sa  # noqa: E402
+
 from backend.core.config import Settings, get_settings  # noqa: E402
 from backend.db.models import Dataset, Poc, Run  # noqa: E402
 from tests.support.stack import create_postgres_database, drop_postgres_database, migrate  # noqa: E402
 
 
-def seed_run(sessions) -> Run:
+def seed_run(sessions, owner_email: str | None = None) -> Run:
+    """A running run of a new PoC (in a workspace ``owner_email`` owns, when the schema has accounts)."""
     with sessions() as session, session.begin():
         dataset = Dataset(name="bench", builtin=True, path="demo-sentiment", n_rows=1, labels=["a", "b"])
         poc = Poc(name="service benchmark", model="tiny-bert", dataset=dataset,
@@ -46,6 +51,12 @@ def seed_run(sessions) -> Run:
             session.add(workspace)
             session.flush()
             poc.workspace_id = workspace.id
+            if owner_email:  # the API then shows the PoC to that user
+                from backend.db.models import Membership, User
+
+                user = session.scalar(sa.select(User).where(User.email == owner_email.lower()))
+                if user is not None:
+                    session.add(Membership(workspace_id=workspace.id, user_id=user.id, role="owner"))
         session.add_all([dataset, poc, run])
     return run
 
@@ -81,6 +92,11 @@ def chart_queries(run: Run, repeats: int) -> dict:
 
     out: dict = {}
     with TestClient(create_app()) as client:
+        settings = get_settings()
+        login = client.post("/api/auth/login", json={"email": settings.admin_email,
+                                                    "password": settings.admin_password})
+        if login.status_code not in (404, 405):  # accounts: read as the first admin (session cookie)
+            login.raise_for_status()
         for axis in ("step", "elapsed_s", "forward_passes"):
             timings, n_returned = [], 0
             for _ in range(repeats + 1):
@@ -103,19 +119,21 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=20, help="chart queries per x axis")
     args = parser.parse_args()
 
-    import sqlalchemy as sa
     from sqlalchemy.orm import sessionmaker
 
     url = create_postgres_database("zopoc_bench")
     try:
         migrate(url)
-        env = {"ZOPOC_DATABASE_URL": url, "ZOPOC_REDIS_URL": "", "ZOPOC_BROKER_URL": "memory://"}
+        env = {"ZOPOC_DATABASE_URL": url, "ZOPOC_REDIS_URL": "", "ZOPOC_BROKER_URL": "memory://",
+               "ZOPOC_ADMIN_EMAIL": "bench@example.com", "ZOPOC_ADMIN_PASSWORD": secrets.token_urlsafe(16)}
         with mock.patch.dict(os.environ, env):
             get_settings.cache_clear()
+            subprocess.run([sys.executable, "-m", "backend.prestart"], cwd=REPO_ROOT, check=True,
+                           capture_output=True, env=os.environ | env)  # the first admin, as in production
             settings = get_settings()
             settings.redis_url = None
             engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
-            run = seed_run(sessionmaker(engine, expire_on_commit=False))
+            run = seed_run(sessionmaker(engine, expire_on_commit=False), settings.admin_email)
             result = {"database": "postgresql", "cpu_count": os.cpu_count()}
             result |= ingest(settings, run, args.points)
             with engine.connect() as connection:
