@@ -114,3 +114,18 @@ def run_isolated(fn: Callable[..., Any], *args: Any) -> Any:
     """
     with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
         return pool.submit(fn, *args).result()
+
+
+def make_weights_resident(model) -> None:
+    """Copy every parameter and buffer into ordinary memory, so all of the weights count in the RSS.
+
+    transformers maps the safetensors file: a weight's pages become resident only when touched. Inference
+    reads only the embedding rows of the tokens it sees (on MiniLM, ~45 of the embedding's 47 MB stay out
+    of the RSS), while any method that updates the weights writes every page. Without this, the inference
+    reference would be smaller than the model and every training method would look ~9% heavier than it is.
+    """
+    import torch
+
+    with torch.no_grad():
+        for tensor in list(model.parameters()) + list(model.buffers()):
+            tensor.data = tensor.data.clone()

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -141,6 +142,7 @@ def measure(method: str, cfg: dict) -> dict:
         "seq_len": cfg["seq_len"],
         "steps": cfg["steps"],
         "step_s": step_s,
+        "load_avg_1m": os.getloadavg()[0],  # the machine is shared: say how busy it was
         "forward_s": forward_s,
         "step_over_forward": step_s / forward_s if step_s is not None else None,
         "peak_allocated_mb": peak,

@@ -9,7 +9,8 @@ Each method (and plain inference, the memory reference) runs in its own fresh ch
 optimizer steps are timed alternately, so a change of load on the shared machine hits both alike, and
 ``step_over_forward`` = median step time / median forward time of the same process.
 Memory: on CPU the peak resident set size of the child, reset (Linux clear_refs) after the model loaded, so
-loading does not mask the method's own peak; on CUDA ``torch.cuda.max_memory_allocated`` after
+loading does not mask the method's own peak; the weights are first copied out of the memory-mapped file so
+that all of them are resident in every process (``_common.make_weights_resident``); on CUDA ``torch.cuda.max_memory_allocated`` after
 ``reset_peak_memory_stats``. The model runs with dropout off (``eval()``) for every method, as ZO needs.
 
 ``mezo_naive`` is the textbook MeZO step for comparison: the whole z of each tensor drawn with one
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -29,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
     current_rss_mb,
     emit,
+    make_weights_resident,
     median,
     peak_rss_mb,
     reset_peak_rss,
@@ -97,6 +100,8 @@ def measure(method: str, cfg: dict) -> dict:
     device = torch.device(cfg["device"])
     dtype = getattr(torch, cfg["dtype"])
     model = load_minilm(device, dtype)
+    if device.type == "cpu":
+        make_weights_resident(model)
     gen = torch.Generator().manual_seed(0)
     vocab = model.config.vocab_size
     input_ids = torch.randint(1000, vocab, (cfg["batch_size"], cfg["seq_len"]), generator=gen).to(device)
@@ -143,6 +148,7 @@ def measure(method: str, cfg: dict) -> dict:
         "steps": cfg["steps"],
         "n_params": sum(p.numel() for p in model.parameters()),
         "step_s": step_s,
+        "load_avg_1m": os.getloadavg()[0],  # the machine is shared: say how busy it was
         "forward_s": forward_s,
         "step_over_forward": step_s / forward_s if step_s is not None else None,
         "peak_mb": peak_mb,

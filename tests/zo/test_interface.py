@@ -276,3 +276,18 @@ def test_cuda_matches_the_protocol(name):
     assert torch.nn.functional.mse_loss(model(x), y).item() < 0.5 * start
     for state in opt.state.values():
         assert all(v.is_cuda for v in state.values() if torch.is_tensor(v))
+
+
+def test_learning_rate_schedulers_drive_the_step_size():
+    """A torch scheduler changes group['lr']; the next update must use it (lr 0 after the first step)."""
+    model = tiny_mlp()
+    opt = MAKERS["lozo"](model.parameters())
+    scheduler = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 1.0 if step == 0 else 0.0)
+    loss_fn = _loss_fn(model)
+    opt.step(loss_fn)
+    scheduler.step()
+    assert opt.param_groups[0]["lr"] == 0.0
+    after_first = [p.detach().clone() for p in model.parameters()]
+    opt.step(loss_fn)
+    for p, q in zip(model.parameters(), after_first):
+        torch.testing.assert_close(p.detach(), q, rtol=0, atol=1e-6)
