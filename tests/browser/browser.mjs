@@ -118,13 +118,19 @@ export async function signInIfNeeded(page) {
   if (me.ok()) return true;
   const email = process.env.ADMIN_EMAIL;
   const password = process.env.ADMIN_PASSWORD;
-  if (!email || !password) throw new Error("the server asks for sign-in but ADMIN_EMAIL/ADMIN_PASSWORD are not set");
+  if (!email || !password)
+    throw new Error(
+      "the server asks for sign-in but ADMIN_EMAIL/ADMIN_PASSWORD are not set",
+    );
   await page.goto(`${BASE_URL}/?lang=en`);
   await page.waitForURL(/\/login\?next=/);
   await page.getByLabel("E-mail address").fill(email);
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.getByRole("heading", { name: "Proof-of-concept runs" }).waitFor();
-  check(true, "signed in through the sign-in page (unknown users are sent there first)");
+  check(
+    true,
+    "signed in through the sign-in page (unknown users are sent there first)",
+  );
   return true;
 }

@@ -177,6 +177,69 @@ try {
   );
   await screenshot(page, "finished-comparison.png");
 
+  // --- 3b. cost panel, share report, keyboard ---------------------------------------------------
+  const verdict = page.getByTestId("roi-verdict");
+  await verdict.waitFor();
+  const pocMemory = await page
+    .locator("section[aria-labelledby=roi-title] tbody tr")
+    .first()
+    .innerText();
+  await page.getByLabel("Estimate for").selectOption("7b");
+  await page.waitForFunction((before) => {
+    const row = document.querySelector(
+      "section[aria-labelledby=roi-title] tbody tr",
+    );
+    return row && row.innerText !== before;
+  }, pocMemory);
+  check(
+    true,
+    "the ROI table follows the target selector (this PoC's model → 7B)",
+  );
+  await page.getByRole("button", { name: "Create share report" }).click();
+  const shareLink = await page
+    .getByTestId("share-result")
+    .locator("input")
+    .inputValue();
+  check(/\/r\/[^/]+$/.test(shareLink), `a share link is shown (${shareLink})`);
+  const shared = await page.request.get(shareLink);
+  check(
+    shared.ok() && /text\/html/.test(shared.headers()["content-type"] ?? ""),
+    "the share link opens a page",
+  );
+  const htmlHref = await page
+    .getByRole("link", { name: "Download HTML" })
+    .getAttribute("href");
+  check(
+    (await page.request.get(new URL(htmlHref, BASE_URL).toString())).ok(),
+    "the HTML download answers",
+  );
+  check(
+    /\.pdf$/.test(
+      (await page
+        .getByRole("link", { name: "Download PDF" })
+        .getAttribute("href")) ?? "",
+    ),
+    "a PDF download is offered",
+  );
+  await page.goto(`${page.url().split("?")[0]}?lang=en`);
+  await page.getByRole("radio", { name: "Steps" }).waitFor();
+  await page.keyboard.press("Tab");
+  check(
+    (await page.evaluate(() => document.activeElement?.textContent)) ===
+      "Skip to main content",
+    "the first Tab reaches the skip link",
+  );
+  await page.getByRole("radio", { name: "Steps" }).focus();
+  await page.keyboard.press("Tab");
+  await page.keyboard.press("Space");
+  await page.waitForFunction(
+    () => new URLSearchParams(location.search).get("x") === "elapsed_s",
+  );
+  check(true, "the x-axis switch works from the keyboard");
+  // Leave ?lang= out from here on: the language switch below must be remembered across a reload.
+  await page.goto(pocUrl);
+  await page.getByRole("radio", { name: "Steps" }).waitFor();
+
   // --- 4. x axis: forward passes, then wall-clock time -----------------------------------------
   await page.getByRole("radio", { name: "Forward passes" }).click();
   await page.waitForFunction(() => {
