@@ -171,3 +171,35 @@ def test_lozo_m_update_follows_its_momentum():
             state = opt.state[p]
             applied = state["momentum"] @ state["V"].T if p.dim() >= 2 else state["momentum"]
             torch.testing.assert_close(p.detach() - theta, -lr * applied, rtol=1e-6, atol=1e-12)
+
+
+def test_lozo_m_momentum_recurrence_inside_the_optimizer():
+    """M follows ZO-SPEC: c·U at t = 0, β·M + (1 − β)·c·U within a period, and at a redraw of V
+    β·M V_oldᵀ V_new / n + (1 − β)·c·U — with U and z recovered from what the closure measured."""
+    nu, beta = 3, 0.7
+    model = tiny_mlp(dtype=torch.float64)
+    opt = LOZOM(model.parameters(), lr=1e-2, zo_eps=EPS, step_interval=nu, beta=beta, seed=8)
+    closure = _mlp_closure(model)
+    params = list(model.parameters())
+    for t in range(2 * nu + 1):
+        previous = {p: (opt.state[p].get("momentum"), opt.state[p].get("V")) for p in params}
+        previous = {p: tuple(None if x is None else x.clone() for x in pair) for p, pair in previous.items()}
+        opt.step(closure)
+        c = opt.last_projected_grad
+        for p, z in zip(params, closure.direction(t, EPS)):
+            m_old, v_old = previous[p]
+            m_new = opt.state[p]["momentum"]
+            if p.dim() < 2:
+                expected = c * z if t == 0 else beta * m_old + (1 - beta) * c * z
+            else:
+                v_new = opt.state[p]["V"]
+                u = _recover_u(z, v_new)
+                if t == 0:
+                    expected = c * u
+                elif t % nu == 0:
+                    n = v_new.shape[0]
+                    expected = beta * m_old @ v_old.T @ v_new / n + (1 - beta) * c * u
+                else:
+                    assert torch.equal(v_new, v_old)
+                    expected = beta * m_old + (1 - beta) * c * u
+            torch.testing.assert_close(m_new, expected, rtol=1e-6, atol=1e-9)
