@@ -47,24 +47,16 @@ def _add_run(session: Session, poc: Poc, method: str, steps: int, loss_rate: flo
     return run
 
 
-def add_finished_poc(session: Session, table=(130, 10, 20, 40), name: str = "Support tickets PoC",
-                     workspace_id: str | None = None) -> str:
-    """A LOZO + AdamW PoC on MiniLM, finished; ``table`` = (both, only LOZO, only AdamW, neither) right.
-
-    ``workspace_id``: the workspace to put it in (the API tests' ``workspace_id`` fixture, so their signed-in
-    client sees it); None makes a new workspace."""
+def add_finished_poc(session: Session, workspace_id: str, table=(130, 10, 20, 40),
+                     name: str = "Support tickets PoC") -> str:
+    """A LOZO + AdamW PoC on MiniLM in ``workspace_id`` (the API tests' ``workspace_id`` fixture, so their
+    signed-in client sees it), finished; ``table`` = (both right, only LOZO right, only AdamW right,
+    neither) on the final evaluation."""
     ensure_builtin_datasets(session)
-    owner = {}
-    if workspace_id is not None:
-        owner["workspace_id"] = workspace_id
-    elif hasattr(models, "Workspace"):  # PoCs belong to a workspace once accounts (issue 6) exist
-        workspace = models.Workspace(name="PoC team")
-        session.add(workspace)
-        session.flush()
-        owner["workspace_id"] = workspace.id
     poc = Poc(name=name, model="minilm", dataset_id=builtin_dataset_id("demo-sentiment"),
+              workspace_id=workspace_id,
               settings={"steps": 100, "batch_size": 16, "seed": 0, "k_shot": 16, "eval_every": 50,
-                        "device": "cpu"}, **owner)
+                        "device": "cpu"})
     session.add(poc)
     session.flush()
     lozo_flags, adamw_flags = paired_flags(*table)

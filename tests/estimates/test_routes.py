@@ -85,7 +85,7 @@ def test_calibration_from_finished_runs(client, sessions, workspace_id):
 
 def test_roi_of_a_finished_poc(client, sessions, workspace_id):
     with sessions() as session:
-        poc_id = add_finished_poc(session, table=(130, 10, 20, 40), workspace_id=workspace_id)
+        poc_id = add_finished_poc(session, workspace_id, table=(130, 10, 20, 40))
     answer = client.get(f"/api/pocs/{poc_id}/roi", params={"target": "poc"})
     assert answer.status_code == 200, answer.text
     roi = answer.json()

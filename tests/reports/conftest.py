@@ -10,7 +10,15 @@ from tests.support.db import *  # noqa: F401,F403  (fixtures: client, sessions, 
 def finished_poc(sessions, workspace_id) -> str:
     """The id of a finished LOZO + AdamW PoC on MiniLM, in the signed-in client's workspace."""
     with sessions() as session:
-        return add_finished_poc(session, workspace_id=workspace_id)
+        return add_finished_poc(session, workspace_id)
+
+
+@pytest.fixture
+def anonymous(client):
+    """A client of the same app with no credentials at all: what a share link's reader has."""
+    from fastapi.testclient import TestClient
+
+    return TestClient(client.app)
 
 
 @pytest.fixture

@@ -40,11 +40,11 @@ def live_server(api_env, database_url):
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_share_page_and_html_file_in_chromium(client, finished_poc, live_server):
+def test_share_page_and_html_file_in_chromium(client, anonymous, finished_poc, live_server):
     links = client.post(f"/api/pocs/{finished_poc}/reports", json={"language": "en"}).json()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     html_file = ARTIFACTS / "report-en.html"
-    html_file.write_bytes(client.get(links["html_url"]).content)
+    html_file.write_bytes(anonymous.get(links["html_url"]).content)
     env = dict(os.environ, REPORT_URL=live_server + links["url"], HTML_FILE=str(html_file),
                EXPECT_VERDICT="This PoC cannot tell LOZO and AdamW apart", SCREENSHOT_DIR=str(ARTIFACTS))
     proc = subprocess.run(["node", str(REPO / "tests" / "reports" / "report_browser.mjs")], env=env,

@@ -36,9 +36,9 @@ def colour_pixels(image: np.ndarray, hex_colour: str, tolerance: int = 40) -> in
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_pdf_has_charts_and_japanese_text(client, finished_poc, tmp_path):
+def test_pdf_has_charts_and_japanese_text(client, anonymous, finished_poc, tmp_path):
     token = client.post(f"/api/pocs/{finished_poc}/reports", json={"language": "ja"}).json()["token"]
-    answer = client.get(f"/api/reports/{token}.pdf")
+    answer = anonymous.get(f"/api/reports/{token}.pdf")
     assert answer.status_code == 200, answer.text
     assert answer.headers["content-type"] == "application/pdf" and answer.content.startswith(b"%PDF")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

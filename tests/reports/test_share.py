@@ -1,4 +1,8 @@
-"""Share links: valid, expired, wrong token, revoked, read-only; and the frozen snapshot."""
+"""Share links: valid, expired, wrong token, revoked, read-only; and the frozen snapshot.
+
+Reports are made by a signed-in editor (``client``); share links are read by ``anonymous``, a client with no
+credentials at all, as the person the link was sent to.
+"""
 
 import datetime as dt
 
@@ -22,16 +26,20 @@ def test_tokens_are_unguessable_and_distinct(client, finished_poc):
     assert len(tokens) == 3
 
 
-def test_valid_link_serves_snapshot_and_share_page_without_login(client, shared):
-    body = client.get(f"/api/reports/{shared['token']}").json()
+def test_creating_needs_a_signed_in_editor(anonymous, finished_poc):
+    assert anonymous.post(f"/api/pocs/{finished_poc}/reports", json={}).status_code == 401
+
+
+def test_valid_link_serves_snapshot_and_share_page_without_login(anonymous, shared):
+    body = anonymous.get(f"/api/reports/{shared['token']}").json()
     snap = body["snapshot"]
     assert snap["poc"]["name"] == "Support tickets PoC"
     assert {r["method"] for r in snap["runs"]} == {"lozo", "adamw"}
     assert set(snap["runs"][0]["series"]) == {"loss", "accuracy", "memory"}
     assert snap["verdict"]["code"] == "no_significant_difference"
     assert snap["fingerprints"]["model"]["config_sha256"] and len(snap["fingerprints"]["dataset"]["sha256"]) == 64
-    assert "poc_id" not in str(snap) and shared["poc_id"] not in str(snap)  # no address of the live system
-    page = client.get(shared["url"])
+    assert shared["poc_id"] not in str(snap)  # no address of the live system
+    page = anonymous.get(shared["url"])
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert "cannot tell LOZO and AdamW apart" in page.text
     for chart in ("chart-loss", "chart-accuracy", "chart-memory"):
@@ -39,52 +47,53 @@ def test_valid_link_serves_snapshot_and_share_page_without_login(client, shared)
     assert page.headers["referrer-policy"] == "no-referrer"
 
 
-def test_html_download_is_self_contained(client, shared):
-    answer = client.get(shared["html_url"])
+def test_html_download_is_self_contained(anonymous, shared):
+    answer = anonymous.get(shared["html_url"])
     assert answer.status_code == 200
     assert "attachment" in answer.headers["content-disposition"]
     assert "<script src=" not in answer.text  # plotly inlined: opens offline
     assert "Plotly" in answer.text and len(answer.text) > 3_000_000
 
 
-def test_language_japanese(client, finished_poc):
+def test_language_japanese(client, anonymous, finished_poc):
     token = client.post(f"/api/pocs/{finished_poc}/reports", json={"language": "ja"}).json()["token"]
-    page = client.get(f"/r/{token}").text
+    page = anonymous.get(f"/r/{token}").text
     assert 'lang="ja"' in page and "判断できません" in page and "学習損失" in page
 
 
 @pytest.mark.parametrize("token", ["A" * 43, "not-a-real-token-at-all", "x" * 64])
-def test_wrong_token_is_404(client, shared, token):
-    assert client.get(f"/api/reports/{token}").status_code == 404
-    assert client.get(f"/api/reports/{token}.html").status_code == 404
-    assert client.get(f"/r/{token}").status_code == 404
+def test_wrong_token_is_404(anonymous, shared, token):
+    assert anonymous.get(f"/api/reports/{token}").status_code == 404
+    assert anonymous.get(f"/api/reports/{token}.html").status_code == 404
+    assert anonymous.get(f"/r/{token}").status_code == 404
 
 
-def test_expired_link_is_410(client, shared, sessions):
+def test_expired_link_is_410(anonymous, shared, sessions):
     with sessions() as session:
         session.execute(sa.update(Report).where(Report.token == shared["token"])
                         .values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)))
         session.commit()
-    assert client.get(f"/api/reports/{shared['token']}").status_code == 410
-    assert client.get(shared["html_url"]).status_code == 410
-    assert client.get(shared["pdf_url"]).status_code == 410
-    page = client.get(shared["url"])
+    assert anonymous.get(f"/api/reports/{shared['token']}").status_code == 410
+    assert anonymous.get(shared["html_url"]).status_code == 410
+    assert anonymous.get(shared["pdf_url"]).status_code == 410
+    page = anonymous.get(shared["url"])
     assert page.status_code == 410 and "expired" in page.text
 
 
-def test_revoked_link_is_404_at_once(client, shared):
-    assert client.get(shared["url"]).status_code == 200
-    # the token alone cannot revoke: the route needs the PoC it belongs to
+def test_revoked_link_is_404_at_once(client, anonymous, shared):
+    assert anonymous.get(shared["url"]).status_code == 200
+    # the token alone cannot revoke: the route needs the PoC it belongs to (and an editor of it)
+    assert anonymous.delete(f"/api/pocs/{shared['poc_id']}/reports/{shared['token']}").status_code == 401
     assert client.delete(f"/api/pocs/not-this-poc/reports/{shared['token']}").status_code == 404
-    assert client.get(shared["url"]).status_code == 200
+    assert anonymous.get(shared["url"]).status_code == 200
     assert client.delete(f"/api/pocs/{shared['poc_id']}/reports/{shared['token']}").status_code == 204
-    assert client.get(f"/api/reports/{shared['token']}").status_code == 404
-    assert client.get(shared["url"]).status_code == 404
+    assert anonymous.get(f"/api/reports/{shared['token']}").status_code == 404
+    assert anonymous.get(shared["url"]).status_code == 404
     states = client.get(f"/api/pocs/{shared['poc_id']}/reports").json()["data"]
     assert [r["state"] for r in states] == ["revoked"]
 
 
-def test_a_share_token_can_change_nothing(client, shared, sessions):
+def test_a_share_token_can_change_nothing(client, anonymous, shared, sessions):
     """Every route with a token in its path, called with every writing verb, changes no row."""
     def rows():
         with sessions() as session:
@@ -95,32 +104,32 @@ def test_a_share_token_can_change_nothing(client, shared, sessions):
     before = rows()
     token = shared["token"]
     paths = [f"/api/reports/{token}", f"/api/reports/{token}.html", f"/api/reports/{token}.pdf", f"/r/{token}"]
-    token_routes = [r for r in client.app.routes if "{token}" in getattr(r, "path", "")]
-    # every token-only route of the app is a GET (the revoke route also needs the PoC id)
-    for route in token_routes:
-        if "{poc_id}" not in route.path:
-            assert route.methods <= {"GET", "HEAD"}, route.path
+    # every route that takes only a token is a GET (the revoke route also needs the PoC id)
+    for route in client.app.routes:
+        path = getattr(route, "path", "")
+        if "{token}" in path and "{poc_id}" not in path:
+            assert route.methods <= {"GET", "HEAD"}, path
     for path in paths:
-        for verb in ("post", "put", "patch", "delete"):
-            assert client.request(verb.upper(), path).status_code in (404, 405), (verb, path)
+        for verb in ("POST", "PUT", "PATCH", "DELETE"):
+            assert anonymous.request(verb, path).status_code in (404, 405), (verb, path)
     assert rows() == before
-    assert client.get(shared["url"]).status_code == 200
+    assert anonymous.get(shared["url"]).status_code == 200
 
 
-def test_snapshot_is_frozen(client, shared, sessions):
-    snapshot_before = client.get(f"/api/reports/{shared['token']}").json()["snapshot"]
-    page_before = client.get(shared["url"]).text
-    with sessions() as session:  # the PoC changes after sharing: renamed, a run fails, then deleted
+def test_snapshot_is_frozen(client, anonymous, shared, sessions):
+    snapshot_before = anonymous.get(f"/api/reports/{shared['token']}").json()["snapshot"]
+    page_before = anonymous.get(shared["url"]).text
+    with sessions() as session:  # the PoC changes after sharing: renamed, its runs failed, then deleted
         poc = session.get(Poc, shared["poc_id"])
         poc.name = "renamed later"
         for run in poc.runs:
             run.final_metrics = {"acc_end": 0.0}
             run.state = "failed"
         session.commit()
-    assert client.get(f"/api/reports/{shared['token']}").json()["snapshot"] == snapshot_before
-    assert client.get(shared["url"]).text.replace(" ", "") == page_before.replace(" ", "")
+    assert anonymous.get(f"/api/reports/{shared['token']}").json()["snapshot"] == snapshot_before
+    assert anonymous.get(shared["url"]).text == page_before
     assert client.delete(f"/api/pocs/{shared['poc_id']}").status_code == 204
-    after = client.get(shared["url"])
+    after = anonymous.get(shared["url"])
     assert after.status_code == 200 and "Support tickets PoC" in after.text and "renamed later" not in after.text
 
 
