@@ -38,6 +38,213 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Sign in with e-mail and password (sets the session and CSRF cookies) */
+        post: operations["auth-login"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Sign out (ends the session) */
+        post: operations["auth-logout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The signed-in user and their workspaces with roles */
+        get: operations["auth-me"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My API tokens (never the tokens themselves) */
+        get: operations["auth-list_tokens"];
+        put?: never;
+        /** Create a personal API token (shown once) for Authorization: Bearer */
+        post: operations["auth-create_token"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/tokens/{token_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revoke one of my API tokens (at once) */
+        delete: operations["auth-revoke_token"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/invites": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Invite a person to zopoc (administrators) */
+        post: operations["auth-admin_invite"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces/{workspace_id}/invites": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Invite a person into this workspace (owners) */
+        post: operations["auth-workspace_invite"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/invites/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Accept an invitation: choose a password, get an account */
+        post: operations["auth-accept_invite"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every user (administrators) */
+        get: operations["auth-list_users"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My workspaces with my role in each */
+        get: operations["auth-list_workspaces"];
+        put?: never;
+        /** Create a workspace (administrators; they become its owner) */
+        post: operations["auth-create_workspace"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces/{workspace_id}/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Members and roles */
+        get: operations["auth-list_members"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces/{workspace_id}/members/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Add an existing user to the workspace or change their role (owners) */
+        put: operations["auth-set_member"];
+        post?: never;
+        /** Remove a member (owners) */
+        delete: operations["auth-remove_member"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/models": {
         parameters: {
             query?: never;
@@ -294,10 +501,173 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/gpus": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The GPU catalogue with memory and hourly prices */
+        get: operations["estimates-list_gpus"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/estimates/memory": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Memory per optimizer before launch, and fit on a GPU */
+        post: operations["estimates-estimate_memory"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/pocs/{poc_id}/roi": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Cost, memory and verdict of a PoC for a target model size */
+        get: operations["estimates-poc_roi"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/pocs/{poc_id}/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The reports of a PoC */
+        get: operations["reports-list_reports"];
+        put?: never;
+        /** Freeze a PoC into a report */
+        post: operations["reports-create_report"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/pocs/{poc_id}/reports/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revoke a report link at once */
+        delete: operations["reports-revoke_report"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/{token}.html": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The report as a self-contained HTML file */
+        get: operations["reports-report_html"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/{token}.pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The report as PDF */
+        get: operations["reports-report_pdf"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The frozen snapshot of a report */
+        get: operations["reports-report_snapshot"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/r/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The read-only share page of a report */
+        get: operations["share-share_page"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AccuracyInterval */
+        AccuracyInterval: {
+            /** Value */
+            value: number;
+            /** Low */
+            low: number;
+            /** High */
+            high: number;
+        };
         /** Body_datasets-upload_dataset */
         "Body_datasets-upload_dataset": {
             /**
@@ -311,6 +681,49 @@ export interface components {
             text_column?: string | null;
             /** Label Column */
             label_column?: string | null;
+        };
+        /** CalibrationPublic */
+        CalibrationPublic: {
+            /**
+             * Ratio
+             * @description mean measured / estimated peak memory of finished runs
+             */
+            ratio: number;
+            /** Samples */
+            samples: number;
+            /**
+             * Device Kind
+             * @enum {string}
+             */
+            device_kind: "cpu" | "cuda";
+        };
+        /** Comparison */
+        Comparison: {
+            /** Method A */
+            method_a: string;
+            /** Method B */
+            method_b: string;
+            /** Acc Gap */
+            acc_gap: number;
+            /** P Value */
+            p_value: number;
+            /** Significant */
+            significant: boolean;
+            /**
+             * Test
+             * @constant
+             */
+            test: "mcnemar";
+            /** Variant */
+            variant: string;
+            /** N */
+            n: number;
+            /** Only A */
+            only_a: number;
+            /** Only B */
+            only_b: number;
+            /** Needed N */
+            needed_n: number | null;
         };
         /** DatasetPublic */
         DatasetPublic: {
@@ -346,6 +759,45 @@ export interface components {
             /** Count */
             count: number;
         };
+        /** GpuChoice */
+        GpuChoice: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Count */
+            count: number;
+        };
+        /** GpuPublic */
+        GpuPublic: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Memory Gb */
+            memory_gb: number;
+            /** Hourly Price */
+            hourly_price: number;
+            /** Currency */
+            currency: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "cloud" | "on_prem" | "own";
+            /**
+             * Tflops
+             * @description dense 16-bit throughput used to project GPU-hours
+             */
+            tflops: number;
+        };
+        /** GpusPublic */
+        GpusPublic: {
+            /** Data */
+            data: components["schemas"]["GpuPublic"][];
+            /** Count */
+            count: number;
+        };
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
@@ -359,6 +811,201 @@ export interface components {
              * @constant
              */
             status: "ok";
+        };
+        /** InviteAccept */
+        InviteAccept: {
+            /** Token */
+            token: string;
+            /** Password */
+            password: string;
+            /**
+             * Name
+             * @default
+             */
+            name: string;
+        };
+        /** InviteCreate */
+        InviteCreate: {
+            /** Email */
+            email: string;
+            /**
+             * Role
+             * @default viewer
+             * @enum {string}
+             */
+            role: "viewer" | "editor" | "owner";
+            /** Workspace Id */
+            workspace_id?: string | null;
+            /**
+             * Is Admin
+             * @default false
+             */
+            is_admin: boolean;
+        };
+        /** InviteCreated */
+        InviteCreated: {
+            /** Email */
+            email: string;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "viewer" | "editor" | "owner";
+            /** Workspace Id */
+            workspace_id: string | null;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /**
+             * Token
+             * @description the one-time invitation token: shown only in this answer
+             */
+            token: string;
+            /**
+             * Url
+             * @description the link to send to the invited person
+             */
+            url: string;
+        };
+        /** Login */
+        Login: {
+            /** Email */
+            email: string;
+            /** Password */
+            password: string;
+        };
+        /** Me */
+        Me: {
+            /** Id */
+            id: string;
+            /** Email */
+            email: string;
+            /** Name */
+            name: string;
+            /** Is Admin */
+            is_admin: boolean;
+            /** Workspaces */
+            workspaces: components["schemas"]["WorkspaceRole"][];
+            /** Csrf Token */
+            csrf_token?: string | null;
+        };
+        /** Member */
+        Member: {
+            /** User Id */
+            user_id: string;
+            /** Email */
+            email: string;
+            /** Name */
+            name: string;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "viewer" | "editor" | "owner";
+        };
+        /** MembersPublic */
+        MembersPublic: {
+            /** Data */
+            data: components["schemas"]["Member"][];
+            /** Count */
+            count: number;
+        };
+        /** MemoryBytes */
+        MemoryBytes: {
+            /** Weights */
+            weights: number;
+            /** Gradients */
+            gradients: number;
+            /** Optimizer States */
+            optimizer_states: number;
+            /** Low Rank Factors */
+            low_rank_factors: number;
+            /** Noise */
+            noise: number;
+            /** Step Workspace */
+            step_workspace: number;
+            /** Activations */
+            activations: number;
+            /** Runtime */
+            runtime: number;
+            /** Total */
+            total: number;
+        };
+        /** MemoryEstimatePublic */
+        MemoryEstimatePublic: {
+            model: components["schemas"]["backend__estimates__schemas__ModelPublic"];
+            /**
+             * Device Kind
+             * @enum {string}
+             */
+            device_kind: "cpu" | "cuda";
+            /** Tight Fraction */
+            tight_fraction: number;
+            /** Data */
+            data: components["schemas"]["MemoryEstimateRow"][];
+        };
+        /** MemoryEstimateRequest */
+        MemoryEstimateRequest: {
+            /**
+             * Model
+             * @default minilm
+             */
+            model: string;
+            /** Methods */
+            methods?: ("inference" | "mezo" | "lozo" | "lozo_m" | "adamw" | "sgd")[];
+            /**
+             * Dtype
+             * @default float32
+             * @enum {string}
+             */
+            dtype: "float32" | "float16" | "bfloat16";
+            /**
+             * Batch Size
+             * @default 16
+             */
+            batch_size: number;
+            /**
+             * Seq Len
+             * @default 64
+             */
+            seq_len: number;
+            /**
+             * Rank
+             * @default 2
+             */
+            rank: number;
+            /** Gpu Id */
+            gpu_id?: string | null;
+            /**
+             * Gpu Count
+             * @default 1
+             */
+            gpu_count: number;
+            /**
+             * Device
+             * @description where the run would execute; default: cuda when a GPU is chosen, else cpu (cpu adds the process runtime to match the engine's peak RSS)
+             */
+            device?: ("cpu" | "cuda") | null;
+        };
+        /** MemoryEstimateRow */
+        MemoryEstimateRow: {
+            /**
+             * Method
+             * @enum {string}
+             */
+            method: "inference" | "mezo" | "lozo" | "lozo_m" | "adamw" | "sgd";
+            bytes: components["schemas"]["MemoryBytes"];
+            /** Total Gb */
+            total_gb: number;
+            /** Calibrated Total Gb */
+            calibrated_total_gb: number | null;
+            calibration: components["schemas"]["CalibrationPublic"] | null;
+            /** Fit */
+            fit: ("fits" | "tight" | "wont_fit") | null;
+            /** Headroom Gb */
+            headroom_gb: number | null;
         };
         /** Message */
         Message: {
@@ -445,28 +1092,10 @@ export interface components {
              */
             model: string;
         };
-        /** ModelPublic */
-        ModelPublic: {
-            /** Id */
-            id: string;
-            /** Name */
-            name: string;
-            /** N Params */
-            n_params: number | null;
-            /** Builtin */
-            builtin: boolean;
-            /** Kind */
-            kind?: string | null;
-            /**
-             * Min Layer Dim
-             * @description the largest LOZO rank this model accepts
-             */
-            min_layer_dim?: number | null;
-        };
         /** ModelsPublic */
         ModelsPublic: {
             /** Data */
-            data: components["schemas"]["ModelPublic"][];
+            data: components["schemas"]["backend__api__schemas__ModelPublic"][];
             /** Count */
             count: number;
         };
@@ -577,7 +1206,7 @@ export interface components {
         ProblemItem: {
             /**
              * Row
-             * @description 1-based line of the file as seen in an editor; null: the whole input
+             * @description 1-based line of the file in an editor; null: the whole input
              */
             row: number | null;
             /** Field */
@@ -591,6 +1220,156 @@ export interface components {
             database: string;
             /** Broker */
             broker: string;
+        };
+        /** ReportCreate */
+        ReportCreate: {
+            /**
+             * Language
+             * @default en
+             * @enum {string}
+             */
+            language: "en" | "ja";
+            /**
+             * Expires In Days
+             * @description default: ZOPOC_REPORT_EXPIRY_DAYS
+             */
+            expires_in_days?: number | null;
+        };
+        /** ReportLinks */
+        ReportLinks: {
+            /** Token */
+            token: string;
+            /** Url */
+            url: string;
+            /** Html Url */
+            html_url: string;
+            /** Pdf Url */
+            pdf_url: string;
+            /** Expires At */
+            expires_at: string | null;
+            /**
+             * Language
+             * @enum {string}
+             */
+            language: "en" | "ja";
+        };
+        /** ReportListItem */
+        ReportListItem: {
+            /** Token */
+            token: string;
+            /** Url */
+            url: string;
+            /** Html Url */
+            html_url: string;
+            /** Pdf Url */
+            pdf_url: string;
+            /** Expires At */
+            expires_at: string | null;
+            /**
+             * Language
+             * @enum {string}
+             */
+            language: "en" | "ja";
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "live" | "expired" | "revoked";
+            /** Created At */
+            created_at: string;
+        };
+        /** ReportPublic */
+        ReportPublic: {
+            /** Token */
+            token: string;
+            /**
+             * Language
+             * @enum {string}
+             */
+            language: "en" | "ja";
+            /** Expires At */
+            expires_at: string | null;
+            /** Created At */
+            created_at: string;
+            /** Snapshot */
+            snapshot: {
+                [key: string]: unknown;
+            };
+        };
+        /** ReportsPublic */
+        ReportsPublic: {
+            /** Data */
+            data: components["schemas"]["ReportListItem"][];
+            /** Count */
+            count: number;
+        };
+        /** RoiPublic */
+        RoiPublic: {
+            /**
+             * Target
+             * @enum {string}
+             */
+            target: "poc" | "1b" | "7b" | "13b" | "70b";
+            /** Target Model */
+            target_model: string;
+            /** Target Params */
+            target_params: number;
+            /** Dtype */
+            dtype: string;
+            /** Target Loss */
+            target_loss: number | null;
+            /** Assumptions */
+            assumptions: {
+                [key: string]: unknown;
+            };
+            /** Rows */
+            rows: components["schemas"]["RoiRow"][];
+            comparison: components["schemas"]["Comparison"] | null;
+            verdict: components["schemas"]["Verdict"];
+            calibration: components["schemas"]["CalibrationPublic"] | null;
+        };
+        /** RoiRow */
+        RoiRow: {
+            /** Method */
+            method: string;
+            gpu: components["schemas"]["GpuChoice"] | null;
+            /** Memory Bytes */
+            memory_bytes: number;
+            /** Memory Gb */
+            memory_gb: number;
+            /** Memory Saved Pct */
+            memory_saved_pct: number | null;
+            /** Steps */
+            steps: number;
+            /** Steps Run */
+            steps_run: number;
+            /** Steps To Target */
+            steps_to_target: number | null;
+            /** Reached Target */
+            reached_target: boolean | null;
+            /** Gpu Hours */
+            gpu_hours: number | null;
+            /** Cost */
+            cost: number | null;
+            /** Currency */
+            currency: string | null;
+            accuracy: components["schemas"]["AccuracyInterval"] | null;
+            /** Accuracy Gain Points */
+            accuracy_gain_points: number | null;
+            /** Gain P Value */
+            gain_p_value: number | null;
+            /** Gain Significant */
+            gain_significant: boolean | null;
+            /** Cost Per Point */
+            cost_per_point: number | null;
+        };
+        /** RoleChange */
+        RoleChange: {
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "viewer" | "editor" | "owner";
         };
         /** RunPublic */
         RunPublic: {
@@ -656,10 +1435,89 @@ export interface components {
         };
         /** Series */
         Series: {
-            /** X */
-            x: number[];
+            /**
+             * X
+             * @description steps and forward passes are integers, elapsed_s seconds
+             */
+            x: (number)[];
             /** Y */
             y: (number | null)[];
+        };
+        /** TokenCreate */
+        TokenCreate: {
+            /** Name */
+            name: string;
+        };
+        /** TokenCreated */
+        TokenCreated: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Prefix */
+            prefix: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Last Used At */
+            last_used_at: string | null;
+            /** Revoked At */
+            revoked_at: string | null;
+            /**
+             * Token
+             * @description the token itself: shown only in this answer, never again
+             */
+            token: string;
+        };
+        /** TokenPublic */
+        TokenPublic: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Prefix */
+            prefix: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Last Used At */
+            last_used_at: string | null;
+            /** Revoked At */
+            revoked_at: string | null;
+        };
+        /** TokensPublic */
+        TokensPublic: {
+            /** Data */
+            data: components["schemas"]["TokenPublic"][];
+            /** Count */
+            count: number;
+        };
+        /** UserPublic */
+        UserPublic: {
+            /** Id */
+            id: string;
+            /** Email */
+            email: string;
+            /** Name */
+            name: string;
+            /** Is Admin */
+            is_admin: boolean;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
+        /** UsersPublic */
+        UsersPublic: {
+            /** Data */
+            data: components["schemas"]["UserPublic"][];
+            /** Count */
+            count: number;
         };
         /** ValidationDetail */
         ValidationDetail: {
@@ -688,6 +1546,89 @@ export interface components {
         ValidationProblem: {
             detail: components["schemas"]["ValidationDetail"];
         };
+        /** Verdict */
+        Verdict: {
+            /**
+             * Code
+             * @enum {string}
+             */
+            code: "incomplete" | "zo_better" | "zo_worse" | "no_significant_difference";
+            /** En */
+            en: string;
+            /** Ja */
+            ja: string;
+        };
+        /** WorkspaceCreate */
+        WorkspaceCreate: {
+            /** Name */
+            name: string;
+        };
+        /** WorkspaceInvite */
+        WorkspaceInvite: {
+            /** Email */
+            email: string;
+            /**
+             * Role
+             * @default viewer
+             * @enum {string}
+             */
+            role: "viewer" | "editor" | "owner";
+        };
+        /** WorkspaceRole */
+        WorkspaceRole: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "viewer" | "editor" | "owner";
+        };
+        /** WorkspacesPublic */
+        WorkspacesPublic: {
+            /** Data */
+            data: components["schemas"]["WorkspaceRole"][];
+            /** Count */
+            count: number;
+        };
+        /** ModelPublic */
+        backend__api__schemas__ModelPublic: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** N Params */
+            n_params: number | null;
+            /** Builtin */
+            builtin: boolean;
+            /** Kind */
+            kind?: string | null;
+            /**
+             * Min Layer Dim
+             * @description the largest LOZO rank this model accepts
+             */
+            min_layer_dim?: number | null;
+        };
+        /** ModelPublic */
+        backend__estimates__schemas__ModelPublic: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** N Params */
+            n_params: number;
+            /** N Layers */
+            n_layers: number;
+            /** Hidden Size */
+            hidden_size: number;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "encoder" | "decoder";
+        };
     };
     responses: never;
     parameters: never;
@@ -715,6 +1656,15 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
+            /** @description invalid input, one entry per problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
         };
     };
     "health-ready": {
@@ -735,6 +1685,15 @@ export interface operations {
                     "application/json": components["schemas"]["Readiness"];
                 };
             };
+            /** @description invalid input, one entry per problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
             /** @description the database or the broker is not reachable */
             503: {
                 headers: {
@@ -742,6 +1701,531 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Readiness"];
+                };
+            };
+        };
+    };
+    "auth-login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Login"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Me"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description invalid input, one entry per problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description rate limit: see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "auth-logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description invalid input, one entry per problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    "auth-me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Me"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description invalid input, one entry per problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    "auth-list_tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokensPublic"];
+                };
+            };
+            /** @description invalid input, one entry per problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    "auth-create_token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TokenCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenCreated"];
+                };
+            };
+            /** @description invalid input, one entry per problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    "auth-revoke_token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description no such token of yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description invalid input, one entry per problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    "auth-admin_invite": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InviteCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InviteCreated"];
+                };
+            };
+            /** @description invalid input, one entry per problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    "auth-workspace_invite": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WorkspaceInvite"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InviteCreated"];
+                };
+            };
+            /** @description invalid input, one entry per problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    "auth-accept_invite": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InviteAccept"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Me"];
+                };
+            };
+            /** @description invalid input, one entry per problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description rate limit: see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "auth-list_users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsersPublic"];
+                };
+            };
+            /** @description invalid input, one entry per problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    "auth-list_workspaces": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkspacesPublic"];
+                };
+            };
+            /** @description invalid input, one entry per problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    "auth-create_workspace": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WorkspaceCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkspaceRole"];
+                };
+            };
+            /** @description invalid input, one entry per problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    "auth-list_members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MembersPublic"];
+                };
+            };
+            /** @description no such workspace of yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description invalid input, one entry per problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    "auth-set_member": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RoleChange"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MembersPublic"];
+                };
+            };
+            /** @description no such workspace or user */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description invalid input, one entry per problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    "auth-remove_member": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description not a member */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description invalid input, one entry per problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
                 };
             };
         };
@@ -762,6 +2246,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ModelsPublic"];
+                };
+            };
+            /** @description invalid input, one entry per problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
                 };
             };
         };
@@ -785,7 +2278,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ModelPublic"];
+                    "application/json": components["schemas"]["backend__api__schemas__ModelPublic"];
                 };
             };
             /** @description invalid input, one entry per problem */
@@ -817,6 +2310,15 @@ export interface operations {
                     "application/json": components["schemas"]["MethodsPublic"];
                 };
             };
+            /** @description invalid input, one entry per problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
         };
     };
     "datasets-list_datasets": {
@@ -835,6 +2337,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DatasetsPublic"];
+                };
+            };
+            /** @description invalid input, one entry per problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
                 };
             };
         };
@@ -910,13 +2421,13 @@ export interface operations {
                     "application/json": components["schemas"]["Message"];
                 };
             };
-            /** @description Validation Error */
+            /** @description invalid input, one entry per problem */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ValidationProblem"];
                 };
             };
         };
@@ -946,13 +2457,13 @@ export interface operations {
                     "application/json": components["schemas"]["PocsPublic"];
                 };
             };
-            /** @description Validation Error */
+            /** @description invalid input, one entry per problem */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ValidationProblem"];
                 };
             };
         };
@@ -1019,13 +2530,13 @@ export interface operations {
                     "application/json": components["schemas"]["Message"];
                 };
             };
-            /** @description Validation Error */
+            /** @description invalid input, one entry per problem */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ValidationProblem"];
                 };
             };
         };
@@ -1057,13 +2568,13 @@ export interface operations {
                     "application/json": components["schemas"]["Message"];
                 };
             };
-            /** @description Validation Error */
+            /** @description invalid input, one entry per problem */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ValidationProblem"];
                 };
             };
         };
@@ -1097,13 +2608,13 @@ export interface operations {
                     "application/json": components["schemas"]["Message"];
                 };
             };
-            /** @description Validation Error */
+            /** @description invalid input, one entry per problem */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ValidationProblem"];
                 };
             };
         };
@@ -1137,13 +2648,13 @@ export interface operations {
                     "application/json": components["schemas"]["Message"];
                 };
             };
-            /** @description Validation Error */
+            /** @description invalid input, one entry per problem */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ValidationProblem"];
                 };
             };
         };
@@ -1186,13 +2697,13 @@ export interface operations {
                     "application/json": components["schemas"]["Message"];
                 };
             };
-            /** @description Validation Error */
+            /** @description invalid input, one entry per problem */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ValidationProblem"];
                 };
             };
         };
@@ -1235,13 +2746,13 @@ export interface operations {
                     "application/json": components["schemas"]["Message"];
                 };
             };
-            /** @description Validation Error */
+            /** @description invalid input, one entry per problem */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ValidationProblem"];
                 };
             };
         };
@@ -1323,13 +2834,13 @@ export interface operations {
                     "application/json": components["schemas"]["Message"];
                 };
             };
-            /** @description Validation Error */
+            /** @description invalid input, one entry per problem */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ValidationProblem"];
                 };
             };
         };
@@ -1360,13 +2871,442 @@ export interface operations {
                     "text/event-stream": unknown;
                 };
             };
-            /** @description no such id */
+            /** @description no such PoC */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/event-stream": components["schemas"]["Message"];
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            /** @description the resume point is not an event id */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    "estimates-list_gpus": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GpusPublic"];
+                };
+            };
+            /** @description invalid input, one entry per problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    "estimates-estimate_memory": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MemoryEstimateRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MemoryEstimatePublic"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+        };
+    };
+    "estimates-poc_roi": {
+        parameters: {
+            query?: {
+                target?: "poc" | "1b" | "7b" | "13b" | "70b";
+            };
+            header?: never;
+            path: {
+                poc_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoiPublic"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            /** @description invalid input, one entry per problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    "reports-list_reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                poc_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportsPublic"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            /** @description invalid input, one entry per problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    "reports-create_report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                poc_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReportCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportLinks"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            /** @description invalid input, one entry per problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    "reports-revoke_report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token: string;
+                poc_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            /** @description invalid input, one entry per problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    "reports-report_html": {
+        parameters: {
+            query?: {
+                lang?: ("en" | "ja") | null;
+            };
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description unknown or revoked */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": components["schemas"]["Message"];
+                };
+            };
+            /** @description the link has expired */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": components["schemas"]["Message"];
+                };
+            };
+            /** @description invalid input, one entry per problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    "reports-report_pdf": {
+        parameters: {
+            query?: {
+                lang?: ("en" | "ja") | null;
+            };
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": unknown;
+                };
+            };
+            /** @description unknown or revoked */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            /** @description the link has expired */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            /** @description invalid input, one entry per problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description Chromium missing */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+        };
+    };
+    "reports-report_snapshot": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportPublic"];
+                };
+            };
+            /** @description unknown or revoked */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            /** @description the link has expired */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            /** @description invalid input, one entry per problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    "share-share_page": {
+        parameters: {
+            query?: {
+                lang?: ("en" | "ja") | null;
+            };
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
                 };
             };
             /** @description Validation Error */

@@ -35,7 +35,11 @@ export function SharePanel({ pocId }: { pocId: string }) {
       {create.data && (
         <div className="share-result" data-testid="share-result">
           <label className="field">
-            <span>{t("share.link", { date: formatDateTime(i18n.language, create.data.expires_at) })}</span>
+            <span>
+              {create.data.expires_at
+                ? t("share.link", { date: formatDateTime(i18n.language, create.data.expires_at) })
+                : t("share.linkNoExpiry")}
+            </span>
             <input readOnly value={absolute(create.data.url)} onFocus={(e) => e.currentTarget.select()} />
           </label>
           <div className="button-row">

@@ -222,6 +222,7 @@ export const en = {
     creating: "Creating the report…",
     language: "The report is written in English. Switch the language above for a Japanese one.",
     link: "Read-only link, valid until {{date}}",
+    linkNoExpiry: "Read-only link (does not expire; revoke it to end it)",
     copy: "Copy link",
     copied: "Link copied",
     html: "Download HTML",

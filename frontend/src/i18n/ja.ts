@@ -225,6 +225,7 @@ export const ja: Messages<typeof en> = {
     creating: "レポートを作成しています…",
     language: "レポートは日本語で作成されます。英語版が必要な場合は、上で表示言語を切り替えてください。",
     link: "閲覧専用リンク（{{date}} まで有効）",
+    linkNoExpiry: "閲覧専用リンク（有効期限なし。不要になったら無効にしてください）",
     copy: "リンクをコピー",
     copied: "コピーしました",
     html: "HTML をダウンロード",

@@ -34,12 +34,13 @@ export function FitPanel({ model, methods, batchSize, gpuId, onGpuChange }: Prop
     seq_len: 64,
     gpu_id: gpuId || null,
     gpu_count: 1,
+    rank: 2,
   };
   // Typing a custom model id should not fire one estimate per keystroke.
   const deferred = useDeferredValue(request);
   const estimate = useQuery({
     ...memoryEstimateQuery(deferred),
-    enabled: deferred.model !== "" && deferred.methods.length > 0,
+    enabled: deferred.model !== "" && (deferred.methods?.length ?? 0) > 0,
     retry: false,
   });
 
