@@ -1,0 +1,154 @@
+"""Browser sessions (cookie flags, CSRF, logout), personal API tokens, invites and the first admin."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from backend.auth import accounts
+from backend.auth.bootstrap import ensure_admin
+from backend.auth.secrets import digest
+from backend.db.models import ApiToken, AuthSession, Invite, User
+from tests.auth.conftest import MEMBER_PASSWORD, World
+
+
+def _set_cookies(response) -> dict[str, str]:
+    return {h.split("=", 1)[0]: h for h in response.headers.get_list("set-cookie")}
+
+
+def test_login_sets_httponly_lax_cookies_secure_on_https(app, world: World):
+    with TestClient(app, base_url="https://zopoc.example") as client:
+        answer = client.post("/api/auth/login", json={"email": world.member.email, "password": MEMBER_PASSWORD})
+        assert answer.status_code == 200, answer.text
+        cookies = _set_cookies(answer)
+        session, csrf = cookies["zopoc_session"].lower(), cookies["zopoc_csrf"].lower()
+        assert "httponly" in session and "samesite=lax" in session and "secure" in session and "path=/" in session
+        assert "httponly" not in csrf and "samesite=lax" in csrf and "secure" in csrf
+        assert answer.json()["csrf_token"] == client.cookies["zopoc_csrf"]
+        assert client.get("/api/auth/me").json()["email"] == world.member.email
+    with TestClient(app, base_url="http://localhost") as client:
+        answer = client.post("/api/auth/login", json={"email": world.member.email, "password": MEMBER_PASSWORD})
+        assert "secure" not in _set_cookies(answer)["zopoc_session"].lower()  # plain-HTTP laptop install
+
+
+def test_wrong_password_and_unknown_email_look_the_same(anonymous, world: World):
+    wrong = anonymous.post("/api/auth/login", json={"email": world.member.email, "password": "nope nope"})
+    unknown = anonymous.post("/api/auth/login", json={"email": "nobody@zopoc.test", "password": "nope nope"})
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.json() == unknown.json()
+    assert "zopoc_session" not in anonymous.cookies
+
+
+def test_csrf_header_is_required_on_changes_with_a_session_cookie(app, world: World, sessions):
+    with TestClient(app) as client:
+        csrf = client.post("/api/auth/login",
+                           json={"email": world.member.email, "password": MEMBER_PASSWORD}).json()["csrf_token"]
+        assert client.get("/api/pocs").status_code == 200  # reads need no token
+        refused = client.post("/api/auth/tokens", json={"name": "cli"})
+        assert refused.status_code == 403 and "X-CSRF-Token" in refused.json()["detail"]
+        assert client.post("/api/auth/tokens", json={"name": "cli"},
+                           headers={"X-CSRF-Token": "0" * 64}).status_code == 403
+        # Another session's token does not fit this session.
+        with TestClient(app) as other:
+            other_csrf = other.post("/api/auth/login", json={"email": world.member.email,
+                                                             "password": MEMBER_PASSWORD}).json()["csrf_token"]
+        assert client.post("/api/auth/tokens", json={"name": "cli"},
+                           headers={"X-CSRF-Token": other_csrf}).status_code == 403
+        with sessions() as session:
+            assert session.scalar(sa.select(sa.func.count()).select_from(ApiToken)
+                                  .where(ApiToken.name == "cli")) == 0
+        made = client.post("/api/auth/tokens", json={"name": "cli"}, headers={"X-CSRF-Token": csrf})
+        assert made.status_code == 201
+
+        # Logout ends the session on the server: the old cookie no longer works.
+        cookie = client.cookies["zopoc_session"]
+        assert client.post("/api/auth/logout", headers={"X-CSRF-Token": csrf}).status_code == 204
+        client.cookies.set("zopoc_session", cookie)
+        assert client.get("/api/auth/me").status_code == 401
+        with sessions() as session:
+            assert session.get(AuthSession, digest(cookie)) is None
+
+
+def test_api_token_is_shown_once_hashed_at_rest_and_revocable(app, world: World, sessions):
+    with TestClient(app, headers=world.editor.headers) as client:
+        made = client.post("/api/auth/tokens", json={"name": "nightly script"})
+        assert made.status_code == 201
+        token, token_id = made.json()["token"], made.json()["id"]
+        listed = client.get("/api/auth/tokens").json()["data"]
+        assert token_id in [t["id"] for t in listed] and token not in str(listed)
+    with sessions() as session:
+        row = session.get(ApiToken, token_id)
+        assert token not in (row.token_hash, row.prefix, row.name) and len(row.token_hash) == 64
+    bearer = {"Authorization": f"Bearer {token}"}
+    with TestClient(app, headers=bearer) as script:
+        assert script.get("/api/auth/me").json()["email"] == world.editor.email
+        assert script.delete(f"/api/auth/tokens/{token_id}").status_code == 204
+        answer = script.get("/api/pocs")
+        assert answer.status_code == 401 and answer.headers["www-authenticate"] == "Bearer"
+    with TestClient(app, headers={"Authorization": "Bearer zpt_made-up"}) as forged:
+        assert forged.get("/api/pocs").status_code == 401
+    with TestClient(app, headers=world.outsider.headers) as other:  # cannot revoke someone else's token
+        assert other.delete(f"/api/auth/tokens/{world.owner.token}").status_code == 404
+
+
+def test_admin_invites_a_user_who_joins_with_the_invited_role(app, world: World, sessions):
+    with sessions() as session:
+        admin = accounts.create_user(session, "root@zopoc.test", "a long admin password", is_admin=True)
+        admin_token = accounts.create_api_token(session, admin, "admin").token
+    with TestClient(app, headers=world.owner.headers) as owner:
+        assert owner.post("/api/admin/invites", json={"email": "x@zopoc.test"}).status_code == 403
+        # An owner invites into their own workspace.
+        invite = owner.post(f"/api/workspaces/{world.owner.workspace_id}/invites",
+                            json={"email": "Analyst@zopoc.test", "role": "editor"})
+        assert invite.status_code == 201, invite.text
+    with TestClient(app, headers={"Authorization": f"Bearer {admin_token}"}) as root:
+        site = root.post("/api/admin/invites", json={"email": "newcomer@zopoc.test"})
+        assert site.status_code == 201
+        assert root.post("/api/admin/invites", json={"email": world.viewer.email}).status_code == 409
+    with sessions() as session:  # the invitation token is stored hashed only
+        assert invite.json()["token"] not in str(session.scalars(sa.select(Invite.token_hash)).all())
+    with TestClient(app) as anonymous:
+        short = anonymous.post("/api/auth/invites/accept", json={"token": invite.json()["token"],
+                                                                 "password": "short"})
+        assert short.status_code == 422
+        joined = anonymous.post("/api/auth/invites/accept", json={"token": invite.json()["token"],
+                                                                  "password": "analyst password 1"})
+        assert joined.status_code == 201, joined.text
+        assert joined.json()["workspaces"] == [{"id": world.owner.workspace_id, "name": joined.json()
+                                                ["workspaces"][0]["name"], "role": "editor"}]
+        again = anonymous.post("/api/auth/invites/accept", json={"token": invite.json()["token"],
+                                                                 "password": "analyst password 1"})
+        assert again.status_code == 400 and "already used" in again.json()["detail"]
+        login = anonymous.post("/api/auth/login", json={"email": "analyst@zopoc.test",
+                                                        "password": "analyst password 1"})
+        assert login.status_code == 200 and login.json()["workspaces"][0]["role"] == "editor"
+        newcomer = anonymous.post("/api/auth/invites/accept", json={"token": site.json()["token"],
+                                                                    "password": "newcomer password"})
+        assert [w["role"] for w in newcomer.json()["workspaces"]] == ["owner"]  # a workspace of their own
+
+
+def test_first_admin_has_no_fixed_password(api_env, sessions, settings, capsys):
+    with sessions() as session:
+        for user in session.scalars(sa.select(User)):
+            session.delete(user)
+        session.commit()
+        admin = ensure_admin(session, settings)
+        printed = capsys.readouterr().err
+        password = printed.split("password")[1].split()[0]
+        assert admin.is_admin and len(password) >= 12
+        assert accounts.check_password(session, settings.admin_email, password) is not None
+        assert ensure_admin(session, settings) is None  # only on first start
+        assert "password" not in capsys.readouterr().err
+        workspaces = accounts.memberships_of(session, admin.id)
+        assert [m.role for m in workspaces] == ["owner"]
+        # A second fresh install gets a different password.
+        session.delete(admin)
+        session.commit()
+        ensure_admin(session, settings)
+        assert capsys.readouterr().err.split("password")[1].split()[0] != password
+        # A configured password is used and never printed.
+        session.execute(sa.delete(User))
+        session.commit()
+        ensure_admin(session, settings.model_copy(update={"admin_password": "configured secret 123"}))
+        assert "configured secret" not in capsys.readouterr().err
+        assert accounts.check_password(session, settings.admin_email, "configured secret 123") is not None
