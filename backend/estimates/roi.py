@@ -93,8 +93,13 @@ def _pick(runs: dict[str, RunResult], preference) -> RunResult | None:
     return next((runs[m] for m in preference if m in runs), None)
 
 
-def compute_roi(poc: PocResult, target: str = "poc", catalog=None, calibration: float | None = None) -> dict:
-    """The ``GET /api/pocs/{id}/roi`` answer for ``target`` (one of ``TARGETS``)."""
+def compute_roi(poc: PocResult, target: str = "poc", catalog=None, calibration: float | None = None,
+                dtype: str | None = None) -> dict:
+    """The ``GET /api/pocs/{id}/roi`` answer for ``target`` (one of ``TARGETS``).
+
+    ``dtype`` projects the memory in another precision than the PoC ran in (e.g. bfloat16 for a 7B target);
+    None keeps the PoC's.
+    """
     if target not in TARGETS:
         raise ValueError(f"unknown target {target!r}; expected one of {list(TARGETS)}")
     catalog = catalog if catalog is not None else gpu_catalog.load_catalog()
@@ -103,10 +108,11 @@ def compute_roi(poc: PocResult, target: str = "poc", catalog=None, calibration: 
     baseline = runs.get(BASELINE)
     target_loss = smoothed(baseline.loss_curve)[-1][1] if baseline and baseline.loss_curve else None
     tokens = poc.batch_size * poc.seq_len
+    dtype = dtype or poc.dtype
 
     rows, adamw_bytes = [], None
     for method, run in runs.items():
-        work = memory.Workload(dtype=poc.dtype, batch_size=poc.batch_size, seq_len=poc.seq_len,
+        work = memory.Workload(dtype=dtype, batch_size=poc.batch_size, seq_len=poc.seq_len,
                                rank=run.rank, device_kind="cuda")
         need = memory.estimate(shape, method, work).total * (calibration or 1.0)
         if method == BASELINE:
@@ -117,7 +123,7 @@ def compute_roi(poc: PocResult, target: str = "poc", catalog=None, calibration: 
                                    if adamw_bytes else None)
     comparison = _comparison(runs)
     return {
-        "target": target, "target_model": shape.name, "target_params": shape.n_params, "dtype": poc.dtype,
+        "target": target, "target_model": shape.name, "target_params": shape.n_params, "dtype": dtype,
         "target_loss": target_loss, "assumptions": {"gpu_utilisation": GPU_UTILISATION,
                                                     "step_cost_in_forwards": STEP_COST_IN_FORWARDS},
         "rows": rows, "comparison": comparison,

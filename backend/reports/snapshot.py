@@ -23,7 +23,8 @@ SNAPSHOT_VERSION = 1
 CHARTS = {"loss": ("train/loss",), "accuracy": ("eval/accuracy",),
           "memory": ("memory/cuda_peak_allocated_mb", "memory/peak_rss_mb")}
 CHART_POINTS = 300  # per series: enough for a one-page chart, small enough for a JSON snapshot
-ROI_TARGETS = ("poc", "7b")
+# (target, precision): the PoC's own model as it ran, and a 7B model in bfloat16 as it would be fine-tuned.
+ROI_TARGETS = (("poc", None), ("7b", "bfloat16"))
 FINAL_METRICS = ("acc_start", "acc_end", "final_train_loss", "s_per_step", "lr")
 
 
@@ -112,9 +113,9 @@ def build_snapshot(session: Session, poc: Poc, data_dir: Path, catalog: list[gpu
     now = now or dt.datetime.now(dt.UTC)
     result = records.poc_result(session, poc)
     roi_by_target = {}
-    for target in ROI_TARGETS:
+    for target, dtype in ROI_TARGETS:
         try:
-            roi_by_target[target] = roi.compute_roi(result, target, catalog=catalog)
+            roi_by_target[target] = roi.compute_roi(result, target, catalog=catalog, dtype=dtype)
         except shapes.UnknownModel:
             roi_by_target[target] = None
     runs = []

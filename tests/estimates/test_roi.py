@@ -157,3 +157,12 @@ def test_gain_over_the_start_is_tested_on_the_same_examples():
     assert lozo_row["gain_significant"] is False and lozo_row["gain_p_value"] == 1.0
     assert "LOZO's change from its starting accuracy (+0.0 points) is within chance" in result["verdict"]["en"]
     assert "偶然の範囲内" in result["verdict"]["ja"]
+
+
+def test_projection_precision():
+    fp32 = compute_roi(make_poc(), "7b", catalog=CATALOG)
+    bf16 = compute_roi(make_poc(), "7b", catalog=CATALOG, dtype="bfloat16")
+    assert fp32["dtype"] == "float32" and bf16["dtype"] == "bfloat16"
+    for a, b in zip(fp32["rows"], bf16["rows"]):
+        # every term scales with the bytes per element, except the float32 logits of the LM head
+        assert 1.9 < a["memory_bytes"] / b["memory_bytes"] <= 2

@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, HTTPException, Query, status
 
 from backend.api.deps import PocDep, SessionDep, SettingsDep
@@ -65,11 +67,13 @@ def estimate_memory(body: MemoryEstimateRequest, session: SessionDep, settings: 
 
 @router.get("/pocs/{poc_id}/roi", response_model=RoiPublic, responses={404: {"model": Message}},
             summary="Cost, memory and verdict of a PoC for a target model size")
-def poc_roi(poc: PocDep, session: SessionDep, settings: SettingsDep, target: RoiTarget = Query("poc")) -> dict:
+def poc_roi(poc: PocDep, session: SessionDep, settings: SettingsDep, target: RoiTarget = Query("poc"),
+            dtype: Literal["float32", "float16", "bfloat16"] | None = Query(
+                None, description="precision of the projection; default: the PoC's")) -> dict:
     calib = records.calibration(session, "cuda")
     try:
         result = roi.compute_roi(records.poc_result(session, poc), target, catalog=_catalog(settings),
-                                 calibration=calib.ratio if calib else None)
+                                 calibration=calib.ratio if calib else None, dtype=dtype)
     except shapes.UnknownModel as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from exc
     result["calibration"] = calib.public() if calib else None
