@@ -119,6 +119,9 @@ class ZOOptimizer(torch.optim.Optimizer):
         """From θ − εZ go to the updated parameters in one pass (restore and update fused)."""
         raise NotImplementedError
 
+    def _rollback(self, t: int) -> None:
+        """Undo state changes of a step whose closure raised (called after the perturbation is undone)."""
+
     def _finish(self, t: int) -> None:
         """Drop per-step buffers."""
 
@@ -130,6 +133,7 @@ class ZOOptimizer(torch.optim.Optimizer):
             loss = closure()
         except BaseException:
             self._perturb(t, undo_alpha)
+            self._rollback(t)
             self._finish(t)
             raise
         self.forward_passes += 1

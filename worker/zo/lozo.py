@@ -77,6 +77,8 @@ class LOZO(ZOOptimizer):
         self._factors: dict[int, torch.Tensor] = {}
         # V of the previous period, by index, on the steps where V was just redrawn (LOZO-M projects onto it).
         self._previous_v: dict[int, torch.Tensor] = {}
+        # (param, V before, period before) of the weights whose V this step redrew, to undo a failed step.
+        self._redrawn: dict[int, tuple[torch.Tensor, torch.Tensor | None, int | None]] = {}
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a group (torch semantics), validating its rank and step_interval."""
@@ -88,21 +90,32 @@ class LOZO(ZOOptimizer):
     def _prepare(self, t: int) -> None:
         self._factors.clear()
         self._previous_v.clear()
+        self._redrawn.clear()
         for index, group, p in self._indexed_params():
-            seed_u = derive_seed(self.seed, STREAM_STEP, t, index)
             if p.dim() < 2:
                 continue  # its z is regenerated from (seed, t, index) in each pass, like MeZO's
             m, n = as_matrix(p).shape
-            rank = group["rank"]
             period = t // group["step_interval"]
             state = self.state[p]
             if state.get("period") != period or "V" not in state:
+                self._redrawn[index] = (p, state.get("V"), state.get("period"))
                 if "V" in state:
                     self._previous_v[index] = state["V"]
                 seed_v = derive_seed(self.seed, STREAM_PERIOD, period, index)
-                state["V"] = self._noise.randn((n, rank), p, seed_v)
+                state["V"] = self._noise.randn((n, group["rank"]), p, seed_v)
                 state["period"] = period
-            self._factors[index] = self._noise.randn((m, rank), p, seed_u)
+            seed_u = derive_seed(self.seed, STREAM_STEP, t, index)
+            self._factors[index] = self._noise.randn((m, group["rank"]), p, seed_u)
+
+    def _rollback(self, t: int) -> None:
+        # A failed step leaves the state as before it, so a retry of step t redraws V (and LOZO-M projects).
+        for p, old_v, old_period in self._redrawn.values():
+            state = self.state[p]
+            if old_v is None:
+                state.pop("V", None)
+                state.pop("period", None)
+            else:
+                state["V"], state["period"] = old_v, old_period
 
     def _z_seed(self, t: int, index: int) -> int:
         return derive_seed(self.seed, STREAM_STEP, t, index)
@@ -131,12 +144,15 @@ class LOZO(ZOOptimizer):
                 vectors.append(GaussianAdd(p, self._z_seed(t, index), along - lr * c))
             else:
                 alpha = along - lr * c * self._rank_scale(group)
-                apply_low_rank_perturbation_(as_matrix(p), self._factors[index], self.state[p]["V"], alpha, beta=shrink)
+                apply_low_rank_perturbation_(
+                    as_matrix(p), self._factors[index], self.state[p]["V"], alpha, beta=shrink
+                )
         self._noise.add_gaussian_(vectors)
 
     def _finish(self, t: int) -> None:
         self._factors.clear()
         self._previous_v.clear()
+        self._redrawn.clear()
 
 
 class LOZOM(LOZO):
