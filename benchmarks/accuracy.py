@@ -127,6 +127,21 @@ def summarise(rows: list[dict]) -> list[dict]:
     return out
 
 
+def markdown_table(rows: list[dict]) -> str:
+    """Rows as the Markdown table of benchmarks/RESULTS-accuracy.md."""
+    out = ["| k | seed | method | steps | lr | acc start | acc end (±95%) | gain | fixed / broken | McNemar p "
+           "| significant | final train loss | s/step |",
+           "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|"]
+    for r in rows:
+        loss = "-" if r["final_train_loss"] is None else f"{r['final_train_loss']:.3f}"
+        out.append(
+            f"| {r['k']} | {r['seed']} | {r['method']} | {r['steps']} | {r['lr']:g} | {100 * r['acc_start']:.1f} | "
+            f"{100 * r['acc_end']:.1f} ± {100 * r['ci95']:.1f} | {100 * (r['acc_end'] - r['acc_start']):+.1f} | "
+            f"{r['fixed']} / {r['broken']} | {r['mcnemar_p']:.3f} | {'yes' if r['significant'] else 'no'} | "
+            f"{loss} | {r['s_per_step']:.2f} |")
+    return "\n".join(out)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     preset = parser.add_mutually_exclusive_group()
@@ -138,7 +153,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--forward-passes", type=int, help="budget per method (overrides the preset)")
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--markdown-from", metavar="JSONL",
+                        help="print the Markdown table of rows saved earlier with --json, and exit")
     args = parser.parse_args(argv)
+    if args.markdown_from:
+        import json
+
+        lines = Path(args.markdown_from).read_text().splitlines()
+        print(markdown_table([r for r in map(json.loads, lines) if not r.get("summary")]))
+        return 0
 
     from worker.train.data import sst2_dir
 
