@@ -64,6 +64,45 @@ try {
     "an invalid budget keeps the form open with its message",
   );
 
+  // Upload: row errors in place, then a good file with its preview, selected in the dataset list.
+  const fileInput = page.locator('input[type="file"]');
+  const csv = (text) => Buffer.from(text, "utf8");
+  await fileInput.setInputFiles({
+    name: `bad-${TAG}.csv`,
+    mimeType: "text/csv",
+    buffer: csv("text,label\ngood movie,pos\nbad movie,neg\n,pos\nok film,\n"),
+  });
+  const errors = page.getByTestId("upload-errors");
+  await errors.waitFor();
+  const errorRows = await errors.locator("tbody tr").allInnerTexts();
+  check(
+    errorRows.length === 2 &&
+      /^4\s+text/.test(errorRows[0]) &&
+      /^5\s+label/.test(errorRows[1]),
+    `row errors are shown in place (${errorRows.map((r) => r.replace(/\s+/g, " ")).join(" | ")})`,
+  );
+  await screenshot(page, "upload-errors.png");
+  await fileInput.setInputFiles({
+    name: `good-${TAG}.csv`,
+    mimeType: "text/csv",
+    buffer: csv(
+      "text,label\ngood movie,pos\nbad movie,neg\ngreat film,pos\nawful film,neg\n",
+    ),
+  });
+  const preview = page.getByTestId("upload-preview");
+  await preview.waitFor();
+  check(
+    (await preview.locator("tbody tr").count()) === 4,
+    "the uploaded file's preview is shown",
+  );
+  const chosen = await page
+    .getByLabel("Dataset", { exact: true })
+    .evaluate((el) => el.selectedOptions[0]?.textContent);
+  check(
+    new RegExp(`good-${TAG}`).test(chosen ?? ""),
+    `the uploaded dataset is selected (${chosen})`,
+  );
+
   await page.getByLabel("PoC name").fill(`Browser test ${TAG}: tiny PoC`);
   await page.getByLabel("Model", { exact: true }).selectOption(MODEL);
   await selectByText(

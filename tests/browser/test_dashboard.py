@@ -23,6 +23,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 # skipped a step cannot pass.
 EXPECTED_CHECKS = [
     "LOZO is checked by default",
+    "row errors are shown in place",
+    "the uploaded file's preview is shown",
+    "the uploaded dataset is selected",
     "the live stream is connected",
     "without a reload",
     "both runs succeeded",
