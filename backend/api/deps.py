@@ -54,7 +54,13 @@ def load_dataset(session: SessionDep, dataset_id: Annotated[str, Path(max_length
 
 def authorize_request(request: Request, session: SessionDep, settings: SettingsDep) -> Access:
     """Check the caller against the route's rule (``backend.auth.policy``); every API route depends on it."""
-    return authorize(request, session, settings)
+    access = authorize(request, session, settings)
+    # Hand the connection back to the pool now (objects stay readable: expire_on_commit=False). FastAPI
+    # keeps a streaming route's dependencies open until the stream ends, so every open SSE stream would
+    # otherwise hold one pooled connection: 50 dashboards exhausted the pool (30) and every request
+    # waited 30 s and failed (benchmarks/load.py).
+    session.commit()
+    return access
 
 
 def current_access(request: Request) -> Access:
