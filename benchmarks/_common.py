@@ -42,10 +42,11 @@ def format_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
     """Rows as a fixed-width text table with the given columns (missing values shown as '-')."""
     cells = [[format_value(row.get(col)) for col in columns] for row in rows]
     widths = [max([len(col)] + [len(r[i]) for r in cells]) for i, col in enumerate(columns)]
-    lines = ["  ".join(col.ljust(w) for col, w in zip(columns, widths))]
+    lines = ["  ".join(col.ljust(w) for col, w in zip(columns, widths, strict=True))]
     lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(r, widths)))
-              for r in cells]
+    for row_cells in cells:  # first column left-aligned, numbers right-aligned
+        pairs = enumerate(zip(row_cells, widths, strict=True))
+        lines.append("  ".join(cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in pairs))
     return "\n".join(lines)
 
 

@@ -26,11 +26,14 @@ class RecordingClosure:
     def direction(self, step: int, eps: float) -> list[torch.Tensor]:
         """The perturbation direction Z of ``step`` (0-based), per parameter."""
         plus, minus = self.snapshots[2 * step], self.snapshots[2 * step + 1]
-        return [(a - b) / (2 * eps) for a, b in zip(plus, minus)]
+        return [(a - b) / (2 * eps) for a, b in zip(plus, minus, strict=True)]
 
 
 class Quadratic(torch.nn.Module):
-    """L(W, b) = ½‖A·vec(W) − y‖² / N + ½‖b − b*‖²: gradient known in closed form, central differences exact."""
+    """L(W, b) = ½‖A·vec(W) − y‖² / N + ½‖b − b*‖².
+
+    The gradient is known in closed form, and central differences are exact on a quadratic.
+    """
 
     def __init__(self, m: int = 6, n: int = 5, dtype=torch.float64, seed: int = 0):
         super().__init__()

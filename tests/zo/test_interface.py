@@ -25,7 +25,7 @@ def _loss_fn(model, dtype=torch.float32):
 
 
 def _params_equal(a, b):
-    return all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    return all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters(), strict=True))
 
 
 # -- validation --------------------------------------------------------------------------------------------
@@ -120,7 +120,7 @@ def test_a_non_finite_loss_leaves_the_weights_restored_and_unchanged(name):
     calls = iter([torch.tensor(1.0), torch.tensor(math.nan)])
     loss = opt.step(lambda: next(calls))
     assert loss == 1.0 and math.isnan(opt.last_projected_grad)
-    for p, q in zip(model.parameters(), start.parameters()):
+    for p, q in zip(model.parameters(), start.parameters(), strict=True):
         torch.testing.assert_close(p, q, rtol=0, atol=1e-6)
     assert opt.num_steps == 1
 
@@ -141,7 +141,7 @@ def test_a_closure_that_raises_leaves_the_weights_restored(name, failing_call):
 
     with pytest.raises(RuntimeError, match="simulated"):
         opt.step(closure)
-    for p, q in zip(model.parameters(), start.parameters()):
+    for p, q in zip(model.parameters(), start.parameters(), strict=True):
         torch.testing.assert_close(p, q, rtol=0, atol=1e-6)
     assert opt.num_steps == 0
 
@@ -191,7 +191,7 @@ def test_groups_may_have_their_own_learning_rate():
     frozen_by_lr = [p.detach().clone() for p in model[0].parameters()]
     groups = [{"params": list(model[0].parameters()), "lr": 0.0}, {"params": list(model[3].parameters())}]
     _run("lozo", model, 5, groups=groups)
-    for p, q in zip(model[0].parameters(), frozen_by_lr):
+    for p, q in zip(model[0].parameters(), frozen_by_lr, strict=True):
         torch.testing.assert_close(p.detach(), q, rtol=0, atol=1e-6)
     assert not torch.equal(model[3].weight, tiny_mlp()[3].weight)
 
@@ -255,7 +255,7 @@ def test_half_precision_params_on_cpu(name, dtype):
     opt = MAKERS[name](model.parameters(), lr=0.0, zo_eps=1e-2)
     opt.step(loss_fn)
     ulp = torch.finfo(dtype).eps
-    for p, q in zip(model.parameters(), start_params):
+    for p, q in zip(model.parameters(), start_params, strict=True):
         assert p.dtype == dtype
         assert ((p.float() - q.float()).abs() <= 4 * ulp * (q.float().abs() + 1)).all()
     start = loss_fn().float().item()
@@ -289,7 +289,7 @@ def test_learning_rate_schedulers_drive_the_step_size():
     assert opt.param_groups[0]["lr"] == 0.0
     after_first = [p.detach().clone() for p in model.parameters()]
     opt.step(loss_fn)
-    for p, q in zip(model.parameters(), after_first):
+    for p, q in zip(model.parameters(), after_first, strict=True):
         torch.testing.assert_close(p.detach(), q, rtol=0, atol=1e-6)
 
 
@@ -312,5 +312,5 @@ def test_a_failed_step_can_be_retried_as_if_it_never_happened(name):
     losses += [opt.step(loss_fn) for _ in range(2)]
     # the failed step's ±εZ leaves rounding-level differences, hence approx rather than bitwise
     assert losses == pytest.approx(straight_losses, rel=1e-5)
-    for p, q in zip(model.parameters(), straight.parameters()):
+    for p, q in zip(model.parameters(), straight.parameters(), strict=True):
         torch.testing.assert_close(p, q, rtol=0, atol=1e-6)

@@ -18,7 +18,8 @@ from worker.zo.noise import CHUNK_ELEMENTS, GaussianAdd, NoiseSource, derive_see
 def test_low_rank_perturbation_matches_the_dense_formula_in_place():
     g = torch.Generator().manual_seed(0)
     W = torch.randn(7, 5, generator=g, dtype=torch.float64)
-    U, V = torch.randn(7, 2, generator=g, dtype=torch.float64), torch.randn(5, 2, generator=g, dtype=torch.float64)
+    U = torch.randn(7, 2, generator=g, dtype=torch.float64)
+    V = torch.randn(5, 2, generator=g, dtype=torch.float64)
     expected = 0.9 * W + 0.3 * (U @ V.T)
     ptr = W.data_ptr()
     out = apply_low_rank_perturbation_(W, U, V, alpha=0.3, beta=0.9)

@@ -1,4 +1,5 @@
-"""The ± perturbation: restored weights, rank of LOZO's direction, the lazy V schedule, the same U in the update."""
+"""The ± perturbation: restored weights, rank of LOZO's direction, the lazy V schedule, the same U in the
+update, LOZO-M's momentum."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ def test_weights_restored_after_the_plus_minus_perturbation(name):
     closure = _mlp_closure(model)
     for _ in range(5):
         opt.step(closure)
-    for before, p in zip(start, model.parameters()):
+    for before, p in zip(start, model.parameters(), strict=True):
         torch.testing.assert_close(p.detach(), before, rtol=0, atol=1e-12)
     # and each closure call really saw a perturbed point, θ ± εZ with Z of order 1
     for k in range(5):
@@ -46,7 +47,7 @@ def test_the_two_calls_see_theta_plus_and_minus_the_same_direction(name):
     closure = _mlp_closure(model)
     opt.step(closure)
     plus, minus = closure.snapshots
-    for theta, a, b in zip(start, plus, minus):
+    for theta, a, b in zip(start, plus, minus, strict=True):
         torch.testing.assert_close((a + b) / 2, theta, rtol=0, atol=1e-12)
 
 
@@ -57,7 +58,7 @@ def test_lozo_direction_of_a_2d_weight_has_rank_at_most_r_and_1d_noise_is_full(r
     closure = _mlp_closure(model)
     for step in range(3):
         opt.step(closure)
-        for p, z in zip(model.parameters(), closure.direction(step, EPS)):
+        for p, z in zip(model.parameters(), closure.direction(step, EPS), strict=True):
             if p.dim() >= 2:
                 assert torch.linalg.matrix_rank(z, atol=1e-6).item() == min(rank, *z.shape)
             else:
@@ -125,7 +126,7 @@ def test_lozo_update_uses_the_same_u_as_the_measurement(scale_by_rank):
         opt.step(closure)
         c = opt.last_projected_grad
         assert c != 0
-        for p, theta, z in zip(model.parameters(), before, closure.direction(step, EPS)):
+        for p, theta, z in zip(model.parameters(), before, closure.direction(step, EPS), strict=True):
             s = scale if p.dim() >= 2 else 1.0  # 1-D parameters get full Gaussian noise: no 1/r
             torch.testing.assert_close(p.detach() - theta, -lr * c * s * z, rtol=1e-6, atol=1e-12)
 
@@ -139,7 +140,7 @@ def test_mezo_update_is_minus_lr_c_z_and_decays_only_matrices():
         before = [p.detach().clone() for p in model.parameters()]
         opt.step(closure)
         c = opt.last_projected_grad
-        for p, theta, z in zip(model.parameters(), before, closure.direction(step, EPS)):
+        for p, theta, z in zip(model.parameters(), before, closure.direction(step, EPS), strict=True):
             decay = wd if p.dim() >= 2 else 0.0
             expected = theta - lr * (c * z + decay * theta)
             torch.testing.assert_close(p.detach(), expected, rtol=1e-9, atol=1e-12)
@@ -153,7 +154,7 @@ def test_lozo_weight_decay_applies_to_matrices_only():
     before = [p.detach().clone() for p in model.parameters()]
     opt.step(closure)
     c = opt.last_projected_grad
-    for p, theta, z in zip(model.parameters(), before, closure.direction(0, EPS)):
+    for p, theta, z in zip(model.parameters(), before, closure.direction(0, EPS), strict=True):
         decay = wd if p.dim() >= 2 else 0.0
         torch.testing.assert_close(p.detach(), theta - lr * (c * z + decay * theta), rtol=1e-9, atol=1e-12)
 
@@ -167,7 +168,7 @@ def test_lozo_m_update_follows_its_momentum():
     for _ in range(5):
         before = [p.detach().clone() for p in model.parameters()]
         opt.step(closure)
-        for p, theta in zip(model.parameters(), before):
+        for p, theta in zip(model.parameters(), before, strict=True):
             state = opt.state[p]
             applied = state["momentum"] @ state["V"].T if p.dim() >= 2 else state["momentum"]
             torch.testing.assert_close(p.detach() - theta, -lr * applied, rtol=1e-6, atol=1e-12)
@@ -186,7 +187,7 @@ def test_lozo_m_momentum_recurrence_inside_the_optimizer():
         previous = {p: tuple(None if x is None else x.clone() for x in pair) for p, pair in previous.items()}
         opt.step(closure)
         c = opt.last_projected_grad
-        for p, z in zip(params, closure.direction(t, EPS)):
+        for p, z in zip(params, closure.direction(t, EPS), strict=True):
             m_old, v_old = previous[p]
             m_new = opt.state[p]["momentum"]
             if p.dim() < 2:

@@ -13,15 +13,19 @@ from worker.zo.noise import NoiseSource
 Closure = Callable[[], "torch.Tensor | float"]
 
 
+def _is_finite_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def check_positive(name: str, value: float) -> None:
     """Raise ``ValueError`` unless ``value`` is a finite number > 0."""
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value <= 0:
+    if not _is_finite_number(value) or value <= 0:
         raise ValueError(f"Invalid {name}: {value} (must be > 0)")
 
 
 def check_non_negative(name: str, value: float) -> None:
     """Raise ``ValueError`` unless ``value`` is a finite number >= 0."""
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value < 0:
+    if not _is_finite_number(value) or value < 0:
         raise ValueError(f"Invalid {name}: {value} (must be >= 0)")
 
 
@@ -143,7 +147,9 @@ class ZOOptimizer(torch.optim.Optimizer):
     def step(self, closure: Closure | None = None) -> float:  # type: ignore[override]
         """Take one ZO step; call ``closure`` exactly twice; return the loss at θ + εZ as a float."""
         if closure is None:
-            raise ValueError("A zeroth-order optimizer needs a closure that returns the loss of the current batch")
+            raise ValueError(
+                "A zeroth-order optimizer needs a closure that returns the loss of the current batch"
+            )
         t = self.num_steps
         zo_eps = self.param_groups[0]["zo_eps"]
         self._prepare(t)

@@ -109,7 +109,8 @@ class NoiseSource:
                 flat = t.view(-1)
                 for j, start in enumerate(range(0, flat.numel(), CHUNK_ELEMENTS)):
                     chunk = flat[start : start + CHUNK_ELEMENTS]
-                    tasks.append((chunk, _splitmix64(update.seed ^ _splitmix64(j)), update.alpha, update.shrink))
+                    chunk_seed = _splitmix64(update.seed ^ _splitmix64(j))
+                    tasks.append((chunk, chunk_seed, update.alpha, update.shrink))
             else:
                 self._add_whole_(update)
         if not tasks:
