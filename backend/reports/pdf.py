@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -49,3 +50,19 @@ def html_to_pdf(html: str, chromium: str = "chromium", timeout_s: float = 60.0) 
         if not out.is_file() or out.stat().st_size == 0:
             raise PdfUnavailable(f"Chromium failed to print (exit {proc.returncode}): {proc.stderr[-500:]}")
         return out.read_bytes()
+
+
+def cached_pdf(path: Path, html: Callable[[], str], chromium: str = "chromium", timeout_s: float = 60.0) -> bytes:
+    """The PDF at ``path``, printed from ``html()`` the first time.
+
+    A report's snapshot is frozen, so its PDF is too: printed once per language and kept (Chromium takes
+    seconds and a few hundred MB; a public link must not make the server print on every request).
+    """
+    if path.is_file():
+        return path.read_bytes()
+    body = html_to_pdf(html(), chromium, timeout_s)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(f".{id(body)}.part")
+    partial.write_bytes(body)
+    partial.replace(path)  # atomic: a concurrent reader sees the whole file or none
+    return body

@@ -70,3 +70,15 @@ def test_pdf_has_charts_and_japanese_text(client, anonymous, finished_poc, tmp_p
     # both methods' lines are there in their colours
     for method in ("lozo", "adamw"):
         assert colour_pixels(charts, COLORS[method], tolerance=60) > 150, method
+
+
+def test_pdf_is_printed_once_and_then_served_from_its_file(tmp_path, monkeypatch):
+    from backend.reports import pdf
+
+    calls = []
+    monkeypatch.setattr(pdf, "html_to_pdf", lambda html, *args: calls.append(html) or b"%PDF-1.4 test")
+    target = tmp_path / "reports" / "token-en.pdf"
+    assert pdf.cached_pdf(target, lambda: "<p>one</p>") == b"%PDF-1.4 test"
+    assert pdf.cached_pdf(target, lambda: "<p>two</p>") == b"%PDF-1.4 test"
+    assert calls == ["<p>one</p>"] and target.read_bytes() == b"%PDF-1.4 test"
+    assert list(target.parent.iterdir()) == [target]  # no partial file left behind

@@ -117,9 +117,11 @@ def report_html(token: Token, session: SessionDep, lang: Literal["en", "ja"] | N
 def report_pdf(token: Token, session: SessionDep, settings: SettingsDep,
                lang: Literal["en", "ja"] | None = Query(None)) -> Response:
     report = _live(session, token)
-    html = render_html(report.snapshot, _language(report, lang), inline_plotly=True, expires_at=_expires(report))
+    language = _language(report, lang)
     try:
-        body = pdf.html_to_pdf(html, settings.chromium_path, settings.pdf_timeout_s)
+        body = pdf.cached_pdf(settings.data_dir / "reports" / f"{report.token}-{language}.pdf",
+                              lambda: render_html(report.snapshot, language, expires_at=_expires(report)),
+                              settings.chromium_path, settings.pdf_timeout_s)
     except pdf.PdfUnavailable as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(exc)) from exc
     name = f"zopoc-report-{token[:8]}.pdf"
