@@ -342,6 +342,19 @@ try {
   await page.reload();
   await page.getByText("学習損失", { exact: true }).waitFor();
   check(true, "the language choice is remembered after a reload");
+  await page.waitForFunction(() =>
+    ["loss", "accuracy", "memory"].every((id) => {
+      const gd = document.querySelector(`[data-chart="${id}"] .js-plotly-plot`);
+      return (
+        gd?.layout?.xaxis?.title?.text === "経過時間（秒）" &&
+        gd.data?.length === 2
+      );
+    }),
+  );
+  check(
+    true,
+    "after the reload the charts are drawn again with Japanese axis titles",
+  );
   await screenshot(page, "finished-comparison-ja.png");
   await page.goto(`${pocUrl}?lang=en`);
   await page.getByText("Training loss", { exact: true }).waitFor();
