@@ -27,7 +27,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from backend.estimates import memory, shapes  # noqa: E402
+from backend.estimates import memory, shapes
 
 ENGINE_METHODS = ("mezo", "lozo", "lozo_m", "sgd", "adamw")
 MIB = 2**20
@@ -36,9 +36,9 @@ MIB = 2**20
 def write_long_texts(path: Path, rows: int = 120, words: int = 90, seed: int = 0) -> Path:
     """A two-class CSV whose every text is longer than 64 tokens (batches padded to max_length)."""
     rng = random.Random(seed)
-    pos = "good great wonderful delightful moving superb charming brilliant".split()
-    neg = "bad awful boring dull tedious weak clumsy terrible".split()
-    filler = "the film story actors scenes music camera plot director script".split()
+    pos = ["good", "great", "wonderful", "delightful", "moving", "superb", "charming", "brilliant"]
+    neg = ["bad", "awful", "boring", "dull", "tedious", "weak", "clumsy", "terrible"]
+    filler = ["the", "film", "story", "actors", "scenes", "music", "camera", "plot", "director", "script"]
     with path.open("w", newline="", encoding="utf-8") as f:
         out = csv.writer(f)
         out.writerow(["text", "label"])
@@ -58,7 +58,8 @@ def run_engine(method: str, dataset: Path, workdir: Path, steps: int = 3, batch_
            "--max-length", str(max_length), "--device", device, "--threads", "1", "--no-progress",
            "--events-out", str(events)]
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
-    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout_s)
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout_s,
+                          check=False)
     finished = [json.loads(line) for line in events.read_text().splitlines() if '"finished"' in line] \
         if events.exists() else []
     if proc.returncode != 0 or not finished or finished[-1]["status"] != "succeeded":

@@ -95,7 +95,7 @@ def load_catalog(spec: str | None = None) -> list[Gpu]:
             base = merged[item["id"]].model_dump() if item.get("id") in merged else {}
             entry = Gpu.model_validate(base | item)
             merged[entry.id] = entry
-    except Exception as exc:  # noqa: BLE001 — any parse/validation problem is a configuration error
+    except Exception as exc:
         raise CatalogError(f"ZOPOC_GPU_CATALOG ({source}) is not a valid GPU list: {exc}") from exc
     return list(merged.values())
 

@@ -44,7 +44,7 @@ def html_to_pdf(html: str, chromium: str = "chromium", timeout_s: float = 60.0) 
         cmd = [exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--virtual-time-budget={VIRTUAL_TIME_BUDGET_MS}",
                f"--print-to-pdf={out}", page.as_uri()]
         try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, check=False)
         except subprocess.TimeoutExpired as exc:
             raise PdfUnavailable(f"Chromium did not print within {timeout_s:.0f} s") from exc
         if not out.is_file() or out.stat().st_size == 0:

@@ -34,8 +34,14 @@ def test_yaml_file_can_replace_the_defaults(tmp_path):
     assert [(g.id, g.currency) for g in catalog] == [("box", "JPY")]
 
 
-@pytest.mark.parametrize("spec", ["[{\"id\": 1}]", "/no/such/file.json", "{\"gpus\": [{\"id\": \"x\", "
-                                  "\"name\": \"x\", \"memory_gb\": -1, \"hourly_price\": 1}]}"])
+BAD_SPECS = [
+    json.dumps([{"id": 1}]),  # no name, no memory
+    "/no/such/file.json",
+    json.dumps({"gpus": [{"id": "x", "name": "x", "memory_gb": -1, "hourly_price": 1}]}),  # negative memory
+]
+
+
+@pytest.mark.parametrize("spec", BAD_SPECS)
 def test_bad_catalogue_is_a_clear_error(spec):
     with pytest.raises(gpus.CatalogError):
         load_catalog(spec)

@@ -4,7 +4,6 @@ import json
 
 import pytest
 
-from backend.estimates import gpus
 from tests.estimates.factory import add_finished_poc
 
 

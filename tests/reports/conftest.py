@@ -3,7 +3,7 @@
 import pytest
 
 from tests.estimates.factory import add_finished_poc
-from tests.support.db import *  # noqa: F401,F403  (fixtures: client, sessions, database_url, …)
+from tests.support.db import *
 
 
 @pytest.fixture

@@ -7,14 +7,20 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
 
 from backend.api.deps import PocDep, SessionDep, SettingsDep
 from backend.api.schemas import Message
 from backend.estimates import gpus, memory, records, roi, shapes
-from backend.estimates.schemas import GpusPublic, MemoryEstimatePublic, MemoryEstimateRequest, RoiPublic, RoiTarget
+from backend.estimates.schemas import (
+    GpusPublic,
+    MemoryEstimatePublic,
+    MemoryEstimateRequest,
+    RoiPublic,
+    RoiTarget,
+)
 
 router = APIRouter(tags=["estimates"])
 
@@ -67,9 +73,10 @@ def estimate_memory(body: MemoryEstimateRequest, session: SessionDep, settings: 
 
 @router.get("/pocs/{poc_id}/roi", response_model=RoiPublic, responses={404: {"model": Message}},
             summary="Cost, memory and verdict of a PoC for a target model size")
-def poc_roi(poc: PocDep, session: SessionDep, settings: SettingsDep, target: RoiTarget = Query("poc"),
-            dtype: Literal["float32", "float16", "bfloat16"] | None = Query(
-                None, description="precision of the projection; default: the PoC's")) -> dict:
+def poc_roi(poc: PocDep, session: SessionDep, settings: SettingsDep,
+            target: Annotated[RoiTarget, Query()] = "poc",
+            dtype: Annotated[Literal["float32", "float16", "bfloat16"] | None,
+                             Query(description="precision of the projection; default: the PoC's")] = None) -> dict:
     calib = records.calibration(session, "cuda")
     try:
         result = roi.compute_roi(records.poc_result(session, poc), target, catalog=_catalog(settings),

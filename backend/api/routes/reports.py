@@ -21,6 +21,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 from fastapi.responses import FileResponse, HTMLResponse
+
 from backend.api.deps import PocDep, SessionDep, SettingsDep
 from backend.api.schemas import Message
 from backend.db.models import Report
