@@ -52,6 +52,7 @@ def test_opt_1_3b_shape_has_1_3_billion_parameters():
     model = gpu_memory.build_opt(tiny=False, device=torch.device("meta"), dtype=torch.float16)
     n = sum(p.numel() for p in model.parameters())
     assert 1.3e9 < n < 1.4e9
+    assert {p.dtype for p in model.parameters()} == {torch.float16}
 
 
 def test_noise_bench_rows(capsys):
