@@ -12,7 +12,8 @@ The arithmetic follows ZO-SPEC.md "Memory arithmetic". Every term is bytes, for 
 * noise              max|θᵢ|·b (MeZO, CUDA)     MeZO regenerates z one tensor at a time: the biggest tensor's z
                                                 (the engine draws it whole into a reused buffer on CUDA; on CPU
                                                 it fills 32K-element chunks straight into θ: ≈ 0).
-                     max m·r·b (LOZO)           LOZO regenerates U (m×r) per matrix and adds UVᵀ in place.
+                     Σm·r·b (LOZO)              LOZO draws U (m×r) per matrix and adds UVᵀ in place; the engine
+                                                keeps the step's U factors until the update (small: no m×n).
 * step_workspace     P·b (AdamW)                torch's multi-tensor (foreach) AdamW builds full-size
                                                 intermediates (e.g. the square root of the second moment) while
                                                 it updates: measured here as one more parameter-sized copy.
@@ -143,7 +144,7 @@ def estimate(shape: ModelShape, method: str, work: Workload) -> MemoryEstimate:
         terms["optimizer_states"] = (shape.matrix_rows * r + shape.vector_params) * b
     if method in ("lozo", "lozo_m"):
         terms["low_rank_factors"] = shape.matrix_cols * r * b
-        terms["noise"] = shape.largest_rows * r * b
+        terms["noise"] = shape.matrix_rows * r * b
     if method == "mezo":
         terms["noise"] = (shape.largest_tensor if work.device_kind == "cuda" else CPU_NOISE_CHUNK) * b
     if method == "adamw":

@@ -79,9 +79,8 @@ class ModelShape:
     intermediate_size: int
     vocab_size: int
     largest_tensor: int  # numel of the biggest single parameter (MeZO's noise temporary)
-    matrix_rows: int  # Σ m over 2-D weights (m, n): LOZO-M keeps an m×r momentum per matrix
+    matrix_rows: int  # Σ m over 2-D weights (m, n): LOZO's U factors and LOZO-M's momentum are m×r each
     matrix_cols: int  # Σ n over 2-D weights: LOZO stores an n×r factor V per matrix
-    largest_rows: int  # biggest m: LOZO's U (m×r) is regenerated per matrix, one at a time
     vector_params: int  # Σ numel of 1-D parameters (biases, norms): full-size noise/momentum in LOZO
     lm_head: bool  # decoders score with an LM head: logits of size batch × seq × vocab
     config_sha256: str
@@ -150,7 +149,7 @@ def model_shape(model: str) -> ModelShape:
     builder = AutoModel if kind == "encoder" else AutoModelForCausalLM
     with torch.device("meta"):
         net = builder.from_config(config)
-    n_params = largest = rows = cols = largest_rows = vectors = 0
+    n_params = largest = rows = cols = vectors = 0
     for param in net.parameters():  # parameters() yields a tied weight once
         n = param.numel()
         n_params += n
@@ -159,7 +158,6 @@ def model_shape(model: str) -> ModelShape:
             m = param.shape[0]
             rows += m
             cols += n // m
-            largest_rows = max(largest_rows, m)
         else:
             vectors += n
     hidden = _first(config, "hidden_size", "n_embd", "d_model")
@@ -170,7 +168,7 @@ def model_shape(model: str) -> ModelShape:
         n_heads=_first(config, "num_attention_heads", "n_head"),
         intermediate_size=_first(config, "intermediate_size", "ffn_dim", "n_inner", default=4 * hidden),
         vocab_size=_first(config, "vocab_size"),
-        largest_tensor=largest, matrix_rows=rows, matrix_cols=cols, largest_rows=largest_rows,
+        largest_tensor=largest, matrix_rows=rows, matrix_cols=cols,
         vector_params=vectors, lm_head=kind == "decoder",
         config_sha256=config_hash(config.to_dict()),
     )
