@@ -171,7 +171,8 @@ def write_points(session: Session, run_id: str, points: Sequence[Point]) -> None
             "vals": _pg_number_array([p.value for p in points]),
         })
         if rollups:
-            params: dict[str, Any] = {"run_id": run_id, "names": _pg_text_array([row["name"] for row in rollups])}
+            params: dict[str, Any] = {"run_id": run_id,
+                                      "names": _pg_text_array([row["name"] for row in rollups])}
             for column in ("level", "bucket") + _ROLLUP_COLUMNS:
                 key = {"level": "levels", "bucket": "buckets"}.get(column, column)
                 params[key] = _pg_number_array([row[column] for row in rollups])

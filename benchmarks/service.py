@@ -1,7 +1,7 @@
 """Service benchmark: metric ingestion rate into Postgres and chart-query latency on a 1M-point run.
 
     .venv/bin/python benchmarks/service.py            # a table
-    .venv/bin/python benchmarks/service.py --json     # one JSON object (ingest_points_per_s, chart_query_ms, …)
+    .venv/bin/python benchmarks/service.py --json     # one JSON object (ingest_points_per_s, chart_query_ms…)
 
 Ingestion goes through the worker's own relay (``worker.execution.runner``): engine ``metrics`` events are
 taken into the relay state and flushed in batches of ``relay_max_points`` exactly as a running task does —

@@ -53,5 +53,5 @@ def enqueue_run(run_id: str, queue: str) -> str:
 
 
 def request_cancel(run_id: str) -> None:
-    """Called after ``runs.cancel_requested`` was set for ``run_id``; the worker polls that flag (see above)."""
+    """Called after ``runs.cancel_requested`` was set for ``run_id``; the worker polls that flag."""
     log.debug("cancel of run %s requested; its worker sees the flag within relay_flush_s", run_id)

@@ -41,7 +41,8 @@ def main() -> None:
     correct = base64.b64encode(bytes([0b10110000])).decode()
     for step in range(1, steps + 1):
         if stop["requested"]:
-            emit({"event": "finished", "status": "cancelled", "reason": "cancelled on request", "step": step - 1,
+            emit({"event": "finished", "status": "cancelled", "reason": "cancelled on request",
+                  "step": step - 1,
                   "elapsed_s": step * 0.01, "forward_passes": 2 * (step - 1),
                   "summary": {"peak_rss_mb": 20.0, "baseline_rss_mb": 12.5}})
             return
@@ -56,8 +57,9 @@ def main() -> None:
             os.kill(os.getpid(), signal.SIGKILL)
     emit({"event": "eval", "step": steps, "elapsed_s": steps * 0.01, "forward_passes": 2 * steps,
           "values": {"eval/loss": 0.5, "eval/accuracy": 0.75}, "correct": correct, "n_eval": 4})
-    emit({"event": "finished", "status": "succeeded", "reason": None, "step": steps, "elapsed_s": steps * 0.01,
-          "forward_passes": 2 * steps, "summary": {"acc_start": 0.5, "acc_end": 0.75, "final_train_loss": 1 / steps,
+    emit({"event": "finished", "status": "succeeded", "reason": None, "step": steps,
+          "elapsed_s": steps * 0.01, "forward_passes": 2 * steps,
+          "summary": {"acc_start": 0.5, "acc_end": 0.75, "final_train_loss": 1 / steps,
                                                     "peak_rss_mb": 20.0 + steps, "baseline_rss_mb": 12.5}})
 
 

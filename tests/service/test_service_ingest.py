@@ -47,7 +47,8 @@ def test_batches_are_idempotent_and_rollups_match_the_reference_writer(sessions,
                                .where(MetricPoint.run_id == fast.id))
         assert count == 2 * 2100 + 3
         assert session.scalar(sa.select(MetricPoint.value).where(
-            MetricPoint.run_id == fast.id, MetricPoint.name == "zo/projected_grad", MetricPoint.step == 0)) is None
+            MetricPoint.run_id == fast.id, MetricPoint.name == "zo/projected_grad",
+            MetricPoint.step == 0)) is None
     assert _rollups(sessions, fast.id) == _rollups(sessions, reference.id)
     with sessions() as session:  # the chart query reads the same series from both
         assert api_metrics.downsample(session, fast.id, "train/loss", 200) == \
@@ -63,7 +64,8 @@ def test_rollup_extremes_are_the_true_bucket_extremes(sessions, make_run):
     level = 3
     with sessions() as session:
         rows = session.execute(sa.select(MetricRollup).where(
-            MetricRollup.run_id == run.id, MetricRollup.level == level).order_by(MetricRollup.bucket)).scalars()
+            MetricRollup.run_id == run.id, MetricRollup.level == level)
+            .order_by(MetricRollup.bucket)).scalars()
         for row in rows:
             members = [p for p in points if p.step >> (2 * level) == row.bucket]
             assert row.min_value == min(p.value for p in members)

@@ -106,9 +106,11 @@ def test_poc_of_lozo_and_adamw_goes_from_queued_to_succeeded(stack, client, data
     with stack.session() as session:
         for run in runs:
             steps = session.scalars(sa.select(MetricPoint.step).where(
-                MetricPoint.run_id == run["id"], MetricPoint.name == "train/loss").order_by(MetricPoint.step)).all()
+                MetricPoint.run_id == run["id"], MetricPoint.name == "train/loss")
+                .order_by(MetricPoint.step)).all()
             assert steps == [1, 2, 3, 4, 5, 6]
-    chart = client.get(f"/api/pocs/{poc['id']}/metrics", params={"names": "train/loss", "x": "forward_passes"})
+    chart = client.get(f"/api/pocs/{poc['id']}/metrics",
+                       params={"names": "train/loss", "x": "forward_passes"})
     assert chart.status_code == 200
     assert chart.json()["runs"][runs[0]["id"]]["train/loss"]["x"] == [2, 4, 6, 8, 10, 12]  # ZO: 2 per step
 
@@ -140,7 +142,8 @@ def test_sigkilled_child_fails_the_run_with_a_reason_and_the_worker_takes_the_ne
 
 
 def read_sse(stack: Stack, poc_id: str, last_event_id: str | None, stop_after: int | None,
-             until_states: set[str], run_ids: set[str], timeout_s: float = 120) -> list[tuple[str, str, dict]]:
+             until_states: set[str], run_ids: set[str],
+             timeout_s: float = 120) -> list[tuple[str, str, dict]]:
     """(id, event, data) of the PoC's stream until ``stop_after`` events or every run in a final state."""
     headers = {"Last-Event-ID": last_event_id} if last_event_id else {}
     out: list[tuple[str, str, dict]] = []
@@ -185,11 +188,13 @@ def test_sse_delivers_events_in_order_and_resumes_after_a_reconnect(stack, clien
 
     # The stream equals the database's event log, expanded point by point: nothing missed or doubled.
     with stack.session() as session:
-        log = session.scalars(sa.select(PocEvent).where(PocEvent.poc_id == poc["id"]).order_by(PocEvent.seq)).all()
+        log = session.scalars(sa.select(PocEvent).where(PocEvent.poc_id == poc["id"])
+                              .order_by(PocEvent.seq)).all()
     expected = []
     for event in log:
         if event.kind == "metric":
-            expected += [("metric", {"run_id": event.payload["run_id"], **p}) for p in event.payload["points"]]
+            expected += [("metric", {"run_id": event.payload["run_id"], **p})
+                         for p in event.payload["points"]]
         else:
             expected.append(("run", event.payload))
     assert [(kind, data) for _, kind, data in received] == expected[:len(received)]

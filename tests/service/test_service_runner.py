@@ -25,7 +25,8 @@ def load(sessions, run_id: str) -> Run:
 
 def events(sessions, run_id: str) -> list[PocEvent]:
     with sessions() as session:
-        return list(session.scalars(sa.select(PocEvent).where(PocEvent.run_id == run_id).order_by(PocEvent.seq)))
+        return list(session.scalars(sa.select(PocEvent).where(PocEvent.run_id == run_id)
+                                    .order_by(PocEvent.seq)))
 
 
 def test_real_engine_run_succeeds_with_metrics_evals_and_events(sessions, make_run, settings):
@@ -145,7 +146,8 @@ def test_run_failed_elsewhere_is_not_resurrected(sessions, make_run, settings):
 
 
 @pytest.mark.postgres
-def test_database_connections_dropping_mid_run_lose_no_points(sessions, make_run, settings, database_url, kind):
+def test_database_connections_dropping_mid_run_lose_no_points(sessions, make_run, settings, database_url,
+                                                              kind):
     if kind != "services":
         pytest.skip("dropping server connections needs the Postgres server (ZOPOC_TEST_STACK=services)")
     run = make_run(model="fake:slow", steps=40)
@@ -178,5 +180,6 @@ def test_database_connections_dropping_mid_run_lose_no_points(sessions, make_run
         steps = session.scalars(sa.select(MetricPoint.step).where(
             MetricPoint.run_id == run.id, MetricPoint.name == "train/loss").order_by(MetricPoint.step)).all()
     assert steps == list(range(1, 41))
-    announced = {p["step"] for e in events(sessions, run.id) if e.kind == "metric" for p in e.payload["points"]}
+    announced = {p["step"] for e in events(sessions, run.id) if e.kind == "metric"
+                 for p in e.payload["points"]}
     assert announced == set(range(1, 41))

@@ -273,7 +273,8 @@ class Stack:
 
         def healthy() -> bool:
             if self.api.poll() is not None:
-                raise RuntimeError(f"the API server exited ({self.api.returncode}):\n{log.read_text()[-4000:]}")
+                raise RuntimeError(
+                    f"the API server exited ({self.api.returncode}):\n{log.read_text()[-4000:]}")
             try:
                 return httpx.get(f"{self.base_url}/api/health", timeout=1).status_code == 200
             except httpx.HTTPError:
@@ -334,7 +335,8 @@ class Stack:
             self._sessions.kw["bind"].dispose()
 
 
-def stack_env(kind: str, folder: Path, database_url: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+def stack_env(kind: str, folder: Path, database_url: str,
+              extra: dict[str, str] | None = None) -> dict[str, str]:
     """The environment of a stack's processes: unique names for everything shared with other sessions."""
     token = secrets.token_hex(4)
     env = {key: value for key, value in os.environ.items() if not key.startswith("ZOPOC_")}

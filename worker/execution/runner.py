@@ -39,8 +39,15 @@ from sqlalchemy.orm import Session
 
 from backend.core.config import REPO_ROOT, Settings, get_settings
 from backend.db.models import FINISHED_STATES, Run
-from backend.ingest import (Evaluation, Point, add_event, finite_or_none, metric_event_payload, write_evals,
-                            write_points)
+from backend.ingest import (
+    Evaluation,
+    Point,
+    add_event,
+    finite_or_none,
+    metric_event_payload,
+    write_evals,
+    write_points,
+)
 from worker.execution.child import TrainingProcess, describe_death
 from worker.execution.db import publish, session_factory
 from worker.execution.spec import build_spec
