@@ -2,6 +2,7 @@ import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { useTranslation } from "react-i18next";
 import { createBrowserRouter, NavLink, Outlet, RouterProvider } from "react-router-dom";
 import { LoginPage } from "./auth/LoginPage";
+import { usePermissions } from "./auth/permissions";
 import { RequireSignIn } from "./auth/RequireSignIn";
 import { UserMenu } from "./auth/UserMenu";
 import { LanguageSwitch } from "./components/LanguageSwitch";
@@ -24,6 +25,7 @@ const queryClient = new QueryClient({
 
 function Layout() {
   const { t } = useTranslation();
+  const can = usePermissions();
   return (
     <>
       <a className="skip-link" href="#main">
@@ -38,9 +40,11 @@ function Layout() {
           <NavLink to="/" end>
             {t("app.nav.list")}
           </NavLink>
-          <NavLink to="/new" className="nav-primary">
-            {t("app.nav.launch")}
-          </NavLink>
+          {can.edit && (
+            <NavLink to="/new" className="nav-primary">
+              {t("app.nav.launch")}
+            </NavLink>
+          )}
         </nav>
         <UserMenu />
         <LanguageSwitch />

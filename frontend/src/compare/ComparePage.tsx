@@ -6,6 +6,7 @@ import { metricsQuery, pocQuery } from "../api/queries";
 import type { XAxis } from "../api/types";
 import { ErrorNotice, Loading } from "../components/QueryState";
 import { StateBadge } from "../components/StateBadge";
+import { usePermissions } from "../auth/permissions";
 import { formatDateTime } from "../i18n/format";
 import { preloadPlotly } from "./Chart";
 import { ComparisonCharts } from "./ComparisonCharts";
@@ -31,6 +32,7 @@ function LiveIndicator({ status, active }: { status: LiveStatus; active: boolean
 /** The comparison of one PoC's methods: the screen the product exists for. */
 export function ComparePage() {
   const { t, i18n } = useTranslation();
+  const can = usePermissions();
   const { pocId = "" } = useParams();
   const [params, setParams] = useSearchParams();
   const axisParam = params.get("x");
@@ -121,7 +123,7 @@ export function ComparePage() {
       </section>
 
       <RoiPanel pocId={data.id} finished={!active} />
-      <SharePanel pocId={data.id} />
+      {can.edit && <SharePanel pocId={data.id} />}
     </div>
   );
 }

@@ -3,6 +3,7 @@ import { useTranslation } from "react-i18next";
 import { postJson } from "../api/client";
 import { queryKeys } from "../api/keys";
 import type { PocPublic, RunPublic } from "../api/types";
+import { usePermissions } from "../auth/permissions";
 import { MethodBadge } from "../components/MethodBadge";
 import { ErrorNotice } from "../components/QueryState";
 import { StateBadge } from "../components/StateBadge";
@@ -15,6 +16,7 @@ import { mergeRun } from "./useLiveEvents";
 export function RunsTable({ poc }: { poc: PocPublic }) {
   const { t, i18n } = useTranslation();
   const lang = i18n.language;
+  const can = usePermissions();
   const queryClient = useQueryClient();
   const putRun = (run: RunPublic) => {
     queryClient.setQueryData<PocPublic>(queryKeys.poc(poc.id), (old) => (old ? mergeRun(old, run) : old));
@@ -77,7 +79,7 @@ export function RunsTable({ poc }: { poc: PocPublic }) {
                 <td className="num">{formatMegabytes(lang, run.peak_memory_mb)}</td>
                 <td className="num">{formatPercent(lang, finalAccuracy(run))}</td>
                 <td>
-                  {live && (
+                  {live && can.edit && (
                     <button
                       type="button"
                       className="danger"
@@ -88,7 +90,7 @@ export function RunsTable({ poc }: { poc: PocPublic }) {
                       {t("compare.cancel")}
                     </button>
                   )}
-                  {retryable && (
+                  {retryable && can.edit && (
                     <button
                       type="button"
                       aria-label={t("compare.retryRun", { method: methodName })}

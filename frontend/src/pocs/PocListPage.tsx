@@ -3,6 +3,7 @@ import { useDeferredValue } from "react";
 import { useTranslation } from "react-i18next";
 import { Link, useSearchParams } from "react-router-dom";
 import { pocsQuery } from "../api/queries";
+import { usePermissions } from "../auth/permissions";
 import type { MethodId, PocState } from "../api/types";
 import { methodRank } from "../compare/colors";
 import { MethodBadge } from "../components/MethodBadge";
@@ -16,6 +17,7 @@ const STATES: PocState[] = ["queued", "running", "succeeded", "failed", "cancell
 export function PocListPage() {
   const { t, i18n } = useTranslation();
   const lang = i18n.language;
+  const can = usePermissions();
   const [params, setParams] = useSearchParams();
   const q = params.get("q") ?? "";
   const state = params.get("state") ?? "";
@@ -38,9 +40,11 @@ export function PocListPage() {
     <div className="page">
       <div className="page-head">
         <h1>{t("list.title")}</h1>
-        <Link to="/new" className="button primary">
-          {t("app.nav.launch")}
-        </Link>
+        {can.edit && (
+          <Link to="/new" className="button primary">
+            {t("app.nav.launch")}
+          </Link>
+        )}
       </div>
       <div className="filters" role="search">
         <label className="field">
@@ -75,9 +79,11 @@ export function PocListPage() {
               {t("list.clearFilters")}
             </button>
           ) : (
-            <Link to="/new" className="button primary">
-              {t("app.nav.launch")}
-            </Link>
+            can.edit && (
+              <Link to="/new" className="button primary">
+                {t("app.nav.launch")}
+              </Link>
+            )
           )}
         </div>
       ) : (
