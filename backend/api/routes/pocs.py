@@ -55,7 +55,7 @@ def list_pocs(
     q: Annotated[str | None, Query(max_length=200, description="part of the name or model")] = None,
     state: Annotated[PocState | None, Query(description="only PoCs in this derived state")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**63 - 1, description="rows to skip (a BIGINT in SQL)")] = 0,
 ) -> PocsPublic:
     query = sa.select(Poc).where(Poc.deleted_at.is_(None), Poc.workspace_id == access.workspace_id)
     if q:
