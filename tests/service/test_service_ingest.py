@@ -99,3 +99,18 @@ def test_names_and_values_round_trip_exactly(sessions, make_run):
                                            MetricPoint.value).where(MetricPoint.run_id == run.id)
                                  .order_by(MetricPoint.step)).all()
     assert [tuple(r) for r in stored] == [(p.name, p.step, p.elapsed_s, p.value) for p in points]
+
+
+def test_a_batch_overlapping_written_points_adds_only_the_new_ones(sessions, make_run):
+    run = make_run(model="fake:ok")
+    first = [Point("train/loss", s, s * 0.1, s, float(s)) for s in range(0, 100)]
+    overlapping = [Point("train/loss", s, s * 0.1, s, -1.0) for s in range(50, 150)]
+    for batch in (first, overlapping):
+        with sessions() as session, session.begin():
+            write_points(session, run.id, batch)
+    with sessions() as session:
+        values = dict(session.execute(sa.select(MetricPoint.step, MetricPoint.value)
+                                      .where(MetricPoint.run_id == run.id)).all())
+    assert sorted(values) == list(range(150))
+    assert values[60] == 60.0, "a point already written is never overwritten"
+    assert values[120] == -1.0
