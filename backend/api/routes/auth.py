@@ -146,6 +146,10 @@ def admin_invite(body: InviteCreate, access: AccessDep, session: SessionDep,
              response_model=InviteCreated, summary="Invite a person into this workspace (owners)")
 def workspace_invite(workspace_id: str, body: WorkspaceInvite, access: AccessDep, session: SessionDep,
                      settings: SettingsDep) -> InviteCreated:
+    # Administrators pass the owner rule for any id: a workspace that does not exist is a 404, not a
+    # foreign-key error from the database.
+    if session.get(Workspace, workspace_id) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"workspace {workspace_id} not found")
     return _invite(session, settings, access.user, body.email, workspace_id, body.role, False)
 
 
