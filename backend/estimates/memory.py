@@ -59,6 +59,9 @@ CPU_RUNTIME_BYTES = 360 * 2**20
 CPU_NOISE_CHUNK = 1 << 15
 # Logits are computed in the model dtype and upcast to float32 for the loss: both copies live at once.
 LOGIT_COPIES = 2
+# With backprop the float32 log-probabilities are saved for backward, and backward adds the gradients of the
+# log-probabilities and of the logits: four logit-sized float32 tensors at the peak.
+LOGIT_COPIES_BACKPROP = 4
 
 
 @dataclass(frozen=True)
@@ -122,7 +125,7 @@ def activation_bytes(shape: ModelShape, work: Workload, backprop: bool) -> int:
         return max(_forward_peak_bytes(shape, work, work.batch_size), evaluation)
     tokens = work.batch_size * work.seq_len
     saved, _ = layer_activation_elements(shape, work.seq_len, work.batch_size)
-    logits = LOGIT_COPIES * tokens * shape.vocab_size * 4 if shape.lm_head else 0
+    logits = LOGIT_COPIES_BACKPROP * tokens * shape.vocab_size * 4 if shape.lm_head else 0
     # every layer's saved tensors + one layer of gradient workspace while backward walks the stack
     training = (shape.n_layers * saved + saved + 2 * tokens * shape.hidden_size) * DTYPE_BYTES[work.dtype] + logits
     return max(training, evaluation)
