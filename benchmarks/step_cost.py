@@ -7,11 +7,14 @@
 Each method (and plain inference, the memory reference) runs in its own fresh child process (multiprocessing
 'spawn'), so each peak is that method's own. Inside a child, forward passes (``torch.inference_mode``) and
 optimizer steps are timed alternately, so a change of load on the shared machine hits both alike, and
-``step_over_forward`` = median step time / median forward time of the same process.
+``step_over_forward`` = median step time / median forward time of the same process; ``cpu_step_over_forward``
+the same with the process's CPU time, which other processes' load does not inflate (with ``--threads 1`` it
+is what a quiet machine's clock would show).
 Memory: on CPU the peak resident set size of the child, reset (Linux clear_refs) after the model loaded, so
 loading does not mask the method's own peak; the weights are first copied out of the memory-mapped file so
-that all of them are resident in every process (``_common.make_weights_resident``); on CUDA ``torch.cuda.max_memory_allocated`` after
-``reset_peak_memory_stats``. The model runs with dropout off (``eval()``) for every method, as ZO needs.
+that all of them are resident in every process (``_common.make_weights_resident``); on CUDA
+``torch.cuda.max_memory_allocated`` after ``reset_peak_memory_stats``. The model runs with dropout off
+(``eval()``) for every method, as ZO needs.
 
 ``mezo_naive`` is the textbook MeZO step for comparison: the whole z of each tensor drawn with one
 ``torch.randn`` call, four times per step (perturb, perturb, restore, update).
@@ -42,8 +45,8 @@ ZO_METHODS = ("lozo", "lozo_m", "mezo", "mezo_naive")
 ALL_METHODS = ZO_METHODS + ("adamw", "sgd")
 DEFAULT_METHODS = "lozo,lozo_m,mezo,mezo_naive,adamw"
 COLUMNS = [
-    "method", "step_s", "forward_s", "step_over_forward", "peak_mb", "inference_peak_mb",
-    "memory_over_inference", "baseline_mb",
+    "method", "step_s", "forward_s", "step_over_forward", "cpu_step_over_forward", "peak_mb",
+    "inference_peak_mb", "memory_over_inference", "load_avg_1m",
 ]
 
 
@@ -116,19 +119,21 @@ def measure(method: str, cfg: dict) -> dict:
         return model(input_ids=input_ids, attention_mask=attention_mask, labels=labels).loss
 
     step = make_step(method, model, forward_loss, cfg)
-    forward_times, step_times = [], []
-    for i in range(cfg["warmup"] + cfg["steps"]):
+    forward_times, step_times, forward_cpu, step_cpu = [], [], [], []
+    for _ in range(cfg["warmup"] + cfg["steps"]):
         _sync(device)
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         with torch.inference_mode():
             forward_loss()
         _sync(device)
         forward_times.append(time.perf_counter() - start)
+        forward_cpu.append(time.process_time() - start_cpu)
         if step is not None:
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             loss = step()
             _sync(device)
             step_times.append(time.perf_counter() - start)
+            step_cpu.append(time.process_time() - start_cpu)
             if not math.isfinite(loss):
                 raise RuntimeError(f"{method}: loss became {loss} during the benchmark")
 
@@ -138,6 +143,8 @@ def measure(method: str, cfg: dict) -> dict:
         peak_mb = peak_rss_mb()
     forward_s = median(forward_times[cfg["warmup"]:])
     step_s = median(step_times[cfg["warmup"]:]) if step_times else None
+    forward_cpu_s = median(forward_cpu[cfg["warmup"]:])
+    step_cpu_s = median(step_cpu[cfg["warmup"]:]) if step_cpu else None
     return {
         "method": method,
         "device": cfg["device"],
@@ -151,6 +158,11 @@ def measure(method: str, cfg: dict) -> dict:
         "load_avg_1m": os.getloadavg()[0],  # the machine is shared: say how busy it was
         "forward_s": forward_s,
         "step_over_forward": step_s / forward_s if step_s is not None else None,
+        # CPU seconds of the process (all its threads): robust to other processes' load; with --threads 1
+        # it is the single-core cost the wall-clock figures would show on a quiet machine
+        "step_cpu_s": step_cpu_s,
+        "forward_cpu_s": forward_cpu_s,
+        "cpu_step_over_forward": step_cpu_s / forward_cpu_s if step_cpu_s is not None else None,
         "peak_mb": peak_mb,
         "peak_kind": "cuda_max_memory_allocated" if device.type == "cuda" else "peak_rss_after_load",
         "baseline_mb": baseline_mb if device.type == "cpu" else None,
@@ -191,7 +203,11 @@ def make_step(method: str, model, forward_loss, cfg: dict):
 
 
 def noise_bench(n: int, threads: int, repeats: int = 5) -> list[dict]:
-    """Seconds to draw n Gaussians (and add them to a tensor) with the sources we considered."""
+    """Seconds to draw n Gaussians (and add them to a tensor) with the sources we considered.
+
+    Both the best wall-clock time and the best CPU time (all threads of the process) of ``repeats`` runs.
+    """
+    import numpy as np
     import torch
 
     from worker.zo.noise import GaussianAdd, NoiseSource
@@ -199,39 +215,30 @@ def noise_bench(n: int, threads: int, repeats: int = 5) -> list[dict]:
     torch.set_num_threads(threads)
     target = torch.zeros(n)
     gen = torch.Generator().manual_seed(0)
-
-    def best(fn):
-        fn()
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - start)
-        return min(times)
-
-    rows = [
-        {"source": "torch.randn whole tensor (new tensor)", "seconds": best(lambda: torch.randn(n, generator=gen))},
-        {"source": "normal_ whole tensor, then add_", "seconds": best(
-            lambda: target.add_(torch.empty(n).normal_(generator=gen), alpha=1e-3))},
-        {"source": "normal_ whole tensor, bfloat16", "seconds": best(
-            lambda: torch.empty(n, dtype=torch.bfloat16).normal_(generator=gen))},
-    ]
-    try:
-        import numpy as np
-
-        rng = np.random.Generator(np.random.SFC64(0))
-        buf = np.empty(n, dtype=np.float32)
-        rows.append({"source": "numpy SFC64 standard_normal float32 (ziggurat)",
-                     "seconds": best(lambda: rng.standard_normal(out=buf, dtype=np.float32))})
-    except ImportError:
-        pass
+    rng = np.random.Generator(np.random.SFC64(0))
+    buf = np.empty(n, dtype=np.float32)
+    sources = {
+        "torch.randn whole tensor (new tensor)": lambda: torch.randn(n, generator=gen),
+        "normal_ whole tensor, then add_": lambda: target.add_(torch.empty(n).normal_(generator=gen), alpha=1e-3),
+        "normal_ whole tensor, bfloat16": lambda: torch.empty(n, dtype=torch.bfloat16).normal_(generator=gen),
+        "numpy SFC64 standard_normal float32 (ziggurat)": lambda: rng.standard_normal(out=buf, dtype=np.float32),
+    }
     for workers in sorted({1, threads}):
-        source = NoiseSource(workers=workers)
-        rows.append({"source": f"worker.zo NoiseSource: 32K chunks fused with add_, {workers} thread(s)",
-                     "seconds": best(lambda: source.add_gaussian_([GaussianAdd(target, 7, 1e-3)]))})
-    for row in rows:
-        row["n"] = n
-        row["ns_per_sample"] = row["seconds"] / n * 1e9
+        noise = NoiseSource(workers=workers)
+        label = f"worker.zo NoiseSource: 32K chunks fused with add_, {workers} thread(s)"
+        sources[label] = lambda noise=noise: noise.add_gaussian_([GaussianAdd(target, 7, 1e-3)])
+
+    rows = []
+    for label, fn in sources.items():
+        fn()
+        walls, cpus = [], []
+        for _ in range(repeats):
+            start, start_cpu = time.perf_counter(), time.process_time()
+            fn()
+            walls.append(time.perf_counter() - start)
+            cpus.append(time.process_time() - start_cpu)
+        rows.append({"source": label, "seconds": min(walls), "cpu_seconds": min(cpus), "n": n,
+                     "ns_per_sample": min(walls) / n * 1e9, "load_avg_1m": os.getloadavg()[0]})
     return rows
 
 
@@ -245,14 +252,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps first")
     parser.add_argument("--methods", default=DEFAULT_METHODS, help=f"comma list of {', '.join(ALL_METHODS)}")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
-    parser.add_argument("--zo-lr", type=float, default=1e-6, help="ZO learning rate (timing does not depend on it)")
+    parser.add_argument("--zo-lr", type=float, default=1e-6,
+                        help="ZO learning rate (the timing does not depend on it)")
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
     parser.add_argument("--noise-bench", action="store_true", help="time the Gaussian sources instead")
     args = parser.parse_args(argv)
 
     if args.noise_bench:
         rows = noise_bench(22_713_216, args.threads)
-        emit(rows, ["source", "seconds", "ns_per_sample"], args.json)
+        emit(rows, ["source", "seconds", "cpu_seconds", "ns_per_sample", "load_avg_1m"], args.json)
         return 0
 
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
