@@ -219,9 +219,11 @@ def noise_bench(n: int, threads: int, repeats: int = 5) -> list[dict]:
     buf = np.empty(n, dtype=np.float32)
     sources = {
         "torch.randn whole tensor (new tensor)": lambda: torch.randn(n, generator=gen),
-        "normal_ whole tensor, then add_": lambda: target.add_(torch.empty(n).normal_(generator=gen), alpha=1e-3),
+        "normal_ whole tensor, then add_":
+            lambda: target.add_(torch.empty(n).normal_(generator=gen), alpha=1e-3),
         "normal_ whole tensor, bfloat16": lambda: torch.empty(n, dtype=torch.bfloat16).normal_(generator=gen),
-        "numpy SFC64 standard_normal float32 (ziggurat)": lambda: rng.standard_normal(out=buf, dtype=np.float32),
+        "numpy SFC64 standard_normal float32 (ziggurat)":
+            lambda: rng.standard_normal(out=buf, dtype=np.float32),
     }
     for workers in sorted({1, threads}):
         noise = NoiseSource(workers=workers)
