@@ -21,7 +21,7 @@ from tests.support.stack import live_stack
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
 
-STEPS = 150
+STEPS = 100
 
 
 def api_status(client: httpx.Client, path: str) -> int | str:
