@@ -1,11 +1,13 @@
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { useTranslation } from "react-i18next";
 import { createBrowserRouter, NavLink, Outlet, RouterProvider } from "react-router-dom";
+import { InvitePage } from "./auth/InvitePage";
 import { LoginPage } from "./auth/LoginPage";
 import { usePermissions } from "./auth/permissions";
 import { RequireSignIn } from "./auth/RequireSignIn";
 import { UserMenu } from "./auth/UserMenu";
 import { LanguageSwitch } from "./components/LanguageSwitch";
+import { NotFound } from "./components/NotFound";
 import { ComparePage } from "./compare/ComparePage";
 import { LaunchPage } from "./launch/LaunchPage";
 import { PocListPage } from "./pocs/PocListPage";
@@ -61,6 +63,7 @@ const router = createBrowserRouter([
     element: <Layout />,
     children: [
       { path: "/login", element: <LoginPage /> },
+      { path: "/invite", element: <InvitePage /> },
       {
         path: "/",
         element: (
@@ -85,6 +88,7 @@ const router = createBrowserRouter([
           </RequireSignIn>
         ),
       },
+      { path: "*", element: <NotFound /> },
     ],
   },
 ]);

@@ -16,7 +16,7 @@ export function LoginPage() {
   const navigate = useNavigate();
   const [params] = useSearchParams();
   const queryClient = useQueryClient();
-  const [email, setEmail] = useState("");
+  const [email, setEmail] = useState(params.get("email") ?? "");
   const [password, setPassword] = useState("");
   const login = useMutation({
     mutationFn: () => postJson<Me>("/api/auth/login", { email: email.trim(), password }),
@@ -47,6 +47,11 @@ export function LoginPage() {
     >
       <h1 id="login-title">{t("auth.title")}</h1>
       <p className="intro">{t("auth.intro")}</p>
+      {params.get("welcome") && !message && (
+        <p role="status" className="notice notice-ok">
+          {t("auth.welcome")}
+        </p>
+      )}
       {message && (
         <p role="alert" className="notice notice-error">
           {message}

@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { MemoryRouter, Route, Routes, useLocation } from "react-router-dom";
 import i18n from "../i18n";
 import { fakeApi } from "../test/render";
+import { InvitePage } from "./InvitePage";
 import { LoginPage, safeNext } from "./LoginPage";
 import { RequireSignIn } from "./RequireSignIn";
 
@@ -37,6 +38,7 @@ function app(path: string) {
               </RequireSignIn>
             }
           />
+          <Route path="/invite" element={<InvitePage />} />
           <Route path="/" element={<Where />} />
         </Routes>
       </MemoryRouter>
@@ -113,5 +115,39 @@ describe("state-changing requests", () => {
     await apiFetch("/api/pocs", { method: "POST", body: "{}" });
     await apiFetch("/api/pocs");
     expect(seen).toEqual({ POST: "tok=1", GET: null });
+  });
+});
+
+describe("accepting an invitation", () => {
+  beforeEach(async () => {
+    await i18n.changeLanguage("en");
+  });
+  afterEach(() => vi.unstubAllGlobals());
+
+  it("checks the password here, then creates the account and offers sign-in", async () => {
+    const api = fakeApi({ "POST /api/auth/invites/accept": () => ({ ...me, email: "new@b.c" }) });
+    vi.stubGlobal("fetch", api.fetchImpl);
+    const user = userEvent.setup();
+    app("/invite#zpi_abcdefghijkl");
+    await user.type(screen.getByLabelText("Password"), "short");
+    await user.type(screen.getByLabelText("Password again"), "short");
+    await user.click(screen.getByRole("button", { name: "Create my account" }));
+    expect(await screen.findByRole("alert")).toHaveTextContent("Use at least 10 characters");
+    expect(api.calls).toHaveLength(0);
+
+    await user.clear(screen.getByLabelText("Password"));
+    await user.type(screen.getByLabelText("Password"), "a long enough secret");
+    await user.clear(screen.getByLabelText("Password again"));
+    await user.type(screen.getByLabelText("Password again"), "a long enough secret");
+    await user.click(screen.getByRole("button", { name: "Create my account" }));
+    expect(await screen.findByText("Your account is ready. Sign in with your new password.")).toBeInTheDocument();
+    expect(screen.getByLabelText("E-mail address")).toHaveValue("new@b.c");
+    expect(api.calls[0]).toMatchObject({ path: "/api/auth/invites/accept", body: { token: "zpi_abcdefghijkl" } });
+  });
+
+  it("says what to do when the link lost its token", async () => {
+    vi.stubGlobal("fetch", fakeApi({}).fetchImpl);
+    app("/invite");
+    expect(await screen.findByRole("alert")).toHaveTextContent("This invitation link is incomplete.");
   });
 });

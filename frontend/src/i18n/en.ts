@@ -18,8 +18,23 @@ export const en = {
     signOut: "Sign out",
     wrong: "The e-mail address or the password is not right. Check both and try again.",
     tooMany: "Too many attempts. Wait a minute, then try again.",
+    welcome: "Your account is ready. Sign in with your new password.",
     workspace: "Workspace",
     roles: { viewer: "viewer", editor: "editor", owner: "owner" },
+  },
+  invite: {
+    title: "Join zopoc",
+    intro: "You were invited to zopoc. Choose your password to create your account.",
+    noToken:
+      "This invitation link is incomplete. Open the link from your invitation e-mail again, or ask for a new one.",
+    name: "Your name (shown to colleagues)",
+    password: "Password",
+    passwordHelp: "At least {{min}} characters.",
+    repeat: "Password again",
+    tooShort: "Use at least {{min}} characters for the password.",
+    mismatch: "The two passwords differ. Type the same password twice.",
+    failed: "The invitation could not be accepted: {{message}}",
+    submit: "Create my account",
   },
   common: {
     loading: "Loading…",
@@ -29,6 +44,8 @@ export const en = {
     back: "Back to all PoCs",
   },
   errors: {
+    pageTitle: "This page does not exist.",
+    page: "The address may be mistyped or out of date. Go back to the list of PoCs.",
     network: "Cannot reach the zopoc server. Check that it is running, then try again.",
     server: "The server could not answer ({{status}}): {{message}}",
     notFound: "This PoC does not exist or was deleted.",
