@@ -35,6 +35,13 @@ async def request_validation_handler(_request: Request, exc: RequestValidationEr
                         content={"detail": {"message": message, "errors": errors}})
 
 
+async def database_unavailable_handler(_request: Request, _exc: Exception) -> JSONResponse:
+    """503 + Retry-After when the database refuses or drops connections (a restart, a failover, a full
+    pool): a passing condition the client should retry, not a server bug (500)."""
+    return JSONResponse(status_code=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "5"},
+                        content={"detail": "the database is unavailable right now; retry in a few seconds"})
+
+
 # OpenAPI: the error answers routes declare with ``responses=``.
 NOT_FOUND = {404: {"model": Message, "description": "no such id"}}
 INVALID = {422: {"model": ValidationProblem, "description": "invalid input, one entry per problem"}}

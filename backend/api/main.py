@@ -9,6 +9,7 @@ import importlib
 import logging
 from pathlib import Path
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Depends, FastAPI, HTTPException
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
@@ -16,7 +17,7 @@ from fastapi.responses import FileResponse
 from fastapi.routing import APIRoute
 
 from backend.api.deps import authorize_request
-from backend.api.errors import INVALID, request_validation_handler
+from backend.api.errors import INVALID, database_unavailable_handler, request_validation_handler
 from backend.auth.policy import bind_rules
 from backend.core.config import Settings, get_settings
 
@@ -96,6 +97,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generate_unique_id_function=_operation_id,
     )
     app.add_exception_handler(RequestValidationError, request_validation_handler)
+    # Lost or refused database connections (OperationalError) and an exhausted pool (TimeoutError).
+    for error in (sa.exc.OperationalError, sa.exc.TimeoutError):
+        app.add_exception_handler(error, database_unavailable_handler)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
                            allow_headers=["*"])
