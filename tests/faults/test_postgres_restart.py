@@ -49,6 +49,7 @@ def test_postgres_restart_while_metrics_stream_loses_no_acknowledged_point():
         time.sleep(3)
         pg.start()
         report(f"found: API answered {during} during the outage; Postgres is back")
+        assert during == 503, "a database outage is a 503 the client may retry, not a 500"
 
         deadline = time.monotonic() + 30
         after = api_status(client, f"/api/pocs/{poc['id']}")
