@@ -105,7 +105,8 @@ def create_poc(body: PocCreate, session: Session, settings: Settings, created_by
                workspace_id: str) -> Poc:
     """Validate, insert the PoC with one queued run per method in one transaction, commit, enqueue."""
     dataset, methods = validate_poc(body, session, workspace_id)
-    poc = Poc(name=body.name.strip(), model=body.model.strip(), dataset_id=dataset.id, workspace_id=workspace_id,
+    poc = Poc(name=body.name.strip(), model=body.model.strip(), dataset_id=dataset.id,
+              workspace_id=workspace_id,
               settings=body.model_dump(include=set(SETTINGS_FIELDS)), created_by=created_by)
     session.add(poc)
     runs = [_new_run(poc, method, hyperparams, attempt=1) for method, hyperparams in methods]

@@ -103,7 +103,8 @@ def upgrade() -> None:
         "SELECT (SELECT count(*) FROM pocs) + (SELECT count(*) FROM datasets WHERE NOT builtin)"))
     if orphans:
         connection.execute(sa.text("INSERT INTO workspaces (id, name, created_at) "
-                                   "VALUES (:id, 'Default', CURRENT_TIMESTAMP)"), {"id": DEFAULT_WORKSPACE_ID})
+                                   "VALUES (:id, 'Default', CURRENT_TIMESTAMP)"),
+                           {"id": DEFAULT_WORKSPACE_ID})
 
     with op.batch_alter_table('datasets', schema=None) as batch_op:
         batch_op.add_column(sa.Column('workspace_id', sa.String(length=36), nullable=True))

@@ -29,7 +29,8 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-def create_user(session: Session, email: str, password: str, *, name: str = "", is_admin: bool = False) -> User:
+def create_user(session: Session, email: str, password: str, *, name: str = "",
+                is_admin: bool = False) -> User:
     """A new user with an argon2 password hash (committed)."""
     user = User(email=normalise_email(email), name=name.strip(), password_hash=hash_password(password),
                 is_admin=is_admin)

@@ -60,7 +60,8 @@ def check_concurrent_runs(session: Session, settings: Settings, user_email: str,
     if active + new_runs > cap:
         raise too_many("concurrent_runs",
                        f"concurrent-run limit: you have {active} run(s) queued or running and may have at "
-                       f"most {cap}; this would add {new_runs}. Wait for runs to finish or cancel some.", None)
+                       f"most {cap}; this would add {new_runs}. Wait for runs to finish or cancel some.",
+                       None)
 
 
 def check_budget(settings: Settings, role: str, steps: int | None, max_minutes: float | None) -> None:
@@ -70,12 +71,12 @@ def check_budget(settings: Settings, role: str, steps: int | None, max_minutes: 
     minute_cap = settings.max_minutes_by_role.get(role)
     if step_cap is not None and steps is not None and steps > step_cap:
         errors.append({"row": None, "field": "steps",
-                       "problem": f"the budget cap of the {role} role is {step_cap} steps; ask a workspace owner "
-                                  "to launch a larger PoC"})
+                       "problem": f"the budget cap of the {role} role is {step_cap} steps; ask a "
+                                  "workspace owner to launch a larger PoC"})
     if minute_cap is not None and max_minutes is not None and max_minutes > minute_cap:
         errors.append({"row": None, "field": "max_minutes",
-                       "problem": f"the budget cap of the {role} role is {minute_cap:g} minutes; ask a workspace "
-                                  "owner to launch a longer PoC"})
+                       "problem": f"the budget cap of the {role} role is {minute_cap:g} minutes; ask "
+                                  "a workspace owner to launch a longer PoC"})
     if errors:
         raise problem(status.HTTP_422_UNPROCESSABLE_CONTENT,
                       "; ".join(f"{e['field']}: {e['problem']}" for e in errors), errors)

@@ -259,8 +259,8 @@ def authorize(request: Request, session: Session, settings: Settings) -> Access:
     access.workspace_id, access.role = workspace_id, role
     if accounts.role_rank(role) < accounts.role_rank(rule.level):
         raise HTTPException(status.HTTP_403_FORBIDDEN,
-                            detail=f"your role in this workspace is {role}; this needs {rule.level} or higher "
-                                   "(ask a workspace owner)")
+                            detail=f"your role in this workspace is {role}; this needs {rule.level} or "
+                                   "higher (ask a workspace owner)")
     if rule.rate == "launch":
         hit(settings, "launch", settings.launch_rate_limit, f"user:{access.user.id}")
     return access

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.support.db import *  # noqa: F401,F403  (fixtures)
+from tests.support.db import *
 from tests.support.db import Login, login_as
 
 LOGIN_PER_EMAIL = 4
@@ -99,5 +99,6 @@ def world(app, sessions) -> World:
         assert poc.status_code == 201, poc.text
         report = http.post(f"/api/pocs/{poc.json()['id']}/reports", json={"language": "en"})
         assert report.status_code == 201, report.text
-    return World(owner, editor, viewer, member, outsider, poc.json()["id"], [r["id"] for r in poc.json()["runs"]],
+    return World(owner, editor, viewer, member, outsider, poc.json()["id"],
+                 [r["id"] for r in poc.json()["runs"]],
                  dataset.json()["id"], report.json()["token"], builtin)

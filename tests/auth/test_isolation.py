@@ -59,5 +59,6 @@ def test_member_of_two_workspaces_picks_one_with_a_header(app, world: World, ses
         assert client.post("/api/pocs", json=body).status_code == 403  # viewer in A (the first workspace)
         created = client.post("/api/pocs", json=body, headers=in_b)
         assert created.status_code == 201, created.text
-        assert [p["id"] for p in client.get("/api/pocs", headers=in_b).json()["data"]] == [created.json()["id"]]
+        listed = client.get("/api/pocs", headers=in_b).json()["data"]
+        assert [p["id"] for p in listed] == [created.json()["id"]]
         assert created.json()["id"] not in client.get("/api/pocs").text

@@ -32,7 +32,8 @@ def test_login_rate_limit_answers_429_with_retry_after(anonymous, world: World):
         assert anonymous.post("/api/auth/login", json={"email": world.member.email,
                                                        "password": "wrong guess!"}).status_code == 401
     # Over the limit even with the right password: a guesser learns nothing more.
-    answer = anonymous.post("/api/auth/login", json={"email": world.member.email, "password": MEMBER_PASSWORD})
+    answer = anonymous.post("/api/auth/login",
+                            json={"email": world.member.email, "password": MEMBER_PASSWORD})
     assert answer.status_code == 429
     assert 1 <= int(answer.headers["retry-after"]) <= 60
     assert answer.json()["detail"]["limit"] == "login"
@@ -141,8 +142,10 @@ def test_upload_caps_refuse_before_storing(app, world: World, sessions, settings
         assert too_big.status_code == 413 and "MB" in too_big.json()["detail"]
         assert (count_rows(sessions, Dataset), files_under(settings.data_dir)) == before  # nothing kept
         # A JSONL file is data, never code: a pickle-like or YAML-like payload is just a bad row.
-        evil = b'{"text": "!!python/object/apply:os.system [\\"touch /tmp/zopoc-pwned\\"]", "label": "a"}\n' * 3
-        answer = client.post("/api/datasets", files={"file": ("evil.jsonl", io.BytesIO(evil), "application/json")})
+        evil = (b'{"text": "!!python/object/apply:os.system [\\"touch /tmp/zopoc-pwned\\"]", '
+                b'"label": "a"}\n') * 3
+        answer = client.post("/api/datasets",
+                             files={"file": ("evil.jsonl", io.BytesIO(evil), "application/json")})
         assert answer.status_code in (201, 422)
     import os
 

@@ -11,8 +11,8 @@ import pytest
 from fastapi import APIRouter
 from fastapi.testclient import TestClient
 
-from backend.auth.policy import RULES, api_routes, bind_rules
 from backend.auth import accounts
+from backend.auth.policy import RULES, api_routes, bind_rules
 from tests.auth.conftest import MEMBER_PASSWORD, World, csv_file
 
 CALLERS = ("anonymous", "viewer", "editor", "owner", "outsider")
@@ -54,16 +54,19 @@ def request_for(client: TestClient, method: str, path: str, template: str, world
     """Send a plausible request to the route: valid bodies where the route takes one."""
     bodies = {
         ("POST", "/api/auth/login"): {"email": world.member.email, "password": MEMBER_PASSWORD},
-        ("POST", "/api/auth/invites/accept"): {"token": "zpi_unknown-invitation", "password": "long enough pw"},
+        ("POST", "/api/auth/invites/accept"): {"token": "zpi_unknown-invitation",
+                                               "password": "long enough pw"},
         ("POST", "/api/auth/tokens"): {"name": "matrix"},
         ("POST", "/api/admin/invites"): {"email": f"new-{secrets.token_hex(3)}@zopoc.test"},
         ("POST", "/api/workspaces"): {"name": "another"},
         ("PUT", "/api/workspaces/{workspace_id}/members/{user_id}"): {"role": "viewer"},
-        ("POST", "/api/workspaces/{workspace_id}/invites"): {"email": f"ws-{secrets.token_hex(3)}@zopoc.test"},
+        ("POST", "/api/workspaces/{workspace_id}/invites"): {
+            "email": f"ws-{secrets.token_hex(3)}@zopoc.test"},
         ("POST", "/api/models/check"): {"model": "tiny-bert"},
         ("POST", "/api/estimates/memory"): {"model": "tiny-bert", "methods": ["lozo"]},
-        ("POST", "/api/pocs"): {"name": "matrix", "model": "tiny-bert", "dataset_id": world.builtin_dataset_id,
-                                "steps": 5, "methods": [{"method": "lozo"}]},
+        ("POST", "/api/pocs"): {"name": "matrix", "model": "tiny-bert",
+                                "dataset_id": world.builtin_dataset_id, "steps": 5,
+                                "methods": [{"method": "lozo"}]},
         ("POST", "/api/pocs/{poc_id}/reports"): {"language": "en"},
     }
     kwargs: dict = {}
@@ -119,7 +122,7 @@ def test_every_route_has_a_rule(app):
 
 
 def test_a_route_without_a_rule_stops_the_app(api_env, monkeypatch):
-    import backend.api.main as main
+    from backend.api import main
 
     original = main.api_router
 

@@ -61,7 +61,8 @@ def _secure(request: Request, settings: Settings) -> bool:
 
 @router.post("/auth/login", response_model=Me, responses={**UNAUTHORIZED, **TOO_MANY},
              summary="Sign in with e-mail and password (sets the session and CSRF cookies)")
-def login(body: Login, request: Request, response: Response, session: SessionDep, settings: SettingsDep) -> Me:
+def login(body: Login, request: Request, response: Response, session: SessionDep,
+          settings: SettingsDep) -> Me:
     address = request.client.host if request.client else "unknown"
     hit(settings, "login", settings.login_ip_rate_limit, f"ip:{address}")
     hit(settings, "login", settings.login_rate_limit, f"email:{accounts.normalise_email(body.email)}")
@@ -99,7 +100,8 @@ def _token_public(row: ApiToken) -> TokenPublic:
     return TokenPublic.model_validate(row, from_attributes=True)
 
 
-@router.get("/auth/tokens", response_model=TokensPublic, summary="My API tokens (never the tokens themselves)")
+@router.get("/auth/tokens", response_model=TokensPublic,
+            summary="My API tokens (never the tokens themselves)")
 def list_tokens(access: AccessDep, session: SessionDep) -> TokensPublic:
     rows = session.scalars(sa.select(ApiToken).where(ApiToken.user_id == access.user.id)
                            .order_by(ApiToken.created_at.desc())).all()

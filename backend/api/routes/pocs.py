@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from backend import pocs as service
 from backend.api.deps import AccessDep, PocDep, SessionDep, SettingsDep
 from backend.api.errors import INVALID, NOT_FOUND
-from backend.auth.limits import check_budget, check_concurrent_runs
 from backend.api.schemas import PocCreate, PocPublic, PocsPublic, PocState, RunPublic, RunsPublic
+from backend.auth.limits import check_budget, check_concurrent_runs
 from backend.db.models import Poc, PocEvent
 from backend.pocs import poc_state
 
