@@ -29,7 +29,7 @@ class ReportExpired(LookupError):
     """The report existed but its link has expired (410)."""
 
 
-def _utc(value: dt.datetime) -> dt.datetime:
+def as_utc(value: dt.datetime) -> dt.datetime:
     # SQLite returns naive datetimes; every timestamp we store is UTC.
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
@@ -56,7 +56,7 @@ def get_report(session: Session, token: str, now: dt.datetime | None = None) -> 
     if report is None or report.revoked_at is not None:
         raise ReportNotFound(token)
     now = now or dt.datetime.now(dt.UTC)
-    if report.expires_at is not None and _utc(report.expires_at) <= now:
+    if report.expires_at is not None and as_utc(report.expires_at) <= now:
         raise ReportExpired(token)
     return report
 

@@ -42,7 +42,7 @@ PRIVATE_HEADERS = {"Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex, n
 def _links(report: Report) -> dict:
     return {"token": report.token, "url": f"/r/{report.token}",
             "html_url": f"/api/reports/{report.token}.html", "pdf_url": f"/api/reports/{report.token}.pdf",
-            "expires_at": report.expires_at.isoformat() if report.expires_at else None,
+            "expires_at": _expires(report),
             "language": report.language}
 
 
@@ -60,7 +60,8 @@ def _language(report: Report, lang: str | None) -> str:
 
 
 def _expires(report: Report) -> str | None:
-    return report.expires_at.isoformat() if report.expires_at else None
+    # SQLite hands back naive datetimes; every timestamp stored is UTC, so say so in the ISO string
+    return store.as_utc(report.expires_at).isoformat() if report.expires_at else None
 
 
 NOT_FOUND = {404: {"model": Message}}
@@ -83,9 +84,9 @@ def list_reports(poc: PocDep, session: SessionDep) -> dict:
     now = dt.datetime.now(dt.UTC)
     data = []
     for report in store.list_reports(session, poc.id):
-        expires = report.expires_at and store._utc(report.expires_at)
+        expires = report.expires_at and store.as_utc(report.expires_at)
         state = "revoked" if report.revoked_at else "expired" if expires and expires <= now else "live"
-        data.append(_links(report) | {"state": state, "created_at": report.created_at.isoformat()})
+        data.append(_links(report) | {"state": state, "created_at": store.as_utc(report.created_at).isoformat()})
     return {"data": data, "count": len(data)}
 
 
@@ -136,7 +137,7 @@ def report_snapshot(token: Token, session: SessionDep, response: Response) -> di
     report = _live(session, token)
     response.headers.update(PRIVATE_HEADERS)
     return {"token": report.token, "language": report.language, "expires_at": _expires(report),
-            "created_at": report.created_at.isoformat(), "snapshot": report.snapshot}
+            "created_at": store.as_utc(report.created_at).isoformat(), "snapshot": report.snapshot}
 
 
 GONE_PAGE = {"en": ("Report link expired", "This report link has expired. Ask the person who shared it for a new one."),
