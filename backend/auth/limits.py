@@ -8,6 +8,7 @@ Every refusal says which limit was hit and what to do; rate refusals carry ``Ret
 from __future__ import annotations
 
 import functools
+import logging
 import math
 import time
 
@@ -21,6 +22,8 @@ from sqlalchemy.orm import Session
 from backend.api.errors import problem
 from backend.core.config import Settings
 from backend.db.models import Poc, Run
+
+log = logging.getLogger(__name__)
 
 
 @functools.lru_cache(maxsize=8)
@@ -40,8 +43,13 @@ def hit(settings: Settings, limit_name: str, rate: str, key: str) -> None:
     """Count one request against ``rate`` for ``key``; raise 429 (with Retry-After) once it is over."""
     item = parse(rate)
     limiter = _limiter(settings.redis_url, settings.redis_prefix)
-    if not limiter.hit(item, limit_name, key):
-        reset_at, _remaining = limiter.get_window_stats(item, limit_name, key)
+    try:
+        allowed = limiter.hit(item, limit_name, key)
+        reset_at, _remaining = (0.0, 0) if allowed else limiter.get_window_stats(item, limit_name, key)
+    except Exception:  # Redis away (restarting): a rate limit protects, it must not take the API down
+        log.warning("rate limit %s not counted: its storage does not answer", limit_name, exc_info=True)
+        return
+    if not allowed:
         wait = reset_at - time.time()
         raise too_many(limit_name, f"too many {limit_name} requests: the limit is {rate}; try again in "
                                    f"{max(1, math.ceil(wait))} s", wait)

@@ -150,3 +150,12 @@ def test_upload_caps_refuse_before_storing(app, world: World, sessions, settings
     import os
 
     assert not os.path.exists("/tmp/zopoc-pwned")
+
+
+def test_rate_limits_let_requests_through_while_their_redis_is_away(settings):
+    from backend.auth.limits import hit
+    from tests.support.stack import free_port
+
+    away = settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{free_port()}/0"})
+    for _ in range(3):
+        hit(away, "login", "1/minute", "ip:somewhere")  # no 429 and no 500: nothing could be counted
