@@ -1,5 +1,5 @@
-// plotly.js-dist-min ships the same API as plotly.js without its own types.
-declare module "plotly.js-dist-min" {
+// plotly.js-basic-dist-min ships the same API as plotly.js (scatter, bar, pie only) without its own types.
+declare module "plotly.js-basic-dist-min" {
   import Plotly from "plotly.js";
   export default Plotly;
 }
