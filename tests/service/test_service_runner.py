@@ -183,3 +183,14 @@ def test_database_connections_dropping_mid_run_lose_no_points(sessions, make_run
     announced = {p["step"] for e in events(sessions, run.id) if e.kind == "metric"
                  for p in e.payload["points"]}
     assert announced == set(range(1, 41))
+
+
+def test_uploaded_dataset_missing_on_this_worker_fails_with_a_reason(sessions, make_run, settings):
+    run = make_run(model="fake:ok")
+    with sessions() as session, session.begin():
+        dataset = session.get(Run, run.id).poc.dataset
+        dataset.builtin, dataset.path = False, "uploads/3f2a.csv"  # relative to data_dir, never written
+    assert execute_run(run.id, settings=settings, command=FAKE_ENGINE) == "failed"
+    failed = load(sessions, run.id)
+    assert "3f2a.csv is not on this worker" in failed.error and "ZOPOC_DATA_DIR" in failed.error
+    assert failed.finished_at is not None

@@ -385,6 +385,20 @@ class RunExecution:
         publish(self.settings, self.poc_id, seq)
 
 
+def missing_dataset_reason(spec: dict[str, Any], settings: Settings) -> str | None:
+    """Why an uploaded dataset cannot be read on this worker, or None when it can (or is built in).
+
+    Uploads live in the API's ``data_dir``; a worker on another machine sees them only when that folder is
+    shared (the same volume or network folder mounted at ``ZOPOC_DATA_DIR``).
+    """
+    dataset = str(spec.get("dataset") or "")
+    if os.sep not in dataset or Path(dataset).is_file():
+        return None  # a built-in's name, or a readable file
+    return (f"the dataset file {Path(dataset).name} is not on this worker "
+            f"(looked in {Path(dataset).parent}); workers on other machines need the API's data folder "
+            f"shared with them (ZOPOC_DATA_DIR, here {settings.data_dir})")
+
+
 def child_environment(settings: Settings) -> dict[str, str]:
     """The training child's environment: ours, offline model hubs, optional thread limits."""
     env = dict(os.environ) | {"PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
@@ -417,6 +431,10 @@ def execute_run(run_id: str, worker_name: str | None = None, task_id: str | None
         publish(settings, poc_id, seq)
     if spec is None:
         return None
+    missing = missing_dataset_reason(spec, settings)
+    if missing:
+        execution.fail_before_start(missing)
+        return "failed"
     with tempfile.TemporaryDirectory(prefix=f"zopoc-run-{run_id[:8]}-") as folder:
         spec_path = Path(folder) / "spec.json"
         spec_path.write_text(json.dumps(spec))
