@@ -42,6 +42,20 @@ async def database_unavailable_handler(_request: Request, _exc: Exception) -> JS
                         content={"detail": "the database is unavailable right now; retry in a few seconds"})
 
 
+async def nul_character_handler(request: Request, exc: Exception) -> JSONResponse:
+    """422 for text with a NUL character, which Postgres cannot store (any field: names, ids, e-mails).
+
+    Caught where the database refuses it, so every route is covered at once; any other DataError is a
+    real server problem and stays a 500.
+    """
+    if "NUL (0x00)" not in str(exc):
+        raise exc
+    text = "text must not contain NUL (0x00) characters"
+    return JSONResponse(status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+                        content={"detail": {"message": text,
+                                            "errors": [{"row": None, "field": "request", "problem": text}]}})
+
+
 # OpenAPI: the error answers routes declare with ``responses=``.
 NOT_FOUND = {404: {"model": Message, "description": "no such id"}}
 INVALID = {422: {"model": ValidationProblem, "description": "invalid input, one entry per problem"}}

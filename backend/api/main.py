@@ -17,7 +17,8 @@ from fastapi.responses import FileResponse
 from fastapi.routing import APIRoute
 
 from backend.api.deps import authorize_request
-from backend.api.errors import INVALID, database_unavailable_handler, request_validation_handler
+from backend.api.errors import (INVALID, database_unavailable_handler, nul_character_handler,
+                                request_validation_handler)
 from backend.auth.policy import bind_rules
 from backend.core.config import Settings, get_settings
 
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Lost or refused database connections (OperationalError) and an exhausted pool (TimeoutError).
     for error in (sa.exc.OperationalError, sa.exc.TimeoutError):
         app.add_exception_handler(error, database_unavailable_handler)
+    app.add_exception_handler(sa.exc.DataError, nul_character_handler)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
                            allow_headers=["*"])
