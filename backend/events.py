@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from backend.core.config import Settings
 from backend.db.models import PocEvent, Run
+from backend.ingest import add_event
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,9 @@ def run_payload(run: Run) -> dict[str, Any]:
 def add_run_event(session: Session, run: Run) -> None:
     """Append a ``run`` event for ``run``'s current state to the session's transaction."""
     session.flush()  # the run row (and its defaults) first
-    session.add(PocEvent(poc_id=run.poc_id, run_id=run.id, kind="run", payload=run_payload(run)))
+    # Through the same writer as the worker's batches: on Postgres it locks the PoC row, so an API event
+    # and a worker batch can never become visible out of seq order (an SSE reader would skip one).
+    add_event(session, run.poc_id, run.id, "run", run_payload(run))
 
 
 def announce(settings: Settings, poc_id: str, seq: int | None = None) -> None:
