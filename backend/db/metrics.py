@@ -67,8 +67,8 @@ def write_points(bind: sa.Connection | Any, run_id: str, points: Iterable[Mappin
     """Store metric points of one run and fold them into the rollups; idempotent. Returns rows offered.
 
     ``points`` are engine ``metrics``/``eval`` events or alike: ``{"step", "elapsed_s", "forward_passes",
-    "values": {name: value}}``. ``bind`` is a Connection (from a Session: ``session.connection()``); the caller commits (in the same
-    transaction as the poc_event announcing the batch).
+    "values": {name: value}}``. ``bind`` is a Connection (from a Session: ``session.connection()``);
+    the caller commits (in the same transaction as the poc_event announcing the batch).
     """
     rows: list[dict[str, Any]] = []
     for point in points:
