@@ -131,7 +131,7 @@ export const en = {
     fitHeadroom: "{{gb}} GB to spare",
     fitShort: "{{gb}} GB short",
     fitUnavailable: "The memory estimate is not available right now.",
-    fit: { fits: "Fits", tight: "Tight", wont_fit: "Won't fit", unknown: "Not checked" },
+    fit: { fits: "Fits", tight: "Tight", wont_fit: "Won't fit", unknown: "Not checked", checking: "Checking…" },
     submit: "Launch PoC",
     submitting: "Launching…",
     formErrors: "Some fields need attention; they are marked below.",

@@ -133,7 +133,7 @@ export const ja: Messages<typeof en> = {
     fitHeadroom: "余裕 {{gb}} GB",
     fitShort: "{{gb}} GB 不足",
     fitUnavailable: "現在、メモリの見積もりを取得できません。",
-    fit: { fits: "収まる", tight: "ぎりぎり", wont_fit: "収まらない", unknown: "未確認" },
+    fit: { fits: "収まる", tight: "ぎりぎり", wont_fit: "収まらない", unknown: "未確認", checking: "確認中…" },
     submit: "PoC を開始",
     submitting: "開始しています…",
     formErrors: "入力内容を確認してください。該当する項目に印を付けています。",

@@ -71,7 +71,7 @@ export function FitPanel({ model, methods, batchSize, gpuId, onGpuChange }: Prop
         <ul className="fit-list" aria-live="polite">
           {methods.map((method) => {
             const row = estimate.data?.data.find((r) => r.method === method);
-            const fit: Fit | "unknown" = row?.fit ?? "unknown";
+            const fit: Fit | "unknown" | "checking" = row?.fit ?? (estimate.isFetching ? "checking" : "unknown");
             return (
               <li key={method} data-method={method} data-fit={fit}>
                 <MethodBadge method={method} />

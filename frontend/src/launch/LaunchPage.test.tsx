@@ -110,6 +110,12 @@ describe("the launch form", () => {
     expect(screen.getByText("Choose at least one method.")).toBeInTheDocument();
     expect(name).toHaveFocus();
     expect(api.calls.some((c) => c.method === "POST" && c.path === "/api/pocs")).toBe(false);
+
+    // Fixing a field takes its message away at once.
+    await user.type(screen.getByLabelText("Number of training steps"), "5");
+    expect(screen.queryByText("Enter a value from 1 to 100000.")).toBeNull();
+    expect(screen.getByLabelText("Number of training steps")).not.toHaveAttribute("aria-invalid");
+    expect(screen.getByText("Choose at least one method.")).toBeInTheDocument();
   });
 
   it("shows the messages in Japanese", async () => {

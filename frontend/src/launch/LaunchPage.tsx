@@ -90,10 +90,21 @@ function LaunchForm({ models, methods, datasets }: FormProps) {
   const [gpuId, setGpuId] = useState("");
   const [showSummary, setShowSummary] = useState(false);
 
-  const set = <K extends keyof LaunchFormValues>(key: K, value: LaunchFormValues[K]) =>
+  // Editing a field takes its error away: a message next to a value that was already fixed misleads.
+  const clearError = (path: string) =>
+    setErrors((old) => {
+      if (!(path in old)) return old;
+      const { [path]: _removed, ...rest } = old;
+      return rest;
+    });
+  const set = <K extends keyof LaunchFormValues>(key: K, value: LaunchFormValues[K]) => {
     setValues((v) => ({ ...v, [key]: value }));
-  const setHyper = (method: MethodId, name: HyperName, text: string) =>
+    clearError(key === "model" ? "customModel" : key);
+  };
+  const setHyper = (method: MethodId, name: HyperName, text: string) => {
     setValues((v) => ({ ...v, hyper: { ...v.hyper, [method]: { ...v.hyper[method], [name]: text } } }));
+    clearError(`hyper.${method}.${name}`);
+  };
 
   const launch = useMutation({
     mutationFn: (body: PocCreate) => postJson<PocPublic>("/api/pocs", body),
