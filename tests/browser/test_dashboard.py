@@ -43,6 +43,7 @@ EXPECTED_CHECKS = [
     "Japanese label shown: 学習の推移",
     "the memory ratio sentence is Japanese",
     "the language choice is remembered after a reload",
+    "after the reload the charts are drawn again with Japanese axis titles",
     "?lang=en in the URL wins",
     "the cancelled run is marked \"Cancelled\"",
     "the list filters by search",
