@@ -51,9 +51,12 @@ fi
 
 # --- Frontend -----------------------------------------------------------------------------------------
 if [ -f frontend/package.json ]; then
-  if [ ! -d frontend/node_modules ] || [ frontend/package-lock.json -nt frontend/node_modules/.package-lock.json ]; then
+  # Reinstall only when the lock file's content changed (file times change with every checkout).
+  lock_hash=$(sha256sum frontend/package-lock.json | cut -c1-16)
+  if [ "$(cat frontend/node_modules/.zopoc-lock-hash 2>/dev/null)" != "$lock_hash" ]; then
     log "installing Node packages"
     (cd frontend && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$lock_hash" > frontend/node_modules/.zopoc-lock-hash
   fi
   log "building the frontend"
   (cd frontend && npm run build --silent)
