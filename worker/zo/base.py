@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from worker.zo.noise import NoiseSource
+from worker.zo.noise import STREAM_STEP, NoiseSource, derive_seed
 
 Closure = Callable[[], "torch.Tensor | float"]
 
@@ -109,6 +109,10 @@ class ZOOptimizer(torch.optim.Optimizer):
                 if p.requires_grad:
                     yield index, group, p
                 index += 1
+
+    def _z_seed(self, t: int, index: int) -> int:
+        """Seed of parameter ``index``'s noise at step t (z, or LOZO's U): the per-step stream."""
+        return derive_seed(self.seed, STREAM_STEP, t, index)
 
     # -- hooks for subclasses ------------------------------------------------------------------------------
 

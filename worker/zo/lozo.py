@@ -18,7 +18,7 @@ from worker.zo.lowrank import (
     lozo_m_momentum,
     restore_and_update_coefficients,
 )
-from worker.zo.noise import STREAM_PERIOD, STREAM_STEP, GaussianAdd, derive_seed
+from worker.zo.noise import STREAM_PERIOD, GaussianAdd, derive_seed
 
 
 class LOZO(ZOOptimizer):
@@ -104,8 +104,7 @@ class LOZO(ZOOptimizer):
                 seed_v = derive_seed(self.seed, STREAM_PERIOD, period, index)
                 state["V"] = self._noise.randn((n, group["rank"]), p, seed_v)
                 state["period"] = period
-            seed_u = derive_seed(self.seed, STREAM_STEP, t, index)
-            self._factors[index] = self._noise.randn((m, group["rank"]), p, seed_u)
+            self._factors[index] = self._noise.randn((m, group["rank"]), p, self._z_seed(t, index))
 
     def _rollback(self, t: int) -> None:
         # A failed step leaves the state as before it, so a retry of step t redraws V (and LOZO-M projects).
@@ -116,9 +115,6 @@ class LOZO(ZOOptimizer):
                 state.pop("period", None)
             else:
                 state["V"], state["period"] = old_v, old_period
-
-    def _z_seed(self, t: int, index: int) -> int:
-        return derive_seed(self.seed, STREAM_STEP, t, index)
 
     def _perturb(self, t: int, alpha: float) -> None:
         vectors = []

@@ -6,7 +6,7 @@ from typing import Any
 
 from worker.zo.base import ZOOptimizer, check_non_negative, check_positive
 from worker.zo.lowrank import restore_and_update_coefficients
-from worker.zo.noise import STREAM_STEP, GaussianAdd, derive_seed
+from worker.zo.noise import GaussianAdd
 
 
 class MeZO(ZOOptimizer):
@@ -43,9 +43,6 @@ class MeZO(ZOOptimizer):
         check_positive("zo_eps", zo_eps)
         check_non_negative("weight_decay", weight_decay)
         super().__init__(params, dict(lr=lr, zo_eps=zo_eps, weight_decay=weight_decay), seed)
-
-    def _z_seed(self, t: int, index: int) -> int:
-        return derive_seed(self.seed, STREAM_STEP, t, index)
 
     def _perturb(self, t: int, alpha: float) -> None:
         self._noise.add_gaussian_(
