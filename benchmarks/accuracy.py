@@ -9,8 +9,8 @@ class from ../shared/data/sst2/train.tsv (seeded), evaluated on all 872 rows of 
 (no cached features). For each (k, seed) the start is built once and evaluated once; every method then
 starts from exactly those weights (restored between methods) and sees the same batch sequence.
 Budget: the same number of FORWARD PASSES on training batches for every method: a ZO step costs 2, an AdamW
-step 1 (plus a backward pass, which is not counted: that is the paper's accounting, and AdamW's real cost
-per forward pass is ~2.5x higher; s/step is reported so the wall-clock cost is visible too).
+step 1 (plus a backward pass, which is not counted: that is the paper's accounting; per forward pass AdamW
+costs ~4x what LOZO does on this CPU; s/step is reported so the wall-clock cost is visible too).
 Learning rates: the engine's defaults for the model size (default_lr), as a user gets them.
 
 Statistics per row: the 95% interval of each accuracy (normal approximation, ±1.96·sqrt(p(1−p)/n)), and an
