@@ -15,6 +15,7 @@ Choices that matter for a fair comparison:
 from __future__ import annotations
 
 import math
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -224,7 +225,7 @@ def _train(spec: RunSpec, prep: Prepared, writer: EventWriter, stop: StopFlag, p
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=spec.steps, desc=spec.method, unit="step", file=__import__("sys").stderr)
+        bar = tqdm(total=spec.steps, desc=spec.method, unit="step", file=sys.stderr)
 
     while (spec.steps is None or step < spec.steps) and train_time < budget_s:
         enc, y = _batch(loaded, task, next(batches))
