@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     cancel_grace_s: float = 20.0
     # Threads of a training process (OMP/MKL/torch); None leaves the libraries' defaults.
     train_threads: int | None = None
+    # Niceness added to a training process: on a box that also serves the API (the embedded setup, a
+    # laptop) the interactive requests keep priority over long, CPU-bound training. 0 leaves it as is.
+    train_nice: int = Field(default=10, ge=0, le=19)
 
 
     # === estimates / reports engineer's block (backend/estimates, backend/reports) ===================

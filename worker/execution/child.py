@@ -29,9 +29,11 @@ _prctl = _libc.prctl
 _EOF = object()
 
 
-def _child_setup(parent_pid: int) -> None:
+def _child_setup(parent_pid: int, nice: int) -> None:
     # Runs in the forked child before exec: async-signal-safe calls only (everything was loaded before).
     os.setpgid(0, 0)
+    if nice:
+        os.nice(nice)
     _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent_pid:  # the parent died before the death signal was armed
         os._exit(1)
@@ -67,14 +69,15 @@ def cgroup_oom_kills() -> int | None:
 class TrainingProcess:
     """One running training child and a thread that reads its stdout into a queue of events."""
 
-    def __init__(self, argv: list[str], *, env: dict[str, str], cwd: Path, stderr_path: Path) -> None:
+    def __init__(self, argv: list[str], *, env: dict[str, str], cwd: Path, stderr_path: Path,
+                 nice: int = 0) -> None:
         self.stderr_path = stderr_path
         self.oom_kills_before = cgroup_oom_kills()
         parent = os.getpid()
         with stderr_path.open("wb") as stderr:
             self.process = subprocess.Popen(
                 argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr,
-                preexec_fn=lambda: _child_setup(parent),
+                preexec_fn=lambda: _child_setup(parent, nice),
             )
         self.pid = self.process.pid
         self.signalled: str | None = None

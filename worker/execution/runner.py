@@ -444,7 +444,7 @@ def execute_run(run_id: str, worker_name: str | None = None, task_id: str | None
             argv += ["--threads", str(settings.train_threads)]
         try:
             child = TrainingProcess(argv, env=child_environment(settings), cwd=REPO_ROOT,
-                                    stderr_path=Path(folder) / "stderr.log")
+                                    stderr_path=Path(folder) / "stderr.log", nice=settings.train_nice)
         except OSError as error:
             execution.fail_before_start(f"the training process could not be started: {error}")
             return "failed"
