@@ -191,3 +191,38 @@ def test_idle_stream_sends_heartbeat_comments(server, make_poc, monkeypatch, own
             lines = response.iter_lines()
             seen = [next(lines) for _ in range(6)]
     assert ": ping" in seen
+
+
+def test_streams_of_one_poc_share_one_feed_and_one_redis_subscription(server, make_poc, settings, owner):
+    """Five streams of one PoC: one feed in the process, one Redis subscriber; gone once they all close."""
+    from contextlib import ExitStack
+
+    from backend.api.routes.events import PocFeed
+    from backend.events import channel
+
+    poc = make_poc()
+    name = channel(settings, poc["id"])
+
+    def feeds() -> list[PocFeed]:
+        return [f for f in list(PocFeed._feeds.values()) if f.poc_id == poc["id"]]
+
+    def subscribers() -> int:
+        import redis
+
+        with redis.Redis.from_url(settings.redis_url) as client:
+            return dict(client.pubsub_numsub(name)).get(name.encode(), 0)
+
+    with ExitStack() as streams:
+        http = streams.enter_context(httpx.Client(base_url=server, timeout=10, headers=owner.headers))
+        readers = []  # kept: dropping a line iterator mid-stream would close its response
+        for _ in range(5):
+            response = streams.enter_context(http.stream("GET", f"/api/pocs/{poc['id']}/events"))
+            readers.append(response.iter_lines())
+            assert next(line for line in readers[-1] if line.startswith("data:"))  # joined and replaying
+        assert len(feeds()) == 1 and len(feeds()[0].queues) == 5
+        if settings.redis_url:
+            assert subscribers() == 1
+    deadline = time.monotonic() + 15
+    while feeds() or (settings.redis_url and subscribers()):
+        assert time.monotonic() < deadline, "the feed outlived its last stream"
+        time.sleep(0.1)

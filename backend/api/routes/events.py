@@ -155,24 +155,24 @@ class PocFeed:
 
     def __init__(self, settings: Settings, poc_id: str, key: tuple[int, str, str]):
         self.settings, self.poc_id, self.key = settings, poc_id, key
-        self.queues: set[asyncio.Queue[Row]] = set()
+        self.queues: set[asyncio.Queue[Row | None]] = set()  # None: the feed died
         self.head = 0
         self.ready = asyncio.Event()  # set once subscribed and ``head`` read
         self.task: asyncio.Task | None = None
 
     @classmethod
-    def join(cls, settings: Settings, poc_id: str) -> tuple[PocFeed, asyncio.Queue[Row]]:
+    def join(cls, settings: Settings, poc_id: str) -> tuple[PocFeed, asyncio.Queue[Row | None]]:
         # Keyed by event loop too: a feed's task belongs to the loop that started it.
         key = (id(asyncio.get_running_loop()), channel(settings, poc_id), str(settings.database_url))
         feed = cls._feeds.get(key)
-        if feed is None:
+        if feed is None or feed.task is None or feed.task.done():  # none yet, or one that died
             feed = cls._feeds[key] = PocFeed(settings, poc_id, key)
             feed.task = asyncio.create_task(feed._run(), name=f"poc-feed-{poc_id}")
-        queue: asyncio.Queue[Row] = asyncio.Queue()
+        queue: asyncio.Queue[Row | None] = asyncio.Queue()
         feed.queues.add(queue)
         return feed, queue
 
-    def leave(self, queue: asyncio.Queue[Row]) -> None:
+    def leave(self, queue: asyncio.Queue[Row | None]) -> None:
         self.queues.discard(queue)
         if not self.queues:
             if self._feeds.get(self.key) is self:
@@ -181,6 +181,19 @@ class PocFeed:
                 self.task.cancel()
 
     async def _run(self) -> None:
+        try:
+            await self._follow()
+        except asyncio.CancelledError:
+            raise
+        except BaseException:
+            log.exception("events feed of PoC %s died; its streams end and their browsers reconnect",
+                          self.poc_id)
+            for queue in self.queues:
+                queue.put_nowait(None)
+            self.ready.set()  # streams still waiting for the head replay, then see the end
+            raise
+
+    async def _follow(self) -> None:
         async with _Waker(self.settings, self.poc_id) as waker:  # subscribe first, then read the head
             while True:
                 try:
@@ -268,6 +281,9 @@ async def poc_events(
             rows = [row]
             while not queue.empty():
                 rows.append(queue.get_nowait())
+            feed_died = None in rows  # then end the stream: the browser resumes with Last-Event-ID
+            if feed_died:
+                rows = rows[:rows.index(None)]
             for seq, kind, payload in rows:
                 if seq <= last_seq:
                     continue  # already replayed
@@ -275,5 +291,7 @@ async def poc_events(
                 if event is not None:
                     yield event
                 last_seq, skip_points = seq, -1
+            if feed_died:
+                return
     finally:
         feed.leave(queue)
