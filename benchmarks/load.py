@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import random
 import sys
 import time
@@ -45,6 +46,7 @@ class Tally:
     errors: dict[str, int] = field(default_factory=lambda: {kind: 0 for kind in (*READS, "sse")})
     error_samples: list[str] = field(default_factory=list)
     sse_events: int = 0
+    sse_points: int = 0  # metric points carried by the events (one ``metric`` event = one stored batch)
     sse_open: int = 0
 
     def error(self, kind: str, what: str) -> None:
@@ -71,9 +73,16 @@ async def hold_stream(client: httpx.AsyncClient, poc: dict, stop: asyncio.Event,
                 tally.error("sse", f"status {response.status_code}")
                 return
             tally.sse_open += 1
+            kind = "message"
             async for line in response.aiter_lines():
-                if line.startswith("data:"):
+                if line.startswith("event:"):
+                    kind = line[6:].strip()
+                elif line.startswith("data:"):
                     tally.sse_events += 1
+                    if kind == "metric":
+                        tally.sse_points += len(json.loads(line[5:]).get("points", []))
+                elif line == "":
+                    kind = "message"
                 if stop.is_set():
                     return
             if not stop.is_set():
@@ -212,7 +221,7 @@ def main() -> None:
                  "p50_ms": percentile(all_reads, 0.50), "p99_ms": percentile(all_reads, 0.99),
                  "max_ms": max(all_reads) if all_reads else None, "errors": read_errors})
     rows.append({"read": "SSE streams held", "requests": tally.sse_open, "events": tally.sse_events,
-                 "errors": tally.errors["sse"]})
+                 "points": tally.sse_points, "errors": tally.errors["sse"]})
     steps = {run_id: after[run_id][1] - before[run_id][1] for run_id in after}
     p99 = percentile(all_reads, 0.99)
     summary = {"read": "summary", "clients": args.clients, "duration_s": round(wall_s, 1),
@@ -223,7 +232,7 @@ def main() -> None:
                "target_met": bool(p99 is not None and p99 < P99_TARGET_MS
                                   and read_errors + tally.errors["sse"] == 0)}
     rows.append(summary)
-    emit(rows[:-1], ["read", "requests", "p50_ms", "p99_ms", "max_ms", "events", "errors"], args.json)
+    emit(rows[:-1], ["read", "requests", "p50_ms", "p99_ms", "max_ms", "events", "points", "errors"], args.json)
     if args.json:
         emit([summary], [], True)
     else:

@@ -80,28 +80,71 @@ def test_replay_in_order_then_resume_inside_a_batch(server, make_poc, sessions, 
         with http.stream("GET", f"/api/pocs/{poc['id']}/events") as response:
             assert response.status_code == 200
             assert response.headers["content-type"].startswith("text/event-stream")
-            events = read_events(response, 6)
-        assert [e["event"] for e in events] == ["run", "run", "metric", "metric", "metric", "run"]
+            events = read_events(response, 4)
+        assert [e["event"] for e in events] == ["run", "run", "metric", "run"]
         assert [e["data"]["state"] for e in events[:2]] == ["queued", "queued"]
         assert events[1]["id"] == str(start)
-        assert [e["id"] for e in events[2:]] == [
-            f"{seq_batch}.0", f"{seq_batch}.1", str(seq_batch), str(seq_run)]
-        assert events[3]["data"] == {"run_id": run_id, "step": 1, "elapsed_s": 0.25, "forward_passes": 2,
-                                     "values": {"train/loss": 0.5}}
-
-        # A browser that saw point 0 of the batch reconnects: it gets the rest, nothing twice.
-        with http.stream("GET", f"/api/pocs/{poc['id']}/events",
-                         headers={"Last-Event-ID": f"{seq_batch}.0"}) as response:
-            resumed = read_events(response, 3)
-        assert [(e["id"], e["data"].get("step")) for e in resumed] == [
-            (f"{seq_batch}.1", 1), (str(seq_batch), 2), (str(seq_run), None)]
+        assert [e["id"] for e in events[2:]] == [str(seq_batch), str(seq_run)]
+        # One event per stored batch, its points in order.
+        assert events[2]["data"] == _batch(run_id, range(0, 3))
 
         # After a whole event, and with ?after= instead of the header.
         with http.stream("GET", f"/api/pocs/{poc['id']}/events",
                          headers={"Last-Event-ID": str(seq_batch)}) as response:
             assert read_events(response, 1)[0]["id"] == str(seq_run)
         with http.stream("GET", f"/api/pocs/{poc['id']}/events", params={"after": start}) as response:
-            assert read_events(response, 1)[0]["id"] == f"{seq_batch}.0"
+            assert read_events(response, 1)[0]["id"] == str(seq_batch)
+
+        # A browser of the older per-point stream that saw point 0 of the batch: it gets the rest of the
+        # batch as one event, nothing twice.
+        with http.stream("GET", f"/api/pocs/{poc['id']}/events",
+                         headers={"Last-Event-ID": f"{seq_batch}.0"}) as response:
+            resumed = read_events(response, 2)
+        assert [e["id"] for e in resumed] == [str(seq_batch), str(seq_run)]
+        assert [p["step"] for p in resumed[0]["data"]["points"]] == [1, 2]
+        # ... and one that saw the whole batch but its last point: the rest is that point.
+        with http.stream("GET", f"/api/pocs/{poc['id']}/events",
+                         headers={"Last-Event-ID": f"{seq_batch}.2"}) as response:
+            assert read_events(response, 1)[0]["id"] == str(seq_run)
+
+
+def test_many_streams_of_one_poc_share_one_feed_and_each_get_every_row(server, make_poc, sessions,
+                                                                         settings, owner):
+    """Streams joining while rows are written (some resuming mid-way) all get every row once, in order."""
+    poc = make_poc()
+    run_id = poc["runs"][0]["id"]
+    start = poc["last_event_seq"]
+    n_rows, results, errors = 30, {}, []
+
+    def produce():
+        for i in range(n_rows):
+            add_event(sessions, poc["id"], "metric", _batch(run_id, range(2 * i, 2 * i + 2)), run_id)
+            announce(settings, poc["id"])
+            time.sleep(0.02)
+
+    def consume(k: int):
+        try:
+            time.sleep(0.03 * k)  # join at different points of the writing
+            with httpx.Client(base_url=server, timeout=20, headers=owner.headers) as http:
+                with http.stream("GET", f"/api/pocs/{poc['id']}/events",
+                                 params={"after": start}) as response:
+                    results[k] = read_events(response, n_rows)
+        except Exception as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=produce)] + [threading.Thread(target=consume, args=(k,))
+                                                    for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors
+    for events in results.values():
+        ids = [int(e["id"]) for e in events]
+        assert ids == sorted(set(ids)) and len(ids) == n_rows
+        steps = [p["step"] for e in events for p in e["data"]["points"]]
+        assert steps == list(range(2 * n_rows))
+    assert len(results) == 8
 
 
 def test_live_events_follow(server, make_poc, sessions, settings, owner):
@@ -148,3 +191,38 @@ def test_idle_stream_sends_heartbeat_comments(server, make_poc, monkeypatch, own
             lines = response.iter_lines()
             seen = [next(lines) for _ in range(6)]
     assert ": ping" in seen
+
+
+def test_streams_of_one_poc_share_one_feed_and_one_redis_subscription(server, make_poc, settings, owner):
+    """Five streams of one PoC: one feed in the process, one Redis subscriber; gone once they all close."""
+    from contextlib import ExitStack
+
+    from backend.api.routes.events import PocFeed
+    from backend.events import channel
+
+    poc = make_poc()
+    name = channel(settings, poc["id"])
+
+    def feeds() -> list[PocFeed]:
+        return [f for f in list(PocFeed._feeds.values()) if f.poc_id == poc["id"]]
+
+    def subscribers() -> int:
+        import redis
+
+        with redis.Redis.from_url(settings.redis_url) as client:
+            return dict(client.pubsub_numsub(name)).get(name.encode(), 0)
+
+    with ExitStack() as streams:
+        http = streams.enter_context(httpx.Client(base_url=server, timeout=10, headers=owner.headers))
+        readers = []  # kept: dropping a line iterator mid-stream would close its response
+        for _ in range(5):
+            response = streams.enter_context(http.stream("GET", f"/api/pocs/{poc['id']}/events"))
+            readers.append(response.iter_lines())
+            assert next(line for line in readers[-1] if line.startswith("data:"))  # joined and replaying
+        assert len(feeds()) == 1 and len(feeds()[0].queues) == 5
+        if settings.redis_url:
+            assert subscribers() == 1
+    deadline = time.monotonic() + 15
+    while feeds() or (settings.redis_url and subscribers()):
+        assert time.monotonic() < deadline, "the feed outlived its last stream"
+        time.sleep(0.1)

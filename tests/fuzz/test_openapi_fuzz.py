@@ -85,6 +85,9 @@ HEADER_TEXT = st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF, excl
        poc_id=st.one_of(st.just("existing"), st.text(min_size=1, max_size=40)))
 @example(last_event_id="9999999999999999999", after=None, poc_id="existing")  # above Postgres's bigint
 @example(last_event_id="9223372036854775807.999999999", after=None, poc_id="existing")
+@example(last_event_id="1", after=None, poc_id="existing")  # the batched stream's ids: "<seq>"
+@example(last_event_id="0.0", after=None, poc_id="existing")  # an old per-point id "<seq>.<i>", no batch 0
+@example(last_event_id="2.999999999", after=None, poc_id="existing")  # past the end of a batch
 @example(last_event_id=None, after=2**63, poc_id="existing")
 @example(last_event_id=None, after=2**70, poc_id="existing")
 @settings(max_examples=EXAMPLES * 2, deadline=None,

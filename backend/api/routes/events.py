@@ -1,34 +1,44 @@
-"""Server-sent events of a PoC: run state changes and new metric points, in order, resumable.
+"""Server-sent events of a PoC: run state changes and batches of metric points, in order, resumable.
 
-The stream replays ``poc_events`` after the resume point, then follows new rows, woken by Redis pub/sub
-(``backend.events.channel``) or by polling the table every ``events_poll_s`` without Redis. FastAPI
-sends a ``: ping`` comment whenever the stream is idle for 15 s, and ends the generator when the client
-goes away.
+A stream first replays ``poc_events`` after its resume point from the database, then follows new rows
+from the process's shared feed of the PoC (``PocFeed``): whatever the number of streams of one PoC in one
+API process, one task per PoC holds ONE Redis subscription (``backend.events.channel``) and does ONE
+database fetch per wake-up (or polls the table every ``events_poll_s`` without Redis), and hands the new
+rows to every stream's queue. A stream joins the feed BEFORE its replay and drops feed rows it already
+replayed, so nothing is lost between replay and live, and nothing comes twice. The feed starts with its
+first stream and stops when the last one leaves. FastAPI sends a ``: ping`` comment whenever the stream is
+idle for 15 s, and ends the generator when the client goes away.
 
-Ids: a ``run`` event has id ``"<seq>"``. A ``metric`` row holds a batch of points; they go out as one
-event per point (``{"run_id", "step", "elapsed_s", "forward_passes", "values"}``) with ids
-``"<seq>.<i>"``, the last point of the batch with the plain ``"<seq>"``. A browser resending any of these
-as ``Last-Event-ID`` resumes exactly after the point it last saw. Clients that loaded the PoC first
-can start at ``?after=<last_event_seq of PocPublic>`` instead of replaying the whole history.
+Ids: every event has id ``"<seq>"`` of its ``poc_events`` row. A ``run`` event carries RunPublic; a
+``metric`` event carries one stored batch, ``{"run_id", "points": [{"step", "elapsed_s",
+"forward_passes", "values"}, …]}``. A browser resending the id as ``Last-Event-ID`` resumes after that
+row. Ids ``"<seq>.<i>"`` of the older per-point stream are still accepted: the stream resumes inside
+batch ``seq`` after its point ``i`` (the rest of the batch is sent as one event with id ``"<seq>"``).
+Clients that loaded the PoC first can start at ``?after=<last_event_seq of PocPublic>`` instead of
+replaying the whole history.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 from collections.abc import AsyncIterator
 from typing import Annotated
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
 from backend.api.errors import field_problem
 from backend.core.config import Settings, get_settings
-from backend.db.models import Poc
+from backend.db.models import Poc, PocEvent
 from backend.db.session import make_sessionmaker
 from backend.events import channel, events_after
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["events"])
 
@@ -37,10 +47,15 @@ _RESUME = re.compile(r"^\s*(\d{1,19})(?:\.(\d{1,9}))?\s*$")
 MAX_SEQ = 2**63 - 1
 # With Redis a lost wake-up is still caught by a poll at this interval.
 _REDIS_FALLBACK_POLL_S = 5.0
+# How often a stream waiting on its feed checks whether the client is still there.
+_DISCONNECT_CHECK_S = 5.0
+
+Row = tuple[int, str, dict]
 
 
 def parse_resume(value: str) -> tuple[int, int]:
-    """``"12"`` -> (12, -1): after event 12. ``"12.3"`` -> (11, 3): inside batch 12, after its point 3."""
+    """``"12"`` -> (12, -1): after event 12. ``"12.3"`` (old per-point id) -> (11, 3): inside batch 12,
+    after its point 3."""
     match = _RESUME.match(value)
     if match is None:
         raise field_problem("Last-Event-ID", f"{value!r} is not an event id of this stream")
@@ -49,12 +64,20 @@ def parse_resume(value: str) -> tuple[int, int]:
         raise field_problem("Last-Event-ID", f"{value!r} is not an event id of this stream (too large)")
     if match.group(2) is None:
         return seq, -1
+    if seq == 0:
+        return 0, -1  # no batch has seq 0: nothing to skip
     return seq - 1, int(match.group(2))
 
 
-def _fetch(poc_id: str, after_seq: int) -> list[tuple[int, str, dict]]:
+def _fetch(poc_id: str, after_seq: int) -> list[Row]:
     with make_sessionmaker()() as session:
         return [(e.seq, e.kind, e.payload) for e in events_after(session, poc_id, after_seq)]
+
+
+def _head(poc_id: str) -> int:
+    with make_sessionmaker()() as session:
+        return session.scalar(sa.select(sa.func.coalesce(sa.func.max(PocEvent.seq), 0))
+                              .where(PocEvent.poc_id == poc_id)) or 0
 
 
 def _poc_exists(poc_id: str) -> bool:
@@ -63,18 +86,15 @@ def _poc_exists(poc_id: str) -> bool:
         return poc is not None and poc.deleted_at is None
 
 
-def _to_sse(seq: int, kind: str, payload: dict, skip_points: int) -> list[ServerSentEvent]:
+def _to_sse(seq: int, kind: str, payload: dict, skip_points: int) -> ServerSentEvent | None:
+    """One event per row; a metric batch without its first ``skip_points + 1`` points (None if empty)."""
     if kind != "metric":
-        return [ServerSentEvent(event=kind, id=str(seq), raw_data=json.dumps(payload))]
-    points = payload.get("points", [])
-    out = []
-    for i, point in enumerate(points):
-        if i <= skip_points:
-            continue
-        event_id = str(seq) if i == len(points) - 1 else f"{seq}.{i}"
-        out.append(ServerSentEvent(event="metric", id=event_id,
-                                   raw_data=json.dumps({"run_id": payload.get("run_id"), **point})))
-    return out
+        return ServerSentEvent(event=kind, id=str(seq), raw_data=json.dumps(payload))
+    points = payload.get("points", [])[skip_points + 1:]
+    if not points:
+        return None
+    return ServerSentEvent(event="metric", id=str(seq),
+                           raw_data=json.dumps({"run_id": payload.get("run_id"), "points": points}))
 
 
 class _Waker:
@@ -114,10 +134,89 @@ class _Waker:
             await asyncio.sleep(self.settings.events_poll_s)
             return
         try:
-            await self.pubsub.get_message(timeout=_REDIS_FALLBACK_POLL_S)
+            message = await self.pubsub.get_message(timeout=_REDIS_FALLBACK_POLL_S)
+            # Drain what else queued up meanwhile: one fetch answers all of those announcements.
+            while message is not None:
+                message = await self.pubsub.get_message(timeout=0)
         except Exception:
             self.pubsub = None  # connection lost: poll from now on
             await asyncio.sleep(self.settings.events_poll_s)
+
+
+class PocFeed:
+    """The shared live feed of one PoC in this process: one task, one subscription, one fetch per wake-up.
+
+    Every row with seq > ``head`` that the feed fetches goes to every subscriber queue present then, and
+    ``head`` moves on in the same step, so a stream that joins and then replays from the database (which
+    sees every row up to ``head``) misses nothing.
+    """
+
+    _feeds: dict[tuple[int, str, str], PocFeed] = {}
+
+    def __init__(self, settings: Settings, poc_id: str, key: tuple[int, str, str]):
+        self.settings, self.poc_id, self.key = settings, poc_id, key
+        self.queues: set[asyncio.Queue[Row | None]] = set()  # None: the feed died
+        self.head = 0
+        self.ready = asyncio.Event()  # set once subscribed and ``head`` read
+        self.task: asyncio.Task | None = None
+
+    @classmethod
+    def join(cls, settings: Settings, poc_id: str) -> tuple[PocFeed, asyncio.Queue[Row | None]]:
+        # Keyed by event loop too: a feed's task belongs to the loop that started it.
+        key = (id(asyncio.get_running_loop()), channel(settings, poc_id), str(settings.database_url))
+        feed = cls._feeds.get(key)
+        if feed is None or feed.task is None or feed.task.done():  # none yet, or one that died
+            feed = cls._feeds[key] = PocFeed(settings, poc_id, key)
+            feed.task = asyncio.create_task(feed._run(), name=f"poc-feed-{poc_id}")
+        queue: asyncio.Queue[Row | None] = asyncio.Queue()
+        feed.queues.add(queue)
+        return feed, queue
+
+    def leave(self, queue: asyncio.Queue[Row | None]) -> None:
+        self.queues.discard(queue)
+        if not self.queues:
+            if self._feeds.get(self.key) is self:
+                del self._feeds[self.key]
+            if self.task is not None:
+                self.task.cancel()
+
+    async def _run(self) -> None:
+        try:
+            await self._follow()
+        except asyncio.CancelledError:
+            raise
+        except BaseException:
+            log.exception("events feed of PoC %s died; its streams end and their browsers reconnect",
+                          self.poc_id)
+            for queue in self.queues:
+                queue.put_nowait(None)
+            self.ready.set()  # streams still waiting for the head replay, then see the end
+            raise
+
+    async def _follow(self) -> None:
+        async with _Waker(self.settings, self.poc_id) as waker:  # subscribe first, then read the head
+            while True:
+                try:
+                    self.head = await run_in_threadpool(_head, self.poc_id)
+                    self.ready.set()
+                    break
+                except Exception:
+                    log.exception("events feed of PoC %s: reading the head failed", self.poc_id)
+                    await asyncio.sleep(self.settings.events_poll_s)
+            while self.queues:
+                try:
+                    rows = await run_in_threadpool(_fetch, self.poc_id, self.head)
+                except Exception:
+                    log.exception("events feed of PoC %s: fetch failed, retrying", self.poc_id)
+                    await asyncio.sleep(self.settings.events_poll_s)
+                    continue
+                if rows:
+                    for queue in self.queues:
+                        for row in rows:
+                            queue.put_nowait(row)
+                    self.head = rows[-1][0]
+                else:
+                    await waker.wait()
 
 
 async def existing_poc_id(poc_id: str) -> str:
@@ -149,8 +248,9 @@ def _json_error(description: str, schema: str) -> dict:
     responses={404: _json_error("no such PoC", "Message"),
                422: _json_error("the resume point is not an event id", "ValidationProblem")},
     summary="Live events of a PoC (server-sent events, resumable with Last-Event-ID)",
-    description="Events `run` (data = RunPublic) and `metric` (data = one point of one run). Replays what "
-                "the client has not seen, then follows live.",
+    description="Events `run` (data = RunPublic) and `metric` (data = one stored batch of points of one "
+                "run: `{run_id, points: [{step, elapsed_s, forward_passes, values}]}`), id = the event "
+                "seq. Replays what the client has not seen, then follows live.",
 )
 async def poc_events(
     poc_id: Annotated[str, Depends(existing_poc_id)],
@@ -159,13 +259,39 @@ async def poc_events(
 ) -> AsyncIterator[ServerSentEvent]:
     settings = get_settings()
     last_seq, skip_points = resume
-    async with _Waker(settings, poc_id) as waker:  # subscribe first: nothing slips between replay and wait
+    feed, queue = PocFeed.join(settings, poc_id)  # join first: nothing slips between replay and live
+    try:
         yield ServerSentEvent(comment="zopoc events", retry=2000)
-        while not await request.is_disconnected():
+        await feed.ready.wait()
+        # Replay from the database up to (at least) the feed's head; the feed has everything after it.
+        while True:
             rows = await run_in_threadpool(_fetch, poc_id, last_seq)
             for seq, kind, payload in rows:
-                for event in _to_sse(seq, kind, payload, skip_points):
+                event = _to_sse(seq, kind, payload, skip_points)
+                if event is not None:
                     yield event
                 last_seq, skip_points = seq, -1
-            if not rows:
-                await waker.wait()
+            if not rows or last_seq >= feed.head:
+                break
+        while not await request.is_disconnected():
+            try:
+                row = await asyncio.wait_for(queue.get(), timeout=_DISCONNECT_CHECK_S)
+            except TimeoutError:
+                continue
+            rows = [row]
+            while not queue.empty():
+                rows.append(queue.get_nowait())
+            feed_died = None in rows  # then end the stream: the browser resumes with Last-Event-ID
+            if feed_died:
+                rows = rows[:rows.index(None)]
+            for seq, kind, payload in rows:
+                if seq <= last_seq:
+                    continue  # already replayed
+                event = _to_sse(seq, kind, payload, skip_points)
+                if event is not None:
+                    yield event
+                last_seq, skip_points = seq, -1
+            if feed_died:
+                return
+    finally:
+        feed.leave(queue)

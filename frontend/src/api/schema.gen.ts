@@ -490,7 +490,7 @@ export interface paths {
         };
         /**
          * Live events of a PoC (server-sent events, resumable with Last-Event-ID)
-         * @description Events `run` (data = RunPublic) and `metric` (data = one point of one run). Replays what the client has not seen, then follows live.
+         * @description Events `run` (data = RunPublic) and `metric` (data = one stored batch of points of one run: `{run_id, points: [{step, elapsed_s, forward_passes, values}]}`), id = the event seq. Replays what the client has not seen, then follows live.
          */
         get: operations["events-poc_events"];
         put?: never;
@@ -2440,6 +2440,7 @@ export interface operations {
                 /** @description only PoCs in this derived state */
                 state?: ("queued" | "running" | "succeeded" | "failed" | "cancelled" | "mixed") | null;
                 limit?: number;
+                /** @description rows to skip (a BIGINT in SQL) */
                 offset?: number;
             };
             header?: never;
@@ -2966,6 +2967,8 @@ export interface operations {
         parameters: {
             query?: {
                 target?: "poc" | "1b" | "7b" | "13b" | "70b";
+                /** @description precision of the projection; default: the PoC's */
+                dtype?: ("float32" | "float16" | "bfloat16") | null;
             };
             header?: never;
             path: {

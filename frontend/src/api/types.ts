@@ -39,6 +39,12 @@ export interface MetricEvent {
   values: Record<string, number | null>;
 }
 
+/** The data of one SSE `metric` event: one stored batch of points of one run. */
+export interface MetricBatchEvent {
+  run_id: string;
+  points: Omit<MetricEvent, "run_id">[];
+}
+
 // Estimates, ROI and reports (issue 5).
 export type GpuPublic = Schemas["GpuPublic"];
 export type Fit = "fits" | "tight" | "wont_fit";

@@ -1,7 +1,16 @@
 import { describe, expect, it } from "vitest";
 import type { MetricEvent, MetricsPublic, RunPublic } from "../api/types";
 import { methodColor } from "./colors";
-import { accuracyGapPoints, appendEvents, chartRuns, memoryRatio, peakBars, sharedXRange, tracesFor } from "./shaping";
+import {
+  accuracyGapPoints,
+  appendEvents,
+  chartRuns,
+  expandBatch,
+  memoryRatio,
+  peakBars,
+  sharedXRange,
+  tracesFor,
+} from "./shaping";
 import { advanceRuns, mergeRun, pocStateOf } from "./useLiveEvents";
 
 function run(id: string, method: RunPublic["method"], patch: Partial<RunPublic> = {}): RunPublic {
@@ -173,5 +182,41 @@ describe("live run updates", () => {
     ]);
     expect(next.runs[0]).toMatchObject({ step: 5, forward_passes: 10, progress: 0.5 });
     expect(next.runs[1]).toBe(running.runs[1]);
+  });
+});
+
+describe("expandBatch", () => {
+  it("turns one batched metric event into its points, in order, each with the run id", () => {
+    const batch = {
+      run_id: "r1",
+      points: [
+        { step: 1, elapsed_s: 0.5, forward_passes: 2, values: { "train/loss": 0.9 } },
+        { step: 2, elapsed_s: 1.0, forward_passes: 4, values: { "train/loss": 0.8 } },
+      ],
+    };
+    expect(expandBatch(batch)).toEqual([
+      { run_id: "r1", step: 1, elapsed_s: 0.5, forward_passes: 2, values: { "train/loss": 0.9 } },
+      { run_id: "r1", step: 2, elapsed_s: 1.0, forward_passes: 4, values: { "train/loss": 0.8 } },
+    ]);
+    expect(expandBatch({ run_id: "r1", points: [] })).toEqual([]);
+  });
+
+  it("feeds appendEvents so a batch lands on the chart like its points would", () => {
+    const batch = {
+      run_id: "r1",
+      points: [2, 3].map((step) => ({
+        step,
+        elapsed_s: step,
+        forward_passes: step,
+        values: { "train/loss": step / 10 },
+      })),
+    };
+    const out = appendEvents({ x: "step", runs: {} }, expandBatch(batch), ["train/loss"]);
+    expect(out.runs["r1"]!["train/loss"]).toEqual({ x: [2, 3], y: [0.2, 0.3] });
+  });
+
+  it("passes a single point (the older per-point shape) through", () => {
+    const point: MetricEvent = { run_id: "r1", step: 5, elapsed_s: 1, forward_passes: 10, values: {} };
+    expect(expandBatch(point)).toEqual([point]);
   });
 });

@@ -1,6 +1,6 @@
 // Pure functions that turn API answers into chart-ready data. Kept free of React and Plotly so
 // they can be tested directly and memoised by the view.
-import type { MethodId, MetricEvent, MetricsPublic, RunPublic, Series, XAxis } from "../api/types";
+import type { MethodId, MetricBatchEvent, MetricEvent, MetricsPublic, RunPublic, Series, XAxis } from "../api/types";
 import { methodColor, methodRank } from "./colors";
 
 export interface Trace {
@@ -49,6 +49,15 @@ export function sharedXRange(traceGroups: Trace[][]): [number, number] | null {
   }
   if (!Number.isFinite(lo)) return null;
   return lo === hi ? [lo, lo + 1] : [lo, hi];
+}
+
+/**
+ * The points of one SSE `metric` event (a stored batch: `{run_id, points}`) as single metric events, in
+ * order. A single point (the shape the stream sent before batching) passes through as it is.
+ */
+export function expandBatch(data: MetricBatchEvent | MetricEvent): MetricEvent[] {
+  if (!("points" in data)) return [data];
+  return (data.points ?? []).map((point) => ({ ...point, run_id: data.run_id }));
 }
 
 /** The x value of a live metric event on the chosen axis. */

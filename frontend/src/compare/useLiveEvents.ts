@@ -2,12 +2,12 @@ import { useQueryClient } from "@tanstack/react-query";
 import { useEffect, useRef, useState } from "react";
 import { queryKeys } from "../api/keys";
 import { CHART_METRICS } from "../api/queries";
-import type { MetricEvent, MetricsPublic, PocPublic, PocState, RunPublic } from "../api/types";
-import { appendEvents, chartRuns, TERMINAL_STATES } from "./shaping";
+import type { MetricBatchEvent, MetricEvent, MetricsPublic, PocPublic, PocState, RunPublic } from "../api/types";
+import { appendEvents, chartRuns, expandBatch, TERMINAL_STATES } from "./shaping";
 
 export type LiveStatus = "connecting" | "live" | "reconnecting" | "off";
 
-// Metric events come every training step; React renders and Plotly redraws at most this often.
+// Metric events (one per stored batch of points) come every few training steps; React renders and Plotly redraws at most this often.
 const FLUSH_MS = 500;
 // If the browser gives up on the stream (it closes it on a non-2xx answer), open a new one after this.
 const REOPEN_MS = 3000;
@@ -53,8 +53,8 @@ export function advanceRuns(poc: PocPublic, events: MetricEvent[]): PocPublic {
 }
 
 /**
- * Follows the PoC's server-sent events while `active`: run changes go into the PoC query, metric
- * points are appended to every cached metrics answer of the PoC (one per x axis). EventSource
+ * Follows the PoC's server-sent events while `active`: run changes go into the PoC query, the points
+ * of each metric batch are appended to every cached metrics answer of the PoC (one per x axis). EventSource
  * resumes by itself after a dropped connection and sends Last-Event-ID, so nothing is lost.
  */
 export function useLiveEvents(pocId: string, active: boolean, afterSeq: number): LiveStatus {
@@ -99,7 +99,8 @@ export function useLiveEvents(pocId: string, active: boolean, afterSeq: number):
       }
     };
     const onMetric = (message: MessageEvent<string>) => {
-      pending.push(JSON.parse(message.data) as MetricEvent);
+      // One event = one stored batch of a run's points.
+      pending.push(...expandBatch(JSON.parse(message.data) as MetricBatchEvent));
     };
 
     const open = () => {
