@@ -5,10 +5,13 @@ Run: ``uvicorn backend.api.main:app`` (after ``python -m backend.prestart`` migr
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+import anyio.to_thread
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, FastAPI, HTTPException
 from fastapi.exceptions import RequestValidationError
@@ -19,6 +22,7 @@ from fastapi.routing import APIRoute
 from backend.api.deps import authorize_request
 from backend.api.errors import (INVALID, database_unavailable_handler, nul_character_handler,
                                 request_validation_handler)
+from backend.api.timing import ServerTimingMiddleware
 from backend.auth.policy import bind_rules
 from backend.core.config import Settings, get_settings
 
@@ -86,6 +90,18 @@ def _include_share_page(app: FastAPI) -> None:
     app.include_router(share_router, dependencies=[Depends(authorize_request)])
 
 
+def _lifespan(settings: Settings):
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if settings.api_threads:
+            # Sync route handlers run on AnyIO's worker threads; fewer threads than requests in flight
+            # queue the rest in order instead of having them all contend for the GIL.
+            anyio.to_thread.current_default_thread_limiter().total_tokens = settings.api_threads
+        yield
+
+    return lifespan
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application from ``settings`` (default: the environment)."""
     settings = settings or get_settings()
@@ -96,12 +112,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=f"{settings.api_prefix}/docs",
         redoc_url=None,
         generate_unique_id_function=_operation_id,
+        lifespan=_lifespan(settings),
     )
     app.add_exception_handler(RequestValidationError, request_validation_handler)
     # Lost or refused database connections (OperationalError) and an exhausted pool (TimeoutError).
     for error in (sa.exc.OperationalError, sa.exc.TimeoutError):
         app.add_exception_handler(error, database_unavailable_handler)
     app.add_exception_handler(sa.exc.DataError, nul_character_handler)
+    app.add_middleware(ServerTimingMiddleware)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
                            allow_headers=["*"])

@@ -38,6 +38,13 @@ class Settings(BaseSettings):
     database_url: str = f"sqlite:///{VAR_DIR / 'zopoc.db'}"
     # Seconds ``python -m backend.prestart`` waits for the database before giving up.
     database_wait_s: float = 60.0
+    # Connection pool of each process (Postgres). The API's threads (api_threads) each hold at most one
+    # connection at a time, so a pool at least that large never makes a request wait for a connection.
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=20, ge=0)
+    # Test each pooled connection with a round trip before use (survives a database restart without a
+    # failed request, at one round trip per checkout).
+    db_pool_pre_ping: bool = True
 
     # --- broker / live events ---------------------------------------------------------------------
     broker_url: str = "filesystem://"
@@ -61,6 +68,8 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     # Signs share tokens and similar; must be set outside development.
     secret_key: str = _DEFAULT_SECRET
+    # Threads that run the API's (synchronous) route handlers; None keeps AnyIO's default (40).
+    api_threads: int | None = Field(default=None, ge=1)
 
     # === execution engineer's block (worker/) — add fields below this line ==========================
 

@@ -32,7 +32,9 @@ def _engine_for(url: str) -> sa.Engine:
         engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    settings = get_settings()
+    return sa.create_engine(url, pool_pre_ping=settings.db_pool_pre_ping, pool_size=settings.db_pool_size,
+                            max_overflow=settings.db_max_overflow)
 
 
 def make_sessionmaker(url: str | None = None) -> sessionmaker[Session]:

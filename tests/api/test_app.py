@@ -54,3 +54,19 @@ def test_frontend_is_served_with_spa_fallback(api_env, database_url, settings, t
 
 def test_without_a_build_only_the_api_answers(client):
     assert client.get("/").status_code == 404
+
+
+def test_every_answer_says_how_long_the_server_took(client):
+    # Server-Timing (developer tools, benchmarks/load.py): present on API answers and errors alike.
+    for response in (client.get("/api/health"), client.get("/api/pocs"), client.get("/api/pocs/nope")):
+        name, _, duration = response.headers["server-timing"].partition(";dur=")
+        assert name == "app" and float(duration) >= 0, response.headers["server-timing"]
+
+
+def test_api_threads_setting_sizes_the_handler_thread_pool(api_env, database_url, settings):
+    import anyio.to_thread
+
+    app = create_app(settings.model_copy(update={"api_threads": 7}))
+    with TestClient(app) as client:
+        assert client.portal.call(
+            lambda: anyio.to_thread.current_default_thread_limiter().total_tokens) == 7
