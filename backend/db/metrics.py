@@ -31,8 +31,10 @@ from backend.db.models import MetricPoint, MetricRollup
 
 # Bucket widths 4**k steps (16 .. 262,144). Level 1 (4 steps) is left out: such spans are read raw.
 ROLLUP_LEVELS = tuple(range(2, 10))  # the same levels backend.ingest writes
-# Above this step span the chart query reads rollups instead of raw points.
-RAW_READ_LIMIT = 8192
+# Raw points are read only when a series spans at most ``max_points`` steps (then every point fits).
+# Above that the rollups answer: a dashboard polling a few-thousand-step run would otherwise make each
+# chart read turn thousands of rows into Python objects (the largest CPU cost of the API under
+# benchmarks/load.py).
 # At most this many rollup rows are read per series (and at most twice the buckets asked for); the finest
 # level that fits is chosen.
 ROLLUP_READ_LIMIT = 8192
@@ -139,14 +141,18 @@ def _point_row(row: Any) -> Point:
     return Point(row.step, row.elapsed_s, row.forward_passes, row.value)
 
 
-def _edge_point(bind, run_id: str, name: str, last: bool) -> Point | None:
+def _edge_points(bind, run_id: str, name: str) -> tuple[Point, Point] | None:
+    """The first and the last point of a series (one round trip), or None when it has none."""
     mp = MetricPoint
-    order = mp.step.desc() if last else mp.step.asc()
-    row = bind.execute(
-        sa.select(mp.step, mp.elapsed_s, mp.forward_passes, mp.value)
-        .where(mp.run_id == run_id, mp.name == name).order_by(order).limit(1)
-    ).first()
-    return _point_row(row) if row else None
+    columns = (mp.step, mp.elapsed_s, mp.forward_passes, mp.value)
+    where = (mp.run_id == run_id, mp.name == name)
+    first = sa.select(*columns).where(*where).order_by(mp.step.asc()).limit(1).subquery()
+    last = sa.select(*columns).where(*where).order_by(mp.step.desc()).limit(1).subquery()
+    rows = bind.execute(sa.union_all(sa.select(first), sa.select(last))).all()
+    if not rows:
+        return None
+    ends = sorted(map(_point_row, rows), key=lambda p: p.step)
+    return ends[0], ends[-1]
 
 
 def _merge(groups: Iterable[tuple[int, Point, Point]], first_key: int, n_keys: int,
@@ -185,25 +191,20 @@ def downsample(bind, run_id: str, name: str, max_points: int = 2000) -> list[Poi
     Keeps the first and last points and, per bucket of adjacent steps, the minimum and the maximum.
     """
     max_points = max(4, max_points)
-    first = _edge_point(bind, run_id, name, last=False)
-    if first is None:
+    ends = _edge_points(bind, run_id, name)
+    if ends is None:
         return []
-    last = _edge_point(bind, run_id, name, last=True)
+    first, last = ends
     span = last.step - first.step + 1
     n_buckets = (max_points - 2) // 2
     mp = MetricPoint
 
-    if span <= max(RAW_READ_LIMIT, max_points):
+    if span <= max_points:  # at most one point per step: the whole series fits
         rows = bind.execute(
             sa.select(mp.step, mp.elapsed_s, mp.forward_passes, mp.value)
             .where(mp.run_id == run_id, mp.name == name).order_by(mp.step)
         ).all()
-        points = [_point_row(r) for r in rows]
-        if len(points) <= max_points:
-            return points
-        finite = [(p.step, p, p) for p in points if _finite(p.value)]
-        inner = _merge(finite, first.step, span, n_buckets)
-        return _with_edges(inner, first, last)
+        return [_point_row(r) for r in rows]
 
     # The finest level with at most twice the buckets wanted: few rows to read, at most pairs to merge.
     read_limit = min(ROLLUP_READ_LIMIT, 2 * n_buckets)

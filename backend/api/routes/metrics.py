@@ -50,10 +50,13 @@ def poc_metrics(
         chosen = {r.strip() for r in run_ids.split(",")}
         runs = [r for r in runs if r.id in chosen]
     out: dict[str, dict[str, Series]] = {}
+    # Core rows, not the ORM's: the chart query only reads columns, and the ORM's row handling costs
+    # several times more CPU per row.
+    connection = session.connection()
     for run in runs:
         series: dict[str, Series] = {}
-        for name in wanted if wanted is not None else series_names(session, run.id):
-            points = downsample(session, run.id, name, max_points)
+        for name in wanted if wanted is not None else series_names(connection, run.id):
+            points = downsample(connection, run.id, name, max_points)
             if not points:
                 continue
             series[name] = Series(x=[getattr(p, x) for p in points], y=[_json_float(p.value) for p in points])
