@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path, Request, status
+from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
 from backend.auth.policy import Access, authorize
@@ -55,12 +56,20 @@ def load_dataset(session: SessionDep, dataset_id: Annotated[str, Path(max_length
 def authorize_request(request: Request, session: SessionDep, settings: SettingsDep) -> Access:
     """Check the caller against the route's rule (``backend.auth.policy``); every API route depends on it."""
     access = authorize(request, session, settings)
-    # Hand the connection back to the pool now (objects stay readable: expire_on_commit=False). FastAPI
-    # keeps a streaming route's dependencies open until the stream ends, so every open SSE stream would
-    # otherwise hold one pooled connection: 50 dashboards exhausted the pool (30) and every request
-    # waited 30 s and failed (benchmarks/load.py).
-    session.commit()
+    if _streams(request):
+        # Hand the connection back to the pool now (objects stay readable: expire_on_commit=False).
+        # FastAPI keeps a streaming route's dependencies open until the stream ends, so every open SSE
+        # stream would otherwise hold one pooled connection: 50 dashboards exhausted the pool (30) and
+        # every request waited 30 s and failed (benchmarks/load.py). Other routes keep the transaction:
+        # a commit here would cost them a round trip and a second checkout.
+        session.commit()
     return access
+
+
+def _streams(request: Request) -> bool:
+    route = request.scope.get("route")
+    response_class = getattr(route, "response_class", None)
+    return isinstance(response_class, type) and issubclass(response_class, StreamingResponse)
 
 
 def current_access(request: Request) -> Access:

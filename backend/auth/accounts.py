@@ -95,11 +95,14 @@ def start_session(session: Session, user: User, days: float) -> str:
 
 def session_user(session: Session, token: str) -> User | None:
     """The user of a live browser session token, or None (unknown, expired, user disabled)."""
-    row = session.get(AuthSession, digest(token))
-    if row is None or row.expires_at <= utcnow():
+    # One round trip for both rows: this runs on every request of a browser.
+    found = session.execute(
+        sa.select(AuthSession.expires_at, User).join(User, User.id == AuthSession.user_id)
+        .where(AuthSession.token_hash == digest(token))
+    ).first()
+    if found is None or found.expires_at <= utcnow():
         return None
-    user = session.get(User, row.user_id)
-    return user if user is not None and user.disabled_at is None else None
+    return found.User if found.User.disabled_at is None else None
 
 
 def end_session(session: Session, token: str) -> None:
@@ -127,11 +130,15 @@ def create_api_token(session: Session, user: User, name: str) -> NewToken:
 
 def token_user(session: Session, token: str) -> User | None:
     """The user of a live (not revoked) API token, or None; notes when it was last used."""
-    row = session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == digest(token)))
-    if row is None or row.revoked_at is not None:
+    # One round trip for both rows: this runs on every request of a script.
+    found = session.execute(
+        sa.select(ApiToken, User).join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == digest(token))
+    ).first()
+    if found is None:
         return None
-    user = session.get(User, row.user_id)
-    if user is None or user.disabled_at is not None:
+    row, user = found.ApiToken, found.User
+    if row.revoked_at is not None or user.disabled_at is not None:
         return None
     now = utcnow()
     if row.last_used_at is None or now - row.last_used_at > dt.timedelta(minutes=1):

@@ -27,6 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+import sqlalchemy as sa
 from fastapi import HTTPException, Request, status
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
@@ -35,7 +36,7 @@ from backend.auth import accounts
 from backend.auth.limits import hit
 from backend.auth.secrets import csrf_token, same
 from backend.core.config import Settings
-from backend.db.models import Dataset, Poc, Run, User, Workspace
+from backend.db.models import Dataset, Membership, Poc, Run, User, Workspace
 
 Level = Literal["public", "user", "admin", "viewer", "editor", "owner"]
 SESSION_COOKIE = "zopoc_session"
@@ -159,6 +160,9 @@ class Access:
     workspace_id: str | None = None
     role: str | None = None
     via: str | None = None  # "session" | "token"
+    # The PoC / run / dataset / workspace the path names, as the check loaded it. Holding it here keeps
+    # it in the session's (weak) identity map, so the route's own lookup of it costs no query.
+    resource: object | None = None
 
 
 def _unauthenticated() -> HTTPException:
@@ -189,27 +193,60 @@ def authenticate(request: Request, session: Session, settings: Settings) -> tupl
     return user, "session"
 
 
-def _resource_workspace(session: Session, params: dict[str, str]) -> tuple[bool, str | None, str]:
-    """(whether the path names a resource, its workspace id or None, what to call it in a 404)."""
+@dataclass
+class _Resource:
+    """What the path names: its workspace ("" for a built-in dataset, None when there is no such thing),
+    the caller's role there (None: not a member), the loaded row, and what to call it in a 404."""
+
+    workspace_id: str | None = None
+    role: str | None = None
+    row: object | None = None
+    what: str = ""
+
+
+def _path_resource(session: Session, params: dict[str, str], user_id: str) -> _Resource | None:
+    """The resource the path names, or None when it names none (then the active workspace counts).
+
+    PoCs and runs, read on every dashboard request, come with the caller's membership in the same round
+    trip; the route's own lookup then finds the row in the session.
+    """
+    def role_join(workspace_column):
+        return sa.and_(Membership.workspace_id == workspace_column, Membership.user_id == user_id)
+
     if "poc_id" in params:
-        poc = session.get(Poc, params["poc_id"])
-        return True, poc.workspace_id if poc else None, f"PoC {params['poc_id']}"
+        what = f"PoC {params['poc_id']}"
+        found = session.execute(
+            sa.select(Poc, Membership.role).outerjoin(Membership, role_join(Poc.workspace_id))
+            .where(Poc.id == params["poc_id"])).first()
+        return _Resource(what=what) if found is None else \
+            _Resource(found.Poc.workspace_id, found.role, found.Poc, what)
     if "run_id" in params:
-        run = session.get(Run, params["run_id"])
-        return True, run.poc.workspace_id if run else None, f"run {params['run_id']}"
+        what = f"run {params['run_id']}"
+        found = session.execute(
+            sa.select(Run, Poc.workspace_id, Membership.role).join(Poc, Poc.id == Run.poc_id)
+            .outerjoin(Membership, role_join(Poc.workspace_id)).where(Run.id == params["run_id"])).first()
+        return _Resource(what=what) if found is None else \
+            _Resource(found.workspace_id, found.role, found.Run, what)
     if "dataset_id" in params:
         from backend.datasets import ensure_builtin_datasets
 
+        what = f"dataset {params['dataset_id']}"
         dataset = session.get(Dataset, params["dataset_id"])
         if dataset is None and ensure_builtin_datasets(session):
             dataset = session.get(Dataset, params["dataset_id"])
-        if dataset is not None and dataset.workspace_id is None:
-            return True, "", ""  # built-in: every signed-in user may read it
-        return True, dataset.workspace_id if dataset else None, f"dataset {params['dataset_id']}"
+        if dataset is None:
+            return _Resource(what=what)
+        if dataset.workspace_id is None:
+            return _Resource("", None, dataset, what)  # built-in: every signed-in user may read it
+        return _Resource(dataset.workspace_id, accounts.role_in(session, user_id, dataset.workspace_id),
+                         dataset, what)
     if "workspace_id" in params:
+        what = f"workspace {params['workspace_id']}"
         workspace = session.get(Workspace, params["workspace_id"])
-        return True, workspace.id if workspace else None, f"workspace {params['workspace_id']}"
-    return False, None, ""
+        if workspace is None:
+            return _Resource(what=what)
+        return _Resource(workspace.id, accounts.role_in(session, user_id, workspace.id), workspace, what)
+    return None
 
 
 def active_workspace(request: Request, session: Session, user: User) -> tuple[str, str]:
@@ -243,17 +280,18 @@ def authorize(request: Request, session: Session, settings: Settings) -> Access:
     if rule.level in ("user", "admin"):
         return access
 
-    names_resource, workspace_id, what = _resource_workspace(session, dict(request.path_params))
-    if names_resource:
+    resource = _path_resource(session, dict(request.path_params), access.user.id)
+    if resource is not None:
+        access.resource = resource.row
+        workspace_id, role = resource.workspace_id, resource.role
         if workspace_id is None:
             return access  # no such resource: the route answers its own 404
         if workspace_id == "":  # built-in dataset
             if rule.level != "viewer":
                 raise HTTPException(status.HTTP_403_FORBIDDEN, detail="built-in datasets cannot be changed")
             return access
-        role = accounts.role_in(session, access.user.id, workspace_id)
         if role is None:  # another workspace's: indistinguishable from a missing one
-            raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"{what} not found")
+            raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"{resource.what} not found")
     else:
         workspace_id, role = active_workspace(request, session, access.user)
     access.workspace_id, access.role = workspace_id, role

@@ -228,3 +228,44 @@ def test_gpu_runs_wait_for_a_gpu_worker(stack, client, dataset_id):
         assert "could not start" in run["error"] and run["device"] == "cuda", run["error"]
     else:
         assert run["state"] == "succeeded" and run["device"].startswith("cuda")
+
+
+def test_open_sse_streams_hold_no_database_connection(stack, client, dataset_id):
+    # More streams than the API's pool has connections (10 + 20 overflow on Postgres, 5 + 10 on SQLite):
+    # if a stream held one for its life, the read below would wait for the pool and time out.
+    import asyncio
+
+    poc = launch(client, dataset_id, ["lozo"], steps=2)
+    streams = 35
+
+    async def main() -> tuple[int, int, float]:
+        opened = 0
+        ready = asyncio.Event()
+
+        async def hold(http: httpx.AsyncClient, stop: asyncio.Event) -> None:
+            nonlocal opened
+            async with http.stream("GET", f"/api/pocs/{poc['id']}/events") as response:
+                assert response.status_code == 200
+                async for _line in response.aiter_lines():  # the first line arrives once it is served
+                    opened += 1
+                    if opened == streams:
+                        ready.set()
+                    await stop.wait()
+                    return
+
+        stop = asyncio.Event()
+        async with httpx.AsyncClient(base_url=stack.base_url, headers=stack.auth_headers(), timeout=30,
+                                     limits=httpx.Limits(max_connections=streams + 5)) as http:
+            holders = [asyncio.create_task(hold(http, stop)) for _ in range(streams)]
+            await asyncio.wait_for(ready.wait(), timeout=60)
+            started = time.monotonic()
+            read = await http.get(f"/api/pocs/{poc['id']}", timeout=10)
+            elapsed = time.monotonic() - started
+            stop.set()
+            await asyncio.gather(*holders)
+        return opened, read.status_code, elapsed
+
+    opened, status, elapsed = asyncio.run(main())
+    assert opened == streams
+    assert status == 200
+    assert elapsed < 5, f"a read with {streams} streams open took {elapsed:.1f} s (waiting for the pool?)"

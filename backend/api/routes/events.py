@@ -28,13 +28,14 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
+from backend.api.deps import PocDep, SessionDep
 from backend.api.errors import field_problem
 from backend.core.config import Settings, get_settings
-from backend.db.models import Poc, PocEvent
+from backend.db.models import PocEvent
 from backend.db.session import make_sessionmaker
 from backend.events import channel, events_after
 
@@ -78,12 +79,6 @@ def _head(poc_id: str) -> int:
     with make_sessionmaker()() as session:
         return session.scalar(sa.select(sa.func.coalesce(sa.func.max(PocEvent.seq), 0))
                               .where(PocEvent.poc_id == poc_id)) or 0
-
-
-def _poc_exists(poc_id: str) -> bool:
-    with make_sessionmaker()() as session:
-        poc = session.get(Poc, poc_id)
-        return poc is not None and poc.deleted_at is None
 
 
 def _to_sse(seq: int, kind: str, payload: dict, skip_points: int) -> ServerSentEvent | None:
@@ -219,11 +214,12 @@ class PocFeed:
                     await waker.wait()
 
 
-async def existing_poc_id(poc_id: str) -> str:
+def existing_poc_id(poc: PocDep, session: SessionDep) -> str:
     """``poc_id`` if that PoC exists (checked before the stream starts, so a 404 is a real 404)."""
-    if not await run_in_threadpool(_poc_exists, poc_id):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"PoC {poc_id} not found")
-    return poc_id
+    # The access check loaded the PoC already (no query here); ending the transaction anyway makes sure
+    # the stream never holds a pooled connection for its whole life.
+    session.commit()
+    return poc.id
 
 
 def resume_point(
