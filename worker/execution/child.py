@@ -1,7 +1,8 @@
 """The training child process: start it in its own process group, read its JSONL events, end it.
 
 The child is ``python -m worker.train --spec-file F --events-out -`` (docs/CONTRACTS.md section 1). It gets
-its own process group (so a cancel reaches everything it started) and a parent-death signal (so it dies
+its own session and process group (so a cancel reaches everything it started, and its niceness counts
+against the API's processes, see ``_child_setup``) and a parent-death signal (so it dies
 with the worker process that reads it instead of training on unobserved). Its exit is collected with
 ``os.wait4`` for the exit status and the kernel's account of its peak memory (``ru_maxrss``).
 """
@@ -31,9 +32,23 @@ _EOF = object()
 
 def _child_setup(parent_pid: int, nice: int) -> None:
     # Runs in the forked child before exec: async-signal-safe calls only (everything was loaded before).
-    os.setpgid(0, 0)
+    # A session of its own is also a process group of its own (a cancel signals the whole group).
+    os.setsid()
     if nice:
         os.nice(nice)
+        # On kernels with autogroup scheduling (most desktop and many server distributions) a nice value
+        # only counts against processes of the same session: against the API, Postgres and everything
+        # else, each session's *autogroup* competes at its own nice. So the new session's autogroup gets
+        # the niceness too; without it the API waited for training processes as if they had none
+        # (benchmarks/load.py). Best effort: the file is missing without autogroup.
+        try:
+            fd = os.open("/proc/self/autogroup", os.O_WRONLY)
+            try:
+                os.write(fd, str(nice).encode())
+            finally:
+                os.close(fd)
+        except OSError:
+            pass
     _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent_pid:  # the parent died before the death signal was armed
         os._exit(1)
