@@ -5,6 +5,7 @@ Kept apart from the arithmetic (``roi``, ``memory``) so that stays testable with
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -98,14 +99,20 @@ class Calibration:
         return {"ratio": round(self.ratio, 3), "samples": self.samples, "device_kind": self.device_kind}
 
 
-def calibration(session: Session, kind: str, method: str | None = None) -> Calibration | None:
-    """Measured/estimated ratio over recent succeeded runs on ``kind`` ("cpu" | "cuda"), optionally one method.
+def calibration(session: Session, kind: str, workspace_ids: Collection[str],
+                method: str | None = None) -> Calibration | None:
+    """Measured/estimated ratio over recent succeeded runs on ``kind`` ("cpu" | "cuda") of the PoCs in
+    ``workspace_ids`` (the caller's: other workspaces' runs are none of their business, not even as an
+    average), optionally one method.
 
     Each run is compared with the estimate for its own model and settings; runs whose model can no longer
     be resolved are skipped. None when no run qualifies.
     """
+    if not workspace_ids:
+        return None
     query = (sa.select(Run, Poc).join(Poc, Run.poc_id == Poc.id)
-             .where(Run.state == "succeeded", Run.peak_memory_mb.is_not(None))
+             .where(Run.state == "succeeded", Run.peak_memory_mb.is_not(None),
+                    Poc.workspace_id.in_(list(workspace_ids)))
              .order_by(Run.finished_at.desc()).limit(CALIBRATION_RUNS))
     if method:
         query = query.where(Run.method == method)

@@ -82,6 +82,22 @@ def test_calibration_from_finished_runs(client, sessions, workspace_id):
     assert rows[0]["calibrated_total_gb"] == pytest.approx(rows[0]["total_gb"] * calibration["ratio"], rel=1e-3)
 
 
+def test_calibration_uses_only_the_callers_workspaces(client, sessions, workspace_id):
+    from tests.support.db import login_as
+
+    def cpu_calibration():
+        return client.post("/api/estimates/memory", json={"model": "minilm", "methods": ["lozo"],
+                                                          "device": "cpu"}).json()["data"][0]["calibration"]
+
+    stranger = login_as(sessions, "owner")
+    with sessions() as session:
+        add_finished_poc(session, stranger.workspace_id)
+    assert cpu_calibration() is None  # another workspace's finished runs: not even their average shows
+    with sessions() as session:
+        add_finished_poc(session, workspace_id)
+    assert cpu_calibration()["samples"] == 2  # the caller's own two runs, not the stranger's
+
+
 def test_roi_of_a_finished_poc(client, sessions, workspace_id):
     with sessions() as session:
         poc_id = add_finished_poc(session, workspace_id, table=(130, 10, 20, 40))

@@ -11,8 +11,9 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
 
-from backend.api.deps import PocDep, SessionDep, SettingsDep
+from backend.api.deps import AccessDep, PocDep, SessionDep, SettingsDep
 from backend.api.schemas import Message
+from backend.auth.accounts import memberships_of
 from backend.estimates import gpus, memory, records, roi, shapes
 from backend.estimates.schemas import (
     GpusPublic,
@@ -47,7 +48,8 @@ def list_gpus(settings: SettingsDep) -> dict:
 @router.post("/estimates/memory", response_model=MemoryEstimatePublic,
              responses={404: {"model": Message}, 422: {"model": Message}},
              summary="Memory per optimizer before launch, and fit on a GPU")
-def estimate_memory(body: MemoryEstimateRequest, session: SessionDep, settings: SettingsDep) -> dict:
+def estimate_memory(body: MemoryEstimateRequest, session: SessionDep, settings: SettingsDep,
+                    access: AccessDep) -> dict:
     shape = _shape(body.model)
     kind = body.device or ("cuda" if body.gpu_id else "cpu")
     gpu = None
@@ -57,7 +59,9 @@ def estimate_memory(body: MemoryEstimateRequest, session: SessionDep, settings: 
             raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"GPU {body.gpu_id} not in the catalogue")
     work = memory.Workload(dtype=body.dtype, batch_size=body.batch_size, seq_len=body.seq_len, rank=body.rank,
                            device_kind=kind)
-    calib = records.calibration(session, kind)
+    # Calibrated by the runs of the caller's own workspaces only.
+    own_workspaces = [m.workspace_id for m in memberships_of(session, access.user.id)]
+    calib = records.calibration(session, kind, own_workspaces)
     rows = []
     for est in memory.estimate_all(shape, body.methods, work):
         expected = est.total * (calib.ratio if calib else 1.0)
@@ -77,7 +81,7 @@ def poc_roi(poc: PocDep, session: SessionDep, settings: SettingsDep,
             target: Annotated[RoiTarget, Query()] = "poc",
             dtype: Annotated[Literal["float32", "float16", "bfloat16"] | None,
                              Query(description="precision of the projection; default: the PoC's")] = None) -> dict:
-    calib = records.calibration(session, "cuda")
+    calib = records.calibration(session, "cuda", [poc.workspace_id])
     try:
         result = roi.compute_roi(records.poc_result(session, poc), target, catalog=_catalog(settings),
                                  calibration=calib.ratio if calib else None, dtype=dtype)
