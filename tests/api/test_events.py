@@ -226,3 +226,27 @@ def test_streams_of_one_poc_share_one_feed_and_one_redis_subscription(server, ma
     while feeds() or (settings.redis_url and subscribers()):
         assert time.monotonic() < deadline, "the feed outlived its last stream"
         time.sleep(0.1)
+
+
+def test_a_stream_that_falls_too_far_behind_is_cut_off_and_the_others_get_everything(monkeypatch, settings):
+    import asyncio
+
+    from backend.api.routes import events
+
+    monkeypatch.setattr(events, "STREAM_BACKLOG_ROWS", 4)
+
+    async def scenario() -> tuple[list, list, bool]:
+        feed = events.PocFeed(settings, "poc-x", ("test", "poc-x", ""))
+        reader, stalled = asyncio.Queue(maxsize=5), asyncio.Queue(maxsize=5)
+        feed.queues |= {reader, stalled}
+        got = []
+        for seq in range(1, 11):  # ten batches; ``reader`` takes each one at once, ``stalled`` never does
+            feed.deliver([(seq, "metric", {"seq": seq})])
+            got.append(reader.get_nowait())
+        left = [stalled.get_nowait() for _ in range(stalled.qsize())]
+        return got, left, stalled in feed.queues
+
+    got, left, still_fed = asyncio.run(scenario())
+    assert [seq for seq, _, _ in got] == list(range(1, 11))
+    assert left == [None]  # emptied down to the end mark: the stream ends and its browser resumes
+    assert not still_fed

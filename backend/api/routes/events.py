@@ -6,7 +6,8 @@ API process, one task per PoC holds ONE Redis subscription (``backend.events.cha
 database fetch per wake-up (or polls the table every ``events_poll_s`` without Redis), and hands the new
 rows to every stream's queue. A stream joins the feed BEFORE its replay and drops feed rows it already
 replayed, so nothing is lost between replay and live, and nothing comes twice. The feed starts with its
-first stream and stops when the last one leaves. FastAPI sends a ``: ping`` comment whenever the stream is
+first stream and stops when the last one leaves. A stream more than ``STREAM_BACKLOG_ROWS`` behind (a
+client reading slower than the runs write) is ended; its browser resumes from the database. FastAPI sends a ``: ping`` comment whenever the stream is
 idle for 15 s, and ends the generator when the client goes away.
 
 Ids: every event has id ``"<seq>"`` of its ``poc_events`` row. A ``run`` event carries RunPublic; a
@@ -50,6 +51,10 @@ MAX_SEQ = 2**63 - 1
 _REDIS_FALLBACK_POLL_S = 5.0
 # How often a stream waiting on its feed checks whether the client is still there.
 _DISCONNECT_CHECK_S = 5.0
+# Rows (stored batches) a stream may fall behind its feed. A client that reads slower than the runs write
+# is cut off beyond this instead of having every row kept for it in memory; its browser reconnects with
+# Last-Event-ID and catches up from the database, so nothing is lost.
+STREAM_BACKLOG_ROWS = 256
 
 Row = tuple[int, str, dict]
 
@@ -163,7 +168,7 @@ class PocFeed:
         if feed is None or feed.task is None or feed.task.done():  # none yet, or one that died
             feed = cls._feeds[key] = PocFeed(settings, poc_id, key)
             feed.task = asyncio.create_task(feed._run(), name=f"poc-feed-{poc_id}")
-        queue: asyncio.Queue[Row | None] = asyncio.Queue()
+        queue: asyncio.Queue[Row | None] = asyncio.Queue(maxsize=STREAM_BACKLOG_ROWS + 1)  # + the end mark
         feed.queues.add(queue)
         return feed, queue
 
@@ -174,6 +179,21 @@ class PocFeed:
                 del self._feeds[self.key]
             if self.task is not None:
                 self.task.cancel()
+
+    def deliver(self, rows: list[Row]) -> None:
+        """Hand ``rows`` to every stream; a stream more than ``STREAM_BACKLOG_ROWS`` behind is cut off: its
+        queue is emptied down to the end mark and it gets nothing more from this feed."""
+        for queue in list(self.queues):
+            if queue.qsize() + len(rows) <= STREAM_BACKLOG_ROWS:
+                for row in rows:
+                    queue.put_nowait(row)
+                continue
+            self.queues.discard(queue)
+            while not queue.empty():
+                queue.get_nowait()
+            queue.put_nowait(None)
+            log.info("events of PoC %s: a stream fell %d rows behind and was cut off (it resumes)",
+                     self.poc_id, STREAM_BACKLOG_ROWS)
 
     async def _run(self) -> None:
         try:
@@ -206,9 +226,7 @@ class PocFeed:
                     await asyncio.sleep(self.settings.events_poll_s)
                     continue
                 if rows:
-                    for queue in self.queues:
-                        for row in rows:
-                            queue.put_nowait(row)
+                    self.deliver(rows)
                     self.head = rows[-1][0]
                 else:
                     await waker.wait()
