@@ -87,8 +87,11 @@ def check_password(session: Session, email: str, password: str) -> User | None:
 def start_session(session: Session, user: User, days: float) -> str:
     """A new browser session for ``user``; returns the token for the cookie (only its hash is stored)."""
     token = new_token(SESSION_PREFIX)
-    session.add(AuthSession(token_hash=digest(token), user_id=user.id,
-                            expires_at=utcnow() + dt.timedelta(days=days)))
+    now = utcnow()
+    # Sessions that expired are useless (session_user refuses them): forget them whenever someone signs
+    # in, so the table holds live sessions only, without a scheduler.
+    session.execute(sa.delete(AuthSession).where(AuthSession.expires_at <= now))
+    session.add(AuthSession(token_hash=digest(token), user_id=user.id, expires_at=now + dt.timedelta(days=days)))
     session.commit()
     return token
 

@@ -72,6 +72,26 @@ def test_csrf_header_is_required_on_changes_with_a_session_cookie(app, world: Wo
             assert session.get(AuthSession, digest(cookie)) is None
 
 
+def test_an_expired_session_is_refused_and_forgotten_at_the_next_sign_in(app, world: World, sessions):
+    import datetime as dt
+
+    with TestClient(app) as client:
+        client.post("/api/auth/login", json=member_login(world))
+        cookie = client.cookies["zopoc_session"]
+        with sessions() as session:
+            row = session.get(AuthSession, digest(cookie))
+            row.expires_at = accounts.utcnow() - dt.timedelta(seconds=1)
+            session.commit()
+        assert client.get("/api/auth/me").status_code == 401
+    with TestClient(app) as other:  # anyone's sign-in clears out every expired session
+        assert other.post("/api/auth/login", json=member_login(world)).status_code == 200
+        with sessions() as session:
+            assert session.get(AuthSession, digest(cookie)) is None
+            expired_left = session.scalar(sa.select(sa.func.count()).select_from(AuthSession)
+                                  .where(AuthSession.expires_at <= accounts.utcnow()))
+            assert expired_left == 0
+
+
 def test_api_token_is_shown_once_hashed_at_rest_and_revocable(app, world: World, sessions):
     with TestClient(app, headers=world.editor.headers) as client:
         made = client.post("/api/auth/tokens", json={"name": "nightly script"})
