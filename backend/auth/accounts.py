@@ -91,7 +91,8 @@ def start_session(session: Session, user: User, days: float) -> str:
     # Sessions that expired are useless (session_user refuses them): forget them whenever someone signs
     # in, so the table holds live sessions only, without a scheduler.
     session.execute(sa.delete(AuthSession).where(AuthSession.expires_at <= now))
-    session.add(AuthSession(token_hash=digest(token), user_id=user.id, expires_at=now + dt.timedelta(days=days)))
+    session.add(AuthSession(token_hash=digest(token), user_id=user.id,
+                            expires_at=now + dt.timedelta(days=days)))
     session.commit()
     return token
 
