@@ -82,6 +82,18 @@ def check_password(session: Session, email: str, password: str) -> User | None:
     return user
 
 
+def set_disabled(session: Session, user: User, disabled: bool) -> User:
+    """Disable (or enable again) ``user`` (committed). A disabled user's sessions are deleted, and their
+    API tokens and any session cookie they still hold are refused from the next request on."""
+    if disabled:
+        user.disabled_at = user.disabled_at or utcnow()
+        session.execute(sa.delete(AuthSession).where(AuthSession.user_id == user.id))
+    else:
+        user.disabled_at = None
+    session.commit()
+    return user
+
+
 # --- browser sessions -----------------------------------------------------------------------------
 
 def start_session(session: Session, user: User, days: float) -> str:

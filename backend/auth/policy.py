@@ -73,6 +73,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("DELETE", "/api/auth/tokens/{token_id}"): R("user"),
     ("POST", "/api/admin/invites"): R("admin"),
     ("GET", "/api/admin/users"): R("admin"),
+    ("PATCH", "/api/admin/users/{user_id}"): R("admin"),
+    ("GET", "/api/admin/workspaces"): R("admin"),
     ("GET", "/api/workspaces"): R("user"),
     ("POST", "/api/workspaces"): R("admin"),
     ("GET", "/api/workspaces/{workspace_id}/members"): R("viewer"),

@@ -99,6 +99,29 @@ class UserPublic(BaseModel):
     name: str
     is_admin: bool
     created_at: dt.datetime
+    disabled_at: dt.datetime | None = Field(
+        description="when an administrator disabled the account (it can then neither sign in nor use its "
+                    "sessions and tokens); null while enabled")
+
+
+class UserChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    disabled: bool = Field(description="true: sign the user out everywhere and refuse them; false: enable")
+
+
+class WorkspaceSummary(BaseModel):
+    id: str
+    name: str
+    created_at: dt.datetime
+    members: int
+    owners: list[str] = Field(description="e-mail addresses of the owners")
+    pocs: int = Field(description="PoCs in the workspace (deleted ones not counted)")
+
+
+class WorkspaceSummaries(BaseModel):
+    data: list[WorkspaceSummary]
+    count: int
 
 
 class UsersPublic(BaseModel):

@@ -59,6 +59,7 @@ def request_for(client: TestClient, method: str, path: str, template: str, world
         ("POST", "/api/auth/tokens"): {"name": "matrix"},
         ("POST", "/api/admin/invites"): {"email": f"new-{secrets.token_hex(3)}@zopoc.test"},
         ("POST", "/api/workspaces"): {"name": "another"},
+        ("PATCH", "/api/admin/users/{user_id}"): {"disabled": False},
         ("PUT", "/api/workspaces/{workspace_id}/members/{user_id}"): {"role": "viewer"},
         ("POST", "/api/workspaces/{workspace_id}/invites"): {
             "email": f"ws-{secrets.token_hex(3)}@zopoc.test"},

@@ -150,6 +150,48 @@ def test_admin_invites_a_user_who_joins_with_the_invited_role(app, world: World,
         assert [w["role"] for w in newcomer.json()["workspaces"]] == ["owner"]  # a workspace of their own
 
 
+def test_admin_disables_a_user_everywhere_at_once_and_enables_them_again(app, world: World, sessions):
+    with sessions() as session:
+        admin = accounts.create_user(session, f"root-{world.member.user_id[:6]}@zopoc.test",
+                                     "a long admin password", is_admin=True)
+        admin_id, admin_token = admin.id, accounts.create_api_token(session, admin, "admin").token
+    with TestClient(app) as browser:
+        browser.post("/api/auth/login", json=member_login(world))
+        assert browser.get("/api/auth/me").status_code == 200
+        with TestClient(app, headers={"Authorization": f"Bearer {admin_token}"}) as root:
+            off = root.patch(f"/api/admin/users/{world.member.user_id}", json={"disabled": True})
+            assert off.status_code == 200 and off.json()["disabled_at"] is not None
+            # The member's open browser session, a new sign-in and their API token: all refused at once.
+            assert browser.get("/api/auth/me").status_code == 401
+            assert browser.post("/api/auth/login", json=member_login(world)).status_code == 401
+            with TestClient(app, headers=world.member.headers) as script:
+                assert script.get("/api/pocs").status_code == 401
+            assert root.patch(f"/api/admin/users/{admin_id}", json={"disabled": True}).status_code == 409
+            assert root.patch("/api/admin/users/nobody", json={"disabled": True}).status_code == 404
+            on = root.patch(f"/api/admin/users/{world.member.user_id}", json={"disabled": False})
+            assert on.status_code == 200 and on.json()["disabled_at"] is None
+        assert browser.post("/api/auth/login", json=member_login(world)).status_code == 200
+    with sessions() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(AuthSession)
+                              .where(AuthSession.user_id == world.member.user_id)) == 1
+
+
+def test_admin_sees_every_workspace_with_its_owners_and_pocs(app, world: World, sessions):
+    with sessions() as session:
+        admin = accounts.create_user(session, f"site-{world.owner.user_id[:6]}@zopoc.test",
+                                     "a long admin password", is_admin=True)
+        admin_token = accounts.create_api_token(session, admin, "admin").token
+    with TestClient(app, headers={"Authorization": f"Bearer {admin_token}"}) as root:
+        listed = root.get("/api/admin/workspaces")
+    assert listed.status_code == 200
+    rows = {w["id"]: w for w in listed.json()["data"]}
+    a, b = rows[world.owner.workspace_id], rows[world.outsider.workspace_id]  # neither has the admin
+    assert (a["members"], a["owners"], a["pocs"]) == (4, [world.owner.email], 1)
+    assert (b["members"], b["owners"], b["pocs"]) == (1, [world.outsider.email], 0)
+    with TestClient(app, headers=world.owner.headers) as owner:
+        assert owner.get("/api/admin/workspaces").status_code == 403
+
+
 def test_first_admin_has_no_fixed_password(api_env, sessions, settings, capsys):
     with sessions() as session:
         for user in session.scalars(sa.select(User)):

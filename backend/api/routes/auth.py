@@ -26,16 +26,19 @@ from backend.auth.schemas import (
     TokenCreated,
     TokenPublic,
     TokensPublic,
+    UserChange,
     UserPublic,
     UsersPublic,
     WorkspaceCreate,
     WorkspaceInvite,
     WorkspaceRole,
     WorkspacesPublic,
+    WorkspaceSummaries,
+    WorkspaceSummary,
 )
 from backend.auth.secrets import csrf_token
 from backend.core.config import Settings
-from backend.db.models import ApiToken, Membership, User, Workspace
+from backend.db.models import ApiToken, Membership, Poc, User, Workspace
 
 router = APIRouter(tags=["auth"])
 
@@ -172,6 +175,39 @@ def list_users(session: SessionDep) -> UsersPublic:
     users = session.scalars(sa.select(User).order_by(User.created_at)).all()
     return UsersPublic(data=[UserPublic.model_validate(u, from_attributes=True) for u in users],
                        count=len(users))
+
+
+@router.patch("/admin/users/{user_id}", response_model=UserPublic,
+              responses={404: {"description": "no such user"},
+                         409: {"description": "administrators cannot disable themselves"}},
+              summary="Disable or enable a user (administrators); disabling signs them out everywhere")
+def change_user(user_id: str, body: UserChange, access: AccessDep, session: SessionDep) -> UserPublic:
+    user = session.get(User, user_id)
+    if user is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"user {user_id} not found")
+    if body.disabled and user.id == access.user.id:
+        raise HTTPException(status.HTTP_409_CONFLICT,
+                            detail="you cannot disable yourself; ask another administrator")
+    accounts.set_disabled(session, user, body.disabled)
+    return UserPublic.model_validate(user, from_attributes=True)
+
+
+@router.get("/admin/workspaces", response_model=WorkspaceSummaries,
+            summary="Every workspace with its members, owners and PoCs (administrators)")
+def list_all_workspaces(session: SessionDep) -> WorkspaceSummaries:
+    members = dict(session.execute(sa.select(Membership.workspace_id, sa.func.count())
+                                   .group_by(Membership.workspace_id)).all())
+    pocs = dict(session.execute(sa.select(Poc.workspace_id, sa.func.count()).where(Poc.deleted_at.is_(None))
+                                .group_by(Poc.workspace_id)).all())
+    owners: dict[str, list[str]] = {}
+    for workspace_id, email in session.execute(
+            sa.select(Membership.workspace_id, User.email).join(User, User.id == Membership.user_id)
+            .where(Membership.role == "owner").order_by(User.email)):
+        owners.setdefault(workspace_id, []).append(email)
+    data = [WorkspaceSummary(id=w.id, name=w.name, created_at=w.created_at, members=members.get(w.id, 0),
+                             owners=owners.get(w.id, []), pocs=pocs.get(w.id, 0))
+            for w in session.scalars(sa.select(Workspace).order_by(Workspace.created_at, Workspace.id))]
+    return WorkspaceSummaries(data=data, count=len(data))
 
 
 @router.get("/workspaces", response_model=WorkspacesPublic, summary="My workspaces with my role in each")
