@@ -192,6 +192,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/users/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Disable or enable a user (administrators); disabling signs them out everywhere */
+        patch: operations["auth-change_user"];
+        trace?: never;
+    };
+    "/api/admin/workspaces": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every workspace with its members, owners and PoCs (administrators) */
+        get: operations["auth-list_all_workspaces"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/workspaces": {
         parameters: {
             query?: never;
@@ -1496,6 +1530,14 @@ export interface components {
             /** Count */
             count: number;
         };
+        /** UserChange */
+        UserChange: {
+            /**
+             * Disabled
+             * @description true: sign the user out everywhere and refuse them; false: enable
+             */
+            disabled: boolean;
+        };
         /** UserPublic */
         UserPublic: {
             /** Id */
@@ -1511,6 +1553,11 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+            /**
+             * Disabled At
+             * @description when an administrator disabled the account (it can then neither sign in nor use its sessions and tokens); null while enabled
+             */
+            disabled_at: string | null;
         };
         /** UsersPublic */
         UsersPublic: {
@@ -1585,6 +1632,37 @@ export interface components {
              * @enum {string}
              */
             role: "viewer" | "editor" | "owner";
+        };
+        /** WorkspaceSummaries */
+        WorkspaceSummaries: {
+            /** Data */
+            data: components["schemas"]["WorkspaceSummary"][];
+            /** Count */
+            count: number;
+        };
+        /** WorkspaceSummary */
+        WorkspaceSummary: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Members */
+            members: number;
+            /**
+             * Owners
+             * @description e-mail addresses of the owners
+             */
+            owners: string[];
+            /**
+             * Pocs
+             * @description PoCs in the workspace (deleted ones not counted)
+             */
+            pocs: number;
         };
         /** WorkspacesPublic */
         WorkspacesPublic: {
@@ -2037,6 +2115,84 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UsersPublic"];
+                };
+            };
+            /** @description invalid input, one entry per problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    "auth-change_user": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserChange"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserPublic"];
+                };
+            };
+            /** @description no such user */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description administrators cannot disable themselves */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description invalid input, one entry per problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    "auth-list_all_workspaces": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkspaceSummaries"];
                 };
             };
             /** @description invalid input, one entry per problem */
