@@ -112,3 +112,7 @@ export async function apiFetch<T>(path: string, init: RequestInit = {}): Promise
 
 export const postJson = <T>(path: string, payload: unknown): Promise<T> =>
   apiFetch<T>(path, { method: "POST", body: JSON.stringify(payload) });
+
+/** A JSON body with another method (PUT, PATCH); like every change it carries the CSRF header. */
+export const sendJson = <T>(method: "PUT" | "PATCH", path: string, payload: unknown): Promise<T> =>
+  apiFetch<T>(path, { method, body: JSON.stringify(payload) });

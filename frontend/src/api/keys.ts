@@ -3,6 +3,12 @@ import type { RoiTarget, XAxis } from "./types";
 /** Every TanStack Query key in the app comes from here, so invalidation can target a whole family. */
 export const queryKeys = {
   me: () => ["auth", "me"] as const,
+  tokens: () => ["auth", "tokens"] as const,
+  workspaces: () => ["workspaces", "mine"] as const,
+  members: (workspaceId: string) => ["workspaces", "members", workspaceId] as const,
+  allMembers: () => ["workspaces", "members"] as const,
+  adminUsers: () => ["admin", "users"] as const,
+  adminWorkspaces: () => ["admin", "workspaces"] as const,
   models: () => ["models"] as const,
   methods: () => ["methods"] as const,
   datasets: () => ["datasets"] as const,

@@ -1,10 +1,12 @@
 import { queryOptions } from "@tanstack/react-query";
+import type { WorkspaceRole } from "../auth/session";
 import { apiFetch, postJson } from "./client";
 import { queryKeys } from "./keys";
 import type {
   DatasetPublic,
   GpuPublic,
   ListOf,
+  Member,
   MemoryEstimate,
   MemoryEstimateRequest,
   MethodPublic,
@@ -13,6 +15,9 @@ import type {
   PocPublic,
   RoiPublic,
   RoiTarget,
+  TokenPublic,
+  UserPublic,
+  WorkspaceSummary,
   XAxis,
 } from "./types";
 
@@ -93,4 +98,37 @@ export const memoryEstimateQuery = (body: MemoryEstimateRequest) =>
     queryKey: queryKeys.memoryEstimate(body),
     queryFn: () => postJson<MemoryEstimate>("/api/estimates/memory", body),
     staleTime: 60_000,
+  });
+
+// Accounts: what the account screens read. Changes go through useMutation in the screens, which then
+// invalidate these keys.
+
+export const tokensQuery = () =>
+  queryOptions({
+    queryKey: queryKeys.tokens(),
+    queryFn: () => apiFetch<ListOf<TokenPublic>>("/api/auth/tokens"),
+  });
+
+export const workspacesQuery = () =>
+  queryOptions({
+    queryKey: queryKeys.workspaces(),
+    queryFn: () => apiFetch<ListOf<WorkspaceRole>>("/api/workspaces"),
+  });
+
+export const membersQuery = (workspaceId: string) =>
+  queryOptions({
+    queryKey: queryKeys.members(workspaceId),
+    queryFn: () => apiFetch<ListOf<Member>>(`/api/workspaces/${encodeURIComponent(workspaceId)}/members`),
+  });
+
+export const adminUsersQuery = () =>
+  queryOptions({
+    queryKey: queryKeys.adminUsers(),
+    queryFn: () => apiFetch<ListOf<UserPublic>>("/api/admin/users"),
+  });
+
+export const adminWorkspacesQuery = () =>
+  queryOptions({
+    queryKey: queryKeys.adminWorkspaces(),
+    queryFn: () => apiFetch<ListOf<WorkspaceSummary>>("/api/admin/workspaces"),
   });

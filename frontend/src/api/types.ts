@@ -59,3 +59,15 @@ export type ReportLinks = Schemas["ReportLinks"];
 
 /** A validation problem as the API reports it (row is null for file-level problems). */
 export type FieldProblem = Schemas["ProblemItem"];
+
+// Accounts (issue 6): API tokens, members, administration (Me, Role, WorkspaceRole: auth/session.ts).
+export type TokenPublic = Schemas["TokenPublic"];
+/** POST /api/auth/tokens: the only answer that carries the token itself. */
+export type TokenCreated = Schemas["TokenCreated"];
+export type Member = Schemas["Member"];
+export type WorkspaceInvite = Schemas["WorkspaceInvite"];
+export type InviteCreate = Schemas["InviteCreate"];
+/** An invitation: `url` is the path of the link (`/invite#<token>`), shown only in this answer. */
+export type InviteCreated = Schemas["InviteCreated"];
+export type UserPublic = Schemas["UserPublic"];
+export type WorkspaceSummary = Schemas["WorkspaceSummary"];
