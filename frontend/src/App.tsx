@@ -1,6 +1,9 @@
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { useTranslation } from "react-i18next";
 import { createBrowserRouter, NavLink, Outlet, RouterProvider } from "react-router-dom";
+import { AdminPage } from "./accounts/AdminPage";
+import { MembersPage } from "./accounts/MembersPage";
+import { TokensPage } from "./accounts/TokensPage";
 import { InvitePage } from "./auth/InvitePage";
 import { LoginPage } from "./auth/LoginPage";
 import { usePermissions } from "./auth/permissions";
@@ -85,6 +88,30 @@ const router = createBrowserRouter([
         element: (
           <RequireSignIn>
             <ComparePage />
+          </RequireSignIn>
+        ),
+      },
+      {
+        path: "/account/tokens",
+        element: (
+          <RequireSignIn>
+            <TokensPage />
+          </RequireSignIn>
+        ),
+      },
+      {
+        path: "/workspace/members",
+        element: (
+          <RequireSignIn>
+            <MembersPage />
+          </RequireSignIn>
+        ),
+      },
+      {
+        path: "/admin",
+        element: (
+          <RequireSignIn>
+            <AdminPage />
           </RequireSignIn>
         ),
       },

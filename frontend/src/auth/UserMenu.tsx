@@ -1,15 +1,23 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useEffect, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
-import { useNavigate } from "react-router-dom";
+import { NavLink, useNavigate } from "react-router-dom";
 import { activeWorkspace, apiFetch, WORKSPACE_STORAGE_KEY } from "../api/client";
+import { permissionsFor } from "./permissions";
 import { meQuery } from "./session";
 
-/** The signed-in user, the workspace switch (when there is a choice) and sign out. Hidden without accounts. */
+/**
+ * The signed-in user, the workspace switch (when there is a choice) and the account menu: my API tokens,
+ * the workspace's members, administration (administrators only), sign out. Hidden without accounts.
+ */
 export function UserMenu() {
   const { t } = useTranslation();
   const navigate = useNavigate();
   const queryClient = useQueryClient();
   const me = useQuery(meQuery());
+  const [open, setOpen] = useState(false);
+  const menu = useRef<HTMLDivElement>(null);
+  const button = useRef<HTMLButtonElement>(null);
   const logout = useMutation({
     mutationFn: () => apiFetch<void>("/api/auth/logout", { method: "POST" }),
     onSettled: () => {
@@ -17,9 +25,33 @@ export function UserMenu() {
       navigate("/login", { replace: true });
     },
   });
+
+  // An open menu closes on Escape (focus back on its button) and on a click anywhere else.
+  useEffect(() => {
+    if (!open) return;
+    const onPointer = (e: PointerEvent) => {
+      if (!menu.current?.contains(e.target as Node)) setOpen(false);
+    };
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === "Escape") {
+        setOpen(false);
+        button.current?.focus();
+      }
+    };
+    document.addEventListener("pointerdown", onPointer);
+    document.addEventListener("keydown", onKey);
+    return () => {
+      document.removeEventListener("pointerdown", onPointer);
+      document.removeEventListener("keydown", onKey);
+    };
+  }, [open]);
+
   if (!me.data) return null;
   const workspaces = me.data.workspaces;
   const current = activeWorkspace() ?? workspaces[0]?.id ?? "";
+  const can = permissionsFor(me.data, current);
+  const name = me.data.name || me.data.email;
+  const close = () => setOpen(false);
 
   return (
     <div className="user-menu">
@@ -43,12 +75,47 @@ export function UserMenu() {
           </select>
         </label>
       )}
-      <span className="user-name" title={me.data.email}>
-        {me.data.name || me.data.email}
-      </span>
-      <button type="button" onClick={() => logout.mutate()} disabled={logout.isPending}>
-        {t("auth.signOut")}
-      </button>
+      <div className="account-menu" ref={menu}>
+        <button
+          ref={button}
+          type="button"
+          className="account-button"
+          aria-label={t("account.menu", { name })}
+          aria-expanded={open}
+          aria-controls="account-menu"
+          title={me.data.email}
+          onClick={() => setOpen((o) => !o)}
+        >
+          <span className="user-name">{name}</span>
+          <span aria-hidden="true"> ▾</span>
+        </button>
+        {open && (
+          <nav id="account-menu" className="account-panel" aria-label={t("account.nav")}>
+            <ul>
+              <li>
+                <NavLink to="/account/tokens" onClick={close}>
+                  {t("account.tokens")}
+                </NavLink>
+              </li>
+              <li>
+                <NavLink to="/workspace/members" onClick={close}>
+                  {t("account.members")}
+                </NavLink>
+              </li>
+              {can.admin && (
+                <li>
+                  <NavLink to="/admin" onClick={close}>
+                    {t("account.admin")}
+                  </NavLink>
+                </li>
+              )}
+            </ul>
+            <button type="button" onClick={() => logout.mutate()} disabled={logout.isPending}>
+              {t("auth.signOut")}
+            </button>
+          </nav>
+        )}
+      </div>
     </div>
   );
 }

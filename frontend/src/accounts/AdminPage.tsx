@@ -1,0 +1,205 @@
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useTranslation } from "react-i18next";
+import { sendJson } from "../api/client";
+import { queryKeys } from "../api/keys";
+import { adminUsersQuery, adminWorkspacesQuery } from "../api/queries";
+import type { ListOf, UserPublic } from "../api/types";
+import { permissionsFor } from "../auth/permissions";
+import type { Me } from "../auth/session";
+import { ErrorNotice, Loading } from "../components/QueryState";
+import { formatDateTime, formatNumber } from "../i18n/format";
+import { AccountsOnly } from "./AccountsOnly";
+import { ConfirmButton } from "./ConfirmButton";
+import { InviteForm } from "./InviteForm";
+import { ProblemNotice } from "./ProblemNotice";
+
+/** /admin: every user (disable / enable), every workspace, invitations to zopoc. Administrators only. */
+export function AdminPage() {
+  const { t } = useTranslation();
+  return (
+    <AccountsOnly title={t("admin.title")}>
+      {(me) =>
+        permissionsFor(me, null).admin ? (
+          <Administration me={me} />
+        ) : (
+          <div className="page">
+            <h1>{t("admin.title")}</h1>
+            <p role="alert" className="notice notice-error">
+              {t("admin.notAdmin")}
+            </p>
+          </div>
+        )
+      }
+    </AccountsOnly>
+  );
+}
+
+function Administration({ me }: { me: Me }) {
+  const { t } = useTranslation();
+  const workspaces = useQuery(adminWorkspacesQuery());
+  return (
+    <div className="page account-page">
+      <div className="page-head">
+        <h1>{t("admin.title")}</h1>
+      </div>
+      <p className="intro">{t("admin.intro")}</p>
+      <InviteForm path="/api/admin/invites" site={{ workspaces: workspaces.data?.data ?? [] }} />
+      <Users myId={me.id} />
+      <Workspaces />
+    </div>
+  );
+}
+
+function Users({ myId }: { myId: string }) {
+  const { t, i18n } = useTranslation();
+  const lang = i18n.language;
+  const queryClient = useQueryClient();
+  const users = useQuery(adminUsersQuery());
+  const setDisabled = useMutation({
+    mutationFn: ({ id, disabled }: { id: string; disabled: boolean }) =>
+      sendJson<UserPublic>("PATCH", `/api/admin/users/${encodeURIComponent(id)}`, { disabled }),
+    onSuccess: (user) =>
+      queryClient.setQueryData<ListOf<UserPublic>>(queryKeys.adminUsers(), (old) =>
+        old ? { ...old, data: old.data.map((u) => (u.id === user.id ? user : u)) } : old,
+      ),
+    onSettled: () => void queryClient.invalidateQueries({ queryKey: queryKeys.adminUsers() }),
+  });
+
+  return (
+    <section className="panel" aria-labelledby="users-title">
+      <div className="panel-head">
+        <h2 id="users-title">{t("admin.usersTitle")}</h2>
+        {users.data && (
+          <span className="muted">{t("admin.usersCount", { value: formatNumber(lang, users.data.count, 0) })}</span>
+        )}
+      </div>
+      <ProblemNotice error={setDisabled.error} conflict={t("admin.notSelf")} failedKey="admin.changeFailed" />
+      {users.isPending ? (
+        <Loading />
+      ) : users.isError ? (
+        <ErrorNotice error={users.error} onRetry={() => void users.refetch()} />
+      ) : (
+        <div className="table-scroll">
+          <table className="account-table">
+            <thead>
+              <tr>
+                <th scope="col">{t("admin.email")}</th>
+                <th scope="col">{t("admin.name")}</th>
+                <th scope="col">{t("admin.created")}</th>
+                <th scope="col">{t("admin.status")}</th>
+                <th scope="col">{t("admin.actions")}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {users.data.data.map((user) => {
+                const self = user.id === myId;
+                return (
+                  <tr key={user.id} data-user-email={user.email} data-disabled={user.disabled_at ? "true" : "false"}>
+                    <th scope="row">
+                      {user.email}
+                      {self && <span className="muted"> ({t("admin.you")})</span>}
+                      {user.is_admin && (
+                        <>
+                          {" "}
+                          <span className="badge status-admin">{t("admin.administrator")}</span>
+                        </>
+                      )}
+                    </th>
+                    <td>{user.name || t("common.none")}</td>
+                    <td>{formatDateTime(lang, user.created_at)}</td>
+                    <td>
+                      {user.disabled_at ? (
+                        <span className="badge status-off">
+                          {t("admin.disabledSince", { date: formatDateTime(lang, user.disabled_at) })}
+                        </span>
+                      ) : (
+                        <span className="badge status-on">{t("admin.active")}</span>
+                      )}
+                    </td>
+                    <td>
+                      {/* The server refuses to disable yourself (409): not offered. */}
+                      {self ? null : user.disabled_at ? (
+                        <button
+                          type="button"
+                          aria-label={t("admin.enableLabel", { email: user.email })}
+                          disabled={setDisabled.isPending}
+                          onClick={() => setDisabled.mutate({ id: user.id, disabled: false })}
+                        >
+                          {t("admin.enable")}
+                        </button>
+                      ) : (
+                        <ConfirmButton
+                          label={t("admin.disable")}
+                          accessibleLabel={t("admin.disableLabel", { email: user.email })}
+                          question={t("admin.disableConfirm", { email: user.email })}
+                          confirmLabel={t("admin.disableYes")}
+                          cancelLabel={t("admin.cancel")}
+                          disabled={setDisabled.isPending}
+                          onConfirm={() => setDisabled.mutate({ id: user.id, disabled: true })}
+                        />
+                      )}
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
+
+function Workspaces() {
+  const { t, i18n } = useTranslation();
+  const lang = i18n.language;
+  const workspaces = useQuery(adminWorkspacesQuery());
+  return (
+    <section className="panel" aria-labelledby="workspaces-title">
+      <div className="panel-head">
+        <h2 id="workspaces-title">{t("admin.workspacesTitle")}</h2>
+        {workspaces.data && (
+          <span className="muted">
+            {t("admin.workspacesCount", { value: formatNumber(lang, workspaces.data.count, 0) })}
+          </span>
+        )}
+      </div>
+      {workspaces.isPending ? (
+        <Loading />
+      ) : workspaces.isError ? (
+        <ErrorNotice error={workspaces.error} onRetry={() => void workspaces.refetch()} />
+      ) : workspaces.data.data.length === 0 ? (
+        <p className="empty">{t("admin.workspacesEmpty")}</p>
+      ) : (
+        <div className="table-scroll">
+          <table className="account-table">
+            <thead>
+              <tr>
+                <th scope="col">{t("admin.workspace")}</th>
+                <th scope="col">{t("admin.created")}</th>
+                <th scope="col" className="num">
+                  {t("admin.members")}
+                </th>
+                <th scope="col">{t("admin.owners")}</th>
+                <th scope="col" className="num">
+                  {t("admin.pocs")}
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {workspaces.data.data.map((w) => (
+                <tr key={w.id} data-workspace-id={w.id}>
+                  <th scope="row">{w.name}</th>
+                  <td>{formatDateTime(lang, w.created_at)}</td>
+                  <td className="num">{formatNumber(lang, w.members, 0)}</td>
+                  <td>{w.owners.length ? w.owners.join(", ") : t("admin.noOwner")}</td>
+                  <td className="num">{formatNumber(lang, w.pocs, 0)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
