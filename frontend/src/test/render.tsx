@@ -23,16 +23,16 @@ type Handler = (init: RequestInit | undefined, url: URL) => unknown;
 
 /**
  * A stand-in for the HTTP API in component tests (the real server is exercised by the browser
- * tests): answers by "METHOD /path" and records every request.
+ * tests): answers by "METHOD /path" and records every request (with its headers).
  */
 export function fakeApi(routes: Record<string, Handler>) {
-  const calls: { method: string; path: string; body: unknown }[] = [];
+  const calls: { method: string; path: string; body: unknown; headers: Headers }[] = [];
   const fetchImpl = async (input: RequestInfo | URL, init?: RequestInit) => {
     const url = new URL(String(input), "http://test.local");
     const method = (init?.method ?? "GET").toUpperCase();
     const key = `${method} ${url.pathname}`;
     const body = typeof init?.body === "string" ? JSON.parse(init.body) : init?.body;
-    calls.push({ method, path: url.pathname, body });
+    calls.push({ method, path: url.pathname, body, headers: new Headers(init?.headers) });
     const handler = routes[key];
     if (!handler) return new Response(JSON.stringify({ detail: `no fake for ${key}` }), { status: 404 });
     const answer = handler(init, url);
