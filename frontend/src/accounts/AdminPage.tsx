@@ -70,7 +70,9 @@ function Users({ myId }: { myId: string }) {
       <div className="panel-head">
         <h2 id="users-title">{t("admin.usersTitle")}</h2>
         {users.data && (
-          <span className="muted">{t("admin.usersCount", { value: formatNumber(lang, users.data.count, 0) })}</span>
+          <span className="muted">
+            {t("admin.usersCount", { count: users.data.count, value: formatNumber(lang, users.data.count, 0) })}
+          </span>
         )}
       </div>
       <ProblemNotice error={setDisabled.error} conflict={t("admin.notSelf")} failedKey="admin.changeFailed" />
@@ -160,7 +162,10 @@ function Workspaces() {
         <h2 id="workspaces-title">{t("admin.workspacesTitle")}</h2>
         {workspaces.data && (
           <span className="muted">
-            {t("admin.workspacesCount", { value: formatNumber(lang, workspaces.data.count, 0) })}
+            {t("admin.workspacesCount", {
+              count: workspaces.data.count,
+              value: formatNumber(lang, workspaces.data.count, 0),
+            })}
           </span>
         )}
       </div>

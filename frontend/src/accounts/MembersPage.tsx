@@ -79,7 +79,9 @@ function Members({ workspace, manage, myId }: { workspace: WorkspaceRole; manage
         <div className="panel-head">
           <h2 id="members-title">{t("members.listTitle")}</h2>
           {members.data && (
-            <span className="muted">{t("members.count", { value: formatNumber(lang, members.data.count, 0) })}</span>
+            <span className="muted">
+              {t("members.count", { count: members.data.count, value: formatNumber(lang, members.data.count, 0) })}
+            </span>
           )}
         </div>
         <ProblemNotice error={change.error} conflict={t("members.lastOwner")} failedKey="members.changeFailed" />

@@ -89,7 +89,9 @@ function Tokens() {
         <div className="panel-head">
           <h2 id="token-list-title">{t("tokens.listTitle")}</h2>
           {tokens.data && (
-            <span className="muted">{t("tokens.count", { value: formatNumber(lang, tokens.data.count, 0) })}</span>
+            <span className="muted">
+              {t("tokens.count", { count: tokens.data.count, value: formatNumber(lang, tokens.data.count, 0) })}
+            </span>
           )}
         </div>
         <ProblemNotice error={revoke.error} failedKey="tokens.revokeFailed" />

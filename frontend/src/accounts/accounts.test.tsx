@@ -82,6 +82,7 @@ describe("my API tokens", () => {
     // The list shows the new token by name and prefix only.
     const row = (await screen.findByRole("rowheader", { name: "nightly eval" })).closest("tr")!;
     expect(row).toHaveTextContent("zpt_s3cr…");
+    expect(screen.getByText("1 token")).toBeInTheDocument();
     expect(row).not.toHaveTextContent(SECRET);
     expect(api.calls.find((c) => c.method === "POST")).toMatchObject({ body: { name: "nightly eval" } });
     expect(api.calls.find((c) => c.method === "POST")!.headers.get("X-CSRF-Token")).toBe("csrf-1");
@@ -140,6 +141,7 @@ describe("workspace members", () => {
     expect(screen.getByRole("combobox", { name: "Role of Ann" })).toHaveValue("owner");
     expect(screen.getByRole("button", { name: "Remove Bo from the workspace" })).toBeInTheDocument();
     expect(screen.queryByRole("button", { name: "Remove Ann from the workspace" })).not.toBeInTheDocument();
+    expect(screen.getByText("2 members")).toBeInTheDocument();
     expect(screen.getByRole("heading", { name: "Invite a person" })).toBeInTheDocument();
   });
 

@@ -87,7 +87,9 @@ export function UserMenu() {
           onClick={() => setOpen((o) => !o)}
         >
           <span className="user-name">{name}</span>
-          <span aria-hidden="true"> ▾</span>
+          <span aria-hidden="true" className="menu-arrow">
+            ▾
+          </span>
         </button>
         {open && (
           <nav id="account-menu" className="account-panel" aria-label={t("account.nav")}>
