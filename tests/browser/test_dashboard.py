@@ -60,6 +60,40 @@ def test_launch_watch_compare_switch_language_and_cancel(dashboard_stack):
         assert (SCREENSHOTS / name).stat().st_size > 10_000, name
 
 
+# The checks accounts.mjs must report: the account screens against the real API.
+ACCOUNT_CHECKS = [
+    "signed in as the administrator",
+    "the user menu leads to /account/tokens",
+    "you will not see it again",
+    "the copy button puts the token on the clipboard",
+    "the token shown works as Authorization: Bearer (200",
+    "once dismissed, the token is nowhere on the page",
+    "the owner sees the role controls",
+    "the full invitation link is shown",
+    "the shown link opens the invitation page",
+    "the invited person created an account and signed in",
+    "the person's own token works (200",
+    "an editor sees the members without role controls",
+    "the server's 409 (already has an account) is shown in words",
+    "the administrator is not offered to disable themselves",
+    "the user is shown as disabled",
+    "the API refuses the disabled user's token (401)",
+    "the administrator's token still works",
+    "the disabled user's browser session is over",
+    "the administration screen is in Japanese",
+    "no errors in the browser console",
+]
+
+
+def test_account_screens_token_invite_and_disable(dashboard_stack):
+    output = run_node("accounts.mjs", dashboard_stack, timeout_s=180)
+    passed = [line for line in output.splitlines() if line.startswith("ok - ")]
+    for check in ACCOUNT_CHECKS:
+        assert any(check in line for line in passed), f"check not reported: {check}\n{output}"
+    for name in ("account-tokens.png", "workspace-members.png", "administration.png"):
+        assert (SCREENSHOTS / name).stat().st_size > 10_000, name
+
+
 def _admin_workspace(session, stack) -> dict:
     """``{"workspace_id": …}`` of the stack's administrator once PoCs belong to workspaces (accounts)."""
     if not hasattr(models, "Workspace"):
