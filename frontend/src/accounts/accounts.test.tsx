@@ -207,7 +207,7 @@ describe("workspace members", () => {
     await user.type(email, "taken@example.com");
     await user.click(screen.getByRole("button", { name: "Create invitation link" }));
     const alert = await screen.findByRole("alert");
-    expect(alert).toHaveTextContent("taken@example.com already has a zopoc account, so no invitation is needed.");
+    expect(alert).toHaveTextContent("taken@example.com already has a zopoc account, so they cannot be invited again.");
     expect(alert).not.toHaveTextContent("{");
 
     await user.clear(email);

@@ -120,8 +120,7 @@ export const en = {
     linkLabel: "Invitation link",
     once: "Send this link to {{email}} now: it is shown only this once and can be used once.",
     badEmail: "Enter an e-mail address such as name@example.com.",
-    hasAccount:
-      "{{email}} already has a zopoc account, so no invitation is needed. An owner of the workspace can add them to it.",
+    hasAccount: "{{email}} already has a zopoc account, so they cannot be invited again.",
     failed: "The invitation could not be created: {{message}}",
   },
   admin: {

@@ -124,8 +124,7 @@ export const ja: Messages<typeof en> = {
     linkLabel: "招待リンク",
     once: "このリンクを今すぐ {{email}} さんに送ってください。表示されるのはこの一度だけで、使えるのも一度だけです。",
     badEmail: "name@example.com のような形式でメールアドレスを入力してください。",
-    hasAccount:
-      "{{email}} さんはすでに zopoc のアカウントを持っているため、招待は不要です。ワークスペースのオーナーがメンバーに追加できます。",
+    hasAccount: "{{email}} さんはすでに zopoc のアカウントを持っているため、招待できません。",
     failed: "招待を作成できませんでした：{{message}}",
   },
   admin: {
