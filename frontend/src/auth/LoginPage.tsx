@@ -3,8 +3,7 @@ import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { useNavigate, useSearchParams } from "react-router-dom";
 import { ApiError, postJson } from "../api/client";
-import { queryKeys } from "../api/keys";
-import type { Me } from "./session";
+import { signedIn, type Me } from "./session";
 
 /** Where to go after signing in: only paths of this app, never another site. */
 export function safeNext(next: string | null): string {
@@ -20,9 +19,8 @@ export function LoginPage() {
   const [password, setPassword] = useState("");
   const login = useMutation({
     mutationFn: () => postJson<Me>("/api/auth/login", { email: email.trim(), password }),
-    onSuccess: (me) => {
-      queryClient.clear(); // nothing fetched while signed out (or as someone else) may be shown now
-      queryClient.setQueryData(queryKeys.me(), me);
+    onSuccess: async (me) => {
+      await signedIn(queryClient, me); // nothing fetched while signed out (or as someone else) stays
       navigate(safeNext(params.get("next")), { replace: true });
     },
   });

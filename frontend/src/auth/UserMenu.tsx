@@ -4,7 +4,7 @@ import { useTranslation } from "react-i18next";
 import { NavLink, useNavigate } from "react-router-dom";
 import { activeWorkspace, apiFetch, WORKSPACE_STORAGE_KEY } from "../api/client";
 import { permissionsFor } from "./permissions";
-import { meQuery } from "./session";
+import { meQuery, signedOut } from "./session";
 
 /**
  * The signed-in user, the workspace switch (when there is a choice) and the account menu: my API tokens,
@@ -20,9 +20,10 @@ export function UserMenu() {
   const button = useRef<HTMLButtonElement>(null);
   const logout = useMutation({
     mutationFn: () => apiFetch<void>("/api/auth/logout", { method: "POST" }),
-    onSettled: () => {
-      queryClient.clear();
+    onSettled: async () => {
+      // Leave the page first, so its queries are not fetched again (as nobody) once they are forgotten.
       navigate("/login", { replace: true });
+      await signedOut(queryClient);
     },
   });
 

@@ -1,4 +1,4 @@
-import { queryOptions } from "@tanstack/react-query";
+import { queryOptions, type QueryClient } from "@tanstack/react-query";
 import { ApiError, apiFetch } from "../api/client";
 import { queryKeys } from "../api/keys";
 
@@ -40,4 +40,32 @@ export const meQuery = () =>
 
 export function isUnauthorized(error: unknown): boolean {
   return error instanceof ApiError && error.status === 401;
+}
+
+const isMe = (key: readonly unknown[]) => key.length === 2 && key[0] === "auth" && key[1] === "me";
+
+/**
+ * Forget everything fetched for whoever was signed in before (or for nobody), except "who am I" itself.
+ * That query is kept and changed in place, never removed: the header stays mounted across pages, and an
+ * observer of a removed query would keep showing the old answer until a reload.
+ */
+function forgetAllButMe(queryClient: QueryClient) {
+  queryClient.removeQueries({ predicate: (query) => !isMe(query.queryKey) });
+  // Finished changes may hold one-time secrets (a new token, an invitation link): gone as well.
+  const mutations = queryClient.getMutationCache();
+  for (const mutation of mutations.getAll()) if (mutation.state.status !== "pending") mutations.remove(mutation);
+}
+
+/** After signing in: nothing from before may show, and everyone reading "who am I" sees the new user. */
+export async function signedIn(queryClient: QueryClient, me: Me) {
+  forgetAllButMe(queryClient);
+  // An older "who am I" still on its way (a 401 from before signing in) must not land after this one.
+  await queryClient.cancelQueries({ queryKey: queryKeys.me() });
+  queryClient.setQueryData(queryKeys.me(), me);
+}
+
+/** After signing out: nothing of the user stays, and "who am I" is asked again (it answers 401). */
+export async function signedOut(queryClient: QueryClient) {
+  forgetAllButMe(queryClient);
+  await queryClient.resetQueries({ queryKey: queryKeys.me() });
 }
