@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
-import resource
 import statistics
 import sys
 from collections.abc import Callable, Sequence
@@ -22,7 +20,6 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-MB = 1024 * 1024
 
 
 def format_value(value: Any) -> str:
@@ -64,47 +61,6 @@ def emit(rows: Sequence[dict[str, Any]], columns: Sequence[str], as_json: bool, 
 def median(values: Sequence[float]) -> float:
     """Median of a non-empty sequence."""
     return float(statistics.median(values))
-
-
-def _status_kib(field: str) -> int | None:
-    try:
-        text = Path("/proc/self/status").read_text()
-    except OSError:
-        return None
-    match = re.search(rf"^{field}:\s+(\d+) kB", text, re.MULTILINE)
-    return int(match.group(1)) if match else None
-
-
-def reset_peak_rss() -> bool:
-    """Start a new CPU memory phase: reset the process's peak RSS (Linux clear_refs); False if impossible.
-
-    Without the reset the peak would include model loading, which can exceed what training itself needs
-    and would hide the difference between methods.
-    """
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        return False
-    return True
-
-
-def peak_rss_mb() -> float:
-    """Peak resident set size of this process (since the last reset where supported), in MiB."""
-    hwm = _status_kib("VmHWM")
-    if hwm is not None:
-        return hwm / 1024
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / MB if sys.platform == "darwin" else peak / 1024
-
-
-def current_rss_mb() -> float:
-    """Resident set size of this process now, in MiB."""
-    rss = _status_kib("VmRSS")
-    if rss is not None:
-        return rss / 1024
-    import psutil
-
-    return psutil.Process().memory_info().rss / MB
 
 
 def run_isolated(fn: Callable[..., Any], *args: Any) -> Any:

@@ -31,8 +31,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import current_rss_mb, emit, median, peak_rss_mb, reset_peak_rss, run_isolated  # noqa: E402
+from _common import emit, median, run_isolated  # noqa: E402
 from step_cost import make_step  # noqa: E402
+
+from worker.train.memory import current_rss_mb, peak_rss_mb, reset_peak_rss  # noqa: E402
 
 METHODS = ("lozo", "lozo_m", "mezo", "adamw")
 COLUMNS = [

@@ -31,15 +31,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (  # noqa: E402
-    current_rss_mb,
-    emit,
-    make_weights_resident,
-    median,
-    peak_rss_mb,
-    reset_peak_rss,
-    run_isolated,
-)
+from _common import emit, make_weights_resident, median, run_isolated  # noqa: E402
+
+# The engine's own memory probes, so a benchmark and a training run measure alike.
+from worker.train.memory import current_rss_mb, peak_rss_mb, reset_peak_rss  # noqa: E402
 
 ZO_METHODS = ("lozo", "lozo_m", "mezo", "mezo_naive")
 ALL_METHODS = ZO_METHODS + ("adamw", "sgd")

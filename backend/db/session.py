@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend.core.config import get_settings
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def sqlite_pragmas(dbapi_connection, _record) -> None:
+    """On every new SQLite connection (API and worker alike)."""
     # Foreign keys (ON DELETE CASCADE) are off by default in SQLite; WAL lets the API read while a
     # worker writes; busy_timeout waits for a writer instead of failing at once.
     cursor = dbapi_connection.cursor()
@@ -30,7 +31,7 @@ def get_engine(url: str | None = None) -> sa.Engine:
 def _engine_for(url: str) -> sa.Engine:
     if url.startswith("sqlite"):
         engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
-        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        sa.event.listen(engine, "connect", sqlite_pragmas)
         return engine
     settings = get_settings()
     return sa.create_engine(url, pool_pre_ping=settings.db_pool_pre_ping, pool_size=settings.db_pool_size,

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.core.config import Settings
+from backend.db.session import sqlite_pragmas
 
 log = logging.getLogger(__name__)
 
@@ -26,15 +27,6 @@ _factories: dict[tuple[int, str], sessionmaker[Session]] = {}
 _redis_clients: dict[tuple[int, str], object] = {}
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    # As the API does: cascades on, WAL so readers and this writer do not block each other.
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.close()
-
-
 def session_factory(url: str) -> sessionmaker[Session]:
     """A session factory for ``url`` owned by the current process."""
     key = (os.getpid(), url)
@@ -43,7 +35,7 @@ def session_factory(url: str) -> sessionmaker[Session]:
         if url.startswith("sqlite"):
             engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 10},
                                       json_serializer=_compact_json)
-            sa.event.listen(engine, "connect", _sqlite_pragmas)
+            sa.event.listen(engine, "connect", sqlite_pragmas)  # as the API does
         else:
             engine = sa.create_engine(url, pool_pre_ping=True, pool_size=2, max_overflow=2,
                                       json_serializer=_compact_json)
