@@ -319,3 +319,5 @@ class Invite(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[dt.datetime]
     accepted_at: Mapped[dt.datetime | None]
+    # Cancelled by an owner of its workspace or an administrator: the link is refused from then on.
+    revoked_at: Mapped[dt.datetime | None]
