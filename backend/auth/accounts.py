@@ -73,6 +73,11 @@ def memberships_of(session: Session, user_id: str) -> list[Membership]:
                                 .order_by(Membership.created_at, Membership.workspace_id)))
 
 
+def user_by_email(session: Session, email: str) -> User | None:
+    """The user with this e-mail address (any case, surrounding spaces ignored), or None."""
+    return session.scalar(sa.select(User).where(User.email == normalise_email(email)))
+
+
 def check_password(session: Session, email: str, password: str) -> User | None:
     """The enabled user with this e-mail and password, or None (same work either way)."""
     user = session.scalar(sa.select(User).where(User.email == normalise_email(email)))
@@ -187,8 +192,21 @@ def create_invite(session: Session, inviter: User, email: str, *, workspace_id: 
     return invite, token
 
 
+def invite_is_pending() -> sa.ColumnElement[bool]:
+    """The condition of an invitation that can still be accepted: not used, not cancelled, not expired."""
+    return sa.and_(Invite.accepted_at.is_(None), Invite.revoked_at.is_(None), Invite.expires_at > utcnow())
+
+
+def revoke_invite(session: Session, invite: Invite) -> Invite:
+    """Cancel an invitation that was not used yet (committed): its link is refused from now on."""
+    invite.revoked_at = invite.revoked_at or utcnow()
+    session.commit()
+    return invite
+
+
 class InviteProblem(Exception):
-    """The invitation cannot be used (unknown, used, expired, or the e-mail already has an account)."""
+    """The invitation cannot be used (unknown, used, cancelled, expired, or the e-mail already has an
+    account)."""
 
 
 def accept_invite(session: Session, token: str, password: str, name: str = "") -> User:
@@ -196,6 +214,8 @@ def accept_invite(session: Session, token: str, password: str, name: str = "") -
     invite = session.scalar(sa.select(Invite).where(Invite.token_hash == digest(token)))
     if invite is None or invite.accepted_at is not None:
         raise InviteProblem("this invitation is unknown or was already used")
+    if invite.revoked_at is not None:
+        raise InviteProblem("this invitation was cancelled; ask the person who invited you for a new one")
     if invite.expires_at <= utcnow():
         raise InviteProblem("this invitation has expired; ask for a new one")
     if session.scalar(sa.select(User.id).where(User.email == invite.email)) is not None:

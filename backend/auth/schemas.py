@@ -85,6 +85,25 @@ class InviteCreated(BaseModel):
     url: str = Field(description="the link to send to the invited person")
 
 
+class InvitePublic(BaseModel):
+    """A pending invitation as owners and administrators see it: never its token (only its hash is kept)."""
+
+    id: str
+    email: str
+    role: Role
+    workspace_id: str | None
+    workspace_name: str | None = Field(description="null: the invited person gets a workspace of their own")
+    is_admin: bool
+    invited_by: str | None = Field(description="e-mail address of who invited (null: that account is gone)")
+    created_at: dt.datetime
+    expires_at: dt.datetime
+
+
+class InvitesPublic(BaseModel):
+    data: list[InvitePublic]
+    count: int
+
+
 class InviteAccept(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -150,6 +169,15 @@ class Member(BaseModel):
 class MembersPublic(BaseModel):
     data: list[Member]
     count: int
+
+
+class MemberAdd(BaseModel):
+    """Add a person who already has an account, by their e-mail address (owners cannot list users)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
+    role: Role = "viewer"
 
 
 class RoleChange(BaseModel):

@@ -60,7 +60,8 @@ def csv_file(rows: int = 12, name: str = "tickets.csv") -> dict:
 class World:
     """Workspace A with an owner, an editor, a viewer and a spare member; workspace B with its owner.
 
-    A holds a PoC (two queued runs), an uploaded dataset and a shared report, all made through the API.
+    A holds a PoC (two queued runs), an uploaded dataset, a shared report and a pending invitation, all
+    made through the API.
     """
 
     owner: Login
@@ -73,6 +74,7 @@ class World:
     dataset_id: str
     report_token: str
     builtin_dataset_id: str
+    invite_id: str
 
 
 @pytest.fixture
@@ -99,6 +101,10 @@ def world(app, sessions) -> World:
         assert poc.status_code == 201, poc.text
         report = http.post(f"/api/pocs/{poc.json()['id']}/reports", json={"language": "en"})
         assert report.status_code == 201, report.text
+        invited = http.post(f"/api/workspaces/{owner.workspace_id}/invites",
+                            json={"email": f"invited-{owner.user_id[:8]}@zopoc.test", "role": "editor"})
+        assert invited.status_code == 201, invited.text
+        invite_id = http.get(f"/api/workspaces/{owner.workspace_id}/invites").json()["data"][0]["id"]
     return World(owner, editor, viewer, member, outsider, poc.json()["id"],
                  [r["id"] for r in poc.json()["runs"]],
-                 dataset.json()["id"], report.json()["token"], builtin)
+                 dataset.json()["id"], report.json()["token"], builtin, invite_id)

@@ -44,7 +44,7 @@ def expected(level: str, caller: str, path: str) -> int | None:
 def fill(path: str, world: World, caller_token_id: str) -> str:
     values = {"poc_id": world.poc_id, "run_id": world.run_ids[0], "dataset_id": world.dataset_id,
               "workspace_id": world.owner.workspace_id, "token": world.report_token,
-              "user_id": world.member.user_id, "token_id": caller_token_id}
+              "user_id": world.member.user_id, "token_id": caller_token_id, "invite_id": world.invite_id}
     for name, value in values.items():
         path = path.replace("{" + name + "}", value)
     return path
@@ -63,6 +63,8 @@ def request_for(client: TestClient, method: str, path: str, template: str, world
         ("PUT", "/api/workspaces/{workspace_id}/members/{user_id}"): {"role": "viewer"},
         ("POST", "/api/workspaces/{workspace_id}/invites"): {
             "email": f"ws-{secrets.token_hex(3)}@zopoc.test"},
+        # An account that is not a member of A yet (the outsider's, in their own workspace B).
+        ("POST", "/api/workspaces/{workspace_id}/members"): {"email": world.outsider.email, "role": "viewer"},
         ("POST", "/api/models/check"): {"model": "tiny-bert"},
         ("POST", "/api/estimates/memory"): {"model": "tiny-bert", "methods": ["lozo"]},
         ("POST", "/api/pocs"): {"name": "matrix", "model": "tiny-bert",

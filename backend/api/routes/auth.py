@@ -17,9 +17,12 @@ from backend.auth.schemas import (
     InviteAccept,
     InviteCreate,
     InviteCreated,
+    InvitePublic,
+    InvitesPublic,
     Login,
     Me,
     Member,
+    MemberAdd,
     MembersPublic,
     RoleChange,
     TokenCreate,
@@ -38,7 +41,7 @@ from backend.auth.schemas import (
 )
 from backend.auth.secrets import csrf_token
 from backend.core.config import Settings
-from backend.db.models import ApiToken, Membership, Poc, User, Workspace
+from backend.db.models import ApiToken, Invite, Membership, Poc, User, Workspace
 
 router = APIRouter(tags=["auth"])
 
@@ -158,6 +161,68 @@ def workspace_invite(workspace_id: str, body: WorkspaceInvite, access: AccessDep
     return _invite(session, settings, access.user, body.email, workspace_id, body.role, False)
 
 
+def _pending_invites(session, workspace_id: str | None = None) -> InvitesPublic:
+    """Pending invitations (into ``workspace_id`` when given), newest first, with workspace and inviter."""
+    query = (sa.select(Invite, Workspace.name, User.email)
+             .outerjoin(Workspace, Workspace.id == Invite.workspace_id)
+             .outerjoin(User, User.id == Invite.created_by)
+             .where(accounts.invite_is_pending()))
+    if workspace_id is not None:
+        query = query.where(Invite.workspace_id == workspace_id)
+    data = [InvitePublic(id=invite.id, email=invite.email, role=invite.role, workspace_id=invite.workspace_id,
+                         workspace_name=workspace_name, is_admin=invite.is_admin, invited_by=inviter,
+                         created_at=invite.created_at, expires_at=invite.expires_at)
+            for invite, workspace_name, inviter in session.execute(
+                query.order_by(Invite.created_at.desc(), Invite.id))]
+    return InvitesPublic(data=data, count=len(data))
+
+
+def _cancel_invite(session, invite: Invite | None, invite_id: str) -> Response:
+    if invite is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"invitation {invite_id} not found")
+    if invite.accepted_at is not None:
+        raise HTTPException(status.HTTP_409_CONFLICT,
+                            detail=f"{invite.email} already accepted this invitation and has an account")
+    accounts.revoke_invite(session, invite)  # cancelling twice, or an expired one, changes nothing more
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+CANCEL_RESPONSES = {404: {"description": "no such invitation"},
+                    409: {"description": "the invitation was already accepted"}}
+
+
+@router.get("/admin/invites", response_model=InvitesPublic,
+            summary="Every pending invitation (administrators; never the links)")
+def list_all_invites(session: SessionDep) -> InvitesPublic:
+    return _pending_invites(session)
+
+
+@router.delete("/admin/invites/{invite_id}", status_code=status.HTTP_204_NO_CONTENT,
+               responses=CANCEL_RESPONSES,
+               summary="Cancel an invitation (administrators): its link is refused from now on")
+def cancel_any_invite(invite_id: str, session: SessionDep) -> Response:
+    return _cancel_invite(session, session.get(Invite, invite_id), invite_id)
+
+
+@router.get("/workspaces/{workspace_id}/invites", response_model=InvitesPublic,
+            responses={404: {"description": "no such workspace of yours"}},
+            summary="Pending invitations into this workspace (owners; never the links)")
+def list_workspace_invites(workspace_id: str, session: SessionDep) -> InvitesPublic:
+    if session.get(Workspace, workspace_id) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"workspace {workspace_id} not found")
+    return _pending_invites(session, workspace_id)
+
+
+@router.delete("/workspaces/{workspace_id}/invites/{invite_id}", status_code=status.HTTP_204_NO_CONTENT,
+               responses=CANCEL_RESPONSES,
+               summary="Cancel an invitation into this workspace (owners): its link is refused from now on")
+def cancel_workspace_invite(workspace_id: str, invite_id: str, session: SessionDep) -> Response:
+    invite = session.get(Invite, invite_id)
+    if invite is not None and invite.workspace_id != workspace_id:
+        invite = None  # another workspace's invitation looks missing
+    return _cancel_invite(session, invite, invite_id)
+
+
 @router.post("/auth/invites/accept", response_model=Me, status_code=status.HTTP_201_CREATED,
              responses=TOO_MANY, summary="Accept an invitation: choose a password, get an account")
 def accept_invite(body: InviteAccept, request: Request, session: SessionDep, settings: SettingsDep) -> Me:
@@ -235,6 +300,30 @@ def _members(session, workspace_id: str) -> MembersPublic:
 def list_members(workspace_id: str, session: SessionDep) -> MembersPublic:
     if session.get(Workspace, workspace_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"workspace {workspace_id} not found")
+    return _members(session, workspace_id)
+
+
+@router.post("/workspaces/{workspace_id}/members", status_code=status.HTTP_201_CREATED,
+             response_model=MembersPublic,
+             responses={404: {"description": "no such workspace, or no account has this e-mail address"},
+                        409: {"description": "already a member"}},
+             summary="Add a person who already has an account, by e-mail address (owners)")
+def add_member(workspace_id: str, body: MemberAdd, session: SessionDep) -> MembersPublic:
+    if session.get(Workspace, workspace_id) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"workspace {workspace_id} not found")
+    user = accounts.user_by_email(session, body.email)
+    if user is None:
+        raise field_problem("email", f"no account has the e-mail address {body.email}; invite them instead",
+                            status.HTTP_404_NOT_FOUND)
+    already = field_problem("email", f"{user.email} is already a member of this workspace; change their "
+                                     "role instead", status.HTTP_409_CONFLICT)
+    if accounts.role_in(session, user.id, workspace_id) is not None:
+        raise already
+    try:
+        accounts.set_role(session, workspace_id, user.id, body.role)
+    except sa.exc.IntegrityError as exc:  # added by someone else at the same moment
+        session.rollback()
+        raise already from exc
     return _members(session, workspace_id)
 
 
