@@ -5,6 +5,7 @@ Run: ``uvicorn backend.api.main:app`` (after ``python -m backend.prestart`` migr
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib
 import logging
@@ -20,8 +21,13 @@ from fastapi.responses import FileResponse
 from fastapi.routing import APIRoute
 
 from backend.api.deps import authorize_request
-from backend.api.errors import (INVALID, database_unavailable_handler, nul_character_handler,
-                                request_validation_handler)
+from backend.api.errors import (
+    INVALID,
+    database_unavailable_handler,
+    nul_character_handler,
+    request_validation_handler,
+)
+from backend.api.sweeper import sweep_forever
 from backend.api.timing import ServerTimingMiddleware
 from backend.auth.policy import bind_rules
 from backend.core.config import Settings, get_settings
@@ -97,7 +103,11 @@ def _lifespan(settings: Settings):
             # Sync route handlers run on AnyIO's worker threads; fewer threads than requests in flight
             # queue the rest in order instead of having them all contend for the GIL.
             anyio.to_thread.current_default_thread_limiter().total_tokens = settings.api_threads
-        yield
+        sweeper = asyncio.create_task(sweep_forever(settings), name="zopoc-stale-run-sweep")
+        try:
+            yield
+        finally:
+            sweeper.cancel()
 
     return lifespan
 

@@ -212,9 +212,10 @@ def test_worker_killed_mid_run_does_not_leave_the_run_running(stack, client, dat
     assert gone(pids), "the training child dies with its worker (parent-death signal)"
     with stack.session() as session:
         assert session.get(Run, run_id).state == "running"
-    stack.start_worker()  # another worker (or the API at startup) sweeps the stale run
+    # No worker is left: the API's own sweep fails the run once its heartbeat is stale (8 s here).
     run = wait_run(client, run_id, finished, stack, timeout_s=60)
     assert run["state"] == "failed" and "lost worker" in run["error"]
+    stack.start_worker()  # for the tests after this one
 
 
 def test_gpu_runs_wait_for_a_gpu_worker(stack, client, dataset_id):

@@ -1,0 +1,32 @@
+"""The API's own sweep of runs whose worker vanished.
+
+Every worker already fails stale ``running`` runs (``worker.tasks.sweep_stale_runs``: no heartbeat for
+``stale_after_s``). When the last worker is gone for good (its machine was switched off), nobody would,
+and the dashboard would show the run as running forever. So the API process sweeps too, at start and
+every ``sweep_every_s``. Sweeps running at once are safe: the sweep takes the stale rows with
+``FOR UPDATE SKIP LOCKED`` and fails each run once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from starlette.concurrency import run_in_threadpool
+
+from backend.core.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+async def sweep_forever(settings: Settings) -> None:
+    from worker.tasks import sweep_stale_runs  # torch-free: the same sweep the workers run
+
+    while True:
+        try:
+            failed = await run_in_threadpool(sweep_stale_runs, settings)
+            if failed:
+                log.warning("%d run(s) failed: their worker stopped sending heartbeats", failed)
+        except Exception:  # a database blip must not end the sweeping
+            log.exception("stale-run sweep failed; trying again in %.0f s", settings.sweep_every_s)
+        await asyncio.sleep(settings.sweep_every_s)
