@@ -5,6 +5,7 @@ import { queryKeys } from "./keys";
 import type {
   DatasetPublic,
   GpuPublic,
+  InvitePublic,
   ListOf,
   Member,
   MemoryEstimate,
@@ -119,6 +120,20 @@ export const membersQuery = (workspaceId: string) =>
   queryOptions({
     queryKey: queryKeys.members(workspaceId),
     queryFn: () => apiFetch<ListOf<Member>>(`/api/workspaces/${encodeURIComponent(workspaceId)}/members`),
+  });
+
+/** Pending invitations into a workspace (owners). */
+export const invitesQuery = (workspaceId: string) =>
+  queryOptions({
+    queryKey: queryKeys.invites(workspaceId),
+    queryFn: () => apiFetch<ListOf<InvitePublic>>(`/api/workspaces/${encodeURIComponent(workspaceId)}/invites`),
+  });
+
+/** Every pending invitation (administrators). */
+export const adminInvitesQuery = () =>
+  queryOptions({
+    queryKey: queryKeys.adminInvites(),
+    queryFn: () => apiFetch<ListOf<InvitePublic>>("/api/admin/invites"),
   });
 
 export const adminUsersQuery = () =>

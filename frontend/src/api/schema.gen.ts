@@ -131,7 +131,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** Every pending invitation (administrators; never the links) */
+        get: operations["auth-list_all_invites"];
         put?: never;
         /** Invite a person to zopoc (administrators) */
         post: operations["auth-admin_invite"];
@@ -148,11 +149,46 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** Pending invitations into this workspace (owners; never the links) */
+        get: operations["auth-list_workspace_invites"];
         put?: never;
         /** Invite a person into this workspace (owners) */
         post: operations["auth-workspace_invite"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/invites/{invite_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Cancel an invitation (administrators): its link is refused from now on */
+        delete: operations["auth-cancel_any_invite"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces/{workspace_id}/invites/{invite_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Cancel an invitation into this workspace (owners): its link is refused from now on */
+        delete: operations["auth-cancel_workspace_invite"];
         options?: never;
         head?: never;
         patch?: never;
@@ -254,7 +290,8 @@ export interface paths {
         /** Members and roles */
         get: operations["auth-list_members"];
         put?: never;
-        post?: never;
+        /** Add a person who already has an account, by e-mail address (owners) */
+        post: operations["auth-add_member"];
         delete?: never;
         options?: never;
         head?: never;
@@ -903,6 +940,52 @@ export interface components {
              */
             url: string;
         };
+        /**
+         * InvitePublic
+         * @description A pending invitation as owners and administrators see it: never its token (only its hash is kept).
+         */
+        InvitePublic: {
+            /** Id */
+            id: string;
+            /** Email */
+            email: string;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "viewer" | "editor" | "owner";
+            /** Workspace Id */
+            workspace_id: string | null;
+            /**
+             * Workspace Name
+             * @description null: the invited person gets a workspace of their own
+             */
+            workspace_name: string | null;
+            /** Is Admin */
+            is_admin: boolean;
+            /**
+             * Invited By
+             * @description e-mail address of who invited (null: that account is gone)
+             */
+            invited_by: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+        };
+        /** InvitesPublic */
+        InvitesPublic: {
+            /** Data */
+            data: components["schemas"]["InvitePublic"][];
+            /** Count */
+            count: number;
+        };
         /** Login */
         Login: {
             /** Email */
@@ -935,6 +1018,20 @@ export interface components {
             name: string;
             /**
              * Role
+             * @enum {string}
+             */
+            role: "viewer" | "editor" | "owner";
+        };
+        /**
+         * MemberAdd
+         * @description Add a person who already has an account, by their e-mail address (owners cannot list users).
+         */
+        MemberAdd: {
+            /** Email */
+            email: string;
+            /**
+             * Role
+             * @default viewer
              * @enum {string}
              */
             role: "viewer" | "editor" | "owner";
@@ -1991,6 +2088,35 @@ export interface operations {
             };
         };
     };
+    "auth-list_all_invites": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvitesPublic"];
+                };
+            };
+            /** @description invalid input, one entry per problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
     "auth-admin_invite": {
         parameters: {
             query?: never;
@@ -2012,6 +2138,44 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["InviteCreated"];
                 };
+            };
+            /** @description invalid input, one entry per problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    "auth-list_workspace_invites": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvitesPublic"];
+                };
+            };
+            /** @description no such workspace of yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description invalid input, one entry per problem */
             422: {
@@ -2047,6 +2211,93 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["InviteCreated"];
                 };
+            };
+            /** @description invalid input, one entry per problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    "auth-cancel_any_invite": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                invite_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description no such invitation */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description the invitation was already accepted */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description invalid input, one entry per problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    "auth-cancel_workspace_invite": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+                invite_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description no such invitation */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description the invitation was already accepted */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description invalid input, one entry per problem */
             422: {
@@ -2290,6 +2541,55 @@ export interface operations {
             };
             /** @description no such workspace of yours */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description invalid input, one entry per problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    "auth-add_member": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MemberAdd"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MembersPublic"];
+                };
+            };
+            /** @description no such workspace, or no account has this e-mail address */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description already a member */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

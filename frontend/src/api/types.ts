@@ -69,5 +69,9 @@ export type WorkspaceInvite = Schemas["WorkspaceInvite"];
 export type InviteCreate = Schemas["InviteCreate"];
 /** An invitation: `url` is the path of the link (`/invite#<token>`), shown only in this answer. */
 export type InviteCreated = Schemas["InviteCreated"];
+/** A pending invitation as owners and administrators see it (never its link). */
+export type InvitePublic = Schemas["InvitePublic"];
+/** POST /api/workspaces/{id}/members: add a person who already has an account, by e-mail address. */
+export type MemberAdd = Schemas["MemberAdd"];
 export type UserPublic = Schemas["UserPublic"];
 export type WorkspaceSummary = Schemas["WorkspaceSummary"];
