@@ -11,9 +11,11 @@ import { formatDateTime, formatNumber } from "../i18n/format";
 import { AccountsOnly } from "./AccountsOnly";
 import { ConfirmButton } from "./ConfirmButton";
 import { InviteForm } from "./InviteForm";
+import { AllInvites } from "./PendingInvites";
 import { ProblemNotice } from "./ProblemNotice";
 
-/** /admin: every user (disable / enable), every workspace, invitations to zopoc. Administrators only. */
+/** /admin: every user (disable / enable), every workspace, invitations to zopoc (and cancelling pending ones).
+ * Administrators only. */
 export function AdminPage() {
   const { t } = useTranslation();
   return (
@@ -44,6 +46,7 @@ function Administration({ me }: { me: Me }) {
       </div>
       <p className="intro">{t("admin.intro")}</p>
       <InviteForm path="/api/admin/invites" site={{ workspaces: workspaces.data?.data ?? [] }} />
+      <AllInvites />
       <Users myId={me.id} />
       <Workspaces />
     </div>

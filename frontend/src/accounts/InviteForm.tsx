@@ -1,9 +1,9 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useId, useState } from "react";
 import { useTranslation } from "react-i18next";
-import { postJson } from "../api/client";
+import { ApiError, postJson } from "../api/client";
 import { queryKeys } from "../api/keys";
-import type { InviteCreated, WorkspaceSummary } from "../api/types";
+import type { InviteCreated, ListOf, Member, MemberAdd, WorkspaceSummary } from "../api/types";
 import type { Role } from "../auth/session";
 import { Field } from "../components/Field";
 import { formatDateTime } from "../i18n/format";
@@ -19,10 +19,12 @@ interface InviteFormProps {
   path: string;
   /** Administrators choose the workspace (or none: a new one of the invited person's own) and admin rights. */
   site?: { workspaces: WorkspaceSummary[] };
+  /** Owners: the workspace a person who already has an account can be added to instead of invited. */
+  addTo?: string;
 }
 
 /** Invites a person by e-mail; the answer's link (origin + /invite#<token>) is shown once, to pass on. */
-export function InviteForm({ path, site }: InviteFormProps) {
+export function InviteForm({ path, site, addTo }: InviteFormProps) {
   const { t, i18n } = useTranslation();
   const id = useId();
   const queryClient = useQueryClient();
@@ -32,18 +34,33 @@ export function InviteForm({ path, site }: InviteFormProps) {
   const [admin, setAdmin] = useState(false);
   const [emailInvalid, setEmailInvalid] = useState(false);
   const invite = useMutation({
-    mutationFn: (address: string) =>
+    // The role goes with the e-mail address: "add them instead" offers exactly what was asked for.
+    mutationFn: (sent: MemberAdd) =>
       postJson<InviteCreated>(
         path,
-        site ? { email: address, role, workspace_id: workspaceId || null, is_admin: admin } : { email: address, role },
+        site ? { ...sent, workspace_id: workspaceId || null, is_admin: admin } : { email: sent.email, role: sent.role },
       ),
     onSuccess: () => {
       setEmail("");
       void queryClient.invalidateQueries({ queryKey: queryKeys.adminUsers() });
+      void queryClient.invalidateQueries({ queryKey: queryKeys.allInvites() });
+      void queryClient.invalidateQueries({ queryKey: queryKeys.adminInvites() });
     },
   });
-  const sent = invite.variables ?? "";
+  // Owners: a person who already has an account is added instead (the members list answers).
+  const add = useMutation({
+    mutationFn: (person: MemberAdd) =>
+      postJson<ListOf<Member>>(`/api/workspaces/${encodeURIComponent(addTo ?? "")}/members`, person),
+    onSuccess: (members) => {
+      if (addTo) queryClient.setQueryData(queryKeys.members(addTo), members);
+      void queryClient.invalidateQueries({ queryKey: queryKeys.allMembers() });
+      void queryClient.invalidateQueries({ queryKey: queryKeys.adminWorkspaces() });
+      invite.reset(); // the refused invitation is settled: only the notice of the addition stays
+    },
+  });
+  const sent = invite.variables?.email ?? "";
   const ownWorkspace = site !== undefined && workspaceId === "";
+  const offerAdd = addTo !== undefined && invite.error instanceof ApiError && invite.error.status === 409;
 
   return (
     <section className="panel" aria-labelledby={`${id}-title`}>
@@ -61,7 +78,8 @@ export function InviteForm({ path, site }: InviteFormProps) {
             return;
           }
           setEmailInvalid(false);
-          invite.mutate(address);
+          add.reset();
+          invite.mutate({ email: address, role });
         }}
       >
         <Field
@@ -106,11 +124,25 @@ export function InviteForm({ path, site }: InviteFormProps) {
           </button>
         </div>
       </form>
-      <ProblemNotice
-        error={invite.error}
-        conflict={t("invites.hasAccount", { email: sent })}
-        failedKey="invites.failed"
-      />
+      {offerAdd && invite.variables ? (
+        <AddInstead
+          person={invite.variables}
+          error={add.error}
+          pending={add.isPending}
+          onAdd={(person) => add.mutate(person)}
+        />
+      ) : (
+        <ProblemNotice
+          error={invite.error}
+          conflict={t("invites.hasAccount", { email: sent })}
+          failedKey="invites.failed"
+        />
+      )}
+      {add.isSuccess && (
+        <p role="status" className="notice notice-ok">
+          {t("invites.added", { email: add.variables.email, role: t(`auth.roles.${add.variables.role}`) })}
+        </p>
+      )}
       {invite.data && (
         <OneTimeSecret
           testId="invite-link"
@@ -125,5 +157,41 @@ export function InviteForm({ path, site }: InviteFormProps) {
         />
       )}
     </section>
+  );
+}
+
+interface AddInsteadProps {
+  /** The address and role of the refused invitation. */
+  person: MemberAdd;
+  error: Error | null;
+  pending: boolean;
+  onAdd: (person: MemberAdd) => void;
+}
+
+/** The invitation was refused because the address already has an account: offer to add that account. */
+function AddInstead({ person, error, pending, onAdd }: AddInsteadProps) {
+  const { t } = useTranslation();
+  const role = t(`auth.roles.${person.role}`);
+  const status = error instanceof ApiError ? error.status : null;
+  const problem = !error
+    ? null
+    : status === 409
+      ? t("invites.alreadyMember", { email: person.email })
+      : status === 404
+        ? t("invites.noAccount", { email: person.email })
+        : status === 0
+          ? t("errors.network")
+          : t("invites.addFailed", { email: person.email, message: error.message });
+  return (
+    <div role="alert" className="notice notice-error">
+      <p>{t("invites.hasAccountAdd", { email: person.email, role })}</p>
+      {problem && <p>{problem}</p>}
+      {/* Refused for good (already a member, or no such account): nothing left to try here. */}
+      {status !== 409 && status !== 404 && (
+        <button type="button" className="primary" disabled={pending} onClick={() => onAdd(person)}>
+          {pending ? t("invites.adding") : t("invites.addExisting")}
+        </button>
+      )}
+    </div>
   );
 }

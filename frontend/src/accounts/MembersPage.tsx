@@ -11,9 +11,13 @@ import { formatNumber } from "../i18n/format";
 import { AccountsOnly } from "./AccountsOnly";
 import { ConfirmButton } from "./ConfirmButton";
 import { InviteForm, ROLES } from "./InviteForm";
+import { WorkspaceInvites } from "./PendingInvites";
 import { ProblemNotice } from "./ProblemNotice";
 
-/** /workspace/members: the active workspace's members (viewer+); owners change roles, remove and invite. */
+/**
+ * /workspace/members: the active workspace's members (viewer+); owners change roles, remove, see and cancel
+ * pending invitations, invite, and add people who already have an account.
+ */
 export function MembersPage() {
   const { t } = useTranslation();
   return <AccountsOnly title={t("account.members")}>{(me) => <ActiveWorkspace me={me} />}</AccountsOnly>;
@@ -161,7 +165,10 @@ function Members({ workspace, manage, myId }: { workspace: WorkspaceRole; manage
         )}
       </section>
 
-      {manage && <InviteForm path={`/api/workspaces/${encodeURIComponent(workspace.id)}/invites`} />}
+      {manage && <WorkspaceInvites workspaceId={workspace.id} />}
+      {manage && (
+        <InviteForm path={`/api/workspaces/${encodeURIComponent(workspace.id)}/invites`} addTo={workspace.id} />
+      )}
     </div>
   );
 }

@@ -129,6 +129,7 @@ describe("workspace members", () => {
         ],
         count: 2,
       }),
+      "GET /api/workspaces/w1/invites": () => ({ data: [], count: 0 }),
       ...overrides,
     });
   }
@@ -172,7 +173,7 @@ describe("workspace members", () => {
     await waitFor(() => expect(screen.getByRole("combobox", { name: "Role of Ann" })).toHaveValue("owner"));
   });
 
-  it("shows an invitation link once, and a readable answer when the person already has an account", async () => {
+  it("shows an invitation link once, and offers to add a person who already has an account", async () => {
     const api = memberApi("owner", {
       "POST /api/workspaces/w1/invites": (init) => {
         const { email } = JSON.parse(String(init?.body));
@@ -207,8 +208,11 @@ describe("workspace members", () => {
     await user.type(email, "taken@example.com");
     await user.click(screen.getByRole("button", { name: "Create invitation link" }));
     const alert = await screen.findByRole("alert");
-    expect(alert).toHaveTextContent("taken@example.com already has a zopoc account, so they cannot be invited again.");
+    expect(alert).toHaveTextContent(
+      "taken@example.com already has a zopoc account, so no invitation is needed: add them to this workspace as viewer instead.",
+    );
     expect(alert).not.toHaveTextContent("{");
+    expect(within(alert).getByRole("button", { name: "Add them to the workspace" })).toBeInTheDocument();
 
     await user.clear(email);
     await user.type(email, "cy@example.com");
@@ -220,10 +224,173 @@ describe("workspace members", () => {
     );
     expect(link).toHaveTextContent("it is shown only this once");
     expect(screen.queryByRole("alert")).not.toBeInTheDocument();
-    expect(api.calls.at(-1)).toMatchObject({ body: { email: "cy@example.com", role: "editor" } });
-    expect(api.calls.at(-1)!.body).not.toHaveProperty("workspace_id");
+    const sent = api.calls.filter((c) => c.method === "POST").at(-1)!;
+    expect(sent).toMatchObject({ body: { email: "cy@example.com", role: "editor" } });
+    expect(sent.body).not.toHaveProperty("workspace_id");
     await user.click(within(link).getByRole("button", { name: "I have copied it" }));
     expect(screen.queryByDisplayValue(/zpi_invite123/)).not.toBeInTheDocument();
+  });
+
+  describe("a person who already has an account", () => {
+    const taken = () =>
+      json(409, {
+        detail: {
+          message: "email: taken@example.com already has an account; add them to the workspace instead",
+          errors: [{ row: null, field: "email", problem: "already has an account" }],
+        },
+      });
+
+    it("is added to the workspace with the role asked for, instead of invited", async () => {
+      const cy = { user_id: "u-cy", email: "taken@example.com", name: "Cy", role: "editor" };
+      let added = false;
+      const api = memberApi("owner", {
+        "POST /api/workspaces/w1/invites": taken,
+        "POST /api/workspaces/w1/members": () => {
+          added = true;
+          return json(201, {
+            data: [{ user_id: "u-ann", email: "ann@example.com", name: "Ann", role: "owner" }, cy],
+            count: 2,
+          });
+        },
+        "GET /api/workspaces/w1/members": () => ({
+          data: [{ user_id: "u-ann", email: "ann@example.com", name: "Ann", role: "owner" }, ...(added ? [cy] : [])],
+          count: added ? 2 : 1,
+        }),
+      });
+      vi.stubGlobal("fetch", api.fetchImpl);
+      const user = userEvent.setup();
+      renderPage(<MembersPage />, "/workspace/members");
+      await user.type(await screen.findByLabelText("Their e-mail address"), "taken@example.com");
+      await user.selectOptions(screen.getByLabelText("Role"), "editor");
+      await user.click(screen.getByRole("button", { name: "Create invitation link" }));
+      const offer = await screen.findByRole("alert");
+      expect(offer).toHaveTextContent("add them to this workspace as editor instead");
+      expect(api.calls.some((c) => c.path === "/api/workspaces/w1/members" && c.method === "POST")).toBe(false);
+
+      await user.click(within(offer).getByRole("button", { name: "Add them to the workspace" }));
+      expect(await screen.findByRole("status")).toHaveTextContent(
+        "taken@example.com is now a member of this workspace (editor).",
+      );
+      expect(screen.queryByRole("alert")).not.toBeInTheDocument();
+      expect(await screen.findByRole("combobox", { name: "Role of Cy" })).toHaveValue("editor");
+      const post = api.calls.find((c) => c.method === "POST" && c.path === "/api/workspaces/w1/members")!;
+      expect(post.body).toEqual({ email: "taken@example.com", role: "editor" });
+      expect(post.headers.get("X-CSRF-Token")).toBe("csrf-1");
+      expect(screen.queryByTestId("invite-link")).not.toBeInTheDocument();
+    });
+
+    it("is not offered again once the server says they are already a member", async () => {
+      const api = memberApi("owner", {
+        "POST /api/workspaces/w1/invites": taken,
+        "POST /api/workspaces/w1/members": () =>
+          json(409, {
+            detail: {
+              message: "email: taken@example.com is already a member of this workspace; change their role instead",
+              errors: [{ row: null, field: "email", problem: "already a member" }],
+            },
+          }),
+      });
+      vi.stubGlobal("fetch", api.fetchImpl);
+      const user = userEvent.setup();
+      renderPage(<MembersPage />, "/workspace/members");
+      await user.type(await screen.findByLabelText("Their e-mail address"), "taken@example.com");
+      await user.click(screen.getByRole("button", { name: "Create invitation link" }));
+      await user.click(await screen.findByRole("button", { name: "Add them to the workspace" }));
+      const alert = await screen.findByText(/is already a member of this workspace\. Change their role/);
+      expect(alert).toHaveTextContent(
+        "taken@example.com is already a member of this workspace. Change their role in the list of members instead.",
+      );
+      expect(screen.queryByRole("button", { name: "Add them to the workspace" })).not.toBeInTheDocument();
+    });
+  });
+
+  describe("pending invitations", () => {
+    const pending = (email: string, id: string) => ({
+      id,
+      email,
+      role: "editor",
+      workspace_id: "w1",
+      workspace_name: "Sales",
+      is_admin: false,
+      invited_by: "ann@example.com",
+      created_at: NOW,
+      expires_at: "2026-05-08T10:00:00Z",
+    });
+
+    it("are listed for owners with e-mail, role and expiry, and cancelled only after a confirmation", async () => {
+      const invites = [pending("dee@example.com", "i1")];
+      const api = memberApi("owner", {
+        "GET /api/workspaces/w1/invites": () => ({ data: invites, count: invites.length }),
+        "DELETE /api/workspaces/w1/invites/i1": () => {
+          invites.splice(0, 1);
+          return noContent();
+        },
+        "POST /api/workspaces/w1/invites": () => {
+          invites.unshift(pending("eve@example.com", "i2"));
+          return json(201, {
+            email: "eve@example.com",
+            role: "viewer",
+            workspace_id: "w1",
+            expires_at: NOW,
+            token: "zpi_e",
+            url: "/invite#zpi_e",
+          });
+        },
+      });
+      vi.stubGlobal("fetch", api.fetchImpl);
+      const user = userEvent.setup();
+      renderPage(<MembersPage />, "/workspace/members");
+      expect(await screen.findByRole("heading", { name: "Pending invitations" })).toBeInTheDocument();
+      const row = (await screen.findByRole("rowheader", { name: "dee@example.com" })).closest("tr")!;
+      expect(row).toHaveTextContent("editor");
+      expect(row).toHaveTextContent(/2026/); // valid until (formatted in the reader's language)
+      expect(screen.getByText("1 invitation")).toBeInTheDocument();
+      expect(screen.queryByRole("columnheader", { name: "Workspace" })).not.toBeInTheDocument();
+
+      await user.click(within(row).getByRole("button", { name: "Cancel the invitation of dee@example.com" }));
+      expect(
+        screen.getByText("Cancel the invitation of dee@example.com? Its link stops working at once."),
+      ).toBeVisible();
+      await user.click(screen.getByRole("button", { name: "Keep it" }));
+      expect(api.calls.some((c) => c.method === "DELETE")).toBe(false);
+
+      await user.click(screen.getByRole("button", { name: "Cancel the invitation of dee@example.com" }));
+      await user.click(screen.getByRole("button", { name: "Yes, cancel it" }));
+      expect(await screen.findByText("No invitation is waiting to be accepted.")).toBeInTheDocument();
+      const cancel = api.calls.find((c) => c.method === "DELETE")!;
+      expect(cancel.path).toBe("/api/workspaces/w1/invites/i1");
+      expect(cancel.headers.get("X-CSRF-Token")).toBe("csrf-1");
+
+      // A new invitation shows up in the list at once.
+      await user.type(screen.getByLabelText("Their e-mail address"), "eve@example.com");
+      await user.click(screen.getByRole("button", { name: "Create invitation link" }));
+      expect(await screen.findByRole("rowheader", { name: "eve@example.com" })).toBeInTheDocument();
+    });
+
+    it("say in words that an invitation was accepted meanwhile", async () => {
+      const api = memberApi("owner", {
+        "GET /api/workspaces/w1/invites": () => ({ data: [pending("dee@example.com", "i1")], count: 1 }),
+        "DELETE /api/workspaces/w1/invites/i1": () =>
+          json(409, { detail: "dee@example.com already accepted this invitation and has an account" }),
+      });
+      vi.stubGlobal("fetch", api.fetchImpl);
+      const user = userEvent.setup();
+      renderPage(<MembersPage />, "/workspace/members");
+      await user.click(await screen.findByRole("button", { name: "Cancel the invitation of dee@example.com" }));
+      await user.click(screen.getByRole("button", { name: "Yes, cancel it" }));
+      expect(await screen.findByRole("alert")).toHaveTextContent(
+        "This invitation was accepted meanwhile: the person has an account now.",
+      );
+    });
+
+    it("are neither shown to nor asked for by viewers", async () => {
+      const api = memberApi("viewer");
+      vi.stubGlobal("fetch", api.fetchImpl);
+      renderPage(<MembersPage />, "/workspace/members");
+      await screen.findByRole("rowheader", { name: "Bo" });
+      expect(screen.queryByRole("heading", { name: "Pending invitations" })).not.toBeInTheDocument();
+      expect(api.calls.some((c) => c.path.endsWith("/invites"))).toBe(false);
+    });
   });
 });
 
@@ -234,6 +401,30 @@ describe("administration", () => {
   ];
   function adminApi(isAdmin: boolean) {
     const list = users();
+    const invites = [
+      {
+        id: "i-site",
+        email: "fay@example.com",
+        role: "viewer",
+        workspace_id: null,
+        workspace_name: null,
+        is_admin: true,
+        invited_by: "ann@example.com",
+        created_at: NOW,
+        expires_at: NOW,
+      },
+      {
+        id: "i-sales",
+        email: "gus@example.com",
+        role: "editor",
+        workspace_id: "w1",
+        workspace_name: "Sales",
+        is_admin: false,
+        invited_by: "bo@example.com",
+        created_at: NOW,
+        expires_at: NOW,
+      },
+    ];
     return fakeApi({
       "GET /api/auth/me": () => meAs("owner", isAdmin),
       "GET /api/admin/users": () => ({ data: list, count: list.length }),
@@ -258,6 +449,14 @@ describe("administration", () => {
       "POST /api/admin/invites": (init) => {
         const body = JSON.parse(String(init?.body));
         return { ...body, expires_at: NOW, token: "zpi_site", url: "/invite#zpi_site" };
+      },
+      "GET /api/admin/invites": () => ({ data: invites, count: invites.length }),
+      "DELETE /api/admin/invites/i-site": () => {
+        invites.splice(
+          invites.findIndex((i) => i.id === "i-site"),
+          1,
+        );
+        return noContent();
       },
     });
   }
@@ -333,6 +532,26 @@ describe("administration", () => {
       path: "/api/admin/invites",
       body: { email: "dee@example.com", role: "owner", workspace_id: "w1", is_admin: true },
     });
+  });
+  it("lists every pending invitation with its workspace, and cancels one after a confirmation", async () => {
+    const api = adminApi(true);
+    vi.stubGlobal("fetch", api.fetchImpl);
+    const user = userEvent.setup();
+    renderPage(<AdminPage />, "/admin");
+    const site = (await screen.findByRole("rowheader", { name: /fay@example\.com/ })).closest("tr")!;
+    expect(site).toHaveTextContent("Administrator");
+    expect(site).toHaveTextContent("A new one of their own");
+    expect(site).toHaveTextContent("owner"); // they own the new workspace
+    const sales = screen.getByRole("rowheader", { name: "gus@example.com" }).closest("tr")!;
+    expect(sales).toHaveTextContent("Sales");
+    expect(sales).toHaveTextContent("editor");
+    expect(screen.getByText("2 invitations")).toBeInTheDocument();
+
+    await user.click(within(site).getByRole("button", { name: "Cancel the invitation of fay@example.com" }));
+    await user.click(screen.getByRole("button", { name: "Yes, cancel it" }));
+    await waitFor(() => expect(screen.queryByRole("rowheader", { name: /fay@example\.com/ })).not.toBeInTheDocument());
+    expect(api.calls.find((c) => c.method === "DELETE")).toMatchObject({ path: "/api/admin/invites/i-site" });
+    expect(screen.getByText("1 invitation")).toBeInTheDocument();
   });
 });
 

@@ -1,0 +1,130 @@
+import { useMutation, useQuery, useQueryClient, type QueryKey, type UseQueryResult } from "@tanstack/react-query";
+import { useTranslation } from "react-i18next";
+import { apiFetch } from "../api/client";
+import { queryKeys } from "../api/keys";
+import { adminInvitesQuery, invitesQuery } from "../api/queries";
+import type { InvitePublic, ListOf } from "../api/types";
+import { ErrorNotice, Loading } from "../components/QueryState";
+import { formatDateTime, formatNumber } from "../i18n/format";
+import { ConfirmButton } from "./ConfirmButton";
+import { ProblemNotice } from "./ProblemNotice";
+
+/** Owners: the pending invitations into this workspace. */
+export function WorkspaceInvites({ workspaceId }: { workspaceId: string }) {
+  const base = `/api/workspaces/${encodeURIComponent(workspaceId)}/invites`;
+  return (
+    <PendingInvites
+      invites={useQuery(invitesQuery(workspaceId))}
+      listKey={queryKeys.invites(workspaceId)}
+      cancelPath={(id) => `${base}/${encodeURIComponent(id)}`}
+    />
+  );
+}
+
+/** Administrators: every pending invitation, with the workspace each one leads into. */
+export function AllInvites() {
+  return (
+    <PendingInvites
+      site
+      invites={useQuery(adminInvitesQuery())}
+      listKey={queryKeys.adminInvites()}
+      cancelPath={(id) => `/api/admin/invites/${encodeURIComponent(id)}`}
+    />
+  );
+}
+
+interface PendingInvitesProps {
+  invites: UseQueryResult<ListOf<InvitePublic>>;
+  listKey: QueryKey;
+  cancelPath: (inviteId: string) => string;
+  /** Show the workspace column (administrators see invitations into every workspace). */
+  site?: boolean;
+}
+
+/**
+ * Invitations not used yet (never their links: the server keeps only a fingerprint), each with a cancel
+ * button that asks first. A cancelled link is refused by the server from then on.
+ */
+function PendingInvites({ invites, listKey, cancelPath, site = false }: PendingInvitesProps) {
+  const { t, i18n } = useTranslation();
+  const lang = i18n.language;
+  const queryClient = useQueryClient();
+  const cancel = useMutation({
+    mutationFn: (invite: InvitePublic) => apiFetch<undefined>(cancelPath(invite.id), { method: "DELETE" }),
+    onSuccess: (_answer, invite) =>
+      queryClient.setQueryData<ListOf<InvitePublic>>(listKey, (old) =>
+        old ? { data: old.data.filter((i) => i.id !== invite.id), count: old.count - 1 } : old,
+      ),
+    onSettled: () => {
+      // The same invitation may be listed for its workspace's owners and for administrators.
+      void queryClient.invalidateQueries({ queryKey: queryKeys.allInvites() });
+      void queryClient.invalidateQueries({ queryKey: queryKeys.adminInvites() });
+    },
+  });
+
+  return (
+    <section className="panel" aria-labelledby="pending-title">
+      <div className="panel-head">
+        <h2 id="pending-title">{t("pending.title")}</h2>
+        {invites.data && (
+          <span className="muted">
+            {t("pending.count", { count: invites.data.count, value: formatNumber(lang, invites.data.count, 0) })}
+          </span>
+        )}
+      </div>
+      <p className="muted">{t("pending.intro")}</p>
+      <ProblemNotice error={cancel.error} conflict={t("pending.accepted")} failedKey="pending.cancelFailed" />
+      {invites.isPending ? (
+        <Loading />
+      ) : invites.isError ? (
+        <ErrorNotice error={invites.error} onRetry={() => void invites.refetch()} />
+      ) : invites.data.data.length === 0 ? (
+        <p className="empty">{t("pending.empty")}</p>
+      ) : (
+        <div className="table-scroll">
+          <table className="account-table">
+            <thead>
+              <tr>
+                <th scope="col">{t("pending.email")}</th>
+                {site && <th scope="col">{t("pending.workspace")}</th>}
+                <th scope="col">{t("pending.role")}</th>
+                <th scope="col">{t("pending.expires")}</th>
+                <th scope="col">{t("pending.actions")}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {invites.data.data.map((invite) => (
+                <tr key={invite.id} data-invite-email={invite.email}>
+                  <th scope="row">
+                    {invite.email}
+                    {invite.is_admin && (
+                      <>
+                        {" "}
+                        <span className="badge status-admin">{t("admin.administrator")}</span>
+                      </>
+                    )}
+                  </th>
+                  {site && <td>{invite.workspace_name ?? t("pending.ownWorkspace")}</td>}
+                  {/* Without a workspace the person owns the new one of their own, whatever the role says. */}
+                  <td>{t(`auth.roles.${invite.workspace_id === null ? "owner" : invite.role}`)}</td>
+                  <td>{formatDateTime(lang, invite.expires_at)}</td>
+                  <td>
+                    <ConfirmButton
+                      label={t("pending.cancel")}
+                      accessibleLabel={t("pending.cancelLabel", { email: invite.email })}
+                      question={t("pending.cancelConfirm", { email: invite.email })}
+                      confirmLabel={t("pending.cancelYes")}
+                      cancelLabel={t("pending.keep")}
+                      disabled={cancel.isPending}
+                      onConfirm={() => cancel.mutate(invite)}
+                    />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
