@@ -1,8 +1,10 @@
 // The account screens in real Chromium against the live stack (BASE_URL), with the real API:
 // the administrator creates an API token in the dashboard and the token shown works as
-// Authorization: Bearer; invites a person into the workspace, whose link opens the invitation page
-// (in a second browser, where the person creates an account, signs in and makes a token of their own);
-// then disables that person from the administration screen, and the API refuses their token.
+// Authorization: Bearer; invites a person into the workspace (the invitation is listed as pending),
+// whose link opens the invitation page (in a second browser, where the person creates an account, signs
+// in and makes a token of their own; the invitation is then no longer pending); inviting them again
+// offers to add them instead, which is refused in words (already a member); then disables that person
+// from the administration screen, and the API refuses their token.
 // Prints "ok - ..." per check; exits non-zero on the first failed check.
 import {
   BASE_URL,
@@ -131,6 +133,8 @@ try {
       link.length > `${BASE_URL}/invite#`.length + 10,
     `the full invitation link is shown (${link.slice(0, BASE_URL.length + 12)}…)`,
   );
+  await page.locator(`tr[data-invite-email="${PERSON}"]`).waitFor();
+  check(true, "the new invitation is listed as pending");
   await screenshot(page, "workspace-members.png");
   await page.getByRole("button", { name: "I have copied it" }).click();
 
@@ -172,7 +176,20 @@ try {
     "an editor sees the members without role controls, and no administration",
   );
 
-  // Inviting an address that now has an account: the 409 in words, not JSON.
+  // The accepted invitation is no longer pending (once the list has loaded again).
+  await page.reload();
+  const pendingList = page.locator('section[aria-labelledby="pending-title"]');
+  await pendingList
+    .getByRole("heading", { name: "Pending invitations" })
+    .waitFor();
+  await pendingList.getByRole("status").waitFor({ state: "detached" });
+  check(
+    (await page.locator(`tr[data-invite-email="${PERSON}"]`).count()) === 0,
+    "an accepted invitation is no longer pending",
+  );
+
+  // Inviting an address that now has an account: the 409 in words, not JSON, and the offer to add
+  // them instead, which the server refuses in turn: they are a member already.
   await page.getByLabel("Their e-mail address").fill(PERSON);
   await page.getByRole("button", { name: "Create invitation link" }).click();
   const conflict = await page.getByRole("alert").innerText();
@@ -181,6 +198,12 @@ try {
       !conflict.includes("{"),
     "the server's 409 (already has an account) is shown in words",
   );
+  await page.getByRole("button", { name: "Add them to the workspace" }).click();
+  await page
+    .getByRole("alert")
+    .getByText(`${PERSON} is already a member of this workspace.`)
+    .waitFor();
+  check(true, "adding someone who is already a member is refused in words");
 
   // --- 4. disable the person from the administration screen -------------------------------------
   await openFromMenu(page, "Administration");
