@@ -101,7 +101,8 @@ def _admin_workspace(session, stack) -> dict:
     """``{"workspace_id": …}`` of the stack's administrator once PoCs belong to workspaces (accounts)."""
     if not hasattr(models, "Workspace"):
         return {}
-    admin = session.scalar(sa.select(models.User).where(models.User.email == stack.env.get("ZOPOC_ADMIN_EMAIL")))
+    admin_email = stack.env.get("ZOPOC_ADMIN_EMAIL")
+    admin = session.scalar(sa.select(models.User).where(models.User.email == admin_email))
     if admin is not None:
         membership = session.scalar(sa.select(models.Membership).where(models.Membership.user_id == admin.id))
         if membership is not None:
