@@ -2,7 +2,7 @@
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-12-01
+Create Date: 2026-11-28
 
 A cancelled invitation keeps its row (who was invited, by whom, when) and its link is refused from then on.
 """
