@@ -1,4 +1,5 @@
-"""The API's error bodies: ``{"detail": "text"}`` or ``{"detail": {"message", "errors": [...]}}``."""
+"""The API's error bodies: ``{"detail": "text"}`` or ``{"detail": {"message", "errors": [...]}}``; a refusal
+that clients tell apart by reason adds a ``code`` beside the text: ``{"detail": "text", "code": "name"}``."""
 
 from __future__ import annotations
 
@@ -21,6 +22,12 @@ def field_problem(field: str, text: str,
                   status_code: int = status.HTTP_422_UNPROCESSABLE_CONTENT) -> HTTPException:
     """A validation error about one field of the request."""
     return problem(status_code, f"{field}: {text}", [{"row": None, "field": field, "problem": text}])
+
+
+def coded_answer(status_code: int, code: str, text: str) -> JSONResponse:
+    """``{"detail": text, "code": code}``: ``detail`` stays the English sentence for people and API users,
+    ``code`` is stable for programs (the dashboard words each code in the reader's language)."""
+    return JSONResponse(status_code=status_code, content={"detail": text, "code": code})
 
 
 async def request_validation_handler(_request: Request, exc: RequestValidationError) -> JSONResponse:

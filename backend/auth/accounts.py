@@ -90,11 +90,48 @@ def check_password(session: Session, email: str, password: str) -> User | None:
 def set_disabled(session: Session, user: User, disabled: bool) -> User:
     """Disable (or enable again) ``user`` (committed). A disabled user's sessions are deleted, and their
     API tokens and any session cookie they still hold are refused from the next request on."""
+    _apply_disabled(session, user, disabled)
+    session.commit()
+    return user
+
+
+def _apply_disabled(session: Session, user: User, disabled: bool) -> None:
     if disabled:
         user.disabled_at = user.disabled_at or utcnow()
         session.execute(sa.delete(AuthSession).where(AuthSession.user_id == user.id))
     else:
         user.disabled_at = None
+
+
+class NoAdministratorLeft(Exception):
+    """The change would leave zopoc without an enabled administrator."""
+
+
+def change_user(session: Session, user_id: str, *, disabled: bool | None = None,
+                is_admin: bool | None = None) -> User | None:
+    """Disable or enable ``user_id`` and/or grant or withdraw administrator rights (committed); None when
+    there is no such user. Raises NoAdministratorLeft (changing nothing) when no enabled administrator
+    would remain.
+
+    The target and every enabled administrator are locked (in id order) while deciding, so two
+    administrators withdrawing each other's rights at the same moment cannot both succeed.
+    """
+    rows = session.scalars(
+        sa.select(User).where(sa.or_(User.id == user_id, sa.and_(User.is_admin, User.disabled_at.is_(None))))
+        .order_by(User.id).with_for_update().execution_options(populate_existing=True)).all()
+    user = next((u for u in rows if u.id == user_id), None)
+    if user is None:
+        session.rollback()
+        return None
+    stays_admin = (user.is_admin if is_admin is None else is_admin) and (
+        user.disabled_at is None if disabled is None else not disabled)
+    if not stays_admin and not any(u.id != user_id for u in rows):
+        session.rollback()
+        raise NoAdministratorLeft("zopoc keeps at least one enabled administrator")
+    if is_admin is not None:
+        user.is_admin = is_admin
+    if disabled is not None:
+        _apply_disabled(session, user, disabled)
     session.commit()
     return user
 
@@ -206,20 +243,29 @@ def revoke_invite(session: Session, invite: Invite) -> Invite:
 
 class InviteProblem(Exception):
     """The invitation cannot be used (unknown, used, cancelled, expired, or the e-mail already has an
-    account)."""
+    account). ``code`` names the reason for programs (``schemas.InviteProblemCode``; the dashboard words
+    it in the reader's language); the message is the English sentence for people."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def accept_invite(session: Session, token: str, password: str, name: str = "") -> User:
     """Create the invited user (or raise InviteProblem); gives the invited role in the workspace."""
     invite = session.scalar(sa.select(Invite).where(Invite.token_hash == digest(token)))
-    if invite is None or invite.accepted_at is not None:
-        raise InviteProblem("this invitation is unknown or was already used")
+    if invite is None:
+        raise InviteProblem("invite_unknown", "this invitation is unknown or was already used")
+    if invite.accepted_at is not None:
+        raise InviteProblem("invite_used", "this invitation is unknown or was already used")
     if invite.revoked_at is not None:
-        raise InviteProblem("this invitation was cancelled; ask the person who invited you for a new one")
+        raise InviteProblem("invite_cancelled",
+                            "this invitation was cancelled; ask the person who invited you for a new one")
     if invite.expires_at <= utcnow():
-        raise InviteProblem("this invitation has expired; ask for a new one")
+        raise InviteProblem("invite_expired", "this invitation has expired; ask for a new one")
     if session.scalar(sa.select(User.id).where(User.email == invite.email)) is not None:
-        raise InviteProblem(f"{invite.email} already has an account; sign in instead")
+        raise InviteProblem("invite_account_exists",
+                            f"{invite.email} already has an account; sign in instead")
     invite.accepted_at = utcnow()
     user = User(email=invite.email, name=name.strip(), password_hash=hash_password(password),
                 is_admin=invite.is_admin)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from backend.auth.secrets import MIN_PASSWORD_LENGTH
 
@@ -124,9 +124,34 @@ class UserPublic(BaseModel):
 
 
 class UserChange(BaseModel):
+    """What to change: ``disabled``, ``is_admin`` or both (at least one)."""
+
     model_config = ConfigDict(extra="forbid")
 
-    disabled: bool = Field(description="true: sign the user out everywhere and refuse them; false: enable")
+    disabled: bool | None = Field(None, description="true: sign the user out everywhere and refuse them; "
+                                                    "false: enable")
+    is_admin: bool | None = Field(None, description="true: grant administrator rights; false: withdraw them "
+                                                    "(both take effect at the user's next request)")
+
+    @model_validator(mode="after")
+    def _something(self) -> UserChange:
+        if self.disabled is None and self.is_admin is None:
+            raise ValueError("give disabled, is_admin or both")
+        return self
+
+
+InviteProblemCode = Literal["invite_unknown", "invite_used", "invite_cancelled", "invite_expired",
+                            "invite_account_exists"]
+
+
+class InviteRefusal(BaseModel):
+    """Why an invitation cannot be accepted: ``detail`` for people (English), ``code`` for programs."""
+
+    detail: str
+    code: InviteProblemCode = Field(
+        description="invite_unknown: no such invitation; invite_used: already accepted; invite_cancelled: "
+                    "cancelled by an owner or administrator; invite_expired: past its expiry; "
+                    "invite_account_exists: the invited address has an account already")
 
 
 class WorkspaceSummary(BaseModel):

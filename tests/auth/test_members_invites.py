@@ -4,6 +4,7 @@ invitations; administrators see and cancel every pending invitation."""
 from __future__ import annotations
 
 import datetime as dt
+import typing
 
 from fastapi.testclient import TestClient
 
@@ -193,3 +194,54 @@ def test_administrators_see_and_cancel_every_pending_invitation(app, world: Worl
         assert owner.get(f"/api/workspaces/{world.owner.workspace_id}/invites").json()["count"] == 0
         assert owner.get("/api/admin/invites").status_code == 403
         assert owner.delete(f"/api/admin/invites/{world.invite_id}").status_code == 403
+
+
+# --- why an invitation is refused: a code beside the English sentence ----------------------------
+
+def test_each_refused_invitation_names_its_reason_in_a_code(app, world: World, sessions):
+    a = world.owner.workspace_id
+    with TestClient(app, headers=world.owner.headers) as owner:
+        used = _invite(owner, a, "code-used@zopoc.test")
+        expired = _invite(owner, a, "code-expired@zopoc.test")
+        cancelled = _invite(owner, a, "code-cancelled@zopoc.test")
+        taken = _invite(owner, a, "code-taken@zopoc.test")
+        assert _accept(app, used["token"]).status_code == 201
+        cancel_id = next(i["id"] for i in owner.get(f"/api/workspaces/{a}/invites").json()["data"]
+                         if i["email"] == "code-cancelled@zopoc.test")
+        assert owner.delete(f"/api/workspaces/{a}/invites/{cancel_id}").status_code == 204
+    with sessions() as session:
+        row = session.query(Invite).filter_by(email="code-expired@zopoc.test").one()
+        row.expires_at = accounts.utcnow() - dt.timedelta(seconds=1)
+        session.commit()
+        # The address got an account another way (an administrator's site invitation, say) meanwhile.
+        accounts.create_user(session, "code-taken@zopoc.test", "a long password 2")
+    cases = {
+        "zpi_no-such-invitation": ("invite_unknown", "this invitation is unknown or was already used"),
+        used["token"]: ("invite_used", "this invitation is unknown or was already used"),
+        expired["token"]: ("invite_expired", "this invitation has expired; ask for a new one"),
+        cancelled["token"]: ("invite_cancelled",
+                             "this invitation was cancelled; ask the person who invited you for a new one"),
+        taken["token"]: ("invite_account_exists",
+                         "code-taken@zopoc.test already has an account; sign in instead"),
+    }
+    for token, (code, detail) in cases.items():
+        refused = _accept(app, token)
+        assert refused.status_code == 400, refused.text
+        assert refused.json() == {"detail": detail, "code": code}
+    with TestClient(app, headers=world.owner.headers) as owner:  # no refused one made a member
+        emails = {m["email"] for m in owner.get(f"/api/workspaces/{a}/members").json()["data"]}
+    assert "code-used@zopoc.test" in emails
+    assert not {"code-expired@zopoc.test", "code-cancelled@zopoc.test", "code-taken@zopoc.test"} & emails
+
+
+def test_the_refusal_codes_are_in_the_openapi_document(app):
+    from backend.auth.schemas import InviteProblemCode
+
+    with TestClient(app) as client:
+        spec = client.get("/api/openapi.json").json()
+    answer = spec["paths"]["/api/auth/invites/accept"]["post"]["responses"]["400"]
+    ref = answer["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    schema = spec["components"]["schemas"][ref]
+    assert set(schema["required"]) == {"detail", "code"}
+    assert schema["properties"]["code"]["enum"] == list(typing.get_args(InviteProblemCode))
+    assert "invite_cancelled" in answer["description"]

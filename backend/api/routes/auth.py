@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi.responses import JSONResponse
 
 from backend.api.deps import AccessDep, SessionDep, SettingsDep
-from backend.api.errors import field_problem
+from backend.api.errors import coded_answer, field_problem
 from backend.auth import accounts
 from backend.auth.limits import hit
 from backend.auth.policy import CSRF_COOKIE, SESSION_COOKIE
@@ -18,6 +19,7 @@ from backend.auth.schemas import (
     InviteCreate,
     InviteCreated,
     InvitePublic,
+    InviteRefusal,
     InvitesPublic,
     Login,
     Me,
@@ -223,15 +225,23 @@ def cancel_workspace_invite(workspace_id: str, invite_id: str, session: SessionD
     return _cancel_invite(session, invite, invite_id)
 
 
+INVITE_REFUSED = {400: {"model": InviteRefusal,
+                         "description": "the invitation cannot be used; `code` says why (invite_unknown, "
+                                        "invite_used, invite_cancelled, invite_expired, "
+                                        "invite_account_exists) and `detail` says it in English"}}
+
+
 @router.post("/auth/invites/accept", response_model=Me, status_code=status.HTTP_201_CREATED,
-             responses=TOO_MANY, summary="Accept an invitation: choose a password, get an account")
-def accept_invite(body: InviteAccept, request: Request, session: SessionDep, settings: SettingsDep) -> Me:
+             responses={**INVITE_REFUSED, **TOO_MANY},
+             summary="Accept an invitation: choose a password, get an account")
+def accept_invite(body: InviteAccept, request: Request, session: SessionDep,
+                  settings: SettingsDep) -> Me | JSONResponse:
     address = request.client.host if request.client else "unknown"
     hit(settings, "login", settings.login_ip_rate_limit, f"ip:{address}")
     try:
         user = accounts.accept_invite(session, body.token, body.password, body.name)
     except accounts.InviteProblem as exc:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=str(exc)) from exc
+        return coded_answer(status.HTTP_400_BAD_REQUEST, exc.code, str(exc))
     return _me(session, user)
 
 
@@ -244,16 +254,26 @@ def list_users(session: SessionDep) -> UsersPublic:
 
 @router.patch("/admin/users/{user_id}", response_model=UserPublic,
               responses={404: {"description": "no such user"},
-                         409: {"description": "administrators cannot disable themselves"}},
-              summary="Disable or enable a user (administrators); disabling signs them out everywhere")
+                         409: {"description": "administrators cannot disable themselves or withdraw "
+                                              "their own rights; zopoc keeps an enabled administrator"}},
+              summary="Disable or enable a user, grant or withdraw administrator rights (administrators); "
+                      "disabling signs them out everywhere")
 def change_user(user_id: str, body: UserChange, access: AccessDep, session: SessionDep) -> UserPublic:
-    user = session.get(User, user_id)
-    if user is None:
+    if session.get(User, user_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"user {user_id} not found")
-    if body.disabled and user.id == access.user.id:
-        raise HTTPException(status.HTTP_409_CONFLICT,
-                            detail="you cannot disable yourself; ask another administrator")
-    accounts.set_disabled(session, user, body.disabled)
+    if user_id == access.user.id:
+        if body.disabled:
+            raise HTTPException(status.HTTP_409_CONFLICT,
+                                detail="you cannot disable yourself; ask another administrator")
+        if body.is_admin is False:
+            raise HTTPException(status.HTTP_409_CONFLICT, detail="you cannot withdraw your own administrator "
+                                                                 "rights; ask another administrator")
+    try:
+        user = accounts.change_user(session, user_id, disabled=body.disabled, is_admin=body.is_admin)
+    except accounts.NoAdministratorLeft as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
+    if user is None:  # deleted meanwhile
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"user {user_id} not found")
     return UserPublic.model_validate(user, from_attributes=True)
 
 
