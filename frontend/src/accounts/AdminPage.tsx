@@ -3,7 +3,7 @@ import { useTranslation } from "react-i18next";
 import { sendJson } from "../api/client";
 import { queryKeys } from "../api/keys";
 import { adminUsersQuery, adminWorkspacesQuery } from "../api/queries";
-import type { ListOf, UserPublic } from "../api/types";
+import type { ListOf, UserChange, UserPublic } from "../api/types";
 import { permissionsFor } from "../auth/permissions";
 import type { Me } from "../auth/session";
 import { ErrorNotice, Loading } from "../components/QueryState";
@@ -14,7 +14,7 @@ import { InviteForm } from "./InviteForm";
 import { AllInvites } from "./PendingInvites";
 import { ProblemNotice } from "./ProblemNotice";
 
-/** /admin: every user (disable / enable), every workspace, invitations to zopoc (and cancelling pending ones).
+/** /admin: every user (disable / enable, make or remove administrator), every workspace, invitations to zopoc (and cancelling pending ones).
  * Administrators only. */
 export function AdminPage() {
   const { t } = useTranslation();
@@ -58,15 +58,17 @@ function Users({ myId }: { myId: string }) {
   const lang = i18n.language;
   const queryClient = useQueryClient();
   const users = useQuery(adminUsersQuery());
-  const setDisabled = useMutation({
-    mutationFn: ({ id, disabled }: { id: string; disabled: boolean }) =>
-      sendJson<UserPublic>("PATCH", `/api/admin/users/${encodeURIComponent(id)}`, { disabled }),
-    onSuccess: (user) =>
-      queryClient.setQueryData<ListOf<UserPublic>>(queryKeys.adminUsers(), (old) =>
-        old ? { ...old, data: old.data.map((u) => (u.id === user.id ? user : u)) } : old,
-      ),
-    onSettled: () => void queryClient.invalidateQueries({ queryKey: queryKeys.adminUsers() }),
-  });
+  const change = ({ id, ...body }: UserChange & { id: string }) =>
+    sendJson<UserPublic>("PATCH", `/api/admin/users/${encodeURIComponent(id)}`, body);
+  const onSuccess = (user: UserPublic) =>
+    queryClient.setQueryData<ListOf<UserPublic>>(queryKeys.adminUsers(), (old) =>
+      old ? { ...old, data: old.data.map((u) => (u.id === user.id ? user : u)) } : old,
+    );
+  const onSettled = () => void queryClient.invalidateQueries({ queryKey: queryKeys.adminUsers() });
+  const setDisabled = useMutation({ mutationFn: change, onSuccess, onSettled });
+  // Separate from disabling: each shows its own refusal (a 409 here: no enabled administrator would be left).
+  const setAdmin = useMutation({ mutationFn: change, onSuccess, onSettled });
+  const busy = setDisabled.isPending || setAdmin.isPending;
 
   return (
     <section className="panel" aria-labelledby="users-title">
@@ -79,6 +81,7 @@ function Users({ myId }: { myId: string }) {
         )}
       </div>
       <ProblemNotice error={setDisabled.error} conflict={t("admin.notSelf")} failedKey="admin.changeFailed" />
+      <ProblemNotice error={setAdmin.error} conflict={t("admin.lastAdmin")} failedKey="admin.changeFailed" />
       {users.isPending ? (
         <Loading />
       ) : users.isError ? (
@@ -99,7 +102,12 @@ function Users({ myId }: { myId: string }) {
               {users.data.data.map((user) => {
                 const self = user.id === myId;
                 return (
-                  <tr key={user.id} data-user-email={user.email} data-disabled={user.disabled_at ? "true" : "false"}>
+                  <tr
+                    key={user.id}
+                    data-user-email={user.email}
+                    data-disabled={user.disabled_at ? "true" : "false"}
+                    data-admin={user.is_admin ? "true" : "false"}
+                  >
                     <th scope="row">
                       {user.email}
                       {self && <span className="muted"> ({t("admin.you")})</span>}
@@ -122,26 +130,51 @@ function Users({ myId }: { myId: string }) {
                       )}
                     </td>
                     <td>
-                      {/* The server refuses to disable yourself (409): not offered. */}
-                      {self ? null : user.disabled_at ? (
-                        <button
-                          type="button"
-                          aria-label={t("admin.enableLabel", { email: user.email })}
-                          disabled={setDisabled.isPending}
-                          onClick={() => setDisabled.mutate({ id: user.id, disabled: false })}
-                        >
-                          {t("admin.enable")}
-                        </button>
-                      ) : (
-                        <ConfirmButton
-                          label={t("admin.disable")}
-                          accessibleLabel={t("admin.disableLabel", { email: user.email })}
-                          question={t("admin.disableConfirm", { email: user.email })}
-                          confirmLabel={t("admin.disableYes")}
-                          cancelLabel={t("admin.cancel")}
-                          disabled={setDisabled.isPending}
-                          onConfirm={() => setDisabled.mutate({ id: user.id, disabled: true })}
-                        />
+                      {/* The server refuses to disable yourself or remove your own rights (409): not offered. */}
+                      {self ? null : (
+                        <div className="button-row">
+                          {user.disabled_at ? (
+                            <button
+                              type="button"
+                              aria-label={t("admin.enableLabel", { email: user.email })}
+                              disabled={busy}
+                              onClick={() => setDisabled.mutate({ id: user.id, disabled: false })}
+                            >
+                              {t("admin.enable")}
+                            </button>
+                          ) : (
+                            <ConfirmButton
+                              label={t("admin.disable")}
+                              accessibleLabel={t("admin.disableLabel", { email: user.email })}
+                              question={t("admin.disableConfirm", { email: user.email })}
+                              confirmLabel={t("admin.disableYes")}
+                              cancelLabel={t("admin.cancel")}
+                              disabled={busy}
+                              onConfirm={() => setDisabled.mutate({ id: user.id, disabled: true })}
+                            />
+                          )}
+                          {user.is_admin ? (
+                            <ConfirmButton
+                              label={t("admin.removeAdmin")}
+                              accessibleLabel={t("admin.removeAdminLabel", { email: user.email })}
+                              question={t("admin.removeAdminConfirm", { email: user.email })}
+                              confirmLabel={t("admin.removeAdminYes")}
+                              cancelLabel={t("admin.cancel")}
+                              disabled={busy}
+                              onConfirm={() => setAdmin.mutate({ id: user.id, is_admin: false })}
+                            />
+                          ) : (
+                            <ConfirmButton
+                              label={t("admin.makeAdmin")}
+                              accessibleLabel={t("admin.makeAdminLabel", { email: user.email })}
+                              question={t("admin.makeAdminConfirm", { email: user.email })}
+                              confirmLabel={t("admin.makeAdminYes")}
+                              cancelLabel={t("admin.cancel")}
+                              disabled={busy}
+                              onConfirm={() => setAdmin.mutate({ id: user.id, is_admin: true })}
+                            />
+                          )}
+                        </div>
                       )}
                     </td>
                   </tr>

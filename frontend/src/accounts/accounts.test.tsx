@@ -399,7 +399,7 @@ describe("administration", () => {
     { id: "u-ann", email: "ann@example.com", name: "Ann", is_admin: true, created_at: NOW, disabled_at: null },
     { id: "u-bo", email: "bo@example.com", name: "Bo", is_admin: false, created_at: NOW, disabled_at: null },
   ];
-  function adminApi(isAdmin: boolean) {
+  function adminApi(isAdmin: boolean, lastAdmin = false) {
     const list = users();
     const invites = [
       {
@@ -429,8 +429,14 @@ describe("administration", () => {
       "GET /api/auth/me": () => meAs("owner", isAdmin),
       "GET /api/admin/users": () => ({ data: list, count: list.length }),
       "PATCH /api/admin/users/u-bo": (init) => {
-        const disabled = JSON.parse(String(init?.body)).disabled;
-        list[1] = { ...list[1]!, disabled_at: disabled ? NOW : null };
+        const change = JSON.parse(String(init?.body));
+        if (lastAdmin && change.is_admin === false) {
+          return new Response(JSON.stringify({ detail: "zopoc keeps at least one enabled administrator" }), {
+            status: 409,
+          });
+        }
+        if ("disabled" in change) list[1] = { ...list[1]!, disabled_at: change.disabled ? NOW : null };
+        if ("is_admin" in change) list[1] = { ...list[1]!, is_admin: change.is_admin };
         return list[1];
       },
       "GET /api/admin/workspaces": () => ({
@@ -513,6 +519,52 @@ describe("administration", () => {
     await user.click(screen.getByRole("button", { name: "Enable bo@example.com" }));
     await waitFor(() => expect(screen.queryByText(/^Disabled since/)).not.toBeInTheDocument());
     expect(api.calls.filter((c) => c.method === "PATCH").at(-1)).toMatchObject({ body: { disabled: false } });
+  });
+
+  it("makes another user an administrator after a confirmation and removes it again, never oneself", async () => {
+    const api = adminApi(true);
+    vi.stubGlobal("fetch", api.fetchImpl);
+    const user = userEvent.setup();
+    renderPage(<AdminPage />, "/admin");
+    const bo = (await screen.findByRole("rowheader", { name: /bo@example\.com/ })).closest("tr")!;
+    expect(bo).toHaveAttribute("data-admin", "false");
+    // Not offered for yourself, in either direction.
+    expect(screen.queryByRole("button", { name: "Remove administrator rights from ann@example.com" })).toBeNull();
+    expect(screen.queryByRole("button", { name: "Make ann@example.com an administrator" })).toBeNull();
+
+    await user.click(screen.getByRole("button", { name: "Make bo@example.com an administrator" }));
+    expect(screen.getByRole("group", { name: "Make bo@example.com an administrator" })).toHaveTextContent(
+      "Make bo@example.com an administrator? From their next click on",
+    );
+    await user.click(screen.getByRole("button", { name: "Cancel" }));
+    expect(api.calls.some((c) => c.method === "PATCH")).toBe(false);
+    await user.click(screen.getByRole("button", { name: "Make bo@example.com an administrator" }));
+    await user.click(screen.getByRole("button", { name: "Yes, make administrator" }));
+    await waitFor(() => expect(bo).toHaveAttribute("data-admin", "true"));
+    expect(within(bo).getByText("Administrator")).toBeInTheDocument();
+    const patch = api.calls.find((c) => c.method === "PATCH")!;
+    expect(patch).toMatchObject({ path: "/api/admin/users/u-bo", body: { is_admin: true } });
+    expect(patch.headers.get("X-CSRF-Token")).toBe("csrf-1");
+
+    await user.click(screen.getByRole("button", { name: "Remove administrator rights from bo@example.com" }));
+    await user.click(screen.getByRole("button", { name: "Yes, remove" }));
+    await waitFor(() => expect(bo).toHaveAttribute("data-admin", "false"));
+    expect(api.calls.filter((c) => c.method === "PATCH").at(-1)).toMatchObject({ body: { is_admin: false } });
+    expect(bo).toHaveAttribute("data-disabled", "false"); // disabling untouched
+  });
+
+  it("says in words when the last administrator's rights cannot be removed", async () => {
+    vi.stubGlobal("fetch", adminApi(true, true).fetchImpl);
+    const user = userEvent.setup();
+    renderPage(<AdminPage />, "/admin");
+    await screen.findByRole("rowheader", { name: /bo@example\.com/ });
+    await user.click(screen.getByRole("button", { name: "Make bo@example.com an administrator" }));
+    await user.click(screen.getByRole("button", { name: "Yes, make administrator" }));
+    await user.click(await screen.findByRole("button", { name: "Remove administrator rights from bo@example.com" }));
+    await user.click(screen.getByRole("button", { name: "Yes, remove" }));
+    expect(await screen.findByRole("alert")).toHaveTextContent(
+      "zopoc needs at least one active administrator, so these rights cannot be removed now.",
+    );
   });
 
   it("invites a person to zopoc into a workspace, as an administrator if asked", async () => {

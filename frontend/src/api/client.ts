@@ -4,12 +4,15 @@ import type { FieldProblem } from "./types";
 export class ApiError extends Error {
   readonly status: number;
   readonly problems: FieldProblem[];
+  /** The machine-readable reason some refusals carry beside `detail` (e.g. "invite_cancelled"); null otherwise. */
+  readonly code: string | null;
 
-  constructor(status: number, message: string, problems: FieldProblem[] = []) {
+  constructor(status: number, message: string, problems: FieldProblem[] = [], code: string | null = null) {
     super(message);
     this.name = "ApiError";
     this.status = status;
     this.problems = problems;
+    this.code = code;
   }
 }
 
@@ -27,12 +30,14 @@ function asProblems(value: unknown): FieldProblem[] {
 }
 
 /**
- * Turns an error body into an ApiError. The API answers `{"detail": "text"}` or, for validation,
- * `{"detail": {"message", "errors": [...]}}`; FastAPI's own 422 sends `{"detail": [{loc, msg}]}`.
+ * Turns an error body into an ApiError. The API answers `{"detail": "text"}` (some refusals add a `code`:
+ * `{"detail": "text", "code": "name"}`) or, for validation, `{"detail": {"message", "errors": [...]}}`;
+ * FastAPI's own 422 sends `{"detail": [{loc, msg}]}`.
  */
 export function errorFromBody(status: number, body: unknown): ApiError {
   const detail = isRecord(body) ? body.detail : undefined;
-  if (typeof detail === "string") return new ApiError(status, detail);
+  const code = isRecord(body) && typeof body.code === "string" ? body.code : null;
+  if (typeof detail === "string") return new ApiError(status, detail, [], code);
   if (isRecord(detail)) {
     const message = typeof detail.message === "string" ? detail.message : `HTTP ${status}`;
     return new ApiError(status, message, asProblems(detail.errors));

@@ -241,7 +241,7 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Disable or enable a user (administrators); disabling signs them out everywhere */
+        /** Disable or enable a user, grant or withdraw administrator rights (administrators); disabling signs them out everywhere */
         patch: operations["auth-change_user"];
         trace?: never;
     };
@@ -979,6 +979,20 @@ export interface components {
              */
             expires_at: string;
         };
+        /**
+         * InviteRefusal
+         * @description Why an invitation cannot be accepted: ``detail`` for people (English), ``code`` for programs.
+         */
+        InviteRefusal: {
+            /** Detail */
+            detail: string;
+            /**
+             * Code
+             * @description invite_unknown: no such invitation; invite_used: already accepted; invite_cancelled: cancelled by an owner or administrator; invite_expired: past its expiry; invite_account_exists: the invited address has an account already
+             * @enum {string}
+             */
+            code: "invite_unknown" | "invite_used" | "invite_cancelled" | "invite_expired" | "invite_account_exists";
+        };
         /** InvitesPublic */
         InvitesPublic: {
             /** Data */
@@ -1627,13 +1641,21 @@ export interface components {
             /** Count */
             count: number;
         };
-        /** UserChange */
+        /**
+         * UserChange
+         * @description What to change: ``disabled``, ``is_admin`` or both (at least one).
+         */
         UserChange: {
             /**
              * Disabled
              * @description true: sign the user out everywhere and refuse them; false: enable
              */
-            disabled: boolean;
+            disabled?: boolean | null;
+            /**
+             * Is Admin
+             * @description true: grant administrator rights; false: withdraw them (both take effect at the user's next request)
+             */
+            is_admin?: boolean | null;
         };
         /** UserPublic */
         UserPublic: {
@@ -2332,6 +2354,15 @@ export interface operations {
                     "application/json": components["schemas"]["Me"];
                 };
             };
+            /** @description the invitation cannot be used; `code` says why (invite_unknown, invite_used, invite_cancelled, invite_expired, invite_account_exists) and `detail` says it in English */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InviteRefusal"];
+                };
+            };
             /** @description invalid input, one entry per problem */
             422: {
                 headers: {
@@ -2410,7 +2441,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description administrators cannot disable themselves */
+            /** @description administrators cannot disable themselves or withdraw their own rights; zopoc keeps an enabled administrator */
             409: {
                 headers: {
                     [name: string]: unknown;

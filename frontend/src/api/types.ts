@@ -74,4 +74,8 @@ export type InvitePublic = Schemas["InvitePublic"];
 /** POST /api/workspaces/{id}/members: add a person who already has an account, by e-mail address. */
 export type MemberAdd = Schemas["MemberAdd"];
 export type UserPublic = Schemas["UserPublic"];
+/** PATCH /api/admin/users/{id}: disable or enable, grant or withdraw administrator rights (at least one). */
+export type UserChange = Schemas["UserChange"];
+/** Why POST /api/auth/invites/accept refused (400): the answer's `code`, beside its English `detail`. */
+export type InviteProblemCode = Schemas["InviteRefusal"]["code"];
 export type WorkspaceSummary = Schemas["WorkspaceSummary"];

@@ -2,10 +2,30 @@ import { useMutation } from "@tanstack/react-query";
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { useLocation, useNavigate } from "react-router-dom";
-import { postJson } from "../api/client";
+import { ApiError, postJson } from "../api/client";
+import type { InviteProblemCode } from "../api/types";
+import { en } from "../i18n/en";
 import type { Me } from "./session";
 
 export const MIN_PASSWORD_LENGTH = 10; // the server's rule (backend.auth.secrets)
+
+// A sentence for every reason the server can give (type-checked against its OpenAPI `code` enum).
+const REFUSALS: Record<InviteProblemCode, string> = en.invite.refused;
+
+function isRefusal(code: string | null): code is InviteProblemCode {
+  return code !== null && Object.hasOwn(REFUSALS, code);
+}
+
+type Translate = ReturnType<typeof useTranslation>["t"];
+
+/** Why the server refused, wholly in the reader's language; an unknown reason falls back to its text. */
+export function refusalText(t: Translate, error: Error): string {
+  if (error instanceof ApiError) {
+    if (isRefusal(error.code)) return t(`invite.refused.${error.code}`);
+    if (error.status === 0) return t("errors.network");
+  }
+  return t("invite.failed", { message: error.message });
+}
 
 /** Accepting an invitation from a link /invite#<token>: choose a name and password, then sign in. */
 export function InvitePage() {
@@ -50,7 +70,7 @@ export function InvitePage() {
       <p className="intro">{t("invite.intro")}</p>
       {(problem || accept.error) && (
         <p role="alert" className="notice notice-error">
-          {problem ?? t("invite.failed", { message: accept.error?.message })}
+          {problem ?? (accept.error ? refusalText(t, accept.error) : null)}
         </p>
       )}
       <div className="field">

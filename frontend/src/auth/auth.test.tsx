@@ -145,6 +145,45 @@ describe("accepting an invitation", () => {
     expect(api.calls[0]).toMatchObject({ path: "/api/auth/invites/accept", body: { token: "zpi_abcdefghijkl" } });
   });
 
+  it("says why the server refused, wholly in Japanese for a Japanese reader", async () => {
+    await i18n.changeLanguage("ja");
+    const refused = (detail: string, code: string) => () =>
+      new Response(JSON.stringify({ detail, code }), { status: 400 });
+    const api = fakeApi({
+      "POST /api/auth/invites/accept": refused(
+        "this invitation was cancelled; ask the person who invited you for a new one",
+        "invite_cancelled",
+      ),
+    });
+    vi.stubGlobal("fetch", api.fetchImpl);
+    const user = userEvent.setup();
+    app("/invite#zpi_abcdefghijkl");
+    await user.type(screen.getByLabelText("パスワード"), "a long enough secret");
+    await user.type(screen.getByLabelText("パスワード（確認）"), "a long enough secret");
+    await user.click(screen.getByRole("button", { name: "アカウントを作成" }));
+    const alert = await screen.findByRole("alert");
+    expect(alert).toHaveTextContent("この招待は取り消されました。招待した人に新しい招待を依頼してください。");
+    expect(alert.textContent).not.toMatch(/[A-Za-z]/); // not a word of the server's English
+  });
+
+  it("falls back to the server's words for a reason it does not know", async () => {
+    const api = fakeApi({
+      "POST /api/auth/invites/accept": () =>
+        new Response(JSON.stringify({ detail: "the moon is in the wrong phase", code: "invite_moon" }), {
+          status: 400,
+        }),
+    });
+    vi.stubGlobal("fetch", api.fetchImpl);
+    const user = userEvent.setup();
+    app("/invite#zpi_abcdefghijkl");
+    await user.type(screen.getByLabelText("Password"), "a long enough secret");
+    await user.type(screen.getByLabelText("Password again"), "a long enough secret");
+    await user.click(screen.getByRole("button", { name: "Create my account" }));
+    expect(await screen.findByRole("alert")).toHaveTextContent(
+      "The invitation could not be accepted: the moon is in the wrong phase",
+    );
+  });
+
   it("says what to do when the link lost its token", async () => {
     vi.stubGlobal("fetch", fakeApi({}).fetchImpl);
     app("/invite");

@@ -34,6 +34,15 @@ export const en = {
     tooShort: "Use at least {{min}} characters for the password.",
     mismatch: "The two passwords differ. Type the same password twice.",
     failed: "The invitation could not be accepted: {{message}}",
+    // One full sentence per reason the server gives (its `code`); `failed` is for any other answer.
+    refused: {
+      invite_unknown: "This invitation link is not valid. Check that you opened the whole link, or ask for a new one.",
+      invite_used:
+        "This invitation was already used to create an account. Sign in with that account, or ask for a new invitation.",
+      invite_cancelled: "This invitation was cancelled. Ask the person who invited you for a new one.",
+      invite_expired: "This invitation has expired. Ask the person who invited you for a new one.",
+      invite_account_exists: "The invited e-mail address already has an account. Sign in with it instead.",
+    },
     submit: "Create my account",
   },
   account: {
@@ -176,6 +185,17 @@ export const en = {
     enable: "Enable",
     enableLabel: "Enable {{email}}",
     notSelf: "You cannot disable your own account. Ask another administrator.",
+    makeAdmin: "Make administrator",
+    makeAdminLabel: "Make {{email}} an administrator",
+    makeAdminConfirm:
+      "Make {{email}} an administrator? From their next click on, they can see every user and workspace, invite people, and disable accounts.",
+    makeAdminYes: "Yes, make administrator",
+    removeAdmin: "Remove administrator",
+    removeAdminLabel: "Remove administrator rights from {{email}}",
+    removeAdminConfirm:
+      "Remove administrator rights from {{email}}? They lose the administration at once but stay in their workspaces.",
+    removeAdminYes: "Yes, remove",
+    lastAdmin: "zopoc needs at least one active administrator, so these rights cannot be removed now.",
     changeFailed: "The user could not be changed: {{message}}",
     workspacesTitle: "Workspaces",
     workspacesCount_one: "{{value}} workspace",

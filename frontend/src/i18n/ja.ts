@@ -37,6 +37,15 @@ export const ja: Messages<typeof en> = {
     tooShort: "パスワードは {{min}} 文字以上にしてください。",
     mismatch: "2 つのパスワードが一致しません。同じパスワードを 2 回入力してください。",
     failed: "招待を受け付けられませんでした：{{message}}",
+    refused: {
+      invite_unknown: "この招待リンクは無効です。リンク全体を開いたか確認するか、新しい招待を依頼してください。",
+      invite_used:
+        "この招待はすでに使われ、アカウントが作成されています。そのアカウントでサインインするか、新しい招待を依頼してください。",
+      invite_cancelled: "この招待は取り消されました。招待した人に新しい招待を依頼してください。",
+      invite_expired: "この招待は有効期限が切れています。招待した人に新しい招待を依頼してください。",
+      invite_account_exists:
+        "招待されたメールアドレスにはすでにアカウントがあります。そのアカウントでサインインしてください。",
+    },
     submit: "アカウントを作成",
   },
   account: {
@@ -180,6 +189,17 @@ export const ja: Messages<typeof en> = {
     enable: "有効にする",
     enableLabel: "{{email}} を有効にする",
     notSelf: "自分のアカウントは無効にできません。ほかの管理者に依頼してください。",
+    makeAdmin: "管理者にする",
+    makeAdminLabel: "{{email}} を管理者にする",
+    makeAdminConfirm:
+      "{{email}} を管理者にしますか？次の操作から、すべてのユーザーとワークスペースの閲覧、招待、アカウントの無効化ができるようになります。",
+    makeAdminYes: "管理者にする",
+    removeAdmin: "管理者から外す",
+    removeAdminLabel: "{{email}} の管理者権限を外す",
+    removeAdminConfirm:
+      "{{email}} の管理者権限を外しますか？管理画面はすぐに使えなくなりますが、ワークスペースのメンバーのままです。",
+    removeAdminYes: "外す",
+    lastAdmin: "zopoc には有効な管理者が 1 人以上必要なため、いまはこの権限を外せません。",
     changeFailed: "ユーザーを変更できませんでした：{{message}}",
     workspacesTitle: "ワークスペース",
     workspacesCount_one: "{{value}} 件",
