@@ -3,8 +3,10 @@
 // Authorization: Bearer; invites a person into the workspace (the invitation is listed as pending),
 // whose link opens the invitation page (in a second browser, where the person creates an account, signs
 // in and makes a token of their own; the invitation is then no longer pending); inviting them again
-// offers to add them instead, which is refused in words (already a member); then disables that person
-// from the administration screen, and the API refuses their token.
+// offers to add them instead, which is refused in words (already a member); then makes that person an
+// administrator and removes the rights again from the administration screen (their token gains and loses
+// the administration at once), disables them, and the API refuses their token; the used invitation link
+// is then refused wholly in Japanese.
 // Prints "ok - ..." per check; exits non-zero on the first failed check.
 import {
   BASE_URL,
@@ -25,6 +27,14 @@ async function whoIsToken(token) {
   });
   const body = response.ok ? await response.json() : null;
   return { status: response.status, email: body?.email ?? null };
+}
+
+/** GET /api/admin/users with only a Bearer token: 200 for an administrator, 403 for anyone else. */
+async function adminStatus(token) {
+  const response = await fetch(`${BASE_URL}/api/admin/users`, {
+    headers: { Authorization: `Bearer ${token}`, Accept: "application/json" },
+  });
+  return response.status;
 }
 
 /** Opens the account menu (the button carries the user's name) and follows one of its links. */
@@ -219,6 +229,34 @@ try {
       .count()) === 0,
     "the administrator is not offered to disable themselves",
   );
+  // Administrator rights: granted and withdrawn after a confirmation, effective at the next request.
+  await page
+    .getByRole("button", { name: `Make ${PERSON} an administrator` })
+    .click();
+  await page.getByRole("button", { name: "Yes, make administrator" }).click();
+  await page
+    .locator(`tr[data-user-email="${PERSON}"][data-admin="true"]`)
+    .waitFor();
+  const granted = await adminStatus(personToken);
+  check(
+    granted === 200,
+    `a new administrator's token reaches the administration at once (${granted})`,
+  );
+  await page
+    .getByRole("button", {
+      name: `Remove administrator rights from ${PERSON}`,
+    })
+    .click();
+  await page.getByRole("button", { name: "Yes, remove" }).click();
+  await page
+    .locator(`tr[data-user-email="${PERSON}"][data-admin="false"]`)
+    .waitFor();
+  const withdrawn = await adminStatus(personToken);
+  check(
+    withdrawn === 403,
+    `withdrawn administrator rights are refused at once (${withdrawn})`,
+  );
+
   await page.getByRole("button", { name: `Disable ${PERSON}` }).click();
   await page.getByRole("button", { name: "Yes, disable" }).click();
   await page
@@ -257,6 +295,18 @@ try {
     .waitFor();
   await screenshot(page, "administration-ja.png");
   check(true, "the administration screen is in Japanese with ?lang=ja");
+
+  // The used invitation link, opened again by a Japanese reader: the refusal is wholly Japanese.
+  await them.goto(`${link.replace(/#/, "?lang=ja#")}`);
+  await them.getByRole("heading", { name: "zopoc に参加" }).waitFor();
+  await them.getByLabel("パスワード", { exact: true }).fill(PERSON_PASSWORD);
+  await them.getByLabel("パスワード（確認）").fill(PERSON_PASSWORD);
+  await them.getByRole("button", { name: "アカウントを作成" }).click();
+  const usedText = await them.getByRole("alert").innerText();
+  check(
+    usedText.includes("この招待はすでに使われ") && !/[A-Za-z]/.test(usedText),
+    `a used invitation is refused wholly in Japanese (${usedText})`,
+  );
 
   const relevant = [...admin.consoleErrors, ...person.consoleErrors].filter(
     (e) => !/Failed to load resource/.test(e),

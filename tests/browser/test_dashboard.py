@@ -79,11 +79,14 @@ ACCOUNT_CHECKS = [
     "the server's 409 (already has an account) is shown in words",
     "adding someone who is already a member is refused in words",
     "the administrator is not offered to disable themselves",
+    "a new administrator's token reaches the administration at once (200",
+    "withdrawn administrator rights are refused at once (403",
     "the user is shown as disabled",
     "the API refuses the disabled user's token (401)",
     "the administrator's token still works",
     "the disabled user's browser session is over",
     "the administration screen is in Japanese",
+    "a used invitation is refused wholly in Japanese",
     "no errors in the browser console",
 ]
 
