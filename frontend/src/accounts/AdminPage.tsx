@@ -6,7 +6,7 @@ import { adminUsersQuery, adminWorkspacesQuery } from "../api/queries";
 import type { ListOf, UserChange, UserPublic } from "../api/types";
 import { permissionsFor } from "../auth/permissions";
 import type { Me } from "../auth/session";
-import { ErrorNotice, Loading } from "../components/QueryState";
+import { QueryView } from "../components/QueryState";
 import { formatDateTime, formatNumber } from "../i18n/format";
 import { AccountsOnly } from "./AccountsOnly";
 import { ConfirmButton } from "./ConfirmButton";
@@ -82,108 +82,106 @@ function Users({ myId }: { myId: string }) {
       </div>
       <ProblemNotice error={setDisabled.error} conflict={t("admin.notSelf")} failedKey="admin.changeFailed" />
       <ProblemNotice error={setAdmin.error} conflict={t("admin.lastAdmin")} failedKey="admin.changeFailed" />
-      {users.isPending ? (
-        <Loading />
-      ) : users.isError ? (
-        <ErrorNotice error={users.error} onRetry={() => void users.refetch()} />
-      ) : (
-        <div className="table-scroll">
-          <table className="account-table">
-            <thead>
-              <tr>
-                <th scope="col">{t("admin.email")}</th>
-                <th scope="col">{t("admin.name")}</th>
-                <th scope="col">{t("admin.created")}</th>
-                <th scope="col">{t("admin.status")}</th>
-                <th scope="col">{t("admin.actions")}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {users.data.data.map((user) => {
-                const self = user.id === myId;
-                return (
-                  <tr
-                    key={user.id}
-                    data-user-email={user.email}
-                    data-disabled={user.disabled_at ? "true" : "false"}
-                    data-admin={user.is_admin ? "true" : "false"}
-                  >
-                    <th scope="row">
-                      {user.email}
-                      {self && <span className="muted"> ({t("admin.you")})</span>}
-                      {user.is_admin && (
-                        <>
-                          {" "}
-                          <span className="badge status-admin">{t("admin.administrator")}</span>
-                        </>
-                      )}
-                    </th>
-                    <td>{user.name || t("common.none")}</td>
-                    <td>{formatDateTime(lang, user.created_at)}</td>
-                    <td>
-                      {user.disabled_at ? (
-                        <span className="badge status-off">
-                          {t("admin.disabledSince", { date: formatDateTime(lang, user.disabled_at) })}
-                        </span>
-                      ) : (
-                        <span className="badge status-on">{t("admin.active")}</span>
-                      )}
-                    </td>
-                    <td>
-                      {/* The server refuses to disable yourself or remove your own rights (409): not offered. */}
-                      {self ? null : (
-                        <div className="button-row">
-                          {user.disabled_at ? (
-                            <button
-                              type="button"
-                              aria-label={t("admin.enableLabel", { email: user.email })}
-                              disabled={busy}
-                              onClick={() => setDisabled.mutate({ id: user.id, disabled: false })}
-                            >
-                              {t("admin.enable")}
-                            </button>
-                          ) : (
-                            <ConfirmButton
-                              label={t("admin.disable")}
-                              accessibleLabel={t("admin.disableLabel", { email: user.email })}
-                              question={t("admin.disableConfirm", { email: user.email })}
-                              confirmLabel={t("admin.disableYes")}
-                              cancelLabel={t("admin.cancel")}
-                              disabled={busy}
-                              onConfirm={() => setDisabled.mutate({ id: user.id, disabled: true })}
-                            />
-                          )}
-                          {user.is_admin ? (
-                            <ConfirmButton
-                              label={t("admin.removeAdmin")}
-                              accessibleLabel={t("admin.removeAdminLabel", { email: user.email })}
-                              question={t("admin.removeAdminConfirm", { email: user.email })}
-                              confirmLabel={t("admin.removeAdminYes")}
-                              cancelLabel={t("admin.cancel")}
-                              disabled={busy}
-                              onConfirm={() => setAdmin.mutate({ id: user.id, is_admin: false })}
-                            />
-                          ) : (
-                            <ConfirmButton
-                              label={t("admin.makeAdmin")}
-                              accessibleLabel={t("admin.makeAdminLabel", { email: user.email })}
-                              question={t("admin.makeAdminConfirm", { email: user.email })}
-                              confirmLabel={t("admin.makeAdminYes")}
-                              cancelLabel={t("admin.cancel")}
-                              disabled={busy}
-                              onConfirm={() => setAdmin.mutate({ id: user.id, is_admin: true })}
-                            />
-                          )}
-                        </div>
-                      )}
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <QueryView query={users}>
+        {(data) => (
+          <div className="table-scroll">
+            <table className="account-table">
+              <thead>
+                <tr>
+                  <th scope="col">{t("admin.email")}</th>
+                  <th scope="col">{t("admin.name")}</th>
+                  <th scope="col">{t("admin.created")}</th>
+                  <th scope="col">{t("admin.status")}</th>
+                  <th scope="col">{t("admin.actions")}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {data.data.map((user) => {
+                  const self = user.id === myId;
+                  return (
+                    <tr
+                      key={user.id}
+                      data-user-email={user.email}
+                      data-disabled={user.disabled_at ? "true" : "false"}
+                      data-admin={user.is_admin ? "true" : "false"}
+                    >
+                      <th scope="row">
+                        {user.email}
+                        {self && <span className="muted"> ({t("admin.you")})</span>}
+                        {user.is_admin && (
+                          <>
+                            {" "}
+                            <span className="badge status-admin">{t("admin.administrator")}</span>
+                          </>
+                        )}
+                      </th>
+                      <td>{user.name || t("common.none")}</td>
+                      <td>{formatDateTime(lang, user.created_at)}</td>
+                      <td>
+                        {user.disabled_at ? (
+                          <span className="badge status-off">
+                            {t("admin.disabledSince", { date: formatDateTime(lang, user.disabled_at) })}
+                          </span>
+                        ) : (
+                          <span className="badge status-on">{t("admin.active")}</span>
+                        )}
+                      </td>
+                      <td>
+                        {/* The server refuses to disable yourself or remove your own rights (409): not offered. */}
+                        {self ? null : (
+                          <div className="button-row">
+                            {user.disabled_at ? (
+                              <button
+                                type="button"
+                                aria-label={t("admin.enableLabel", { email: user.email })}
+                                disabled={busy}
+                                onClick={() => setDisabled.mutate({ id: user.id, disabled: false })}
+                              >
+                                {t("admin.enable")}
+                              </button>
+                            ) : (
+                              <ConfirmButton
+                                label={t("admin.disable")}
+                                accessibleLabel={t("admin.disableLabel", { email: user.email })}
+                                question={t("admin.disableConfirm", { email: user.email })}
+                                confirmLabel={t("admin.disableYes")}
+                                cancelLabel={t("admin.cancel")}
+                                disabled={busy}
+                                onConfirm={() => setDisabled.mutate({ id: user.id, disabled: true })}
+                              />
+                            )}
+                            {user.is_admin ? (
+                              <ConfirmButton
+                                label={t("admin.removeAdmin")}
+                                accessibleLabel={t("admin.removeAdminLabel", { email: user.email })}
+                                question={t("admin.removeAdminConfirm", { email: user.email })}
+                                confirmLabel={t("admin.removeAdminYes")}
+                                cancelLabel={t("admin.cancel")}
+                                disabled={busy}
+                                onConfirm={() => setAdmin.mutate({ id: user.id, is_admin: false })}
+                              />
+                            ) : (
+                              <ConfirmButton
+                                label={t("admin.makeAdmin")}
+                                accessibleLabel={t("admin.makeAdminLabel", { email: user.email })}
+                                question={t("admin.makeAdminConfirm", { email: user.email })}
+                                confirmLabel={t("admin.makeAdminYes")}
+                                cancelLabel={t("admin.cancel")}
+                                disabled={busy}
+                                onConfirm={() => setAdmin.mutate({ id: user.id, is_admin: true })}
+                              />
+                            )}
+                          </div>
+                        )}
+                      </td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </QueryView>
     </section>
   );
 }
@@ -205,42 +203,41 @@ function Workspaces() {
           </span>
         )}
       </div>
-      {workspaces.isPending ? (
-        <Loading />
-      ) : workspaces.isError ? (
-        <ErrorNotice error={workspaces.error} onRetry={() => void workspaces.refetch()} />
-      ) : workspaces.data.data.length === 0 ? (
-        <p className="empty">{t("admin.workspacesEmpty")}</p>
-      ) : (
-        <div className="table-scroll">
-          <table className="account-table">
-            <thead>
-              <tr>
-                <th scope="col">{t("admin.workspace")}</th>
-                <th scope="col">{t("admin.created")}</th>
-                <th scope="col" className="num">
-                  {t("admin.members")}
-                </th>
-                <th scope="col">{t("admin.owners")}</th>
-                <th scope="col" className="num">
-                  {t("admin.pocs")}
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {workspaces.data.data.map((w) => (
-                <tr key={w.id} data-workspace-id={w.id}>
-                  <th scope="row">{w.name}</th>
-                  <td>{formatDateTime(lang, w.created_at)}</td>
-                  <td className="num">{formatNumber(lang, w.members, 0)}</td>
-                  <td>{w.owners.length ? w.owners.join(", ") : t("admin.noOwner")}</td>
-                  <td className="num">{formatNumber(lang, w.pocs, 0)}</td>
+      <QueryView
+        query={workspaces}
+        empty={{ when: (data) => data.data.length === 0, text: t("admin.workspacesEmpty") }}
+      >
+        {(data) => (
+          <div className="table-scroll">
+            <table className="account-table">
+              <thead>
+                <tr>
+                  <th scope="col">{t("admin.workspace")}</th>
+                  <th scope="col">{t("admin.created")}</th>
+                  <th scope="col" className="num">
+                    {t("admin.members")}
+                  </th>
+                  <th scope="col">{t("admin.owners")}</th>
+                  <th scope="col" className="num">
+                    {t("admin.pocs")}
+                  </th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+              </thead>
+              <tbody>
+                {data.data.map((w) => (
+                  <tr key={w.id} data-workspace-id={w.id}>
+                    <th scope="row">{w.name}</th>
+                    <td>{formatDateTime(lang, w.created_at)}</td>
+                    <td className="num">{formatNumber(lang, w.members, 0)}</td>
+                    <td>{w.owners.length ? w.owners.join(", ") : t("admin.noOwner")}</td>
+                    <td className="num">{formatNumber(lang, w.pocs, 0)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </QueryView>
     </section>
   );
 }

@@ -6,7 +6,7 @@ import { membersQuery, workspacesQuery } from "../api/queries";
 import type { ListOf, Member } from "../api/types";
 import { permissionsIn, pickWorkspace } from "../auth/permissions";
 import type { Me, Role, WorkspaceRole } from "../auth/session";
-import { ErrorNotice, Loading } from "../components/QueryState";
+import { ErrorNotice, Loading, QueryView } from "../components/QueryState";
 import { formatNumber } from "../i18n/format";
 import { AccountsOnly } from "./AccountsOnly";
 import { ConfirmButton } from "./ConfirmButton";
@@ -89,75 +89,73 @@ function Members({ workspace, manage, myId }: { workspace: WorkspaceRole; manage
           )}
         </div>
         <ProblemNotice error={change.error} conflict={t("members.lastOwner")} failedKey="members.changeFailed" />
-        {members.isPending ? (
-          <Loading />
-        ) : members.isError ? (
-          <ErrorNotice error={members.error} onRetry={() => void members.refetch()} />
-        ) : (
-          <div className="table-scroll">
-            <table className="account-table">
-              <thead>
-                <tr>
-                  <th scope="col">{t("members.name")}</th>
-                  <th scope="col">{t("members.email")}</th>
-                  <th scope="col">{t("members.role")}</th>
-                  {manage && <th scope="col">{t("members.actions")}</th>}
-                </tr>
-              </thead>
-              <tbody>
-                {members.data.data.map((member) => {
-                  const me = member.user_id === myId;
-                  return (
-                    <tr key={member.user_id} data-user-id={member.user_id}>
-                      <th scope="row">
-                        {nameOf(member)}
-                        {me && <span className="muted"> ({t("members.you")})</span>}
-                      </th>
-                      <td>{member.email}</td>
-                      <td>
-                        {manage ? (
-                          <select
-                            aria-label={t("members.roleOf", { name: nameOf(member) })}
-                            value={member.role}
-                            disabled={change.isPending}
-                            onChange={(e) => change.mutate({ userId: member.user_id, role: e.target.value as Role })}
-                          >
-                            {ROLES.map((r) => (
-                              <option key={r} value={r}>
-                                {t(`auth.roles.${r}`)}
-                              </option>
-                            ))}
-                          </select>
-                        ) : (
-                          t(`auth.roles.${member.role}`)
-                        )}
-                      </td>
-                      {manage && (
+        <QueryView query={members}>
+          {(data) => (
+            <div className="table-scroll">
+              <table className="account-table">
+                <thead>
+                  <tr>
+                    <th scope="col">{t("members.name")}</th>
+                    <th scope="col">{t("members.email")}</th>
+                    <th scope="col">{t("members.role")}</th>
+                    {manage && <th scope="col">{t("members.actions")}</th>}
+                  </tr>
+                </thead>
+                <tbody>
+                  {data.data.map((member) => {
+                    const me = member.user_id === myId;
+                    return (
+                      <tr key={member.user_id} data-user-id={member.user_id}>
+                        <th scope="row">
+                          {nameOf(member)}
+                          {me && <span className="muted"> ({t("members.you")})</span>}
+                        </th>
+                        <td>{member.email}</td>
                         <td>
-                          {/* Removing myself would cut this page off from its own workspace: not offered. */}
-                          {!me && (
-                            <ConfirmButton
-                              label={t("members.remove")}
-                              accessibleLabel={t("members.removeLabel", { name: nameOf(member) })}
-                              question={t("members.removeConfirm", {
-                                name: nameOf(member),
-                                workspace: workspace.name,
-                              })}
-                              confirmLabel={t("members.removeYes")}
-                              cancelLabel={t("members.cancel")}
+                          {manage ? (
+                            <select
+                              aria-label={t("members.roleOf", { name: nameOf(member) })}
+                              value={member.role}
                               disabled={change.isPending}
-                              onConfirm={() => change.mutate({ userId: member.user_id, remove: true })}
-                            />
+                              onChange={(e) => change.mutate({ userId: member.user_id, role: e.target.value as Role })}
+                            >
+                              {ROLES.map((r) => (
+                                <option key={r} value={r}>
+                                  {t(`auth.roles.${r}`)}
+                                </option>
+                              ))}
+                            </select>
+                          ) : (
+                            t(`auth.roles.${member.role}`)
                           )}
                         </td>
-                      )}
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          </div>
-        )}
+                        {manage && (
+                          <td>
+                            {/* Removing myself would cut this page off from its own workspace: not offered. */}
+                            {!me && (
+                              <ConfirmButton
+                                label={t("members.remove")}
+                                accessibleLabel={t("members.removeLabel", { name: nameOf(member) })}
+                                question={t("members.removeConfirm", {
+                                  name: nameOf(member),
+                                  workspace: workspace.name,
+                                })}
+                                confirmLabel={t("members.removeYes")}
+                                cancelLabel={t("members.cancel")}
+                                disabled={change.isPending}
+                                onConfirm={() => change.mutate({ userId: member.user_id, remove: true })}
+                              />
+                            )}
+                          </td>
+                        )}
+                      </tr>
+                    );
+                  })}
+                </tbody>
+              </table>
+            </div>
+          )}
+        </QueryView>
         {change.isPending && (
           <p role="status" className="muted">
             {t("members.saving")}

@@ -4,7 +4,7 @@ import { apiFetch } from "../api/client";
 import { queryKeys } from "../api/keys";
 import { adminInvitesQuery, invitesQuery } from "../api/queries";
 import type { InvitePublic, ListOf } from "../api/types";
-import { ErrorNotice, Loading } from "../components/QueryState";
+import { QueryView } from "../components/QueryState";
 import { formatDateTime, formatNumber } from "../i18n/format";
 import { ConfirmButton } from "./ConfirmButton";
 import { ProblemNotice } from "./ProblemNotice";
@@ -74,57 +74,53 @@ function PendingInvites({ invites, listKey, cancelPath, site = false }: PendingI
       </div>
       <p className="muted">{t("pending.intro")}</p>
       <ProblemNotice error={cancel.error} conflict={t("pending.accepted")} failedKey="pending.cancelFailed" />
-      {invites.isPending ? (
-        <Loading />
-      ) : invites.isError ? (
-        <ErrorNotice error={invites.error} onRetry={() => void invites.refetch()} />
-      ) : invites.data.data.length === 0 ? (
-        <p className="empty">{t("pending.empty")}</p>
-      ) : (
-        <div className="table-scroll">
-          <table className="account-table">
-            <thead>
-              <tr>
-                <th scope="col">{t("pending.email")}</th>
-                {site && <th scope="col">{t("pending.workspace")}</th>}
-                <th scope="col">{t("pending.role")}</th>
-                <th scope="col">{t("pending.expires")}</th>
-                <th scope="col">{t("pending.actions")}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {invites.data.data.map((invite) => (
-                <tr key={invite.id} data-invite-email={invite.email}>
-                  <th scope="row">
-                    {invite.email}
-                    {invite.is_admin && (
-                      <>
-                        {" "}
-                        <span className="badge status-admin">{t("admin.administrator")}</span>
-                      </>
-                    )}
-                  </th>
-                  {site && <td>{invite.workspace_name ?? t("pending.ownWorkspace")}</td>}
-                  {/* Without a workspace the person owns the new one of their own, whatever the role says. */}
-                  <td>{t(`auth.roles.${invite.workspace_id === null ? "owner" : invite.role}`)}</td>
-                  <td>{formatDateTime(lang, invite.expires_at)}</td>
-                  <td>
-                    <ConfirmButton
-                      label={t("pending.cancel")}
-                      accessibleLabel={t("pending.cancelLabel", { email: invite.email })}
-                      question={t("pending.cancelConfirm", { email: invite.email })}
-                      confirmLabel={t("pending.cancelYes")}
-                      cancelLabel={t("pending.keep")}
-                      disabled={cancel.isPending}
-                      onConfirm={() => cancel.mutate(invite)}
-                    />
-                  </td>
+      <QueryView query={invites} empty={{ when: (data) => data.data.length === 0, text: t("pending.empty") }}>
+        {(data) => (
+          <div className="table-scroll">
+            <table className="account-table">
+              <thead>
+                <tr>
+                  <th scope="col">{t("pending.email")}</th>
+                  {site && <th scope="col">{t("pending.workspace")}</th>}
+                  <th scope="col">{t("pending.role")}</th>
+                  <th scope="col">{t("pending.expires")}</th>
+                  <th scope="col">{t("pending.actions")}</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+              </thead>
+              <tbody>
+                {data.data.map((invite) => (
+                  <tr key={invite.id} data-invite-email={invite.email}>
+                    <th scope="row">
+                      {invite.email}
+                      {invite.is_admin && (
+                        <>
+                          {" "}
+                          <span className="badge status-admin">{t("admin.administrator")}</span>
+                        </>
+                      )}
+                    </th>
+                    {site && <td>{invite.workspace_name ?? t("pending.ownWorkspace")}</td>}
+                    {/* Without a workspace the person owns the new one of their own, whatever the role says. */}
+                    <td>{t(`auth.roles.${invite.workspace_id === null ? "owner" : invite.role}`)}</td>
+                    <td>{formatDateTime(lang, invite.expires_at)}</td>
+                    <td>
+                      <ConfirmButton
+                        label={t("pending.cancel")}
+                        accessibleLabel={t("pending.cancelLabel", { email: invite.email })}
+                        question={t("pending.cancelConfirm", { email: invite.email })}
+                        confirmLabel={t("pending.cancelYes")}
+                        cancelLabel={t("pending.keep")}
+                        disabled={cancel.isPending}
+                        onConfirm={() => cancel.mutate(invite)}
+                      />
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </QueryView>
     </section>
   );
 }

@@ -5,7 +5,7 @@ import { apiFetch, postJson } from "../api/client";
 import { queryKeys } from "../api/keys";
 import { tokensQuery } from "../api/queries";
 import type { TokenCreated } from "../api/types";
-import { ErrorNotice, Loading } from "../components/QueryState";
+import { QueryView } from "../components/QueryState";
 import { formatDateTime, formatNumber } from "../i18n/format";
 import { AccountsOnly } from "./AccountsOnly";
 import { ConfirmButton } from "./ConfirmButton";
@@ -95,62 +95,58 @@ function Tokens() {
           )}
         </div>
         <ProblemNotice error={revoke.error} failedKey="tokens.revokeFailed" />
-        {tokens.isPending ? (
-          <Loading />
-        ) : tokens.isError ? (
-          <ErrorNotice error={tokens.error} onRetry={() => void tokens.refetch()} />
-        ) : tokens.data.data.length === 0 ? (
-          <p className="empty">{t("tokens.empty")}</p>
-        ) : (
-          <div className="table-scroll">
-            <table className="account-table">
-              <thead>
-                <tr>
-                  <th scope="col">{t("tokens.name")}</th>
-                  <th scope="col">{t("tokens.prefix")}</th>
-                  <th scope="col">{t("tokens.created")}</th>
-                  <th scope="col">{t("tokens.lastUsed")}</th>
-                  <th scope="col">{t("tokens.status")}</th>
-                  <th scope="col">{t("tokens.actions")}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {tokens.data.data.map((token) => (
-                  <tr key={token.id} data-token-id={token.id}>
-                    <th scope="row">{token.name}</th>
-                    <td>
-                      <code>{token.prefix}…</code>
-                    </td>
-                    <td>{formatDateTime(lang, token.created_at)}</td>
-                    <td>{token.last_used_at ? formatDateTime(lang, token.last_used_at) : t("tokens.never")}</td>
-                    <td>
-                      {token.revoked_at ? (
-                        <span className="badge status-off">
-                          {t("tokens.revoked", { date: formatDateTime(lang, token.revoked_at) })}
-                        </span>
-                      ) : (
-                        <span className="badge status-on">{t("tokens.active")}</span>
-                      )}
-                    </td>
-                    <td>
-                      {!token.revoked_at && (
-                        <ConfirmButton
-                          label={t("tokens.revoke")}
-                          accessibleLabel={t("tokens.revokeLabel", { name: token.name })}
-                          question={t("tokens.revokeConfirm", { name: token.name })}
-                          confirmLabel={t("tokens.revokeYes")}
-                          cancelLabel={t("tokens.keep")}
-                          disabled={revoke.isPending}
-                          onConfirm={() => revoke.mutate(token.id)}
-                        />
-                      )}
-                    </td>
+        <QueryView query={tokens} empty={{ when: (data) => data.data.length === 0, text: t("tokens.empty") }}>
+          {(data) => (
+            <div className="table-scroll">
+              <table className="account-table">
+                <thead>
+                  <tr>
+                    <th scope="col">{t("tokens.name")}</th>
+                    <th scope="col">{t("tokens.prefix")}</th>
+                    <th scope="col">{t("tokens.created")}</th>
+                    <th scope="col">{t("tokens.lastUsed")}</th>
+                    <th scope="col">{t("tokens.status")}</th>
+                    <th scope="col">{t("tokens.actions")}</th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+                </thead>
+                <tbody>
+                  {data.data.map((token) => (
+                    <tr key={token.id} data-token-id={token.id}>
+                      <th scope="row">{token.name}</th>
+                      <td>
+                        <code>{token.prefix}…</code>
+                      </td>
+                      <td>{formatDateTime(lang, token.created_at)}</td>
+                      <td>{token.last_used_at ? formatDateTime(lang, token.last_used_at) : t("tokens.never")}</td>
+                      <td>
+                        {token.revoked_at ? (
+                          <span className="badge status-off">
+                            {t("tokens.revoked", { date: formatDateTime(lang, token.revoked_at) })}
+                          </span>
+                        ) : (
+                          <span className="badge status-on">{t("tokens.active")}</span>
+                        )}
+                      </td>
+                      <td>
+                        {!token.revoked_at && (
+                          <ConfirmButton
+                            label={t("tokens.revoke")}
+                            accessibleLabel={t("tokens.revokeLabel", { name: token.name })}
+                            question={t("tokens.revokeConfirm", { name: token.name })}
+                            confirmLabel={t("tokens.revokeYes")}
+                            cancelLabel={t("tokens.keep")}
+                            disabled={revoke.isPending}
+                            onConfirm={() => revoke.mutate(token.id)}
+                          />
+                        )}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
+        </QueryView>
       </section>
     </div>
   );

@@ -1,3 +1,5 @@
+import type { UseQueryResult } from "@tanstack/react-query";
+import type { ReactNode } from "react";
 import { useTranslation } from "react-i18next";
 import { ApiError } from "../api/client";
 
@@ -28,4 +30,21 @@ export function Loading({ label }: { label?: string }) {
       {label ?? t("common.loading")}
     </p>
   );
+}
+
+/** A query's three states in one place: loading, an error with a retry, or its data; `empty` names what to
+ * say instead when the data holds nothing. */
+export function QueryView<T>({
+  query,
+  empty,
+  children,
+}: {
+  query: UseQueryResult<T>;
+  empty?: { when: (data: T) => boolean; text: ReactNode };
+  children: (data: T) => ReactNode;
+}) {
+  if (query.isPending) return <Loading />;
+  if (query.isError) return <ErrorNotice error={query.error} onRetry={() => void query.refetch()} />;
+  if (empty && empty.when(query.data)) return <p className="empty">{empty.text}</p>;
+  return <>{children(query.data)}</>;
 }
