@@ -12,6 +12,7 @@ import { AccountsOnly } from "./AccountsOnly";
 import { ConfirmButton } from "./ConfirmButton";
 import { InviteForm } from "./InviteForm";
 import { AllInvites } from "./PendingInvites";
+import { ListHead } from "./ListHead";
 import { ProblemNotice } from "./ProblemNotice";
 
 /** /admin: every user (disable / enable, make or remove administrator), every workspace, invitations to zopoc (and cancelling pending ones).
@@ -72,14 +73,7 @@ function Users({ myId }: { myId: string }) {
 
   return (
     <section className="panel" aria-labelledby="users-title">
-      <div className="panel-head">
-        <h2 id="users-title">{t("admin.usersTitle")}</h2>
-        {users.data && (
-          <span className="muted">
-            {t("admin.usersCount", { count: users.data.count, value: formatNumber(lang, users.data.count, 0) })}
-          </span>
-        )}
-      </div>
+      <ListHead id="users-title" title={t("admin.usersTitle")} countKey="admin.usersCount" count={users.data?.count} />
       <ProblemNotice error={setDisabled.error} conflict={t("admin.notSelf")} failedKey="admin.changeFailed" />
       <ProblemNotice error={setAdmin.error} conflict={t("admin.lastAdmin")} failedKey="admin.changeFailed" />
       <QueryView query={users}>
@@ -192,17 +186,12 @@ function Workspaces() {
   const workspaces = useQuery(adminWorkspacesQuery());
   return (
     <section className="panel" aria-labelledby="workspaces-title">
-      <div className="panel-head">
-        <h2 id="workspaces-title">{t("admin.workspacesTitle")}</h2>
-        {workspaces.data && (
-          <span className="muted">
-            {t("admin.workspacesCount", {
-              count: workspaces.data.count,
-              value: formatNumber(lang, workspaces.data.count, 0),
-            })}
-          </span>
-        )}
-      </div>
+      <ListHead
+        id="workspaces-title"
+        title={t("admin.workspacesTitle")}
+        countKey="admin.workspacesCount"
+        count={workspaces.data?.count}
+      />
       <QueryView
         query={workspaces}
         empty={{ when: (data) => data.data.length === 0, text: t("admin.workspacesEmpty") }}

@@ -7,11 +7,11 @@ import type { ListOf, Member } from "../api/types";
 import { permissionsIn, pickWorkspace } from "../auth/permissions";
 import type { Me, Role, WorkspaceRole } from "../auth/session";
 import { ErrorNotice, Loading, QueryView } from "../components/QueryState";
-import { formatNumber } from "../i18n/format";
 import { AccountsOnly } from "./AccountsOnly";
 import { ConfirmButton } from "./ConfirmButton";
 import { InviteForm, ROLES } from "./InviteForm";
 import { WorkspaceInvites } from "./PendingInvites";
+import { ListHead } from "./ListHead";
 import { ProblemNotice } from "./ProblemNotice";
 
 /**
@@ -45,8 +45,7 @@ function ActiveWorkspace({ me }: { me: Me }) {
 type Change = { userId: string; role: Role } | { userId: string; remove: true };
 
 function Members({ workspace, manage, myId }: { workspace: WorkspaceRole; manage: boolean; myId: string }) {
-  const { t, i18n } = useTranslation();
-  const lang = i18n.language;
+  const { t } = useTranslation();
   const queryClient = useQueryClient();
   const members = useQuery(membersQuery(workspace.id));
   const base = `/api/workspaces/${encodeURIComponent(workspace.id)}/members`;
@@ -80,14 +79,12 @@ function Members({ workspace, manage, myId }: { workspace: WorkspaceRole; manage
       {!manage && <p className="muted">{t("members.readOnly")}</p>}
 
       <section className="panel" aria-labelledby="members-title">
-        <div className="panel-head">
-          <h2 id="members-title">{t("members.listTitle")}</h2>
-          {members.data && (
-            <span className="muted">
-              {t("members.count", { count: members.data.count, value: formatNumber(lang, members.data.count, 0) })}
-            </span>
-          )}
-        </div>
+        <ListHead
+          id="members-title"
+          title={t("members.listTitle")}
+          countKey="members.count"
+          count={members.data?.count}
+        />
         <ProblemNotice error={change.error} conflict={t("members.lastOwner")} failedKey="members.changeFailed" />
         <QueryView query={members}>
           {(data) => (

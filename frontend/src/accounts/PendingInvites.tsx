@@ -5,8 +5,9 @@ import { queryKeys } from "../api/keys";
 import { adminInvitesQuery, invitesQuery } from "../api/queries";
 import type { InvitePublic, ListOf } from "../api/types";
 import { QueryView } from "../components/QueryState";
-import { formatDateTime, formatNumber } from "../i18n/format";
+import { formatDateTime } from "../i18n/format";
 import { ConfirmButton } from "./ConfirmButton";
+import { ListHead } from "./ListHead";
 import { ProblemNotice } from "./ProblemNotice";
 
 /** Owners: the pending invitations into this workspace. */
@@ -64,14 +65,7 @@ function PendingInvites({ invites, listKey, cancelPath, site = false }: PendingI
 
   return (
     <section className="panel" aria-labelledby="pending-title">
-      <div className="panel-head">
-        <h2 id="pending-title">{t("pending.title")}</h2>
-        {invites.data && (
-          <span className="muted">
-            {t("pending.count", { count: invites.data.count, value: formatNumber(lang, invites.data.count, 0) })}
-          </span>
-        )}
-      </div>
+      <ListHead id="pending-title" title={t("pending.title")} countKey="pending.count" count={invites.data?.count} />
       <p className="muted">{t("pending.intro")}</p>
       <ProblemNotice error={cancel.error} conflict={t("pending.accepted")} failedKey="pending.cancelFailed" />
       <QueryView query={invites} empty={{ when: (data) => data.data.length === 0, text: t("pending.empty") }}>

@@ -6,10 +6,11 @@ import { queryKeys } from "../api/keys";
 import { tokensQuery } from "../api/queries";
 import type { TokenCreated } from "../api/types";
 import { QueryView } from "../components/QueryState";
-import { formatDateTime, formatNumber } from "../i18n/format";
+import { formatDateTime } from "../i18n/format";
 import { AccountsOnly } from "./AccountsOnly";
 import { ConfirmButton } from "./ConfirmButton";
 import { OneTimeSecret } from "./OneTimeSecret";
+import { ListHead } from "./ListHead";
 import { ProblemNotice } from "./ProblemNotice";
 
 /** /account/tokens: my personal API tokens (every signed-in user). */
@@ -86,14 +87,12 @@ function Tokens() {
       </section>
 
       <section className="panel" aria-labelledby="token-list-title">
-        <div className="panel-head">
-          <h2 id="token-list-title">{t("tokens.listTitle")}</h2>
-          {tokens.data && (
-            <span className="muted">
-              {t("tokens.count", { count: tokens.data.count, value: formatNumber(lang, tokens.data.count, 0) })}
-            </span>
-          )}
-        </div>
+        <ListHead
+          id="token-list-title"
+          title={t("tokens.listTitle")}
+          countKey="tokens.count"
+          count={tokens.data?.count}
+        />
         <ProblemNotice error={revoke.error} failedKey="tokens.revokeFailed" />
         <QueryView query={tokens} empty={{ when: (data) => data.data.length === 0, text: t("tokens.empty") }}>
           {(data) => (
