@@ -80,7 +80,8 @@ def estimate_memory(body: MemoryEstimateRequest, session: SessionDep, settings: 
 def poc_roi(poc: PocDep, session: SessionDep, settings: SettingsDep,
             target: Annotated[RoiTarget, Query()] = "poc",
             dtype: Annotated[Literal["float32", "float16", "bfloat16"] | None,
-                             Query(description="precision of the projection; default: the PoC's")] = None) -> dict:
+                             Query(description="precision of the projection; default: the PoC's")] = None,
+            ) -> dict:
     calib = records.calibration(session, "cuda", [poc.workspace_id])
     try:
         result = roi.compute_roi(records.poc_result(session, poc), target, catalog=_catalog(settings),

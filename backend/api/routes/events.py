@@ -7,8 +7,9 @@ database fetch per wake-up (or polls the table every ``events_poll_s`` without R
 rows to every stream's queue. A stream joins the feed BEFORE its replay and drops feed rows it already
 replayed, so nothing is lost between replay and live, and nothing comes twice. The feed starts with its
 first stream and stops when the last one leaves. A stream more than ``STREAM_BACKLOG_ROWS`` behind (a
-client reading slower than the runs write) is ended; its browser resumes from the database. FastAPI sends a ``: ping`` comment whenever the stream is
-idle for 15 s, and ends the generator when the client goes away.
+client reading slower than the runs write) is ended; its browser resumes from the database. FastAPI sends
+a ``: ping`` comment whenever the stream is idle for 15 s, and ends the generator when the client goes
+away.
 
 Ids: every event has id ``"<seq>"`` of its ``poc_events`` row. A ``run`` event carries RunPublic; a
 ``metric`` event carries one stored batch, ``{"run_id", "points": [{"step", "elapsed_s",
