@@ -1,16 +1,20 @@
-"""What a PoC may be made of: the built-in models and the optimisation methods with defaults and ranges.
+"""What a PoC may be made of: the models, and its methods' hyperparameters checked against the registry.
 
 No torch here: model dimensions come from a fixed table for the built-ins and from ``config.json`` for a
-local folder, so the API can refuse an impossible LOZO rank before anything is queued.
+local folder, so the API can refuse an impossible LOZO rank before anything is queued. The methods
+themselves are described once, in ``common.methods``.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from backend.errors import Problem
+from common.methods import get_method
 
 
 @dataclass(frozen=True)
@@ -89,74 +93,30 @@ def _min_layer_dim(config: dict[str, Any]) -> int | None:
     return min(dims) if dims else None
 
 
-# --- methods ------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class MethodInfo:
-    """An optimiser a PoC can run, with its defaults and the ranges the API accepts."""
-
-    method: str
-    label: str
-    zeroth_order: bool
-    defaults: dict[str, Any]
-    ranges: dict[str, tuple[float, float]]
-    description: str = ""
-    params: tuple[str, ...] = field(default=())
-
-
-# lr None = the engine picks the method's default for the model size (reported in its `started` event).
-_ZO_DEFAULTS = {"lr": None, "zo_eps": 1e-3, "weight_decay": 0.0}
-_ZO_RANGES = {"lr": (1e-9, 1e-2), "zo_eps": (1e-6, 1e-1), "weight_decay": (0.0, 0.1)}
-_LOWRANK_DEFAULTS = {"rank": 2, "nu": 50}
-_LOWRANK_RANGES = {"rank": (1, 64), "nu": (1, 100_000)}
-
-METHODS: tuple[MethodInfo, ...] = (
-    MethodInfo("lozo", "LOZO", True, {**_ZO_DEFAULTS, **_LOWRANK_DEFAULTS}, {**_ZO_RANGES, **_LOWRANK_RANGES},
-               "low-rank zeroth-order SGD (Chen et al., ICLR 2025): forward passes only"),
-    MethodInfo("lozo_m", "LOZO-M", True, {**_ZO_DEFAULTS, **_LOWRANK_DEFAULTS, "beta": 0.9},
-               {**_ZO_RANGES, **_LOWRANK_RANGES, "beta": (0.0, 0.999)},
-               "LOZO with momentum kept in the low-rank subspace"),
-    MethodInfo("mezo", "MeZO", True, dict(_ZO_DEFAULTS), dict(_ZO_RANGES),
-               "zeroth-order SGD with full-rank Gaussian noise (Malladi et al., NeurIPS 2023)"),
-    MethodInfo("adamw", "AdamW", False, {"lr": None, "weight_decay": 0.0},
-               {"lr": (1e-8, 1e-1), "weight_decay": (0.0, 0.1)}, "backpropagation with AdamW (the baseline)"),
-    MethodInfo("sgd", "SGD", False, {"lr": None, "weight_decay": 0.0},
-               {"lr": (1e-8, 1.0), "weight_decay": (0.0, 0.1)}, "backpropagation with plain SGD"),
-)
-METHODS_BY_NAME = {m.method: m for m in METHODS}
-DEFAULT_METHODS = ("lozo", "adamw")
-# Integer hyperparameters (the rest are floats).
-INT_PARAMS = frozenset({"rank", "nu"})
-
-
-@dataclass(frozen=True)
-class Problem:
-    field: str
-    problem: str
-
+# --- method hyperparameters -------------------------------------------------------------------------
 
 def resolve_hyperparams(method: str, given: dict[str, Any],
                         model: ModelInfo) -> tuple[dict[str, Any], list[Problem]]:
-    """The method's defaults overlaid with ``given`` (None = default), plus every problem found.
+    """The method's defaults (``common.methods``) overlaid with ``given`` (None = default), plus every problem.
 
     Problems: a parameter the method does not take, a value out of its range, a rank above the model's
     smallest layer dimension. Field names are ``methods[i].<param>``-ready (the caller adds the prefix).
     """
-    info = METHODS_BY_NAME[method]
+    info = get_method(method)
     problems: list[Problem] = []
     resolved = dict(info.defaults)
     for key, value in given.items():
         if value is None:
             continue
-        if key not in info.defaults:
+        spec = info.hyperparameter(key)
+        if spec is None:
             problems.append(Problem(key, f"{info.label} takes no parameter {key!r}"))
             continue
-        low, high = info.ranges[key]
-        if not low <= value <= high:
-            text = f"{value:g} is out of range for {info.label}: allowed {low:g} to {high:g}"
+        if not spec.low <= value <= spec.high:
+            text = f"{value:g} is out of range for {info.label}: allowed {spec.low:g} to {spec.high:g}"
             problems.append(Problem(key, text))
             continue
-        resolved[key] = int(value) if key in INT_PARAMS else float(value)
+        resolved[key] = int(value) if spec.integer else float(value)
     rank = resolved.get("rank")
     if rank is not None and model.min_layer_dim is not None and rank > model.min_layer_dim:
         problems.append(Problem("rank", f"rank {rank} is larger than the smallest layer dimension "

@@ -1,15 +1,19 @@
 """Live events of a PoC: ``poc_events`` rows (the ordered, replayable log) and the Redis wake-up.
 
-Writers add the row in the same transaction as the change it announces, commit, then ``announce`` the
+Writers add the row in the same transaction as the change it announces, commit, then ``publish`` the
 new ``seq`` on the channel ``{redis_prefix}poc:{poc_id}`` (when Redis is configured). The SSE endpoint
 replays rows with ``seq`` greater than the client's ``Last-Event-ID`` and is woken by those messages (or
 polls the table every ``events_poll_s`` without Redis). A lost message only delays delivery: the row is
 the truth, the message just says "look now".
+
+Event kinds: ``run`` (a run's ``RunPublic``), ``poc`` (``{"id", "state"}`` when the PoC's stored state
+changes) and ``metric`` (a batch of one run's points, ``backend.ingest``).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,8 +22,13 @@ from sqlalchemy.orm import Session
 from backend.core.config import Settings
 from backend.db.models import PocEvent, Run
 from backend.ingest import add_event
+from backend.schemas import RunPublic
+from backend.states import refresh_poc_state
 
 log = logging.getLogger(__name__)
+
+# One Redis client per (process, URL): a forked worker must not share its parent's socket.
+_redis_clients: dict[tuple[int, str], Any] = {}
 
 
 def channel(settings: Settings, poc_id: str) -> str:
@@ -29,31 +38,40 @@ def channel(settings: Settings, poc_id: str) -> str:
 
 def run_payload(run: Run) -> dict[str, Any]:
     """A run as the ``run`` event carries it: the RunPublic body, JSON-ready."""
-    from backend.api.schemas import RunPublic
-
     return RunPublic.model_validate(run).model_dump(mode="json")
 
 
-def add_run_event(session: Session, run: Run) -> None:
-    """Append a ``run`` event for ``run``'s current state to the session's transaction."""
+def record_run_event(session: Session, run: Run) -> int:
+    """Append a ``run`` event for ``run``'s current state (and a ``poc`` event when the PoC's state changed)
+    to the session's transaction; return the seq of the last event added.
+
+    Through the same writer as the worker's batches: on Postgres it locks the PoC row, so an API event
+    and a worker batch can never become visible out of seq order (an SSE reader would skip one).
+    """
     session.flush()  # the run row (and its defaults) first
-    # Through the same writer as the worker's batches: on Postgres it locks the PoC row, so an API event
-    # and a worker batch can never become visible out of seq order (an SSE reader would skip one).
-    add_event(session, run.poc_id, run.id, "run", run_payload(run))
+    seq = add_event(session, run.poc_id, run.id, "run", run_payload(run))
+    state = refresh_poc_state(session, run.poc_id)
+    if state is not None:
+        seq = add_event(session, run.poc_id, None, "poc", {"id": run.poc_id, "state": state})
+    return seq
 
 
-def announce(settings: Settings, poc_id: str, seq: int | None = None) -> None:
-    """Wake the SSE streams of ``poc_id`` after a commit (best effort; no-op without Redis)."""
-    if not settings.redis_url:
+def publish(settings: Settings, poc_id: str | None, seq: int | None = None) -> None:
+    """Wake the SSE streams of ``poc_id`` after a commit (best effort; no-op without Redis).
+
+    The event row is already committed: a lost notification only delays the stream until its next poll.
+    """
+    if not settings.redis_url or poc_id is None:
         return
+    key = (os.getpid(), settings.redis_url)
     try:
-        import redis
+        client = _redis_clients.get(key)
+        if client is None:
+            import redis
 
-        client = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
-        try:
-            client.publish(channel(settings, poc_id), "" if seq is None else str(seq))
-        finally:
-            client.close()
+            client = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+            _redis_clients[key] = client
+        client.publish(channel(settings, poc_id), "" if seq is None else str(seq))
     except Exception as exc:  # streams still catch up by polling; never fail the caller
         log.warning("event announcement for PoC %s failed: %s", poc_id, exc)
 

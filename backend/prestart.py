@@ -1,6 +1,7 @@
-"""Wait for the database, then migrate it to the newest schema: ``python -m backend.prestart``.
+"""Start-up work, done once before the API and workers serve: ``python -m backend.prestart``.
 
-Run before the API and workers start (the app never creates tables itself).
+Waits for the database, migrates it to the newest schema (the app never creates tables itself), registers
+the built-in datasets of this machine and creates the first administrator. Requests never do any of it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ import sqlalchemy as sa
 from alembic.config import Config
 
 from alembic import command
+from backend.auth.bootstrap import ensure_admin
 from backend.core.config import REPO_ROOT, get_settings
+from backend.datasets import register_builtin_datasets
+from backend.db.session import make_sessionmaker
 
 log = logging.getLogger("zopoc.prestart")
 
@@ -53,16 +57,22 @@ def migrate(url: str | None = None, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
 
 
+def prepare_database(url: str | None = None) -> None:
+    """Migrate the database at ``url`` and register the built-in datasets (idempotent)."""
+    migrate(url)
+    with make_sessionmaker(url)() as session:
+        added = register_builtin_datasets(session)
+    if added:
+        log.info("built-in datasets registered: %s", ", ".join(added))
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     settings = get_settings()
     wait_for_database(settings.database_url, settings.database_wait_s)
-    migrate(settings.database_url)
+    prepare_database(settings.database_url)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     log.info("database migrated")
-    from backend.auth.bootstrap import ensure_admin
-    from backend.db.session import make_sessionmaker
-
     with make_sessionmaker()() as session:
         if ensure_admin(session, settings):
             log.info("first administrator %s created", settings.admin_email)

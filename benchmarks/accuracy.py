@@ -63,10 +63,11 @@ def run_setting(k: int, seed: int, forward_passes: int, methods: list[str], thre
     """All methods for one (k, seed) from one shared start; one row per method."""
     import torch
 
+    from common.runspec import RunSpec
     from worker.train.data import iter_batches
     from worker.train.heads import default_lr
-    from worker.train.loop import _batch, build_optimizer, evaluate, prepare, train_step
-    from worker.train.spec import RunSpec
+    from worker.train.loop import _batch, evaluate, prepare, train_step
+    from worker.train.optimizers import build_optimizer
 
     torch.set_num_threads(threads)
     base = RunSpec(method="lozo", dataset="sst2", k_shot=k, seed=seed, device="cpu", steps=1)
@@ -163,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         print(markdown_table([r for r in map(json.loads, lines) if not r.get("summary")]))
         return 0
 
-    from worker.train.data import sst2_dir
+    from common.builtin_data import sst2_dir
 
     if sst2_dir() is None:
         print("SST-2 not found (../shared/data/sst2 or ZOPOC_SST2_DIR): nothing to measure", file=sys.stderr)

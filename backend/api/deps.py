@@ -42,12 +42,8 @@ def load_run(session: SessionDep, run_id: Annotated[str, Path(max_length=64)]) -
 
 
 def load_dataset(session: SessionDep, dataset_id: Annotated[str, Path(max_length=64)]) -> Dataset:
-    """The dataset ``dataset_id`` (built-in ones are registered on first use), or 404."""
-    from backend.datasets import ensure_builtin_datasets
-
+    """The dataset ``dataset_id`` (built-in ones are registered at start-up, ``backend.prestart``), or 404."""
     dataset = session.get(Dataset, dataset_id)
-    if dataset is None and ensure_builtin_datasets(session):
-        dataset = session.get(Dataset, dataset_id)
     if dataset is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"dataset {dataset_id} not found")
     return dataset

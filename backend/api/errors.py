@@ -1,8 +1,12 @@
 """The API's error bodies: ``{"detail": "text"}`` or ``{"detail": {"message", "errors": [...]}}``; a refusal
-that clients tell apart by reason adds a ``code`` beside the text: ``{"detail": "text", "code": "name"}``."""
+that clients tell apart by reason adds a ``code`` beside the text: ``{"detail": "text", "code": "name"}``.
+
+The service layer raises ``backend.errors`` refusals without knowing HTTP; ``domain_error_handler`` is the
+one place they become status codes and bodies."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -10,7 +14,8 @@ from fastapi import HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from backend.api.schemas import Message, ValidationProblem
+from backend.errors import Conflict, DomainError, Forbidden, Invalid, LimitReached, NotFound
+from backend.schemas import Message, ValidationProblem
 
 
 def problem(status_code: int, message: str, errors: Iterable[dict[str, Any]]) -> HTTPException:
@@ -30,13 +35,49 @@ def coded_answer(status_code: int, code: str, text: str) -> JSONResponse:
     return JSONResponse(status_code=status_code, content={"detail": text, "code": code})
 
 
+def domain_error_response(exc: DomainError) -> JSONResponse:
+    """The answer for a service refusal: its status by kind, its words, its code when it has one."""
+    headers = None
+    if isinstance(exc, Invalid):
+        status_code = status.HTTP_422_UNPROCESSABLE_CONTENT
+        detail: Any = {"message": exc.message, "errors": [p.as_dict() for p in exc.problems]}
+    elif isinstance(exc, LimitReached):
+        status_code = status.HTTP_429_TOO_MANY_REQUESTS
+        detail = {"message": exc.message, "limit": exc.limit, "errors": []}
+        if exc.retry_after_s is not None:
+            headers = {"Retry-After": str(max(1, math.ceil(exc.retry_after_s)))}
+    else:
+        status_code = _STATUS_BY_KIND.get(type(exc), status.HTTP_400_BAD_REQUEST)
+        detail = exc.message
+    content: dict[str, Any] = {"detail": detail}
+    if exc.code:
+        content["code"] = exc.code
+        if exc.params:
+            content["params"] = exc.params
+    return JSONResponse(status_code=status_code, content=content, headers=headers)
+
+
+_STATUS_BY_KIND: dict[type[DomainError], int] = {
+    NotFound: status.HTTP_404_NOT_FOUND,
+    Conflict: status.HTTP_409_CONFLICT,
+    Forbidden: status.HTTP_403_FORBIDDEN,
+}
+
+
+async def domain_error_handler(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    return domain_error_response(exc)
+
+
 async def request_validation_handler(_request: Request, exc: RequestValidationError) -> JSONResponse:
     """FastAPI's own validation errors, reshaped to the contract's ``{message, errors}`` form."""
     errors = []
     for error in exc.errors():
         loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path", "header")]
         field = ".".join(loc) or "request"
-        errors.append({"row": None, "field": field, "problem": error.get("msg", "invalid")})
+        # pydantic words a validator's own ValueError "Value error, <text>": the text is what people need
+        problem_text = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        errors.append({"row": None, "field": field, "problem": problem_text})
     message = "; ".join(f"{e['field']}: {e['problem']}" for e in errors[:3]) or "invalid request"
     return JSONResponse(status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
                         content={"detail": {"message": message, "errors": errors}})

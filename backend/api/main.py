@@ -24,6 +24,7 @@ from backend.api.deps import authorize_request
 from backend.api.errors import (
     INVALID,
     database_unavailable_handler,
+    domain_error_handler,
     nul_character_handler,
     request_validation_handler,
 )
@@ -31,6 +32,8 @@ from backend.api.sweeper import sweep_forever
 from backend.api.timing import ServerTimingMiddleware
 from backend.auth.policy import bind_rules
 from backend.core.config import Settings, get_settings
+from backend.errors import DomainError
+from common.methods import load_method_plugins
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +127,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generate_unique_id_function=_operation_id,
         lifespan=_lifespan(settings),
     )
+    load_method_plugins(settings.method_plugin_modules)
+    app.add_exception_handler(DomainError, domain_error_handler)
     app.add_exception_handler(RequestValidationError, request_validation_handler)
     # Lost or refused database connections (OperationalError) and an exhausted pool (TimeoutError).
     for error in (sa.exc.OperationalError, sa.exc.TimeoutError):

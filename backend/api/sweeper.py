@@ -1,10 +1,8 @@
-"""The API's own sweep of runs whose worker vanished.
+"""The API's own sweep of runs whose worker vanished (``backend.sweep``).
 
-Every worker already fails stale ``running`` runs (``worker.tasks.sweep_stale_runs``: no heartbeat for
-``stale_after_s``). When the last worker is gone for good (its machine was switched off), nobody would,
-and the dashboard would show the run as running forever. So the API process sweeps too, at start and
-every ``sweep_every_s``. Sweeps running at once are safe: the sweep takes the stale rows with
-``FOR UPDATE SKIP LOCKED`` and fails each run once.
+Every worker already sweeps. When the last worker is gone for good (its machine was switched off), nobody
+would, and the dashboard would show the run as running forever. So the API process sweeps too, at start and
+every ``sweep_every_s``.
 """
 
 from __future__ import annotations
@@ -15,13 +13,12 @@ import logging
 from starlette.concurrency import run_in_threadpool
 
 from backend.core.config import Settings
+from backend.sweep import sweep_stale_runs
 
 log = logging.getLogger(__name__)
 
 
 async def sweep_forever(settings: Settings) -> None:
-    from worker.tasks import sweep_stale_runs  # torch-free: the same sweep the workers run
-
     while True:
         try:
             failed = await run_in_threadpool(sweep_stale_runs, settings)

@@ -13,15 +13,14 @@ import math
 import time
 
 import sqlalchemy as sa
-from fastapi import HTTPException, status
 from limits import parse
 from limits.storage import MemoryStorage, RedisStorage
 from limits.strategies import MovingWindowRateLimiter
 from sqlalchemy.orm import Session
 
-from backend.api.errors import problem
 from backend.core.config import Settings
 from backend.db.models import Poc, Run
+from backend.errors import Invalid, LimitReached, Problem
 
 log = logging.getLogger(__name__)
 
@@ -32,15 +31,8 @@ def _limiter(redis_url: str | None, prefix: str) -> MovingWindowRateLimiter:
     return MovingWindowRateLimiter(storage)
 
 
-def too_many(limit_name: str, text: str, retry_after_s: float | None) -> HTTPException:
-    """A 429 naming the limit; ``Retry-After`` in whole seconds when known."""
-    headers = {"Retry-After": str(max(1, math.ceil(retry_after_s)))} if retry_after_s is not None else None
-    return HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, detail={"message": text, "limit": limit_name,
-                                                                    "errors": []}, headers=headers)
-
-
 def hit(settings: Settings, limit_name: str, rate: str, key: str) -> None:
-    """Count one request against ``rate`` for ``key``; raise 429 (with Retry-After) once it is over."""
+    """Count one request against ``rate`` for ``key``; raise LimitReached (429) once it is over."""
     item = parse(rate)
     limiter = _limiter(settings.redis_url, settings.redis_prefix)
     try:
@@ -51,8 +43,8 @@ def hit(settings: Settings, limit_name: str, rate: str, key: str) -> None:
         return
     if not allowed:
         wait = reset_at - time.time()
-        raise too_many(limit_name, f"too many {limit_name} requests: the limit is {rate}; try again in "
-                                   f"{max(1, math.ceil(wait))} s", wait)
+        raise LimitReached(limit_name, f"too many {limit_name} requests: the limit is {rate}; try again in "
+                                       f"{max(1, math.ceil(wait))} s", wait)
 
 
 def active_runs(session: Session, user_email: str) -> int:
@@ -62,29 +54,26 @@ def active_runs(session: Session, user_email: str) -> int:
 
 
 def check_concurrent_runs(session: Session, settings: Settings, user_email: str, new_runs: int) -> None:
-    """429 when ``new_runs`` more would take the user over ``max_active_runs_per_user``."""
+    """LimitReached (429) when ``new_runs`` more would take the user over ``max_active_runs_per_user``."""
     cap = settings.max_active_runs_per_user
     active = active_runs(session, user_email)
     if active + new_runs > cap:
-        raise too_many("concurrent_runs",
-                       f"concurrent-run limit: you have {active} run(s) queued or running and may have at "
-                       f"most {cap}; this would add {new_runs}. Wait for runs to finish or cancel some.",
-                       None)
+        raise LimitReached(
+            "concurrent_runs",
+            f"concurrent-run limit: you have {active} run(s) queued or running and may have at most {cap}; "
+            f"this would add {new_runs}. Wait for runs to finish or cancel some.")
 
 
 def check_budget(settings: Settings, role: str, steps: int | None, max_minutes: float | None) -> None:
-    """422 when a PoC's budget is over the caps of the launcher's role in the workspace."""
-    errors = []
+    """Invalid (422) when a PoC's budget is over the caps of the launcher's role in the workspace."""
+    problems = []
     step_cap = settings.max_steps_by_role.get(role)
     minute_cap = settings.max_minutes_by_role.get(role)
     if step_cap is not None and steps is not None and steps > step_cap:
-        errors.append({"row": None, "field": "steps",
-                       "problem": f"the budget cap of the {role} role is {step_cap} steps; ask a "
-                                  "workspace owner to launch a larger PoC"})
+        problems.append(Problem("steps", f"the budget cap of the {role} role is {step_cap} steps; ask a "
+                                         "workspace owner to launch a larger PoC"))
     if minute_cap is not None and max_minutes is not None and max_minutes > minute_cap:
-        errors.append({"row": None, "field": "max_minutes",
-                       "problem": f"the budget cap of the {role} role is {minute_cap:g} minutes; ask "
-                                  "a workspace owner to launch a longer PoC"})
-    if errors:
-        raise problem(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                      "; ".join(f"{e['field']}: {e['problem']}" for e in errors), errors)
+        problems.append(Problem("max_minutes", f"the budget cap of the {role} role is {minute_cap:g} minutes; "
+                                               "ask a workspace owner to launch a longer PoC"))
+    if problems:
+        raise Invalid(problems)

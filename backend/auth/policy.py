@@ -90,6 +90,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/models"): R("user"),
     ("POST", "/api/models/check"): R("user"),
     ("GET", "/api/methods"): R("user"),
+    ("GET", "/api/limits"): R("viewer"),  # the budget caps are the caller's role's in the active workspace
     ("GET", "/api/gpus"): R("user"),
     ("POST", "/api/estimates/memory"): R("user"),
     # datasets (built-in ones: every signed-in user; uploads: their workspace)
@@ -235,12 +236,8 @@ def _path_resource(session: Session, params: dict[str, str], user_id: str) -> _R
         return _Resource(what=what) if found is None else \
             _Resource(found.workspace_id, found.role, found.Run, what)
     if "dataset_id" in params:
-        from backend.datasets import ensure_builtin_datasets
-
         what = f"dataset {params['dataset_id']}"
         dataset = session.get(Dataset, params["dataset_id"])
-        if dataset is None and ensure_builtin_datasets(session):
-            dataset = session.get(Dataset, params["dataset_id"])
         if dataset is None:
             return _Resource(what=what)
         if dataset.workspace_id is None:

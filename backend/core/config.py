@@ -5,8 +5,8 @@ Celery's ``filesystem://`` broker with its folders under ``var/broker`` and no R
 the database). Give ``ZOPOC_DATABASE_URL`` / ``ZOPOC_BROKER_URL`` / ``ZOPOC_REDIS_URL`` to use Postgres and
 Redis; the same code serves both.
 
-Other parts import it: ``from backend.core.config import get_settings``. The execution and estimates
-engineers may add their own fields, each in its own clearly marked block below.
+Other parts import it: ``from backend.core.config import get_settings``. Fields are grouped by the part of
+zopoc they configure.
 """
 
 from __future__ import annotations
@@ -71,7 +71,11 @@ class Settings(BaseSettings):
     # Threads that run the API's (synchronous) route handlers; None keeps AnyIO's default (40).
     api_threads: int | None = Field(default=None, ge=1)
 
-    # === execution engineer's block (worker/) — add fields below this line ==========================
+    # Python modules that register extra optimisation methods when imported (comma separated), in the API
+    # and the workers alike (common.methods.register_method; worker.train.optimizers.register_optimizer).
+    method_plugins: str = ""
+
+    # === execution (worker/) ========================================================================
 
     # Celery queue names are f"{queue_prefix}{kind}" for kind in cpu/gpu: test sessions sharing one
     # broker use a unique prefix.
@@ -95,7 +99,7 @@ class Settings(BaseSettings):
     train_nice: int = Field(default=10, ge=0, le=19)
 
 
-    # === estimates / reports engineer's block (backend/estimates, backend/reports) ===================
+    # === estimates and reports (backend/estimates, backend/reports) =================================
 
     # The GPU catalogue: JSON in the variable or the path of a JSON/YAML file (see backend.estimates.gpus);
     # None keeps the built-in defaults. Prices are settings, not truths.
@@ -107,7 +111,7 @@ class Settings(BaseSettings):
     # Seconds the PDF printer may take before giving up.
     pdf_timeout_s: float = 60.0
 
-    # === accounts and limits (issue 6: backend/auth) =================================================
+    # === accounts and limits (backend/auth) =========================================================
 
     # The first administrator, created on first start when there are no users (backend.auth.bootstrap).
     # Without a password setting a random one is generated and printed once; there is no fixed default.
@@ -142,6 +146,11 @@ class Settings(BaseSettings):
     def max_upload_bytes(self) -> int:
         """The upload size limit in bytes."""
         return int(self.max_upload_mb * 1024 * 1024)
+
+    @property
+    def method_plugin_modules(self) -> list[str]:
+        """The modules named in ``method_plugins``."""
+        return [name.strip() for name in self.method_plugins.split(",") if name.strip()]
 
     @property
     def is_sqlite(self) -> bool:

@@ -99,8 +99,10 @@ class Poc(Base):
     dataset_id: Mapped[str] = mapped_column(sa.ForeignKey("datasets.id"), index=True)
     # Every PoC belongs to one workspace; its runs and reports belong to it through the PoC.
     workspace_id: Mapped[str] = mapped_column(sa.ForeignKey("workspaces.id"), index=True)
-    # steps, max_minutes, batch_size, seed, k_shot, eval_every, device
+    # common.runspec.RunSettings (what every run of the PoC shares) and the device kind ("cpu" | "gpu")
     settings: Mapped[dict[str, Any]]
+    # Derived from the newest attempt of each method (backend.states), stored whenever a run changes.
+    state: Mapped[str] = mapped_column(sa.String(16), default="queued", index=True)
     created_by: Mapped[str] = mapped_column(sa.String(200), default="local")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
     deleted_at: Mapped[dt.datetime | None]
@@ -208,7 +210,7 @@ class PocEvent(Base):
     seq: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     poc_id: Mapped[str] = mapped_column(sa.ForeignKey("pocs.id", ondelete="CASCADE"))
     run_id: Mapped[str | None] = mapped_column(sa.ForeignKey("runs.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(sa.String(16))  # "run" | "metric"
+    kind: Mapped[str] = mapped_column(sa.String(16))  # "run" | "poc" | "metric"
     payload: Mapped[dict[str, Any]]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 

@@ -43,10 +43,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from backend.estimates.shapes import ModelShape
+from common.methods import MemoryProfile, get_method, method_names
 
-METHODS = ("inference", "mezo", "lozo", "lozo_m", "adamw", "sgd")
-ZO_METHODS = ("mezo", "lozo", "lozo_m")
-BACKPROP_METHODS = ("adamw", "sgd")
+# Forward passes only, nothing trained: the floor every method is compared against.
+INFERENCE = "inference"
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
 TERMS = ("weights", "gradients", "optimizer_states", "low_rank_factors", "noise", "step_workspace", "activations",
          "runtime")
@@ -131,28 +131,37 @@ def activation_bytes(shape: ModelShape, work: Workload, backprop: bool) -> int:
     return max(training, evaluation)
 
 
+def estimable_methods() -> tuple[str, ...]:
+    """``inference`` and every registered method."""
+    return (INFERENCE, *method_names())
+
+
+def memory_profile(method: str) -> MemoryProfile:
+    """What ``method`` keeps beside the weights (the registry's profile; inference keeps nothing)."""
+    return MemoryProfile() if method == INFERENCE else get_method(method).memory
+
+
 def estimate(shape: ModelShape, method: str, work: Workload) -> MemoryEstimate:
-    """Bytes of each memory term for ``method`` (one of ``METHODS``) on ``shape`` under ``work``."""
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; expected one of {list(METHODS)}")
+    """Bytes of each memory term for ``method`` (``inference`` or a registered method) on ``shape``."""
+    if method not in estimable_methods():
+        raise ValueError(f"unknown method {method!r}; expected one of {list(estimable_methods())}")
+    profile = memory_profile(method)
     b = DTYPE_BYTES[work.dtype]
     p, r = shape.n_params, work.rank
     terms = dict.fromkeys(TERMS, 0)
     terms["weights"] = p * b
-    if method in BACKPROP_METHODS:
+    if profile.backprop:
         terms["gradients"] = p * b
-    if method == "adamw":
-        terms["optimizer_states"] = 2 * p * b
-    if method == "lozo_m":
-        terms["optimizer_states"] = (shape.matrix_rows * r + shape.vector_params) * b
-    if method in ("lozo", "lozo_m"):
+    terms["optimizer_states"] = round(profile.optimizer_state_copies * p * b)
+    if profile.low_rank_momentum:
+        terms["optimizer_states"] += (shape.matrix_rows * r + shape.vector_params) * b
+    if profile.low_rank_factors:
         terms["low_rank_factors"] = shape.matrix_cols * r * b
         terms["noise"] = shape.matrix_rows * r * b
-    if method == "mezo":
+    if profile.full_noise:
         terms["noise"] = (shape.largest_tensor if work.device_kind == "cuda" else CPU_NOISE_CHUNK) * b
-    if method == "adamw":
-        terms["step_workspace"] = p * b
-    terms["activations"] = activation_bytes(shape, work, backprop=method in BACKPROP_METHODS)
+    terms["step_workspace"] = round(profile.step_workspace_copies * p * b)
+    terms["activations"] = activation_bytes(shape, work, backprop=profile.backprop)
     terms["runtime"] = CPU_RUNTIME_BYTES if work.device_kind == "cpu" else 0
     terms["total"] = sum(terms[t] for t in TERMS)
     return MemoryEstimate(method=method, bytes=terms)

@@ -118,7 +118,7 @@ def calibration(session: Session, kind: str, workspace_ids: Collection[str],
         query = query.where(Run.method == method)
     ratios = []
     for run, poc in session.execute(query).all():
-        if device_kind(run.device) != kind or run.method not in memory.METHODS:
+        if device_kind(run.device) != kind or run.method not in memory.estimable_methods():
             continue
         try:
             shape = shapes.model_shape(poc.model)

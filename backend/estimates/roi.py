@@ -23,19 +23,25 @@ from dataclasses import dataclass, field
 
 from backend.estimates import gpus as gpu_catalog
 from backend.estimates import memory, shapes, stats
+from common.methods import BASELINE_METHOD, all_methods, get_method, is_method, zeroth_order_names
 
 TARGETS = ("poc", "1b", "7b", "13b", "70b")
 # Share of a GPU's peak dense throughput a fine-tune sustains (model FLOPs utilisation); 35 % is typical of
 # single-node transformer training without heavy tuning. An assumption, shown in the report.
 GPU_UTILISATION = 0.35
-# Cost of one optimizer step in forward-pass equivalents: backprop = forward + backward (≈ 2 forwards);
-# ZO = two forwards plus the noise regeneration (MeZO regenerates a full-size z four times a step; LOZO
-# only the small U factors). The ZO overheads are this project's CPU measurements (ZO-SPEC.md), which
-# overstate them on a GPU: a conservative (costlier) choice for ZO.
-STEP_COST_IN_FORWARDS = {"adamw": 3.0, "sgd": 3.0, "mezo": 2.0 + 1.0, "lozo": 2.2, "lozo_m": 2.2}
-# Preference when several ZO methods ran: the one the product is about first.
-ZO_PREFERENCE = ("lozo", "lozo_m", "mezo")
-BASELINE = "adamw"
+BASELINE = BASELINE_METHOD
+
+
+def step_cost_in_forwards() -> dict[str, float]:
+    """Cost of one optimizer step of each method in forward-pass equivalents (``common.methods``): backprop
+    = forward + backward (≈ 2 forwards); ZO = two forwards plus the noise regeneration, as measured on CPU,
+    which overstates it on a GPU: a conservative (costlier) choice for ZO."""
+    return {m.name: m.step_cost_forwards for m in all_methods()}
+
+
+def method_label(method: str) -> str:
+    """How people see ``method`` (its registry label; the id itself for one no longer registered)."""
+    return get_method(method).label if is_method(method) else method
 
 
 @dataclass
@@ -85,7 +91,7 @@ def steps_to_reach(curve: list[tuple[int, float]], target_loss: float) -> int | 
 
 def step_seconds(method: str, n_params: int, tokens: int, gpu: gpu_catalog.Gpu, count: int) -> float:
     """Projected seconds of one optimizer step on ``count`` cards of ``gpu``."""
-    flops = STEP_COST_IN_FORWARDS[method] * 2 * n_params * tokens
+    flops = get_method(method).step_cost_forwards * 2 * n_params * tokens
     return flops / (gpu.tflops * 1e12 * count * GPU_UTILISATION)
 
 
@@ -104,7 +110,7 @@ def compute_roi(poc: PocResult, target: str = "poc", catalog=None, calibration: 
         raise ValueError(f"unknown target {target!r}; expected one of {list(TARGETS)}")
     catalog = catalog if catalog is not None else gpu_catalog.load_catalog()
     shape = shapes.model_shape(poc.model if target == "poc" else target)
-    runs = {r.method: r for r in poc.runs if r.state == "succeeded" and r.method in STEP_COST_IN_FORWARDS}
+    runs = {r.method: r for r in poc.runs if r.state == "succeeded" and is_method(r.method)}
     baseline = runs.get(BASELINE)
     target_loss = smoothed(baseline.loss_curve)[-1][1] if baseline and baseline.loss_curve else None
     tokens = poc.batch_size * poc.seq_len
@@ -125,7 +131,7 @@ def compute_roi(poc: PocResult, target: str = "poc", catalog=None, calibration: 
     return {
         "target": target, "target_model": shape.name, "target_params": shape.n_params, "dtype": dtype,
         "target_loss": target_loss, "assumptions": {"gpu_utilisation": GPU_UTILISATION,
-                                                    "step_cost_in_forwards": STEP_COST_IN_FORWARDS},
+                                                    "step_cost_in_forwards": step_cost_in_forwards()},
         "rows": rows, "comparison": comparison,
         "verdict": verdict(rows, comparison, runs, shape.name),
     }
@@ -171,7 +177,7 @@ def _row(method, run: RunResult, need: int, shape, target, target_loss, tokens, 
 
 
 def _comparison(runs: dict[str, RunResult]) -> dict | None:
-    zo, base = _pick(runs, ZO_PREFERENCE), runs.get(BASELINE)
+    zo, base = _pick(runs, zeroth_order_names()), runs.get(BASELINE)
     if not (zo and base and zo.correct is not None and base.correct is not None):
         return None
     if len(zo.correct) != len(base.correct) or not zo.correct:
@@ -188,9 +194,6 @@ def _comparison(runs: dict[str, RunResult]) -> dict | None:
     }
 
 
-LABELS = {"lozo": "LOZO", "lozo_m": "LOZO-M", "mezo": "MeZO", "adamw": "AdamW", "sgd": "SGD"}
-
-
 def verdict(rows: list[dict], comparison: dict | None, runs: dict[str, RunResult], model_name: str) -> dict:
     """A verdict code and its plain-words explanation in English and Japanese.
 
@@ -199,13 +202,14 @@ def verdict(rows: list[dict], comparison: dict | None, runs: dict[str, RunResult
     ``no_significant_difference`` (otherwise; never reported as "equal").
     """
     if comparison is None:
-        missing = [LABELS[m] for m in ("lozo", BASELINE) if m not in runs] or ["evaluation results"]
+        wanted = (zeroth_order_names()[0], BASELINE)
+        missing = [method_label(m) for m in wanted if m not in runs] or ["evaluation results"]
         return {"code": "incomplete",
                 "en": "No comparison yet: a finished ZO run and a finished AdamW run with evaluation results "
                       f"are needed (missing: {', '.join(missing)}).",
                 "ja": "まだ比較できません。評価結果のある完了したZO実行とAdamW実行の両方が必要です"
                       f"（不足: {'、'.join(missing)}）。"}
-    a, b = LABELS[comparison["method_a"]], LABELS[comparison["method_b"]]
+    a, b = method_label(comparison["method_a"]), method_label(comparison["method_b"])
     gap_pt = abs(comparison["acc_gap"]) * 100
     p = comparison["p_value"]
     if comparison["significant"] and comparison["acc_gap"] > 0:

@@ -7,7 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-EstimateMethod = Literal["inference", "mezo", "lozo", "lozo_m", "adamw", "sgd"]
+from common.methods import DEFAULT_METHODS
+
 Fit = Literal["fits", "tight", "wont_fit"]
 RoiTarget = Literal["poc", "1b", "7b", "13b", "70b"]
 
@@ -29,7 +30,8 @@ class GpusPublic(BaseModel):
 
 class MemoryEstimateRequest(BaseModel):
     model: str = Field("minilm", max_length=500)
-    methods: list[EstimateMethod] = Field(default_factory=lambda: ["lozo", "adamw"], min_length=1)
+    methods: list[str] = Field(default_factory=lambda: list(DEFAULT_METHODS), min_length=1, max_length=16,
+                               description="'inference' or method ids of GET /api/methods")
     dtype: Literal["float32", "float16", "bfloat16"] = "float32"
     batch_size: int = Field(16, ge=1, le=4096)
     seq_len: int = Field(64, ge=1, le=131072)
@@ -41,7 +43,9 @@ class MemoryEstimateRequest(BaseModel):
                           "(cpu adds the process runtime to match the engine's peak RSS)")
 
 
-class ModelPublic(BaseModel):
+class ModelShapePublic(BaseModel):
+    """The shape of a model as the memory forecast sees it."""
+
     id: str
     name: str
     n_params: int
@@ -69,7 +73,7 @@ class MemoryBytes(BaseModel):
 
 
 class MemoryEstimateRow(BaseModel):
-    method: EstimateMethod
+    method: str
     bytes: MemoryBytes
     total_gb: float
     calibrated_total_gb: float | None
@@ -79,7 +83,7 @@ class MemoryEstimateRow(BaseModel):
 
 
 class MemoryEstimatePublic(BaseModel):
-    model: ModelPublic
+    model: ModelShapePublic
     device_kind: Literal["cpu", "cuda"]
     tight_fraction: float
     data: list[MemoryEstimateRow]

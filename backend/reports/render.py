@@ -14,11 +14,10 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from backend.estimates import roi
 from backend.reports.i18n import texts
+from common.methods import all_methods, method_color
 
 TEMPLATES = Path(__file__).with_name("templates")
 PLOTLY_URL = "/api/reports/assets/plotly.min.js"
-# One colour per method, in the legend and the charts alike.
-COLORS = {"lozo": "#2457c5", "lozo_m": "#7b3fb8", "mezo": "#d4821f", "adamw": "#1e8449", "sgd": "#7f8c8d"}
 HYPER_KEYS = ("lr", "lr_source", "zo_eps", "rank", "nu", "beta", "weight_decay", "batch_size", "max_length",
               "k_shot", "seed", "dtype")
 
@@ -57,10 +56,20 @@ def _money(value, currency) -> str:
     return f"{value:,.2f} {currency}" if value >= 0.01 else f"{value:.2g} {currency}"
 
 
+def method_colors(snapshot: dict) -> dict[str, str]:
+    """One colour per method, in the legend and the charts alike: the dashboard's (``common.methods``),
+    as frozen in the snapshot when it has them."""
+    return {run["method"]: run.get("color") or method_color(run["method"]) for run in snapshot["runs"]}
+
+
+def method_labels(snapshot: dict) -> dict[str, str]:
+    return {run["method"]: run["label"] for run in snapshot["runs"]}
+
+
 def chart_data(snapshot: dict, language: str) -> dict:
     """What the page's script plots: per run its label, method and the three series (x = step)."""
     t = texts(language)
-    return {"x_title": t["step"], "no_data": t["no_data"], "colors": COLORS,
+    return {"x_title": t["step"], "no_data": t["no_data"], "colors": method_colors(snapshot),
             "runs": [{"method": r["method"], "label": r["label"], "series": r["series"]} for r in snapshot["runs"]]}
 
 
@@ -71,7 +80,8 @@ def render_html(snapshot: dict, language: str, inline_plotly: bool = True, expir
         s=snapshot, lang=language, t=texts(language), expires_at=expires_at,
         poc_rows={row["method"]: row for row in poc_roi.get("rows", [])},
         memory_rows={row["method"]: row for row in snapshot.get("memory", [])},
-        labels=roi.LABELS, hyper_keys=HYPER_KEYS, colors=COLORS, utilisation=roi.GPU_UTILISATION,
+        labels={m.name: m.label for m in all_methods()} | method_labels(snapshot), hyper_keys=HYPER_KEYS,
+        colors=method_colors(snapshot), utilisation=roi.GPU_UTILISATION,
         chart_data=chart_data(snapshot, language),
         # a literal "</script" inside the inlined library would end the element early: escape it
         plotly_inline=plotly_js().replace("</script", "<\\/script") if inline_plotly else None, plotly_src=PLOTLY_URL,

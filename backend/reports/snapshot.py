@@ -8,7 +8,6 @@ link's reader learns nothing that would address the live system.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -16,6 +15,8 @@ from sqlalchemy.orm import Session
 from backend.db.metrics import downsample
 from backend.db.models import Poc
 from backend.estimates import gpus, memory, records, roi, shapes
+from common.builtin_data import builtin_dataset, file_sha256
+from common.methods import method_color
 
 SNAPSHOT_VERSION = 1
 # The three comparison charts of the dashboard, and the metric each plots (memory: RSS on CPU, allocated
@@ -28,31 +29,12 @@ ROI_TARGETS = (("poc", None), ("7b", "bfloat16"))
 FINAL_METRICS = ("acc_start", "acc_end", "final_train_loss", "s_per_step", "lr")
 
 
-def file_sha256(path: Path) -> str:
-    """sha256 of a file's bytes, read in blocks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def builtin_dataset_sha256(name: str) -> str | None:
-    """Fingerprint of a built-in dataset: its files' bytes (SST-2) or its generated rows (demo)."""
-    import json
-
-    from worker.train.data import demo_sentiment, sst2_dir  # torch-free: the engine's data definitions
-
-    if name == "sst2":
-        folder = sst2_dir()
-        if folder is None:
-            return None
-        return hashlib.sha256("".join(file_sha256(folder / f) for f in ("train.tsv", "dev.tsv")).encode()).hexdigest()
-    if name == "demo-sentiment":
-        demo = demo_sentiment()
-        rows = [[t, demo.label_names[y]] for t, y in zip(demo.texts, demo.labels)]
-        return hashlib.sha256(json.dumps(rows, ensure_ascii=False).encode()).hexdigest()
-    return None
+    """Fingerprint of a built-in dataset (its files' bytes, or its generated rows); None when absent."""
+    builtin = builtin_dataset(name)
+    if builtin is None or not builtin.available():
+        return None
+    return builtin.fingerprint()
 
 
 def _dataset_fingerprint(poc: Poc, data_dir: Path) -> dict:
@@ -93,7 +75,7 @@ def _memory_rows(session: Session, poc: Poc) -> list[dict]:
     """Per run: the measured peak next to the estimate for its own settings and device."""
     rows = []
     for run in poc.runs:
-        if run.method not in memory.METHODS:
+        if run.method not in memory.estimable_methods():
             continue
         kind = records.device_kind(run.device)
         try:
@@ -122,7 +104,8 @@ def build_snapshot(session: Session, poc: Poc, data_dir: Path, catalog: list[gpu
     for run in poc.runs:
         final = run.final_metrics or {}
         runs.append({
-            "method": run.method, "label": roi.LABELS.get(run.method, run.method), "state": run.state,
+            "method": run.method, "label": roi.method_label(run.method), "color": method_color(run.method),
+            "state": run.state,
             "hyperparams": run.hyperparams, "step": run.step, "forward_passes": run.forward_passes,
             "device": run.device, "peak_memory_mb": run.peak_memory_mb, "error": run.error,
             "started_at": run.started_at.isoformat() if run.started_at else None,

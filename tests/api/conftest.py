@@ -9,7 +9,7 @@ from tests.support.db import *  # noqa: F401,F403  (fixtures)
 
 @pytest.fixture
 def builtin_dataset_id(client) -> str:
-    """The id of the built-in demo dataset (registered by listing the datasets)."""
+    """The id of the built-in demo dataset (registered at start-up)."""
     data = client.get("/api/datasets").json()["data"]
     return next(d["id"] for d in data if d["name"] == "demo-sentiment")
 

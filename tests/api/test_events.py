@@ -12,7 +12,7 @@ import pytest
 import uvicorn
 
 from backend.db.models import PocEvent
-from backend.events import announce
+from backend.events import publish
 from tests.support.stack import free_port
 
 
@@ -119,7 +119,7 @@ def test_many_streams_of_one_poc_share_one_feed_and_each_get_every_row(server, m
     def produce():
         for i in range(n_rows):
             add_event(sessions, poc["id"], "metric", _batch(run_id, range(2 * i, 2 * i + 2)), run_id)
-            announce(settings, poc["id"])
+            publish(settings, poc["id"])
             time.sleep(0.02)
 
     def consume(k: int):
@@ -156,7 +156,7 @@ def test_live_events_follow(server, make_poc, sessions, settings, owner):
             def produce():
                 time.sleep(0.5)  # the stream is waiting by now
                 add_event(sessions, poc["id"], "run", {"id": run_id, "state": "running"}, run_id)
-                announce(settings, poc["id"])  # wakes the stream at once where Redis is configured
+                publish(settings, poc["id"])  # wakes the stream at once where Redis is configured
             producer = threading.Thread(target=produce)
             started = time.monotonic()
             producer.start()

@@ -14,7 +14,7 @@ UNKNOWN = "00000000-0000-0000-0000-000000000000"
 
 def queued_messages(settings, kind: str = "cpu") -> int:
     """Messages waiting in the broker queue of ``kind`` (no worker consumes them in these tests)."""
-    from worker.celery_app import queue_name
+    from backend.dispatch import queue_name
 
     with Connection(settings.broker_url, transport_options=settings.broker_transport_options()) as connection:
         # Not passive: kombu's Redis transport misses prefixed queues on a passive declare.
@@ -30,7 +30,8 @@ def test_create_poc_queues_one_run_per_method(client, make_poc, sessions, settin
     assert (poc["name"], poc["model"], poc["dataset_id"], poc["dataset_name"]) == (
         "sentiment PoC", "tiny-bert", builtin_dataset_id, "demo-sentiment")
     assert poc["settings"] == {"steps": 5, "max_minutes": None, "batch_size": 16, "seed": 0, "k_shot": 16,
-                               "eval_every": 50, "device": "cpu"}
+                               "eval_every": 50, "eval_size": None, "max_length": 64, "dtype": "float32",
+                               "head_init": "prototype", "device": "cpu"}
     lozo, adamw = poc["runs"]
     assert (lozo["method"], lozo["state"], lozo["attempt"], lozo["total_steps"]) == ("lozo", "queued", 1, 5)
     assert lozo["hyperparams"] == {"lr": None, "zo_eps": 1e-3, "weight_decay": 0.0, "rank": 4, "nu": 50}
@@ -126,9 +127,10 @@ def test_schema_errors_use_the_same_shape(client, sessions):
                                               "batch_size": 0})
     assert response.status_code == 422
     detail = response.json()["detail"]
-    fields = [e["field"] for e in detail["errors"]]
-    assert fields == ["methods.0.method", "batch_size"]
-    assert detail["errors"][1]["problem"] == "Input should be greater than or equal to 1"
+    problems = {e["field"]: e["problem"] for e in detail["errors"]}
+    assert set(problems) == {"methods.0.method", "batch_size"}
+    assert problems["batch_size"] == "Input should be greater than or equal to 1"
+    assert problems["methods.0.method"].startswith("unknown method 'adam'; choose one of lozo")
     assert count_rows(sessions, Poc) == 0
 
 
@@ -150,8 +152,10 @@ def test_cancel_a_queued_run(client, make_poc, sessions):
     assert body["finished_at"] is not None
     assert client.get(f"/api/runs/{run['id']}").json() == body
     with sessions() as session:
-        last = session.scalars(sa.select(PocEvent).order_by(PocEvent.seq.desc())).first()
-        assert (last.kind, last.run_id, last.payload["state"]) == ("run", run["id"], "cancelled")
+        run_event, poc_event = session.scalars(sa.select(PocEvent).order_by(PocEvent.seq.desc()).limit(2)).all()[::-1]
+        assert (run_event.kind, run_event.run_id, run_event.payload["state"]) == ("run", run["id"], "cancelled")
+        # the other run is still queued: the PoC's stored state moved from queued to running (one finished)
+        assert (poc_event.kind, poc_event.payload) == ("poc", {"id": run["poc_id"], "state": "running"})
     again = client.post(f"/api/runs/{run['id']}/cancel")
     assert again.status_code == 409
     assert again.json() == {"detail": f"run {run['id']} has already finished (cancelled)"}

@@ -11,7 +11,7 @@ import subprocess
 import pytest
 import sqlalchemy as sa
 
-from backend.datasets import builtin_dataset_id, ensure_builtin_datasets
+from backend.datasets import builtin_dataset_id
 from backend.db import models
 from backend.db.models import Poc, Run
 from backend.ingest import Point, write_points
@@ -124,10 +124,9 @@ def _seed_large_poc(stack, steps: int = 100_000) -> str:
     now = dt.datetime.now(dt.UTC)
     shapes = {"lozo": (0.55, 2, 410.0, 0.86), "adamw": (0.35, 1, 870.0, 0.89), "mezo": (0.7, 2, 415.0, 0.84)}
     with stack.session() as session:
-        ensure_builtin_datasets(session)
         poc = Poc(name="Large PoC (3 × 100,000 steps)", model="minilm",
                   dataset_id=builtin_dataset_id("demo-sentiment"),
-                  settings={"steps": steps, "batch_size": 16, "seed": 0}, created_by="perf-test",
+                  settings={"steps": steps, "batch_size": 16, "seed": 0}, created_by="perf-test", state="succeeded",
                   **_admin_workspace(session, stack))
         session.add(poc)
         runs = {}

@@ -7,7 +7,7 @@ import datetime as dt
 import numpy as np
 from sqlalchemy.orm import Session
 
-from backend.datasets import builtin_dataset_id, ensure_builtin_datasets
+from backend.datasets import builtin_dataset_id
 from backend.db.metrics import write_points
 from backend.db.models import EvalResult, Poc, Run
 
@@ -52,9 +52,8 @@ def add_finished_poc(session: Session, workspace_id: str, table=(130, 10, 20, 40
     """A LOZO + AdamW PoC on MiniLM in ``workspace_id`` (the API tests' ``workspace_id`` fixture, so their
     signed-in client sees it), finished; ``table`` = (both right, only LOZO right, only AdamW right,
     neither) on the final evaluation."""
-    ensure_builtin_datasets(session)
     poc = Poc(name=name, model="minilm", dataset_id=builtin_dataset_id("demo-sentiment"),
-              workspace_id=workspace_id,
+              workspace_id=workspace_id, state="succeeded",
               settings={"steps": 100, "batch_size": 16, "seed": 0, "k_shot": 16, "eval_every": 50,
                         "device": "cpu"})
     session.add(poc)

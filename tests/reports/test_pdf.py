@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from backend.reports.render import COLORS
+from common.methods import method_color
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "reports"
 
@@ -69,7 +69,7 @@ def test_pdf_has_charts_and_japanese_text(client, anonymous, finished_poc, tmp_p
         assert (column > 60).sum() > 200, f"the {name} chart looks blank"
     # both methods' lines are there in their colours
     for method in ("lozo", "adamw"):
-        assert colour_pixels(charts, COLORS[method], tolerance=60) > 150, method
+        assert colour_pixels(charts, method_color(method), tolerance=60) > 150, method
 
 
 def test_pdf_is_printed_once_and_then_served_from_its_file(tmp_path, monkeypatch):

@@ -144,11 +144,12 @@ def test_sigkilled_child_fails_the_run_with_a_reason_and_the_worker_takes_the_ne
 def read_sse(stack: Stack, poc_id: str, last_event_id: str | None, stop_after: int | None,
              until_states: set[str], run_ids: set[str], timeout_s: float = 120,
              seen: list[tuple[str, str, dict]] = ()) -> list[tuple[str, str, dict]]:
-    """(id, event, data) of the PoC's stream until ``stop_after`` events or every run in a final state
-    (counting the run states in ``seen``, the events of an earlier connection)."""
+    """(id, event, data) of the PoC's stream until ``stop_after`` events, or every run in a final state and
+    the PoC's stored state announced as final too (counting ``seen``, the events of an earlier connection)."""
     headers = {"Last-Event-ID": last_event_id} if last_event_id else {}
     out: list[tuple[str, str, dict]] = []
     states: dict[str, str] = {d["id"]: d["state"] for _, kind, d in seen if kind == "run"}
+    poc_states = [d["state"] for _, kind, d in seen if kind == "poc"]
     deadline = time.monotonic() + timeout_s
     headers |= stack.auth_headers()
     with httpx.stream("GET", f"{stack.base_url}/api/pocs/{poc_id}/events", headers=headers,
@@ -171,9 +172,12 @@ def read_sse(stack: Stack, poc_id: str, last_event_id: str | None, stop_after: i
             fields = {}
             if out[-1][1] == "run":
                 states[data["id"]] = data["state"]
+            if out[-1][1] == "poc":
+                poc_states.append(data["state"])
             if stop_after is not None and len(out) >= stop_after:
                 return out
-            if run_ids and all(states.get(r) in until_states for r in run_ids):
+            poc_final = bool(poc_states) and poc_states[-1] in until_states | {"mixed"}
+            if run_ids and all(states.get(r) in until_states for r in run_ids) and poc_final:
                 return out
     return out
 

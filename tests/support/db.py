@@ -29,6 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.core.config import Settings, get_settings
+from backend.datasets import register_builtin_datasets
 from backend.db.models import Base
 from tests.support.stack import delete_redis_prefix, fresh_database, redis_url, stack_kind
 
@@ -100,7 +101,8 @@ def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
 
 @pytest.fixture(autouse=True)
 def clean_tables(request) -> Iterator[None]:
-    """Empty every table of the session's database before a test that uses it."""
+    """Before a test that uses the database: empty every table, then register the built-in datasets again,
+    leaving the database as start-up (``backend.prestart``) leaves it."""
     if "database_url" not in request.fixturenames:
         yield
         return
@@ -108,6 +110,8 @@ def clean_tables(request) -> Iterator[None]:
     with engine.begin() as connection:
         for table in reversed(Base.metadata.sorted_tables):
             connection.execute(table.delete())
+    with Session(engine) as session:
+        register_builtin_datasets(session)
     engine.dispose()
     yield
 

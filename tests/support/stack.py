@@ -95,15 +95,17 @@ def drop_postgres_database(url: str) -> None:
 
 
 def migrate(url: str) -> None:
-    """``alembic upgrade head`` on ``url``, in a subprocess exactly as an operator runs it."""
+    """Migrate ``url`` and register the built-in datasets, in a subprocess as ``python -m backend.prestart``
+    does at start-up (without creating an administrator: the tests make their own accounts)."""
     env = os.environ | {"ZOPOC_DATABASE_URL": url}
-    subprocess.run([PYTHON, "-m", "alembic", "upgrade", "head"], cwd=REPO_ROOT, env=env, check=True,
-                   capture_output=True, timeout=120)
+    code = "from backend.prestart import prepare_database; prepare_database()"
+    subprocess.run([PYTHON, "-c", code], cwd=REPO_ROOT, env=env, check=True, capture_output=True, timeout=120)
 
 
 @contextlib.contextmanager
 def fresh_database(kind: str, folder: Path) -> Iterator[str]:
-    """A migrated, empty database for one test session: Postgres (services) or SQLite (embedded)."""
+    """A migrated database (built-in datasets registered, nothing else) for one test session: Postgres
+    (services) or SQLite (embedded)."""
     if kind == "services":
         url = create_postgres_database()
         try:
@@ -246,16 +248,10 @@ class Stack:
             return Settings(_env_file=None)
 
     def enqueue(self, run_id: str, queue: str = "cpu") -> str:
-        """Send run ``run_id`` to the stack's workers as ``worker.dispatch.enqueue_run`` does in the API."""
-        from worker.celery_app import create_app, queue_name
+        """Send run ``run_id`` to the stack's workers exactly as the API does."""
+        from backend.dispatch import enqueue_run
 
-        settings = self.settings()
-        app = create_app(settings)
-        try:
-            result = app.send_task("zopoc.run_training", args=[run_id], queue=queue_name(queue, settings))
-        finally:
-            app.close()
-        return result.id
+        return enqueue_run(run_id, queue, self.settings())
 
     # -- API server --
     def start_api(self, timeout_s: float = 60.0) -> None:

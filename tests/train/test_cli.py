@@ -69,9 +69,9 @@ def test_bad_spec_exits_2_with_message(tmp_path):
     spec = tmp_path / "spec.json"
     spec.write_text(json.dumps({"method": "lozo", "rank": 0}))
     proc = run_cli("--spec-file", str(spec), "--events-out", "-")
-    assert proc.returncode == 2 and "rank must be an integer >= 1" in proc.stderr
+    assert proc.returncode == 2 and "rank: Input should be greater than or equal to 1" in proc.stderr
     (finished,) = parse_stream(proc.stdout)  # the parent still gets a reason on the stream
-    assert finished["status"] == "failed" and "rank must be an integer >= 1" in finished["reason"]
+    assert finished["status"] == "failed" and "rank: Input should be greater than or equal to 1" in finished["reason"]
 
 
 def test_sigterm_finishes_the_step_and_reports_cancelled():

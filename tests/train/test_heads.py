@@ -33,8 +33,8 @@ def test_probe_candidates_bracket_the_default():
 
 @pytest.mark.slow
 def test_prototype_start_beats_random_head_on_minilm():
+    from common.runspec import RunSpec
     from worker.train.loop import evaluate, prepare
-    from worker.train.spec import RunSpec
 
     accs = {}
     for mode in ("prototype", "random", "label_words"):

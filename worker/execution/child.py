@@ -140,8 +140,21 @@ class TrainingProcess:
             os.killpg(self.pid, sig)
 
     def wait(self) -> ExitInfo:
-        """Reap the child; return its exit status and kernel-measured peak RSS."""
-        _, status, usage = os.wait4(self.pid, 0)
+        """Reap the child (however long it takes); return its exit status and kernel-measured peak RSS."""
+        while (exit_info := self.wait_for(60.0)) is None:
+            pass
+        return exit_info
+
+    def wait_for(self, timeout_s: float) -> ExitInfo | None:
+        """Reap the child if it exits within ``timeout_s``; None when it is still running then."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            pid, status, usage = os.wait4(self.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.05)
         self.process.returncode = os.waitstatus_to_exitcode(status)
         self._reader.join(timeout=5)
         with contextlib.suppress(OSError):  # the group may hold leftovers the child started

@@ -21,7 +21,6 @@ connection broke adds nothing when sent again.
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import json
 import logging
 import os
@@ -35,10 +34,11 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 from backend.core.config import REPO_ROOT, Settings, get_settings
-from backend.db.models import FINISHED_STATES, Run
+from backend.db.models import FINISHED_STATES, Run, utcnow
+from backend.db.session import make_sessionmaker
+from backend.events import publish, record_run_event
 from backend.ingest import (
     Evaluation,
     Point,
@@ -48,14 +48,10 @@ from backend.ingest import (
     write_evals,
     write_points,
 )
-from worker.execution.child import TrainingProcess, describe_death
-from worker.execution.db import publish, session_factory
+from worker.execution.child import ExitInfo, TrainingProcess, describe_death
 from worker.execution.spec import build_spec
 
 log = logging.getLogger(__name__)
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 # Errors of a lost or refused database connection (psycopg's OperationalError, a closed connection):
@@ -86,19 +82,6 @@ class DatabaseOutage:
             log.warning("run %s: database reachable again after %.1f s", self.run_id,
                         time.monotonic() - self.since)
         self.since = None
-
-
-def run_payload(run: Run) -> dict[str, Any]:
-    """The ``run`` event payload: RunPublic, exactly as the API writes it."""
-    from backend.events import run_payload as api_run_payload
-
-    return api_run_payload(run)
-
-
-def record_run_event(session: Session, run: Run) -> int:
-    """Flush ``run`` and append its ``run`` event (same transaction); return the event seq."""
-    session.flush()
-    return add_event(session, run.poc_id, run.id, "run", run_payload(run))
 
 
 def _json_safe(value: Any) -> Any:
@@ -162,7 +145,7 @@ class RunExecution:
         self.worker_name = worker_name
         self.task_id = task_id
         self.settings = settings
-        self.sessions = session_factory(settings.database_url)
+        self.sessions = make_sessionmaker(settings.database_url)
         self.poc_id: str | None = None
         self.total_steps: int | None = None
         self.max_minutes: float | None = None
@@ -314,9 +297,27 @@ class RunExecution:
                 return
 
     # --- end -------------------------------------------------------------------------------------
+    def wait_for_exit(self, child: TrainingProcess) -> ExitInfo:
+        """Reap the child, keeping the run's heartbeat fresh meanwhile.
+
+        A child that closed its event stream still has to tear down its interpreter (torch, tokenizers);
+        on a loaded machine that took longer than ``stale_after_s``, and the sweep failed runs that had
+        finished. One that has not exited ``cancel_grace_s`` after its stream ended is killed: whatever it
+        reported stands.
+        """
+        deadline = time.monotonic() + self.settings.cancel_grace_s
+        while (exit_info := child.wait_for(self.settings.heartbeat_s)) is None:
+            self.flush(force_heartbeat=True)
+            if time.monotonic() > deadline and not self.killed_for_cancel:
+                log.warning("run %s: the training process has not exited %.0f s after its last event; "
+                            "sending SIGKILL", self.run_id, self.settings.cancel_grace_s)
+                child.send(signal.SIGKILL)
+                self.killed_for_cancel = True
+        return exit_info
+
     def finish(self, child: TrainingProcess) -> str | None:
         """Record the final state from the ``finished`` event or the way the child died."""
-        exit_info = child.wait()
+        exit_info = self.wait_for_exit(child)
         finished = self.state.finished
         if self.lost:
             return None
@@ -402,7 +403,7 @@ def missing_dataset_reason(spec: dict[str, Any], settings: Settings) -> str | No
 def child_environment(settings: Settings) -> dict[str, str]:
     """The training child's environment: ours, offline model hubs, optional thread limits."""
     env = dict(os.environ) | {"PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-                              "TOKENIZERS_PARALLELISM": "false"}
+                              "TOKENIZERS_PARALLELISM": "false", "ZOPOC_METHOD_PLUGINS": settings.method_plugins}
     if settings.train_threads:
         threads = str(settings.train_threads)
         env |= {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "ZOPOC_TORCH_THREADS": threads}

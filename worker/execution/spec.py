@@ -7,15 +7,11 @@ from typing import Any
 
 from backend.core.config import Settings
 from backend.db.models import Run
+from common.methods import get_method
+from common.runspec import run_settings_fields
 
-# RunSpec fields a run's hyperparameters may set (anything else in ``runs.hyperparams`` stays out of the
-# spec, e.g. ``lr_source`` written back from the ``started`` event).
-HYPERPARAM_FIELDS = ("lr", "zo_eps", "rank", "nu", "beta", "weight_decay", "max_length", "dtype",
-                     "head_init", "eval_size", "batch_size")
-# RunSpec fields taken from the PoC's settings.
-POC_SETTING_FIELDS = ("steps", "max_minutes", "batch_size", "seed", "k_shot", "eval_every", "eval_size")
-NULLABLE_FIELDS = ("steps", "max_minutes", "k_shot", "eval_size")
-DEVICES = {"cpu": "cpu", "gpu": "cuda", "cuda": "cuda", "auto": "auto"}
+# The PoC's device kind (its Celery queue) as the engine's device.
+DEVICES = {"cpu": "cpu", "gpu": "cuda"}
 
 
 def dataset_argument(run: Run, settings: Settings) -> str:
@@ -28,17 +24,19 @@ def dataset_argument(run: Run, settings: Settings) -> str:
 
 
 def build_spec(run: Run, settings: Settings) -> dict[str, Any]:
-    """The RunSpec of ``run``: PoC settings, then the run's hyperparameters, then the dataset."""
+    """The RunSpec of ``run``: the PoC's run settings, the method's hyperparameters, the dataset.
+
+    Every ``RunSettings`` field the PoC stored passes through unchanged (a PoC made before a field existed
+    gets the field's default from the engine); of the run's hyperparameters, those its method takes.
+    """
     poc = run.poc
     spec: dict[str, Any] = {"method": run.method, "model": poc.model,
                             "dataset": dataset_argument(run, settings)}
-    for key in POC_SETTING_FIELDS:
-        # steps / max_minutes / k_shot / eval_size may be null on purpose (no budget, all examples).
-        if key in poc.settings and (poc.settings[key] is not None or key in NULLABLE_FIELDS):
-            spec[key] = poc.settings[key]
-    for key in HYPERPARAM_FIELDS:
-        if run.hyperparams.get(key) is not None:
-            spec[key] = run.hyperparams[key]
+    spec.update({key: poc.settings[key] for key in run_settings_fields() if key in poc.settings})
+    method = get_method(run.method)
+    for key, value in run.hyperparams.items():
+        if method.hyperparameter(key) is not None and value is not None:
+            spec[key] = value
     dataset = poc.dataset
     if not dataset.builtin:
         spec["text_column"] = dataset.text_column

@@ -14,18 +14,30 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any, get_args
 
-from worker.train.spec import METHODS, RunSpec
+from common.methods import load_method_plugins, method_names
+from common.runspec import RunSpec
 
 SUMMARY_KEYS = ("acc_start", "acc_end", "final_train_loss", "peak_rss_mb", "baseline_rss_mb",
                 "cuda_peak_allocated_mb", "checkpoint")
-FLAG_FIELDS = {  # flag -> (spec field, type)
-    "method": str, "model": str, "dataset": str, "eval_dataset": str, "text_column": str, "label_column": str,
-    "k_shot": int, "eval_size": int, "steps": int, "max_minutes": float, "lr": float, "zo_eps": float,
-    "rank": int, "nu": int, "beta": float, "weight_decay": float, "batch_size": int, "max_length": int,
-    "seed": int, "eval_every": int, "device": str, "dtype": str, "head_init": str, "checkpoint_dir": str,
-    "eval_batch_size": int,
-}
+# Switches (store_true) among the spec's fields; every other field is a flag with a value.
+SWITCHES = ("lr_probe", "allow_download", "scale_by_rank")
+SWITCH_HELP = {"lr_probe": "try a few learning rates briefly and keep the best",
+               "allow_download": "let a Hugging Face id be downloaded",
+               "scale_by_rank": "LOZO: the paper's 1/r scaling of the estimate"}
+
+
+def _flag_type(annotation: Any) -> type:
+    """The argparse type of a spec field: int or float when the field is one (or optional), else str."""
+    members = get_args(annotation) or (annotation,)
+    return next((typ for typ in (int, float) if typ in members), str)
+
+
+def flag_fields() -> dict[str, type]:
+    """Every RunSpec field that takes a value on the command line, with its type."""
+    return {name: _flag_type(field.annotation) for name, field in RunSpec.model_fields.items()
+            if name not in SWITCHES}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,15 +52,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compare", help="comma-separated methods, e.g. lozo,adamw: each runs in its own process "
                                      "from the same start; prints a side-by-side table")
     p.add_argument("--events-dir", help="with --compare: write <method>.jsonl here (default: a temp folder)")
-    p.add_argument("--lr-probe", action="store_true", help="try a few learning rates briefly and keep the best")
-    p.add_argument("--allow-download", action="store_true", help="let a Hugging Face id be downloaded")
-    p.add_argument("--scale-by-rank", action="store_true", help="LOZO: the paper's 1/r scaling of the estimate")
+    for name in SWITCHES:
+        p.add_argument("--" + name.replace("_", "-"), action="store_true", help=SWITCH_HELP[name])
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
-    for name, typ in FLAG_FIELDS.items():
+    for name, typ in flag_fields().items():
         flag = "--" + name.replace("_", "-")
-        extra = {"choices": METHODS} if name == "method" else {}
-        p.add_argument(flag, dest=name, type=typ, default=None, **extra)
+        extra = {"choices": method_names()} if name == "method" else {}
+        description = RunSpec.model_fields[name].description
+        p.add_argument(flag, dest=name, type=typ, default=None, help=description, **extra)
     p.add_argument("--k", dest="k_shot", type=int, default=None, help="alias of --k-shot")
     p.add_argument("--eps", dest="zo_eps", type=float, default=None, help="alias of --zo-eps")
     return p
@@ -56,11 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def spec_from_args(args: argparse.Namespace, method: str | None = None) -> RunSpec:
     data = json.loads(Path(args.spec_file).read_text()) if args.spec_file else {}
-    for name in FLAG_FIELDS:
+    for name in flag_fields():
         value = getattr(args, name)
         if value is not None:
             data[name] = value
-    for flag in ("lr_probe", "allow_download", "scale_by_rank"):
+    for flag in SWITCHES:
         if getattr(args, flag):
             data[flag] = True
     if method is not None:
@@ -154,9 +166,9 @@ def compare_table(rows: list[dict]) -> str:
 def run_compare(args: argparse.Namespace, argv: list[str]) -> int:
     """Each method in its own child process (so each memory peak is its own), one after the other."""
     methods = [m.strip() for m in args.compare.split(",") if m.strip()]
-    bad = [m for m in methods if m not in METHODS]
+    bad = [m for m in methods if m not in method_names()]
     if bad:
-        print(f"error: unknown methods {bad}; choose from {METHODS}", file=sys.stderr)
+        print(f"error: unknown methods {bad}; choose from {method_names()}", file=sys.stderr)
         return 2
     try:
         spec_from_args(args, methods[0])  # refuse a bad spec before starting any child
@@ -208,6 +220,8 @@ def _last_finished(path: Path) -> dict | None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Methods from plug-in modules (the service passes ZOPOC_METHOD_PLUGINS on to its training processes).
+    load_method_plugins([m.strip() for m in os.environ.get("ZOPOC_METHOD_PLUGINS", "").split(",") if m.strip()])
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     if args.compare:

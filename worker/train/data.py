@@ -1,19 +1,19 @@
-"""Built-in datasets, k-shot sampling and the train/evaluation split of a run.
+"""A run's data: the training rows (k-shot sampling), the evaluation rows (held-out split) and the batch order.
 
-Pure Python (no torch): the service lists the built-in datasets with `list_builtin_datasets()`.
+Pure Python (no torch). The datasets themselves are read by ``common.datafiles`` (files) and
+``common.builtin_data`` (built-ins), the same code the API validates uploads with.
 """
 
 from __future__ import annotations
 
-import os
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from worker.train.datafiles import DatasetFileError, ParsedDataset, RowError, read_dataset_file, sort_label_names
+from common.builtin_data import builtin_dataset
+from common.datafiles import DatasetFileError, ParsedDataset, RowError, read_dataset_file
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 SPLIT_SEED = 1234  # the held-out split does not depend on the run seed: every seed is evaluated on the same rows
 HELD_OUT_FRACTION = 0.2
 
@@ -36,63 +36,6 @@ class Task:
     @property
     def n_classes(self) -> int:
         return len(self.label_names)
-
-
-def sst2_dir() -> Path | None:
-    """The shared SST-2 folder (ZOPOC_SST2_DIR or ../shared/data/sst2 beside the repository), if present."""
-    env = os.environ.get("ZOPOC_SST2_DIR")
-    path = Path(env) if env else REPO_ROOT.parent / "shared" / "data" / "sst2"
-    return path if (path / "train.tsv").is_file() and (path / "dev.tsv").is_file() else None
-
-
-# --- the generated demo task -------------------------------------------------------------------------
-
-_DEMO_SUBJECTS = ["the film", "this movie", "the acting", "the story", "the soundtrack", "the ending",
-                  "the dialogue", "the cast", "the script", "the direction", "the plot", "this show"]
-_DEMO_POSITIVE = ["wonderful", "brilliant", "moving", "delightful", "superb", "charming", "gripping",
-                  "beautiful", "hilarious", "excellent"]
-_DEMO_NEGATIVE = ["dull", "awful", "boring", "clumsy", "tedious", "painful", "lifeless", "dreadful",
-                  "messy", "forgettable"]
-_DEMO_TEMPLATES = ["{s} was {a} .", "i thought {s} was {a} .", "honestly , {s} is {a} .",
-                   "{s} felt {a} from start to finish .", "all in all , {s} was {a} ."]
-_DEMO_NEGATED = ["{s} was not {a} at all .", "i would not call {s} {a} ."]
-
-
-def demo_sentiment() -> ParsedDataset:
-    """A deterministic, generated two-class sentiment task (a few hundred rows) so the product runs without files.
-
-    Most rows state the sentiment with an adjective; some negate an adjective of the other class
-    ("not boring" is positive), which a pretrained encoder gets partly wrong at the start and can learn.
-    """
-    rows: list[tuple[str, str]] = []
-    for s in _DEMO_SUBJECTS:
-        for t in _DEMO_TEMPLATES:
-            for label, words in (("positive", _DEMO_POSITIVE), ("negative", _DEMO_NEGATIVE)):
-                for a in words[:3]:
-                    rows.append((t.format(s=s, a=a), label))
-        for t in _DEMO_NEGATED:
-            for a in _DEMO_NEGATIVE[3:7]:
-                rows.append((t.format(s=s, a=a), "positive"))
-            for a in _DEMO_POSITIVE[3:7]:
-                rows.append((t.format(s=s, a=a), "negative"))
-    random.Random(0).shuffle(rows)
-    names = sort_label_names(label for _, label in rows)
-    index = {n: i for i, n in enumerate(names)}
-    return ParsedDataset(
-        texts=[t for t, _ in rows], labels=[index[label] for _, label in rows], label_names=names,
-        columns=["text", "label"], text_column="text", label_column="label",
-    )
-
-
-def list_builtin_datasets() -> list[dict]:
-    """The built-in datasets available on this machine (sst2 only when its files are there)."""
-    demo = demo_sentiment()
-    out = [{"name": "demo-sentiment", "n_rows": len(demo), "labels": demo.label_names,
-            "description": "generated movie-review sentences (positive/negative), built into zopoc"}]
-    if sst2_dir() is not None:
-        out.append({"name": "sst2", "n_rows": 67349, "labels": ["0", "1"], "eval_rows": 872,
-                    "description": "SST-2 (GLUE): train.tsv for training, dev.tsv for evaluation"})
-    return out
 
 
 def _label_words(dataset_name: str, label_names: list[str]) -> list[str]:
@@ -138,13 +81,9 @@ def held_out_split(labels: list[int], fraction: float = HELD_OUT_FRACTION,
 
 def _load(name_or_path: str, text_column: str | None, label_column: str | None) -> tuple[ParsedDataset, ParsedDataset | None]:
     """A dataset and, for built-ins that have one, its own evaluation part."""
-    if name_or_path == "demo-sentiment":
-        return demo_sentiment(), None
-    if name_or_path == "sst2":
-        folder = sst2_dir()
-        if folder is None:
-            raise FileNotFoundError("the sst2 dataset is not on this machine (set ZOPOC_SST2_DIR)")
-        return read_dataset_file(folder / "train.tsv"), read_dataset_file(folder / "dev.tsv")
+    builtin = builtin_dataset(name_or_path)
+    if builtin is not None:
+        return builtin.load_parts()
     return read_dataset_file(name_or_path, text_column, label_column), None
 
 
@@ -185,7 +124,7 @@ def build_task(dataset: str = "demo-sentiment", eval_dataset: str | None = None,
 
     pool_labels = [train_part.labels[i] for i in pool]
     chosen = [pool[i] for i in k_shot_indices(pool_labels, k_shot, seed)]
-    name = dataset if dataset in ("demo-sentiment", "sst2") else Path(dataset).name
+    name = dataset if builtin_dataset(dataset) is not None else Path(dataset).name
     return Task(
         name=name,
         train_texts=[train_part.texts[i] for i in chosen],

@@ -10,8 +10,8 @@ import math
 
 import torch
 
+from common.methods import get_method
 from worker.train.models import LoadedModel
-from worker.train.spec import METHODS, ZO_METHODS
 
 HEAD_INITS = ("prototype", "label_words", "random")
 # Measured on MiniLM (ZO-SPEC.md and centroid_head): unit prototypes scaled by 2 on the unnormalised pooled
@@ -84,20 +84,21 @@ def init_head(loaded: LoadedModel, train_texts: list[str], train_labels: list[in
 # 22.7M: 1e-4 measured here (1e-5 barely moves, 3e-4 diverges); 350M: 1e-6 (MeZO, RoBERTa-large);
 # 13B: 1e-7 (MeZO/LOZO, OPT-13B).
 ZO_LR_ANCHORS = ((2.27e7, 1e-4), (3.5e8, 1e-6), (1.3e10, 1e-7))
-FIRST_ORDER_LR = {"adamw": 1e-5, "sgd": 1e-3}
 
 
 def default_lr(method: str, n_params: int) -> float:
     """The learning rate a run uses when the user gives none.
 
     ZO methods: interpolated in log-log space between measured/published anchors (ZO_LR_ANCHORS), since the
-    step a ZO estimate can take shrinks as the number of perturbed parameters grows. AdamW: 1e-5 (works
-    here and in both papers' fine-tuning baselines for 350M-13B models). SGD: 1e-3 (a guess; use --lr-probe).
+    step a ZO estimate can take shrinks as the number of perturbed parameters grows. First-order methods:
+    the registry's ``default_lr`` (AdamW 1e-5 works here and in both papers' fine-tuning baselines for
+    350M-13B models; SGD 1e-3 is a guess: use --lr-probe).
     """
-    if method in FIRST_ORDER_LR:
-        return FIRST_ORDER_LR[method]
-    if method not in ZO_METHODS:
-        raise ValueError(f"unknown method {method!r}; choose one of {METHODS}")
+    info = get_method(method)
+    if not info.zeroth_order:
+        if info.default_lr is None:
+            raise ValueError(f"{info.label} has no default learning rate; give one")
+        return info.default_lr
     (n0, lr0), *_ = ZO_LR_ANCHORS
     if n_params <= n0:
         return lr0

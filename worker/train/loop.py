@@ -23,12 +23,13 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from common.runspec import RunSpec
 from worker.train import memory
 from worker.train.data import Task, build_task, iter_batches
 from worker.train.events import EventWriter, pack_bits
 from worker.train.heads import default_lr, init_head, probe_candidates
 from worker.train.models import LoadedModel, load_model
-from worker.train.spec import RunSpec
+from worker.train.optimizers import build_optimizer
 
 PROBE_STEPS = 20
 
@@ -60,26 +61,6 @@ def prepare(spec: RunSpec) -> Prepared:
                         spec.max_length, spec.allow_download)
     head = init_head(loaded, task.train_texts, task.train_labels, task.label_words, spec.head_init, spec.seed)
     return Prepared(task, loaded, head)
-
-
-def build_optimizer(spec: RunSpec, model: torch.nn.Module, lr: float) -> torch.optim.Optimizer:
-    """The spec's optimizer over every trainable parameter; weight decay only on tensors with dim >= 2."""
-    from worker.zo import LOZO, LOZOM, MeZO
-
-    params = [p for p in model.parameters() if p.requires_grad]
-    if spec.method == "lozo":
-        return LOZO(params, lr=lr, zo_eps=spec.zo_eps, rank=spec.rank, step_interval=spec.nu,
-                    weight_decay=spec.weight_decay, seed=spec.seed, scale_by_rank=spec.scale_by_rank)
-    if spec.method == "lozo_m":
-        return LOZOM(params, lr=lr, zo_eps=spec.zo_eps, rank=spec.rank, step_interval=spec.nu, beta=spec.beta,
-                     weight_decay=spec.weight_decay, seed=spec.seed, scale_by_rank=spec.scale_by_rank)
-    if spec.method == "mezo":
-        return MeZO(params, lr=lr, zo_eps=spec.zo_eps, weight_decay=spec.weight_decay, seed=spec.seed)
-    groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": spec.weight_decay},
-              {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
-    if spec.method == "adamw":
-        return torch.optim.AdamW(groups, lr=lr)
-    return torch.optim.SGD(groups, lr=lr)
 
 
 def train_step(spec: RunSpec, model: torch.nn.Module, opt: torch.optim.Optimizer, enc: dict,

@@ -153,7 +153,8 @@ def admin_invite(body: InviteCreate, access: AccessDep, session: SessionDep,
 
 
 @router.post("/workspaces/{workspace_id}/invites", status_code=status.HTTP_201_CREATED,
-             response_model=InviteCreated, summary="Invite a person into this workspace (owners)")
+             response_model=InviteCreated, responses={404: {"description": "no such workspace of yours"}},
+             summary="Invite a person into this workspace (owners)")
 def workspace_invite(workspace_id: str, body: WorkspaceInvite, access: AccessDep, session: SessionDep,
                      settings: SettingsDep) -> InviteCreated:
     # Administrators pass the owner rule for any id: a workspace that does not exist is a 404, not a

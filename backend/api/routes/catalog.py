@@ -1,13 +1,26 @@
-"""Models and methods a PoC can use."""
+"""What a PoC can be made of: models, methods (``common.methods``) and the limits of its settings."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
-from backend.api.errors import INVALID, field_problem
-from backend.api.schemas import MethodPublic, MethodsPublic, ModelCheck, ModelPublic, ModelsPublic
-from backend.catalog import BUILTIN_MODELS, METHODS, ModelInfo, UnknownModelError, resolve_model
+from backend.api.deps import AccessDep, SettingsDep
+from backend.api.errors import INVALID
+from backend.catalog import BUILTIN_MODELS, ModelInfo, UnknownModelError, resolve_model
+from backend.errors import Invalid, Problem
+from backend.schemas import (
+    FieldLimit,
+    LimitsPublic,
+    MethodPublic,
+    MethodsPublic,
+    ModelCheck,
+    ModelPublic,
+    ModelsPublic,
+)
+from common.limits import METHODS_PER_POC_MAX, MODEL_NAME_MAX_LENGTH, POC_NAME_MAX_LENGTH
+from common.methods import MethodInfo, all_methods
+from common.runspec import RunSettings, field_limits
 
 router = APIRouter(tags=["catalog"])
 
@@ -15,6 +28,13 @@ router = APIRouter(tags=["catalog"])
 def _model_public(info: ModelInfo) -> ModelPublic:
     return ModelPublic(id=info.id, name=info.name, n_params=info.n_params, builtin=info.builtin,
                        kind=info.kind, min_layer_dim=info.min_layer_dim)
+
+
+def method_public(info: MethodInfo) -> MethodPublic:
+    return MethodPublic(method=info.name, label=info.label, kind=info.kind, zeroth_order=info.zeroth_order,
+                        description=info.description, color=info.color, order=info.order,
+                        defaults=info.defaults, ranges=info.ranges,
+                        integer_params=[h.name for h in info.hyperparameters if h.integer])
 
 
 @router.get("/models", response_model=ModelsPublic, summary="The built-in models")
@@ -29,12 +49,28 @@ async def check_model(body: ModelCheck) -> ModelPublic:
     try:
         info = await run_in_threadpool(resolve_model, body.model)  # may read a config.json from disk
     except UnknownModelError as exc:
-        raise field_problem("model", str(exc)) from exc
+        raise Invalid([Problem("model", str(exc))]) from exc
     return _model_public(info)
 
 
-@router.get("/methods", response_model=MethodsPublic, summary="Methods with their defaults and valid ranges")
+@router.get("/methods", response_model=MethodsPublic,
+            summary="Methods with their defaults, valid ranges, colours and display order")
 def list_methods() -> MethodsPublic:
-    data = [MethodPublic(method=m.method, label=m.label, zeroth_order=m.zeroth_order,
-                         description=m.description, defaults=m.defaults, ranges=m.ranges) for m in METHODS]
+    data = [method_public(m) for m in all_methods()]
     return MethodsPublic(data=data, count=len(data))
+
+
+@router.get("/limits", response_model=LimitsPublic, summary="The limits of a PoC's settings, for the caller")
+def get_limits(access: AccessDep, settings: SettingsDep) -> LimitsPublic:
+    run_settings = field_limits(RunSettings)
+    caps = {"steps": settings.max_steps_by_role.get(access.role or ""),
+            "max_minutes": settings.max_minutes_by_role.get(access.role or "")}
+    for name, cap in caps.items():
+        if cap is not None and run_settings[name]["maximum"] is not None:
+            run_settings[name]["maximum"] = min(run_settings[name]["maximum"], cap)
+    return LimitsPublic(
+        role=access.role, run_settings={k: FieldLimit(**v) for k, v in run_settings.items()},
+        poc_name_max_length=POC_NAME_MAX_LENGTH, model_name_max_length=MODEL_NAME_MAX_LENGTH,
+        methods_per_poc_max=METHODS_PER_POC_MAX, max_upload_mb=settings.max_upload_mb,
+        max_upload_rows=settings.max_upload_rows, max_active_runs_per_user=settings.max_active_runs_per_user,
+    )

@@ -10,9 +10,11 @@ from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile, s
 
 from backend.api.deps import AccessDep, DatasetDep, SessionDep, SettingsDep
 from backend.api.errors import INVALID, NOT_FOUND, field_problem, problem
-from backend.api.schemas import DatasetPublic, DatasetsPublic, Message
-from backend.datasets import UPLOAD_KINDS, ensure_builtin_datasets, preview_rows, store_upload
+from backend.datasets import UPLOAD_KINDS, store_upload
 from backend.db.models import Dataset
+from backend.schemas import DatasetPublic, DatasetsPublic, Message
+from common.builtin_data import preview_rows
+from common.datafiles import parse_dataset_bytes
 
 router = APIRouter(prefix="/datasets", tags=["datasets"])
 
@@ -32,7 +34,6 @@ def dataset_public(dataset: Dataset) -> DatasetPublic:
 
 @router.get("", response_model=DatasetsPublic, summary="Built-in and uploaded datasets, newest first")
 def list_datasets(session: SessionDep, access: AccessDep) -> DatasetsPublic:
-    ensure_builtin_datasets(session)
     visible = sa.or_(Dataset.workspace_id.is_(None), Dataset.workspace_id == access.workspace_id)
     newest_first = sa.select(Dataset).where(visible).order_by(Dataset.builtin.desc(), Dataset.created_at.desc())
     rows = session.scalars(newest_first).all()
@@ -66,8 +67,6 @@ def upload_dataset(
     text_column: Annotated[str | None, Form(max_length=200)] = None,
     label_column: Annotated[str | None, Form(max_length=200)] = None,
 ) -> DatasetPublic:
-    from worker.train.datafiles import parse_dataset_bytes
-
     limit = settings.max_upload_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit + _MULTIPART_SLACK:

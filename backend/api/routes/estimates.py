@@ -12,8 +12,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Query, status
 
 from backend.api.deps import AccessDep, PocDep, SessionDep, SettingsDep
-from backend.api.schemas import Message
 from backend.auth.accounts import memberships_of
+from backend.errors import Invalid, Problem
 from backend.estimates import gpus, memory, records, roi, shapes
 from backend.estimates.schemas import (
     GpusPublic,
@@ -22,6 +22,7 @@ from backend.estimates.schemas import (
     RoiPublic,
     RoiTarget,
 )
+from backend.schemas import Message
 
 router = APIRouter(tags=["estimates"])
 
@@ -36,7 +37,7 @@ def _shape(model: str) -> shapes.ModelShape:
     try:
         return shapes.model_shape(model)
     except shapes.UnknownModel as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from exc
+        raise Invalid([Problem("model", str(exc))]) from exc
 
 
 @router.get("/gpus", response_model=GpusPublic, summary="The GPU catalogue with memory and hourly prices")
@@ -46,10 +47,15 @@ def list_gpus(settings: SettingsDep) -> dict:
 
 
 @router.post("/estimates/memory", response_model=MemoryEstimatePublic,
-             responses={404: {"model": Message}, 422: {"model": Message}},
+             responses={404: {"model": Message}},
              summary="Memory per optimizer before launch, and fit on a GPU")
 def estimate_memory(body: MemoryEstimateRequest, session: SessionDep, settings: SettingsDep,
                     access: AccessDep) -> dict:
+    unknown = [m for m in body.methods if m not in memory.estimable_methods()]
+    if unknown:
+        raise Invalid([Problem(f"methods[{body.methods.index(m)}]",
+                               f"unknown method {m!r}; choose from {', '.join(memory.estimable_methods())}")
+                       for m in unknown])
     shape = _shape(body.model)
     kind = body.device or ("cuda" if body.gpu_id else "cpu")
     gpu = None
@@ -87,6 +93,6 @@ def poc_roi(poc: PocDep, session: SessionDep, settings: SettingsDep,
         result = roi.compute_roi(records.poc_result(session, poc), target, catalog=_catalog(settings),
                                  calibration=calib.ratio if calib else None, dtype=dtype)
     except shapes.UnknownModel as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from exc
+        raise Invalid([Problem("model", str(exc))]) from exc
     result["calibration"] = calib.public() if calib else None
     return result

@@ -7,8 +7,8 @@ from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
 
 from backend.api.deps import SessionDep, SettingsDep
-from backend.api.schemas import Health, Readiness
 from backend.core.config import Settings
+from backend.schemas import Health, Readiness
 
 router = APIRouter(tags=["health"])
 

@@ -14,10 +14,10 @@ from fastapi.responses import StreamingResponse
 
 from backend.api.deps import PocDep, RunDep, SessionDep
 from backend.api.errors import INVALID, NOT_FOUND, field_problem
-from backend.api.schemas import MetricsPublic, Series, XAxis
 from backend.db.metrics import downsample, series_names
 from backend.db.models import MetricPoint
 from backend.db.session import get_engine
+from backend.schemas import MetricsPublic, Series, XAxis
 
 router = APIRouter(tags=["metrics"])
 

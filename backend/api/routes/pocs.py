@@ -11,10 +11,9 @@ from sqlalchemy.orm import Session
 from backend import pocs as service
 from backend.api.deps import AccessDep, PocDep, SessionDep, SettingsDep
 from backend.api.errors import INVALID, NOT_FOUND
-from backend.api.schemas import PocCreate, PocPublic, PocsPublic, PocState, RunPublic, RunsPublic
 from backend.auth.limits import check_budget, check_concurrent_runs
 from backend.db.models import Poc, PocEvent
-from backend.pocs import poc_state
+from backend.schemas import PocCreate, PocPublic, PocsPublic, PocState, RunPublic, RunsPublic
 
 router = APIRouter(prefix="/pocs", tags=["pocs"])
 
@@ -31,7 +30,7 @@ def last_event_seqs(session: Session, poc_ids: list[str]) -> dict[str, int]:
 def poc_public(poc: Poc, last_event_seq: int = 0) -> PocPublic:
     return PocPublic(
         id=poc.id, name=poc.name, model=poc.model, dataset_id=poc.dataset_id, dataset_name=poc.dataset.name,
-        state=poc_state(poc.runs), created_at=poc.created_at, created_by=poc.created_by,
+        state=poc.state, created_at=poc.created_at, created_by=poc.created_by,
         settings=poc.settings, runs=[RunPublic.model_validate(r) for r in poc.runs],
         last_event_seq=last_event_seq,
     )
@@ -63,13 +62,10 @@ def list_pocs(
         query = query.where(sa.or_(sa.func.lower(Poc.name).like(pattern),
                                    sa.func.lower(Poc.model).like(pattern)))
     query = query.order_by(Poc.created_at.desc(), Poc.id)
-    if state is None:
-        count = session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
-        pocs = session.scalars(query.limit(limit).offset(offset)).all()
-    else:
-        # The state is derived from the runs, so the filter runs here, not in SQL.
-        matching = [p for p in session.scalars(query).all() if poc_state(p.runs) == state]
-        count, pocs = len(matching), matching[offset: offset + limit]
+    if state is not None:
+        query = query.where(Poc.state == state)
+    count = session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
+    pocs = session.scalars(query.limit(limit).offset(offset)).all()
     seqs = last_event_seqs(session, [p.id for p in pocs])
     return PocsPublic(data=[poc_public(p, seqs.get(p.id, 0)) for p in pocs], count=count or 0)
 

@@ -23,12 +23,13 @@ from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 from fastapi.responses import FileResponse, HTMLResponse
 
 from backend.api.deps import PocDep, SessionDep, SettingsDep
-from backend.api.schemas import Message
+from backend.api.errors import INVALID
 from backend.db.models import Report
 from backend.estimates import gpus
 from backend.estimates.schemas import ReportCreate, ReportLinks, ReportPublic, ReportsPublic
 from backend.reports import pdf, store
 from backend.reports.render import plotly_js_path, render_html
+from backend.schemas import Message
 
 router = APIRouter(tags=["reports"])
 share_router = APIRouter(tags=["share"])
@@ -156,7 +157,9 @@ def _message_page(code: int, page: dict, lang: str) -> HTMLResponse:
     return HTMLResponse(body, status_code=code, headers=PRIVATE_HEADERS)
 
 
-@share_router.get("/r/{token}", response_class=HTMLResponse, summary="The read-only share page of a report")
+@share_router.get("/r/{token}", response_class=HTMLResponse, summary="The read-only share page of a report",
+                  responses={**INVALID, 404: {"description": "a page saying the link is unknown or revoked"},
+                             410: {"description": "a page saying the link has expired"}})
 def share_page(token: Annotated[str, Path(max_length=64)], session: SessionDep,
                lang: Literal["en", "ja"] | None = Query(None)) -> HTMLResponse:
     try:

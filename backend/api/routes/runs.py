@@ -7,8 +7,8 @@ from fastapi import APIRouter, status
 from backend import pocs as service
 from backend.api.deps import AccessDep, RunDep, SessionDep, SettingsDep
 from backend.api.errors import CONFLICT, NOT_FOUND
-from backend.api.schemas import RunPublic
 from backend.auth.limits import check_concurrent_runs
+from backend.schemas import RunPublic
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 

@@ -1,6 +1,9 @@
-"""Request and response bodies of the HTTP API (docs/CONTRACTS.md section 2).
+"""How the service's resources look from outside: the HTTP API's bodies (docs/CONTRACTS.md section 2) and
+the payloads of the live event stream, which carries the same ``RunPublic``.
 
 Families per resource: ``XCreate`` (request), ``XPublic`` (one), ``XsPublic{data, count}`` (a list).
+Run settings and method hyperparameters are not redefined here: ``PocCreate`` inherits
+``common.runspec.RunSettings`` and methods come from ``common.methods``.
 """
 
 from __future__ import annotations
@@ -8,11 +11,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from common.limits import METHODS_PER_POC_MAX, MODEL_NAME_MAX_LENGTH, POC_NAME_MAX_LENGTH
+from common.methods import DEFAULT_METHODS, MethodKind, get_method
+from common.runspec import RunSettings
 
 RunState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 PocState = Literal["queued", "running", "succeeded", "failed", "cancelled", "mixed"]
-MethodName = Literal["lozo", "lozo_m", "mezo", "adamw", "sgd"]
 XAxis = Literal["step", "elapsed_s", "forward_passes"]
 
 
@@ -69,17 +75,49 @@ class ModelCheck(BaseModel):
 
 
 class MethodPublic(BaseModel):
-    method: MethodName
+    method: str = Field(description="the id used in PoCs, runs and metric series")
     label: str
+    kind: MethodKind
     zeroth_order: bool
     description: str
-    defaults: dict[str, Any]
-    ranges: dict[str, tuple[float, float]]
+    color: str = Field(description="the method's colour on every chart, badge and report ('#rrggbb')")
+    order: int = Field(description="display order: lower first")
+    defaults: dict[str, Any] = Field(description="hyperparameter -> default (null: chosen by the engine)")
+    ranges: dict[str, tuple[float, float]] = Field(description="hyperparameter -> [lowest, highest] accepted")
+    integer_params: list[str] = Field(description="hyperparameters that take whole numbers")
 
 
 class MethodsPublic(BaseModel):
     data: list[MethodPublic]
     count: int
+
+
+class FieldLimit(BaseModel):
+    """What a setting accepts (read from the engine's own field definition)."""
+
+    type: Literal["integer", "number", "string", "boolean"]
+    default: Any
+    nullable: bool
+    minimum: float | None
+    maximum: float | None
+    exclusive_minimum: bool
+    exclusive_maximum: bool
+    choices: list[str] | None
+    description: str
+
+
+class LimitsPublic(BaseModel):
+    """Every limit a PoC meets, for the caller: the run settings (budgets capped by the caller's role in the
+    active workspace), names, methods per PoC, uploads and concurrent runs."""
+
+    role: str | None = Field(description="the caller's role in the active workspace")
+    run_settings: dict[str, FieldLimit]
+    poc_name_max_length: int
+    model_name_max_length: int
+    methods_per_poc_max: int
+    max_upload_mb: float
+    max_upload_rows: int
+    max_active_runs_per_user: int
 
 
 # --- datasets ----------------------------------------------------------------------------------------
@@ -154,7 +192,13 @@ class MethodChoice(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    method: MethodName
+    method: str = Field(max_length=64, description="a method id of GET /api/methods")
+
+    @field_validator("method")
+    @classmethod
+    def _registered(cls, value: str) -> str:
+        get_method(value)  # UnknownMethodError (a ValueError) names the methods there are
+        return value
     lr: float | None = None
     zo_eps: float | None = None
     rank: int | None = None
@@ -164,23 +208,20 @@ class MethodChoice(BaseModel):
 
 
 def _default_methods() -> list[MethodChoice]:
-    return [MethodChoice(method="lozo"), MethodChoice(method="adamw")]
+    return [MethodChoice(method=name) for name in DEFAULT_METHODS]
 
 
-class PocCreate(BaseModel):
+class PocCreate(RunSettings):
+    """A PoC: what to compare (model, data, methods) and the run settings all its runs share."""
+
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
-    model: str = Field("minilm", min_length=1, max_length=500)
-    dataset_id: str
-    methods: list[MethodChoice] = Field(default_factory=_default_methods, min_length=1, max_length=8)
-    steps: int | None = Field(100, ge=1, le=10_000_000)
-    max_minutes: float | None = Field(None, gt=0, le=7 * 24 * 60)
-    batch_size: int = Field(16, ge=1, le=4096)
-    seed: int = Field(0, ge=0, le=2**31 - 1)
-    k_shot: int | None = Field(16, ge=1, le=1_000_000)
-    eval_every: int = Field(50, ge=1, le=10_000_000)
-    device: Literal["cpu", "gpu"] = "cpu"
+    name: str = Field(min_length=1, max_length=POC_NAME_MAX_LENGTH)
+    model: str = Field("minilm", min_length=1, max_length=MODEL_NAME_MAX_LENGTH)
+    dataset_id: str = Field(max_length=64)
+    methods: list[MethodChoice] = Field(default_factory=_default_methods, min_length=1,
+                                        max_length=METHODS_PER_POC_MAX)
+    device: Literal["cpu", "gpu"] = Field("cpu", description="which workers run it: CPU or GPU machines")
 
 
 class PocPublic(BaseModel):

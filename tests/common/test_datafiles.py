@@ -5,16 +5,18 @@ import sys
 
 import pytest
 
-from worker.train.data import sst2_dir
-from worker.train.datafiles import DatasetFileError, parse_dataset_bytes, read_dataset_file
+from common.builtin_data import sst2_dir
+from common.datafiles import DatasetFileError, parse_dataset_bytes, read_dataset_file
 
 
-def test_pure_python_no_torch_import():
+def test_common_and_the_data_half_of_the_engine_import_neither_torch_nor_web_code():
     import subprocess
 
-    code = "import sys, worker.train.datafiles, worker.train.data, worker.train.spec; print('torch' in sys.modules)"
+    code = ("import sys, common.datafiles, common.builtin_data, common.runspec, common.methods, "
+            "worker.train.data; print(sorted(m for m in ('torch', 'fastapi', 'sqlalchemy', 'celery', 'backend') "
+            "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    assert out.stdout.strip() == "[]"
 
 
 def test_csv_with_string_labels_sorted():

@@ -1,0 +1,155 @@
+"""RunSpec: the one JSON object a run is started with (docs/CONTRACTS.md section 1), and its settable parts.
+
+Three layers, each field defined once with its default and limits:
+
+- ``RunSettings``: what a PoC fixes for all its runs and a product user may set (budget, batch, seed, data
+  sampling, evaluation, precision, ...). ``PocCreate`` in the API inherits it, the PoC row stores it, and the
+  worker passes it to the engine unchanged: a field added here is settable end to end.
+- ``MethodHyperparameters``: per-method settings; defaults and the product's ranges come from the method
+  registry (``common.methods``); here only what the engine itself can run with is checked.
+- ``RunSpec``: both, plus what the service or a person running the engine by hand decides (method, model,
+  dataset, device, files).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from common.limits import MAX_MINUTES, MAX_STEPS
+from common.methods import BETA, NU, RANK, WEIGHT_DECAY, ZO_EPS, get_method, is_method
+
+Dtype = Literal["float32", "bfloat16", "float16"]
+HeadInit = Literal["prototype", "label_words", "random"]
+Device = Literal["cpu", "cuda", "auto"]
+
+
+class RunSettings(BaseModel):
+    """Settings a PoC fixes for every run it compares (same data, same budget, same start)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    steps: int | None = Field(100, ge=1, le=MAX_STEPS,
+                              description="budget in optimizer steps (null: only the minutes budget)")
+    max_minutes: float | None = Field(None, gt=0, le=MAX_MINUTES,
+                                      description="budget in minutes of training; whichever budget ends first")
+    batch_size: int = Field(16, ge=1, le=1024, description="training examples per step")
+    seed: int = Field(0, ge=0, le=2**31 - 1,
+                      description="same seed: same training rows, start weights, batch order and noise")
+    k_shot: int | None = Field(16, ge=1, le=1_000_000,
+                               description="training examples per class (null: all rows)")
+    eval_every: int = Field(50, ge=1, le=MAX_STEPS,
+                            description="steps between evaluations (also at the start and the end)")
+    eval_size: int | None = Field(None, ge=1, le=1_000_000,
+                                  description="cap on evaluation examples (null: all)")
+    max_length: int = Field(64, ge=8, le=8192, description="tokens per example (longer texts are cut)")
+    dtype: Dtype = Field("float32", description="precision of the weights")
+    head_init: HeadInit = Field("prototype", description="how an encoder's classifier head starts")
+
+
+class MethodHyperparameters(BaseModel):
+    """A method's hyperparameters as the engine runs them (the product's ranges: ``common.methods``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    lr: float | None = Field(None, gt=0, description="null: the method's default for the model size")
+    zo_eps: float = Field(ZO_EPS.default, gt=0)
+    rank: int = Field(RANK.default, ge=1)
+    nu: int = Field(NU.default, ge=1)
+    beta: float = Field(BETA.default, ge=0, lt=1)
+    weight_decay: float = Field(WEIGHT_DECAY.default, ge=0)
+
+
+class RunSpec(RunSettings, MethodHyperparameters):
+    """Everything one run needs; every field but ``method`` has a default.
+
+    ``steps`` and ``max_minutes`` both null: the run trains until it is stopped (SIGTERM).
+    """
+
+    method: str
+    model: str = "minilm"
+    dataset: str = "demo-sentiment"
+    eval_dataset: str | None = None
+    text_column: str | None = None
+    label_column: str | None = None
+    device: Device = "auto"
+    checkpoint_dir: str | None = None
+    lr_probe: bool = Field(False, description="try lr ×0.1, ×0.3, ×1, ×3 for a few steps and keep the best")
+    allow_download: bool = Field(False, description="a Hugging Face id may be downloaded")
+    scale_by_rank: bool = Field(False, description="LOZO: the paper's unbiased 1/r scaling")
+    eval_batch_size: int = Field(64, ge=1)
+
+    @field_validator("method")
+    @classmethod
+    def _known_method(cls, value: str) -> str:
+        if not is_method(value):
+            get_method(value)  # raises UnknownMethodError with the list of methods
+        return value
+
+    @property
+    def zeroth_order(self) -> bool:
+        return get_method(self.method).zeroth_order
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunSpec:
+        """Validate ``data``; a ValueError lists every problem as ``field: problem``."""
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise ValueError("invalid run spec: " + describe_validation_error(exc)) from None
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> RunSpec:
+        return cls.from_dict(json.loads(Path(path).read_text()))
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump()
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One line per problem, ``field: what is wrong`` (pydantic's own words)."""
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error["loc"]) or "spec"
+        message = error["msg"].removeprefix("Value error, ")
+        parts.append(f"{where}: {message}")
+    return "; ".join(parts)
+
+
+def run_settings_fields() -> tuple[str, ...]:
+    """The fields of ``RunSettings``: what a PoC stores and hands to each of its runs."""
+    return tuple(RunSettings.model_fields)
+
+
+def field_limits(model: type[BaseModel]) -> dict[str, dict[str, Any]]:
+    """Each field of ``model`` with its type, default, bounds and choices, for forms that offer it.
+
+    ``{"type": "integer" | "number" | "string" | "boolean", "default", "nullable", "minimum", "maximum",
+    "exclusive_minimum", "exclusive_maximum", "choices", "description"}`` — read from the fields themselves,
+    so a form's limits are the engine's.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for name, info in model.model_fields.items():
+        members = get_args(info.annotation) or (info.annotation,)
+        choices = [m for m in members if isinstance(m, str)]
+        if any(get_origin(m) is Literal for m in members):
+            literal = next(m for m in members if get_origin(m) is Literal)
+            choices = [str(c) for c in get_args(literal)]
+        kind = ("boolean" if bool in members else "integer" if int in members
+                else "number" if float in members else "string")
+        limits: dict[str, Any] = {"type": kind, "default": info.default, "nullable": type(None) in members,
+                                  "minimum": None, "maximum": None, "exclusive_minimum": False,
+                                  "exclusive_maximum": False, "choices": choices or None,
+                                  "description": info.description or ""}
+        for bound in info.metadata:
+            for attr, key, exclusive in (("ge", "minimum", False), ("gt", "minimum", True),
+                                         ("le", "maximum", False), ("lt", "maximum", True)):
+                value = getattr(bound, attr, None)
+                if value is not None:
+                    limits[key] = value
+                    limits[f"exclusive_{key}"] = exclusive
+        out[name] = limits
+    return out

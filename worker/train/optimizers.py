@@ -1,0 +1,72 @@
+"""How the engine builds each registered method's optimizer (the methods themselves: ``common.methods``).
+
+A plug-in that registers a method with ``common.methods.register_method`` registers its factory here with
+:func:`register_optimizer` to make it trainable; a method without a factory is refused when a run starts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from common.methods import get_method
+from common.runspec import RunSpec
+from worker.zo import LOZO, LOZOM, MeZO
+
+# factory(trainable parameters, spec, learning rate) -> optimizer
+OptimizerFactory = Callable[[list[torch.nn.Parameter], RunSpec, float], torch.optim.Optimizer]
+
+
+def _decay_groups(params: list[torch.nn.Parameter], weight_decay: float) -> list[dict]:
+    """Weight decay on tensors with dim >= 2 only (not on biases and norms), as nanoGPT does."""
+    return [{"params": [p for p in params if p.dim() >= 2], "weight_decay": weight_decay},
+            {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
+
+
+def _lozo(params, spec: RunSpec, lr: float) -> torch.optim.Optimizer:
+    return LOZO(params, lr=lr, zo_eps=spec.zo_eps, rank=spec.rank, step_interval=spec.nu,
+                weight_decay=spec.weight_decay, seed=spec.seed, scale_by_rank=spec.scale_by_rank)
+
+
+def _lozo_m(params, spec: RunSpec, lr: float) -> torch.optim.Optimizer:
+    return LOZOM(params, lr=lr, zo_eps=spec.zo_eps, rank=spec.rank, step_interval=spec.nu, beta=spec.beta,
+                 weight_decay=spec.weight_decay, seed=spec.seed, scale_by_rank=spec.scale_by_rank)
+
+
+def _mezo(params, spec: RunSpec, lr: float) -> torch.optim.Optimizer:
+    return MeZO(params, lr=lr, zo_eps=spec.zo_eps, weight_decay=spec.weight_decay, seed=spec.seed)
+
+
+def _adamw(params, spec: RunSpec, lr: float) -> torch.optim.Optimizer:
+    return torch.optim.AdamW(_decay_groups(params, spec.weight_decay), lr=lr)
+
+
+def _sgd(params, spec: RunSpec, lr: float) -> torch.optim.Optimizer:
+    return torch.optim.SGD(_decay_groups(params, spec.weight_decay), lr=lr)
+
+
+_FACTORIES: dict[str, OptimizerFactory] = {
+    "lozo": _lozo, "lozo_m": _lozo_m, "mezo": _mezo, "adamw": _adamw, "sgd": _sgd,
+}
+
+
+def register_optimizer(method: str, factory: OptimizerFactory) -> None:
+    """Make a registered method trainable; refuses a method that is not in the registry or a clash."""
+    get_method(method)
+    if method in _FACTORIES:
+        raise ValueError(f"an optimizer for {method!r} is already registered")
+    _FACTORIES[method] = factory
+
+
+def trainable_methods() -> tuple[str, ...]:
+    """Methods the engine can train."""
+    return tuple(_FACTORIES)
+
+
+def build_optimizer(spec: RunSpec, model: torch.nn.Module, lr: float) -> torch.optim.Optimizer:
+    """The spec's optimizer over every trainable parameter of ``model``."""
+    factory = _FACTORIES.get(spec.method)
+    if factory is None:
+        raise ValueError(f"{get_method(spec.method).label} cannot be trained by this engine (no optimizer)")
+    return factory([p for p in model.parameters() if p.requires_grad], spec, lr)
