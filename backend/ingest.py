@@ -1,14 +1,16 @@
-"""Writing a run's metric points, rollups, evaluation results and live events (the worker's side).
+"""Writing a run's metric points, rollups, evaluation results and live events: the one metric writer.
 
-Owned by the execution engineer. AGREEMENT WITH THE API (the chart query, ``backend.db.metrics``):
+What the chart query (``backend.db.metrics``) relies on:
 
 * ``metric_points`` gets every point, ``INSERT ... ON CONFLICT DO NOTHING`` (a re-sent batch adds nothing).
   Non-finite values (nan/inf) are stored as NULL: JSON and charts cannot carry them.
-* ``metric_rollups`` is filled exactly as ``backend.db.metrics.write_points`` fills it: for every level in
-  its ``ROLLUP_LEVELS`` the min and max point of bucket ``step >> (2 * level)``; an extreme is replaced
-  only by a strictly better value (so applying a batch twice changes nothing). NULL values are left out.
-  This module is the fast path of the same thing on Postgres (arrays + ``unnest``, one round trip per
-  table and batch instead of one row at a time); SQLite goes through ``executemany``.
+* ``metric_rollups``: for every level in ``ROLLUP_LEVELS`` the min and max point of bucket
+  ``step >> (2 * level)``; an extreme is replaced only by a strictly better value (so applying a batch
+  twice changes nothing). NULL values are left out.
+
+One rule, two ways of shipping the rows (a strategy per dialect): arrays + ``unnest`` on Postgres (one round
+trip per table and batch), ``executemany`` on SQLite. The tests check both against an oracle that computes
+the rollups from all points by brute force (``tests/support/metrics_oracle.py``).
 
 Every batch is written in ONE transaction together with one ``poc_events`` row announcing it, so the SSE
 stream (which replays ``poc_events`` by ``seq``) never announces a point that is not there, or misses one.
@@ -105,9 +107,45 @@ def _rollup_rows(run_id: str, points: Sequence[Point]) -> list[dict[str, Any]]:
     ]
 
 
-# Postgres: one statement per table and batch, the columns shipped as array literals. Writing the literal
-# ourselves ("{1,2,NULL}") is several times faster than letting the driver adapt a list element by element
-# (measured: the driver's list dumper took most of the relay's CPU time at 1M points).
+# --- the rollup rule, once ------------------------------------------------------------------------------
+
+_ROLLUP_COLUMNS = ("min_step", "min_elapsed", "min_forward", "min_value",
+                   "max_step", "max_elapsed", "max_forward", "max_value")
+_ROLLUP_KEY = ("run_id", "name", "level", "bucket")
+
+
+def _rollup_upsert(statement: Any) -> Any:
+    """``statement`` (an INSERT into metric_rollups, either dialect) made an upsert that replaces a stored
+    min (max) point only by a strictly smaller (larger) value: applying the same batch twice changes
+    nothing."""
+    table, excluded = MetricRollup.__table__.c, statement.excluded
+    updates = {}
+    for side, better in (("min", excluded.min_value < table.min_value),
+                         ("max", excluded.max_value > table.max_value)):
+        for column in ("step", "elapsed", "forward", "value"):
+            name = f"{side}_{column}"
+            updates[name] = sa.case((better, excluded[name]), else_=table[name])
+    return statement.on_conflict_do_update(index_elements=list(_ROLLUP_KEY), set_=updates)
+
+
+# --- per dialect --------------------------------------------------------------------------------------
+
+
+class _PortableWriter:
+    """SQLite (and any dialect with INSERT ... ON CONFLICT): executemany of the rows."""
+
+    def __init__(self, insert: Any) -> None:
+        self.insert = insert
+
+    def write(self, session: Session, run_id: str, points: Sequence[Point],
+              rollups: list[dict[str, Any]]) -> None:
+        session.execute(
+            self.insert(MetricPoint.__table__).on_conflict_do_nothing(),
+            [{"run_id": run_id, "name": p.name, "step": p.step, "elapsed_s": p.elapsed_s,
+              "forward_passes": p.forward_passes, "value": p.value} for p in points],
+        )
+        if rollups:
+            session.execute(_rollup_upsert(self.insert(MetricRollup.__table__)), rollups)
 
 
 def _pg_number_array(values: Sequence[float | int | None]) -> str:
@@ -123,50 +161,39 @@ def _pg_text_array(values: Sequence[str]) -> str:
     return "{" + ",".join(quoted[v] for v in values) + "}"
 
 
-_PG_POINTS_SQL = (
-    "INSERT INTO metric_points (run_id, name, step, elapsed_s, forward_passes, value) "
-    "SELECT :run_id, * FROM unnest(CAST(:names AS varchar[]), CAST(:steps AS integer[]), "
-    "CAST(:elapsed AS double precision[]), CAST(:forward AS bigint[]), CAST(:vals AS double precision[]))"
-)
-# A batch is nearly always new: the plain INSERT is tried first (ON CONFLICT's speculative insertion cost
-# ~40 % of the throughput here, measured), inside a savepoint; a re-sent batch hits the primary key and is
-# then written again with ON CONFLICT DO NOTHING, so writing stays idempotent.
-_PG_POINTS_NEW = sa.text(_PG_POINTS_SQL)
-_PG_POINTS = sa.text(_PG_POINTS_SQL + " ON CONFLICT DO NOTHING")
-
-_ROLLUP_COLUMNS = ("min_step", "min_elapsed", "min_forward", "min_value",
-                   "max_step", "max_elapsed", "max_forward", "max_value")
-_ROLLUP_TYPES = ("integer", "double precision", "bigint", "double precision") * 2
+def _pg_unnest(columns: Sequence[tuple[str, str]]) -> Any:
+    """``SELECT :run_id, * FROM unnest(CAST(:c1 AS t1[]), ...)``: one row per array element."""
+    arrays = ", ".join(f"CAST(:{name} AS {sql_type}[])" for name, sql_type in columns)
+    run_id = sa.cast(sa.bindparam("run_id"), sa.String)
+    return sa.select(run_id, sa.text("*")).select_from(sa.text(f"unnest({arrays})"))
 
 
-def _rollup_update_sql(table: str, excluded: str) -> str:
-    # Replace the stored min (max) point only by a strictly smaller (larger) value: applying the same batch
-    # twice changes nothing.
-    parts = []
-    for side, op in (("min", "<"), ("max", ">")):
-        better = f"{excluded}.{side}_value {op} {table}.{side}_value"
-        for column in ("step", "elapsed", "forward", "value"):
-            name = f"{side}_{column}"
-            parts.append(f"{name} = CASE WHEN {better} THEN {excluded}.{name} ELSE {table}.{name} END")
-    return ", ".join(parts)
+_PG_POINT_COLUMNS = (("names", "varchar"), ("steps", "integer"), ("elapsed", "double precision"),
+                     ("forward", "bigint"), ("vals", "double precision"))
+_PG_ROLLUP_COLUMNS = (("names", "varchar"), ("levels", "smallint"), ("buckets", "bigint"),
+                      *zip(_ROLLUP_COLUMNS, ("integer", "double precision", "bigint", "double precision") * 2,
+                           strict=True))
 
 
-_PG_ROLLUPS = sa.text(
-    "INSERT INTO metric_rollups (run_id, name, level, bucket, " + ", ".join(_ROLLUP_COLUMNS) + ") "
-    "SELECT :run_id, * FROM unnest(CAST(:names AS varchar[]), CAST(:levels AS smallint[]), "
-    "CAST(:buckets AS bigint[]), "
-    + ", ".join(f"CAST(:{c} AS {t}[])" for c, t in zip(_ROLLUP_COLUMNS, _ROLLUP_TYPES, strict=True))
-    + ") ON CONFLICT (run_id, name, level, bucket) DO UPDATE SET "
-    + _rollup_update_sql("metric_rollups", "excluded")
-)
+class _PostgresWriter:
+    """Postgres: one statement per table and batch, the columns shipped as array literals and unnested.
 
+    Writing the literal ourselves ("{1,2,NULL}") is several times faster than letting the driver adapt a
+    list element by element (measured: the driver's list dumper took most of the relay's CPU time at 1M
+    points). A batch is nearly always new, so the plain INSERT is tried first (ON CONFLICT's speculative
+    insertion cost ~40 % of the throughput here, measured) inside a savepoint; a re-sent batch hits the
+    primary key and is then written again with ON CONFLICT DO NOTHING, so writing stays idempotent.
+    """
 
-def write_points(session: Session, run_id: str, points: Sequence[Point]) -> None:
-    """Insert ``points`` of run ``run_id`` and fold them into the rollups (idempotent; no commit)."""
-    if not points:
-        return
-    rollups = _rollup_rows(run_id, points)
-    if session.get_bind().dialect.name == "postgresql":
+    _points_select = _pg_unnest(_PG_POINT_COLUMNS)
+    _points_columns = ["run_id", "name", "step", "elapsed_s", "forward_passes", "value"]
+    _points_new = postgresql.insert(MetricPoint.__table__).from_select(_points_columns, _points_select)
+    _points_again = _points_new.on_conflict_do_nothing()
+    _rollups = _rollup_upsert(postgresql.insert(MetricRollup.__table__).from_select(
+        [*_ROLLUP_KEY, *_ROLLUP_COLUMNS], _pg_unnest(_PG_ROLLUP_COLUMNS)))
+
+    def write(self, session: Session, run_id: str, points: Sequence[Point],
+              rollups: list[dict[str, Any]]) -> None:
         columns = {
             "run_id": run_id, "names": _pg_text_array([p.name for p in points]),
             "steps": _pg_number_array([p.step for p in points]),
@@ -176,40 +203,32 @@ def write_points(session: Session, run_id: str, points: Sequence[Point]) -> None
         }
         try:
             with session.begin_nested():
-                session.execute(_PG_POINTS_NEW, columns)
+                session.execute(self._points_new, columns)
         except sa.exc.IntegrityError as error:
             if getattr(error.orig, "sqlstate", None) != "23505":  # only unique_violation means "re-sent"
                 raise
-            session.execute(_PG_POINTS, columns)
+            session.execute(self._points_again, columns)
         if rollups:
-            params: dict[str, Any] = {"run_id": run_id,
-                                      "names": _pg_text_array([row["name"] for row in rollups])}
-            for column in ("level", "bucket") + _ROLLUP_COLUMNS:
-                key = {"level": "levels", "bucket": "buckets"}.get(column, column)
-                params[key] = _pg_number_array([row[column] for row in rollups])
-            session.execute(_PG_ROLLUPS, params)
+            params: dict[str, Any] = {"run_id": run_id, "names": _pg_text_array([row["name"] for row in rollups]),
+                                      "levels": _pg_number_array([row["level"] for row in rollups]),
+                                      "buckets": _pg_number_array([row["bucket"] for row in rollups])}
+            for column in _ROLLUP_COLUMNS:
+                params[column] = _pg_number_array([row[column] for row in rollups])
+            session.execute(self._rollups, params)
+
+
+_WRITERS: dict[str, Any] = {"postgresql": _PostgresWriter(), "sqlite": _PortableWriter(sqlite.insert)}
+
+
+def write_points(session: Session, run_id: str, points: Sequence[Point]) -> None:
+    """Insert ``points`` of run ``run_id`` and fold them into the rollups (idempotent; no commit)."""
+    if not points:
         return
-    insert = sqlite.insert if session.get_bind().dialect.name == "sqlite" else postgresql.insert
-    session.execute(
-        insert(MetricPoint).on_conflict_do_nothing(),
-        [{"run_id": run_id, "name": p.name, "step": p.step, "elapsed_s": p.elapsed_s,
-          "forward_passes": p.forward_passes, "value": p.value} for p in points],
-    )
-    if rollups:
-        statement = insert(MetricRollup)
-        table, excluded = MetricRollup.__table__.c, statement.excluded
-        updates = {}
-        for side, op in (("min", "__lt__"), ("max", "__gt__")):
-            new_value, old_value = excluded[f"{side}_value"], table[f"{side}_value"]
-            better = getattr(new_value, op)(old_value)
-            for column in ("step", "elapsed", "forward", "value"):
-                name = f"{side}_{column}"
-                updates[name] = sa.case((better, excluded[name]), else_=table[name])
-        session.execute(
-            statement.on_conflict_do_update(index_elements=["run_id", "name", "level", "bucket"],
-                                            set_=updates),
-            rollups,
-        )
+    dialect = session.get_bind().dialect.name
+    writer = _WRITERS.get(dialect)
+    if writer is None:
+        raise ValueError(f"metric points cannot be written to {dialect}: zopoc supports Postgres and SQLite")
+    writer.write(session, run_id, points, _rollup_rows(run_id, points))
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,31 +1,24 @@
-"""Metric points: the idempotent writer (used by ingestion) and the downsampling chart query (API).
+"""Reading metric series for charts: the downsampling query over ``metric_points`` and ``metric_rollups``.
 
-The agreement between ingestion and the chart query lives here, in code (``backend.ingest`` is the
-production writer, optimised per dialect; ``write_points`` here is the plain reference the ingest tests
-compare it with):
+The writer is ``backend.ingest.write_points``; what the two agree on is ``ROLLUP_LEVELS`` and the rollup
+rule: for every level k the bucket ``step >> (2k)`` (4**k consecutive steps) keeps its minimum and its
+maximum point (non-finite values never become an extreme).
 
-* ``write_points`` inserts the points with ``ON CONFLICT DO NOTHING`` (a re-sent batch adds nothing) and
-  folds them into ``metric_rollups``: for every level k in ``ROLLUP_LEVELS`` the bucket
-  ``step >> (2k)`` (4**k consecutive steps) keeps its minimum and its maximum point. The fold is an upsert
-  that only replaces an extreme by a strictly better one, so it is idempotent too.
-* ``downsample`` reads a series for a chart: raw points when the step span is small, otherwise the rows of
-  the finest rollup level with at most ``ROLLUP_READ_LIMIT`` buckets, merged in Python down to
-  ``max_points``. Each output bucket yields its min and max point, and the series' first and last points
-  are always kept: the shape survives, nothing is truncated.
-
-A writer must fill ``metric_rollups`` exactly this way, or charts of long runs fall back to a slow scan of
-``metric_points``.
+``downsample`` reads a series for a chart: raw points when the step span is small, otherwise the rows of
+the finest rollup level with at most ``ROLLUP_READ_LIMIT`` buckets, merged in Python down to
+``max_points``. Each output bucket yields its min and max point, and the series' first and last points are
+always kept: the shape survives, nothing is truncated. Points written without rollups are still read
+correctly, by a slower scan.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from backend.db.models import MetricPoint, MetricRollup
 
@@ -52,90 +45,9 @@ class Point:
     value: float | None
 
 
-def _insert(bind: sa.Connection | Any, table: sa.Table):
-    dialect = bind.dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(table)
-    if dialect == "sqlite":
-        return sqlite.insert(table)
-    raise NotImplementedError(f"metric upserts are not written for {dialect}")
-
-
 def _finite(value: Any) -> bool:
     return value is not None and isinstance(value, (int, float)) and math.isfinite(value)
 
-
-def write_points(bind: sa.Connection | Any, run_id: str, points: Iterable[Mapping[str, Any]]) -> int:
-    """Store metric points of one run and fold them into the rollups; idempotent. Returns rows offered.
-
-    ``points`` are engine ``metrics``/``eval`` events or alike: ``{"step", "elapsed_s", "forward_passes",
-    "values": {name: value}}``. ``bind`` is a Connection (from a Session: ``session.connection()``);
-    the caller commits (in the same transaction as the poc_event announcing the batch).
-    """
-    rows: list[dict[str, Any]] = []
-    for point in points:
-        for name, value in point["values"].items():
-            rows.append(
-                {
-                    "run_id": run_id,
-                    "name": name,
-                    "step": int(point["step"]),
-                    "elapsed_s": float(point["elapsed_s"]),
-                    "forward_passes": int(point["forward_passes"]),
-                    "value": float(value) if value is not None else None,
-                }
-            )
-    if not rows:
-        return 0
-    bind.execute(_insert(bind, MetricPoint.__table__).on_conflict_do_nothing(), rows)
-    _fold_rollups(bind, rows)
-    return len(rows)
-
-
-def _fold_rollups(bind: sa.Connection | Any, rows: Sequence[dict[str, Any]]) -> None:
-    buckets: dict[tuple[str, str, int, int], dict[str, Any]] = {}
-    for row in rows:
-        value = row["value"]
-        if not _finite(value):
-            continue  # NaN/None never become an extreme; the raw point keeps them
-        for level in ROLLUP_LEVELS:
-            key = (row["run_id"], row["name"], level, row["step"] >> (2 * level))
-            current = buckets.get(key)
-            if current is None:
-                buckets[key] = {
-                    "run_id": row["run_id"], "name": row["name"], "level": level, "bucket": key[3],
-                    "min_step": row["step"], "min_elapsed": row["elapsed_s"],
-                    "min_forward": row["forward_passes"], "min_value": value,
-                    "max_step": row["step"], "max_elapsed": row["elapsed_s"],
-                    "max_forward": row["forward_passes"], "max_value": value,
-                }
-                continue
-            if value < current["min_value"]:
-                current.update(min_step=row["step"], min_elapsed=row["elapsed_s"],
-                               min_forward=row["forward_passes"], min_value=value)
-            if value > current["max_value"]:
-                current.update(max_step=row["step"], max_elapsed=row["elapsed_s"],
-                               max_forward=row["forward_passes"], max_value=value)
-    if not buckets:
-        return
-    table = MetricRollup.__table__
-    stmt = _insert(bind, table)
-    new, old = stmt.excluded, table.c
-    better_min = new.min_value < old.min_value
-    better_max = new.max_value > old.max_value
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[old.run_id, old.name, old.level, old.bucket],
-        set_={
-            **{f"min_{f}": sa.case((better_min, getattr(new, f"min_{f}")), else_=getattr(old, f"min_{f}"))
-               for f in ("step", "elapsed", "forward", "value")},
-            **{f"max_{f}": sa.case((better_max, getattr(new, f"max_{f}")), else_=getattr(old, f"max_{f}"))
-               for f in ("step", "elapsed", "forward", "value")},
-        },
-    )
-    bind.execute(stmt, list(buckets.values()))
-
-
-# --- reading -------------------------------------------------------------------------------------------
 
 def _point_row(row: Any) -> Point:
     return Point(row.step, row.elapsed_s, row.forward_passes, row.value)

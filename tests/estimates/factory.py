@@ -8,8 +8,8 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from backend.datasets import builtin_dataset_id
-from backend.db.metrics import write_points
 from backend.db.models import EvalResult, Poc, Run
+from backend.ingest import Point, write_points
 
 N_EVAL = 200
 
@@ -34,13 +34,12 @@ def _add_run(session: Session, poc: Poc, method: str, steps: int, loss_rate: flo
                              "final_train_loss": 0.3 * loss_rate**steps, "s_per_step": s_per_step})
     session.add(run)
     session.flush()
-    points = [{"step": t, "elapsed_s": t * s_per_step, "forward_passes": t * 2,
-               "values": {"train/loss": 0.3 * loss_rate**t, "memory/peak_rss_mb": peak - 40 + 40 * min(1, t / 5)}}
-              for t in range(steps + 1)]
-    points += [{"step": t, "elapsed_s": t * s_per_step, "forward_passes": t * 2,
-                "values": {"eval/accuracy": acc_start + (acc_end - acc_start) * t / steps}}
+    points = [Point(name, t, t * s_per_step, t * 2, value) for t in range(steps + 1)
+              for name, value in (("train/loss", 0.3 * loss_rate**t),
+                                  ("memory/peak_rss_mb", peak - 40 + 40 * min(1, t / 5)))]
+    points += [Point("eval/accuracy", t, t * s_per_step, t * 2, acc_start + (acc_end - acc_start) * t / steps)
                for t in (0, steps // 2, steps)]
-    write_points(session.connection(), run.id, points)
+    write_points(session, run.id, points)
     for step, flags in ((0, start_flags), (steps, end_flags)):
         session.add(EvalResult(run_id=run.id, step=step, n_eval=len(flags), accuracy=sum(flags) / len(flags),
                                loss=None, correct=np.packbits(np.array(flags, dtype=bool)).tobytes()))

@@ -28,6 +28,12 @@ def stack() -> Stack:
         yield running
 
 
+@pytest.fixture(autouse=True)
+def cpu_worker(stack: Stack) -> None:
+    """Every test starts with a live CPU worker, even after a test that killed one."""
+    stack.ensure_worker("cpu")
+
+
 @pytest.fixture(scope="module")
 def client(stack: Stack) -> httpx.Client:
     with stack.client() as http:
@@ -219,20 +225,23 @@ def test_worker_killed_mid_run_does_not_leave_the_run_running(stack, client, dat
     # No worker is left: the API's own sweep fails the run once its heartbeat is stale (8 s here).
     run = wait_run(client, run_id, finished, stack, timeout_s=60)
     assert run["state"] == "failed" and "lost worker" in run["error"]
-    stack.start_worker()  # for the tests after this one
 
 
 def test_gpu_runs_wait_for_a_gpu_worker(stack, client, dataset_id):
-    # The CPU worker is idle (every earlier run finished) and polls its queue several times a second.
-    run_id = launch(client, dataset_id, ["lozo"], steps=3, device="gpu")["runs"][0]["id"]
-    time.sleep(3)
-    assert client.get(f"/api/runs/{run_id}").json()["state"] == "queued", "a CPU worker never takes GPU work"
-    stack.start_worker(queues=("gpu",))
-    run = wait_run(client, run_id, finished, stack)
-    if run["state"] == "failed":  # this machine has no GPU: the engine says so instead of training on CPU
-        assert "could not start" in run["error"] and run["device"] == "cuda", run["error"]
-    else:
-        assert run["state"] == "succeeded" and run["device"].startswith("cuda")
+    import torch
+
+    gpu_run = launch(client, dataset_id, ["lozo"], steps=3, device="gpu")["runs"][0]["id"]
+    # A CPU run sent after it is taken and finished by the CPU worker: that worker was serving its queue
+    # all along, and still never took the GPU run.
+    cpu_run = launch(client, dataset_id, ["lozo"], steps=2)["runs"][0]["id"]
+    assert wait_run(client, cpu_run, finished, stack)["state"] == "succeeded"
+    assert client.get(f"/api/runs/{gpu_run}").json()["state"] == "queued", "a CPU worker never takes GPU work"
+    stack.ensure_worker("gpu")
+    run = wait_run(client, gpu_run, finished, stack)
+    if torch.cuda.is_available():
+        assert run["state"] == "succeeded" and run["device"].startswith("cuda"), run["error"]
+    else:  # no GPU on this machine: the engine says so instead of training on the CPU
+        assert run["state"] == "failed" and "could not start" in run["error"] and run["device"] == "cuda"
 
 
 def test_open_sse_streams_hold_no_database_connection(stack, client, dataset_id):

@@ -179,6 +179,7 @@ class Stack:
     port: int = 0
     api: subprocess.Popen | None = None
     workers: list[subprocess.Popen] = field(default_factory=list)
+    worker_queues: list[tuple[str, ...]] = field(default_factory=list)
     _sessions: sessionmaker | None = None
     _auth_headers: dict[str, str] | None = None
 
@@ -293,6 +294,7 @@ class Stack:
             start_new_session=True,
         )
         self.workers.append(process)
+        self.worker_queues.append(queues)
 
         def ready() -> bool:
             if process.poll() is not None:
@@ -301,6 +303,14 @@ class Stack:
 
         _wait_until(ready, timeout_s, "the Celery worker", log)
         return process
+
+    def ensure_worker(self, queue: str = "cpu") -> None:
+        """Start a worker for ``queue`` unless one that consumes it is alive (tests that kill workers leave
+        the stack as they found it for the next test this way, whatever their order)."""
+        alive = any(process.poll() is None and queue in queues
+                    for process, queues in zip(self.workers, self.worker_queues, strict=True))
+        if not alive:
+            self.start_worker(queues=(queue,))
 
     def kill_worker(self, sig: int = signal.SIGKILL) -> None:
         """Send ``sig`` to the newest worker's whole process group (main process and pool children)."""

@@ -32,11 +32,21 @@ def test_same_seed_same_start_for_every_method(model):
     assert not all(torch.equal(sa[k], c.loaded.model.state_dict()[k]) for k in sa)
 
 
-def test_same_batch_sequence_for_every_method():
-    # the loop draws batches only from iter_batches(n_train, batch_size, seed): nothing method-specific
-    a = list(itertools.islice(iter_batches(32, 16, 0), 10))
-    b = list(itertools.islice(iter_batches(32, 16, 0), 10))
-    assert a == b
+def test_same_batch_sequence_for_every_method(monkeypatch):
+    """Record the rows of every training batch the loop builds: ZO and backprop see the same sequence."""
+    from worker.train import loop
+
+    seen: list[list[int]] = []
+    build = loop._batch
+    monkeypatch.setattr(loop, "_batch", lambda loaded, task, idx: seen.append(list(idx)) or build(loaded, task, idx))
+    sequences = {}
+    for method in ("lozo", "adamw", "mezo"):
+        seen.clear()
+        _run(method=method, steps=6, batch_size=4, k_shot=8)
+        sequences[method] = list(seen)
+    assert len(sequences["lozo"]) == 6
+    assert sequences["lozo"] == sequences["adamw"] == sequences["mezo"]
+    assert sequences["lozo"] == list(itertools.islice(iter_batches(16, 4, 0), 6))
 
 
 def test_events_order_schema_and_step0_accuracy():
@@ -100,11 +110,31 @@ def test_stop_flag_cancels_after_the_current_step():
     assert (finished["status"], finished["step"]) == ("cancelled", 2)
 
 
-def test_checkpoint_saved(tmp_path):
-    _, finished = _run(method="lozo_m", checkpoint_dir=str(tmp_path / "ckpt"))
-    path = finished["summary"]["checkpoint"]
-    state = torch.load(path, weights_only=False)
-    assert state["step"] == 4 and "model" in state and "optimizer" in state
+def test_checkpoint_holds_the_trained_weights_and_optimizer_state(tmp_path):
+    from worker.train.loop import evaluate
+    from worker.zo import LOZOM
+
+    spec = RunSpec(method="lozo_m", checkpoint_dir=str(tmp_path / "ckpt"), **TINY)
+    writer = EventWriter(None)
+    finished = run(spec, writer)
+    state = torch.load(finished["summary"]["checkpoint"], weights_only=False)
+    assert state["step"] == 4 and RunSpec.from_dict(state["spec"]) == spec
+
+    # The saved weights are the trained ones: loaded into a fresh start they differ from it and give the
+    # run's own final accuracy.
+    prep = prepare(spec)
+    start = {k: v.clone() for k, v in prep.loaded.model.state_dict().items()}
+    prep.loaded.model.load_state_dict(state["model"])
+    assert any(not torch.equal(start[k], v) for k, v in prep.loaded.model.state_dict().items())
+    _, accuracy, _ = evaluate(prep.loaded, prep.task.eval_texts, prep.task.eval_labels, spec.eval_batch_size)
+    assert accuracy == finished["summary"]["acc_end"]
+
+    # The optimizer state resumes: step counter and momentum are there.
+    params = [p for p in prep.loaded.model.parameters() if p.requires_grad]
+    optimizer = LOZOM(params, lr=state["lr"], seed=spec.seed)
+    optimizer.load_state_dict(state["optimizer"])
+    assert optimizer.num_steps == 4 and optimizer.forward_passes == 8
+    assert all("momentum" in optimizer.state[p] for p in params)
 
 
 def test_bad_data_fails_with_a_readable_reason(tmp_path):

@@ -12,11 +12,9 @@ a ``: ping`` comment whenever the stream is idle for 15 s, and ends the generato
 away.
 
 Ids: every event has id ``"<seq>"`` of its ``poc_events`` row. A ``run`` event carries RunPublic; a
-``metric`` event carries one stored batch, ``{"run_id", "points": [{"step", "elapsed_s",
-"forward_passes", "values"}, …]}``. A browser resending the id as ``Last-Event-ID`` resumes after that
-row. Ids ``"<seq>.<i>"`` of the older per-point stream are still accepted: the stream resumes inside
-batch ``seq`` after its point ``i`` (the rest of the batch is sent as one event with id ``"<seq>"``).
-Clients that loaded the PoC first can start at ``?after=<last_event_seq of PocPublic>`` instead of
+``poc`` event the PoC's stored state ``{"id", "state"}``; a ``metric`` event one stored batch,
+``{"run_id", "points": [{"step", "elapsed_s", "forward_passes", "values"}, …]}``. A browser resending the
+id as ``Last-Event-ID`` resumes after that row. Clients that loaded the PoC first can start at ``?after=<last_event_seq of PocPublic>`` instead of
 replaying the whole history.
 """
 
@@ -45,7 +43,7 @@ log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["events"])
 
-_RESUME = re.compile(r"^\s*(\d{1,19})(?:\.(\d{1,9}))?\s*$")
+_RESUME = re.compile(r"^\s*(\d{1,19})\s*$")
 # Event seqs are BIGINT: a resume point above this would make the database query fail mid-stream.
 MAX_SEQ = 2**63 - 1
 # With Redis a lost wake-up is still caught by a poll at this interval.
@@ -60,20 +58,15 @@ STREAM_BACKLOG_ROWS = 256
 Row = tuple[int, str, dict]
 
 
-def parse_resume(value: str) -> tuple[int, int]:
-    """``"12"`` -> (12, -1): after event 12. ``"12.3"`` (old per-point id) -> (11, 3): inside batch 12,
-    after its point 3."""
+def parse_resume(value: str) -> int:
+    """``"12"`` -> 12: resume after event 12."""
     match = _RESUME.match(value)
     if match is None:
         raise field_problem("Last-Event-ID", f"{value!r} is not an event id of this stream")
     seq = int(match.group(1))
     if seq > MAX_SEQ:
         raise field_problem("Last-Event-ID", f"{value!r} is not an event id of this stream (too large)")
-    if match.group(2) is None:
-        return seq, -1
-    if seq == 0:
-        return 0, -1  # no batch has seq 0: nothing to skip
-    return seq - 1, int(match.group(2))
+    return seq
 
 
 def _fetch(poc_id: str, after_seq: int) -> list[Row]:
@@ -87,15 +80,9 @@ def _head(poc_id: str) -> int:
                               .where(PocEvent.poc_id == poc_id)) or 0
 
 
-def _to_sse(seq: int, kind: str, payload: dict, skip_points: int) -> ServerSentEvent | None:
-    """One event per row; a metric batch without its first ``skip_points + 1`` points (None if empty)."""
-    if kind != "metric":
-        return ServerSentEvent(event=kind, id=str(seq), raw_data=json.dumps(payload))
-    points = payload.get("points", [])[skip_points + 1:]
-    if not points:
-        return None
-    return ServerSentEvent(event="metric", id=str(seq),
-                           raw_data=json.dumps({"run_id": payload.get("run_id"), "points": points}))
+def _to_sse(seq: int, kind: str, payload: dict) -> ServerSentEvent:
+    """One event per row, its payload as stored."""
+    return ServerSentEvent(event=kind, id=str(seq), raw_data=json.dumps(payload))
 
 
 class _Waker:
@@ -245,11 +232,11 @@ def resume_point(
     last_event_id: Annotated[str | None, Header(description="resume after this event id")] = None,
     after: Annotated[int | None, Query(
         ge=0, le=MAX_SEQ, description="start after this event seq (if no Last-Event-ID)")] = None,
-) -> tuple[int, int]:
-    """(seq after which to replay, points of the next batch already seen - 1)."""
+) -> int:
+    """The seq after which to replay."""
     if last_event_id:
         return parse_resume(last_event_id)
-    return (after or 0), -1
+    return after or 0
 
 
 def _json_error(description: str, schema: str) -> dict:
@@ -263,17 +250,18 @@ def _json_error(description: str, schema: str) -> dict:
     responses={404: _json_error("no such PoC", "Message"),
                422: _json_error("the resume point is not an event id", "ValidationProblem")},
     summary="Live events of a PoC (server-sent events, resumable with Last-Event-ID)",
-    description="Events `run` (data = RunPublic) and `metric` (data = one stored batch of points of one "
-                "run: `{run_id, points: [{step, elapsed_s, forward_passes, values}]}`), id = the event "
-                "seq. Replays what the client has not seen, then follows live.",
+    description="Events `run` (data = RunPublic), `poc` (data = `{id, state}` when the PoC's state "
+                "changes) and `metric` (data = one stored batch of points of one run: `{run_id, points: "
+                "[{step, elapsed_s, forward_passes, values}]}`), id = the event seq. Replays what the "
+                "client has not seen, then follows live.",
 )
 async def poc_events(
     poc_id: Annotated[str, Depends(existing_poc_id)],
-    resume: Annotated[tuple[int, int], Depends(resume_point)],
+    resume: Annotated[int, Depends(resume_point)],
     request: Request,
 ) -> AsyncIterator[ServerSentEvent]:
     settings = get_settings()
-    last_seq, skip_points = resume
+    last_seq = resume
     feed, queue = PocFeed.join(settings, poc_id)  # join first: nothing slips between replay and live
     try:
         yield ServerSentEvent(comment="zopoc events", retry=2000)
@@ -282,10 +270,8 @@ async def poc_events(
         while True:
             rows = await run_in_threadpool(_fetch, poc_id, last_seq)
             for seq, kind, payload in rows:
-                event = _to_sse(seq, kind, payload, skip_points)
-                if event is not None:
-                    yield event
-                last_seq, skip_points = seq, -1
+                yield _to_sse(seq, kind, payload)
+                last_seq = seq
             if not rows or last_seq >= feed.head:
                 break
         while not await request.is_disconnected():
@@ -302,10 +288,8 @@ async def poc_events(
             for seq, kind, payload in rows:
                 if seq <= last_seq:
                     continue  # already replayed
-                event = _to_sse(seq, kind, payload, skip_points)
-                if event is not None:
-                    yield event
-                last_seq, skip_points = seq, -1
+                yield _to_sse(seq, kind, payload)
+                last_seq = seq
             if feed_died:
                 return
     finally:
