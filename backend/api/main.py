@@ -28,6 +28,7 @@ from backend.api.errors import (
     nul_character_handler,
     request_validation_handler,
 )
+from backend.api.routes.reports import share_router
 from backend.api.sweeper import sweep_forever
 from backend.api.timing import ServerTimingMiddleware
 from backend.auth.policy import bind_rules
@@ -37,11 +38,10 @@ from common.methods import load_method_plugins
 
 log = logging.getLogger(__name__)
 
-# Every router module under backend/api/routes. "estimates" and "reports" belong to the estimates/reports
-# engineer: each defines `router = APIRouter(...)` with its own prefix and tags; until they exist the app
-# starts without them (ImportError is tolerated for those two only).
-ROUTE_MODULES = ("health", "auth", "catalog", "datasets", "pocs", "runs", "metrics", "events")
-OPTIONAL_ROUTE_MODULES = ("estimates", "reports")
+# Every router module under backend/api/routes: each defines `router = APIRouter(...)` with its own prefix
+# and tags.
+ROUTE_MODULES = ("health", "auth", "catalog", "datasets", "pocs", "runs", "metrics", "events", "estimates",
+                 "reports")
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -60,15 +60,6 @@ def api_router() -> APIRouter:
     router = APIRouter(responses=INVALID, dependencies=[Depends(authorize_request)])
     for name in ROUTE_MODULES:
         router.include_router(importlib.import_module(f"backend.api.routes.{name}").router)
-    for name in OPTIONAL_ROUTE_MODULES:
-        try:
-            module = importlib.import_module(f"backend.api.routes.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"backend.api.routes.{name}":
-                raise  # the module exists but is broken: say so
-            log.info("routes %s not present yet", name)
-            continue
-        router.include_router(module.router)
     return router
 
 
@@ -88,14 +79,7 @@ def _serve_frontend(app: FastAPI, dist: Path, api_prefix: str) -> None:
 
 
 def _include_share_page(app: FastAPI) -> None:
-    """The read-only report share page ``/r/{token}`` lives at the root, outside the API prefix
-    (``share_router`` of backend.api.routes.reports; absent until that module exists)."""
-    try:
-        from backend.api.routes.reports import share_router
-    except ModuleNotFoundError as exc:
-        if exc.name != "backend.api.routes.reports":
-            raise
-        return
+    """The read-only report share page ``/r/{token}`` lives at the root, outside the API prefix."""
     app.include_router(share_router, dependencies=[Depends(authorize_request)])
 
 

@@ -1,4 +1,4 @@
-"""Accounts: users, workspaces and roles, browser sessions, API tokens, invites, limits (issue 6).
+"""Accounts: users, workspaces and roles, browser sessions, API tokens, invites, limits.
 
 - ``secrets``: password hashing (argon2) and random tokens stored as SHA-256.
 - ``accounts``: the database side (create users, sessions, tokens, invites, memberships).

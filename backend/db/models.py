@@ -218,7 +218,7 @@ class PocEvent(Base):
 
 
 class Report(Base):
-    """A frozen snapshot of a PoC's comparison, shared by an unguessable token (issue 5)."""
+    """A frozen snapshot of a PoC's comparison, shared by an unguessable token."""
 
     __tablename__ = "reports"
 
@@ -232,7 +232,7 @@ class Report(Base):
     revoked_at: Mapped[dt.datetime | None]
 
 
-# --- accounts (issue 6) ------------------------------------------------------------------------------
+# --- accounts ------------------------------------------------------------------------------------
 
 ROLES = ("viewer", "editor", "owner")
 

@@ -1,4 +1,4 @@
-"""Memory forecasts, the GPU catalogue, accuracy statistics and ROI of a PoC (issue 5).
+"""Memory forecasts, the GPU catalogue, accuracy statistics and ROI of a PoC.
 
 Modules: ``shapes`` (parameter counts on the meta device), ``memory`` (bytes per term per optimizer),
 ``gpus`` (catalogue and fit), ``stats`` (Wilson interval, McNemar), ``roi`` (cost and verdict),

@@ -4,7 +4,7 @@ import pytest
 
 from benchmarks.memory_model import ENGINE_METHODS, compare
 
-TOLERANCE = 0.15  # issue 5: within 15% for each method on CPU
+TOLERANCE = 0.15  # the forecast's target: within 15% for each method on CPU
 
 
 @pytest.mark.slow

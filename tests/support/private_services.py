@@ -1,6 +1,6 @@
 """Private, throwaway Redis and Postgres servers for fault tests that stop and restart them.
 
-The machine's shared servers (127.0.0.1:6379 and :5432) serve every engineer's and CI's tests at once, so a
+The machine's shared servers (127.0.0.1:6379 and :5432) serve every test session on the machine at once, so a
 test that restarts a server must own it. Usage::
 
     from tests.support.private_services import private_postgres, private_redis

@@ -1,4 +1,4 @@
-"""Estimates API (issue 5): the GPU catalogue, pre-launch memory forecasts and fit, a PoC's ROI.
+"""Estimates API: the GPU catalogue, pre-launch memory forecasts and fit, a PoC's ROI.
 
 - ``GET /api/gpus``                       the catalogue (prices are settings: ``ZOPOC_GPU_CATALOG``)
 - ``POST /api/estimates/memory``          bytes per term per method, calibration, fit on a chosen GPU

@@ -1,4 +1,4 @@
-"""Reports API (issue 5): freeze a PoC into a shareable report; read it by token as JSON, HTML or PDF.
+"""Reports API: freeze a PoC into a shareable report; read it by token as JSON, HTML or PDF.
 
 Under the API prefix (``router``):
 - ``POST   /api/pocs/{id}/reports``            201 ``{token, url, html_url, pdf_url, expires_at}``
