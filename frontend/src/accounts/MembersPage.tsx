@@ -9,7 +9,7 @@ import type { Me, Role, WorkspaceRole } from "../auth/session";
 import { ErrorNotice, Loading, QueryView } from "../components/QueryState";
 import { AccountsOnly } from "./AccountsOnly";
 import { ConfirmButton } from "./ConfirmButton";
-import { InviteForm, ROLES } from "./InviteForm";
+import { InviteForm, roleOf, ROLES } from "./InviteForm";
 import { WorkspaceInvites } from "./PendingInvites";
 import { ListHead } from "./ListHead";
 import { ProblemNotice } from "./ProblemNotice";
@@ -119,7 +119,7 @@ function Members({ workspace, manage, myId }: { workspace: WorkspaceRole; manage
                               aria-label={t("members.roleOf", { name: nameOf(member) })}
                               value={member.role}
                               disabled={change.isPending}
-                              onChange={(e) => change.mutate({ userId: member.user_id, role: e.target.value as Role })}
+                              onChange={(e) => change.mutate({ userId: member.user_id, role: roleOf(e.target.value) })}
                             >
                               {ROLES.map((r) => (
                                 <option key={r} value={r}>

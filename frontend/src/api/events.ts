@@ -29,7 +29,6 @@ export interface LiveEventData {
 }
 
 export type LiveEventKind = keyof LiveEventData;
-export const LIVE_EVENT_KINDS: readonly LiveEventKind[] = ["run", "poc", "metric"];
 
 /** The data of a received event of `kind` (the server wrote it as JSON of that shape). */
 export function parseLiveEvent<K extends LiveEventKind>(_kind: K, message: MessageEvent<string>): LiveEventData[K] {

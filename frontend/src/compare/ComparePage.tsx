@@ -36,7 +36,7 @@ export function ComparePage() {
   const { pocId = "" } = useParams();
   const [params, setParams] = useSearchParams();
   const axisParam = params.get("x");
-  const axis: XAxis = AXES.includes(axisParam as XAxis) ? (axisParam as XAxis) : "step";
+  const axis: XAxis = AXES.find((a) => a === axisParam) ?? "step";
 
   useEffect(preloadPlotly, []);
 
