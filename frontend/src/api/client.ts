@@ -117,7 +117,9 @@ const errors: Middleware = {
     throw errorFromBody(response.status, body);
   },
   onError({ error }) {
-    // The network itself failed: the server is down or unreachable.
+    // A request given up on (a query cancelled, a page left) stays an AbortError, which TanStack Query
+    // recognises; anything else means the network failed: the server is down or unreachable.
+    if (error instanceof Error && error.name === "AbortError") return undefined;
     return new ApiError(0, error instanceof Error ? error.message : "network error");
   },
 };
