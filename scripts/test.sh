@@ -21,5 +21,6 @@ ZOPOC_TEST_STACK=services .venv/bin/pytest -q -ra --durations=15 "$@"
 echo "== API and service suite on the embedded defaults (SQLite, filesystem broker) =="
 ZOPOC_TEST_STACK=embedded .venv/bin/pytest -q -ra -m "not postgres and not redis" tests/api tests/service
 
+echo "== Frontend checks: types, ESLint, Prettier, generated API schema ==" && (cd frontend && npm run check --silent)
 echo "== Frontend component tests =="
 (cd frontend && npm test --silent)

@@ -12,12 +12,17 @@ from celery import Celery
 
 from backend.core.config import Settings, get_settings
 from backend.dispatch import celery_config
+from common.methods import load_method_plugins
 
 
 def create_app(settings: Settings | None = None) -> Celery:
     """Build the workers' Celery app for ``settings`` (default: the process settings)."""
+    settings = settings or get_settings()
+    # A run's spec is built here from the method registry, so the worker knows the plug-ins' methods too
+    # (the training process loads them again itself).
+    load_method_plugins(settings.method_plugin_modules)
     app = Celery("zopoc", include=["worker.tasks"])
-    app.conf.update(celery_config(settings or get_settings()))
+    app.conf.update(celery_config(settings))
     return app
 
 

@@ -55,10 +55,14 @@ try {
     `the embedded model comes first (${modelOptions[0]})`,
   );
 
-  // Validation shows messages in place and does not submit.
+  // Validation shows messages in place and does not submit; the bound is the caller's, from /api/limits.
+  const limits = await (
+    await page.request.get(`${BASE_URL}/api/limits`)
+  ).json();
+  const maxSteps = limits.run_settings.steps.maximum;
   await page.getByLabel("Number of training steps").fill("0");
   await page.getByRole("button", { name: "Launch PoC" }).click();
-  await page.getByText("Enter a value from 1 to 100000.").waitFor();
+  await page.getByText(`Enter a value from 1 to ${maxSteps}.`).waitFor();
   check(
     page.url().endsWith("/new?lang=en"),
     "an invalid budget keeps the form open with its message",

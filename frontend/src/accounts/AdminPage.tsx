@@ -1,9 +1,9 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useTranslation } from "react-i18next";
-import { sendJson } from "../api/client";
+import { answer, api } from "../api/client";
 import { queryKeys } from "../api/keys";
 import { adminUsersQuery, adminWorkspacesQuery } from "../api/queries";
-import type { ListOf, UserChange, UserPublic } from "../api/types";
+import type { UserChange, UserPublic, UsersPublic } from "../api/types";
 import { permissionsFor } from "../auth/permissions";
 import type { Me } from "../auth/session";
 import { QueryView } from "../components/QueryState";
@@ -46,7 +46,7 @@ function Administration({ me }: { me: Me }) {
         <h1>{t("admin.title")}</h1>
       </div>
       <p className="intro">{t("admin.intro")}</p>
-      <InviteForm path="/api/admin/invites" site={{ workspaces: workspaces.data?.data ?? [] }} />
+      <InviteForm site={{ workspaces: workspaces.data?.data ?? [] }} />
       <AllInvites />
       <Users myId={me.id} />
       <Workspaces />
@@ -60,9 +60,9 @@ function Users({ myId }: { myId: string }) {
   const queryClient = useQueryClient();
   const users = useQuery(adminUsersQuery());
   const change = ({ id, ...body }: UserChange & { id: string }) =>
-    sendJson<UserPublic>("PATCH", `/api/admin/users/${encodeURIComponent(id)}`, body);
+    answer(api.PATCH("/api/admin/users/{user_id}", { params: { path: { user_id: id } }, body }));
   const onSuccess = (user: UserPublic) =>
-    queryClient.setQueryData<ListOf<UserPublic>>(queryKeys.adminUsers(), (old) =>
+    queryClient.setQueryData<UsersPublic>(queryKeys.adminUsers(), (old) =>
       old ? { ...old, data: old.data.map((u) => (u.id === user.id ? user : u)) } : old,
     );
   const onSettled = () => void queryClient.invalidateQueries({ queryKey: queryKeys.adminUsers() });

@@ -1,9 +1,9 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useId, useState } from "react";
 import { useTranslation } from "react-i18next";
-import { ApiError, postJson } from "../api/client";
+import { answer, api, ApiError } from "../api/client";
 import { queryKeys } from "../api/keys";
-import type { InviteCreated, ListOf, Member, MemberAdd, WorkspaceSummary } from "../api/types";
+import type { MemberAdd, WorkspaceSummary } from "../api/types";
 import type { Role } from "../auth/session";
 import { Field } from "../components/Field";
 import { formatDateTime } from "../i18n/format";
@@ -11,20 +11,27 @@ import { OneTimeSecret } from "./OneTimeSecret";
 import { ProblemNotice } from "./ProblemNotice";
 
 export const ROLES: Role[] = ["viewer", "editor", "owner"];
+/** The role an option's value names (the options are ROLES). */
+export const roleOf = (value: string): Role => ROLES.find((r) => r === value) ?? "viewer";
 /** The server's own check (backend.auth.schemas): something@something, no spaces. */
 const EMAIL = /^[^@\s]+@[^@\s]+$/;
 
-interface InviteFormProps {
-  /** POST /api/workspaces/{id}/invites (owners) or /api/admin/invites (administrators). */
-  path: string;
-  /** Administrators choose the workspace (or none: a new one of the invited person's own) and admin rights. */
-  site?: { workspaces: WorkspaceSummary[] };
-  /** Owners: the workspace a person who already has an account can be added to instead of invited. */
-  addTo?: string;
-}
+type InviteFormProps =
+  | {
+      /** Administrators (POST /api/admin/invites) choose the workspace (or none: a new one of the invited
+       * person's own) and admin rights. */
+      site: { workspaces: WorkspaceSummary[] };
+      addTo?: undefined;
+    }
+  | {
+      /** Owners (POST /api/workspaces/{id}/invites): the workspace invited into, to which a person who
+       * already has an account can be added instead. */
+      addTo: string;
+      site?: undefined;
+    };
 
 /** Invites a person by e-mail; the answer's link (origin + /invite#<token>) is shown once, to pass on. */
-export function InviteForm({ path, site, addTo }: InviteFormProps) {
+export function InviteForm({ site, addTo }: InviteFormProps) {
   const { t, i18n } = useTranslation();
   const id = useId();
   const queryClient = useQueryClient();
@@ -36,9 +43,13 @@ export function InviteForm({ path, site, addTo }: InviteFormProps) {
   const invite = useMutation({
     // The role goes with the e-mail address: "add them instead" offers exactly what was asked for.
     mutationFn: (sent: MemberAdd) =>
-      postJson<InviteCreated>(
-        path,
-        site ? { ...sent, workspace_id: workspaceId || null, is_admin: admin } : { email: sent.email, role: sent.role },
+      answer(
+        site
+          ? api.POST("/api/admin/invites", { body: { ...sent, workspace_id: workspaceId || null, is_admin: admin } })
+          : api.POST("/api/workspaces/{workspace_id}/invites", {
+              params: { path: { workspace_id: addTo } },
+              body: { email: sent.email, role: sent.role },
+            }),
       ),
     onSuccess: () => {
       setEmail("");
@@ -50,7 +61,12 @@ export function InviteForm({ path, site, addTo }: InviteFormProps) {
   // Owners: a person who already has an account is added instead (the members list answers).
   const add = useMutation({
     mutationFn: (person: MemberAdd) =>
-      postJson<ListOf<Member>>(`/api/workspaces/${encodeURIComponent(addTo ?? "")}/members`, person),
+      answer(
+        api.POST("/api/workspaces/{workspace_id}/members", {
+          params: { path: { workspace_id: addTo ?? "" } },
+          body: person,
+        }),
+      ),
     onSuccess: (members) => {
       if (addTo) queryClient.setQueryData(queryKeys.members(addTo), members);
       void queryClient.invalidateQueries({ queryKey: queryKeys.allMembers() });
@@ -103,7 +119,7 @@ export function InviteForm({ path, site, addTo }: InviteFormProps) {
         )}
         {!ownWorkspace && (
           <Field id={`${id}-role`} label={t("invites.role")}>
-            <select value={role} onChange={(e) => setRole(e.target.value as Role)}>
+            <select value={role} onChange={(e) => setRole(roleOf(e.target.value))}>
               {ROLES.map((r) => (
                 <option key={r} value={r}>
                   {t(`auth.roles.${r}`)}

@@ -1,15 +1,15 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useTranslation } from "react-i18next";
-import { activeWorkspace, apiFetch, sendJson } from "../api/client";
+import { activeWorkspace, answer, api } from "../api/client";
 import { queryKeys } from "../api/keys";
 import { membersQuery, workspacesQuery } from "../api/queries";
-import type { ListOf, Member } from "../api/types";
+import type { Member, MembersPublic } from "../api/types";
 import { permissionsIn, pickWorkspace } from "../auth/permissions";
 import type { Me, Role, WorkspaceRole } from "../auth/session";
 import { ErrorNotice, Loading, QueryView } from "../components/QueryState";
 import { AccountsOnly } from "./AccountsOnly";
 import { ConfirmButton } from "./ConfirmButton";
-import { InviteForm, ROLES } from "./InviteForm";
+import { InviteForm, roleOf, ROLES } from "./InviteForm";
 import { WorkspaceInvites } from "./PendingInvites";
 import { ListHead } from "./ListHead";
 import { ProblemNotice } from "./ProblemNotice";
@@ -48,13 +48,18 @@ function Members({ workspace, manage, myId }: { workspace: WorkspaceRole; manage
   const { t } = useTranslation();
   const queryClient = useQueryClient();
   const members = useQuery(membersQuery(workspace.id));
-  const base = `/api/workspaces/${encodeURIComponent(workspace.id)}/members`;
   const change = useMutation({
     // PUT answers the new member list; DELETE answers nothing (204).
-    mutationFn: (c: Change): Promise<ListOf<Member> | undefined> =>
-      "remove" in c
-        ? apiFetch<undefined>(`${base}/${encodeURIComponent(c.userId)}`, { method: "DELETE" })
-        : sendJson<ListOf<Member>>("PUT", `${base}/${encodeURIComponent(c.userId)}`, { role: c.role }),
+    mutationFn: async (c: Change): Promise<MembersPublic | undefined> => {
+      const path = { workspace_id: workspace.id, user_id: c.userId };
+      if ("remove" in c) {
+        await api.DELETE("/api/workspaces/{workspace_id}/members/{user_id}", { params: { path } });
+        return undefined;
+      }
+      return answer(
+        api.PUT("/api/workspaces/{workspace_id}/members/{user_id}", { params: { path }, body: { role: c.role } }),
+      );
+    },
     onSuccess: (answer) => {
       if (answer) queryClient.setQueryData(queryKeys.members(workspace.id), answer);
     },
@@ -114,7 +119,7 @@ function Members({ workspace, manage, myId }: { workspace: WorkspaceRole; manage
                               aria-label={t("members.roleOf", { name: nameOf(member) })}
                               value={member.role}
                               disabled={change.isPending}
-                              onChange={(e) => change.mutate({ userId: member.user_id, role: e.target.value as Role })}
+                              onChange={(e) => change.mutate({ userId: member.user_id, role: roleOf(e.target.value) })}
                             >
                               {ROLES.map((r) => (
                                 <option key={r} value={r}>
@@ -161,9 +166,7 @@ function Members({ workspace, manage, myId }: { workspace: WorkspaceRole; manage
       </section>
 
       {manage && <WorkspaceInvites workspaceId={workspace.id} />}
-      {manage && (
-        <InviteForm path={`/api/workspaces/${encodeURIComponent(workspace.id)}/invites`} addTo={workspace.id} />
-      )}
+      {manage && <InviteForm addTo={workspace.id} />}
     </div>
   );
 }

@@ -1,9 +1,9 @@
 import { useMutation, useQuery, useQueryClient, type QueryKey, type UseQueryResult } from "@tanstack/react-query";
 import { useTranslation } from "react-i18next";
-import { apiFetch } from "../api/client";
+import { api } from "../api/client";
 import { queryKeys } from "../api/keys";
 import { adminInvitesQuery, invitesQuery } from "../api/queries";
-import type { InvitePublic, ListOf } from "../api/types";
+import type { InvitePublic, InvitesPublic } from "../api/types";
 import { QueryView } from "../components/QueryState";
 import { formatDateTime } from "../i18n/format";
 import { ConfirmButton } from "./ConfirmButton";
@@ -12,12 +12,15 @@ import { ProblemNotice } from "./ProblemNotice";
 
 /** Owners: the pending invitations into this workspace. */
 export function WorkspaceInvites({ workspaceId }: { workspaceId: string }) {
-  const base = `/api/workspaces/${encodeURIComponent(workspaceId)}/invites`;
   return (
     <PendingInvites
       invites={useQuery(invitesQuery(workspaceId))}
       listKey={queryKeys.invites(workspaceId)}
-      cancelPath={(id) => `${base}/${encodeURIComponent(id)}`}
+      cancel={async (id) => {
+        await api.DELETE("/api/workspaces/{workspace_id}/invites/{invite_id}", {
+          params: { path: { workspace_id: workspaceId, invite_id: id } },
+        });
+      }}
     />
   );
 }
@@ -29,15 +32,18 @@ export function AllInvites() {
       site
       invites={useQuery(adminInvitesQuery())}
       listKey={queryKeys.adminInvites()}
-      cancelPath={(id) => `/api/admin/invites/${encodeURIComponent(id)}`}
+      cancel={async (id) => {
+        await api.DELETE("/api/admin/invites/{invite_id}", { params: { path: { invite_id: id } } });
+      }}
     />
   );
 }
 
 interface PendingInvitesProps {
-  invites: UseQueryResult<ListOf<InvitePublic>>;
+  invites: UseQueryResult<InvitesPublic>;
   listKey: QueryKey;
-  cancelPath: (inviteId: string) => string;
+  /** Cancels the invitation (DELETE; a failure arrives as ApiError). */
+  cancel: (inviteId: string) => Promise<void>;
   /** Show the workspace column (administrators see invitations into every workspace). */
   site?: boolean;
 }
@@ -46,14 +52,14 @@ interface PendingInvitesProps {
  * Invitations not used yet (never their links: the server keeps only a fingerprint), each with a cancel
  * button that asks first. A cancelled link is refused by the server from then on.
  */
-function PendingInvites({ invites, listKey, cancelPath, site = false }: PendingInvitesProps) {
+function PendingInvites({ invites, listKey, cancel: cancelInvite, site = false }: PendingInvitesProps) {
   const { t, i18n } = useTranslation();
   const lang = i18n.language;
   const queryClient = useQueryClient();
   const cancel = useMutation({
-    mutationFn: (invite: InvitePublic) => apiFetch<undefined>(cancelPath(invite.id), { method: "DELETE" }),
+    mutationFn: (invite: InvitePublic) => cancelInvite(invite.id),
     onSuccess: (_answer, invite) =>
-      queryClient.setQueryData<ListOf<InvitePublic>>(listKey, (old) =>
+      queryClient.setQueryData<InvitesPublic>(listKey, (old) =>
         old ? { data: old.data.filter((i) => i.id !== invite.id), count: old.count - 1 } : old,
       ),
     onSettled: () => {

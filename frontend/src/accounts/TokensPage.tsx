@@ -1,10 +1,9 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
-import { apiFetch, postJson } from "../api/client";
+import { answer, api } from "../api/client";
 import { queryKeys } from "../api/keys";
 import { tokensQuery } from "../api/queries";
-import type { TokenCreated } from "../api/types";
 import { QueryView } from "../components/QueryState";
 import { formatDateTime } from "../i18n/format";
 import { AccountsOnly } from "./AccountsOnly";
@@ -28,14 +27,16 @@ function Tokens() {
   const refresh = () => queryClient.invalidateQueries({ queryKey: queryKeys.tokens() });
   // The token itself lives only in this mutation's answer: "done" (or leaving the page) forgets it.
   const create = useMutation({
-    mutationFn: (tokenName: string) => postJson<TokenCreated>("/api/auth/tokens", { name: tokenName }),
+    mutationFn: (tokenName: string) => answer(api.POST("/api/auth/tokens", { body: { name: tokenName } })),
     onSuccess: () => {
       setName("");
       void refresh();
     },
   });
   const revoke = useMutation({
-    mutationFn: (id: string) => apiFetch<void>(`/api/auth/tokens/${encodeURIComponent(id)}`, { method: "DELETE" }),
+    mutationFn: async (id: string) => {
+      await api.DELETE("/api/auth/tokens/{token_id}", { params: { path: { token_id: id } } });
+    },
     onSettled: () => void refresh(),
   });
 

@@ -6,7 +6,7 @@ import type { UserPublic } from "../api/types";
 import { UserMenu } from "../auth/UserMenu";
 import type { Me, Role } from "../auth/session";
 import i18n from "../i18n";
-import { fakeApi, renderPage } from "../test/render";
+import { fakeApi, jsonOf, renderPage } from "../test/render";
 import { AdminPage } from "./AdminPage";
 import { MembersPage } from "./MembersPage";
 import { TokensPage } from "./TokensPage";
@@ -47,7 +47,7 @@ describe("my API tokens", () => {
       "POST /api/auth/tokens": (init) => {
         const row = {
           id: "t1",
-          name: JSON.parse(String(init?.body)).name,
+          name: jsonOf<{ name: string }>(init).name,
           prefix: SECRET.slice(0, 8),
           created_at: NOW,
           last_used_at: null,
@@ -176,7 +176,7 @@ describe("workspace members", () => {
   it("shows an invitation link once, and offers to add a person who already has an account", async () => {
     const api = memberApi("owner", {
       "POST /api/workspaces/w1/invites": (init) => {
-        const { email } = JSON.parse(String(init?.body));
+        const { email } = jsonOf<{ email: string }>(init);
         if (email === "taken@example.com")
           return json(409, {
             detail: {
@@ -429,14 +429,14 @@ describe("administration", () => {
       "GET /api/auth/me": () => meAs("owner", isAdmin),
       "GET /api/admin/users": () => ({ data: list, count: list.length }),
       "PATCH /api/admin/users/u-bo": (init) => {
-        const change = JSON.parse(String(init?.body));
+        const change = jsonOf<{ disabled?: boolean; is_admin?: boolean }>(init);
         if (lastAdmin && change.is_admin === false) {
           return new Response(JSON.stringify({ detail: "zopoc keeps at least one enabled administrator" }), {
             status: 409,
           });
         }
         if ("disabled" in change) list[1] = { ...list[1]!, disabled_at: change.disabled ? NOW : null };
-        if ("is_admin" in change) list[1] = { ...list[1]!, is_admin: change.is_admin };
+        if ("is_admin" in change) list[1] = { ...list[1]!, is_admin: change.is_admin === true };
         return list[1];
       },
       "GET /api/admin/workspaces": () => ({
@@ -453,7 +453,7 @@ describe("administration", () => {
         count: 1,
       }),
       "POST /api/admin/invites": (init) => {
-        const body = JSON.parse(String(init?.body));
+        const body = jsonOf<Record<string, unknown>>(init);
         return { ...body, expires_at: NOW, token: "zpi_site", url: "/invite#zpi_site" };
       },
       "GET /api/admin/invites": () => ({ data: invites, count: invites.length }),

@@ -1,3 +1,10 @@
+import createClient, {
+  createFinalURL,
+  createQuerySerializer,
+  defaultPathSerializer,
+  type Middleware,
+} from "openapi-fetch";
+import type { paths } from "./schema.gen";
 import type { FieldProblem } from "./types";
 
 /** An HTTP error from the API, carrying the server's explanation when it sent one. */
@@ -25,7 +32,7 @@ function asProblems(value: unknown): FieldProblem[] {
   return value.filter(isRecord).map((p) => ({
     row: typeof p.row === "number" ? p.row : null,
     field: typeof p.field === "string" ? p.field : "",
-    problem: typeof p.problem === "string" ? p.problem : String(p.msg ?? ""),
+    problem: typeof p.problem === "string" ? p.problem : typeof p.msg === "string" ? p.msg : "",
   }));
 }
 
@@ -80,44 +87,101 @@ export function activeWorkspace(): string | null {
   }
 }
 
-/** Calls the API and returns its parsed JSON; throws ApiError on a non-2xx answer. */
-export async function apiFetch<T>(path: string, init: RequestInit = {}): Promise<T> {
-  const headers = new Headers(init.headers);
-  // Signed-in browsers prove a state-changing request comes from this page (double-submit cookie).
-  const method = (init.method ?? "GET").toUpperCase();
-  const csrf = readCookie(CSRF_COOKIE);
-  if (csrf && !SAFE_METHODS.has(method)) headers.set(CSRF_HEADER, csrf);
-  const workspace = activeWorkspace();
-  if (workspace) headers.set(WORKSPACE_HEADER, workspace);
-  if (init.body && !(init.body instanceof FormData) && !headers.has("Content-Type")) {
-    headers.set("Content-Type", "application/json");
-  }
-  headers.set("Accept", "application/json");
-  let response: Response;
-  try {
-    response = await fetch(path, { ...init, headers });
-  } catch (cause) {
-    // The network itself failed: the server is down or unreachable.
-    throw new ApiError(0, cause instanceof Error ? cause.message : "network error");
-  }
-  if (response.status === 204) return undefined as T;
-  const text = await response.text();
-  let body: unknown = null;
-  if (text) {
-    try {
-      body = JSON.parse(text);
-    } catch {
-      body = { detail: text.slice(0, 300) };
+/** Who is asking: the chosen workspace, and on a state-changing request the CSRF proof of this page. */
+const sessionHeaders: Middleware = {
+  onRequest({ request }) {
+    // Signed-in browsers prove a state-changing request comes from this page (double-submit cookie).
+    const csrf = readCookie(CSRF_COOKIE);
+    if (csrf && !SAFE_METHODS.has(request.method.toUpperCase())) request.headers.set(CSRF_HEADER, csrf);
+    const workspace = activeWorkspace();
+    if (workspace) request.headers.set(WORKSPACE_HEADER, workspace);
+    request.headers.set("Accept", "application/json");
+    return request;
+  },
+};
+
+/** Every answer other than 2xx becomes an ApiError (a 401 first tells the app to ask "who am I" again). */
+const errors: Middleware = {
+  async onResponse({ response }) {
+    if (response.status === 401 && typeof window !== "undefined") window.dispatchEvent(new Event(UNAUTHORIZED_EVENT));
+    if (response.ok) return undefined;
+    const text = await response.clone().text();
+    let body: unknown = null;
+    if (text) {
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = { detail: text.slice(0, 300) };
+      }
     }
+    throw errorFromBody(response.status, body);
+  },
+  onError({ error }) {
+    // A request given up on (a query cancelled, a page left) stays an AbortError, which TanStack Query
+    // recognises; anything else means the network failed: the server is down or unreachable.
+    if (error instanceof Error && error.name === "AbortError") return undefined;
+    return new ApiError(0, error instanceof Error ? error.message : "network error");
+  },
+};
+
+// Node's Request (the component tests) needs an absolute URL; in the browser this is the page's origin.
+const origin = typeof window !== "undefined" ? window.location.origin : "";
+
+/**
+ * The typed client of the zopoc API: paths, parameters, bodies and answers all come from the backend's
+ * OpenAPI schema (schema.gen.ts, `npm run gen:api`), so a path or field the server does not have fails
+ * the type check. Errors arrive as ApiError (thrown by the middleware).
+ */
+export const api = createClient<paths>({
+  baseUrl: origin,
+  credentials: "same-origin",
+  // Looked up at each call, not once: the component tests replace fetch with a fake server.
+  fetch: (request) => globalThis.fetch(request),
+});
+api.use(sessionHeaders, errors);
+
+/**
+ * A multipart body (an upload) from its typed fields: files keep their names, empty fields are left out.
+ * Given to the client as `bodySerializer`.
+ */
+export function formData(fields: Record<string, Blob | string | number | boolean | null | undefined>): FormData {
+  const form = new FormData();
+  for (const [name, value] of Object.entries(fields)) {
+    if (value == null) continue;
+    if (value instanceof File) form.append(name, value, value.name);
+    else if (value instanceof Blob) form.append(name, value);
+    else form.append(name, String(value));
   }
-  if (response.status === 401 && typeof window !== "undefined") window.dispatchEvent(new Event(UNAUTHORIZED_EVENT));
-  if (!response.ok) throw errorFromBody(response.status, body);
-  return body as T;
+  return form;
 }
 
-export const postJson = <T>(path: string, payload: unknown): Promise<T> =>
-  apiFetch<T>(path, { method: "POST", body: JSON.stringify(payload) });
+/** The parsed body of a successful call (a failed one has already been thrown as ApiError by the middleware). */
+export async function answer<R extends { data?: unknown; error?: unknown; response: Response }>(
+  call: Promise<R>,
+): Promise<NonNullable<R["data"]>> {
+  const { data, error, response } = await call;
+  if (error !== undefined || data == null) {
+    throw errorFromBody(response.status, error ?? { detail: "the answer has no body" });
+  }
+  return data;
+}
 
-/** A JSON body with another method (PUT, PATCH); like every change it carries the CSRF header. */
-export const sendJson = <T>(method: "PUT" | "PATCH", path: string, payload: unknown): Promise<T> =>
-  apiFetch<T>(path, { method, body: JSON.stringify(payload) });
+/** The paths that answer GET. */
+export type GetPath = { [P in keyof paths]: paths[P]["get"] extends undefined ? never : P }[keyof paths];
+type GetParameters<P extends GetPath> = NonNullable<paths[P]["get"]>["parameters"];
+
+/**
+ * The URL of a GET route for what cannot go through the client (EventSource for the live stream), built
+ * from the same typed path and parameters.
+ */
+export function apiUrl<P extends GetPath>(
+  path: P,
+  params: { path: GetParameters<P>["path"]; query?: GetParameters<P>["query"] },
+): string {
+  return createFinalURL(path, {
+    baseUrl: "",
+    params,
+    querySerializer: createQuerySerializer(),
+    pathSerializer: defaultPathSerializer,
+  });
+}

@@ -1,4 +1,4 @@
-import type { RoiTarget, XAxis } from "./types";
+import type { PocState, RoiTarget, XAxis } from "./types";
 
 /** Every TanStack Query key in the app comes from here, so invalidation can target a whole family. */
 export const queryKeys = {
@@ -14,13 +14,15 @@ export const queryKeys = {
   adminWorkspaces: () => ["admin", "workspaces"] as const,
   models: () => ["models"] as const,
   methods: () => ["methods"] as const,
+  limits: () => ["limits"] as const,
   datasets: () => ["datasets"] as const,
   gpus: () => ["gpus"] as const,
-  pocs: (filter: { q: string; state: string }) => ["pocs", "list", filter] as const,
+  pocs: (filter: { q: string; state: PocState | "" }) => ["pocs", "list", filter] as const,
   pocLists: () => ["pocs", "list"] as const,
   poc: (id: string) => ["pocs", "detail", id] as const,
   metrics: (id: string, x: XAxis) => ["pocs", "metrics", id, x] as const,
   metricsOf: (id: string) => ["pocs", "metrics", id] as const,
   roi: (id: string, target: RoiTarget) => ["pocs", "roi", id, target] as const,
+  roiOf: (id: string) => ["pocs", "roi", id] as const,
   memoryEstimate: (body: object) => ["estimates", "memory", body] as const,
 };

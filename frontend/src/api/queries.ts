@@ -1,70 +1,62 @@
 import { queryOptions } from "@tanstack/react-query";
-import type { WorkspaceRole } from "../auth/session";
-import { apiFetch, postJson } from "./client";
+import { answer, api } from "./client";
 import { queryKeys } from "./keys";
-import type {
-  DatasetPublic,
-  GpuPublic,
-  InvitePublic,
-  ListOf,
-  Member,
-  MemoryEstimate,
-  MemoryEstimateRequest,
-  MethodPublic,
-  MetricsPublic,
-  ModelPublic,
-  PocPublic,
-  RoiPublic,
-  RoiTarget,
-  TokenPublic,
-  UserPublic,
-  WorkspaceSummary,
-  XAxis,
-} from "./types";
+import type { MemoryEstimateRequest, PocState, RoiTarget, XAxis } from "./types";
 
 /** The metric names the comparison view draws. */
 export const CHART_METRICS = ["train/loss", "memory/peak_rss_mb", "eval/accuracy"] as const;
 /** The API downsamples each series to at most this many points. */
 export const MAX_POINTS = 2000;
 
-// One small query-options factory per resource: components call useQuery(xxxQuery(...)).
+// One small query-options factory per resource: components call useQuery(xxxQuery(...)). Every call goes
+// through the typed client (`api`), so paths, parameters and answers are checked against the schema.
 
 export const modelsQuery = () =>
   queryOptions({
     queryKey: queryKeys.models(),
-    queryFn: () => apiFetch<ListOf<ModelPublic>>("/api/models"),
+    queryFn: ({ signal }) => answer(api.GET("/api/models", { signal })),
     staleTime: 5 * 60_000,
   });
 
+/** The method registry: every method's label, colour, display order and hyperparameters. */
 export const methodsQuery = () =>
   queryOptions({
     queryKey: queryKeys.methods(),
-    queryFn: () => apiFetch<ListOf<MethodPublic>>("/api/methods"),
+    queryFn: ({ signal }) => answer(api.GET("/api/methods", { signal })),
+    staleTime: 5 * 60_000,
+  });
+
+/** The limits of a PoC's settings for the caller (budgets capped by their role in the active workspace). */
+export const limitsQuery = () =>
+  queryOptions({
+    queryKey: queryKeys.limits(),
+    queryFn: ({ signal }) => answer(api.GET("/api/limits", { signal })),
     staleTime: 5 * 60_000,
   });
 
 export const datasetsQuery = () =>
   queryOptions({
     queryKey: queryKeys.datasets(),
-    queryFn: () => apiFetch<ListOf<DatasetPublic>>("/api/datasets"),
+    queryFn: ({ signal }) => answer(api.GET("/api/datasets", { signal })),
   });
 
 export const gpusQuery = () =>
   queryOptions({
     queryKey: queryKeys.gpus(),
-    queryFn: () => apiFetch<ListOf<GpuPublic>>("/api/gpus"),
+    queryFn: ({ signal }) => answer(api.GET("/api/gpus", { signal })),
     staleTime: 5 * 60_000,
   });
 
-export const pocsQuery = (filter: { q: string; state: string }) =>
+export const pocsQuery = (filter: { q: string; state: PocState | "" }) =>
   queryOptions({
     queryKey: queryKeys.pocs(filter),
-    queryFn: () => {
-      const params = new URLSearchParams({ limit: "200" });
-      if (filter.q) params.set("q", filter.q);
-      if (filter.state) params.set("state", filter.state);
-      return apiFetch<ListOf<PocPublic>>(`/api/pocs?${params}`);
-    },
+    queryFn: ({ signal }) =>
+      answer(
+        api.GET("/api/pocs", {
+          params: { query: { limit: 200, q: filter.q || undefined, state: filter.state || undefined } },
+          signal,
+        }),
+      ),
     // The list has no live stream; a gentle poll keeps states and progress current.
     refetchInterval: 5000,
   });
@@ -72,32 +64,36 @@ export const pocsQuery = (filter: { q: string; state: string }) =>
 export const pocQuery = (id: string) =>
   queryOptions({
     queryKey: queryKeys.poc(id),
-    queryFn: () => apiFetch<PocPublic>(`/api/pocs/${encodeURIComponent(id)}`),
+    queryFn: ({ signal }) => answer(api.GET("/api/pocs/{poc_id}", { params: { path: { poc_id: id } }, signal })),
   });
 
 export const metricsQuery = (id: string, x: XAxis) =>
   queryOptions({
     queryKey: queryKeys.metrics(id, x),
-    queryFn: () => {
-      const params = new URLSearchParams({ names: CHART_METRICS.join(","), x, max_points: String(MAX_POINTS) });
-      return apiFetch<MetricsPublic>(`/api/pocs/${encodeURIComponent(id)}/metrics?${params}`).then((data) => {
-        // Start of the measured render time: the data has arrived and is parsed.
-        performance.mark("zopoc:metrics-arrived");
-        return data;
-      });
+    queryFn: async ({ signal }) => {
+      const data = await answer(
+        api.GET("/api/pocs/{poc_id}/metrics", {
+          params: { path: { poc_id: id }, query: { names: CHART_METRICS.join(","), x, max_points: MAX_POINTS } },
+          signal,
+        }),
+      );
+      // Start of the measured render time: the data has arrived and is parsed.
+      performance.mark("zopoc:metrics-arrived");
+      return data;
     },
   });
 
 export const roiQuery = (id: string, target: RoiTarget) =>
   queryOptions({
     queryKey: queryKeys.roi(id, target),
-    queryFn: () => apiFetch<RoiPublic>(`/api/pocs/${encodeURIComponent(id)}/roi?target=${target}`),
+    queryFn: ({ signal }) =>
+      answer(api.GET("/api/pocs/{poc_id}/roi", { params: { path: { poc_id: id }, query: { target } }, signal })),
   });
 
 export const memoryEstimateQuery = (body: MemoryEstimateRequest) =>
   queryOptions({
     queryKey: queryKeys.memoryEstimate(body),
-    queryFn: () => postJson<MemoryEstimate>("/api/estimates/memory", body),
+    queryFn: ({ signal }) => answer(api.POST("/api/estimates/memory", { body, signal })),
     staleTime: 60_000,
   });
 
@@ -107,43 +103,49 @@ export const memoryEstimateQuery = (body: MemoryEstimateRequest) =>
 export const tokensQuery = () =>
   queryOptions({
     queryKey: queryKeys.tokens(),
-    queryFn: () => apiFetch<ListOf<TokenPublic>>("/api/auth/tokens"),
+    queryFn: ({ signal }) => answer(api.GET("/api/auth/tokens", { signal })),
   });
 
 export const workspacesQuery = () =>
   queryOptions({
     queryKey: queryKeys.workspaces(),
-    queryFn: () => apiFetch<ListOf<WorkspaceRole>>("/api/workspaces"),
+    queryFn: ({ signal }) => answer(api.GET("/api/workspaces", { signal })),
   });
 
 export const membersQuery = (workspaceId: string) =>
   queryOptions({
     queryKey: queryKeys.members(workspaceId),
-    queryFn: () => apiFetch<ListOf<Member>>(`/api/workspaces/${encodeURIComponent(workspaceId)}/members`),
+    queryFn: ({ signal }) =>
+      answer(
+        api.GET("/api/workspaces/{workspace_id}/members", { params: { path: { workspace_id: workspaceId } }, signal }),
+      ),
   });
 
 /** Pending invitations into a workspace (owners). */
 export const invitesQuery = (workspaceId: string) =>
   queryOptions({
     queryKey: queryKeys.invites(workspaceId),
-    queryFn: () => apiFetch<ListOf<InvitePublic>>(`/api/workspaces/${encodeURIComponent(workspaceId)}/invites`),
+    queryFn: ({ signal }) =>
+      answer(
+        api.GET("/api/workspaces/{workspace_id}/invites", { params: { path: { workspace_id: workspaceId } }, signal }),
+      ),
   });
 
 /** Every pending invitation (administrators). */
 export const adminInvitesQuery = () =>
   queryOptions({
     queryKey: queryKeys.adminInvites(),
-    queryFn: () => apiFetch<ListOf<InvitePublic>>("/api/admin/invites"),
+    queryFn: ({ signal }) => answer(api.GET("/api/admin/invites", { signal })),
   });
 
 export const adminUsersQuery = () =>
   queryOptions({
     queryKey: queryKeys.adminUsers(),
-    queryFn: () => apiFetch<ListOf<UserPublic>>("/api/admin/users"),
+    queryFn: ({ signal }) => answer(api.GET("/api/admin/users", { signal })),
   });
 
 export const adminWorkspacesQuery = () =>
   queryOptions({
     queryKey: queryKeys.adminWorkspaces(),
-    queryFn: () => apiFetch<ListOf<WorkspaceSummary>>("/api/admin/workspaces"),
+    queryFn: ({ signal }) => answer(api.GET("/api/admin/workspaces", { signal })),
   });

@@ -357,8 +357,25 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Methods with their defaults and valid ranges */
+        /** Methods with their defaults, valid ranges, colours and display order */
         get: operations["catalog-list_methods"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/limits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The limits of a PoC's settings, for the caller */
+        get: operations["catalog-get_limits"];
         put?: never;
         post?: never;
         delete?: never;
@@ -745,7 +762,7 @@ export interface components {
              * File
              * @description the dataset file
              */
-            file: string;
+            file: Blob;
             /** Name */
             name?: string | null;
             /** Text Column */
@@ -830,6 +847,33 @@ export interface components {
             /** Count */
             count: number;
         };
+        /**
+         * FieldLimit
+         * @description What a setting accepts (read from the engine's own field definition).
+         */
+        FieldLimit: {
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "integer" | "number" | "string" | "boolean";
+            /** Default */
+            default: unknown;
+            /** Nullable */
+            nullable: boolean;
+            /** Minimum */
+            minimum: number | null;
+            /** Maximum */
+            maximum: number | null;
+            /** Exclusive Minimum */
+            exclusive_minimum: boolean;
+            /** Exclusive Maximum */
+            exclusive_maximum: boolean;
+            /** Choices */
+            choices: string[] | null;
+            /** Description */
+            description: string;
+        };
         /** GpuChoice */
         GpuChoice: {
             /** Id */
@@ -868,11 +912,6 @@ export interface components {
             data: components["schemas"]["GpuPublic"][];
             /** Count */
             count: number;
-        };
-        /** HTTPValidationError */
-        HTTPValidationError: {
-            /** Detail */
-            detail?: components["schemas"]["ValidationError"][];
         };
         /** Health */
         Health: {
@@ -1000,6 +1039,34 @@ export interface components {
             /** Count */
             count: number;
         };
+        /**
+         * LimitsPublic
+         * @description Every limit a PoC meets, for the caller: the run settings (budgets capped by the caller's role in the
+         *     active workspace), names, methods per PoC, uploads and concurrent runs.
+         */
+        LimitsPublic: {
+            /**
+             * Role
+             * @description the caller's role in the active workspace
+             */
+            role: string | null;
+            /** Run Settings */
+            run_settings: {
+                [key: string]: components["schemas"]["FieldLimit"];
+            };
+            /** Poc Name Max Length */
+            poc_name_max_length: number;
+            /** Model Name Max Length */
+            model_name_max_length: number;
+            /** Methods Per Poc Max */
+            methods_per_poc_max: number;
+            /** Max Upload Mb */
+            max_upload_mb: number;
+            /** Max Upload Rows */
+            max_upload_rows: number;
+            /** Max Active Runs Per User */
+            max_active_runs_per_user: number;
+        };
         /** Login */
         Login: {
             /** Email */
@@ -1080,7 +1147,7 @@ export interface components {
         };
         /** MemoryEstimatePublic */
         MemoryEstimatePublic: {
-            model: components["schemas"]["backend__estimates__schemas__ModelPublic"];
+            model: components["schemas"]["ModelShapePublic"];
             /**
              * Device Kind
              * @enum {string}
@@ -1098,8 +1165,11 @@ export interface components {
              * @default minilm
              */
             model: string;
-            /** Methods */
-            methods?: ("inference" | "mezo" | "lozo" | "lozo_m" | "adamw" | "sgd")[];
+            /**
+             * Methods
+             * @description 'inference' or method ids of GET /api/methods
+             */
+            methods?: string[];
             /**
              * Dtype
              * @default float32
@@ -1136,11 +1206,8 @@ export interface components {
         };
         /** MemoryEstimateRow */
         MemoryEstimateRow: {
-            /**
-             * Method
-             * @enum {string}
-             */
-            method: "inference" | "mezo" | "lozo" | "lozo_m" | "adamw" | "sgd";
+            /** Method */
+            method: string;
             bytes: components["schemas"]["MemoryBytes"];
             /** Total Gb */
             total_gb: number;
@@ -1164,9 +1231,9 @@ export interface components {
         MethodChoice: {
             /**
              * Method
-             * @enum {string}
+             * @description a method id of GET /api/methods
              */
-            method: "lozo" | "lozo_m" | "mezo" | "adamw" | "sgd";
+            method: string;
             /** Lr */
             lr?: number | null;
             /** Zo Eps */
@@ -1184,26 +1251,52 @@ export interface components {
         MethodPublic: {
             /**
              * Method
-             * @enum {string}
+             * @description the id used in PoCs, runs and metric series
              */
-            method: "lozo" | "lozo_m" | "mezo" | "adamw" | "sgd";
+            method: string;
             /** Label */
             label: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "zeroth_order" | "first_order";
             /** Zeroth Order */
             zeroth_order: boolean;
             /** Description */
             description: string;
-            /** Defaults */
+            /**
+             * Color
+             * @description the method's colour on every chart, badge and report ('#rrggbb')
+             */
+            color: string;
+            /**
+             * Order
+             * @description display order: lower first
+             */
+            order: number;
+            /**
+             * Defaults
+             * @description hyperparameter -> default (null: chosen by the engine)
+             */
             defaults: {
                 [key: string]: unknown;
             };
-            /** Ranges */
+            /**
+             * Ranges
+             * @description hyperparameter -> [lowest, highest] accepted
+             */
             ranges: {
                 [key: string]: [
                     number,
                     number
                 ];
             };
+            /**
+             * Integer Params
+             * @description hyperparameters that take whole numbers
+             */
+            integer_params: string[];
         };
         /** MethodsPublic */
         MethodsPublic: {
@@ -1237,15 +1330,117 @@ export interface components {
              */
             model: string;
         };
+        /** ModelPublic */
+        ModelPublic: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** N Params */
+            n_params: number | null;
+            /** Builtin */
+            builtin: boolean;
+            /** Kind */
+            kind?: string | null;
+            /**
+             * Min Layer Dim
+             * @description the largest LOZO rank this model accepts
+             */
+            min_layer_dim?: number | null;
+        };
+        /**
+         * ModelShapePublic
+         * @description The shape of a model as the memory forecast sees it.
+         */
+        ModelShapePublic: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** N Params */
+            n_params: number;
+            /** N Layers */
+            n_layers: number;
+            /** Hidden Size */
+            hidden_size: number;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "encoder" | "decoder";
+        };
         /** ModelsPublic */
         ModelsPublic: {
             /** Data */
-            data: components["schemas"]["backend__api__schemas__ModelPublic"][];
+            data: components["schemas"]["ModelPublic"][];
             /** Count */
             count: number;
         };
-        /** PocCreate */
+        /**
+         * PocCreate
+         * @description A PoC: what to compare (model, data, methods) and the run settings all its runs share.
+         */
         PocCreate: {
+            /**
+             * Steps
+             * @description budget in optimizer steps (null: only the minutes budget)
+             * @default 100
+             */
+            steps: number | null;
+            /**
+             * Max Minutes
+             * @description budget in minutes of training; whichever budget ends first
+             */
+            max_minutes?: number | null;
+            /**
+             * Batch Size
+             * @description training examples per step
+             * @default 16
+             */
+            batch_size: number;
+            /**
+             * Seed
+             * @description same seed: same training rows, start weights, batch order and noise
+             * @default 0
+             */
+            seed: number;
+            /**
+             * K Shot
+             * @description training examples per class (null: all rows)
+             * @default 16
+             */
+            k_shot: number | null;
+            /**
+             * Eval Every
+             * @description steps between evaluations (also at the start and the end)
+             * @default 50
+             */
+            eval_every: number;
+            /**
+             * Eval Size
+             * @description cap on evaluation examples (null: all)
+             */
+            eval_size?: number | null;
+            /**
+             * Max Length
+             * @description tokens per example (longer texts are cut)
+             * @default 64
+             */
+            max_length: number;
+            /**
+             * Dtype
+             * @description precision of the weights
+             * @default float32
+             * @enum {string}
+             */
+            dtype: "float32" | "bfloat16" | "float16";
+            /**
+             * Head Init
+             * @description how an encoder's classifier head starts
+             * @default prototype
+             * @enum {string}
+             */
+            head_init: "prototype" | "label_words" | "random";
             /** Name */
             name: string;
             /**
@@ -1258,34 +1453,8 @@ export interface components {
             /** Methods */
             methods?: components["schemas"]["MethodChoice"][];
             /**
-             * Steps
-             * @default 100
-             */
-            steps: number | null;
-            /** Max Minutes */
-            max_minutes?: number | null;
-            /**
-             * Batch Size
-             * @default 16
-             */
-            batch_size: number;
-            /**
-             * Seed
-             * @default 0
-             */
-            seed: number;
-            /**
-             * K Shot
-             * @default 16
-             */
-            k_shot: number | null;
-            /**
-             * Eval Every
-             * @default 50
-             */
-            eval_every: number;
-            /**
              * Device
+             * @description which workers run it: CPU or GPU machines
              * @default cpu
              * @enum {string}
              */
@@ -1692,19 +1861,6 @@ export interface components {
             /** Errors */
             errors: components["schemas"]["ProblemItem"][];
         };
-        /** ValidationError */
-        ValidationError: {
-            /** Location */
-            loc: (string | number)[];
-            /** Message */
-            msg: string;
-            /** Error Type */
-            type: string;
-            /** Input */
-            input?: unknown;
-            /** Context */
-            ctx?: Record<string, never>;
-        };
         /**
          * ValidationProblem
          * @description A 4xx with one problem per offending row or field.
@@ -1789,42 +1945,6 @@ export interface components {
             data: components["schemas"]["WorkspaceRole"][];
             /** Count */
             count: number;
-        };
-        /** ModelPublic */
-        backend__api__schemas__ModelPublic: {
-            /** Id */
-            id: string;
-            /** Name */
-            name: string;
-            /** N Params */
-            n_params: number | null;
-            /** Builtin */
-            builtin: boolean;
-            /** Kind */
-            kind?: string | null;
-            /**
-             * Min Layer Dim
-             * @description the largest LOZO rank this model accepts
-             */
-            min_layer_dim?: number | null;
-        };
-        /** ModelPublic */
-        backend__estimates__schemas__ModelPublic: {
-            /** Id */
-            id: string;
-            /** Name */
-            name: string;
-            /** N Params */
-            n_params: number;
-            /** N Layers */
-            n_layers: number;
-            /** Hidden Size */
-            hidden_size: number;
-            /**
-             * Kind
-             * @enum {string}
-             */
-            kind: "encoder" | "decoder";
         };
     };
     responses: never;
@@ -2233,6 +2353,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["InviteCreated"];
                 };
+            };
+            /** @description no such workspace of yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description invalid input, one entry per problem */
             422: {
@@ -2765,7 +2892,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["backend__api__schemas__ModelPublic"];
+                    "application/json": components["schemas"]["ModelPublic"];
                 };
             };
             /** @description invalid input, one entry per problem */
@@ -2795,6 +2922,35 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MethodsPublic"];
+                };
+            };
+            /** @description invalid input, one entry per problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    "catalog-get_limits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LimitsPublic"];
                 };
             };
             /** @description invalid input, one entry per problem */
@@ -3439,13 +3595,13 @@ export interface operations {
                     "application/json": components["schemas"]["Message"];
                 };
             };
-            /** @description Unprocessable Entity */
+            /** @description invalid input, one entry per problem */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Message"];
+                    "application/json": components["schemas"]["ValidationProblem"];
                 };
             };
         };
@@ -3799,13 +3955,27 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description Validation Error */
+            /** @description a page saying the link is unknown or revoked */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description a page saying the link has expired */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description invalid input, one entry per problem */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "text/html": components["schemas"]["ValidationProblem"];
                 };
             };
         };

@@ -2,10 +2,9 @@ import { useMutation } from "@tanstack/react-query";
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { useLocation, useNavigate } from "react-router-dom";
-import { ApiError, postJson } from "../api/client";
+import { answer, api, ApiError } from "../api/client";
 import type { InviteProblemCode } from "../api/types";
 import { en } from "../i18n/en";
-import type { Me } from "./session";
 
 export const MIN_PASSWORD_LENGTH = 10; // the server's rule (backend.auth.secrets)
 
@@ -37,7 +36,7 @@ export function InvitePage() {
   const [repeat, setRepeat] = useState("");
   const [problem, setProblem] = useState<string | null>(null);
   const accept = useMutation({
-    mutationFn: () => postJson<Me>("/api/auth/invites/accept", { token, password, name: name.trim() }),
+    mutationFn: () => answer(api.POST("/api/auth/invites/accept", { body: { token, password, name: name.trim() } })),
     onSuccess: (me) => navigate(`/login?welcome=1&email=${encodeURIComponent(me.email)}`, { replace: true }),
   });
 

@@ -2,8 +2,8 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { useNavigate, useSearchParams } from "react-router-dom";
-import { ApiError, postJson } from "../api/client";
-import { signedIn, type Me } from "./session";
+import { answer, api, ApiError } from "../api/client";
+import { signedIn } from "./session";
 
 /** Where to go after signing in: only paths of this app, never another site. */
 export function safeNext(next: string | null): string {
@@ -18,10 +18,10 @@ export function LoginPage() {
   const [email, setEmail] = useState(params.get("email") ?? "");
   const [password, setPassword] = useState("");
   const login = useMutation({
-    mutationFn: () => postJson<Me>("/api/auth/login", { email: email.trim(), password }),
+    mutationFn: () => answer(api.POST("/api/auth/login", { body: { email: email.trim(), password } })),
     onSuccess: async (me) => {
       await signedIn(queryClient, me); // nothing fetched while signed out (or as someone else) stays
-      navigate(safeNext(params.get("next")), { replace: true });
+      void navigate(safeNext(params.get("next")), { replace: true });
     },
   });
   const error = login.error;

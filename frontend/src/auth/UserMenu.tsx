@@ -2,7 +2,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { NavLink, useNavigate } from "react-router-dom";
-import { activeWorkspace, apiFetch, WORKSPACE_STORAGE_KEY } from "../api/client";
+import { activeWorkspace, api, WORKSPACE_STORAGE_KEY } from "../api/client";
 import { permissionsFor } from "./permissions";
 import { meQuery, signedOut } from "./session";
 
@@ -19,10 +19,12 @@ export function UserMenu() {
   const menu = useRef<HTMLDivElement>(null);
   const button = useRef<HTMLButtonElement>(null);
   const logout = useMutation({
-    mutationFn: () => apiFetch<void>("/api/auth/logout", { method: "POST" }),
+    mutationFn: async () => {
+      await api.POST("/api/auth/logout");
+    },
     onSettled: async () => {
       // Leave the page first, so its queries are not fetched again (as nobody) once they are forgotten.
-      navigate("/login", { replace: true });
+      void navigate("/login", { replace: true });
       await signedOut(queryClient);
     },
   });
@@ -65,7 +67,7 @@ export function UserMenu() {
               window.localStorage.setItem(WORKSPACE_STORAGE_KEY, e.target.value);
               // Everything on screen belongs to the old workspace: fetch it all again.
               void queryClient.invalidateQueries();
-              navigate("/");
+              void navigate("/");
             }}
           >
             {workspaces.map((w) => (

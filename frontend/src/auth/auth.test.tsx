@@ -4,7 +4,8 @@ import userEvent from "@testing-library/user-event";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { MemoryRouter, Route, Routes, useLocation } from "react-router-dom";
 import i18n from "../i18n";
-import { fakeApi } from "../test/render";
+import { api } from "../api/client";
+import { fakeApi, jsonOf } from "../test/render";
 import { InvitePage } from "./InvitePage";
 import { LoginPage, safeNext } from "./LoginPage";
 import { RequireSignIn } from "./RequireSignIn";
@@ -60,7 +61,7 @@ describe("signing in", () => {
       "GET /api/auth/me": () =>
         signedIn ? me : new Response(JSON.stringify({ detail: "not signed in" }), { status: 401 }),
       "POST /api/auth/login": (init) => {
-        const body = JSON.parse(String(init?.body));
+        const body = jsonOf<{ password: string }>(init);
         if (body.password !== "right")
           return new Response(JSON.stringify({ detail: "wrong e-mail or password" }), { status: 401 });
         signedIn = true;
@@ -106,14 +107,13 @@ describe("state-changing requests", () => {
 
   it("carry the CSRF cookie's value in X-CSRF-Token, reads do not", async () => {
     const seen: Record<string, string | null> = {};
-    vi.stubGlobal("fetch", async (_input: RequestInfo | URL, init?: RequestInit) => {
-      seen[(init?.method ?? "GET").toUpperCase()] = new Headers(init?.headers).get("X-CSRF-Token");
-      return new Response("{}", { status: 200 });
+    vi.stubGlobal("fetch", (request: Request) => {
+      seen[request.method] = request.headers.get("X-CSRF-Token");
+      return Promise.resolve(new Response("{}", { status: 200, headers: { "Content-Type": "application/json" } }));
     });
     document.cookie = "zopoc_csrf=tok%3D1; path=/";
-    const { apiFetch } = await import("../api/client");
-    await apiFetch("/api/pocs", { method: "POST", body: "{}" });
-    await apiFetch("/api/pocs");
+    await api.POST("/api/runs/{run_id}/cancel", { params: { path: { run_id: "r1" } } });
+    await api.GET("/api/pocs");
     expect(seen).toEqual({ POST: "tok=1", GET: null });
   });
 });

@@ -1,24 +1,10 @@
 import { queryOptions, type QueryClient } from "@tanstack/react-query";
-import { ApiError, apiFetch } from "../api/client";
+import { ApiError, answer, api } from "../api/client";
 import { queryKeys } from "../api/keys";
+import type { Me } from "../api/types";
 
-export type Role = "viewer" | "editor" | "owner";
-
-export interface WorkspaceRole {
-  id: string;
-  name: string;
-  role: Role;
-}
-
-/** GET /api/auth/me (accounts, issue 6). */
-export interface Me {
-  id: string;
-  email: string;
-  name: string;
-  is_admin: boolean;
-  workspaces: WorkspaceRole[];
-  csrf_token: string | null;
-}
+// "Who am I" and the roles come from the API's schema (GET /api/auth/me).
+export type { Me, Role, WorkspaceRole } from "../api/types";
 
 /**
  * Who is signed in. `null` means the server has no accounts (an install from before them, or one that
@@ -27,9 +13,9 @@ export interface Me {
 export const meQuery = () =>
   queryOptions({
     queryKey: queryKeys.me(),
-    queryFn: async (): Promise<Me | null> => {
+    queryFn: async ({ signal }): Promise<Me | null> => {
       try {
-        return await apiFetch<Me>("/api/auth/me");
+        return await answer(api.GET("/api/auth/me", { signal }));
       } catch (error) {
         if (error instanceof ApiError && error.status === 404) return null;
         throw error;

@@ -36,16 +36,16 @@ export function ComparePage() {
   const { pocId = "" } = useParams();
   const [params, setParams] = useSearchParams();
   const axisParam = params.get("x");
-  const axis: XAxis = AXES.includes(axisParam as XAxis) ? (axisParam as XAxis) : "step";
+  const axis: XAxis = AXES.find((a) => a === axisParam) ?? "step";
 
   useEffect(preloadPlotly, []);
 
   // The stream keeps the page current; the slow poll only covers a proxy that buffers SSE.
   const poc = useQuery({
     ...pocQuery(pocId),
-    refetchInterval: (query) => (query.state.data && isActive(query.state.data.runs) ? 15_000 : false),
+    refetchInterval: (query) => (query.state.data && isActive(query.state.data.state) ? 15_000 : false),
   });
-  const active = poc.data ? isActive(poc.data.runs) : false;
+  const active = poc.data ? isActive(poc.data.state) : false;
   const metrics = useQuery({ ...metricsQuery(pocId, axis), placeholderData: keepPreviousData, enabled: !!poc.data });
   const live = useLiveEvents(pocId, active, poc.data?.last_event_seq ?? 0);
 

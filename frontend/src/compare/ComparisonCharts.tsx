@@ -2,6 +2,7 @@ import type { Data, Layout } from "plotly.js";
 import { useCallback, useMemo, useRef } from "react";
 import { useTranslation } from "react-i18next";
 import type { MetricsPublic, RunPublic, XAxis } from "../api/types";
+import { useMethods } from "../methods/useMethods";
 import { Chart } from "./Chart";
 import { peakBars, sharedXRange, tracesFor, type Trace } from "./shaping";
 
@@ -18,7 +19,7 @@ function lineData(traces: Trace[], methodName: (m: string) => string, yScale = 1
     line: { color: trace.color, width: 2.5 },
     marker: { color: trace.color, size: 7 },
     meta: { method: trace.method, runId: trace.runId },
-  })) as Data[];
+  }));
 }
 
 interface Props {
@@ -36,14 +37,15 @@ interface Props {
  */
 export function ComparisonCharts({ metrics, runs, axis, active }: Props) {
   const { t } = useTranslation();
-  const methodName = useCallback((m: string) => t(`method.${m}`, { defaultValue: m }), [t]);
+  const methods = useMethods();
+  const methodName = methods.label;
 
   const shaped = useMemo(() => {
-    const loss = tracesFor(metrics, runs, "train/loss");
-    const memory = tracesFor(metrics, runs, "memory/peak_rss_mb");
-    const accuracy = tracesFor(metrics, runs, "eval/accuracy");
-    return { loss, memory, accuracy, range: sharedXRange([loss, memory, accuracy]), bars: peakBars(runs) };
-  }, [metrics, runs]);
+    const loss = tracesFor(metrics, runs, "train/loss", methods);
+    const memory = tracesFor(metrics, runs, "memory/peak_rss_mb", methods);
+    const accuracy = tracesFor(metrics, runs, "eval/accuracy", methods);
+    return { loss, memory, accuracy, range: sharedXRange([loss, memory, accuracy]), bars: peakBars(runs, methods) };
+  }, [metrics, runs, methods]);
 
   const xTitle = t(`compare.x.${axis}`);
   const xaxis = useMemo<Partial<Layout["xaxis"]>>(
@@ -113,13 +115,13 @@ export function ComparisonCharts({ metrics, runs, axis, active }: Props) {
             textposition: "outside",
             hovertemplate: "%{y:.0f} MB<extra>%{fullData.name}</extra>",
           },
-        ] as Data[],
+        ],
         layout: {
           barmode: "stack",
           showlegend: false, // per-method colours: the note under the chart explains pale vs solid
           hovermode: "closest",
           yaxis: { title: { text: t("compare.chart.memoryAxis") }, rangemode: "tozero", gridcolor: "#e3e3e3" },
-        } as Partial<Layout>,
+        },
         empty: shaped.bars.length === 0,
       },
     ],

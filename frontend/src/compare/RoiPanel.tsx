@@ -8,7 +8,11 @@ import { ErrorNotice, Loading } from "../components/QueryState";
 import { currentLanguage } from "../i18n";
 import { formatCurrency, formatMegabytes, formatNumber, formatPercent } from "../i18n/format";
 
-const TARGETS: RoiTarget[] = ["poc", "1b", "7b", "13b", "70b"];
+// Every target the API offers, in the order shown (a Record, so a target added to the schema fails the type
+// check until it is listed here).
+const TARGET_ORDER: Record<RoiTarget, number> = { poc: 0, "1b": 1, "7b": 2, "13b": 3, "70b": 4 };
+const TARGETS = (Object.keys(TARGET_ORDER) as RoiTarget[]).sort((a, b) => TARGET_ORDER[a] - TARGET_ORDER[b]);
+const isTarget = (value: string): value is RoiTarget => Object.hasOwn(TARGET_ORDER, value);
 
 /** What each method would cost on which GPU, scaled to a chosen model size, with a plain verdict. */
 export function RoiPanel({ pocId, finished }: { pocId: string; finished: boolean }) {
@@ -23,7 +27,12 @@ export function RoiPanel({ pocId, finished }: { pocId: string; finished: boolean
         <h2 id="roi-title">{t("roi.title")}</h2>
         <label className="inline-field">
           {t("roi.target")}{" "}
-          <select value={target} onChange={(e) => setTarget(e.target.value as RoiTarget)}>
+          <select
+            value={target}
+            onChange={(e) => {
+              if (isTarget(e.target.value)) setTarget(e.target.value);
+            }}
+          >
             {TARGETS.map((value) => (
               <option key={value} value={value}>
                 {t(`roi.targets.${value}`)}

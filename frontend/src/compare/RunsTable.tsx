@@ -1,6 +1,6 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useTranslation } from "react-i18next";
-import { postJson } from "../api/client";
+import { answer, api } from "../api/client";
 import { queryKeys } from "../api/keys";
 import type { PocPublic, RunPublic } from "../api/types";
 import { usePermissions } from "../auth/permissions";
@@ -8,7 +8,7 @@ import { MethodBadge } from "../components/MethodBadge";
 import { ErrorNotice } from "../components/QueryState";
 import { StateBadge } from "../components/StateBadge";
 import { formatMegabytes, formatNumber, formatPercent } from "../i18n/format";
-import { methodRank } from "./colors";
+import { useMethods } from "../methods/useMethods";
 import { finalAccuracy } from "./shaping";
 import { mergeRun } from "./useLiveEvents";
 
@@ -17,21 +17,25 @@ export function RunsTable({ poc }: { poc: PocPublic }) {
   const { t, i18n } = useTranslation();
   const lang = i18n.language;
   const can = usePermissions();
+  const methods = useMethods();
   const queryClient = useQueryClient();
   const putRun = (run: RunPublic) => {
     queryClient.setQueryData<PocPublic>(queryKeys.poc(poc.id), (old) => (old ? mergeRun(old, run) : old));
     void queryClient.invalidateQueries({ queryKey: queryKeys.poc(poc.id) });
   };
   const cancel = useMutation({
-    mutationFn: (runId: string) => postJson<RunPublic>(`/api/runs/${encodeURIComponent(runId)}/cancel`, {}),
+    mutationFn: (runId: string) =>
+      answer(api.POST("/api/runs/{run_id}/cancel", { params: { path: { run_id: runId } } })),
     onSuccess: putRun,
   });
   const retry = useMutation({
-    mutationFn: (runId: string) => postJson<RunPublic>(`/api/runs/${encodeURIComponent(runId)}/retry`, {}),
+    mutationFn: (runId: string) =>
+      answer(api.POST("/api/runs/{run_id}/retry", { params: { path: { run_id: runId } } })),
     onSuccess: putRun,
   });
-  const runs = [...poc.runs].sort(
-    (a, b) => methodRank(a.method) - methodRank(b.method) || a.created_at.localeCompare(b.created_at),
+  const runs = methods.sortBy(
+    [...poc.runs].sort((a, b) => a.created_at.localeCompare(b.created_at)),
+    (run) => run.method,
   );
   const newestOf = new Map(runs.map((r) => [r.method, r.id]));
 
@@ -59,7 +63,7 @@ export function RunsTable({ poc }: { poc: PocPublic }) {
         </thead>
         <tbody>
           {runs.map((run) => {
-            const methodName = t(`method.${run.method}`, { defaultValue: run.method });
+            const methodName = methods.label(run.method);
             const live = run.state === "queued" || run.state === "running";
             const retryable = !live && newestOf.get(run.method) === run.id;
             return (

@@ -1,8 +1,8 @@
 import { useMutation } from "@tanstack/react-query";
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
-import { postJson } from "../api/client";
-import type { ReportCreate, ReportLinks } from "../api/types";
+import { answer, api } from "../api/client";
+import type { ReportCreate } from "../api/types";
 import { currentLanguage } from "../i18n";
 import { formatDateTime } from "../i18n/format";
 
@@ -11,7 +11,8 @@ export function SharePanel({ pocId }: { pocId: string }) {
   const { t, i18n } = useTranslation();
   const [copied, setCopied] = useState(false);
   const create = useMutation({
-    mutationFn: (body: ReportCreate) => postJson<ReportLinks>(`/api/pocs/${encodeURIComponent(pocId)}/reports`, body),
+    mutationFn: (body: ReportCreate) =>
+      answer(api.POST("/api/pocs/{poc_id}/reports", { params: { path: { poc_id: pocId } }, body })),
   });
   const absolute = (path: string) => new URL(path, window.location.origin).toString();
 

@@ -2,34 +2,50 @@ import { useTranslation } from "react-i18next";
 import type { RunPublic } from "../api/types";
 import { MethodBadge } from "../components/MethodBadge";
 import { formatMegabytes, formatNumber, formatPercent } from "../i18n/format";
-import { accuracyGapPoints, chartRuns, finalAccuracy, memoryRatio, startAccuracy } from "./shaping";
+import { useMethods } from "../methods/useMethods";
+import { accuracyGapPoints, chartRuns, finalAccuracy, memoryRatio, pairingOf, startAccuracy } from "./shaping";
 
-/** The two sentences a manager takes away: how much memory LOZO saves and what it costs in accuracy. */
+/**
+ * The two sentences a manager takes away: how much memory the zeroth-order method saves against its
+ * backpropagation baseline (LOZO and AdamW in the usual PoC; the kinds come from the registry) and what it
+ * costs in accuracy.
+ */
 export function Summary({ runs }: { runs: RunPublic[] }) {
   const { t, i18n } = useTranslation();
   const lang = i18n.language;
-  const shown = chartRuns(runs);
-  const ratio = memoryRatio(runs);
-  const gap = accuracyGapPoints(runs);
+  const methods = useMethods();
+  const shown = chartRuns(runs, methods);
+  const pairing = pairingOf(runs, methods);
+  const ratio = memoryRatio(runs, pairing, methods);
+  const gap = accuracyGapPoints(runs, pairing, methods);
   const peak = (method: string) => shown.find((r) => r.method === method)?.peak_memory_mb;
+  const names = pairing
+    ? { method: methods.label(pairing.method), baseline: methods.label(pairing.baseline) }
+    : { method: "", baseline: "" };
 
   let gapText: string;
-  if (gap == null) gapText = t("compare.gapPending");
-  else if (Math.abs(gap) < 0.05) gapText = t("compare.gapEqual");
-  else gapText = t(gap > 0 ? "compare.gapAbove" : "compare.gapBelow", { gap: formatNumber(lang, Math.abs(gap), 1) });
+  if (!pairing) gapText = t("compare.gapNoPair");
+  else if (gap == null) gapText = t("compare.gapPending", names);
+  else if (Math.abs(gap) < 0.05) gapText = t("compare.gapEqual", names);
+  else {
+    const key = gap > 0 ? "compare.gapAbove" : "compare.gapBelow";
+    gapText = t(key, { ...names, gap: formatNumber(lang, Math.abs(gap), 1) });
+  }
 
   return (
     <section className="summary" aria-label={t("compare.finalAccuracy")}>
       <div className="summary-card" data-testid="memory-ratio">
-        {ratio == null ? (
-          <p className="summary-pending">{t("compare.ratioPending")}</p>
+        {!pairing ? (
+          <p className="summary-pending">{t("compare.ratioNoPair")}</p>
+        ) : ratio == null ? (
+          <p className="summary-pending">{t("compare.ratioPending", names)}</p>
         ) : (
           <>
-            <p className="summary-headline">{t("compare.ratio", { ratio: formatNumber(lang, ratio, 1) })}</p>
+            <p className="summary-headline">{t("compare.ratio", { ...names, ratio: formatNumber(lang, ratio, 1) })}</p>
             <p className="summary-detail">
               {t("compare.ratioDetail", {
-                adamw: formatMegabytes(lang, peak("adamw")),
-                lozo: formatMegabytes(lang, peak("lozo")),
+                baselineMemory: formatMegabytes(lang, peak(pairing.baseline)),
+                methodMemory: formatMegabytes(lang, peak(pairing.method)),
               })}
             </p>
           </>

@@ -1,17 +1,22 @@
 import { describe, expect, it } from "vitest";
-import type { MetricEvent, MetricsPublic, RunPublic } from "../api/types";
-import { methodColor } from "./colors";
+import type { MetricEvent } from "../api/events";
+import type { MetricsPublic, RunPublic } from "../api/types";
+import { UNKNOWN_METHOD_COLOR } from "../methods/catalogue";
+import { BUILTIN_METHODS, testCatalogue, ZO_SIGN } from "../test/methods";
 import {
   accuracyGapPoints,
   appendEvents,
   chartRuns,
   expandBatch,
   memoryRatio,
+  pairingOf,
   peakBars,
   sharedXRange,
   tracesFor,
 } from "./shaping";
-import { advanceRuns, mergeRun, pocStateOf } from "./useLiveEvents";
+import { advanceRuns, applyPocState, mergeRun } from "./useLiveEvents";
+
+const methods = testCatalogue();
 
 function run(id: string, method: RunPublic["method"], patch: Partial<RunPublic> = {}): RunPublic {
   return {
@@ -50,21 +55,44 @@ const metrics: MetricsPublic = {
 };
 
 describe("chart data shaping", () => {
-  it("gives one trace per method, LOZO first, in the method's colour", () => {
+  it("gives one trace per method in the registry's display order, in the registry's colour", () => {
     const runs = [run("a", "adamw"), run("m", "mezo"), run("l", "lozo")];
-    const traces = tracesFor(metrics, runs, "train/loss");
+    const traces = tracesFor(metrics, runs, "train/loss", methods);
     expect(traces.map((t) => t.method)).toEqual(["lozo", "adamw", "mezo"]);
-    expect(traces.map((t) => t.color)).toEqual([methodColor("lozo"), methodColor("adamw"), methodColor("mezo")]);
+    expect(traces.map((t) => t.color)).toEqual(["#0072B2", "#D55E00", "#009E73"]);
     expect(traces[1]).toMatchObject({ runId: "a", x: [1, 2, 3], y: [0.9, 0.8, 0.7] });
   });
 
   it("keeps the colours the same for every metric and whatever the run order", () => {
-    const a = tracesFor(metrics, [run("a", "adamw"), run("l", "lozo")], "train/loss");
-    const b = tracesFor(metrics, [run("l", "lozo"), run("a", "adamw")], "eval/accuracy");
+    const a = tracesFor(metrics, [run("a", "adamw"), run("l", "lozo")], "train/loss", methods);
+    const b = tracesFor(metrics, [run("l", "lozo"), run("a", "adamw")], "eval/accuracy", methods);
     expect(a.map((t) => [t.method, t.color])).toEqual(b.map((t) => [t.method, t.color]));
-    expect(new Set([methodColor("lozo"), methodColor("adamw"), methodColor("mezo"), methodColor("lozo_m")]).size).toBe(
-      4,
+  });
+
+  it("draws a method added by a plug-in in its registry colour, where the registry orders it", () => {
+    const withPlugin = testCatalogue([...BUILTIN_METHODS, ZO_SIGN]);
+    const runs = [run("z", ZO_SIGN.method), run("a", "adamw"), run("m", "mezo")];
+    const traces = tracesFor(
+      { x: "step", runs: { z: { "train/loss": { x: [1], y: [0.5] } } } },
+      runs,
+      "train/loss",
+      withPlugin,
     );
+    expect(traces.map((t) => [t.method, t.color])).toEqual([
+      ["adamw", "#D55E00"],
+      ["mezo", "#009E73"],
+      ["zo_sign", "#123456"],
+    ]);
+    expect(peakBars([run("z", "zo_sign", { peak_memory_mb: 10 })], withPlugin)[0]!.color).toBe("#123456");
+  });
+
+  it("draws a method the registry no longer has in grey, after the known ones", () => {
+    const traces = tracesFor(metrics, [run("x", "removed_plugin"), run("l", "lozo")], "train/loss", methods);
+    expect(traces.map((t) => [t.method, t.color])).toEqual([
+      ["lozo", "#0072B2"],
+      ["removed_plugin", UNKNOWN_METHOD_COLOR],
+    ]);
+    expect(methods.label("removed_plugin")).toBe("removed_plugin");
   });
 
   it("shows a retried method once, by its newest run", () => {
@@ -73,16 +101,16 @@ describe("chart data shaping", () => {
       run("l", "lozo", { created_at: "2026-11-28T11:00:00Z" }),
       run("a", "adamw"),
     ];
-    expect(chartRuns(runs).map((r) => r.id)).toEqual(["l", "a"]);
+    expect(chartRuns(runs, methods).map((r) => r.id)).toEqual(["l", "a"]);
   });
 
   it("gives a method without points an empty trace (it stays in the legend)", () => {
-    const traces = tracesFor(metrics, [run("l", "lozo"), run("a", "adamw")], "eval/accuracy");
+    const traces = tracesFor(metrics, [run("l", "lozo"), run("a", "adamw")], "eval/accuracy", methods);
     expect(traces.map((t) => t.x.length)).toEqual([2, 0]);
   });
 
   it("shares one x range across the charts", () => {
-    const groups = [tracesFor(metrics, [run("a", "adamw"), run("m", "mezo")], "train/loss"), []];
+    const groups = [tracesFor(metrics, [run("a", "adamw"), run("m", "mezo")], "train/loss", methods), []];
     expect(sharedXRange(groups)).toEqual([1, 9]);
     expect(sharedXRange([[]])).toBeNull();
   });
@@ -126,9 +154,11 @@ describe("chart data shaping", () => {
       run("l", "lozo", { peak_memory_mb: 400, baseline_memory_mb: 300, final_metrics: { "eval/accuracy": 0.8 } }),
       run("a", "adamw", { peak_memory_mb: 840, baseline_memory_mb: 300, final_metrics: { "eval/accuracy": 0.85 } }),
     ];
-    expect(memoryRatio(runs)).toBeCloseTo(2.1);
-    expect(accuracyGapPoints(runs)).toBeCloseTo(-5);
-    expect(peakBars(runs).map((b) => [b.method, b.baselineMb, b.trainingMb])).toEqual([
+    const pairing = pairingOf(runs, methods);
+    expect(pairing).toEqual({ method: "lozo", baseline: "adamw" });
+    expect(memoryRatio(runs, pairing, methods)).toBeCloseTo(2.1);
+    expect(accuracyGapPoints(runs, pairing, methods)).toBeCloseTo(-5);
+    expect(peakBars(runs, methods).map((b) => [b.method, b.baselineMb, b.trainingMb])).toEqual([
       ["lozo", 300, 100],
       ["adamw", 300, 540],
     ]);
@@ -139,8 +169,17 @@ describe("chart data shaping", () => {
       run("l", "lozo", { state: "cancelled", final_metrics: { "eval/accuracy": 0.8 }, peak_memory_mb: 400 }),
       run("a", "adamw", { final_metrics: { "eval/accuracy": 0.85 } }),
     ];
-    expect(accuracyGapPoints(runs)).toBeNull();
-    expect(memoryRatio(runs)).toBeNull();
+    const pairing = pairingOf(runs, methods);
+    expect(accuracyGapPoints(runs, pairing, methods)).toBeNull();
+    expect(memoryRatio(runs, pairing, methods)).toBeNull();
+  });
+
+  it("pairs the first zeroth-order method with the first backpropagation one, by the registry's kinds", () => {
+    expect(pairingOf([run("m", "mezo"), run("l", "lozo_m")], methods)).toBeNull();
+    expect(pairingOf([run("m", "mezo"), run("a", "adamw"), run("l", "lozo_m")], methods)).toEqual({
+      method: "lozo_m",
+      baseline: "adamw",
+    });
   });
 });
 
@@ -162,16 +201,19 @@ describe("live run updates", () => {
     ],
   };
 
-  it("merges a run event and derives the PoC state again", () => {
+  it("merges a run event and leaves the PoC's state to the server", () => {
     const next = mergeRun(poc, run("l", "lozo", { state: "running", step: 0, progress: 0 }));
-    expect(next.state).toBe("running");
+    expect(next.runs[0]!.state).toBe("running");
+    expect(next.state).toBe("queued"); // until the server's `poc` event says otherwise
     const retried = mergeRun(next, run("l2", "lozo", { state: "queued" }));
     expect(retried.runs.map((r) => r.id)).toEqual(["l", "a", "l2"]);
   });
 
-  it("derives mixed and agreeing end states", () => {
-    expect(pocStateOf([run("a", "adamw"), run("l", "lozo", { state: "cancelled" })])).toBe("mixed");
-    expect(pocStateOf([run("a", "adamw"), run("l", "lozo")])).toBe("succeeded");
+  it("takes the PoC's state from the server's poc event, for this PoC only", () => {
+    const running = applyPocState(poc, { id: "p1", state: "running" });
+    expect(running.state).toBe("running");
+    expect(applyPocState(running, { id: "p1", state: "mixed" }).state).toBe("mixed");
+    expect(applyPocState(running, { id: "other", state: "failed" })).toBe(running);
   });
 
   it("moves a running run's step and progress on with its metric points", () => {

@@ -1,11 +1,12 @@
 // Pure functions that turn API answers into chart-ready data. Kept free of React and Plotly so
 // they can be tested directly and memoised by the view.
-import type { MethodId, MetricBatchEvent, MetricEvent, MetricsPublic, RunPublic, Series, XAxis } from "../api/types";
-import { methodColor, methodRank } from "./colors";
+import type { LiveEventData, MetricEvent } from "../api/events";
+import type { MetricsPublic, PocState, RunPublic, RunState, Series, XAxis } from "../api/types";
+import type { MethodCatalogue } from "../methods/catalogue";
 
 export interface Trace {
   runId: string;
-  method: MethodId;
+  method: string;
   color: string;
   x: number[];
   y: (number | null)[]; // null: a non-finite value, drawn as a gap
@@ -14,23 +15,28 @@ export interface Trace {
 const EMPTY: Series = { x: [], y: [] };
 
 /**
- * The run each chart shows for a method: the newest one (a retry replaces the run it retried),
- * ordered LOZO, AdamW, then the others, so legends and colours read the same everywhere.
+ * The run each chart shows for a method: the newest one (a retry replaces the run it retried), in the
+ * registry's display order, so legends and colours read the same everywhere.
  */
-export function chartRuns(runs: RunPublic[]): RunPublic[] {
-  const newest = new Map<MethodId, RunPublic>();
+export function chartRuns(runs: RunPublic[], methods: MethodCatalogue): RunPublic[] {
+  const newest = new Map<string, RunPublic>();
   for (const run of runs) {
     const seen = newest.get(run.method);
     if (!seen || run.created_at > seen.created_at) newest.set(run.method, run);
   }
-  return [...newest.values()].sort((a, b) => methodRank(a.method) - methodRank(b.method));
+  return methods.sortBy([...newest.values()], (run) => run.method);
 }
 
-/** One trace per method for one metric; a method without points yet gets an empty trace. */
-export function tracesFor(metrics: MetricsPublic | undefined, runs: RunPublic[], metric: string): Trace[] {
-  return chartRuns(runs).map((run) => {
+/** One trace per method for one metric, in the method's colour; a method without points gets an empty trace. */
+export function tracesFor(
+  metrics: MetricsPublic | undefined,
+  runs: RunPublic[],
+  metric: string,
+  methods: MethodCatalogue,
+): Trace[] {
+  return chartRuns(runs, methods).map((run) => {
     const series = metrics?.runs[run.id]?.[metric] ?? EMPTY;
-    return { runId: run.id, method: run.method, color: methodColor(run.method), x: series.x, y: series.y };
+    return { runId: run.id, method: run.method, color: methods.color(run.method), x: series.x, y: series.y };
   });
 }
 
@@ -55,9 +61,9 @@ export function sharedXRange(traceGroups: Trace[][]): [number, number] | null {
  * The points of one SSE `metric` event (a stored batch: `{run_id, points}`) as single metric events, in
  * order. A single point (the shape the stream sent before batching) passes through as it is.
  */
-export function expandBatch(data: MetricBatchEvent | MetricEvent): MetricEvent[] {
+export function expandBatch(data: LiveEventData["metric"] | MetricEvent): MetricEvent[] {
   if (!("points" in data)) return [data];
-  return (data.points ?? []).map((point) => ({ ...point, run_id: data.run_id }));
+  return data.points.map((point) => ({ ...point, run_id: data.run_id }));
 }
 
 /** The x value of a live metric event on the chosen axis. */
@@ -136,31 +142,47 @@ export function startAccuracy(run: RunPublic | undefined): number | null {
   return typeof value === "number" && Number.isFinite(value) ? value : null;
 }
 
-/**
- * How many times the memory of LOZO AdamW needs (peak memory of the newest run of each). A cancelled or
- * failed run may have stopped before its peak, so it gives no ratio.
- */
-export function memoryRatio(runs: RunPublic[]): number | null {
-  const shown = chartRuns(runs).filter((r) => r.state !== "cancelled" && r.state !== "failed");
-  const adamw = shown.find((r) => r.method === "adamw")?.peak_memory_mb;
-  const lozo = shown.find((r) => r.method === "lozo")?.peak_memory_mb;
-  if (adamw == null || lozo == null || lozo <= 0) return null;
-  return adamw / lozo;
+/** What the summary compares: the PoC's method the product is about and the baseline it is measured against. */
+export interface Pairing {
+  method: string; // the first zeroth-order method of the PoC, in display order
+  baseline: string; // the first first-order (backpropagation) method of the PoC, in display order
 }
 
-/** LOZO's final accuracy minus AdamW's, in percentage points; null until both have succeeded. */
-export function accuracyGapPoints(runs: RunPublic[]): number | null {
-  const shown = chartRuns(runs);
-  const lozo = shown.find((r) => r.method === "lozo" && r.state === "succeeded");
-  const adamw = shown.find((r) => r.method === "adamw" && r.state === "succeeded");
-  const a = finalAccuracy(lozo);
-  const b = finalAccuracy(adamw);
+/** The pairing of the PoC's methods, from their kinds in the registry; null without one of each. */
+export function pairingOf(runs: RunPublic[], methods: MethodCatalogue): Pairing | null {
+  const shown = chartRuns(runs, methods).map((run) => run.method);
+  const method = shown.find((id) => methods.isZerothOrder(id) === true);
+  const baseline = shown.find((id) => methods.isZerothOrder(id) === false);
+  return method && baseline ? { method, baseline } : null;
+}
+
+/**
+ * How many times the memory of the method the baseline needs (peak memory of the newest run of each). A
+ * cancelled or failed run may have stopped before its peak, so it gives no ratio.
+ */
+export function memoryRatio(runs: RunPublic[], pairing: Pairing | null, methods: MethodCatalogue): number | null {
+  if (!pairing) return null;
+  const shown = chartRuns(runs, methods).filter((r) => r.state !== "cancelled" && r.state !== "failed");
+  const baseline = shown.find((r) => r.method === pairing.baseline)?.peak_memory_mb;
+  const method = shown.find((r) => r.method === pairing.method)?.peak_memory_mb;
+  if (baseline == null || method == null || method <= 0) return null;
+  return baseline / method;
+}
+
+/** The method's final accuracy minus the baseline's, in percentage points; null until both have succeeded. */
+export function accuracyGapPoints(runs: RunPublic[], pairing: Pairing | null, methods: MethodCatalogue): number | null {
+  if (!pairing) return null;
+  const shown = chartRuns(runs, methods);
+  const method = shown.find((r) => r.method === pairing.method && r.state === "succeeded");
+  const baseline = shown.find((r) => r.method === pairing.baseline && r.state === "succeeded");
+  const a = finalAccuracy(method);
+  const b = finalAccuracy(baseline);
   if (a == null || b == null) return null;
   return (a - b) * 100;
 }
 
 export interface PeakBar {
-  method: MethodId;
+  method: string;
   color: string;
   baselineMb: number;
   trainingMb: number;
@@ -168,15 +190,15 @@ export interface PeakBar {
 }
 
 /** Peak memory per method, split into what loading the model took and what training added. */
-export function peakBars(runs: RunPublic[]): PeakBar[] {
-  return chartRuns(runs)
+export function peakBars(runs: RunPublic[], methods: MethodCatalogue): PeakBar[] {
+  return chartRuns(runs, methods)
     .filter((run) => run.peak_memory_mb != null)
     .map((run) => {
       const peak = run.peak_memory_mb!;
       const baseline = Math.min(run.baseline_memory_mb ?? 0, peak);
       return {
         method: run.method,
-        color: methodColor(run.method),
+        color: methods.color(run.method),
         baselineMb: baseline,
         trainingMb: peak - baseline,
         peakMb: peak,
@@ -184,8 +206,9 @@ export function peakBars(runs: RunPublic[]): PeakBar[] {
     });
 }
 
-export const TERMINAL_STATES = new Set(["succeeded", "failed", "cancelled"]);
+export const TERMINAL_STATES: ReadonlySet<RunState> = new Set(["succeeded", "failed", "cancelled"]);
 
-export function isActive(runs: RunPublic[]): boolean {
-  return runs.some((run) => !TERMINAL_STATES.has(run.state));
+/** Whether the PoC still has work queued or running, from the state the server keeps for it. */
+export function isActive(state: PocState): boolean {
+  return state === "queued" || state === "running";
 }

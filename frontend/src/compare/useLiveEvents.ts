@@ -1,9 +1,10 @@
 import { useQueryClient } from "@tanstack/react-query";
 import { useEffect, useRef, useState } from "react";
+import { liveEventsUrl, parseLiveEvent, type LiveEventData, type MetricEvent } from "../api/events";
 import { queryKeys } from "../api/keys";
 import { CHART_METRICS } from "../api/queries";
-import type { MetricBatchEvent, MetricEvent, MetricsPublic, PocPublic, PocState, RunPublic } from "../api/types";
-import { appendEvents, chartRuns, expandBatch, TERMINAL_STATES } from "./shaping";
+import type { MetricsPublic, PocPublic, RunPublic } from "../api/types";
+import { appendEvents, expandBatch, TERMINAL_STATES } from "./shaping";
 
 export type LiveStatus = "connecting" | "live" | "reconnecting" | "off";
 
@@ -13,22 +14,18 @@ const FLUSH_MS = 500;
 const REOPEN_MS = 3000;
 
 /**
- * The PoC's state from the newest run of each method, as the service derives it: one shared state is
- * the PoC's; otherwise "running" while any is queued or running, else "mixed".
+ * Puts a run from the stream into the cached PoC, adding it when it is new (a retry). The PoC's own state
+ * is the server's and arrives in its own `poc` event (applyPocState).
  */
-export function pocStateOf(runs: RunPublic[]): PocState {
-  const states = new Set(chartRuns(runs).map((r) => r.state));
-  if (states.size === 0) return "queued";
-  if (states.size === 1) return [...states][0]!;
-  if (states.has("running") || states.has("queued")) return "running";
-  return "mixed";
-}
-
-/** Puts a run from the stream into the cached PoC, adding it when it is new (a retry). */
 export function mergeRun(poc: PocPublic, run: RunPublic): PocPublic {
   const known = poc.runs.some((r) => r.id === run.id);
   const runs = known ? poc.runs.map((r) => (r.id === run.id ? { ...r, ...run } : r)) : [...poc.runs, run];
-  return { ...poc, runs, state: pocStateOf(runs) };
+  return { ...poc, runs };
+}
+
+/** The PoC with the state the server stored for it (a `poc` event). */
+export function applyPocState(poc: PocPublic, event: LiveEventData["poc"]): PocPublic {
+  return event.id === poc.id && event.state !== poc.state ? { ...poc, state: event.state } : poc;
 }
 
 /** Moves each run's step, forward passes and progress on to its newest live metric point. */
@@ -53,9 +50,9 @@ export function advanceRuns(poc: PocPublic, events: MetricEvent[]): PocPublic {
 }
 
 /**
- * Follows the PoC's server-sent events while `active`: run changes go into the PoC query, the points
- * of each metric batch are appended to every cached metrics answer of the PoC (one per x axis). EventSource
- * resumes by itself after a dropped connection and sends Last-Event-ID, so nothing is lost.
+ * Follows the PoC's server-sent events while `active`: run changes and the PoC's state go into the PoC
+ * query, the points of each metric batch are appended to every cached metrics answer of the PoC (one per x
+ * axis). EventSource resumes by itself after a dropped connection and sends Last-Event-ID, so nothing is lost.
  */
 export function useLiveEvents(pocId: string, active: boolean, afterSeq: number): LiveStatus {
   const queryClient = useQueryClient();
@@ -63,17 +60,18 @@ export function useLiveEvents(pocId: string, active: boolean, afterSeq: number):
   // Where the stream starts: after what the loaded PoC already reflects. Read when the stream opens;
   // later answers move it on without reopening the stream.
   const latestAfter = useRef(afterSeq);
-  latestAfter.current = afterSeq;
+  useEffect(() => {
+    latestAfter.current = afterSeq;
+  }, [afterSeq]);
 
   useEffect(() => {
-    if (!active || typeof EventSource === "undefined") {
-      setStatus("off");
-      return;
-    }
+    if (!active || typeof EventSource === "undefined") return;
     let source: EventSource | null = null;
     let reopenTimer: ReturnType<typeof setTimeout> | undefined;
     let pending: MetricEvent[] = [];
     const after = latestAfter.current;
+    const updatePoc = (change: (poc: PocPublic) => PocPublic) =>
+      queryClient.setQueryData<PocPublic>(queryKeys.poc(pocId), (old) => (old ? change(old) : old));
 
     const flush = () => {
       if (pending.length === 0) return;
@@ -82,31 +80,36 @@ export function useLiveEvents(pocId: string, active: boolean, afterSeq: number):
       queryClient.setQueriesData<MetricsPublic>({ queryKey: queryKeys.metricsOf(pocId) }, (old) =>
         old ? appendEvents(old, events, CHART_METRICS) : old,
       );
-      queryClient.setQueryData<PocPublic>(queryKeys.poc(pocId), (old) => (old ? advanceRuns(old, events) : old));
+      updatePoc((poc) => advanceRuns(poc, events));
     };
     const flushTimer = setInterval(flush, FLUSH_MS);
 
     const onRun = (message: MessageEvent<string>) => {
-      const run = JSON.parse(message.data) as RunPublic;
-      queryClient.setQueryData<PocPublic>(queryKeys.poc(pocId), (old) => (old ? mergeRun(old, run) : old));
+      const run = parseLiveEvent("run", message);
+      updatePoc((poc) => mergeRun(poc, run));
       if (TERMINAL_STATES.has(run.state)) {
         // A finished run: replace the live points by the server's complete, evenly downsampled series,
         // and refresh what depends on final results.
         flush();
         void queryClient.invalidateQueries({ queryKey: queryKeys.metricsOf(pocId) });
-        void queryClient.invalidateQueries({ queryKey: ["pocs", "roi", pocId] });
+        void queryClient.invalidateQueries({ queryKey: queryKeys.roiOf(pocId) });
         void queryClient.invalidateQueries({ queryKey: queryKeys.poc(pocId) });
       }
     };
+    const onPoc = (message: MessageEvent<string>) => {
+      const event = parseLiveEvent("poc", message);
+      updatePoc((poc) => applyPocState(poc, event));
+    };
     const onMetric = (message: MessageEvent<string>) => {
       // One event = one stored batch of a run's points.
-      pending.push(...expandBatch(JSON.parse(message.data) as MetricBatchEvent));
+      pending.push(...expandBatch(parseLiveEvent("metric", message)));
     };
 
     const open = () => {
       setStatus((s) => (s === "live" ? "reconnecting" : "connecting"));
-      source = new EventSource(`/api/pocs/${encodeURIComponent(pocId)}/events?after=${after}`);
+      source = new EventSource(liveEventsUrl(pocId, after));
       source.addEventListener("run", onRun);
+      source.addEventListener("poc", onPoc);
       source.addEventListener("metric", onMetric);
       source.onopen = () => setStatus("live");
       source.onerror = () => {
@@ -124,8 +127,9 @@ export function useLiveEvents(pocId: string, active: boolean, afterSeq: number):
       clearTimeout(reopenTimer);
       source?.close();
       flush();
+      setStatus("off");
     };
   }, [pocId, active, queryClient]);
 
-  return status;
+  return active ? status : "off";
 }

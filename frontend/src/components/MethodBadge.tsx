@@ -1,13 +1,13 @@
-import { useTranslation } from "react-i18next";
-import type { MethodId } from "../api/types";
-import { methodColor } from "../compare/colors";
+import { useMethods } from "../methods/useMethods";
 
-export function MethodBadge({ method }: { method: MethodId }) {
-  const { t } = useTranslation();
+/** A method's label with its colour (both from the registry; grey with its id when the registry lacks it). */
+export function MethodBadge({ method }: { method: string }) {
+  const methods = useMethods();
+  const color = methods.color(method);
   return (
-    <span className="badge method-badge" style={{ borderColor: methodColor(method) }}>
-      <span className="swatch" aria-hidden="true" style={{ background: methodColor(method) }} />
-      {t(`method.${method}`, { defaultValue: method })}
+    <span className="badge method-badge" data-method={method} style={{ borderColor: color }}>
+      <span className="swatch" aria-hidden="true" style={{ background: color }} />
+      {methods.label(method)}
     </span>
   );
 }

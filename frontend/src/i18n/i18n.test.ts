@@ -16,8 +16,8 @@ function leaves(tree: Tree, prefix = ""): Map<string, string> {
   return out;
 }
 
-const enLeaves = leaves(en as unknown as Tree);
-const jaLeaves = leaves(ja as unknown as Tree);
+const enLeaves = leaves(en);
+const jaLeaves = leaves(ja);
 const variables = (text: string) => [...text.matchAll(/\{\{(\w+)\}\}/g)].map((m) => m[1]).sort();
 
 describe("translations", () => {

@@ -1,9 +1,9 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useId, useState } from "react";
 import { useTranslation } from "react-i18next";
-import { apiFetch, ApiError } from "../api/client";
+import { answer, api, ApiError, formData } from "../api/client";
 import { queryKeys } from "../api/keys";
-import type { DatasetPublic, ListOf } from "../api/types";
+import type { DatasetPublic, DatasetsPublic } from "../api/types";
 import { formatNumber } from "../i18n/format";
 
 /**
@@ -16,13 +16,9 @@ export function DatasetUpload({ onUploaded }: { onUploaded: (dataset: DatasetPub
   const [fileName, setFileName] = useState("");
   const queryClient = useQueryClient();
   const upload = useMutation({
-    mutationFn: (file: File) => {
-      const body = new FormData();
-      body.append("file", file);
-      return apiFetch<DatasetPublic>("/api/datasets", { method: "POST", body });
-    },
+    mutationFn: (file: File) => answer(api.POST("/api/datasets", { body: { file }, bodySerializer: formData })),
     onSuccess: (dataset) => {
-      queryClient.setQueryData<ListOf<DatasetPublic>>(queryKeys.datasets(), (old) =>
+      queryClient.setQueryData<DatasetsPublic>(queryKeys.datasets(), (old) =>
         old ? { data: [...old.data.filter((d) => d.id !== dataset.id), dataset], count: old.count + 1 } : old,
       );
       void queryClient.invalidateQueries({ queryKey: queryKeys.datasets() });

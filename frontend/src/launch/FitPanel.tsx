@@ -2,20 +2,26 @@ import { useQuery } from "@tanstack/react-query";
 import { useDeferredValue, useEffect, useId, useRef } from "react";
 import { useTranslation } from "react-i18next";
 import { gpusQuery, memoryEstimateQuery } from "../api/queries";
-import type { Fit, MemoryEstimateRequest, MethodId } from "../api/types";
+import type { Fit, MemoryEstimateRequest } from "../api/types";
 import { MethodBadge } from "../components/MethodBadge";
 import { formatNumber } from "../i18n/format";
 
 interface Props {
   model: string;
-  methods: MethodId[];
+  /** The chosen methods, in display order. */
+  methods: string[];
   batchSize: number;
+  /** Tokens per example (the run's max_length). */
+  seqLen: number;
+  dtype: MemoryEstimateRequest["dtype"];
+  /** The rank of the low-rank methods (ignored when none is chosen). */
+  rank: number;
   gpuId: string;
   onGpuChange: (id: string) => void;
 }
 
 /** Per chosen method: will it fit the chosen GPU's memory (from the service's estimate)? */
-export function FitPanel({ model, methods, batchSize, gpuId, onGpuChange }: Props) {
+export function FitPanel({ model, methods, batchSize, seqLen, dtype, rank, gpuId, onGpuChange }: Props) {
   const { t, i18n } = useTranslation();
   const lang = i18n.language;
   const selectId = useId();
@@ -29,12 +35,12 @@ export function FitPanel({ model, methods, batchSize, gpuId, onGpuChange }: Prop
   const request: MemoryEstimateRequest = {
     model,
     methods,
-    dtype: "float32",
+    dtype,
     batch_size: batchSize,
-    seq_len: 64,
+    seq_len: seqLen,
     gpu_id: gpuId || null,
     gpu_count: 1,
-    rank: 2,
+    rank,
   };
   // Typing a custom model id should not fire one estimate per keystroke.
   const deferred = useDeferredValue(request);

@@ -2,92 +2,100 @@ import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import i18n from "../i18n";
-import { fakeApi, renderPage } from "../test/render";
+import { limitsAnswer } from "../test/limits";
+import { BUILTIN_METHODS, methodsAnswer, ZO_SIGN } from "../test/methods";
+import { fakeApi, jsonOf, renderPage, type FakeRequest } from "../test/render";
 import { LaunchPage } from "./LaunchPage";
 
-const routes = {
-  "GET /api/models": () => ({
-    data: [
-      { id: "tiny-bert", name: "Tiny BERT", n_params: null, builtin: true },
-      { id: "minilm", name: "MiniLM-L6 (embedded)", n_params: 22713216, builtin: true },
-    ],
-    count: 2,
-  }),
-  "GET /api/methods": () => ({
-    data: [
-      {
-        method: "adamw",
-        label: "AdamW",
-        zeroth_order: false,
-        description: "",
-        defaults: { lr: null },
-        ranges: { lr: [1e-7, 0.1] },
-      },
-      {
-        method: "mezo",
-        label: "MeZO",
-        zeroth_order: true,
-        description: "",
-        defaults: { lr: null, zo_eps: 0.001 },
-        ranges: {},
-      },
-      {
-        method: "lozo",
-        label: "LOZO",
-        zeroth_order: true,
-        description: "",
-        defaults: { lr: null, zo_eps: 0.001, rank: 2, nu: 50 },
-        ranges: { rank: [1, 64] },
-      },
-    ],
-    count: 3,
-  }),
-  "GET /api/datasets": () => ({
-    data: [
-      { id: "sst", name: "sst2", builtin: true, n_rows: 67349, labels: ["0", "1"] },
-      { id: "demo", name: "demo-sentiment", builtin: true, n_rows: 552, labels: ["0", "1"] },
-    ],
-    count: 2,
-  }),
-  "GET /api/gpus": () => ({
-    data: [{ id: "a10g-24gb", name: "NVIDIA A10G", memory_gb: 24, hourly_price: 1, currency: "USD", kind: "cloud" }],
-    count: 1,
-  }),
-  "POST /api/estimates/memory": (init?: RequestInit) => {
-    const body = JSON.parse(String(init?.body));
-    return {
-      model: { id: body.model, n_params: 1, n_layers: 1, hidden_size: 1 },
-      data: body.methods.map((method: string) => ({
-        method,
-        bytes: {},
-        total_gb: method === "adamw" ? 30 : 2,
-        calibration: null,
-        fit: body.gpu_id ? (method === "adamw" ? "wont_fit" : "fits") : null,
-        headroom_gb: body.gpu_id ? (method === "adamw" ? -6 : 22) : null,
-      })),
-    };
-  },
-  "POST /api/pocs": () => ({ id: "new-poc", name: "x", runs: [] }),
-};
+// Component tests of rendering and validation: the HTTP API is a fake here (fetch is stubbed); the browser
+// tests drive the same form against the real server.
+
+function routes({ methods = BUILTIN_METHODS, limits = limitsAnswer() } = {}) {
+  return {
+    "GET /api/models": () => ({
+      data: [
+        { id: "tiny-bert", name: "Tiny BERT", n_params: null, builtin: true },
+        { id: "minilm", name: "MiniLM-L6 (embedded)", n_params: 22713216, builtin: true },
+      ],
+      count: 2,
+    }),
+    "GET /api/methods": () => methodsAnswer(methods),
+    "GET /api/limits": () => limits,
+    "GET /api/datasets": () => ({
+      data: [
+        { id: "sst", name: "sst2", builtin: true, n_rows: 67349, labels: ["0", "1"] },
+        { id: "demo", name: "demo-sentiment", builtin: true, n_rows: 552, labels: ["0", "1"] },
+      ],
+      count: 2,
+    }),
+    "GET /api/gpus": () => ({
+      data: [{ id: "a10g-24gb", name: "NVIDIA A10G", memory_gb: 24, hourly_price: 1, currency: "USD", kind: "cloud" }],
+      count: 1,
+    }),
+    "POST /api/estimates/memory": (request: FakeRequest) => {
+      const body = jsonOf<{ model: string; methods: string[]; gpu_id: string | null }>(request);
+      return {
+        model: { id: body.model, n_params: 1, n_layers: 1, hidden_size: 1 },
+        data: body.methods.map((method) => ({
+          method,
+          bytes: {},
+          total_gb: method === "adamw" ? 30 : 2,
+          calibration: null,
+          fit: body.gpu_id ? (method === "adamw" ? "wont_fit" : "fits") : null,
+          headroom_gb: body.gpu_id ? (method === "adamw" ? -6 : 22) : null,
+        })),
+      };
+    },
+    "POST /api/pocs": () => ({ id: "new-poc", name: "x", runs: [] }),
+  };
+}
 
 describe("the launch form", () => {
   let api: ReturnType<typeof fakeApi>;
-  beforeEach(async () => {
-    api = fakeApi(routes);
+  const serve = (options?: Parameters<typeof routes>[0]) => {
+    api = fakeApi(routes(options));
     vi.stubGlobal("fetch", api.fetchImpl);
+  };
+  beforeEach(async () => {
+    serve();
     await i18n.changeLanguage("en");
   });
   afterEach(() => vi.unstubAllGlobals());
+
+  const posted = () => api.calls.find((c) => c.method === "POST" && c.path === "/api/pocs");
 
   it("starts with the embedded model, the demo data, LOZO and AdamW", async () => {
     renderPage(<LaunchPage />);
     const model = await screen.findByLabelText("Model");
     expect((model as HTMLSelectElement).value).toBe("minilm");
     expect(within(model).getAllByRole("option")[0]).toHaveTextContent("MiniLM-L6 (embedded)");
-    expect((screen.getByLabelText("Dataset") as HTMLSelectElement).value).toBe("demo");
+    expect(screen.getByLabelText<HTMLSelectElement>("Dataset").value).toBe("demo");
     expect(screen.getByRole("checkbox", { name: "LOZO" })).toBeChecked();
     expect(screen.getByRole("checkbox", { name: "AdamW" })).toBeChecked();
     expect(screen.getByRole("checkbox", { name: "MeZO" })).not.toBeChecked();
+  });
+
+  it("offers a method the registry adds, in its colour and place, with its hyperparameters", async () => {
+    serve({ methods: [...BUILTIN_METHODS, ZO_SIGN] });
+    const user = userEvent.setup();
+    renderPage(<LaunchPage />);
+    const choice = await screen.findByRole("checkbox", { name: "ZO-Sign" });
+    expect(choice).not.toBeChecked();
+    expect(choice.closest("label")).toHaveStyle({ borderColor: "#123456" });
+    expect(screen.getByText(ZO_SIGN.description)).toBeInTheDocument(); // no translation: the server's words
+    const order = screen.getAllByRole("checkbox").map((box) => box.getAttribute("value"));
+    expect(order).toEqual(["lozo", "adamw", "lozo_m", "mezo", "zo_sign"]);
+
+    await user.click(choice);
+    await user.click(screen.getByText("Advanced settings"));
+    const eps = screen.getByLabelText("ZO-Sign Perturbation ε");
+    expect(eps).toHaveAttribute("placeholder", "0.01");
+    await user.type(eps, "0.2");
+    await user.click(screen.getByRole("button", { name: "Launch PoC" }));
+    await screen.findByTestId("navigated");
+    expect(posted()?.body).toMatchObject({
+      methods: [{ method: "lozo" }, { method: "adamw" }, { method: "zo_sign", zo_eps: 0.2 }],
+    });
   });
 
   it("shows the problems next to their fields and does not launch", async () => {
@@ -105,11 +113,11 @@ describe("the launch form", () => {
     expect(name).toHaveAttribute("aria-invalid", "true");
     expect(name).toHaveAccessibleDescription(/Required\./);
     expect(screen.getByLabelText("Number of training steps")).toHaveAccessibleDescription(
-      "Enter a value from 1 to 100000.",
+      /Enter a value from 1 to 100000\./,
     );
     expect(screen.getByText("Choose at least one method.")).toBeInTheDocument();
     expect(name).toHaveFocus();
-    expect(api.calls.some((c) => c.method === "POST" && c.path === "/api/pocs")).toBe(false);
+    expect(posted()).toBeUndefined();
 
     // Fixing a field takes its message away at once.
     await user.type(screen.getByLabelText("Number of training steps"), "5");
@@ -118,7 +126,77 @@ describe("the launch form", () => {
     expect(screen.getByText("Choose at least one method.")).toBeInTheDocument();
   });
 
-  it("shows the messages in Japanese", async () => {
+  it("bounds the step budget by the caller's role, as /api/limits says", async () => {
+    const user = userEvent.setup();
+    const tryBudget = async (steps: string) => {
+      const input = await screen.findByLabelText("Number of training steps");
+      await user.clear(input);
+      await user.type(input, steps);
+      await user.click(screen.getByRole("button", { name: "Launch PoC" }));
+    };
+
+    // An editor: 100,000 steps at most.
+    const editor = renderPage(<LaunchPage />);
+    expect(await screen.findByText("At most 100,000 for your role.")).toBeInTheDocument();
+    await tryBudget("500000");
+    expect(await screen.findByText("Enter a value from 1 to 100000.")).toBeInTheDocument();
+    expect(posted()).toBeUndefined();
+    editor.unmount();
+
+    // An owner: up to 1,000,000, and 500,000 is launched.
+    serve({ limits: limitsAnswer({ stepsMax: 1_000_000, role: "owner" }) });
+    renderPage(<LaunchPage />);
+    expect(await screen.findByText("At most 1,000,000 for your role.")).toBeInTheDocument();
+    await tryBudget("500000");
+    await screen.findByTestId("navigated");
+    expect(posted()?.body).toMatchObject({ steps: 500000 });
+  });
+
+  it("takes every default from /api/limits and sends the advanced settings", async () => {
+    const limits = limitsAnswer();
+    limits.run_settings.eval_every = { ...limits.run_settings.eval_every!, default: 25 };
+    serve({ limits });
+    const user = userEvent.setup();
+    renderPage(<LaunchPage />);
+    await user.click(await screen.findByText("Advanced settings"));
+    expect(screen.getByLabelText("Evaluate every (steps)")).toHaveValue("25");
+    expect(screen.getByLabelText("Training examples per class")).toHaveValue("16");
+    expect(screen.getByLabelText("Batch size")).toHaveValue("16");
+    expect(screen.getByLabelText("Evaluation examples")).toHaveAttribute("placeholder", "all");
+
+    await user.type(screen.getByLabelText("Evaluation examples"), "300");
+    await user.clear(screen.getByLabelText("Tokens per example"));
+    await user.type(screen.getByLabelText("Tokens per example"), "128");
+    await user.selectOptions(screen.getByLabelText("Precision of the weights"), "bfloat16");
+    await user.selectOptions(screen.getByLabelText("Start of the classifier head"), "label_words");
+    await user.clear(screen.getByLabelText("Training examples per class"));
+    await user.click(screen.getByRole("button", { name: "Launch PoC" }));
+    await screen.findByTestId("navigated");
+    expect(posted()?.body).toMatchObject({
+      steps: 100,
+      batch_size: 16,
+      seed: 0,
+      k_shot: null,
+      eval_every: 25,
+      eval_size: 300,
+      max_length: 128,
+      dtype: "bfloat16",
+      head_init: "label_words",
+    });
+  });
+
+  it("checks the advanced settings against their limits", async () => {
+    const user = userEvent.setup();
+    renderPage(<LaunchPage />);
+    await user.click(await screen.findByText("Advanced settings"));
+    await user.clear(screen.getByLabelText("Tokens per example"));
+    await user.type(screen.getByLabelText("Tokens per example"), "9000");
+    await user.click(screen.getByRole("button", { name: "Launch PoC" }));
+    expect(screen.getByLabelText("Tokens per example")).toHaveAccessibleDescription(/Enter a value from 8 to 8192\./);
+    expect(posted()).toBeUndefined();
+  });
+
+  it("shows the messages and the advanced settings in Japanese", async () => {
     await i18n.changeLanguage("ja");
     const user = userEvent.setup();
     renderPage(<LaunchPage />);
@@ -126,6 +204,10 @@ describe("the launch form", () => {
     await user.type(screen.getByLabelText("学習ステップ数"), "abc");
     await user.click(screen.getByRole("button", { name: "PoC を開始" }));
     expect(await screen.findByText("数値を入力してください。")).toBeInTheDocument();
+    await user.click(screen.getByText("詳細設定"));
+    expect(screen.getByLabelText("評価データ数")).toHaveAttribute("placeholder", "すべて");
+    expect(screen.getByLabelText("重みの精度")).toBeInTheDocument();
+    expect(screen.getByRole("option", { name: "ランダム" })).toBeInTheDocument();
   });
 
   it("checks a hyperparameter against the server's range", async () => {
@@ -139,7 +221,7 @@ describe("the launch form", () => {
     expect(await screen.findByText("Enter a value from 1 to 64.")).toBeInTheDocument();
   });
 
-  it("shows per method whether it fits the chosen GPU", async () => {
+  it("shows per method whether it fits the chosen GPU, estimated with the form's settings", async () => {
     const user = userEvent.setup();
     renderPage(<LaunchPage />);
     await screen.findByRole("option", { name: /NVIDIA A10G/ });
@@ -150,6 +232,8 @@ describe("the launch form", () => {
     expect(document.querySelector('li[data-method="lozo"]')).toHaveAttribute("data-fit", "fits");
     expect(screen.getByText("Won't fit")).toBeInTheDocument();
     expect(screen.getByText("6 GB short", { exact: false })).toBeInTheDocument();
+    const estimate = api.calls.filter((c) => c.path === "/api/estimates/memory").at(-1);
+    expect(estimate?.body).toMatchObject({ methods: ["lozo", "adamw"], dtype: "float32", seq_len: 64, rank: 2 });
   });
 
   it("launches with the chosen settings and opens the PoC", async () => {
@@ -160,13 +244,14 @@ describe("the launch form", () => {
     await user.click(screen.getByRole("checkbox", { name: "MeZO" }));
     await user.click(screen.getByRole("button", { name: "Launch PoC" }));
     await screen.findByTestId("navigated");
-    const post = api.calls.find((c) => c.method === "POST" && c.path === "/api/pocs");
-    expect(post?.body).toMatchObject({
+    expect(posted()?.body).toMatchObject({
       name: "Quarterly check",
       model: "minilm",
       dataset_id: "demo",
       methods: [{ method: "lozo" }, { method: "adamw" }, { method: "mezo" }],
       steps: 100,
+      k_shot: 16,
+      eval_every: 50,
     });
   });
 });

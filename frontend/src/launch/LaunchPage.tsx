@@ -2,25 +2,25 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { useNavigate } from "react-router-dom";
-import { postJson } from "../api/client";
+import { answer, api } from "../api/client";
 import { queryKeys } from "../api/keys";
-import { datasetsQuery, methodsQuery, modelsQuery } from "../api/queries";
-import type { MethodId, MethodPublic, PocCreate, PocPublic } from "../api/types";
-import { methodColor, methodRank } from "../compare/colors";
+import { datasetsQuery, limitsQuery, methodsQuery, modelsQuery } from "../api/queries";
+import type { DatasetPublic, FieldLimit, LimitsPublic, MethodPublic, ModelPublic, PocCreate } from "../api/types";
 import { Field } from "../components/Field";
 import { ErrorNotice, Loading } from "../components/QueryState";
 import { formatCompact, formatNumber } from "../i18n/format";
+import { catalogueOf } from "../methods/catalogue";
 import { DatasetUpload } from "./DatasetUpload";
 import { FitPanel } from "./FitPanel";
 import {
   CUSTOM_MODEL,
   emptyLaunchForm,
   hyperNamesOf,
-  HYPER_NAMES,
+  settingLimit,
   validateLaunchForm,
   type FieldError,
-  type HyperName,
   type LaunchFormValues,
+  type SettingName,
 } from "./schema";
 
 function defaultName(): string {
@@ -35,9 +35,9 @@ export function LaunchPage() {
   const models = useQuery(modelsQuery());
   const methods = useQuery(methodsQuery());
   const datasets = useQuery(datasetsQuery());
+  const limits = useQuery(limitsQuery());
 
-  if (models.isPending || methods.isPending || datasets.isPending) return <Loading />;
-  const failed = models.error ?? methods.error ?? datasets.error;
+  const failed = models.error ?? methods.error ?? datasets.error ?? limits.error;
   if (failed) {
     return (
       <div className="page">
@@ -48,27 +48,40 @@ export function LaunchPage() {
             void models.refetch();
             void methods.refetch();
             void datasets.refetch();
+            void limits.refetch();
           }}
         />
       </div>
     );
   }
+  if (!models.data || !methods.data || !datasets.data || !limits.data) return <Loading />;
   return (
     <LaunchForm
-      models={models.data!.data}
-      methods={[...methods.data!.data].sort((a, b) => methodRank(a.method) - methodRank(b.method))}
-      datasets={datasets.data!.data}
+      models={models.data.data}
+      methods={catalogueOf(methods.data.data).methods}
+      datasets={datasets.data.data}
+      limits={limits.data}
     />
   );
 }
 
 interface FormProps {
-  models: { id: string; name: string; n_params: number | null; builtin: boolean }[];
-  methods: MethodPublic[];
-  datasets: { id: string; name: string; builtin: boolean; n_rows: number | null }[];
+  models: ModelPublic[];
+  /** The registry's methods, in display order. */
+  methods: readonly MethodPublic[];
+  datasets: DatasetPublic[];
+  limits: LimitsPublic;
 }
 
-function LaunchForm({ models, methods, datasets }: FormProps) {
+// The run settings under "Advanced settings", in groups (each field's limits, default and choices come
+// from GET /api/limits; labels and help from the translations, else the server's description).
+const SETTING_GROUPS: { title: string; names: SettingName[] }[] = [
+  { title: "launch.groupTraining", names: ["batch_size", "seed"] },
+  { title: "launch.groupData", names: ["k_shot", "eval_every", "eval_size", "max_length"] },
+  { title: "launch.groupModel", names: ["dtype", "head_init"] },
+];
+
+function LaunchForm({ models, methods, datasets, limits }: FormProps) {
   const { t, i18n } = useTranslation();
   const lang = i18n.language;
   const navigate = useNavigate();
@@ -79,7 +92,7 @@ function LaunchForm({ models, methods, datasets }: FormProps) {
     (a, b) => Number(b.id === "minilm") - Number(a.id === "minilm") || Number(b.builtin) - Number(a.builtin),
   );
   const [values, setValues] = useState<LaunchFormValues>(() => ({
-    ...emptyLaunchForm(),
+    ...emptyLaunchForm(limits, methods),
     name: defaultName(),
     model: sortedModels[0]?.id ?? CUSTOM_MODEL,
     // The small built-in demo set makes the quickest first PoC.
@@ -101,17 +114,21 @@ function LaunchForm({ models, methods, datasets }: FormProps) {
     setValues((v) => ({ ...v, [key]: value }));
     clearError(key === "model" ? "customModel" : key);
   };
-  const setHyper = (method: MethodId, name: HyperName, text: string) => {
+  const setSetting = (name: SettingName, text: string) => {
+    setValues((v) => ({ ...v, settings: { ...v.settings, [name]: text } }));
+    clearError(`settings.${name}`);
+  };
+  const setHyper = (method: string, name: string, text: string) => {
     setValues((v) => ({ ...v, hyper: { ...v.hyper, [method]: { ...v.hyper[method], [name]: text } } }));
     clearError(`hyper.${method}.${name}`);
   };
 
   const launch = useMutation({
-    mutationFn: (body: PocCreate) => postJson<PocPublic>("/api/pocs", body),
+    mutationFn: (body: PocCreate) => answer(api.POST("/api/pocs", { body })),
     onSuccess: (poc) => {
       queryClient.setQueryData(queryKeys.poc(poc.id), poc);
       void queryClient.invalidateQueries({ queryKey: queryKeys.pocLists() });
-      navigate(`/pocs/${poc.id}`);
+      void navigate(`/pocs/${poc.id}`);
     },
   });
 
@@ -124,7 +141,7 @@ function LaunchForm({ models, methods, datasets }: FormProps) {
 
   const onSubmit = (event: React.FormEvent) => {
     event.preventDefault();
-    const result = validateLaunchForm(values, methods);
+    const result = validateLaunchForm(values, methods, limits);
     if (!result.ok) {
       setErrors(result.errors);
       setShowSummary(true);
@@ -136,8 +153,16 @@ function LaunchForm({ models, methods, datasets }: FormProps) {
   };
 
   const modelForEstimate = values.model === CUSTOM_MODEL ? values.customModel.trim() : values.model;
-  const batchSize = Number(values.batchSize);
   const selected = methods.filter((m) => values.methods.includes(m.method));
+  // The table's columns: every hyperparameter any chosen method takes, in the registry's order.
+  const hyperColumns = [...new Set(selected.flatMap(hyperNamesOf))];
+  const stepsMax = settingLimit(limits, "steps").maximum;
+  const minutesMax = settingLimit(limits, "max_minutes").maximum;
+  const positiveInteger = (text: string, fallback: number) => {
+    const n = Number(text);
+    return Number.isInteger(n) && n > 0 ? n : fallback;
+  };
+  const dtype = values.settings.dtype;
 
   return (
     <form ref={formRef} className="page launch-form" onSubmit={onSubmit} noValidate aria-labelledby="launch-title">
@@ -202,11 +227,11 @@ function LaunchForm({ models, methods, datasets }: FormProps) {
       <fieldset aria-describedby={errors.methods ? "methods-error" : "methods-help"}>
         <legend>{t("launch.methods")}</legend>
         <p id="methods-help" className="field-help">
-          {t("launch.methodsHelp")}
+          {t("launch.methodsHelp", { max: limits.methods_per_poc_max })}
         </p>
         <div className="method-options">
           {methods.map((m) => (
-            <label key={m.method} className="check-card" style={{ borderColor: methodColor(m.method) }}>
+            <label key={m.method} className="check-card" data-method={m.method} style={{ borderColor: m.color }}>
               <input
                 type="checkbox"
                 name="methods"
@@ -223,9 +248,9 @@ function LaunchForm({ models, methods, datasets }: FormProps) {
                 }
               />
               <span>
-                <strong id={`method-${m.method}-name`}>{t(`method.${m.method}`, { defaultValue: m.label })}</strong>
+                <strong id={`method-${m.method}-name`}>{m.label}</strong>
                 <span id={`method-${m.method}-help`} className="field-help">
-                  {t(`methodHelp.${m.method}`, { defaultValue: "" })}
+                  {t(`methodHelp.${m.method}`, { defaultValue: m.description })}
                 </span>
               </span>
             </label>
@@ -233,7 +258,7 @@ function LaunchForm({ models, methods, datasets }: FormProps) {
         </div>
         {errors.methods && (
           <p id="methods-error" className="field-error">
-            {t(errors.methods.key)}
+            {t(errors.methods.key, errors.methods.params)}
           </p>
         )}
       </fieldset>
@@ -255,11 +280,21 @@ function LaunchForm({ models, methods, datasets }: FormProps) {
             ))}
           </div>
           {values.budget === "steps" ? (
-            <Field id="poc-steps" label={t("launch.steps")} error={errors.steps}>
+            <Field
+              id="poc-steps"
+              label={t("launch.steps")}
+              help={stepsMax == null ? undefined : t("launch.budgetMax", { max: formatNumber(lang, stepsMax, 0) })}
+              error={errors.steps}
+            >
               <input inputMode="numeric" value={values.steps} onChange={(e) => set("steps", e.target.value)} />
             </Field>
           ) : (
-            <Field id="poc-minutes" label={t("launch.minutes")} error={errors.minutes}>
+            <Field
+              id="poc-minutes"
+              label={t("launch.minutes")}
+              help={minutesMax == null ? undefined : t("launch.budgetMax", { max: formatNumber(lang, minutesMax, 0) })}
+              error={errors.minutes}
+            >
               <input inputMode="decimal" value={values.minutes} onChange={(e) => set("minutes", e.target.value)} />
             </Field>
           )}
@@ -282,26 +317,36 @@ function LaunchForm({ models, methods, datasets }: FormProps) {
         </fieldset>
       </div>
 
-      <details className="advanced">
+      <details className="advanced" open={SETTING_GROUPS.some((g) => g.names.some((n) => errors[`settings.${n}`]))}>
         <summary>{t("launch.advanced")}</summary>
         <p className="field-help">{t("launch.advancedHelp")}</p>
-        <div className="two-col">
-          <Field id="poc-batch" label={t("launch.batchSize")} error={errors.batchSize}>
-            <input inputMode="numeric" value={values.batchSize} onChange={(e) => set("batchSize", e.target.value)} />
-          </Field>
-          <Field id="poc-seed" label={t("launch.seed")} help={t("launch.seedHelp")} error={errors.seed}>
-            <input inputMode="numeric" value={values.seed} onChange={(e) => set("seed", e.target.value)} />
-          </Field>
-        </div>
-        {selected.length > 0 && (
+        {SETTING_GROUPS.map((group) => (
+          <fieldset key={group.title} className="setting-group">
+            <legend>{t(group.title)}</legend>
+            <div className="two-col">
+              {group.names.map((name) => (
+                <SettingField
+                  key={name}
+                  name={name}
+                  limit={settingLimit(limits, name)}
+                  value={values.settings[name]}
+                  error={errors[`settings.${name}`]}
+                  onChange={(text) => setSetting(name, text)}
+                />
+              ))}
+            </div>
+          </fieldset>
+        ))}
+        {selected.length > 0 && hyperColumns.length > 0 && (
           <div className="table-scroll">
             <table className="hyper-table">
+              <caption className="field-help">{t("launch.hyperHelp")}</caption>
               <thead>
                 <tr>
                   <th scope="col">{t("compare.method")}</th>
-                  {HYPER_NAMES.map((name) => (
+                  {hyperColumns.map((name) => (
                     <th scope="col" key={name}>
-                      {t(`launch.hyper.${name}`)}
+                      {t(`launch.hyper.${name}`, { defaultValue: name })}
                     </th>
                   ))}
                 </tr>
@@ -311,8 +356,8 @@ function LaunchForm({ models, methods, datasets }: FormProps) {
                   const names = hyperNamesOf(m);
                   return (
                     <tr key={m.method}>
-                      <th scope="row">{t(`method.${m.method}`, { defaultValue: m.label })}</th>
-                      {HYPER_NAMES.map((name) => {
+                      <th scope="row">{m.label}</th>
+                      {hyperColumns.map((name) => {
                         if (!names.includes(name)) {
                           return (
                             <td key={name} className="muted">
@@ -327,12 +372,12 @@ function LaunchForm({ models, methods, datasets }: FormProps) {
                           <td key={name}>
                             <input
                               id={`hp-${m.method}-${name}`}
-                              aria-label={`${t(`method.${m.method}`)} ${t(`launch.hyper.${name}`)}`}
+                              aria-label={`${m.label} ${t(`launch.hyper.${name}`, { defaultValue: name })}`}
                               aria-invalid={error ? true : undefined}
                               aria-describedby={error ? `hp-${m.method}-${name}-error` : undefined}
                               inputMode="decimal"
                               placeholder={
-                                fallback == null ? t("launch.auto") : formatNumber(lang, Number(fallback), 6)
+                                typeof fallback === "number" ? formatNumber(lang, fallback, 6) : t("launch.auto")
                               }
                               value={values.hyper[m.method]?.[name] ?? ""}
                               onChange={(e) => setHyper(m.method, name, e.target.value)}
@@ -354,11 +399,15 @@ function LaunchForm({ models, methods, datasets }: FormProps) {
         )}
       </details>
 
-      {values.methods.length > 0 && modelForEstimate !== "" && (
+      {selected.length > 0 && modelForEstimate !== "" && (
         <FitPanel
           model={modelForEstimate}
-          methods={[...values.methods].sort((a, b) => methodRank(a) - methodRank(b))}
-          batchSize={Number.isInteger(batchSize) && batchSize > 0 ? batchSize : 16}
+          methods={selected.map((m) => m.method)}
+          batchSize={positiveInteger(values.settings.batch_size, 16)}
+          seqLen={positiveInteger(values.settings.max_length, 64)}
+          dtype={dtype === "bfloat16" || dtype === "float16" ? dtype : "float32"}
+          // No chosen method takes a rank: any value does, the estimate does not use it.
+          rank={lowRankOf(selected, values.hyper) ?? lowRankOf(methods, {}) ?? 1}
           gpuId={gpuId}
           onGpuChange={setGpuId}
         />
@@ -375,5 +424,59 @@ function LaunchForm({ models, methods, datasets }: FormProps) {
         </button>
       </div>
     </form>
+  );
+}
+
+/** The rank the memory estimate assumes: the one typed for (or the default of) the first chosen method with one. */
+function lowRankOf(selected: readonly MethodPublic[], hyper: LaunchFormValues["hyper"]): number | undefined {
+  for (const method of selected) {
+    if (!("rank" in method.defaults)) continue;
+    const typed = Number(hyper[method.method]?.rank ?? "");
+    if (Number.isInteger(typed) && typed > 0) return typed;
+    const fallback = method.defaults.rank;
+    return typeof fallback === "number" ? fallback : undefined;
+  }
+  return undefined;
+}
+
+interface SettingFieldProps {
+  name: SettingName;
+  limit: FieldLimit;
+  value: string;
+  error: FieldError | undefined;
+  onChange: (text: string) => void;
+}
+
+/**
+ * One run setting: a list when the server gives choices, else a number input; empty allowed where the
+ * setting is nullable (its placeholder says what empty means).
+ */
+function SettingField({ name, limit, value, error, onChange }: SettingFieldProps) {
+  const { t } = useTranslation();
+  const id = `poc-setting-${name}`;
+  const label = t(`launch.settings.${name}`, { defaultValue: limit.description });
+  const help = t(`launch.settingsHelp.${name}`, { defaultValue: "" }) || undefined;
+  if (limit.choices) {
+    return (
+      <Field id={id} label={label} help={help} error={error}>
+        <select value={value} onChange={(e) => onChange(e.target.value)}>
+          {limit.choices.map((choice) => (
+            <option key={choice} value={choice}>
+              {t(`launch.choices.${name}.${choice}`, { defaultValue: choice })}
+            </option>
+          ))}
+        </select>
+      </Field>
+    );
+  }
+  return (
+    <Field id={id} label={label} help={help} error={error}>
+      <input
+        inputMode={limit.type === "integer" ? "numeric" : "decimal"}
+        placeholder={limit.nullable ? t(`launch.settingsEmpty.${name}`, { defaultValue: "" }) : undefined}
+        value={value}
+        onChange={(e) => onChange(e.target.value)}
+      />
+    </Field>
   );
 }

@@ -1,50 +1,31 @@
 import { describe, expect, it } from "vitest";
-import type { MethodPublic } from "../api/types";
-import { CUSTOM_MODEL, emptyLaunchForm, validateLaunchForm, type LaunchFormValues } from "./schema";
+import { limitsAnswer } from "../test/limits";
+import { BUILTIN_METHODS, ZO_SIGN } from "../test/methods";
+import { CUSTOM_MODEL, defaultMethods, emptyLaunchForm, validateLaunchForm, type LaunchFormValues } from "./schema";
 
-const METHODS: MethodPublic[] = [
-  {
-    method: "lozo",
-    label: "LOZO",
-    zeroth_order: true,
-    description: "",
-    defaults: { lr: null, zo_eps: 0.001, rank: 2, nu: 50 },
-    ranges: { lr: [1e-9, 0.01], zo_eps: [1e-6, 0.1], rank: [1, 64], nu: [1, 100000] },
-  },
-  {
-    method: "adamw",
-    label: "AdamW",
-    zeroth_order: false,
-    description: "",
-    defaults: { lr: null },
-    ranges: { lr: [1e-7, 0.1] },
-  },
-  {
-    method: "lozo_m",
-    label: "LOZO-M",
-    zeroth_order: true,
-    description: "",
-    defaults: { lr: null, zo_eps: 0.001, rank: 2, nu: 50, beta: 0.9 },
-    ranges: { beta: [0, 0.999] },
-  },
-];
+const METHODS = BUILTIN_METHODS;
+const LIMITS = limitsAnswer();
 
-const valid = (patch: Partial<LaunchFormValues> = {}): LaunchFormValues => ({
-  ...emptyLaunchForm(),
+const valid = (patch: Partial<LaunchFormValues> = {}, limits = LIMITS): LaunchFormValues => ({
+  ...emptyLaunchForm(limits, METHODS),
   name: "My PoC",
   datasetId: "demo",
   ...patch,
 });
 
-function errorsOf(values: LaunchFormValues) {
-  const result = validateLaunchForm(values, METHODS);
+const withSettings = (settings: Partial<LaunchFormValues["settings"]>): Partial<LaunchFormValues> => ({
+  settings: { ...valid().settings, ...settings },
+});
+
+function errorsOf(values: LaunchFormValues, limits = LIMITS, methods = METHODS) {
+  const result = validateLaunchForm(values, methods, limits);
   if (result.ok) throw new Error("expected errors");
   return result.errors;
 }
 
 describe("launch form schema", () => {
-  it("turns a valid form into the PocCreate body with defaults left to the server", () => {
-    const result = validateLaunchForm(valid({ hyper: { lozo: { rank: "4", lr: " " } } }), METHODS);
+  it("turns a valid form into the PocCreate body, every setting from the server's defaults", () => {
+    const result = validateLaunchForm(valid({ hyper: { lozo: { rank: "4", lr: " " } } }), METHODS, LIMITS);
     expect(result).toEqual({
       ok: true,
       body: {
@@ -57,55 +38,110 @@ describe("launch form schema", () => {
         batch_size: 16,
         seed: 0,
         k_shot: 16,
-        eval_every: 20,
+        eval_every: 50,
+        eval_size: null,
+        max_length: 64,
+        dtype: "float32",
+        head_init: "prototype",
         device: "cpu",
       },
     });
   });
 
-  it("defaults to LOZO and the AdamW baseline", () => {
-    expect(emptyLaunchForm().methods).toEqual(["lozo", "adamw"]);
+  it("sends the advanced settings as chosen; empty nullable ones as null", () => {
+    const values = valid(
+      withSettings({
+        k_shot: "",
+        eval_every: "10",
+        eval_size: "200",
+        max_length: "128",
+        dtype: "bfloat16",
+        head_init: "random",
+      }),
+    );
+    const result = validateLaunchForm(values, METHODS, LIMITS);
+    expect(result.ok && result.body).toMatchObject({
+      k_shot: null,
+      eval_every: 10,
+      eval_size: 200,
+      max_length: 128,
+      dtype: "bfloat16",
+      head_init: "random",
+    });
   });
 
-  it("requires a name, a dataset and at least one method", () => {
+  it("checks the advanced settings against the server's limits and choices", () => {
+    const errors = errorsOf(valid(withSettings({ max_length: "4", eval_size: "1.5", dtype: "int8", eval_every: "" })));
+    expect(errors["settings.max_length"]).toEqual({ key: "validation.range", params: { min: 8, max: 8192 } });
+    expect(errors["settings.eval_size"]?.key).toBe("validation.integer");
+    expect(errors["settings.dtype"]?.key).toBe("validation.choice");
+    expect(errors["settings.eval_every"]?.key).toBe("validation.required");
+  });
+
+  it("starts with the registry's first zeroth-order method and its first backpropagation baseline", () => {
+    expect(emptyLaunchForm(LIMITS, METHODS).methods).toEqual(["lozo", "adamw"]);
+    expect(defaultMethods([...METHODS].reverse())).toEqual(["lozo", "adamw"]);
+    expect(defaultMethods([{ ...ZO_SIGN, order: 1 }, ...METHODS])).toEqual(["zo_sign", "adamw"]);
+  });
+
+  it("requires a name, a dataset and at least one method; caps their numbers as the server says", () => {
     const errors = errorsOf(valid({ name: "  ", datasetId: "", methods: [] }));
     expect(errors.name).toEqual({ key: "validation.required", params: undefined });
     expect(errors.datasetId?.key).toBe("validation.dataset");
     expect(errors.methods?.key).toBe("validation.methods");
+    const few = { ...LIMITS, poc_name_max_length: 5, methods_per_poc_max: 1 };
+    const capped = errorsOf(valid({ name: "too long", methods: ["lozo", "adamw"] }, few), few);
+    expect(capped.name).toEqual({ key: "validation.tooLong", params: { max: 5 } });
+    expect(capped.methods).toEqual({ key: "validation.tooMany", params: { max: 1 } });
   });
 
-  it("reports an out-of-range budget with its range", () => {
-    const errors = errorsOf(valid({ steps: "0" }));
-    expect(errors.steps).toEqual({ key: "validation.range", params: { min: 1, max: 100000 } });
+  it("reports an out-of-range budget with the caller's own cap", () => {
+    expect(errorsOf(valid({ steps: "0" })).steps).toEqual({ key: "validation.range", params: { min: 1, max: 100000 } });
+    const owner = limitsAnswer({ stepsMax: 1_000_000, role: "owner" });
+    expect(validateLaunchForm(valid({ steps: "500000" }, owner), METHODS, owner).ok).toBe(true);
+    expect(errorsOf(valid({ steps: "500000" })).steps?.params).toEqual({ min: 1, max: 100000 });
   });
 
   it("rejects text and fractions where whole numbers are needed", () => {
     expect(errorsOf(valid({ steps: "ten" })).steps?.key).toBe("validation.number");
-    expect(errorsOf(valid({ batchSize: "2.5" })).batchSize?.key).toBe("validation.integer");
-    expect(errorsOf(valid({ seed: "" })).seed?.key).toBe("validation.required");
+    expect(errorsOf(valid(withSettings({ batch_size: "2.5" })))["settings.batch_size"]?.key).toBe("validation.integer");
+    expect(errorsOf(valid(withSettings({ seed: "" })))["settings.seed"]?.key).toBe("validation.required");
   });
 
-  it("checks only the chosen budget", () => {
-    const result = validateLaunchForm(valid({ budget: "minutes", steps: "nonsense", minutes: "2,5" }), METHODS);
+  it("checks only the chosen budget; minutes must be above zero", () => {
+    const result = validateLaunchForm(valid({ budget: "minutes", steps: "nonsense", minutes: "2,5" }), METHODS, LIMITS);
     expect(result.ok && result.body.steps === null && result.body.max_minutes === 2.5).toBe(true);
-    expect(errorsOf(valid({ budget: "minutes", minutes: "0" })).minutes?.key).toBe("validation.range");
+    expect(errorsOf(valid({ budget: "minutes", minutes: "0" })).minutes).toEqual({
+      key: "validation.rangeAbove",
+      params: { min: 0, max: 1440 },
+    });
   });
 
-  it("checks hyperparameters against the ranges the server gives", () => {
+  it("checks hyperparameters against the ranges and integer flags the registry gives", () => {
     const errors = errorsOf(valid({ hyper: { lozo: { lr: "0.5", rank: "1.5" }, adamw: { lr: "0.05" } } }));
     expect(errors["hyper.lozo.lr"]).toEqual({ key: "validation.range", params: { min: 1e-9, max: 0.01 } });
     expect(errors["hyper.lozo.rank"]?.key).toBe("validation.integer");
     expect(errors["hyper.adamw.lr"]).toBeUndefined();
   });
 
+  it("checks a plug-in method's hyperparameters against its own ranges in the registry", () => {
+    const methods = [...METHODS, ZO_SIGN];
+    const wide = { methods: ["zo_sign", "mezo"], hyper: { zo_sign: { zo_eps: "0.2" }, mezo: { zo_eps: "0.2" } } };
+    const errors = errorsOf(valid(wide), LIMITS, methods);
+    expect(errors["hyper.zo_sign.zo_eps"]).toBeUndefined(); // ZO-Sign takes ε up to 0.5
+    expect(errors["hyper.mezo.zo_eps"]).toEqual({ key: "validation.range", params: { min: 1e-6, max: 0.1 } });
+    const result = validateLaunchForm(valid({ ...wide, methods: ["zo_sign"] }), methods, LIMITS);
+    expect(result.ok && result.body.methods).toEqual([{ method: "zo_sign", zo_eps: 0.2 }]);
+  });
+
   it("ignores hyperparameters of methods that are not chosen", () => {
-    const result = validateLaunchForm(valid({ hyper: { lozo_m: { beta: "7" } } }), METHODS);
+    const result = validateLaunchForm(valid({ hyper: { lozo_m: { beta: "7" } } }), METHODS, LIMITS);
     expect(result.ok).toBe(true);
   });
 
   it("uses the custom model id and requires it when chosen", () => {
     expect(errorsOf(valid({ model: CUSTOM_MODEL, customModel: " " })).customModel?.key).toBe("validation.required");
-    const result = validateLaunchForm(valid({ model: CUSTOM_MODEL, customModel: " org/my-bert " }), METHODS);
+    const result = validateLaunchForm(valid({ model: CUSTOM_MODEL, customModel: " org/my-bert " }), METHODS, LIMITS);
     expect(result.ok && result.body.model).toBe("org/my-bert");
   });
 });

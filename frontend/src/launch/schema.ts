@@ -1,12 +1,19 @@
 import { z } from "zod";
-import type { MethodId, MethodPublic, MethodSettings, PocCreate } from "../api/types";
+import type { FieldLimit, LimitsPublic, MethodPublic, MethodSettings, PocCreate } from "../api/types";
 
-export const HYPER_NAMES = ["lr", "zo_eps", "rank", "nu", "beta"] as const;
-export type HyperName = (typeof HYPER_NAMES)[number];
-const INTEGER_HYPERS: ReadonlySet<HyperName> = new Set(["rank", "nu"]);
+// The launch form's rules, all read from the server: the run settings' defaults and bounds from
+// GET /api/limits (budgets already capped by the caller's role), each method's hyperparameters from
+// GET /api/methods. Nothing here knows a method by name or a limit by value.
 
 export const CUSTOM_MODEL = "__custom__";
-export const DEFAULT_METHODS: MethodId[] = ["lozo", "adamw"];
+
+/** Numeric run settings the form offers (besides the budget). */
+export const NUMBER_SETTINGS = ["batch_size", "seed", "k_shot", "eval_every", "eval_size", "max_length"] as const;
+/** Run settings chosen from the server's list of choices. */
+export const CHOICE_SETTINGS = ["dtype", "head_init"] as const;
+export type NumberSetting = (typeof NUMBER_SETTINGS)[number];
+export type ChoiceSetting = (typeof CHOICE_SETTINGS)[number];
+export type SettingName = NumberSetting | ChoiceSetting;
 
 /** What the form holds: inputs keep their text until validation turns it into numbers. */
 export interface LaunchFormValues {
@@ -14,55 +21,70 @@ export interface LaunchFormValues {
   model: string; // a model id from /api/models, or CUSTOM_MODEL
   customModel: string;
   datasetId: string;
-  methods: MethodId[];
+  methods: string[];
   budget: "steps" | "minutes";
   steps: string;
   minutes: string;
   device: "cpu" | "gpu";
-  batchSize: string;
-  seed: string;
-  hyper: Partial<Record<MethodId, Partial<Record<HyperName, string>>>>;
+  settings: Record<SettingName, string>;
+  /** Per method, per hyperparameter: the text typed (empty: the registry's default). */
+  hyper: Record<string, Record<string, string> | undefined>;
 }
 
-export const LIMITS = {
-  name: 120,
-  steps: [1, 100_000] as [number, number],
-  minutes: [0.1, 1440] as [number, number],
-  batchSize: [1, 1024] as [number, number],
-  seed: [0, 2_147_483_647] as [number, number],
-};
+// A starting value for the minutes budget when the user switches to it (the server's default is "no
+// minutes budget"): short enough for a first try.
+const FIRST_MINUTES = 10;
 
-// Used when /api/methods gives no range for a hyperparameter: wide, but it still catches typos
-// such as a negative learning rate.
-const FALLBACK_RANGES: Record<HyperName, [number, number]> = {
-  lr: [1e-10, 1],
-  zo_eps: [1e-8, 1],
-  rank: [1, 4096],
-  nu: [1, 100_000],
-  beta: [0, 0.9999],
-};
+/** The limit of a run setting; the server lists every field of RunSettings. */
+export function settingLimit(limits: LimitsPublic, name: SettingName | "steps" | "max_minutes"): FieldLimit {
+  const limit = limits.run_settings[name];
+  if (!limit) throw new Error(`GET /api/limits lists no limits for ${name}`);
+  return limit;
+}
 
-export function emptyLaunchForm(): LaunchFormValues {
+const asText = (value: unknown): string =>
+  typeof value === "number" || typeof value === "string" ? String(value) : "";
+
+/**
+ * The methods a new PoC starts with: the first zeroth-order method in display order (the one the product is
+ * about) and the first first-order one (its baseline), as the registry orders them.
+ */
+export function defaultMethods(methods: readonly MethodPublic[]): string[] {
+  const ordered = [...methods].sort((a, b) => a.order - b.order);
+  const picks = [ordered.find((m) => m.zeroth_order), ordered.find((m) => !m.zeroth_order)];
+  return picks.filter((m): m is MethodPublic => m !== undefined).map((m) => m.method);
+}
+
+export function emptyLaunchForm(limits: LimitsPublic, methods: readonly MethodPublic[]): LaunchFormValues {
+  const start = (name: SettingName) => asText(settingLimit(limits, name).default);
+  const maxMinutes = settingLimit(limits, "max_minutes").maximum;
   return {
     name: "",
     model: "minilm",
     customModel: "",
     datasetId: "",
-    methods: [...DEFAULT_METHODS],
+    methods: defaultMethods(methods),
     budget: "steps",
-    steps: "100",
-    minutes: "10",
+    steps: asText(settingLimit(limits, "steps").default),
+    minutes: String(maxMinutes == null ? FIRST_MINUTES : Math.min(FIRST_MINUTES, maxMinutes)),
     device: "cpu",
-    batchSize: "16",
-    seed: "0",
+    settings: {
+      batch_size: start("batch_size"),
+      seed: start("seed"),
+      k_shot: start("k_shot"),
+      eval_every: start("eval_every"),
+      eval_size: start("eval_size"),
+      max_length: start("max_length"),
+      dtype: start("dtype"),
+      head_init: start("head_init"),
+    },
     hyper: {},
   };
 }
 
-/** The hyperparameters a method takes, in display order (those its defaults name). */
-export function hyperNamesOf(method: MethodPublic | undefined): HyperName[] {
-  if (!method) return [];
-  return HYPER_NAMES.filter((name) => name in method.defaults);
+/** The hyperparameters a method takes, in the registry's order. */
+export function hyperNamesOf(method: MethodPublic | undefined): string[] {
+  return method ? Object.keys(method.defaults) : [];
 }
 
 const toNumber = (value: unknown): unknown => {
@@ -71,24 +93,66 @@ const toNumber = (value: unknown): unknown => {
   return text === "" ? undefined : Number(text);
 };
 
-/** A number field with a range; the messages are i18n keys, the range travels in `params`. */
-function numberField([min, max]: [number, number], integer: boolean) {
-  return z.preprocess(
-    toNumber,
-    z
-      .number({ error: (issue) => (issue.input === undefined ? "validation.required" : "validation.number") })
-      .refine((v) => !integer || Number.isInteger(v), { error: "validation.integer", abort: true })
-      .refine((v) => v >= min && v <= max, { error: "validation.range", params: { min, max } }),
-  );
+/** Bounds of a number field: from a setting's limits or a hyperparameter's range. */
+interface Bounds {
+  min: number | null;
+  max: number | null;
+  exclusiveMin?: boolean;
+  exclusiveMax?: boolean;
+  integer: boolean;
+}
+
+const boundsOf = (limit: FieldLimit): Bounds => ({
+  min: limit.minimum,
+  max: limit.maximum,
+  exclusiveMin: limit.exclusive_minimum,
+  exclusiveMax: limit.exclusive_maximum,
+  integer: limit.type === "integer",
+});
+
+/** A number within bounds; the messages are i18n keys, the bounds travel in `params`. */
+function boundedNumber({ min, max, exclusiveMin = false, exclusiveMax = false, integer }: Bounds) {
+  const above = (v: number) => min == null || (exclusiveMin ? v > min : v >= min);
+  const below = (v: number) => max == null || (exclusiveMax ? v < max : v <= max);
+  const key = exclusiveMin ? "validation.rangeAbove" : max == null ? "validation.atLeast" : "validation.range";
+  return z
+    .number({ error: (issue) => (issue.input === undefined ? "validation.required" : "validation.number") })
+    .refine((v) => !integer || Number.isInteger(v), { error: "validation.integer", abort: true })
+    .refine((v) => above(v) && below(v), { error: key, params: { min, max } });
+}
+
+/** A required number field (text in, number out). */
+const requiredNumber = (bounds: Bounds) => z.preprocess(toNumber, boundedNumber(bounds));
+
+/** A number field that may stay empty: empty means null (the server's "none": all rows, all examples). */
+const optionalNumber = (bounds: Bounds) =>
+  z.preprocess((value) => {
+    const number = toNumber(value);
+    return number === undefined ? null : number;
+  }, boundedNumber(bounds).nullable());
+
+const isChoiceOf =
+  <K extends ChoiceSetting>(limits: LimitsPublic, name: K) =>
+  // The server lists exactly the values of the setting's Literal type in the schema.
+  (value: string): value is PocCreate[K] =>
+    settingLimit(limits, name).choices?.includes(value) ?? false;
+
+/** A choice among the server's `choices` for the setting, typed as the schema's union. */
+function choiceSetting<K extends ChoiceSetting>(limits: LimitsPublic, name: K) {
+  return z.string().refine(isChoiceOf(limits, name), { error: "validation.choice" });
 }
 
 /**
- * Builds the form's schema from the methods the server offers (their ranges) and returns a parser
- * whose output is the PocCreate body. Messages are i18n keys so the UI shows them in either language.
+ * Builds the form's schema from the limits and the methods the server offers, and returns a parser whose
+ * output is the PocCreate body. Messages are i18n keys so the UI shows them in either language.
  */
-export function buildLaunchSchema(methods: MethodPublic[]) {
+export function buildLaunchSchema(methods: readonly MethodPublic[], limits: LimitsPublic) {
   const byId = new Map(methods.map((m) => [m.method, m]));
+  const limit = (name: SettingName) => boundsOf(settingLimit(limits, name));
   const hyperSchema = z.record(z.string(), z.record(z.string(), z.string()).optional());
+  const nameMax = limits.poc_name_max_length;
+  const modelMax = limits.model_name_max_length;
+  const methodsMax = limits.methods_per_poc_max;
 
   return z
     .object({
@@ -96,17 +160,31 @@ export function buildLaunchSchema(methods: MethodPublic[]) {
         .string()
         .trim()
         .min(1, { error: "validation.required" })
-        .max(LIMITS.name, { error: "validation.tooLong", params: { max: LIMITS.name } } as never),
+        .refine((text) => text.length <= nameMax, { error: "validation.tooLong", params: { max: nameMax } }),
       model: z.string(),
-      customModel: z.string().trim(),
+      customModel: z
+        .string()
+        .trim()
+        .refine((text) => text.length <= modelMax, { error: "validation.tooLong", params: { max: modelMax } }),
       datasetId: z.string().min(1, { error: "validation.dataset" }),
-      methods: z.array(z.string()).min(1, { error: "validation.methods" }),
+      methods: z
+        .array(z.string())
+        .min(1, { error: "validation.methods" })
+        .refine((chosen) => chosen.length <= methodsMax, { error: "validation.tooMany", params: { max: methodsMax } }),
       budget: z.enum(["steps", "minutes"]),
       steps: z.string(),
       minutes: z.string(),
       device: z.enum(["cpu", "gpu"]),
-      batchSize: numberField(LIMITS.batchSize, true),
-      seed: numberField(LIMITS.seed, true),
+      settings: z.object({
+        batch_size: requiredNumber(limit("batch_size")),
+        seed: requiredNumber(limit("seed")),
+        k_shot: optionalNumber(limit("k_shot")),
+        eval_every: requiredNumber(limit("eval_every")),
+        eval_size: optionalNumber(limit("eval_size")),
+        max_length: requiredNumber(limit("max_length")),
+        dtype: choiceSetting(limits, "dtype"),
+        head_init: choiceSetting(limits, "head_init"),
+      }),
       hyper: hyperSchema,
     })
     .superRefine((form, ctx) => {
@@ -115,48 +193,44 @@ export function buildLaunchSchema(methods: MethodPublic[]) {
       }
       // Only the chosen budget is checked: the other field is hidden and ignored.
       const budgetField = form.budget === "steps" ? "steps" : "minutes";
-      const budgetCheck = numberField(LIMITS[budgetField], form.budget === "steps").safeParse(form[budgetField]);
+      const budgetLimit = settingLimit(limits, form.budget === "steps" ? "steps" : "max_minutes");
+      const budgetCheck = requiredNumber(boundsOf(budgetLimit)).safeParse(form[budgetField]);
       if (!budgetCheck.success) {
-        for (const issue of budgetCheck.error.issues) ctx.addIssue({ ...issue, path: [budgetField] } as never);
+        for (const issue of budgetCheck.error.issues) ctx.addIssue({ ...issue, path: [budgetField] });
       }
       for (const methodId of form.methods) {
-        const method = byId.get(methodId as MethodId);
+        const method = byId.get(methodId);
         for (const name of hyperNamesOf(method)) {
           const text = form.hyper[methodId]?.[name] ?? "";
-          if (text.trim() === "") continue; // empty = the paper's default
-          const range = method?.ranges[name] ?? FALLBACK_RANGES[name];
-          const check = numberField(range, INTEGER_HYPERS.has(name)).safeParse(text);
+          if (text.trim() === "" || !method) continue; // empty = the registry's default
+          const [min = null, max = null] = method.ranges[name] ?? [];
+          const check = requiredNumber({ min, max, integer: method.integer_params.includes(name) }).safeParse(text);
           if (!check.success) {
             for (const issue of check.error.issues) {
-              ctx.addIssue({ ...issue, path: ["hyper", methodId, name] } as never);
+              ctx.addIssue({ ...issue, path: ["hyper", methodId, name] });
             }
           }
         }
       }
     })
     .transform((form): PocCreate => {
-      const methodsOut = (form.methods as MethodId[]).map((methodId) => {
-        const settings: MethodSettings = { method: methodId };
+      const methodsOut = form.methods.map((methodId): MethodSettings => {
+        const values: Record<string, number> = {};
         for (const name of hyperNamesOf(byId.get(methodId))) {
           const value = toNumber(form.hyper[methodId]?.[name] ?? "");
-          if (typeof value === "number") settings[name] = value;
+          if (typeof value === "number") values[name] = value;
         }
-        return settings;
+        return { ...values, method: methodId };
       });
-      const steps = form.budget === "steps" ? Number(toNumber(form.steps)) : null;
       return {
         name: form.name,
         model: form.model === CUSTOM_MODEL ? form.customModel : form.model,
         dataset_id: form.datasetId,
         methods: methodsOut,
-        steps,
+        steps: form.budget === "steps" ? Number(toNumber(form.steps)) : null,
         max_minutes: form.budget === "minutes" ? Number(toNumber(form.minutes)) : null,
-        batch_size: form.batchSize as number,
-        seed: form.seed as number,
-        k_shot: 16,
-        // About five evaluations per run, so the accuracy chart shows a curve even for short PoCs.
-        eval_every: steps == null ? 50 : Math.max(1, Math.ceil(steps / 5)),
         device: form.device,
+        ...form.settings,
       };
     });
 }
@@ -169,9 +243,10 @@ export interface FieldError {
 /** Validates the form: either the request body, or the errors by dotted field path. */
 export function validateLaunchForm(
   values: LaunchFormValues,
-  methods: MethodPublic[],
+  methods: readonly MethodPublic[],
+  limits: LimitsPublic,
 ): { ok: true; body: PocCreate } | { ok: false; errors: Record<string, FieldError> } {
-  const result = buildLaunchSchema(methods).safeParse(values);
+  const result = buildLaunchSchema(methods, limits).safeParse(values);
   if (result.success) return { ok: true, body: result.data };
   const errors: Record<string, FieldError> = {};
   for (const issue of result.error.issues) {

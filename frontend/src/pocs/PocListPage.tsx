@@ -4,14 +4,25 @@ import { useTranslation } from "react-i18next";
 import { Link, useSearchParams } from "react-router-dom";
 import { pocsQuery } from "../api/queries";
 import { usePermissions } from "../auth/permissions";
-import type { MethodId, PocState } from "../api/types";
-import { methodRank } from "../compare/colors";
+import type { PocState } from "../api/types";
+import { useMethods } from "../methods/useMethods";
 import { MethodBadge } from "../components/MethodBadge";
 import { ErrorNotice, Loading } from "../components/QueryState";
 import { StateBadge } from "../components/StateBadge";
 import { formatDateTime, formatNumber, formatPercent } from "../i18n/format";
 
-const STATES: PocState[] = ["queued", "running", "succeeded", "failed", "cancelled", "mixed"];
+// Every state the API has, in the order offered (a Record, so a state added to the schema fails the type
+// check until it is listed here).
+const STATE_ORDER: Record<PocState, number> = {
+  queued: 0,
+  running: 1,
+  succeeded: 2,
+  failed: 3,
+  cancelled: 4,
+  mixed: 5,
+};
+const STATES = (Object.keys(STATE_ORDER) as PocState[]).sort((a, b) => STATE_ORDER[a] - STATE_ORDER[b]);
+const isState = (value: string): value is PocState => Object.hasOwn(STATE_ORDER, value);
 
 /** All PoCs with their state, progress and methods; filters live in the URL so a view can be shared. */
 export function PocListPage() {
@@ -20,7 +31,9 @@ export function PocListPage() {
   const can = usePermissions();
   const [params, setParams] = useSearchParams();
   const q = params.get("q") ?? "";
-  const state = params.get("state") ?? "";
+  const stateParam = params.get("state") ?? "";
+  const state = isState(stateParam) ? stateParam : "";
+  const methodCatalogue = useMethods();
   const deferredQ = useDeferredValue(q);
   const pocs = useQuery({ ...pocsQuery({ q: deferredQ.trim(), state }), placeholderData: keepPreviousData });
 
@@ -104,9 +117,7 @@ export function PocListPage() {
                 const progress = poc.runs.length
                   ? poc.runs.reduce((sum, r) => sum + (r.progress ?? 0), 0) / poc.runs.length
                   : 0;
-                const methods = [...new Set(poc.runs.map((r) => r.method))].sort(
-                  (a, b) => methodRank(a) - methodRank(b),
-                ) as MethodId[];
+                const methods = methodCatalogue.sortBy([...new Set(poc.runs.map((r) => r.method))], (m) => m);
                 return (
                   <tr key={poc.id} data-poc-id={poc.id}>
                     <th scope="row">
