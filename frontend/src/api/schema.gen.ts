@@ -578,7 +578,7 @@ export interface paths {
         };
         /**
          * Live events of a PoC (server-sent events, resumable with Last-Event-ID)
-         * @description Events `run` (data = RunPublic) and `metric` (data = one stored batch of points of one run: `{run_id, points: [{step, elapsed_s, forward_passes, values}]}`), id = the event seq. Replays what the client has not seen, then follows live.
+         * @description Events `run` (data = RunPublic), `poc` (data = `{id, state}` when the PoC's state changes) and `metric` (data = one stored batch of points of one run: `{run_id, points: [{step, elapsed_s, forward_passes, values}]}`), id = the event seq. Replays what the client has not seen, then follows live.
          */
         get: operations["events-poc_events"];
         put?: never;
