@@ -3,8 +3,8 @@
 Everything else derives from it: the engine's spec validation, the API's ``/api/methods`` (and through it the
 launch form, the chart colours and labels of the dashboard), the reports, the memory forecast and the ROI.
 A method registered here appears in all of them: built in, or from a plug-in module named in
-``ZOPOC_METHOD_PLUGINS`` that calls :func:`register_method` when imported (and registers its optimizer with
-the engine, ``worker.train.optimizers``, to be trainable).
+``ZOPOC_METHOD_PLUGINS`` that calls :func:`register_method` when imported; its ``optimizer`` names the
+function the engine builds its optimizer with (``worker.train.optimizers``).
 """
 
 from __future__ import annotations
@@ -67,6 +67,10 @@ class MethodInfo:
     memory: MemoryProfile = field(default_factory=MemoryProfile)
     # First-order methods: the learning rate used when the user gives none (ZO methods: by model size).
     default_lr: float | None = None
+    # Where the engine finds the optimizer of a plug-in method: "package.module:function", called as
+    # function(trainable parameters, run spec, learning rate). Imported by the training process only, so
+    # the module may import torch while the plug-in registering the method does not.
+    optimizer: str | None = None
 
     @property
     def zeroth_order(self) -> bool:

@@ -52,3 +52,21 @@ def test_a_colour_must_be_a_hex_triplet():
                      step_cost_forwards=3.0)
     with pytest.raises(ValueError, match="#rrggbb"):
         register_method(bad)
+
+
+def test_a_plug_in_method_is_trainable_through_the_optimizer_its_entry_names():
+    import subprocess
+    import sys
+
+    # In a fresh process: registering the method imports no torch; building its optimizer imports the
+    # module its entry names.
+    code = (
+        "import sys; import tests.support.extra_method; print('torch' in sys.modules); "
+        "from worker.train.optimizers import optimizer_factory, trainable_methods; "
+        "print('zo_sign' in trainable_methods()); import torch; "
+        "from common.runspec import RunSpec; "
+        "p = torch.nn.Parameter(torch.ones(3)); "
+        "opt = optimizer_factory('zo_sign')([p], RunSpec(method='zo_sign'), 0.1); print(type(opt).__name__)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True", "ZOSign"]

@@ -1,16 +1,18 @@
 """How the engine builds each registered method's optimizer (the methods themselves: ``common.methods``).
 
-A plug-in that registers a method with ``common.methods.register_method`` registers its factory here with
-:func:`register_optimizer` to make it trainable; a method without a factory is refused when a run starts.
+Built-in methods have their factory here; a plug-in method names its factory in its registry entry
+(``MethodInfo.optimizer = "module:function"``), imported here when a run of it starts, or registers one with
+:func:`register_optimizer`. A method without a factory is refused when a run starts.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 
 import torch
 
-from common.methods import get_method
+from common.methods import all_methods, get_method
 from common.runspec import RunSpec
 from worker.zo import LOZO, LOZOM, MeZO
 
@@ -60,13 +62,24 @@ def register_optimizer(method: str, factory: OptimizerFactory) -> None:
 
 
 def trainable_methods() -> tuple[str, ...]:
-    """Methods the engine can train."""
-    return tuple(_FACTORIES)
+    """Methods the engine can train: those with a factory here or named in their registry entry."""
+    return tuple(m.name for m in all_methods() if m.name in _FACTORIES or m.optimizer)
+
+
+def optimizer_factory(method: str) -> OptimizerFactory | None:
+    """The factory of ``method``: registered here, else the one its registry entry names (imported now)."""
+    factory = _FACTORIES.get(method)
+    target = get_method(method).optimizer
+    if factory is None and target:
+        module, _, name = target.partition(":")
+        factory = getattr(importlib.import_module(module), name)
+        _FACTORIES[method] = factory
+    return factory
 
 
 def build_optimizer(spec: RunSpec, model: torch.nn.Module, lr: float) -> torch.optim.Optimizer:
     """The spec's optimizer over every trainable parameter of ``model``."""
-    factory = _FACTORIES.get(spec.method)
+    factory = optimizer_factory(spec.method)
     if factory is None:
         raise ValueError(f"{get_method(spec.method).label} cannot be trained by this engine (no optimizer)")
     return factory([p for p in model.parameters() if p.requires_grad], spec, lr)
