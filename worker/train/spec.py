@@ -6,6 +6,8 @@ import json
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+from common.prompts import CALIBRATIONS, LANGUAGES, MASK, TASK_KINDS
+
 METHODS = ("lozo", "lozo_m", "mezo", "adamw", "sgd")
 ZO_METHODS = ("lozo", "lozo_m", "mezo")
 
@@ -43,6 +45,14 @@ class RunSpec:
     allow_download: bool = False
     scale_by_rank: bool = False
     eval_batch_size: int = 64
+    # prompt-based classification (decoders and masked LMs; an encoder with a head ignores them):
+    task_kind: str | None = None  # None = inferred from the dataset and its label names
+    language: str | None = None  # "en" | "ja"; None = detected from the training texts
+    template: str | None = None  # None = the kind's default template in that language (common/prompts.py)
+    label_words: list[str] | None = None  # one per label, in label order; None = the kind's defaults
+    calibration: str = "content_free"  # "content_free" | "contextual" | "none": a fixed bias set at step 0
+    text_b_column: str | None = None  # the second text of a pair (task_kind "pair"), a column of the file
+    val_size: int | None = 256  # cap on the validation rows that pick the best step (stratified)
 
     def __post_init__(self) -> None:
         problems = []
@@ -67,6 +77,24 @@ class RunSpec:
             problems.append(f"device must be cpu, cuda or auto, not {self.device!r}")
         if self.dtype not in ("float32", "float16", "bfloat16"):
             problems.append(f"dtype must be float32, float16 or bfloat16, not {self.dtype!r}")
+        if self.task_kind is not None and self.task_kind not in TASK_KINDS:
+            problems.append(f"task_kind must be one of {TASK_KINDS} or null, not {self.task_kind!r}")
+        if self.language is not None and self.language not in LANGUAGES:
+            problems.append(f"language must be one of {LANGUAGES} or null, not {self.language!r}")
+        if self.template is not None and (not isinstance(self.template, str) or self.template.count(MASK) != 1):
+            problems.append(f"template must be a string with {MASK} exactly once, not {self.template!r}")
+        if self.label_words is not None:
+            words = self.label_words
+            if (not isinstance(words, list) or len(words) < 2
+                    or not all(isinstance(w, str) and w.strip() for w in words)):
+                problems.append(f"label_words must be a list of at least 2 non-empty strings, not {words!r}")
+            elif len({w.strip() for w in words}) != len(words):
+                problems.append(f"label_words must differ from one another, not {words!r}")
+        if self.calibration not in CALIBRATIONS:
+            problems.append(f"calibration must be one of {CALIBRATIONS}, not {self.calibration!r}")
+        if self.val_size is not None and (not isinstance(self.val_size, int) or isinstance(self.val_size, bool)
+                                          or self.val_size < 1):
+            problems.append(f"val_size must be an integer >= 1 or null, not {self.val_size!r}")
         if self.head_init not in ("prototype", "label_words", "random"):
             problems.append(f"head_init must be prototype, label_words or random, not {self.head_init!r}")
         if problems:
