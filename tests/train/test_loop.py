@@ -132,3 +132,67 @@ def test_invalid_spec_is_refused():
         RunSpec.from_dict({"method": "lozo", "stepz": 3})
     with pytest.raises(ValueError, match="zo_eps must be a number > 0"):
         RunSpec(method="lozo", zo_eps=0)
+
+
+def _run_streamed(**overrides):
+    """Like _run, with every event (metrics included) read back from the JSONL stream."""
+    import io
+    import json
+
+    stream = io.StringIO()
+    finished = run(RunSpec(**{"method": "lozo", **TINY, **overrides}), EventWriter(stream))
+    return [json.loads(line) for line in stream.getvalue().splitlines()], finished
+
+
+def test_a_prompt_run_reports_its_prompt_calibration_validation_best_step_and_eta():
+    events, finished = _run_streamed(model="tiny-gpt2", val_size=12)
+    writer = type("Events", (), {"events": [e for e in events if e["event"] != "metrics"]})
+    started = writer.events[0]
+    prompt = started["prompt"]
+    assert prompt["template"] == "{text} It was {mask}." and prompt["label_words"] == ["terrible", "great"]
+    assert prompt["calibration"] == "content_free" and len(prompt["class_bias"]) == 2
+    assert started["model"]["scoring"] == "next_token" and started["n_val"] == 12
+    evals = [e for e in writer.events if e["event"] == "eval"]
+    assert all({"val/accuracy", "val/loss", "eval/accuracy"} <= set(e["values"]) for e in evals)
+    best = max(evals, key=lambda e: (e["values"]["val/accuracy"], -e["step"]))  # first of the best
+    summary = finished["summary"]
+    assert summary["best_step"] == best["step"] == evals[-1]["best"]["step"]
+    assert summary["acc_best"] == best["values"]["eval/accuracy"]
+    assert summary["best_val_accuracy"] == best["values"]["val/accuracy"] and summary["n_val"] == 12
+    metrics = [e for e in events if e["event"] == "metrics"]
+    assert len(metrics) == 4 and all(e["s_per_step"] > 0 and e["eta_s"] >= 0 for e in metrics)
+    assert metrics[0]["eta_s"] > metrics[-1]["eta_s"]
+
+
+def test_an_encoder_with_a_head_has_no_prompt_and_an_eta_only_with_a_budget():
+    events, _ = _run_streamed(steps=2)
+    assert events[0]["prompt"] is None
+    assert all(e["eta_s"] is not None for e in events if e["event"] == "metrics")
+    stop = StopFlag()
+    writer = EventWriter(None)
+
+    def stop_after_first_metrics(event, **fields):
+        record = EventWriter.emit(writer, event, **fields)
+        if event == "metrics":
+            stop.set()
+        return record
+
+    writer.emit = stop_after_first_metrics
+    run(RunSpec(**{"method": "lozo", **TINY, "steps": None}), writer, stop)
+    assert writer.last_metrics["eta_s"] is None  # no step budget, no minutes budget: no end to foresee
+
+
+def test_a_pair_task_runs_prompt_based(tmp_path):
+    path = tmp_path / "nli.csv"
+    path.write_text("premise,hypothesis,label\n" + "".join(
+        f"a man sleeps {i},a person rests {i},{'entailment' if i % 2 else 'contradiction'}\n" for i in range(40)))
+    writer, finished = _run(model="tiny-gpt2", dataset=str(path), text_column="premise",
+                            text_b_column="hypothesis", k_shot=4)
+    assert finished["status"] == "succeeded", finished["reason"]
+    prompt = writer.events[0]["prompt"]
+    assert prompt["task_kind"] == "pair" and prompt["label_words"] == ["No", "Yes"]
+
+
+def test_wrong_label_words_fail_with_a_readable_reason():
+    _, finished = _run(model="tiny-gpt2", label_words=["bad", "good", "fine"])
+    assert finished["status"] == "failed" and "one label word per label" in finished["reason"]
