@@ -123,6 +123,9 @@ def test_user_lr_and_probe_are_reported():
     assert h["lr_source"] == "probe"
     tried = h["lr_probe"]["loss_by_lr"]
     assert len(tried) == 4 and h["lr"] in [float(k) for k in tried]
+    assert h["lr_probe"]["loss_on"] == "validation"  # never the reported evaluation rows
+    writer, _ = _run(method="lozo", lr_probe=True, k_shot=None)  # every row trains: no validation rows
+    assert writer.events[0]["hyperparams"]["lr_probe"]["loss_on"] == "training"
 
 
 def test_invalid_spec_is_refused():

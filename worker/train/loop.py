@@ -144,8 +144,9 @@ def _batch(loaded: LoadedModel, task: Task, idx: list[int]) -> tuple[dict, torch
 def probe_lr(spec: RunSpec, prep: Prepared, default: float) -> tuple[float, dict]:
     """Try a few learning rates for PROBE_STEPS steps each from the shared start; keep the lowest loss.
 
-    The loss compared is that of the training rows (up to 64) after the probe, measured with a plain forward
-    pass; the weights are restored afterwards, so the run itself starts from the same point.
+    The loss compared is that of the validation rows after the probe (the training rows, up to 64, when the
+    run has none), measured with a plain forward pass; the weights are restored afterwards, so the run itself
+    starts from the same point.
     """
     model, task = prep.loaded.model, prep.task
     start = {k: v.detach().clone() for k, v in model.state_dict().items()}
@@ -160,7 +161,9 @@ def probe_lr(spec: RunSpec, prep: Prepared, default: float) -> tuple[float, dict
             loss = train_step(spec, model, opt, enc, y)
             if not math.isfinite(loss):
                 break
-        if math.isfinite(loss):
+        if math.isfinite(loss) and task.val_texts:
+            loss = evaluate(prep.loaded, task.val_texts, task.val_labels, spec.eval_batch_size)[0]
+        elif math.isfinite(loss):
             with torch.inference_mode():
                 enc, y = _batch(prep.loaded, task, probe_rows)
                 loss = F.cross_entropy(model(**enc).float(), y).item()
@@ -168,7 +171,8 @@ def probe_lr(spec: RunSpec, prep: Prepared, default: float) -> tuple[float, dict
         model.load_state_dict(start)
     finite = {float(k): v for k, v in results.items() if v is not None}
     best = min(finite, key=lambda k: finite[k]) if finite else default
-    return best, {"steps": PROBE_STEPS, "loss_by_lr": results}
+    return best, {"steps": PROBE_STEPS, "loss_by_lr": results,
+                  "loss_on": "validation" if task.val_texts else "training"}
 
 
 def run(spec: RunSpec, writer: EventWriter, stop: StopFlag | None = None, progress: bool = False) -> dict:
