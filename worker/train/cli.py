@@ -24,8 +24,14 @@ FLAG_FIELDS = {  # flag -> (spec field, type)
     "k_shot": int, "eval_size": int, "steps": int, "max_minutes": float, "lr": float, "zo_eps": float,
     "rank": int, "nu": int, "beta": float, "weight_decay": float, "batch_size": int, "max_length": int,
     "seed": int, "eval_every": int, "device": str, "dtype": str, "head_init": str, "checkpoint_dir": str,
-    "eval_batch_size": int,
+    "eval_batch_size": int, "task_kind": str, "language": str, "template": str, "calibration": str,
+    "text_b_column": str, "val_size": int,
 }
+
+
+def _label_words(value: str) -> list[str]:
+    """--label-words "terrible,great": one word per label, in label order."""
+    return [w.strip() for w in value.split(",")]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
         flag = "--" + name.replace("_", "-")
         extra = {"choices": METHODS} if name == "method" else {}
         p.add_argument(flag, dest=name, type=typ, default=None, **extra)
+    p.add_argument("--label-words", dest="label_words", type=_label_words, default=None,
+                   help='prompt-based models: one word per label, comma-separated, in label order')
     p.add_argument("--k", dest="k_shot", type=int, default=None, help="alias of --k-shot")
     p.add_argument("--eps", dest="zo_eps", type=float, default=None, help="alias of --zo-eps")
     return p
@@ -56,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def spec_from_args(args: argparse.Namespace, method: str | None = None) -> RunSpec:
     data = json.loads(Path(args.spec_file).read_text()) if args.spec_file else {}
-    for name in FLAG_FIELDS:
+    for name in (*FLAG_FIELDS, "label_words"):
         value = getattr(args, name)
         if value is not None:
             data[name] = value
