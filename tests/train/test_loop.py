@@ -199,3 +199,11 @@ def test_a_pair_task_runs_prompt_based(tmp_path):
 def test_wrong_label_words_fail_with_a_readable_reason():
     _, finished = _run(model="tiny-gpt2", label_words=["bad", "good", "fine"])
     assert finished["status"] == "failed" and "one label word per label" in finished["reason"]
+
+
+@pytest.mark.parametrize("method", ["adamw", "lozo"])
+def test_several_token_label_words_train_with_gradients_and_without(method):
+    writer, finished = _run(model="tiny-gpt2", method=method, label_words=["very bad", "really quite good"])
+    assert finished["status"] == "succeeded", finished["reason"]
+    assert [len(t) for t in writer.events[0]["prompt"]["label_tokens"]] == [2, 3]
+    assert finished["summary"]["final_train_loss"] > 0
