@@ -119,8 +119,8 @@ def _text_length(text) -> int:
 def evaluate(loaded: LoadedModel, texts: list, labels: list[int], batch_size: int) -> tuple[float, float, list[int]]:
     """(mean loss, accuracy, per-example correct bits in the rows' order) of the current model on `texts`.
 
-    Rows are batched by length (padding a short sentence to a long one's width is wasted work: about
-    half of an SST-2 pass in input order); the bits come back in the original order.
+    Rows are batched by length (padding a short sentence to a long one's width is wasted work); the bits
+    come back in the original order.
     """
     order = sorted(range(len(texts)), key=lambda i: _text_length(texts[i]))
     total_loss, bits = 0.0, [0] * len(texts)
