@@ -291,6 +291,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="also evaluate dev at each validation point (the gain-vs-budget curve; slower)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--markdown-from", type=Path, help="print the Markdown table of saved rows, and exit")
+    parser.add_argument("--todo", action="store_true",
+                        help="print how many of the asked rows are not in --out yet, and exit (no model loaded)")
     args = parser.parse_args(argv)
     if args.markdown_from:
         rows = [r for r in _read(args.markdown_from) if not r.get("probe") and not r.get("summary")]
@@ -299,6 +301,14 @@ def main(argv: list[str] | None = None) -> int:
         print(format_table(summarise(rows), SUMMARY_COLUMNS))
         print()
         print(json.dumps(targets(rows), indent=1))
+        return 0
+
+    saved = _read(args.out)
+    done = {(r["method"], r["k"], r["seed"]) for r in saved if not r.get("probe") and not r.get("summary")}
+    if args.todo:
+        ks, seeds = [int(x) for x in args.ks.split(",")], [int(x) for x in args.seeds.split(",")]
+        methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+        print(sum((m, k, s) not in done for m in methods for k in ks for s in seeds))
         return 0
 
     import torch
@@ -316,10 +326,8 @@ def main(argv: list[str] | None = None) -> int:
     ks = [int(x) for x in args.ks.split(",")]
     seeds = [int(x) for x in args.seeds.split(",")]
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    saved = _read(args.out)
     lrs = {r["method"]: r["lr"] for r in saved if r.get("probe")}
     lrs.update({m: float(v) for m, v in (x.split("=") for x in args.lr)})
-    done = {(r["method"], r["k"], r["seed"]) for r in saved if not r.get("probe") and not r.get("summary")}
     print(f"settings: {MODEL}, SST-2, k={ks}, seeds={seeds}, methods={methods}, {args.forward_passes} forward "
           f"passes, batch {args.batch_size}, max_length {args.max_length}, val <= {args.val_size} rows, "
           f"calibration {args.calibration}, threads {args.threads}, load {load_average()}", file=sys.stderr)
