@@ -95,7 +95,7 @@ class MethodsPublic(BaseModel):
 class FieldLimit(BaseModel):
     """What a setting accepts (read from the engine's own field definition)."""
 
-    type: Literal["integer", "number", "string", "boolean"]
+    type: Literal["integer", "number", "string", "string_list", "boolean"]
     default: Any
     nullable: bool
     minimum: float | None

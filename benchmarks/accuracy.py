@@ -3,6 +3,10 @@
     .venv/bin/python benchmarks/accuracy.py                  # k=16,512; seeds 0,1,2; 200 forward passes
     .venv/bin/python benchmarks/accuracy.py --quick --json   # k=16,512; seed 0; 40 forward passes
     .venv/bin/python benchmarks/accuracy.py --long           # k=16,512; seeds 0-4; 2000 forward passes
+    .venv/bin/python benchmarks/accuracy.py --preset decoder --json --out rows.jsonl   # prompt-based decoder
+
+The decoder preset (benchmarks/accuracy_decoder.py) runs the embedded SmolLM2-135M prompt-based, from one
+calibrated start per (k, seed), with learning rates probed on validation rows; see that module.
 
 Setting: the embedded MiniLM-L6 with the prototype head (worker/train/heads.py), k training examples per
 class from ../shared/data/sst2/train.tsv (seeded), evaluated on all 872 rows of dev.tsv with the real model
@@ -143,6 +147,16 @@ def markdown_table(rows: list[dict]) -> str:
     return "\n".join(out)
 
 
+def _without_decoder_preset(argv: list[str]) -> list[str] | None:
+    """The arguments less `--preset decoder` when that preset is asked for, else None."""
+    for i, arg in enumerate(argv):
+        if arg == "--preset=decoder":
+            return argv[:i] + argv[i + 1:]
+        if arg == "--preset" and argv[i + 1:i + 2] == ["decoder"]:
+            return argv[:i] + argv[i + 2:]
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     preset = parser.add_mutually_exclusive_group()
@@ -156,7 +170,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--markdown-from", metavar="JSONL",
                         help="print the Markdown table of rows saved earlier with --json, and exit")
+    parser.add_argument("--preset", choices=("quick", "default", "long", "decoder"),
+                        help="a named preset; 'decoder' is the prompt-based SmolLM2 benchmark with its own "
+                             "options (benchmarks/accuracy_decoder.py --help)")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    rest = _without_decoder_preset(argv)
+    if rest is not None:
+        import accuracy_decoder
+
+        return accuracy_decoder.main(rest)
     args = parser.parse_args(argv)
+    if args.preset:
+        args.quick, args.long = args.preset == "quick", args.preset == "long"
     if args.markdown_from:
         import json
 

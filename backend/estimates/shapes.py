@@ -4,6 +4,8 @@ This is the one web-side module that imports torch: it builds the model on the `
 tensors have shapes but no storage, so even a 70B configuration costs about a second and no memory.
 
 Models are named as the engine names them (docs/CONTRACTS.md): ``"minilm"`` (the embedded MiniLM-L6),
+the embedded decoders of ``common/models.py`` (``"smollm2-135m"``, ``"gemma3-270m"``: the converted folder's
+config, else the copy shipped in ``common/model_configs``, so a forecast works before setup has run),
 ``"tiny-bert"`` / ``"tiny-gpt2"`` (random test models), a Hugging Face id already in the local cache, or a
 local folder with a ``config.json``. Target sizes for ROI projections (``"1b"``, ``"7b"``, ``"13b"``,
 ``"70b"``) map to well-known public architectures written out below as config dicts.
@@ -107,10 +109,19 @@ def config_hash(config_dict: dict) -> str:
 def _load_config(model: str):
     from transformers import AutoConfig
 
+    from common.models import builtin
+
     key = model.lower()
     key = TARGET_SIZES.get(key, key)
     if key == "minilm":
         return "MiniLM-L6 (embedded)", AutoConfig.from_pretrained(minilm_config_dir(), local_files_only=True)
+    entry = builtin(key)
+    if entry is not None and entry.source == "converted":
+        values = entry.config()
+        if values is None:
+            raise UnknownModel(f"no configuration for the built-in model {model!r}")
+        values = {k: v for k, v in values.items() if k not in ("quantization_config", "transformers_version")}
+        return entry.name, AutoConfig.for_model(values.pop("model_type"), **values)
     if key in PRESETS:
         name, values = PRESETS[key]
         values = dict(values)

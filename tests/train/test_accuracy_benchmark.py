@@ -42,3 +42,43 @@ def test_summary_and_markdown_rows():
     assert summary["acc_end_std"] == pytest.approx(math.sqrt(2) * 0.01)
     table = bench.markdown_table(rows).splitlines()
     assert len(table) == 4 and "| 16 | 2 | lozo | 20 |" in table[3] and "+2.0" in table[3]
+
+
+def _load_decoder():
+    import sys
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    spec = importlib.util.spec_from_file_location("accuracy_decoder", REPO / "benchmarks" / "accuracy_decoder.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["accuracy_decoder"] = module  # its dataclass looks its module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def _row(method, k, seed, start, end, significant, **extra):
+    return {"method": method, "k": k, "seed": seed, "forward_passes": 200, "steps": 100, "lr": 5e-5,
+            "acc_start": start, "acc_end": end, "ci95": 0.03, "fixed": 30, "broken": 10, "p_value": 0.002,
+            "significant": significant, "best_step": 75, "acc_best": end, "first_train_loss": 0.7,
+            "final_train_loss": 0.6, "s_per_step": 8.0, "run_min": 19.5, "load_avg": [2.1, 2.3], **extra}
+
+
+def test_decoder_targets_are_measured_as_the_issue_states_them():
+    decoder = _load_decoder()
+    rows = [_row("lozo", 512, s, 0.65, 0.68, s != 2) for s in range(3)]
+    rows += [_row("mezo", 512, s, 0.65, 0.675, False) for s in range(3)]
+    rows += [_row("lozo", 16, s, 0.64, 0.645, False) for s in range(3)]
+    t = decoder.targets(rows)
+    assert t["lozo_significant_at_512"] == "2/3" and t["lozo_significant_at_512_met"]
+    assert t["lozo_minus_mezo_mean"] == pytest.approx(0.005) and t["lozo_not_behind_mezo_met"]
+    assert t["lozo_mean_gain"] == pytest.approx((3 * 0.03 + 3 * 0.005) / 6) and t["lozo_mean_gain_met"]
+    rows[0]["acc_end"] = 0.60  # one bad seed drags LOZO more than half a point behind MeZO
+    assert not decoder.targets(rows)["lozo_not_behind_mezo_met"]
+    (lozo512, *_rest) = decoder.summarise(rows)
+    assert lozo512["method"] == "lozo" and lozo512["k"] == 512 and lozo512["significant_gains"] == "2/3"
+    assert "| 512 | 0 | lozo | 100 | 5e-05 | 65.0 |" in decoder.markdown_table(rows)
+
+
+def test_decoder_preset_is_reached_through_accuracy_py():
+    assert bench._without_decoder_preset(["--preset", "decoder", "--ks", "16"]) == ["--ks", "16"]
+    assert bench._without_decoder_preset(["--json", "--preset=decoder"]) == ["--json"]
+    assert bench._without_decoder_preset(["--preset", "quick"]) is None

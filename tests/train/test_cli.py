@@ -109,3 +109,14 @@ def test_every_method_on_the_default_minilm(tmp_path):
     table = proc.stdout.splitlines()
     assert table[0].split()[:2] == ["method", "status"]
     assert sum("succeeded" in row for row in table) == len(METHODS)
+
+
+def test_prompt_flags_reach_the_spec():
+    from worker.train.cli import build_parser, spec_from_args
+
+    args = build_parser().parse_args(["--method", "lozo", "--model", "smollm2-135m", "--template",
+                                      "{text} Overall, it was {mask}.", "--label-words", "bad, good",
+                                      "--calibration", "contextual", "--task-kind", "sentiment", "--val-size", "64"])
+    spec = spec_from_args(args)
+    assert spec.template == "{text} Overall, it was {mask}." and spec.label_words == ["bad", "good"]
+    assert (spec.calibration, spec.task_kind, spec.val_size) == ("contextual", "sentiment", 64)

@@ -84,3 +84,30 @@ def test_sst2_task_trains_on_train_and_evaluates_on_dev():
     assert len(task.train_texts) == 32 and len(task.eval_texts) == 872
     assert Counter(task.train_labels) == {0: 16, 1: 16}
     assert task.label_words == ["terrible", "great"]
+
+
+def test_validation_is_a_second_k_shot_sample_disjoint_from_training_and_dev():
+    task = build_task("sst2", k_shot=16, seed=0, val_size=256)
+    assert len(task.val_texts) == 32 and Counter(task.val_labels) == {0: 16, 1: 16}
+    assert not set(task.val_texts) & set(task.train_texts)
+    other = build_task("sst2", k_shot=16, seed=1, val_size=256)
+    assert other.val_texts != task.val_texts  # drawn with the run seed, like the training rows
+    large = build_task("sst2", k_shot=512, seed=0, val_size=256)
+    assert Counter(large.val_labels) == {0: 128, 1: 128}  # capped, stratified
+    assert not set(large.val_texts) & set(large.train_texts)
+
+
+def test_an_uploaded_file_validates_on_rows_it_neither_trains_nor_evaluates_on():
+    task = build_task("demo-sentiment", k_shot=8, seed=0, val_size=10)
+    assert len(task.val_texts) == 10
+    assert not set(task.val_texts) & (set(task.train_texts) | set(task.eval_texts))
+    assert build_task("demo-sentiment", k_shot=None).val_texts == []  # every row trains: nothing left
+
+
+def test_pairs_come_from_two_text_columns(tmp_path):
+    path = tmp_path / "nli.csv"
+    path.write_text("premise,hypothesis,label\n" + "".join(
+        f"a man sleeps {i},a person rests {i},{'entailment' if i % 2 else 'contradiction'}\n" for i in range(20)))
+    task = build_task(str(path), text_column="premise", text_b_column="hypothesis", k_shot=4)
+    assert all(isinstance(t, tuple) and t[0].startswith("a man") and t[1].startswith("a person")
+               for t in task.train_texts + task.eval_texts)

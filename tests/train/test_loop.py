@@ -153,6 +153,9 @@ def test_user_lr_and_probe_are_reported():
     assert h["lr_source"] == "probe"
     tried = h["lr_probe"]["loss_by_lr"]
     assert len(tried) == 4 and h["lr"] in [float(k) for k in tried]
+    assert h["lr_probe"]["loss_on"] == "validation"  # never the reported evaluation rows
+    writer, _ = _run(method="lozo", lr_probe=True, k_shot=None)  # every row trains: no validation rows
+    assert writer.events[0]["hyperparams"]["lr_probe"]["loss_on"] == "training"
 
 
 def test_invalid_spec_is_refused():
@@ -162,3 +165,75 @@ def test_invalid_spec_is_refused():
         RunSpec.from_dict({"method": "lozo", "stepz": 3})
     with pytest.raises(ValueError, match="zo_eps: Input should be greater than 0"):
         RunSpec.from_dict({"method": "lozo", "zo_eps": 0})
+
+
+def _run_streamed(**overrides):
+    """Like _run, with every event (metrics included) read back from the JSONL stream."""
+    import io
+    import json
+
+    stream = io.StringIO()
+    finished = run(RunSpec(**{"method": "lozo", **TINY, **overrides}), EventWriter(stream))
+    return [json.loads(line) for line in stream.getvalue().splitlines()], finished
+
+
+def test_a_prompt_run_reports_its_prompt_calibration_validation_best_step_and_eta():
+    events, finished = _run_streamed(model="tiny-gpt2", val_size=12)
+    writer = type("Events", (), {"events": [e for e in events if e["event"] != "metrics"]})
+    started = writer.events[0]
+    prompt = started["prompt"]
+    assert prompt["template"] == "{text} It was {mask}." and prompt["label_words"] == ["terrible", "great"]
+    assert prompt["calibration"] == "content_free" and len(prompt["class_bias"]) == 2
+    assert started["model"]["scoring"] == "next_token" and started["n_val"] == 12
+    evals = [e for e in writer.events if e["event"] == "eval"]
+    assert all({"val/accuracy", "val/loss", "eval/accuracy"} <= set(e["values"]) for e in evals)
+    best = max(evals, key=lambda e: (e["values"]["val/accuracy"], -e["step"]))  # first of the best
+    summary = finished["summary"]
+    assert summary["best_step"] == best["step"] == evals[-1]["best"]["step"]
+    assert summary["acc_best"] == best["values"]["eval/accuracy"]
+    assert summary["best_val_accuracy"] == best["values"]["val/accuracy"] and summary["n_val"] == 12
+    metrics = [e for e in events if e["event"] == "metrics"]
+    assert len(metrics) == 4 and all(e["s_per_step"] > 0 and e["eta_s"] >= 0 for e in metrics)
+    assert metrics[0]["eta_s"] > metrics[-1]["eta_s"]
+
+
+def test_an_encoder_with_a_head_has_no_prompt_and_an_eta_only_with_a_budget():
+    events, _ = _run_streamed(steps=2)
+    assert events[0]["prompt"] is None
+    assert all(e["eta_s"] is not None for e in events if e["event"] == "metrics")
+    stop = StopFlag()
+    writer = EventWriter(None)
+
+    def stop_after_first_metrics(event, **fields):
+        record = EventWriter.emit(writer, event, **fields)
+        if event == "metrics":
+            stop.set()
+        return record
+
+    writer.emit = stop_after_first_metrics
+    run(RunSpec(**{"method": "lozo", **TINY, "steps": None}), writer, stop)
+    assert writer.last_metrics["eta_s"] is None  # no step budget, no minutes budget: no end to foresee
+
+
+def test_a_pair_task_runs_prompt_based(tmp_path):
+    path = tmp_path / "nli.csv"
+    path.write_text("premise,hypothesis,label\n" + "".join(
+        f"a man sleeps {i},a person rests {i},{'entailment' if i % 2 else 'contradiction'}\n" for i in range(40)))
+    writer, finished = _run(model="tiny-gpt2", dataset=str(path), text_column="premise",
+                            text_b_column="hypothesis", k_shot=4)
+    assert finished["status"] == "succeeded", finished["reason"]
+    prompt = writer.events[0]["prompt"]
+    assert prompt["task_kind"] == "pair" and prompt["label_words"] == ["No", "Yes"]
+
+
+def test_wrong_label_words_fail_with_a_readable_reason():
+    _, finished = _run(model="tiny-gpt2", label_words=["bad", "good", "fine"])
+    assert finished["status"] == "failed" and "one label word per label" in finished["reason"]
+
+
+@pytest.mark.parametrize("method", ["adamw", "lozo"])
+def test_several_token_label_words_train_with_gradients_and_without(method):
+    writer, finished = _run(model="tiny-gpt2", method=method, label_words=["very bad", "really quite good"])
+    assert finished["status"] == "succeeded", finished["reason"]
+    assert [len(t) for t in writer.events[0]["prompt"]["label_tokens"]] == [2, 3]
+    assert finished["summary"]["final_train_loss"] > 0

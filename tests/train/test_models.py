@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from worker.train.models import count_parameters, label_token_ids, load_model
+from worker.train.models import count_parameters, load_model
 
 
 @pytest.mark.parametrize("tiny,kind", [("tiny-bert", "encoder"), ("tiny-gpt2", "decoder")])
@@ -40,12 +40,6 @@ def test_parameter_count_counts_tied_weights_once():
     lm = loaded.model.lm
     assert lm.get_output_embeddings().weight is lm.get_input_embeddings().weight
     assert count_parameters(loaded.model) == sum(p.numel() for p in set(loaded.model.parameters()))
-
-
-def test_label_words_must_have_distinct_first_tokens():
-    loaded = load_model("tiny-bert", 2, ["a", "b"], device="cpu")
-    with pytest.raises(ValueError, match="share a first token"):
-        label_token_ids(loaded.tokenizer, ["great", "great"])
 
 
 def _tiny_opt():

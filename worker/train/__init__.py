@@ -1,5 +1,5 @@
-"""The training engine: models, data, the shared head start, the loop, memory probes, JSONL events, CLI.
+"""The training engine: models, a run's data, the shared head start, the loop, memory probes, JSONL events, CLI.
 
 `python -m worker.train --help`; the spec and the events are docs/CONTRACTS.md section 1. Torch only, no web
-code; `datafiles`, `data` and `spec` are pure Python so the web backend can import them.
+code; what the web process needs too (the run spec, data files, built-in datasets, prompts) is in `common/`.
 """

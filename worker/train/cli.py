@@ -13,8 +13,9 @@ import signal
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any, get_args, get_origin
 
 from common.methods import load_method_plugins, method_names
 from common.runspec import RunSpec
@@ -28,16 +29,24 @@ SWITCH_HELP = {"lr_probe": "try a few learning rates briefly and keep the best",
                "scale_by_rank": "LOZO: the paper's 1/r scaling of the estimate"}
 
 
-def _flag_type(annotation: Any) -> type:
-    """The argparse type of a spec field: int or float when the field is one (or optional), else str."""
+def _flag_type(annotation: Any) -> Callable[[str], Any]:
+    """The argparse type of a spec field: int or float when the field is one (or optional), a
+    comma-separated list for a list field ("--label-words terrible,great"), else str."""
     members = get_args(annotation) or (annotation,)
+    if any(get_origin(m) is list for m in members):
+        return _comma_list
     return next((typ for typ in (int, float) if typ in members), str)
 
 
-def flag_fields() -> dict[str, type]:
+def flag_fields() -> dict[str, Callable[[str], Any]]:
     """Every RunSpec field that takes a value on the command line, with its type."""
     return {name: _flag_type(field.annotation) for name, field in RunSpec.model_fields.items()
             if name not in SWITCHES}
+
+
+def _comma_list(value: str) -> list[str]:
+    """A list flag: "terrible,great" -> ["terrible", "great"]."""
+    return [w.strip() for w in value.split(",")]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,4 +1,4 @@
-"""A run's data: the training rows (k-shot sampling), the evaluation rows (held-out split) and the batch order.
+"""A run's data: the training rows (k-shot sampling), the validation and evaluation rows, the batch order.
 
 Pure Python (no torch). The datasets themselves are read by ``common.datafiles`` (files) and
 ``common.builtin_data`` (built-ins), the same code the API validates uploads with.
@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from common.builtin_data import builtin_dataset
 from common.datafiles import DatasetFileError, ParsedDataset, RowError, read_dataset_file
+from common.prompts import default_label_words, infer_kind
 
 SPLIT_SEED = 1234  # the held-out split does not depend on the run seed: every seed is evaluated on the same rows
 HELD_OUT_FRACTION = 0.2
+VALIDATION_SEED_OFFSET = 7919  # the validation sample of seed s is drawn with s + this, never like training's
 
 # The papers' verbalizer for SST-2-like sentiment (MeZO / LM-BFF): "terrible" / "great".
 SENTIMENT_WORDS = ("terrible", "great")
@@ -23,15 +25,21 @@ SENTIMENT_WORDS = ("terrible", "great")
 
 @dataclass
 class Task:
-    """What one run trains and evaluates on; the label ids index `label_names` (and `label_words`)."""
+    """What one run trains and evaluates on; the label ids index `label_names` (and `label_words`).
+
+    A text is a string, or a (text_a, text_b) pair for pair tasks. The validation rows pick the best step
+    and are never reported as the evaluation: they are disjoint from both training and evaluation rows.
+    """
 
     name: str
-    train_texts: list[str]
+    train_texts: list
     train_labels: list[int]
-    eval_texts: list[str]
+    eval_texts: list
     eval_labels: list[int]
     label_names: list[str]
     label_words: list[str]
+    val_texts: list = field(default_factory=list)
+    val_labels: list[int] = field(default_factory=list)
 
     @property
     def n_classes(self) -> int:
@@ -39,10 +47,10 @@ class Task:
 
 
 def _label_words(dataset_name: str, label_names: list[str]) -> list[str]:
-    """Words a prompt-based (decoder) classifier reads for each class."""
+    """Default English words a prompt-based classifier reads for each class (common/prompts.py)."""
     if dataset_name in ("sst2", "demo-sentiment") and len(label_names) == 2:
         return list(SENTIMENT_WORDS)
-    return [name.replace("_", " ") for name in label_names]
+    return default_label_words(infer_kind(label_names, dataset_name), label_names, "en")
 
 
 # --- sampling ------------------------------------------------------------------------------------------
@@ -79,12 +87,30 @@ def held_out_split(labels: list[int], fraction: float = HELD_OUT_FRACTION,
     return sorted(train), sorted(evaluation)
 
 
-def _load(name_or_path: str, text_column: str | None, label_column: str | None) -> tuple[ParsedDataset, ParsedDataset | None]:
+def _load(name_or_path: str, text_column: str | None, label_column: str | None,
+          text_b_column: str | None = None) -> tuple[ParsedDataset, ParsedDataset | None]:
     """A dataset and, for built-ins that have one, its own evaluation part."""
     builtin = builtin_dataset(name_or_path)
     if builtin is not None:
         return builtin.load_parts()
-    return read_dataset_file(name_or_path, text_column, label_column), None
+    parsed = read_dataset_file(name_or_path, text_column, label_column)
+    if text_b_column is not None:
+        parsed.texts = _pair_texts(name_or_path, parsed, text_b_column)
+    return parsed, None
+
+
+def _pair_texts(path: str, parsed: ParsedDataset, text_b_column: str) -> list[tuple[str, str]]:
+    """(text_a, text_b) per row: the file read a second time with `text_b_column` as its text.
+
+    Both reads are strict (any row missing a text or a label is an error), so their rows are the same rows.
+    """
+    if parsed.text_column == text_b_column:
+        raise DatasetFileError(path, [RowError(None, "text_column", "give text_column as well: the first text "
+                                                                    f"was detected as {text_b_column!r}")])
+    second = read_dataset_file(path, text_b_column, parsed.label_column)
+    if len(second.texts) != len(parsed.texts):
+        raise DatasetFileError(path, [RowError(None, text_b_column, "the two text columns have different rows")])
+    return list(zip(parsed.texts, second.texts))
 
 
 def _remap(parsed: ParsedDataset, label_names: list[str], source: str) -> list[int]:
@@ -98,16 +124,21 @@ def _remap(parsed: ParsedDataset, label_names: list[str], source: str) -> list[i
 
 def build_task(dataset: str = "demo-sentiment", eval_dataset: str | None = None, k_shot: int | None = 16,
                eval_size: int | None = None, seed: int = 0, text_column: str | None = None,
-               label_column: str | None = None) -> Task:
-    """Resolve a run's data: k-shot training rows (by `seed`) and the evaluation rows (fixed for every seed).
+               label_column: str | None = None, text_b_column: str | None = None,
+               val_size: int | None = None) -> Task:
+    """Resolve a run's data: k-shot training rows (by `seed`), validation rows, and the evaluation rows
+    (fixed for every seed).
 
     Evaluation comes from `eval_dataset`, else the built-in's own evaluation file (sst2: dev.tsv), else a
     stratified held-out split of `dataset` made before k-shot sampling (so training never sees it).
+    Validation (LM-BFF / MeZO's protocol): a second k-shot sample of the training pool, disjoint from the
+    training rows, drawn with its own seed and capped at `val_size` rows (stratified); none when every row
+    trains (`k_shot` null) or none is left.
     """
-    train_part, builtin_eval = _load(dataset, text_column, label_column)
+    train_part, builtin_eval = _load(dataset, text_column, label_column, text_b_column)
     label_names = train_part.label_names
     if eval_dataset is not None:
-        eval_part, _ = _load(eval_dataset, text_column, label_column)
+        eval_part, _ = _load(eval_dataset, text_column, label_column, text_b_column)
         eval_texts, eval_labels = eval_part.texts, _remap(eval_part, label_names, eval_dataset)
         pool = list(range(len(train_part)))
     elif builtin_eval is not None:
@@ -124,6 +155,13 @@ def build_task(dataset: str = "demo-sentiment", eval_dataset: str | None = None,
 
     pool_labels = [train_part.labels[i] for i in pool]
     chosen = [pool[i] for i in k_shot_indices(pool_labels, k_shot, seed)]
+    validation: list[int] = []
+    if k_shot is not None:
+        taken = set(chosen)
+        rest = [i for i in pool if i not in taken]
+        per_class = k_shot if val_size is None else max(1, min(k_shot, val_size // len(label_names)))
+        rest_labels = [train_part.labels[i] for i in rest]
+        validation = [rest[i] for i in k_shot_indices(rest_labels, per_class, seed + VALIDATION_SEED_OFFSET)]
     name = dataset if builtin_dataset(dataset) is not None else Path(dataset).name
     return Task(
         name=name,
@@ -133,6 +171,8 @@ def build_task(dataset: str = "demo-sentiment", eval_dataset: str | None = None,
         eval_labels=eval_labels,
         label_names=label_names,
         label_words=_label_words(dataset, label_names),
+        val_texts=[train_part.texts[i] for i in validation],
+        val_labels=[train_part.labels[i] for i in validation],
     )
 
 

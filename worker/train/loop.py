@@ -23,13 +23,16 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from common.budget import eta_s
 from common.runspec import RunSpec
 from worker.train import memory
+from worker.train.calibration import calibrate
 from worker.train.data import Task, build_task, iter_batches
 from worker.train.events import EventWriter, pack_bits
 from worker.train.heads import default_lr, init_head, probe_candidates
 from worker.train.models import LoadedModel, load_model
 from worker.train.optimizers import build_optimizer
+from worker.train.prompting import resolve_prompt
 
 PROBE_STEPS = 20
 
@@ -46,21 +49,32 @@ class StopFlag:
 
 @dataclass
 class Prepared:
-    """The shared start of a run: data, model with its head, and the batch sequence's seed."""
+    """The shared start of a run: data, model with its head (or calibrated prompt), the prompt used."""
 
     task: Task
     loaded: LoadedModel
     head_init: str
+    prompt: dict | None = None  # prompt-based models: template, label words and tokens, calibration
 
 
 def prepare(spec: RunSpec) -> Prepared:
-    """Data, model and head for `spec`: identical for every method with the same seed (the method is unused)."""
+    """Data, model and head for `spec`: identical for every method with the same seed (the method is unused).
+
+    Prompt-based models are calibrated here, from the start weights, once: every method then trains and is
+    evaluated with the same fixed class bias (worker/train/calibration.py).
+    """
     task = build_task(spec.dataset, spec.eval_dataset, spec.k_shot, spec.eval_size, spec.seed,
-                      spec.text_column, spec.label_column)
-    loaded = load_model(spec.model, task.n_classes, task.label_words, spec.device, spec.dtype, spec.seed,
-                        spec.max_length, spec.allow_download)
-    head = init_head(loaded, task.train_texts, task.train_labels, task.label_words, spec.head_init, spec.seed)
-    return Prepared(task, loaded, head)
+                      spec.text_column, spec.label_column, spec.text_b_column, spec.val_size)
+    prompt = resolve_prompt(spec.task_kind, spec.language, spec.template, spec.label_words, task.label_names,
+                            spec.dataset, task.train_texts)
+    loaded = load_model(spec.model, task.n_classes, prompt.label_words, spec.device, spec.dtype, spec.seed,
+                        spec.max_length, spec.allow_download, prompt=prompt)
+    if loaded.prompt is None:
+        head = init_head(loaded, task.train_texts, task.train_labels, task.label_words, spec.head_init, spec.seed)
+        return Prepared(task, loaded, head)
+    task.label_words = list(prompt.label_words)
+    calibration = calibrate(loaded, spec.calibration, task.train_texts)
+    return Prepared(task, loaded, "label_words", {**prompt.public(), "scoring": loaded.scoring, **calibration})
 
 
 def train_step(spec: RunSpec, model: torch.nn.Module, opt: torch.optim.Optimizer, enc: dict,
@@ -78,17 +92,27 @@ def train_step(spec: RunSpec, model: torch.nn.Module, opt: torch.optim.Optimizer
     return loss.item()
 
 
+def _text_length(text) -> int:
+    return sum(map(len, text)) if isinstance(text, (tuple, list)) else len(text)
+
+
 @torch.inference_mode()
-def evaluate(loaded: LoadedModel, texts: list[str], labels: list[int], batch_size: int) -> tuple[float, float, list[int]]:
-    """(mean loss, accuracy, per-example correct bits) of the current model on the evaluation rows."""
-    total_loss, bits = 0.0, []
-    for start in range(0, len(texts), batch_size):
-        enc = loaded.encode(texts[start:start + batch_size])
-        y = torch.tensor(labels[start:start + batch_size], device=enc["input_ids"].device)
+def evaluate(loaded: LoadedModel, texts: list, labels: list[int], batch_size: int) -> tuple[float, float, list[int]]:
+    """(mean loss, accuracy, per-example correct bits in the rows' order) of the current model on `texts`.
+
+    Rows are batched by length (padding a short sentence to a long one's width is wasted work); the bits
+    come back in the original order.
+    """
+    order = sorted(range(len(texts)), key=lambda i: _text_length(texts[i]))
+    total_loss, bits = 0.0, [0] * len(texts)
+    for start in range(0, len(order), batch_size):
+        rows = order[start:start + batch_size]
+        enc = loaded.encode([texts[i] for i in rows])
         logits = loaded.model(**enc).float()
-        y = y.to(logits.device)
+        y = torch.tensor([labels[i] for i in rows], device=logits.device)
         total_loss += F.cross_entropy(logits, y, reduction="sum").item()
-        bits.extend((logits.argmax(1) == y).int().tolist())
+        for i, ok in zip(rows, (logits.argmax(1) == y).int().tolist()):
+            bits[i] = ok
     n = max(len(texts), 1)
     return total_loss / n, sum(bits) / n, bits
 
@@ -101,8 +125,9 @@ def _batch(loaded: LoadedModel, task: Task, idx: list[int]) -> tuple[dict, torch
 def probe_lr(spec: RunSpec, prep: Prepared, default: float) -> tuple[float, dict]:
     """Try a few learning rates for PROBE_STEPS steps each from the shared start; keep the lowest loss.
 
-    The loss compared is that of the training rows (up to 64) after the probe, measured with a plain forward
-    pass; the weights are restored afterwards, so the run itself starts from the same point.
+    The loss compared is that of the validation rows after the probe (the training rows, up to 64, when the
+    run has none), measured with a plain forward pass; the weights are restored afterwards, so the run itself
+    starts from the same point.
     """
     model, task = prep.loaded.model, prep.task
     start = {k: v.detach().clone() for k, v in model.state_dict().items()}
@@ -117,7 +142,9 @@ def probe_lr(spec: RunSpec, prep: Prepared, default: float) -> tuple[float, dict
             loss = train_step(spec, model, opt, enc, y)
             if not math.isfinite(loss):
                 break
-        if math.isfinite(loss):
+        if math.isfinite(loss) and task.val_texts:
+            loss = evaluate(prep.loaded, task.val_texts, task.val_labels, spec.eval_batch_size)[0]
+        elif math.isfinite(loss):
             with torch.inference_mode():
                 enc, y = _batch(prep.loaded, task, probe_rows)
                 loss = F.cross_entropy(model(**enc).float(), y).item()
@@ -125,7 +152,8 @@ def probe_lr(spec: RunSpec, prep: Prepared, default: float) -> tuple[float, dict
         model.load_state_dict(start)
     finite = {float(k): v for k, v in results.items() if v is not None}
     best = min(finite, key=lambda k: finite[k]) if finite else default
-    return best, {"steps": PROBE_STEPS, "loss_by_lr": results}
+    return best, {"steps": PROBE_STEPS, "loss_by_lr": results,
+                  "loss_on": "validation" if task.val_texts else "training"}
 
 
 def run(spec: RunSpec, writer: EventWriter, stop: StopFlag | None = None, progress: bool = False) -> dict:
@@ -180,20 +208,39 @@ def _train(spec: RunSpec, prep: Prepared, writer: EventWriter, stop: StopFlag, p
                               nvml_used_mb=memory.nvml_used_mb(device))
     writer.emit("started", method=spec.method,
                 model={"name": loaded.name, "n_params": loaded.n_params, "n_trainable": loaded.n_trainable,
-                       "kind": loaded.kind},
+                       "kind": loaded.kind, "scoring": loaded.scoring},
                 device=device.type, dtype=spec.dtype, hyperparams=hyper, dataset=task.name,
                 label_names=task.label_names, n_train=len(task.train_texts), n_eval=len(task.eval_texts),
-                memory=started_memory)
+                n_val=len(task.val_texts), prompt=prep.prompt, memory=started_memory)
 
     step, forward_passes, backward_passes, train_time = 0, 0, 0, 0.0
     last_loss: float | None = None
     cuda_train_peak: float | None = 0.0 if device.type == "cuda" else None
+    # The best step is chosen on the validation rows only; the evaluation accuracy at that step is reported
+    # beside the final one (never chosen on the reported rows themselves).
+    best: dict = {"step": None, "val_accuracy": None, "eval_accuracy": None}
+    best_checkpoint: str | None = None
+    eval_seconds: list[float] = []  # wall seconds of each evaluation (reported rows + validation), for the ETA
 
     def do_eval() -> float:
+        nonlocal best_checkpoint
+        started_at = time.perf_counter()
         loss, acc, bits = evaluate(loaded, task.eval_texts, task.eval_labels, spec.eval_batch_size)
+        values = {"eval/loss": loss, "eval/accuracy": acc}
+        extra = {}
+        if task.val_texts:
+            val_loss, val_acc, _ = evaluate(loaded, task.val_texts, task.val_labels, spec.eval_batch_size)
+            values.update({"val/loss": val_loss, "val/accuracy": val_acc})
+            if best["val_accuracy"] is None or val_acc > best["val_accuracy"]:  # ties keep the earlier step
+                best.update(step=step, val_accuracy=val_acc, eval_accuracy=acc)
+                if spec.checkpoint_dir:
+                    best_checkpoint = save_checkpoint(Path(spec.checkpoint_dir), spec, model, opt, step, lr,
+                                                      filename="best.pt")
+            extra = {"n_val": len(task.val_texts), "best": dict(best)}
+        eval_seconds.append(time.perf_counter() - started_at)
         writer.emit("eval", step=step, elapsed_s=train_time, forward_passes=forward_passes,
-                    backward_passes=backward_passes, values={"eval/loss": loss, "eval/accuracy": acc},
-                    correct=pack_bits(bits), n_eval=len(bits))
+                    backward_passes=backward_passes, values=values, correct=pack_bits(bits), n_eval=len(bits),
+                    **extra)
         memory.cuda_reset_peak(device)  # the next training segment's peak is its own
         return acc
 
@@ -224,8 +271,11 @@ def _train(spec: RunSpec, prep: Prepared, writer: EventWriter, stop: StopFlag, p
             values["memory/cuda_peak_allocated_mb"] = cuda_train_peak
         if spec.zeroth_order:
             values["zo/projected_grad"] = opt.last_projected_grad
+        s_per_step = train_time / step
+        eta = eta_s(step, s_per_step, spec.steps, spec.eval_every, sum(eval_seconds) / len(eval_seconds),
+                    spec.max_minutes, train_time)
         writer.emit("metrics", step=step, elapsed_s=train_time, forward_passes=forward_passes,
-                    backward_passes=backward_passes, values=values)
+                    backward_passes=backward_passes, values=values, s_per_step=s_per_step, eta_s=eta)
         if bar is not None:
             bar.update(1)
             bar.set_postfix(loss=f"{loss:.4f}")
@@ -252,15 +302,17 @@ def _train(spec: RunSpec, prep: Prepared, writer: EventWriter, stop: StopFlag, p
         backward_passes=backward_passes,
         summary=_summary(acc_start, acc_end, last_loss, baseline_rss, cuda_train_peak, checkpoint,
                          s_per_step=train_time / step if step else None, lr=lr, lr_source=lr_source,
-                         n_eval=len(task.eval_texts), n_train=len(task.train_texts)),
+                         n_eval=len(task.eval_texts), n_train=len(task.train_texts), n_val=len(task.val_texts),
+                         best_step=best["step"], best_val_accuracy=best["val_accuracy"],
+                         acc_best=best["eval_accuracy"], checkpoint_best=best_checkpoint),
     )
 
 
 def save_checkpoint(folder: Path, spec: RunSpec, model: torch.nn.Module, opt: torch.optim.Optimizer,
-                    step: int, lr: float) -> str:
-    """Trainable state (weights, optimizer state, spec) to folder/checkpoint.pt; returns its path."""
+                    step: int, lr: float, filename: str = "checkpoint.pt") -> str:
+    """Trainable state (weights, optimizer state, spec) to folder/filename; returns its path."""
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "checkpoint.pt"
+    path = folder / filename
     torch.save({"model": {k: v for k, v in model.state_dict().items()}, "optimizer": opt.state_dict(),
                 "spec": spec.to_dict(), "step": step, "lr": lr}, path)
     return str(path)

