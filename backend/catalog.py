@@ -15,6 +15,9 @@ from typing import Any
 
 from backend.errors import Problem
 from common.methods import get_method
+from common.models import BUILTIN_MODELS as COMMON_BUILTIN_MODELS
+from common.models import BuiltinModel
+from common.models import builtin as builtin_model
 
 
 @dataclass(frozen=True)
@@ -29,14 +32,21 @@ class ModelInfo:
     # a rank above it cannot be a low-rank perturbation of every layer. None: unknown (remote id).
     min_layer_dim: int | None
     kind: str | None = None  # "encoder" | "decoder"
+    licence: str | None = None
+    description: str | None = None
+    installed: bool = True  # an optional built-in (Gemma) is listed before it is installed, saying how
+    languages: tuple[str, ...] = ()
 
 
-BUILTIN_MODELS: tuple[ModelInfo, ...] = (
-    ModelInfo("minilm", "MiniLM-L6 (embedded)", True, 22_713_216, 384, "encoder"),
-    ModelInfo("tiny-bert", "Tiny BERT (random weights, for tests)", True, None, 32, "encoder"),
-    ModelInfo("tiny-gpt2", "Tiny GPT-2 (random weights, for tests)", True, None, 32, "decoder"),
-)
-_BUILTIN_BY_ID = {m.id: m for m in BUILTIN_MODELS}
+def _builtin_info(model: BuiltinModel) -> ModelInfo:
+    return ModelInfo(model.id, model.name, True, model.n_params, model.min_layer_dim, model.kind,
+                     licence=model.licence or None, description=model.description or None,
+                     installed=model.installed(), languages=model.languages)
+
+
+def builtin_models() -> list[ModelInfo]:
+    """The built-in models (``common.models``), each saying whether it is installed on this machine."""
+    return [_builtin_info(m) for m in COMMON_BUILTIN_MODELS]
 
 # A Hugging Face id: "org/name" of letters, digits, '-', '_', '.'.
 _HF_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
@@ -52,8 +62,13 @@ class UnknownModelError(ValueError):
 def resolve_model(model: str) -> ModelInfo:
     """Check ``model`` without loading it; raise UnknownModelError with a message for a person."""
     model = model.strip()
-    if model in _BUILTIN_BY_ID:
-        return _BUILTIN_BY_ID[model]
+    builtin = builtin_model(model)
+    if builtin is not None:
+        if not builtin.installed():
+            raise UnknownModelError(f"{builtin.name} is not installed on this server: an administrator installs "
+                                    "it with scripts/setup.sh --with-gemma (its licence: "
+                                    f"{builtin.licence})")
+        return _builtin_info(builtin)
     path = Path(model).expanduser()
     if model.startswith(("/", ".", "~")) or path.is_dir():
         if not path.is_dir():
@@ -69,7 +84,7 @@ def resolve_model(model: str) -> ModelInfo:
     if _HF_ID.match(model):
         return ModelInfo(model, model, False, None, _cached_hub_dim(model), None)
     raise UnknownModelError(
-        f"unknown model {model!r}: use a built-in model ({', '.join(_BUILTIN_BY_ID)}), "
+        f"unknown model {model!r}: use a built-in model ({', '.join(m.id for m in COMMON_BUILTIN_MODELS)}), "
         "a Hugging Face id such as 'org/name', or a folder on the server that holds config.json"
     )
 

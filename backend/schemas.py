@@ -63,6 +63,10 @@ class ModelPublic(BaseModel):
     builtin: bool
     kind: str | None = None
     min_layer_dim: int | None = Field(None, description="the largest LOZO rank this model accepts")
+    licence: str | None = Field(None, description="the weights' licence (built-in models)")
+    description: str | None = None
+    installed: bool = Field(True, description="false: an optional built-in model not installed on this server")
+    languages: list[str] = Field(default_factory=list, description="languages its prompts are made for")
 
 
 class ModelsPublic(BaseModel):
@@ -90,6 +94,46 @@ class MethodPublic(BaseModel):
 class MethodsPublic(BaseModel):
     data: list[MethodPublic]
     count: int
+
+
+class PromptKindPublic(BaseModel):
+    kind: str
+    label: dict[str, str] = Field(description="language -> the kind's name")
+    fields: list[str] = Field(description="the template's text placeholders, e.g. ['text'] or ['text_a', 'text_b']")
+    templates: dict[str, str] = Field(description="language -> default template")
+
+
+class PromptsPublic(BaseModel):
+    """Prompt-based classification: the task kinds with their default templates, languages, calibrations."""
+
+    kinds: list[PromptKindPublic]
+    languages: list[str]
+    calibrations: list[str]
+
+
+class PromptPreviewRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    dataset_id: str = Field(max_length=64)
+    task_kind: str | None = Field(None, max_length=32)
+    language: str | None = Field(None, max_length=8)
+    template: str | None = Field(None, max_length=2000)
+    label_words: list[str] | None = Field(None, max_length=64)
+
+
+class PromptPreview(BaseModel):
+    """The prompt a run on this dataset would use (defaults filled in as the engine fills them) and one
+    example of the dataset as the model reads it."""
+
+    task_kind: str
+    language: str
+    template: str
+    label_words: list[str]
+    label_names: list[str]
+    example: str = Field(description="the dataset's first row")
+    prompt: str = Field(description="what the model reads before the label word")
+    completions: list[str] = Field(description="the prompt completed by each label word, in label order")
+    masked: str = Field(description="the template filled with the example, the label word left blank")
 
 
 class FieldLimit(BaseModel):

@@ -54,10 +54,9 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from common.prompts import default_template
+    from common.prompts import Prompt, default_template
     from worker.train.data import build_task
     from worker.train.models import load_model
-    from worker.train.prompting import Prompt
 
     torch.set_num_threads(args.threads)
     texts = build_task("sst2", k_shot=16, seed=0).eval_texts[:16]

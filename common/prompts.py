@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 TASK_KINDS = ("sentiment", "topic", "pair", "yesno")
 LANGUAGES = ("en", "ja")
@@ -289,3 +289,42 @@ def _check_kind(kind: str, language: str) -> None:
         raise PromptError(f"unknown task kind {kind!r}; choose one of {', '.join(TASK_KINDS)}")
     if language not in LANGUAGES:
         raise PromptError(f"unknown language {language!r}; choose one of {', '.join(LANGUAGES)}")
+
+
+@dataclass
+class Prompt:
+    """A resolved prompt: task kind, language, template and one label word per label."""
+
+    kind: str
+    language: str
+    template: str
+    label_words: list[str]
+    label_tokens: list[list[int]] = field(default_factory=list)  # filled when bound to a tokenizer
+
+    def public(self) -> dict:
+        return {"task_kind": self.kind, "language": self.language, "template": self.template,
+                "label_words": list(self.label_words), "label_tokens": [list(t) for t in self.label_tokens]}
+
+
+def example_fields(example) -> dict[str, str]:
+    """A text, or a (text_a, text_b) pair, as the template's fields."""
+    if isinstance(example, (tuple, list)):
+        a, b = example
+        return {"text_a": a, "text_b": b, "text": a}
+    return {"text": example, "text_a": example, "text_b": ""}
+
+
+def resolve_prompt(task_kind: str | None, language: str | None, template: str | None,
+                   label_words: list[str] | None, label_names: list[str], dataset: str, train_texts: list) -> Prompt:
+    """The run's prompt: what the spec gives, else the defaults for the data (common/prompts.py)."""
+    pairs = bool(train_texts) and isinstance(train_texts[0], (tuple, list))
+    kind = task_kind or ("pair" if pairs else infer_kind(label_names, dataset))
+    if kind == "pair" and not pairs:
+        raise PromptError("a pair task needs two texts per row: give text_b_column (and text_column)")
+    if pairs and kind != "pair":
+        raise PromptError(f"rows have two texts (text_b_column) but the task kind is {kind!r}: use 'pair'")
+    firsts = [t[0] if pairs else t for t in train_texts]
+    lang = language or detect_language(firsts)
+    words = list(label_words) if label_words else default_label_words(kind, label_names, lang)
+    check_label_words(words, len(label_names))
+    return Prompt(kind, lang, template or default_template(kind, lang), words)

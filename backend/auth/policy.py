@@ -91,6 +91,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/models/check"): R("user"),
     ("GET", "/api/methods"): R("user"),
     ("GET", "/api/limits"): R("viewer"),  # the budget caps are the caller's role's in the active workspace
+    ("GET", "/api/prompts"): R("user"),
+    ("POST", "/api/prompts/preview"): R("viewer"),  # reads a dataset of the active workspace (or a built-in)
     ("GET", "/api/gpus"): R("user"),
     ("POST", "/api/estimates/memory"): R("user"),
     # datasets (built-in ones: every signed-in user; uploads: their workspace)

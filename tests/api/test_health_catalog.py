@@ -33,11 +33,13 @@ def test_ready_is_503_when_the_broker_is_unreachable(client, settings):
 
 def test_models_lists_the_builtins(client):
     body = client.get("/api/models").json()
-    assert body["count"] == len(body["data"]) == 3
+    assert body["count"] == len(body["data"]) == 5
     minilm = body["data"][0]
     assert minilm == {"id": "minilm", "name": "MiniLM-L6 (embedded)", "n_params": 22713216, "builtin": True,
-                      "kind": "encoder", "min_layer_dim": 384}
-    assert {m["id"] for m in body["data"]} == {"minilm", "tiny-bert", "tiny-gpt2"}
+                      "kind": "encoder", "min_layer_dim": 384, "licence": "Apache-2.0",
+                      "description": "sentence encoder with a classification head; fast, English",
+                      "installed": True, "languages": ["en"]}
+    assert {m["id"] for m in body["data"]} == {"minilm", "smollm2-135m", "gemma3-270m", "tiny-bert", "tiny-gpt2"}
 
 
 def test_model_check_accepts_a_hub_id_and_a_folder_with_config(client, tmp_path):
@@ -53,7 +55,7 @@ def test_model_check_refuses_unknown_models(client, tmp_path):
     error = response.json()["detail"]["errors"][0]
     assert error["field"] == "model"
     assert error["problem"].startswith(
-        "unknown model 'no-such-model': use a built-in model (minilm, tiny-bert")
+        "unknown model 'no-such-model': use a built-in model (minilm, smollm2-135m")
 
     response = client.post("/api/models/check", json={"model": str(tmp_path)})  # folder without config.json
     assert response.status_code == 422
@@ -93,3 +95,28 @@ def test_rank_is_checked_against_a_hub_model_already_in_the_local_cache(client, 
     assert response.json()["detail"]["errors"] == [{
         "row": None, "field": "methods[0].rank",
         "problem": "rank 17 is larger than the smallest layer dimension (16) of acme/small-lm"}]
+
+
+def test_the_embedded_decoder_is_listed_and_accepted(client):
+    models = {m["id"]: m for m in client.get("/api/models").json()["data"]}
+    decoder = models["smollm2-135m"]
+    assert (decoder["kind"], decoder["licence"], decoder["installed"]) == ("decoder", "Apache-2.0", True)
+    gemma = models["gemma3-270m"]  # offered, with its terms, whether or not this server installed it
+    assert "Gemma" in gemma["licence"] and "en" in gemma["languages"] and "ja" in gemma["languages"]
+    assert client.post("/api/models/check", json={"model": "smollm2-135m"}).json()["min_layer_dim"] == 192
+
+
+def test_prompt_preview_fills_the_defaults_the_engine_uses(client, builtin_dataset_id):
+    kinds = {k["kind"]: k for k in client.get("/api/prompts").json()["kinds"]}
+    assert {"sentiment", "topic", "pair", "yesno"} <= set(kinds)
+    answer = client.post("/api/prompts/preview", json={"dataset_id": builtin_dataset_id}).json()
+    assert answer["task_kind"] == "sentiment" and answer["language"] == "en"
+    assert answer["template"] == kinds["sentiment"]["templates"]["en"]
+    assert len(answer["label_words"]) == len(answer["label_names"]) == 2
+    assert all(c.startswith(answer["prompt"]) for c in answer["completions"])
+    assert answer["example"] in answer["prompt"]
+    own = client.post("/api/prompts/preview", json={"dataset_id": builtin_dataset_id, "template": "{text} So: {mask}",
+                                                    "label_words": ["bad", "good"]}).json()
+    assert own["completions"][1].endswith("So: good")
+    refused = client.post("/api/prompts/preview", json={"dataset_id": builtin_dataset_id, "template": "no blank"})
+    assert refused.status_code == 422 and refused.json()["detail"]["errors"][0]["field"] == "template"

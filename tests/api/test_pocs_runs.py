@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from kombu import Connection
 
 from backend.db.models import Poc, PocEvent, Run
+from common.runspec import RunSettings
 from tests.support.db import count_rows
 
 UNKNOWN = "00000000-0000-0000-0000-000000000000"
@@ -29,9 +30,8 @@ def test_create_poc_queues_one_run_per_method(client, make_poc, sessions, settin
     assert poc["state"] == "queued"
     assert (poc["name"], poc["model"], poc["dataset_id"], poc["dataset_name"]) == (
         "sentiment PoC", "tiny-bert", builtin_dataset_id, "demo-sentiment")
-    assert poc["settings"] == {"steps": 5, "max_minutes": None, "batch_size": 16, "seed": 0, "k_shot": 16,
-                               "eval_every": 50, "eval_size": None, "max_length": 64, "dtype": "float32",
-                               "head_init": "prototype", "device": "cpu"}
+    # Every run setting is stored (the defaults of common.runspec where the body gave none), and the device.
+    assert poc["settings"] == {**RunSettings(steps=5).model_dump(), "device": "cpu"}
     lozo, adamw = poc["runs"]
     assert (lozo["method"], lozo["state"], lozo["attempt"], lozo["total_steps"]) == ("lozo", "queued", 1, 5)
     assert lozo["hyperparams"] == {"lr": None, "zo_eps": 1e-3, "weight_decay": 0.0, "rank": 4, "nu": 50}
@@ -89,7 +89,7 @@ def test_delete_cancels_runs_and_hides_the_poc(client, make_poc, sessions):
 
 BAD_POCS = [
     ({"model": "nobody-knows"}, "model",
-     "unknown model 'nobody-knows': use a built-in model (minilm, tiny-bert, tiny-gpt2), "
+     "unknown model 'nobody-knows': use a built-in model (minilm, smollm2-135m, gemma3-270m, tiny-bert, tiny-gpt2), "
      "a Hugging Face id such as 'org/name', or a folder on the server that holds config.json"),
     ({"methods": [{"method": "lozo", "lr": 0.5}]}, "methods[0].lr",
      "0.5 is out of range for LOZO: allowed 1e-09 to 0.01"),
@@ -205,3 +205,19 @@ def test_cancel_never_overrides_a_worker_that_just_claimed_the_run(make_poc, ses
     with sessions() as session:
         stored = session.get(Run, run_id)
         assert (stored.state, stored.cancel_requested, stored.finished_at) == ("running", True, None)
+
+
+def test_every_run_setting_reaches_the_engine_through_one_path(client, make_poc, sessions, settings):
+    """What a PoC sets (any RunSettings field) is in each run's engine spec, unchanged, and that spec is valid."""
+    from common.runspec import RunSpec
+    from worker.execution.spec import build_spec
+
+    chosen = {"eval_size": 40, "max_length": 48, "dtype": "bfloat16", "head_init": "random", "k_shot": 8,
+              "template": "{text} Overall: {mask}.", "label_words": ["awful", "lovely"],
+              "calibration": "contextual", "val_size": 16}
+    poc = make_poc(methods=[{"method": "lozo"}, {"method": "adamw"}], **chosen)
+    with sessions() as session:
+        for run in session.scalars(sa.select(Run).where(Run.poc_id == poc["id"])):
+            spec = build_spec(run, settings)
+            assert {k: spec[k] for k in chosen} == chosen
+            assert RunSpec.from_dict(spec).label_words == ["awful", "lovely"]

@@ -4,10 +4,10 @@ hand computation, refused label words, truncation, the masked-LM path, and calib
 import pytest
 import torch
 
-from common.prompts import PromptError
+from common.prompts import Prompt, PromptError
 from worker.train.calibration import bias_from_probabilities, calibrate
 from worker.train.models import load_model
-from worker.train.prompting import MaskedPromptClassifier, Prompt, PromptClassifier, PromptEncoder
+from worker.train.prompting import MaskedPromptClassifier, PromptClassifier, PromptEncoder
 
 TEXTS = ["a gorgeous , witty film", "one long string of cliches", "bad"]
 

@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from common.budget import eta_s
+from common.prompts import resolve_prompt
 from common.runspec import RunSpec
 from worker.train import memory
 from worker.train.calibration import calibrate
@@ -32,7 +33,6 @@ from worker.train.events import EventWriter, pack_bits
 from worker.train.heads import default_lr, init_head, probe_candidates
 from worker.train.models import LoadedModel, load_model
 from worker.train.optimizers import build_optimizer
-from worker.train.prompting import resolve_prompt
 
 PROBE_STEPS = 20
 

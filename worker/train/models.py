@@ -23,8 +23,8 @@ import torch
 from torch import nn
 
 from common.models import builtin
-from common.prompts import default_template
-from worker.train.prompting import MaskedPromptClassifier, Prompt, PromptClassifier, PromptEncoder
+from common.prompts import Prompt, default_template
+from worker.train.prompting import MaskedPromptClassifier, PromptClassifier, PromptEncoder
 
 log = logging.getLogger(__name__)
 

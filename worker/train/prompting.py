@@ -19,35 +19,12 @@ Scores are computed in float32 whatever the model's dtype.
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
 from common import prompts as P
-
-
-@dataclass
-class Prompt:
-    """A resolved prompt: task kind, language, template and one label word per label."""
-
-    kind: str
-    language: str
-    template: str
-    label_words: list[str]
-    label_tokens: list[list[int]] = field(default_factory=list)  # filled when bound to a tokenizer
-
-    def public(self) -> dict:
-        return {"task_kind": self.kind, "language": self.language, "template": self.template,
-                "label_words": list(self.label_words), "label_tokens": [list(t) for t in self.label_tokens]}
-
-
-def example_fields(example) -> dict[str, str]:
-    """A text, or a (text_a, text_b) pair, as the template's fields."""
-    if isinstance(example, (tuple, list)):
-        a, b = example
-        return {"text_a": a, "text_b": b, "text": a}
-    return {"text": example, "text_a": example, "text_b": ""}
+from common.prompts import Prompt, example_fields
 
 
 class PromptEncoder:
@@ -294,17 +271,3 @@ def is_prompt_based(model: nn.Module) -> bool:
     return isinstance(model, (PromptClassifier, MaskedPromptClassifier))
 
 
-def resolve_prompt(task_kind: str | None, language: str | None, template: str | None,
-                   label_words: list[str] | None, label_names: list[str], dataset: str, train_texts: list) -> Prompt:
-    """The run's prompt: what the spec gives, else the defaults for the data (common/prompts.py)."""
-    pairs = bool(train_texts) and isinstance(train_texts[0], (tuple, list))
-    kind = task_kind or ("pair" if pairs else P.infer_kind(label_names, dataset))
-    if kind == "pair" and not pairs:
-        raise P.PromptError("a pair task needs two texts per row: give text_b_column (and text_column)")
-    if pairs and kind != "pair":
-        raise P.PromptError(f"rows have two texts (text_b_column) but the task kind is {kind!r}: use 'pair'")
-    firsts = [t[0] if pairs else t for t in train_texts]
-    lang = language or P.detect_language(firsts)
-    words = list(label_words) if label_words else P.default_label_words(kind, label_names, lang)
-    P.check_label_words(words, len(label_names))
-    return Prompt(kind, lang, template or P.default_template(kind, lang), words)

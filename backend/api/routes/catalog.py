@@ -1,14 +1,16 @@
-"""What a PoC can be made of: models, methods (``common.methods``) and the limits of its settings."""
+"""What a PoC can be made of: models, methods (``common.methods``), prompts (``common.prompts``) and the
+limits of its settings."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
-from backend.api.deps import AccessDep, SettingsDep
-from backend.api.errors import INVALID
-from backend.catalog import BUILTIN_MODELS, ModelInfo, UnknownModelError, resolve_model
-from backend.errors import Invalid, Problem
+from backend.api.deps import AccessDep, SessionDep, SettingsDep
+from backend.api.errors import INVALID, NOT_FOUND
+from backend.catalog import ModelInfo, UnknownModelError, builtin_models, resolve_model
+from backend.db.models import Dataset
+from backend.errors import Invalid, NotFound, Problem
 from backend.schemas import (
     FieldLimit,
     LimitsPublic,
@@ -17,7 +19,11 @@ from backend.schemas import (
     ModelCheck,
     ModelPublic,
     ModelsPublic,
+    PromptPreview,
+    PromptPreviewRequest,
+    PromptsPublic,
 )
+from common import prompts
 from common.limits import METHODS_PER_POC_MAX, MODEL_NAME_MAX_LENGTH, POC_NAME_MAX_LENGTH
 from common.methods import MethodInfo, all_methods
 from common.runspec import RunSettings, field_limits
@@ -27,7 +33,8 @@ router = APIRouter(tags=["catalog"])
 
 def _model_public(info: ModelInfo) -> ModelPublic:
     return ModelPublic(id=info.id, name=info.name, n_params=info.n_params, builtin=info.builtin,
-                       kind=info.kind, min_layer_dim=info.min_layer_dim)
+                       kind=info.kind, min_layer_dim=info.min_layer_dim, licence=info.licence,
+                       description=info.description, installed=info.installed, languages=list(info.languages))
 
 
 def method_public(info: MethodInfo) -> MethodPublic:
@@ -39,7 +46,7 @@ def method_public(info: MethodInfo) -> MethodPublic:
 
 @router.get("/models", response_model=ModelsPublic, summary="The built-in models")
 def list_models() -> ModelsPublic:
-    data = [_model_public(m) for m in BUILTIN_MODELS]
+    data = [_model_public(m) for m in builtin_models()]
     return ModelsPublic(data=data, count=len(data))
 
 
@@ -74,3 +81,29 @@ def get_limits(access: AccessDep, settings: SettingsDep) -> LimitsPublic:
         methods_per_poc_max=METHODS_PER_POC_MAX, max_upload_mb=settings.max_upload_mb,
         max_upload_rows=settings.max_upload_rows, max_active_runs_per_user=settings.max_active_runs_per_user,
     )
+
+
+@router.get("/prompts", response_model=PromptsPublic,
+            summary="Prompt-based classification: task kinds, default templates, languages, calibrations")
+def list_prompts() -> PromptsPublic:
+    return PromptsPublic.model_validate(prompts.registry())
+
+
+@router.post("/prompts/preview", response_model=PromptPreview, responses={**INVALID, **NOT_FOUND},
+             summary="The prompt a PoC on this dataset would use, filled with one of its rows")
+def preview_prompt(body: PromptPreviewRequest, session: SessionDep, access: AccessDep) -> PromptPreview:
+    dataset = session.get(Dataset, body.dataset_id)
+    if dataset is None or dataset.workspace_id not in (None, access.workspace_id):
+        raise NotFound(f"dataset {body.dataset_id} not found")
+    rows = dataset.preview or []
+    texts = [row["text"] for row in rows] or [""]
+    label_names = [str(label) for label in dataset.labels]
+    try:
+        prompt = prompts.resolve_prompt(body.task_kind, body.language, body.template, body.label_words,
+                                        label_names, dataset.name, texts)
+        shown = prompts.preview(prompt.template, prompt.kind, prompt.label_words,
+                                prompts.example_fields(texts[0]))
+    except prompts.PromptError as exc:
+        raise Invalid([Problem("template", str(exc))]) from exc
+    return PromptPreview(task_kind=prompt.kind, language=prompt.language, template=prompt.template,
+                         label_words=prompt.label_words, label_names=label_names, example=texts[0], **shown)

@@ -384,6 +384,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/prompts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Prompt-based classification: task kinds, default templates, languages, calibrations */
+        get: operations["catalog-list_prompts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/prompts/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The prompt a PoC on this dataset would use, filled with one of its rows */
+        post: operations["catalog-preview_prompt"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/datasets": {
         parameters: {
             query?: never;
@@ -856,7 +890,7 @@ export interface components {
              * Type
              * @enum {string}
              */
-            type: "integer" | "number" | "string" | "boolean";
+            type: "integer" | "number" | "string" | "string_list" | "boolean";
             /** Default */
             default: unknown;
             /** Nullable */
@@ -1347,6 +1381,24 @@ export interface components {
              * @description the largest LOZO rank this model accepts
              */
             min_layer_dim?: number | null;
+            /**
+             * Licence
+             * @description the weights' licence (built-in models)
+             */
+            licence?: string | null;
+            /** Description */
+            description?: string | null;
+            /**
+             * Installed
+             * @description false: an optional built-in model not installed on this server
+             * @default true
+             */
+            installed: boolean;
+            /**
+             * Languages
+             * @description languages its prompts are made for
+             */
+            languages?: string[];
         };
         /**
          * ModelShapePublic
@@ -1441,6 +1493,44 @@ export interface components {
              * @enum {string}
              */
             head_init: "prototype" | "label_words" | "random";
+            /**
+             * Task Kind
+             * @description the prompt's task kind (null: from the data)
+             */
+            task_kind?: ("sentiment" | "topic" | "pair" | "yesno") | null;
+            /**
+             * Language
+             * @description the prompt's language (null: detected from the texts)
+             */
+            language?: ("en" | "ja") | null;
+            /**
+             * Template
+             * @description the prompt, with {mask} once where the label word goes (null: the kind's default in that language)
+             */
+            template?: string | null;
+            /**
+             * Label Words
+             * @description one word per label, in label order (null: defaults)
+             */
+            label_words?: string[] | null;
+            /**
+             * Calibration
+             * @description fixed bias set at the start so no label is favoured
+             * @default content_free
+             * @enum {string}
+             */
+            calibration: "content_free" | "contextual" | "none";
+            /**
+             * Text B Column
+             * @description the second text of a pair task (a column of the file)
+             */
+            text_b_column?: string | null;
+            /**
+             * Val Size
+             * @description validation rows that pick the best step (null: all)
+             * @default 256
+             */
+            val_size: number | null;
             /** Name */
             name: string;
             /**
@@ -1527,6 +1617,92 @@ export interface components {
             field: string;
             /** Problem */
             problem: string;
+        };
+        /** PromptKindPublic */
+        PromptKindPublic: {
+            /** Kind */
+            kind: string;
+            /**
+             * Label
+             * @description language -> the kind's name
+             */
+            label: {
+                [key: string]: string;
+            };
+            /**
+             * Fields
+             * @description the template's text placeholders, e.g. ['text'] or ['text_a', 'text_b']
+             */
+            fields: string[];
+            /**
+             * Templates
+             * @description language -> default template
+             */
+            templates: {
+                [key: string]: string;
+            };
+        };
+        /**
+         * PromptPreview
+         * @description The prompt a run on this dataset would use (defaults filled in as the engine fills them) and one
+         *     example of the dataset as the model reads it.
+         */
+        PromptPreview: {
+            /** Task Kind */
+            task_kind: string;
+            /** Language */
+            language: string;
+            /** Template */
+            template: string;
+            /** Label Words */
+            label_words: string[];
+            /** Label Names */
+            label_names: string[];
+            /**
+             * Example
+             * @description the dataset's first row
+             */
+            example: string;
+            /**
+             * Prompt
+             * @description what the model reads before the label word
+             */
+            prompt: string;
+            /**
+             * Completions
+             * @description the prompt completed by each label word, in label order
+             */
+            completions: string[];
+            /**
+             * Masked
+             * @description the template filled with the example, the label word left blank
+             */
+            masked: string;
+        };
+        /** PromptPreviewRequest */
+        PromptPreviewRequest: {
+            /** Dataset Id */
+            dataset_id: string;
+            /** Task Kind */
+            task_kind?: string | null;
+            /** Language */
+            language?: string | null;
+            /** Template */
+            template?: string | null;
+            /** Label Words */
+            label_words?: string[] | null;
+        };
+        /**
+         * PromptsPublic
+         * @description Prompt-based classification: the task kinds with their default templates, languages, calibrations.
+         */
+        PromptsPublic: {
+            /** Kinds */
+            kinds: components["schemas"]["PromptKindPublic"][];
+            /** Languages */
+            languages: string[];
+            /** Calibrations */
+            calibrations: string[];
         };
         /** Readiness */
         Readiness: {
@@ -2951,6 +3127,77 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["LimitsPublic"];
+                };
+            };
+            /** @description invalid input, one entry per problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    "catalog-list_prompts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromptsPublic"];
+                };
+            };
+            /** @description invalid input, one entry per problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    "catalog-preview_prompt": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PromptPreviewRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromptPreview"];
+                };
+            };
+            /** @description no such id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
                 };
             };
             /** @description invalid input, one entry per problem */
