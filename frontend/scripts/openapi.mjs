@@ -37,6 +37,9 @@ const BLOB = ts.factory.createTypeReferenceNode(ts.factory.createIdentifier("Blo
 export async function generateTypes(document) {
   const ast = await openapiTS(document, {
     silent: true,
+    // A field with a default is optional in a request body: the server fills it (a setting added to
+    // RunSettings does not make every client send it).
+    defaultNonNullable: false,
     transform(schema) {
       // A file part of an upload is a Blob in the browser (FastAPI marks it as an octet stream, or as
       // format "binary" in OpenAPI 3.0); left alone it would be typed as a string.

@@ -954,7 +954,7 @@ export interface components {
              * @default ok
              * @constant
              */
-            status: "ok";
+            status?: "ok";
         };
         /** InviteAccept */
         InviteAccept: {
@@ -966,7 +966,7 @@ export interface components {
              * Name
              * @default
              */
-            name: string;
+            name?: string;
         };
         /** InviteCreate */
         InviteCreate: {
@@ -977,14 +977,14 @@ export interface components {
              * @default viewer
              * @enum {string}
              */
-            role: "viewer" | "editor" | "owner";
+            role?: "viewer" | "editor" | "owner";
             /** Workspace Id */
             workspace_id?: string | null;
             /**
              * Is Admin
              * @default false
              */
-            is_admin: boolean;
+            is_admin?: boolean;
         };
         /** InviteCreated */
         InviteCreated: {
@@ -1149,7 +1149,7 @@ export interface components {
              * @default viewer
              * @enum {string}
              */
-            role: "viewer" | "editor" | "owner";
+            role?: "viewer" | "editor" | "owner";
         };
         /** MembersPublic */
         MembersPublic: {
@@ -1198,7 +1198,7 @@ export interface components {
              * Model
              * @default minilm
              */
-            model: string;
+            model?: string;
             /**
              * Methods
              * @description 'inference' or method ids of GET /api/methods
@@ -1209,29 +1209,29 @@ export interface components {
              * @default float32
              * @enum {string}
              */
-            dtype: "float32" | "float16" | "bfloat16";
+            dtype?: "float32" | "float16" | "bfloat16";
             /**
              * Batch Size
              * @default 16
              */
-            batch_size: number;
+            batch_size?: number;
             /**
              * Seq Len
              * @default 64
              */
-            seq_len: number;
+            seq_len?: number;
             /**
              * Rank
              * @default 2
              */
-            rank: number;
+            rank?: number;
             /** Gpu Id */
             gpu_id?: string | null;
             /**
              * Gpu Count
              * @default 1
              */
-            gpu_count: number;
+            gpu_count?: number;
             /**
              * Device
              * @description where the run would execute; default: cuda when a GPU is chosen, else cpu (cpu adds the process runtime to match the engine's peak RSS)
@@ -1393,7 +1393,7 @@ export interface components {
              * @description false: an optional built-in model not installed on this server
              * @default true
              */
-            installed: boolean;
+            installed?: boolean;
             /**
              * Languages
              * @description languages its prompts are made for
@@ -1438,7 +1438,7 @@ export interface components {
              * @description budget in optimizer steps (null: only the minutes budget)
              * @default 100
              */
-            steps: number | null;
+            steps?: number | null;
             /**
              * Max Minutes
              * @description budget in minutes of training; whichever budget ends first
@@ -1449,25 +1449,25 @@ export interface components {
              * @description training examples per step
              * @default 16
              */
-            batch_size: number;
+            batch_size?: number;
             /**
              * Seed
              * @description same seed: same training rows, start weights, batch order and noise
              * @default 0
              */
-            seed: number;
+            seed?: number;
             /**
              * K Shot
              * @description training examples per class (null: all rows)
              * @default 16
              */
-            k_shot: number | null;
+            k_shot?: number | null;
             /**
              * Eval Every
              * @description steps between evaluations (also at the start and the end)
              * @default 50
              */
-            eval_every: number;
+            eval_every?: number;
             /**
              * Eval Size
              * @description cap on evaluation examples (null: all)
@@ -1478,21 +1478,21 @@ export interface components {
              * @description tokens per example (longer texts are cut)
              * @default 64
              */
-            max_length: number;
+            max_length?: number;
             /**
              * Dtype
              * @description precision of the weights
              * @default float32
              * @enum {string}
              */
-            dtype: "float32" | "bfloat16" | "float16";
+            dtype?: "float32" | "bfloat16" | "float16";
             /**
              * Head Init
              * @description how an encoder's classifier head starts
              * @default prototype
              * @enum {string}
              */
-            head_init: "prototype" | "label_words" | "random";
+            head_init?: "prototype" | "label_words" | "random";
             /**
              * Task Kind
              * @description the prompt's task kind (null: from the data)
@@ -1519,7 +1519,7 @@ export interface components {
              * @default content_free
              * @enum {string}
              */
-            calibration: "content_free" | "contextual" | "none";
+            calibration?: "content_free" | "contextual" | "none";
             /**
              * Text B Column
              * @description the second text of a pair task (a column of the file)
@@ -1530,14 +1530,14 @@ export interface components {
              * @description validation rows that pick the best step (null: all)
              * @default 256
              */
-            val_size: number | null;
+            val_size?: number | null;
             /** Name */
             name: string;
             /**
              * Model
              * @default minilm
              */
-            model: string;
+            model?: string;
             /** Dataset Id */
             dataset_id: string;
             /** Methods */
@@ -1548,7 +1548,7 @@ export interface components {
              * @default cpu
              * @enum {string}
              */
-            device: "cpu" | "gpu";
+            device?: "cpu" | "gpu";
         };
         /** PocPublic */
         PocPublic: {
@@ -1585,7 +1585,7 @@ export interface components {
              * @description newest event id of the PoC: start its event stream with ?after=<this> to skip what this answer already shows
              * @default 0
              */
-            last_event_seq: number;
+            last_event_seq?: number;
         };
         /** PocsPublic */
         PocsPublic: {
@@ -1718,7 +1718,7 @@ export interface components {
              * @default en
              * @enum {string}
              */
-            language: "en" | "ja";
+            language?: "en" | "ja";
             /**
              * Expires In Days
              * @description default: ZOPOC_REPORT_EXPIRY_DAYS
@@ -2070,7 +2070,7 @@ export interface components {
              * @default viewer
              * @enum {string}
              */
-            role: "viewer" | "editor" | "owner";
+            role?: "viewer" | "editor" | "owner";
         };
         /** WorkspaceRole */
         WorkspaceRole: {

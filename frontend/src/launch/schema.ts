@@ -134,7 +134,7 @@ const optionalNumber = (bounds: Bounds) =>
 const isChoiceOf =
   <K extends ChoiceSetting>(limits: LimitsPublic, name: K) =>
   // The server lists exactly the values of the setting's Literal type in the schema.
-  (value: string): value is PocCreate[K] =>
+  (value: string): value is NonNullable<PocCreate[K]> =>
     settingLimit(limits, name).choices?.includes(value) ?? false;
 
 /** A choice among the server's `choices` for the setting, typed as the schema's union. */
