@@ -39,4 +39,4 @@ COPY --from=frontend --chown=zopoc /src/frontend/dist/ frontend/dist/
 USER zopoc
 EXPOSE 8000
 # The API by default; workers override the command (see docker-compose.yml).
-CMD ["sh", "-c", "python -m backend.prestart && exec uvicorn backend.api.main:app --host 0.0.0.0 --port 8000"]
+CMD ["sh", "-c", "python -m backend.prestart && exec uvicorn backend.api.main:app --host 0.0.0.0 --port 8000 --no-proxy-headers"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,11 +57,48 @@ _FFN_KEYS = ("intermediate_size", "n_inner", "ffn_dim", "hidden_dim", "d_ff")
 
 
 class UnknownModelError(ValueError):
-    """The model is neither built in, nor a local folder with config.json, nor shaped like a Hub id."""
+    """The model is neither built in, nor a folder with config.json under the model roots, nor shaped like
+    a Hub id."""
 
 
-def resolve_model(model: str) -> ModelInfo:
-    """Check ``model`` without loading it; raise UnknownModelError with a message for a person."""
+def unknown_model(model: str, roots: Sequence[Path]) -> UnknownModelError:
+    """The one answer for every name that is none of the accepted kinds: a folder outside the model roots
+    (``/root``, ``~user``, ``../x``) gets exactly the answer of a name that means nothing, so the answer
+    tells nothing about the server's files."""
+    folders = ", ".join(str(root) for root in roots) or "none configured"
+    return UnknownModelError(
+        f"unknown model {model[:200]!r}: use a built-in model ({', '.join(m.id for m in COMMON_BUILTIN_MODELS)}), "
+        "a Hugging Face id "
+        f"such as 'org/name', or a folder with config.json under the server's model folders ({folders})")
+
+
+def local_model_folder(model: str, roots: Sequence[Path]) -> Path | None:
+    """The folder ``model`` names when it is an absolute path inside one of ``roots`` (symbolic links
+    resolved, no ``..``, no ``~``), else None. Nothing outside the roots is ever looked at."""
+    if not model.startswith("/") or "~" in model or ".." in Path(model).parts or "\x00" in model:
+        return None
+    try:
+        folder = Path(model).resolve()
+        for root in roots:
+            base = Path(root).resolve()
+            if folder != base and folder.is_relative_to(base):
+                return folder
+    except (OSError, ValueError):  # a name too long for the file system, a broken link loop
+        return None
+    return None
+
+
+def is_hub_id(model: str) -> bool:
+    """True for a name shaped like a Hugging Face id ("org/name"): never looked up on this machine's disk."""
+    return bool(_HF_ID.match(model))
+
+
+def resolve_model(model: str, roots: Sequence[Path] = ()) -> ModelInfo:
+    """Check ``model`` without loading it; raise UnknownModelError with a message for a person.
+
+    Local folders count only under ``roots`` (``Settings.model_roots``); a name shaped like a Hub id is a
+    Hub id, never a path relative to some process's working folder.
+    """
     model = model.strip()
     builtin = builtin_model(model)
     if builtin is not None:
@@ -69,24 +107,25 @@ def resolve_model(model: str) -> ModelInfo:
                                     "it with scripts/setup.sh --with-gemma (its licence: "
                                     f"{builtin.licence})")
         return _builtin_info(builtin)
-    path = Path(model).expanduser()
-    if model.startswith(("/", ".", "~")) or path.is_dir():
-        if not path.is_dir():
-            raise UnknownModelError(f"unknown model {model!r}: no such folder on the server")
-        config_file = path / "config.json"
+    if is_hub_id(model):
+        return ModelInfo(model, model, False, None, _cached_hub_dim(model), None)
+    folder = local_model_folder(model, roots)
+    if folder is None:
+        raise unknown_model(model, roots)
+    try:
+        if not folder.is_dir():
+            raise UnknownModelError(f"unknown model {model!r}: no such folder under the model folders")
+        config_file = folder / "config.json"
         if not config_file.is_file():
             raise UnknownModelError(f"unknown model {model!r}: the folder has no config.json")
-        try:
-            config = json.loads(config_file.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise UnknownModelError(f"unknown model {model!r}: config.json is unreadable ({exc})") from exc
-        return ModelInfo(model, path.name, False, None, _min_layer_dim(config), None)
-    if _HF_ID.match(model):
-        return ModelInfo(model, model, False, None, _cached_hub_dim(model), None)
-    raise UnknownModelError(
-        f"unknown model {model!r}: use a built-in model ({', '.join(m.id for m in COMMON_BUILTIN_MODELS)}), "
-        "a Hugging Face id such as 'org/name', or a folder on the server that holds config.json"
-    )
+        config = json.loads(config_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        if isinstance(exc, UnknownModelError):
+            raise
+        raise UnknownModelError(f"unknown model {model!r}: its config.json cannot be read as JSON") from exc
+    if not isinstance(config, dict):
+        raise UnknownModelError(f"unknown model {model!r}: its config.json is not a JSON object")
+    return ModelInfo(model, folder.name, False, None, _min_layer_dim(config), None)
 
 
 def _cached_hub_dim(repo_id: str) -> int | None:

@@ -8,13 +8,17 @@ for a row that is not there yet. Refusals are ``backend.errors`` exceptions.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from backend.auth.limits import check_budget, reserve_runs
 from backend.catalog import UnknownModelError, resolve_hyperparams, resolve_model
 from backend.core.config import Settings
-from backend.db.models import FINISHED_STATES, Dataset, Poc, Run, utcnow
+from backend.db.models import FINISHED_STATES, Dataset, Poc, Report, Run, utcnow
 from backend.dispatch import enqueue_run
 from backend.errors import Conflict, Invalid, Problem
 from backend.events import publish, record_run_event
@@ -30,13 +34,13 @@ def poc_settings(body: PocCreate) -> dict:
     return body.model_dump(include={*run_settings_fields(), "device"})
 
 
-def validate_poc(body: PocCreate, session: Session,
-                 workspace_id: str | None = None) -> tuple[Dataset, list[tuple[str, dict]]]:
+def validate_poc(body: PocCreate, session: Session, workspace_id: str | None = None,
+                 model_roots: Sequence[Path] = ()) -> tuple[Dataset, list[tuple[str, dict]]]:
     """Check everything a PoC needs; raise one Invalid listing every problem, or return what to create."""
     problems: list[Problem] = []
     model = None
     try:
-        model = resolve_model(body.model)
+        model = resolve_model(body.model, model_roots)
     except UnknownModelError as exc:
         problems.append(Problem("model", str(exc)))
 
@@ -67,20 +71,34 @@ def validate_poc(body: PocCreate, session: Session,
     return dataset, methods
 
 
-def _new_run(poc: Poc, method: str, hyperparams: dict, attempt: int) -> Run:
+def _new_run(poc: Poc, method: str, hyperparams: dict, attempt: int, launched_by: str) -> Run:
     settings = poc.settings
     return Run(poc=poc, method=method, hyperparams=hyperparams, state="queued", attempt=attempt,
-               total_steps=settings.get("steps"), queue=settings.get("device", "cpu"))
+               total_steps=settings.get("steps"), queue=settings.get("device", "cpu"), launched_by=launched_by)
 
 
-def create_poc(body: PocCreate, session: Session, settings: Settings, created_by: str = "local", *,
+@dataclass(frozen=True)
+class Launcher:
+    """Who launches runs: the caller, and their role in the PoC's workspace (its budget caps apply)."""
+
+    user_id: str
+    email: str
+    role: str
+
+
+def create_poc(body: PocCreate, session: Session, settings: Settings, launcher: Launcher, *,
                workspace_id: str) -> Poc:
-    """Validate, insert the PoC with one queued run per method in one transaction, commit, enqueue."""
-    dataset, methods = validate_poc(body, session, workspace_id)
+    """Check the launcher's caps and the PoC; insert it with one queued run per method in one transaction
+    (holding the launcher's lock, so parallel launches cannot pass the run cap together), commit, enqueue."""
+    check_budget(settings, launcher.role, body.steps, body.max_minutes)
+    dataset, methods = validate_poc(body, session, workspace_id, settings.model_roots)
+    reserve_runs(session, settings, launcher.user_id, len(methods))
     poc = Poc(name=body.name.strip(), model=body.model.strip(), dataset_id=dataset.id,
-              workspace_id=workspace_id, settings=poc_settings(body), created_by=created_by, state="queued")
+              workspace_id=workspace_id, settings=poc_settings(body), created_by=launcher.email,
+              state="queued")
     session.add(poc)
-    runs = [_new_run(poc, method, hyperparams, attempt=1) for method, hyperparams in methods]
+    runs = [_new_run(poc, method, hyperparams, attempt=1, launched_by=launcher.user_id)
+            for method, hyperparams in methods]
     session.add_all(runs)
     for run in runs:
         record_run_event(session, run)
@@ -95,13 +113,13 @@ def enqueue(session: Session, run: Run, settings: Settings) -> None:
     """Hand a committed queued run to the workers; a broker failure fails the run with a reason."""
     try:
         run.celery_task_id = enqueue_run(run.id, run.queue, settings)
-    except Exception as exc:  # no broker: the run must not stay queued forever
+    except Exception:  # no broker: the run must not stay queued forever
         log.exception("could not queue run %s", run.id)
         session.refresh(run)
         if run.state == "queued":
             run.state, run.finished_at = "failed", utcnow()
-            run.error = ("could not be queued: the task broker did not accept it "
-                         f"({exc.__class__.__name__}: {exc})")
+            # The broker's own error (addresses, hosts) goes to the log; members read this sentence.
+            run.error = "could not be queued: the task broker did not accept it; retry the run"
             record_run_event(session, run)
     session.commit()
 
@@ -128,17 +146,27 @@ def cancel_run(run: Run, session: Session, settings: Settings) -> Run:
     return run
 
 
-def retry_run(run: Run, session: Session, settings: Settings) -> Run:
-    """A new queued run (attempt + 1) of the same PoC, method and hyperparameters; the old one stays."""
+def retry_run(run: Run, session: Session, settings: Settings, launcher: Launcher) -> Run:
+    """A new queued run (attempt + 1) of the same PoC, method and hyperparameters; the old one stays.
+
+    The same caps as a launch: the launcher's role's budget caps for the PoC's budget, and the launcher's
+    run cap, checked under their lock; the PoC's row is locked too, so two retries of one run cannot
+    both start a new attempt."""
     if run.state not in FINISHED_STATES:
         raise Conflict(f"run {run.id} is still {run.state}; cancel it before retrying")
-    siblings = [r for r in run.poc.runs if r.method == run.method]
+    poc = run.poc
+    check_budget(settings, launcher.role, poc.settings.get("steps"), poc.settings.get("max_minutes"))
+    reserve_runs(session, settings, launcher.user_id, 1)
+    session.execute(sa.select(Poc.id).where(Poc.id == poc.id).with_for_update())
+    siblings = session.scalars(sa.select(Run).where(Run.poc_id == poc.id, Run.method == run.method)
+                               .execution_options(populate_existing=True)).all()
     newest = max(siblings, key=lambda r: r.attempt)
     if newest.state not in FINISHED_STATES:
+        session.rollback()
         raise Conflict(f"{run.method} already has a newer attempt that is {newest.state}")
     takes = get_method(run.method).defaults
     hyperparams = {k: v for k, v in run.hyperparams.items() if k in takes}
-    new = _new_run(run.poc, run.method, hyperparams, attempt=newest.attempt + 1)
+    new = _new_run(poc, run.method, hyperparams, attempt=newest.attempt + 1, launched_by=launcher.user_id)
     session.add(new)
     record_run_event(session, new)
     session.commit()
@@ -148,9 +176,12 @@ def retry_run(run: Run, session: Session, settings: Settings) -> Run:
 
 
 def delete_poc(poc: Poc, session: Session, settings: Settings) -> None:
-    """Cancel the PoC's unfinished runs, then hide it (the rows stay for reports and audits)."""
+    """Cancel the PoC's unfinished runs, revoke its share links, then hide it (the rows stay for audits)."""
     for run in poc.runs:
         if run.state not in FINISHED_STATES:
             cancel_run(run, session, settings)
+    # A deleted PoC's reports must stop answering: a link shared for a year would otherwise outlive it.
+    session.execute(sa.update(Report).where(Report.poc_id == poc.id, Report.revoked_at.is_(None))
+                    .values(revoked_at=utcnow()))
     poc.deleted_at = utcnow()
     session.commit()

@@ -75,7 +75,9 @@ class ModelsPublic(BaseModel):
 
 
 class ModelCheck(BaseModel):
-    model: str = Field(description="a built-in id, a Hugging Face id 'org/name' or a folder on the server")
+    model: str = Field(min_length=1, max_length=MODEL_NAME_MAX_LENGTH,
+                       description="a built-in id, a Hugging Face id 'org/name' or a folder under the "
+                                   "server's model folders")
 
 
 class MethodPublic(BaseModel):

@@ -16,7 +16,13 @@ from pathlib import Path
 
 MAX_BYTES = 50 * 1024 * 1024
 MAX_ROWS = 200_000
-MAX_ERRORS = 50  # report the first errors only: a file with 10k bad rows needs no 10k-line message
+# Reading stops at this many problems: a file of a million bad lines costs as much as one of 50, and the
+# answer that lists them stays small.
+MAX_ERRORS = 50
+# Columns a file may have (a JSONL line can name any number of keys); more is refused, not tracked.
+MAX_COLUMNS = 1000
+# Column names shown in a message about columns; the rest is counted.
+_SHOWN_COLUMNS = 20
 
 TEXT_COLUMN_NAMES = ("text", "sentence", "content", "review", "document", "utterance", "question", "input")
 LABEL_COLUMN_NAMES = ("label", "labels", "class", "category", "target", "sentiment", "y", "output")
@@ -45,6 +51,8 @@ class ParsedDataset:
     text_column: str | None = None
     label_column: str | None = None
     errors: list[RowError] = field(default_factory=list)
+    # True when reading stopped at MAX_ERRORS problems: there may be more.
+    stopped: bool = False
 
     @property
     def ok(self) -> bool:
@@ -61,6 +69,29 @@ class DatasetFileError(ValueError):
         self.errors = errors
         lines = [f"line {e.row}: {e.field}: {e.problem}" if e.row else f"{e.field}: {e.problem}" for e in errors]
         super().__init__(f"{source}: " + "; ".join(lines[:5]) + (" …" if len(lines) > 5 else ""))
+
+
+class _Problems:
+    """The problems found so far, at most ``MAX_ERRORS``; ``full`` tells the reader to stop."""
+
+    def __init__(self, limit: int = MAX_ERRORS) -> None:
+        self.items: list[RowError] = []
+        self.limit = limit
+
+    @property
+    def full(self) -> bool:
+        return len(self.items) >= self.limit
+
+    def add(self, row: int | None, where: str, problem: str) -> None:
+        if not self.full:
+            self.items.append(RowError(row, where, problem))
+
+
+def _shown(columns: list[str]) -> str:
+    """Column names for a message: the first few, then how many more."""
+    more = len(columns) - _SHOWN_COLUMNS
+    names = [name[:100] for name in columns[:_SHOWN_COLUMNS]]
+    return f"{names}" + (f" and {more} more" if more > 0 else "")
 
 
 def sort_label_names(names) -> list[str]:
@@ -87,9 +118,13 @@ def _file_kind(filename: str, head: str) -> str:
     return "tsv" if first.count("\t") > first.count(",") else "csv"
 
 
-def _read_table(text: str, kind: str, max_rows: int) -> tuple[list[str], list[tuple[int, dict]], list[RowError]]:
-    """Rows of a CSV/TSV with their line numbers; the first line is the header."""
-    errors: list[RowError] = []
+def _read_table(text: str, kind: str, max_rows: int,
+                problems: _Problems) -> tuple[list[str], list[tuple[int, dict]]]:
+    """Rows of a CSV/TSV with their line numbers; the first line is the header.
+
+    Every data line counts toward ``max_rows``, good or bad; reading stops at the row limit or when
+    ``problems`` is full.
+    """
     if kind == "tsv":
         # GLUE-style TSV has no quoting: a quote character is part of the text
         reader = csv.reader(io.StringIO(text), delimiter="\t", quoting=csv.QUOTE_NONE)
@@ -98,53 +133,67 @@ def _read_table(text: str, kind: str, max_rows: int) -> tuple[list[str], list[tu
     try:
         header = next(reader)
     except StopIteration:
-        return [], [], [RowError(None, "file", "the file has no header line")]
+        problems.add(None, "file", "the file has no header line")
+        return [], []
     except csv.Error as exc:
-        return [], [], [RowError(1, "file", f"unreadable header: {exc}")]
+        problems.add(1, "file", f"unreadable header: {exc}")
+        return [], []
     header = [h.strip() for h in header]
+    if len(header) > MAX_COLUMNS:
+        problems.add(1, "header", f"{len(header)} columns; at most {MAX_COLUMNS} are read")
+        return [], []
     if len(set(header)) != len(header):
-        errors.append(RowError(1, "header", f"duplicate column names in {header}"))
+        problems.add(1, "header", f"duplicate column names in {_shown(header)}")
     rows: list[tuple[int, dict]] = []
+    data_lines = 0
     try:
         for values in reader:
             line = reader.line_num
             if not values or all(not v.strip() for v in values):
                 continue  # blank lines are not data
-            if len(rows) >= max_rows:
-                errors.append(RowError(line, "file", f"more than {max_rows} rows (the limit)"))
+            data_lines += 1
+            if data_lines > max_rows:
+                problems.add(line, "file", f"more than {max_rows} rows (the limit)")
                 break
             if len(values) != len(header):
-                errors.append(RowError(line, "row", f"has {len(values)} fields, the header has {len(header)}"))
-                continue
-            rows.append((line, dict(zip(header, values))))
+                problems.add(line, "row", f"has {len(values)} fields, the header has {len(header)}")
+            else:
+                rows.append((line, dict(zip(header, values))))
+            if problems.full:
+                break
     except csv.Error as exc:
-        errors.append(RowError(reader.line_num, "row", f"unreadable: {exc}"))
-    return header, rows, errors
+        problems.add(reader.line_num, "row", f"unreadable: {exc}")
+    return header, rows
 
 
-def _read_jsonl(text: str, max_rows: int) -> tuple[list[str], list[tuple[int, dict]], list[RowError]]:
-    errors: list[RowError] = []
+def _read_jsonl(text: str, max_rows: int, problems: _Problems) -> tuple[list[str], list[tuple[int, dict]]]:
+    """Records of a JSONL file with their line numbers; the same limits as ``_read_table``."""
     rows: list[tuple[int, dict]] = []
-    columns: list[str] = []
-    for line_no, line in enumerate(text.splitlines(), start=1):
+    columns: dict[str, None] = {}  # insertion-ordered, O(1) membership
+    data_lines = 0
+    for line_no, line in enumerate(io.StringIO(text), start=1):
+        if problems.full:
+            break
         if not line.strip():
             continue
-        if len(rows) >= max_rows:
-            errors.append(RowError(line_no, "file", f"more than {max_rows} rows (the limit)"))
+        data_lines += 1
+        if data_lines > max_rows:
+            problems.add(line_no, "file", f"more than {max_rows} rows (the limit)")
             break
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
-            errors.append(RowError(line_no, "row", f"not valid JSON: {exc.msg}"))
+            problems.add(line_no, "row", f"not valid JSON: {exc.msg}")
             continue
         if not isinstance(record, dict):
-            errors.append(RowError(line_no, "row", "is not a JSON object"))
+            problems.add(line_no, "row", "is not a JSON object")
             continue
-        for key in record:
-            if key not in columns:
-                columns.append(key)
+        columns.update(dict.fromkeys(record))
+        if len(columns) > MAX_COLUMNS:
+            problems.add(line_no, "row", f"the records name more than {MAX_COLUMNS} different keys")
+            break
         rows.append((line_no, {k: "" if v is None else str(v) for k, v in record.items()}))
-    return columns, rows, errors
+    return list(columns), rows
 
 
 def _detect_label_column(columns: list[str], rows: list[tuple[int, dict]], exclude: str | None) -> str | None:
@@ -220,55 +269,63 @@ def parse_dataset_bytes(
         return result
 
     kind = _file_kind(filename, text[:4096])
+    problems = _Problems()
     if kind == "jsonl":
-        columns, rows, errors = _read_jsonl(text, max_rows)
+        columns, rows = _read_jsonl(text, max_rows, problems)
     else:
-        columns, rows, errors = _read_table(text, kind, max_rows)
+        columns, rows = _read_table(text, kind, max_rows, problems)
     result.columns = columns
-    result.errors.extend(errors)
-    if not rows and not result.errors:
-        result.errors.append(RowError(None, "file", "the file has a header but no data rows"))
-    if not rows:
-        return result
+    if not rows and not problems.items:
+        problems.add(None, "file", "the file has a header but no data rows")
+    if rows and not problems.full:
+        _check_rows(result, rows, columns, text_column, label_column, min_classes, problems)
+    result.errors = problems.items
+    result.stopped = problems.full
+    return result
 
+
+def _check_rows(result: ParsedDataset, rows: list[tuple[int, dict]], columns: list[str],
+                text_column: str | None, label_column: str | None, min_classes: int,
+                problems: _Problems) -> None:
+    """Find the text and label columns and read every row's text and label into ``result``."""
     if text_column is not None and text_column not in columns:
-        result.errors.append(RowError(None, "text_column", f"no column named {text_column!r} (columns: {columns})"))
-        return result
+        problems.add(None, "text_column", f"no column named {text_column[:100]!r} (columns: {_shown(columns)})")
+        return
     if label_column is not None and label_column not in columns:
-        result.errors.append(RowError(None, "label_column", f"no column named {label_column!r} (columns: {columns})"))
-        return result
+        problems.add(None, "label_column",
+                     f"no column named {label_column[:100]!r} (columns: {_shown(columns)})")
+        return
     text_col = text_column or _detect_text_column(columns, rows, exclude=label_column)
     if text_col is None:
-        result.errors.append(RowError(None, "text_column", f"no text column found among {columns}"))
-        return result
+        problems.add(None, "text_column", f"no text column found among {_shown(columns)}")
+        return
     label_col = label_column or _detect_label_column(columns, rows, exclude=text_col)
     if label_col is None:
-        result.errors.append(RowError(None, "label_column", f"no label column found among {columns}"))
-        return result
+        problems.add(None, "label_column", f"no label column found among {_shown(columns)}")
+        return
     result.text_column, result.label_column = text_col, label_col
 
     raw_labels: list[str] = []
     for line, row in rows:
+        if problems.full:
+            return
         text_value = row.get(text_col, "").strip()
         label_value = row.get(label_col, "").strip()
         if not text_value:
-            result.errors.append(RowError(line, text_col, "the text is missing"))
+            problems.add(line, text_col, "the text is missing")
         if not label_value:
-            result.errors.append(RowError(line, label_col, "the label is missing"))
+            problems.add(line, label_col, "the label is missing")
         if text_value and label_value:
             result.texts.append(text_value)
             raw_labels.append(label_value)
 
     names = sort_label_names(raw_labels)
     if raw_labels and len(names) < min_classes:
-        result.errors.append(
-            RowError(None, label_col, f"only {len(names)} class ({names[0]!r}); at least {min_classes} are needed")
-        )
+        problems.add(None, label_col, f"only {len(names)} class ({names[0][:100]!r}); at least {min_classes} "
+                                      "are needed")
     result.label_names = names
     index = {name: i for i, name in enumerate(names)}
     result.labels = [index[v] for v in raw_labels]
-    del result.errors[MAX_ERRORS:]
-    return result
 
 
 def read_dataset_file(

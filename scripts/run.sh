@@ -19,4 +19,4 @@ worker_pid=$!
 trap 'kill $worker_pid 2>/dev/null; wait $worker_pid 2>/dev/null' EXIT INT TERM
 
 echo "zopoc: open http://$host:$port/  (API docs at http://$host:$port/api/docs)"
-.venv/bin/uvicorn backend.api.main:app --host "$host" --port "$port"
+.venv/bin/uvicorn backend.api.main:app --host "$host" --port "$port" --no-proxy-headers

@@ -33,6 +33,14 @@ def load_poc(session: SessionDep, poc_id: Annotated[str, Path(max_length=64)]) -
     return poc
 
 
+def load_poc_in_any_state(session: SessionDep, poc_id: Annotated[str, Path(max_length=64)]) -> Poc:
+    """The PoC ``poc_id``, deleted or not, or 404: for what must work in every state (revoking its links)."""
+    poc = session.get(Poc, poc_id)
+    if poc is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"PoC {poc_id} not found")
+    return poc
+
+
 def load_run(session: SessionDep, run_id: Annotated[str, Path(max_length=64)]) -> Run:
     """The run ``run_id`` of a PoC that is not deleted, or 404."""
     run = session.get(Run, run_id)
@@ -76,5 +84,6 @@ def current_access(request: Request) -> Access:
 AccessDep = Annotated[Access, Depends(current_access)]
 
 PocDep = Annotated[Poc, Depends(load_poc)]
+AnyStatePocDep = Annotated[Poc, Depends(load_poc_in_any_state)]
 RunDep = Annotated[Run, Depends(load_run)]
 DatasetDep = Annotated[Dataset, Depends(load_dataset)]

@@ -13,9 +13,11 @@ from typing import Any
 from fastapi import HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from backend.errors import Conflict, DomainError, Forbidden, Invalid, LimitReached, NotFound
 from backend.schemas import Message, ValidationProblem
+from common.datafiles import MAX_ERRORS as MAX_PROBLEMS
 
 
 def problem(status_code: int, message: str, errors: Iterable[dict[str, Any]]) -> HTTPException:
@@ -72,15 +74,30 @@ async def domain_error_handler(_request: Request, exc: Exception) -> JSONRespons
 async def request_validation_handler(_request: Request, exc: RequestValidationError) -> JSONResponse:
     """FastAPI's own validation errors, reshaped to the contract's ``{message, errors}`` form."""
     errors = []
-    for error in exc.errors():
+    # At most MAX_PROBLEMS entries: a body can hold thousands of wrong keys, the answer stays small.
+    for error in exc.errors()[:MAX_PROBLEMS]:
         loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path", "header")]
         field = ".".join(loc) or "request"
         # pydantic words a validator's own ValueError "Value error, <text>": the text is what people need
-        problem_text = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        problem_text = str(error.get("msg", "invalid")).removeprefix("Value error, ")[:500]
         errors.append({"row": None, "field": field, "problem": problem_text})
     message = "; ".join(f"{e['field']}: {e['problem']}" for e in errors[:3]) or "invalid request"
     return JSONResponse(status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
                         content={"detail": {"message": message, "errors": errors}})
+
+
+async def body_too_large_handler(request: Request, exc: Exception) -> JSONResponse:
+    """413s: the body limit's own refusal (Starlette's "Content Too Large") reworded with the route's
+    limit (``backend.api.guard``); a route's own 413 keeps its words."""
+    from fastapi.exception_handlers import http_exception_handler
+
+    from backend.api.guard import body_size_refusal
+
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.detail != "Content Too Large":
+        return await http_exception_handler(request, exc)
+    return JSONResponse(status_code=status.HTTP_413_CONTENT_TOO_LARGE, content=body_size_refusal(request.scope),
+                        headers={"Connection": "close"})
 
 
 async def database_unavailable_handler(_request: Request, _exc: Exception) -> JSONResponse:

@@ -19,15 +19,19 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse
 from fastapi.routing import APIRoute
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from backend.api.deps import authorize_request
 from backend.api.errors import (
     INVALID,
+    body_too_large_handler,
     database_unavailable_handler,
     domain_error_handler,
     nul_character_handler,
     request_validation_handler,
 )
+from backend.api.guard import RequestGuard
+from backend.api.headers import SecurityHeadersMiddleware
 from backend.api.routes.reports import share_router
 from backend.api.sweeper import sweep_forever
 from backend.api.timing import ServerTimingMiddleware
@@ -118,10 +122,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for error in (sa.exc.OperationalError, sa.exc.TimeoutError):
         app.add_exception_handler(error, database_unavailable_handler)
     app.add_exception_handler(sa.exc.DataError, nul_character_handler)
+    app.add_exception_handler(413, body_too_large_handler)
+    app.add_middleware(RequestGuard, settings=settings)
     app.add_middleware(ServerTimingMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, policy_free_paths=(f"{settings.api_prefix}/docs",))
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
                            allow_headers=["*"])
+    if settings.trusted_proxies:
+        # Outermost: every part of the app sees the client and scheme the trusted proxy reported.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     app.include_router(api_router(), prefix=settings.api_prefix)
     _include_share_page(app)
     if unruled := bind_rules(app):

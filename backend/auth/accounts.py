@@ -163,6 +163,20 @@ def session_user(session: Session, token: str) -> User | None:
     return found.User if found.User.disabled_at is None else None
 
 
+def set_password(session: Session, user: User, password: str, *, keep_session: str | None = None,
+                 must_change: bool = False) -> None:
+    """Give ``user`` a new password (committed) and end their browser sessions, all but ``keep_session``
+    (the cookie token of the request that changed it). ``must_change``: the password was chosen by someone
+    else (an administrator's reset), the user is asked for their own at sign-in."""
+    user.password_hash = hash_password(password)
+    user.must_change_password = must_change
+    ended = sa.delete(AuthSession).where(AuthSession.user_id == user.id)
+    if keep_session is not None:
+        ended = ended.where(AuthSession.token_hash != digest(keep_session))
+    session.execute(ended)
+    session.commit()
+
+
 def end_session(session: Session, token: str) -> None:
     """Forget a browser session (logout): the cookie stops working at once."""
     session.execute(sa.delete(AuthSession).where(AuthSession.token_hash == digest(token)))

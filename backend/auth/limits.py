@@ -19,7 +19,7 @@ from limits.strategies import MovingWindowRateLimiter
 from sqlalchemy.orm import Session
 
 from backend.core.config import Settings
-from backend.db.models import Poc, Run
+from backend.db.models import Run, User
 from backend.errors import Invalid, LimitReached, Problem
 
 log = logging.getLogger(__name__)
@@ -31,33 +31,64 @@ def _limiter(redis_url: str | None, prefix: str) -> MovingWindowRateLimiter:
     return MovingWindowRateLimiter(storage)
 
 
-def hit(settings: Settings, limit_name: str, rate: str, key: str) -> None:
-    """Count one request against ``rate`` for ``key``; raise LimitReached (429) once it is over."""
+def _rate_state(settings: Settings, limit_name: str, rate: str, key: str, *, count: bool) -> float | None:
+    """Seconds to wait when ``key`` is over ``rate`` (None when not); with ``count`` this request counts."""
     item = parse(rate)
     limiter = _limiter(settings.redis_url, settings.redis_prefix)
     try:
-        allowed = limiter.hit(item, limit_name, key)
-        reset_at, _remaining = (0.0, 0) if allowed else limiter.get_window_stats(item, limit_name, key)
+        allowed = limiter.hit(item, limit_name, key) if count else limiter.test(item, limit_name, key)
+        if allowed:
+            return None
+        reset_at, _remaining = limiter.get_window_stats(item, limit_name, key)
     except Exception:  # Redis away (restarting): a rate limit protects, it must not take the API down
-        log.warning("rate limit %s not counted: its storage does not answer", limit_name, exc_info=True)
-        return
-    if not allowed:
-        wait = reset_at - time.time()
+        log.warning("rate limit %s not checked: its storage does not answer", limit_name, exc_info=True)
+        return None
+    return max(1.0, reset_at - time.time())
+
+
+def hit(settings: Settings, limit_name: str, rate: str, key: str) -> None:
+    """Count one request against ``rate`` for ``key``; raise LimitReached (429) once it is over."""
+    wait = _rate_state(settings, limit_name, rate, key, count=True)
+    if wait is not None:
         raise LimitReached(limit_name, f"too many {limit_name} requests: the limit is {rate}; try again in "
-                                       f"{max(1, math.ceil(wait))} s", wait)
+                                       f"{math.ceil(wait)} s", wait)
 
 
-def active_runs(session: Session, user_email: str) -> int:
-    """Queued and running runs of the PoCs ``user_email`` launched."""
-    return session.scalar(sa.select(sa.func.count()).select_from(Run).join(Poc)
-                          .where(Poc.created_by == user_email, Run.state.in_(("queued", "running")))) or 0
+def refuse_when_over(settings: Settings, limit_name: str, rate: str, key: str, what: str) -> None:
+    """LimitReached (429) when ``key`` already used up ``rate`` (nothing is counted here)."""
+    wait = _rate_state(settings, limit_name, rate, key, count=False)
+    if wait is not None:
+        raise LimitReached(limit_name, f"too many {what}: the limit is {rate}; try again in {math.ceil(wait)} s",
+                           wait)
 
 
-def check_concurrent_runs(session: Session, settings: Settings, user_email: str, new_runs: int) -> None:
-    """LimitReached (429) when ``new_runs`` more would take the user over ``max_active_runs_per_user``."""
+def count(settings: Settings, limit_name: str, rate: str, key: str) -> None:
+    """Count one event (a failed sign-in) against ``rate`` for ``key``; never refuses by itself."""
+    _rate_state(settings, limit_name, rate, key, count=True)
+
+
+def active_runs(session: Session, user_id: str) -> int:
+    """Queued and running runs that ``user_id`` launched (created, or retried), in every workspace."""
+    return session.scalar(sa.select(sa.func.count()).select_from(Run)
+                          .where(Run.launched_by == user_id, Run.state.in_(("queued", "running")))) or 0
+
+
+def reserve_runs(session: Session, settings: Settings, user_id: str, new_runs: int) -> None:
+    """Hold the launcher's lock (until the caller's commit) and refuse (LimitReached, 429) when ``new_runs``
+    more would take the user over ``max_active_runs_per_user``.
+
+    Check-then-insert without a lock let parallel launches all see room and all insert. The lock is a
+    write to the user's row: on Postgres a row lock that the user's other launches wait for; on SQLite the
+    database's write lock. It must be the transaction's first statement (SQLite cannot turn an older read
+    snapshot into a write), so the reads before it are ended first.
+    """
+    session.commit()
+    session.execute(sa.update(User).where(User.id == user_id).values(id=User.id)
+                    .execution_options(synchronize_session=False))
     cap = settings.max_active_runs_per_user
-    active = active_runs(session, user_email)
+    active = active_runs(session, user_id)
     if active + new_runs > cap:
+        session.rollback()
         raise LimitReached(
             "concurrent_runs",
             f"concurrent-run limit: you have {active} run(s) queued or running and may have at most {cap}; "

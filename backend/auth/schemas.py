@@ -33,6 +33,20 @@ class Me(BaseModel):
     workspaces: list[WorkspaceRole]
     # The CSRF token to send as X-CSRF-Token (browser sessions only; also in the zopoc_csrf cookie).
     csrf_token: str | None = None
+    must_change_password: bool = Field(False, description="the password was generated or set by an "
+                                                          "administrator: ask the user to choose their own")
+
+
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: str = Field(min_length=1, max_length=1000)
+    new_password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=1000)
+
+
+class PasswordReset(BaseModel):
+    password: str = Field(description="a new temporary password for the user: shown only in this answer; "
+                                      "they are asked to change it at sign-in")
 
 
 class TokenCreate(BaseModel):

@@ -57,17 +57,31 @@ class Settings(BaseSettings):
     redis_prefix: str = "zopoc:"
     # Seconds between database polls of the SSE endpoint when no Redis is configured.
     events_poll_s: float = 0.5
+    # An open event stream checks its caller's access again this often (signed out, removed from the
+    # workspace, disabled, the PoC deleted: the stream ends).
+    events_access_recheck_s: float = Field(default=5.0, gt=0)
+    # Event streams one user may hold open at once, per API process.
+    max_event_streams_per_user: int = Field(default=20, ge=1)
 
     # --- datasets ---------------------------------------------------------------------------------
     data_dir: Path = VAR_DIR / "data"
     max_upload_mb: float = 20.0
     max_upload_rows: int = 200_000
 
+    # --- models -----------------------------------------------------------------------------------
+    # Folders under which a PoC may name a local model folder (absolute paths, resolved; nothing outside
+    # them is ever opened or told apart from a name that means nothing). Empty: local folders are refused.
+    model_roots: list[Path] = Field(default_factory=lambda: [VAR_DIR / "models"])
+
     # --- web --------------------------------------------------------------------------------------
     frontend_dist: Path = REPO_ROOT / "frontend" / "dist"
     cors_origins: list[str] = Field(default_factory=list)
     # Signs share tokens and similar; must be set outside development.
     secret_key: str = _DEFAULT_SECRET
+    # The largest request body of any route but the upload (KiB): JSON bodies here are a few hundred
+    # bytes; the upload route takes max_upload_mb. Bodies are refused by Content-Length before they are read
+    # (backend.api.guard).
+    max_body_kb: float = Field(default=64.0, gt=0)
     # Threads that run the API's (synchronous) route handlers; None keeps AnyIO's default (40).
     api_threads: int | None = Field(default=None, ge=1)
 
@@ -110,6 +124,9 @@ class Settings(BaseSettings):
     chromium_path: str = "chromium"
     # Seconds the PDF printer may take before giving up.
     pdf_timeout_s: float = 60.0
+    # Chromium processes printing PDFs at once, per API process (each takes a few hundred MB); a report's
+    # PDF is printed once per language and kept, and never by two requests at the same time.
+    pdf_max_concurrent: int = Field(default=2, ge=1)
 
     # === accounts and limits (backend/auth) =========================================================
 
@@ -117,14 +134,22 @@ class Settings(BaseSettings):
     # Without a password setting a random one is generated and printed once; there is no fixed default.
     admin_email: str = "admin@localhost"
     admin_password: str | None = None
+    # Where a generated first password is written (mode 0600), instead of the log.
+    admin_password_file: Path = VAR_DIR / "initial-admin-password"
     # Browser sessions last this many days; the cookie is Secure on HTTPS requests, or always when True.
     session_days: float = 14.0
     cookie_secure: bool | None = None
     invite_days: float = 7.0
-    # Request rate limits ("limits" notation, e.g. "10/minute"): sign-in per e-mail and per client
-    # address, launches (new PoC, retry) per user. Counted in Redis when redis_url is set, else in memory.
+    # Rate limits ("limits" notation, e.g. "10/minute"), counted in Redis when redis_url is set, else in
+    # memory. Sign-in counts FAILURES: per (account, client address) and per client address over all
+    # accounts, so guessing from one address never locks the account's owner out elsewhere. Launches (new
+    # PoC, retry) count per user.
     login_rate_limit: str = "10/minute"
     login_ip_rate_limit: str = "60/minute"
+    # Addresses (or networks, "10.0.0.0/8") of reverse proxies whose X-Forwarded-For / X-Forwarded-Proto
+    # are believed: the client address of the rate limits and the scheme of Secure cookies come from them.
+    # Empty: the connecting address is the client, and forwarded headers are ignored.
+    trusted_proxies: list[str] = Field(default_factory=list)
     launch_rate_limit: str = "30/minute"
     # Queued + running runs one user may have at once (over all workspaces).
     max_active_runs_per_user: int = 12
@@ -140,12 +165,20 @@ class Settings(BaseSettings):
                 "ZOPOC_SECRET_KEY still has its development default; set a real secret "
                 f"(environment is {self.environment!r})"
             )
+        if self.environment == "production" and self.cookie_secure is False:
+            raise ValueError("ZOPOC_COOKIE_SECURE=false is refused in production: session cookies are always "
+                             "Secure there (serve zopoc over HTTPS)")
         return self
 
     @property
     def max_upload_bytes(self) -> int:
         """The upload size limit in bytes."""
         return int(self.max_upload_mb * 1024 * 1024)
+
+    @property
+    def max_body_bytes(self) -> int:
+        """The body limit of every route but the upload, in bytes."""
+        return int(self.max_body_kb * 1024)
 
     @property
     def method_plugin_modules(self) -> list[str]:

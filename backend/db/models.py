@@ -144,6 +144,9 @@ class Run(Base):
     final_metrics: Mapped[dict[str, Any] | None]
     error: Mapped[str | None] = mapped_column(sa.Text)
     model_info: Mapped[dict[str, Any] | None]
+    # The user who launched this attempt (created the PoC, or retried): the per-user cap on queued and
+    # running runs counts by it. None for runs from before it was kept, or when that account is gone.
+    launched_by: Mapped[str | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
 
     poc: Mapped[Poc] = relationship(back_populates="runs")
 
@@ -218,13 +221,16 @@ class PocEvent(Base):
 
 
 class Report(Base):
-    """A frozen snapshot of a PoC's comparison, shared by an unguessable token."""
+    """A frozen snapshot of a PoC's comparison, shared by an unguessable token. Only the token's SHA-256
+    is stored (as for API tokens): the link is shown once, when the report is made."""
 
     __tablename__ = "reports"
 
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=new_id)
     poc_id: Mapped[str | None] = mapped_column(sa.ForeignKey("pocs.id", ondelete="SET NULL"), index=True)
-    token: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    # The token's first characters, so a list of a PoC's reports can tell them apart.
+    token_prefix: Mapped[str] = mapped_column(sa.String(16))
     language: Mapped[str] = mapped_column(sa.String(8), default="en")
     snapshot: Mapped[dict[str, Any]]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
@@ -251,6 +257,9 @@ class User(Base):
     is_admin: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     disabled_at: Mapped[dt.datetime | None]
+    # Set for a password someone else chose or saw (the generated first password, an administrator's
+    # reset): the dashboard asks for a new one at sign-in; cleared when the user sets their own.
+    must_change_password: Mapped[bool] = mapped_column(default=False)
 
 
 class Workspace(Base):

@@ -160,6 +160,9 @@ class ReportCreate(BaseModel):
 
 
 class ReportLinks(BaseModel):
+    """A new report's links: shown only in the answer that creates it (only a hash of the token is kept)."""
+
+    id: str
     token: str
     url: str
     html_url: str
@@ -168,7 +171,13 @@ class ReportLinks(BaseModel):
     language: Literal["en", "ja"]
 
 
-class ReportListItem(ReportLinks):
+class ReportListItem(BaseModel):
+    """A report in a PoC's list: never its link (revoke it by ``id``)."""
+
+    id: str
+    token_prefix: str = Field(description="the first characters of the token, to tell links apart")
+    language: Literal["en", "ja"]
+    expires_at: str | None
     state: Literal["live", "expired", "revoked"]
     created_at: str
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,6 +59,8 @@ PRESETS: dict[str, tuple[str, dict]] = {
 }
 # ROI targets a manager picks, mapped to the preset that stands for that size.
 TARGET_SIZES = {"1b": "opt-1.3b", "7b": "llama-2-7b", "13b": "llama-2-13b", "70b": "llama-2-70b"}
+
+_TRANSFORMERS_LOCK = threading.Lock()
 
 ENCODER_TYPES = {"bert", "roberta", "distilbert", "deberta", "deberta-v2", "electra", "xlm-roberta", "mpnet",
                  "albert"}
@@ -152,14 +155,17 @@ def model_shape(model: str) -> ModelShape:
     ``AutoModelForCausalLM`` (an untied LM head counts). A classification head (hidden × labels) is
     negligible next to either and left out.
     """
-    import torch
-    from transformers import AutoModel, AutoModelForCausalLM
+    # transformers' lazy modules fail when first imported by several threads at once ("cannot import
+    # name 'AutoModel'": concurrent first requests after a start): one thread at a time loads and builds.
+    with _TRANSFORMERS_LOCK:
+        import torch
+        from transformers import AutoModel, AutoModelForCausalLM
 
-    name, config = _load_config(model)
-    kind = "encoder" if config.model_type in ENCODER_TYPES else "decoder"
-    builder = AutoModel if kind == "encoder" else AutoModelForCausalLM
-    with torch.device("meta"):
-        net = builder.from_config(config)
+        name, config = _load_config(model)
+        kind = "encoder" if config.model_type in ENCODER_TYPES else "decoder"
+        builder = AutoModel if kind == "encoder" else AutoModelForCausalLM
+        with torch.device("meta"):
+            net = builder.from_config(config)
     n_params = largest = rows = cols = vectors = 0
     for param in net.parameters():  # parameters() yields a tied weight once
         n = param.numel()

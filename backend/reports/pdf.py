@@ -8,11 +8,18 @@ end before Chromium prints. Japanese text needs a CJK font on the machine: ``fon
 
 from __future__ import annotations
 
+import logging
+import os
 import shutil
 import subprocess
 import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+log = logging.getLogger(__name__)
 
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -48,21 +55,71 @@ def html_to_pdf(html: str, chromium: str = "chromium", timeout_s: float = 60.0) 
         except subprocess.TimeoutExpired as exc:
             raise PdfUnavailable(f"Chromium did not print within {timeout_s:.0f} s") from exc
         if not out.is_file() or out.stat().st_size == 0:
-            raise PdfUnavailable(f"Chromium failed to print (exit {proc.returncode}): {proc.stderr[-500:]}")
+            # Its output names files and the machine: the log gets it, a share link's reader does not.
+            log.error("Chromium failed to print a report (exit %s): %s", proc.returncode, proc.stderr[-2000:])
+            raise PdfUnavailable("the PDF could not be printed; try again later or download the HTML file")
         return out.read_bytes()
 
 
-def cached_pdf(path: Path, html: Callable[[], str], chromium: str = "chromium", timeout_s: float = 60.0) -> bytes:
-    """The PDF at ``path``, printed from ``html()`` the first time.
+class PdfBusy(PdfUnavailable):
+    """Every printer is busy: ask again in ``retry_after_s`` seconds."""
 
-    A report's snapshot is frozen, so its PDF is too: printed once per language and kept (Chromium takes
-    seconds and a few hundred MB; a public link must not make the server print on every request).
+    def __init__(self, message: str, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+_printer_slots: dict[int, threading.BoundedSemaphore] = {}
+_slots_lock = threading.Lock()
+# Seconds a request waits for a free printer before it is told to come back.
+PRINTER_WAIT_S = 10.0
+
+
+def _printers(count: int) -> threading.BoundedSemaphore:
+    with _slots_lock:
+        return _printer_slots.setdefault(count, threading.BoundedSemaphore(count))
+
+
+def cached_file(path: Path, make: Callable[[], bytes], wait_s: float = 60.0) -> Path:
+    """``path``, made by ``make()`` the first time; one maker per path at a time, across processes.
+
+    A report's snapshot is frozen, so is every file made from it: made once per language and kept. Two
+    requests for a file not made yet do not both make it: the second waits for the first (a file lock
+    beside it) and then reads what it wrote.
     """
     if path.is_file():
-        return path.read_bytes()
-    body = html_to_pdf(html(), chromium, timeout_s)
+        return path
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(f".{id(body)}.part")
-    partial.write_bytes(body)
-    partial.replace(path)  # atomic: a concurrent reader sees the whole file or none
-    return body
+    with FileLock(path.with_name(path.name + ".lock"), timeout=wait_s):
+        if path.is_file():  # made by whoever held the lock before
+            return path
+        body = make()
+        partial = path.with_name(f"{path.name}.{os.getpid()}.part")
+        partial.write_bytes(body)
+        partial.replace(path)  # atomic: a reader sees the whole file or none
+    return path
+
+
+def cached_pdf(path: Path, html: Callable[[], str], chromium: str = "chromium", timeout_s: float = 60.0,
+               max_printers: int = 2) -> Path:
+    """The PDF file at ``path``, printed from ``html()`` the first time (see ``cached_file``).
+
+    Chromium takes seconds and a few hundred MB, and a share link needs no sign-in: one print per file at
+    a time, and at most ``max_printers`` in this process at once; a request that finds every printer busy
+    for ``PRINTER_WAIT_S`` gets ``PdfBusy`` (503 with Retry-After) instead of one more Chromium.
+    """
+    def printed() -> bytes:
+        slots = _printers(max_printers)
+        if not slots.acquire(timeout=PRINTER_WAIT_S):
+            raise PdfBusy(f"every PDF printer is busy ({max_printers}); try again in a few seconds",
+                          retry_after_s=PRINTER_WAIT_S)
+        try:
+            return html_to_pdf(html(), chromium, timeout_s)
+        finally:
+            slots.release()
+
+    try:
+        return cached_file(path, printed, wait_s=timeout_s + PRINTER_WAIT_S)
+    except Timeout as exc:
+        raise PdfBusy("this report's PDF is being printed; try again in a few seconds",
+                      retry_after_s=PRINTER_WAIT_S) from exc

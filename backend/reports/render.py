@@ -14,12 +14,11 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from backend.estimates import roi
 from backend.reports.i18n import texts
+from backend.reports.snapshot import HYPER_KEYS, share_view
 from common.methods import all_methods, method_color
 
 TEMPLATES = Path(__file__).with_name("templates")
 PLOTLY_URL = "/api/reports/assets/plotly.min.js"
-HYPER_KEYS = ("lr", "lr_source", "zo_eps", "rank", "nu", "beta", "weight_decay", "batch_size", "max_length",
-              "k_shot", "seed", "dtype")
 
 
 @functools.cache
@@ -74,7 +73,8 @@ def chart_data(snapshot: dict, language: str) -> dict:
 
 
 def render_html(snapshot: dict, language: str, inline_plotly: bool = True, expires_at: str | None = None) -> str:
-    """The report page of ``snapshot`` in ``language`` ("en" | "ja")."""
+    """The report page of ``snapshot`` in ``language`` ("en" | "ja"): what ``share_view`` keeps of it."""
+    snapshot = share_view(snapshot)
     poc_roi = (snapshot.get("roi") or {}).get("poc") or {}
     return _env().get_template("report.html.j2").render(
         s=snapshot, lang=language, t=texts(language), expires_at=expires_at,

@@ -8,7 +8,7 @@ link's reader learns nothing that would address the live system.
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from sqlalchemy.orm import Session
 
@@ -27,6 +27,9 @@ CHART_POINTS = 300  # per series: enough for a one-page chart, small enough for 
 # (target, precision): the PoC's own model as it ran, and a 7B model in bfloat16 as it would be fine-tuned.
 ROI_TARGETS = (("poc", None), ("7b", "bfloat16"))
 FINAL_METRICS = ("acc_start", "acc_end", "final_train_loss", "s_per_step", "lr")
+# The hyperparameters a report shows per run.
+HYPER_KEYS = ("lr", "lr_source", "zo_eps", "rank", "nu", "beta", "weight_decay", "batch_size", "max_length",
+              "k_shot", "seed", "dtype")
 
 
 def builtin_dataset_sha256(name: str) -> str | None:
@@ -128,4 +131,47 @@ def build_snapshot(session: Session, poc: Poc, data_dir: Path, catalog: list[gpu
         "verdict": verdict,
         "fingerprints": {"model": _model_fingerprint(poc.model),
                          "dataset": _dataset_fingerprint(poc, data_dir)},
+    }
+
+
+def _shown_model_name(name: str | None) -> str | None:
+    """A model as a share link names it: a server folder by its last part only, never its path."""
+    if name and name.startswith(("/", "~", ".")):
+        return PurePath(name).name
+    return name
+
+
+def share_view(snapshot: dict) -> dict:
+    """What a share link shows of a snapshot, as JSON and as the page alike: exactly what the page renders.
+
+    Left out, though the stored snapshot may hold it (older snapshots do): who made the PoC, the model's
+    server path, run errors (engine messages, possibly with tracebacks and file paths), devices and times.
+    """
+    poc = snapshot.get("poc") or {}
+    fingerprints = snapshot.get("fingerprints") or {}
+    model, dataset = fingerprints.get("model") or {}, fingerprints.get("dataset") or {}
+    runs = []
+    for run in snapshot.get("runs") or []:
+        hyperparams = run.get("hyperparams") or {}
+        final = run.get("final_metrics") or {}
+        runs.append({
+            **{key: run.get(key) for key in ("method", "label", "color", "state", "step", "peak_memory_mb")},
+            "hyperparams": {key: hyperparams[key] for key in HYPER_KEYS if key in hyperparams},
+            "final_metrics": {key: final.get(key) for key in FINAL_METRICS},
+            "series": run.get("series") or {},
+        })
+    return {
+        "version": snapshot.get("version"),
+        "generated_at": snapshot.get("generated_at"),
+        "poc": {"name": poc.get("name"), "dataset": poc.get("dataset"), "settings": poc.get("settings") or {}},
+        "runs": runs,
+        "memory": [{key: row.get(key) for key in ("method", "device_kind", "measured_mb", "estimated_mb")}
+                   for row in snapshot.get("memory") or []],
+        "roi": snapshot.get("roi") or {},
+        "verdict": snapshot.get("verdict"),
+        "fingerprints": {
+            "model": {"name": _shown_model_name(model.get("name")), "n_params": model.get("n_params"),
+                      "config_sha256": model.get("config_sha256")},
+            "dataset": {"name": dataset.get("name"), "sha256": dataset.get("sha256")},
+        },
     }

@@ -70,3 +70,19 @@ def test_api_threads_setting_sizes_the_handler_thread_pool(api_env, database_url
     with TestClient(app) as client:
         assert client.portal.call(
             lambda: anyio.to_thread.current_default_thread_limiter().total_tokens) == 7
+
+
+def test_the_dashboard_and_every_answer_carry_security_headers(api_env, database_url, settings, tmp_path):
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    (dist / "index.html").write_text("<!doctype html><title>zopoc</title>")
+    app = create_app(settings.model_copy(update={"frontend_dist": dist}))
+    with TestClient(app) as client:
+        for path in ("/", "/pocs/123/compare", "/api/health", "/api/no-such-route"):
+            headers = client.get(path).headers
+            policy = headers["content-security-policy"]
+            assert "frame-ancestors 'none'" in policy and "script-src 'self';" in policy, path
+            assert "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
+            assert headers["x-content-type-options"] == "nosniff" and headers["x-frame-options"] == "DENY"
+        docs = client.get("/api/docs").headers  # Swagger UI's CDN script: no policy, the other headers
+        assert "content-security-policy" not in docs and docs["x-content-type-options"] == "nosniff"

@@ -102,6 +102,7 @@ def test_file_over_the_limit_is_413(client, sessions, settings):
     small = settings.model_copy(update={"max_upload_mb": 1 / 1024})  # 1 KiB
     client.app.dependency_overrides[get_settings] = lambda: small
     try:
+        # Within the body limit (1 KiB plus multipart framing), but the file itself is over 1 KiB.
         big = b"text,label\n" + b"a long enough sentence,pos\n" * 100  # 2.7 KB
         _assert_refused(client, sessions, settings, {"file": ("big.csv", big)}, 413,
                         "the file is larger than the limit of 0.000976562 MB")
@@ -109,7 +110,43 @@ def test_file_over_the_limit_is_413(client, sessions, settings):
         client.app.dependency_overrides.clear()
 
 
+def test_a_body_over_the_upload_limit_is_refused_before_it_is_read(client, sessions, settings):
+    from backend.api.guard import MULTIPART_SLACK_BYTES
+
+    limit_kib = (settings.max_upload_bytes + MULTIPART_SLACK_BYTES) / 1024
+    huge = b"text,label\n" + b"x" * (settings.max_upload_bytes + MULTIPART_SLACK_BYTES)
+    _assert_refused(client, sessions, settings, {"file": ("huge.csv", huge)}, 413,
+                    f"the request body is larger than this route's limit of {limit_kib:g} KiB")
+
+
 def test_unknown_dataset_is_404(client):
     response = client.get("/api/datasets/00000000-0000-0000-0000-000000000000")
     assert response.status_code == 404
     assert response.json() == {"detail": "dataset 00000000-0000-0000-0000-000000000000 not found"}
+
+
+def test_a_file_of_bad_rows_gets_a_short_answer(client, sessions, settings):
+    # 3 MB of lines that are not JSON objects: reading stops at the problem limit, and the answer names
+    # those problems only (it once listed one per line: 1.5 M problems, a 93 MB answer).
+    from common.datafiles import MAX_ERRORS
+
+    data = b"1\n" * 1_500_000
+    response = client.post("/api/datasets", files={"file": ("ones.jsonl", data)})
+    assert response.status_code == 422, response.text[:500]
+    assert len(response.content) < 20_000
+    detail = response.json()["detail"]
+    assert len(detail["errors"]) == MAX_ERRORS
+    assert detail["message"] == f"ones.jsonl: reading stopped at {MAX_ERRORS} problems (fix these first); " \
+                                "nothing was stored"
+    with sessions() as session:
+        assert session.scalar(sa.select(sa.func.count()).where(Dataset.builtin.is_(False))) == 0
+
+
+def test_the_dataset_list_is_a_bounded_page(client):
+    for i in range(3):
+        assert client.post("/api/datasets", files={"file": (f"d{i}.csv", CSV)}).status_code == 201
+    everything = client.get("/api/datasets").json()
+    page = client.get("/api/datasets", params={"limit": 2, "offset": 1}).json()
+    assert page["count"] == everything["count"] >= 4 and len(page["data"]) == 2
+    assert [d["id"] for d in page["data"]] == [d["id"] for d in everything["data"][1:3]]
+    assert client.get("/api/datasets", params={"limit": 100_000}).status_code == 422

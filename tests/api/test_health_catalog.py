@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from backend.core.config import get_settings
 
 
@@ -26,9 +28,8 @@ def test_ready_is_503_when_the_broker_is_unreachable(client, settings):
     finally:
         client.app.dependency_overrides.clear()
     assert response.status_code == 503
-    body = response.json()
-    assert body["database"] == "ok"
-    assert body["broker"].startswith("error:")
+    # Anyone may ask: the answer names what is down, never the internal error text.
+    assert response.json() == {"database": "ok", "broker": "unavailable"}
 
 
 def test_models_lists_the_builtins(client):
@@ -42,25 +43,65 @@ def test_models_lists_the_builtins(client):
     assert {m["id"] for m in body["data"]} == {"minilm", "smollm2-135m", "gemma3-270m", "tiny-bert", "tiny-gpt2"}
 
 
-def test_model_check_accepts_a_hub_id_and_a_folder_with_config(client, tmp_path):
+@pytest.fixture
+def model_root(client, settings, tmp_path):
+    """A model root (``model_roots``) for the app, under the test's own folder."""
+    root = tmp_path / "models"
+    root.mkdir()
+    client.app.dependency_overrides[get_settings] = lambda: settings.model_copy(update={"model_roots": [root]})
+    yield root
+    client.app.dependency_overrides.clear()
+
+
+def test_model_check_accepts_a_hub_id_and_a_folder_with_config(client, model_root):
     assert client.post("/api/models/check", json={"model": "org/some-model"}).json()["id"] == "org/some-model"
-    (tmp_path / "config.json").write_text(json.dumps({"hidden_size": 48, "intermediate_size": 96}))
-    body = client.post("/api/models/check", json={"model": str(tmp_path)}).json()
-    assert body["min_layer_dim"] == 48 and body["builtin"] is False
+    (model_root / "mine").mkdir()
+    (model_root / "mine" / "config.json").write_text(json.dumps({"hidden_size": 48, "intermediate_size": 96}))
+    body = client.post("/api/models/check", json={"model": str(model_root / "mine")}).json()
+    assert body["min_layer_dim"] == 48 and body["builtin"] is False and body["name"] == "mine"
 
 
-def test_model_check_refuses_unknown_models(client, tmp_path):
+def test_model_check_refuses_unknown_models(client, model_root):
     response = client.post("/api/models/check", json={"model": "no-such-model"})
     assert response.status_code == 422
     error = response.json()["detail"]["errors"][0]
     assert error["field"] == "model"
     assert error["problem"].startswith(
         "unknown model 'no-such-model': use a built-in model (minilm, smollm2-135m")
-
-    response = client.post("/api/models/check", json={"model": str(tmp_path)})  # folder without config.json
+    (model_root / "empty").mkdir()
+    response = client.post("/api/models/check", json={"model": str(model_root / "empty")})
     assert response.status_code == 422
     assert response.json()["detail"]["errors"][0]["problem"] == (
-        f"unknown model {str(tmp_path)!r}: the folder has no config.json")
+        f"unknown model {str(model_root / 'empty')!r}: the folder has no config.json")
+
+
+def test_folders_outside_the_model_roots_are_never_looked_at(client, model_root, tmp_path,
+                                                             builtin_dataset_id):
+    outside = tmp_path / "elsewhere"  # a real model folder, but not under a root
+    outside.mkdir()
+    (outside / "config.json").write_text(json.dumps({"hidden_size": 48}))
+    (model_root / "escape").symlink_to(outside, target_is_directory=True)
+    names = ["/root", "/", "/etc", "/nonexistent/x", "~root", "~", str(outside), str(model_root / "escape"),
+             f"{model_root}/../elsewhere", "../../etc", "./var", str(model_root), "/etc/passwd"]
+    answers = {}
+    for name in names:
+        response = client.post("/api/models/check", json={"model": name})
+        assert response.status_code == 422, (name, response.text)
+        answers[name] = response.json()["detail"]["errors"][0]["problem"].replace(repr(name), "NAME")
+    # One answer for every name outside the roots: whether it exists, is a folder or has a config.json
+    # cannot be told apart.
+    assert len(set(answers.values())) == 1, answers
+    assert "under the server's model folders" in next(iter(answers.values()))
+    # Nor can one train on such a folder.
+    for name in (str(outside), str(model_root / "escape")):
+        response = client.post("/api/pocs", json={"name": "x", "model": name, "dataset_id": builtin_dataset_id,
+                                                  "steps": 5})
+        assert response.status_code == 422 and response.json()["detail"]["errors"][0]["field"] == "model"
+
+
+def test_a_very_long_model_name_is_a_422(client):
+    response = client.post("/api/models/check", json={"model": "/" + "a" * 5000})
+    assert response.status_code == 422
 
 
 def test_methods_carry_the_papers_zo_defaults(client):

@@ -125,3 +125,21 @@ def test_csv_export_has_every_point(client, make_poc, sessions):
     assert rows[1] == ["5", "1.25", "10", "eval/loss", ""]
     exported = {(int(r[0]), r[3]): float(r[4]) for r in rows[2:]}
     assert all(exported[(p.step, p.name)] == p.value for p in loss + lr)  # repr round-trips floats exactly
+
+
+def test_a_paused_csv_reader_holds_no_database_connection(client, make_poc, sessions):
+    # A client that stops reading keeps the response's generator suspended between two pages: it must not
+    # keep a pooled connection checked out meanwhile (50 slow readers would hold the whole pool).
+    from backend.api.routes.metrics import csv_rows
+    from backend.db.session import get_engine
+
+    poc = make_poc()
+    run_id = poc["runs"][0]["id"]
+    _ingest(sessions, run_id, _loss_curve(2_500, seed=4))
+    pool = get_engine().pool
+    reader = csv_rows(run_id, page_rows=1_000)
+    assert next(reader).startswith("step,")
+    pages = [next(reader), next(reader)]  # paused after two pages of three
+    assert pool.checkedout() == 0
+    pages += list(reader)
+    assert sum(page.count("\n") for page in pages) == 2_500 and pool.checkedout() == 0

@@ -6,6 +6,7 @@ import pytest
 import sqlalchemy as sa
 from kombu import Connection
 
+from backend.core.config import VAR_DIR
 from backend.db.models import Poc, PocEvent, Run
 from common.runspec import RunSettings
 from tests.support.db import count_rows
@@ -89,8 +90,9 @@ def test_delete_cancels_runs_and_hides_the_poc(client, make_poc, sessions):
 
 BAD_POCS = [
     ({"model": "nobody-knows"}, "model",
-     "unknown model 'nobody-knows': use a built-in model (minilm, smollm2-135m, gemma3-270m, tiny-bert, tiny-gpt2), "
-     "a Hugging Face id such as 'org/name', or a folder on the server that holds config.json"),
+     ("unknown model 'nobody-knows': use a built-in model (minilm, smollm2-135m, gemma3-270m, tiny-bert, tiny-gpt2), "
+      "a Hugging Face id such as 'org/name', or a folder with config.json under the server's model folders "
+      f"({VAR_DIR / 'models'})")),
     ({"methods": [{"method": "lozo", "lr": 0.5}]}, "methods[0].lr",
      "0.5 is out of range for LOZO: allowed 1e-09 to 0.01"),
     ({"methods": [{"method": "adamw", "lr": 0}]}, "methods[0].lr",
@@ -221,3 +223,17 @@ def test_every_run_setting_reaches_the_engine_through_one_path(client, make_poc,
             spec = build_spec(run, settings)
             assert {k: spec[k] for k in chosen} == chosen
             assert RunSpec.from_dict(spec).label_words == ["awful", "lovely"]
+def test_a_run_the_broker_refuses_fails_without_the_brokers_words(client, settings, builtin_dataset_id):
+    from backend.core.config import get_settings
+
+    away = settings.model_copy(update={"broker_url": "redis://127.0.0.1:1/0"})
+    client.app.dependency_overrides[get_settings] = lambda: away
+    try:
+        answer = client.post("/api/pocs", json={"name": "no broker", "model": "tiny-bert", "steps": 5,
+                                                "dataset_id": builtin_dataset_id, "methods": [{"method": "lozo"}]})
+    finally:
+        client.app.dependency_overrides.clear()
+    assert answer.status_code == 201, answer.text
+    run = client.get(f"/api/runs/{answer.json()['runs'][0]['id']}").json()
+    assert run["state"] == "failed"
+    assert run["error"] == "could not be queued: the task broker did not accept it; retry the run"

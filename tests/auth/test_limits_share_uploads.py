@@ -8,6 +8,7 @@ import io
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from backend.auth.secrets import digest
 from backend.db.models import Dataset, Report
 from tests.auth.conftest import (
     EDITOR_MAX_STEPS,
@@ -104,7 +105,7 @@ def test_share_link_reads_without_login_and_revoking_is_immediate(app, anonymous
     assert anonymous.get(f"/r/{token}").status_code == 404
     assert anonymous.get(f"/api/reports/{token}").status_code == 404
     with sessions() as session:
-        assert session.scalar(sa.select(Report.revoked_at).where(Report.token == token)) is not None
+        assert session.scalar(sa.select(Report.revoked_at).where(Report.token_hash == digest(token))) is not None
 
 
 def test_upload_names_cannot_reach_the_file_system(app, world: World, settings, tmp_path):

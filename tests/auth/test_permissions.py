@@ -19,7 +19,7 @@ CALLERS = ("anonymous", "viewer", "editor", "owner", "outsider")
 RANK = {"viewer": 1, "editor": 2, "owner": 3}
 RESOURCE_PARAMS = ("poc_id", "run_id", "dataset_id", "workspace_id")
 # Requests that change what later requests of the same caller need: sent last, in this order.
-LAST = ("/api/runs/{run_id}/cancel", "/api/runs/{run_id}/retry", "/api/pocs/{poc_id}/reports/{token}",
+LAST = ("/api/runs/{run_id}/cancel", "/api/runs/{run_id}/retry", "/api/pocs/{poc_id}/reports/{report_ref}",
         "/api/workspaces/{workspace_id}/members/{user_id}", "/api/auth/logout", "/api/pocs/{poc_id}")
 
 
@@ -44,6 +44,7 @@ def expected(level: str, caller: str, path: str) -> int | None:
 def fill(path: str, world: World, caller_token_id: str) -> str:
     values = {"poc_id": world.poc_id, "run_id": world.run_ids[0], "dataset_id": world.dataset_id,
               "workspace_id": world.owner.workspace_id, "token": world.report_token,
+              "report_ref": world.report_token,
               "user_id": world.member.user_id, "token_id": caller_token_id, "invite_id": world.invite_id}
     for name, value in values.items():
         path = path.replace("{" + name + "}", value)
@@ -57,6 +58,8 @@ def request_for(client: TestClient, method: str, path: str, template: str, world
         ("POST", "/api/auth/invites/accept"): {"token": "zpi_unknown-invitation",
                                                "password": "long enough pw"},
         ("POST", "/api/auth/tokens"): {"name": "matrix"},
+        # A wrong current password: allowed to ask (422), changes nothing.
+        ("POST", "/api/auth/password"): {"current_password": "not it", "new_password": "long enough pw"},
         ("POST", "/api/admin/invites"): {"email": f"new-{secrets.token_hex(3)}@zopoc.test"},
         ("POST", "/api/workspaces"): {"name": "another"},
         ("PATCH", "/api/admin/users/{user_id}"): {"disabled": False},

@@ -97,8 +97,10 @@ try {
       return write(text);
     };
   });
-  await shown.getByRole("button", { name: "Copy" }).click();
-  await shown.getByRole("button", { name: "Copied" }).waitFor();
+  await shown.getByRole("button", { name: "Copy", exact: true }).click();
+  // exact: a name match is a case-insensitive substring by default, and "I have copied it" contains
+  // "copied": the wait returned at once, before the clipboard had the token, whenever that button matched.
+  await shown.getByRole("button", { name: "Copied", exact: true }).waitFor();
   const copied = await page.evaluate(() => window.__zopocCopied);
   check(
     copied === adminToken,

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from common.builtin_data import sst2_dir
-from common.datafiles import DatasetFileError, parse_dataset_bytes, read_dataset_file
+from common.datafiles import MAX_COLUMNS, MAX_ERRORS, DatasetFileError, parse_dataset_bytes, read_dataset_file
 
 
 def test_common_and_the_data_half_of_the_engine_import_neither_torch_nor_web_code():
@@ -120,3 +120,34 @@ def test_sst2_files_detect_their_differently_named_text_columns():
     assert (dev.text_column, dev.label_column) == ("content", "label")
     assert len(train) == 67349 and len(dev) == 872
     assert train.label_names == dev.label_names == ["0", "1"]
+
+
+def test_reading_stops_at_the_problem_limit():
+    # A million-line file of bad rows costs what 50 bad rows cost: reading stops, the list stays short.
+    parsed = parse_dataset_bytes(b"1\n" * 1_000_000, "x.jsonl", max_rows=2_000_000, max_bytes=2**30)
+    assert parsed.stopped and not parsed.ok
+    assert [e.row for e in parsed.errors] == list(range(1, MAX_ERRORS + 1))
+    table = parse_dataset_bytes(b"text,label\n" + b"a,b,c\n" * 500_000, "x.csv", max_bytes=2**30)
+    assert table.stopped and len(table.errors) == MAX_ERRORS
+    missing = parse_dataset_bytes(b"text,label\n" + b"a film,\n" * 200_000, "x.csv", max_bytes=2**30)
+    assert missing.stopped and len(missing.errors) == MAX_ERRORS and missing.errors[-1].row == MAX_ERRORS + 1
+
+
+def test_bad_rows_count_toward_the_row_limit():
+    good = b"".join(b"t%d,%d\n" % (i, i % 2) for i in range(8))
+    parsed = parse_dataset_bytes(b"text,label\n" + good + b"x,y,z\n" * 5, "x.csv", max_rows=10)
+    assert any("more than 10 rows" in e.problem and e.row == 12 for e in parsed.errors), parsed.errors
+    lines = b"".join(b'{"text": "t%d", "label": %d}\n' % (i, i % 2) for i in range(8)) + b"[]\n" * 5
+    parsed = parse_dataset_bytes(lines, "x.jsonl", max_rows=10)
+    assert any("more than 10 rows" in e.problem and e.row == 11 for e in parsed.errors), parsed.errors
+
+
+def test_columns_are_bounded_and_messages_stay_short():
+    record = json.dumps({f"k{i}": i for i in range(MAX_COLUMNS + 1)}).encode()
+    parsed = parse_dataset_bytes(record + b"\n", "x.jsonl")
+    assert f"more than {MAX_COLUMNS} different keys" in parsed.errors[0].problem
+    header = ",".join(f"c{i}" for i in range(500)).encode()
+    parsed = parse_dataset_bytes(header + b"\n" + b",".join([b"1"] * 500) + b"\n", "x.csv",
+                                 text_column="nope")
+    assert parsed.errors[0].field == "text_column" and "and 480 more" in parsed.errors[0].problem
+    assert len(parsed.errors[0].problem) < 600

@@ -129,3 +129,16 @@ def test_roi_of_another_workspaces_poc_is_404(client, sessions):
     with sessions() as session:
         poc_id = add_finished_poc(session, stranger.workspace_id)
     assert client.get(f"/api/pocs/{poc_id}/roi").status_code == 404
+
+
+def test_memory_estimates_read_no_folder_outside_the_model_roots(client, tmp_path):
+    outside = tmp_path / "a-model"
+    outside.mkdir()
+    (outside / "config.json").write_text('{"model_type": "bert", "hidden_size": 32, "num_hidden_layers": 1, '
+                                          '"num_attention_heads": 2, "intermediate_size": 64}')
+    answers = set()
+    for name in (str(outside), "/etc", "/nonexistent", "~root"):
+        response = client.post("/api/estimates/memory", json={"model": name, "methods": ["lozo"]})
+        assert response.status_code == 422, (name, response.text)
+        answers.add(response.json()["detail"]["errors"][0]["problem"].replace(repr(name), "NAME"))
+    assert len(answers) == 1, answers

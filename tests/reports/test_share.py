@@ -9,6 +9,7 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
+from backend.auth.secrets import digest
 from backend.db.models import Poc, Report, Run
 
 
@@ -70,7 +71,7 @@ def test_wrong_token_is_404(anonymous, shared, token):
 
 def test_expired_link_is_410(anonymous, shared, sessions):
     with sessions() as session:
-        session.execute(sa.update(Report).where(Report.token == shared["token"])
+        session.execute(sa.update(Report).where(Report.token_hash == digest(shared["token"]))
                         .values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)))
         session.commit()
     assert anonymous.get(f"/api/reports/{shared['token']}").status_code == 410
@@ -97,7 +98,7 @@ def test_a_share_token_can_change_nothing(client, anonymous, shared, sessions):
     """Every route with a token in its path, called with every writing verb, changes no row."""
     def rows():
         with sessions() as session:
-            return [tuple(session.execute(sa.select(Report.token, Report.revoked_at, Report.expires_at)).all()),
+            return [tuple(session.execute(sa.select(Report.token_hash, Report.revoked_at, Report.expires_at)).all()),
                     session.scalar(sa.select(sa.func.count()).select_from(Poc)),
                     tuple(session.execute(sa.select(Run.id, Run.state)).all())]
 
@@ -128,12 +129,84 @@ def test_snapshot_is_frozen(client, anonymous, shared, sessions):
         session.commit()
     assert anonymous.get(f"/api/reports/{shared['token']}").json()["snapshot"] == snapshot_before
     assert anonymous.get(shared["url"]).text == page_before
+
+
+def test_deleting_a_poc_ends_its_links_and_revoking_works_in_every_state(client, anonymous, shared, sessions):
+    second = client.post(f"/api/pocs/{shared['poc_id']}/reports", json={}).json()
     assert client.delete(f"/api/pocs/{shared['poc_id']}").status_code == 204
-    after = anonymous.get(shared["url"])
-    assert after.status_code == 200 and "Support tickets PoC" in after.text and "renamed later" not in after.text
+    for link in (shared, second):  # both links end with the PoC (they were valid for weeks more)
+        assert anonymous.get(link["url"]).status_code == 404
+        assert anonymous.get(f"/api/reports/{link['token']}").status_code == 404
+        assert anonymous.get(link["pdf_url"]).status_code == 404
+    with sessions() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(Report)
+                              .where(Report.revoked_at.is_(None))) == 0
+    # Revoking still answers for the deleted PoC's reports, by token or by id, however often.
+    assert client.delete(f"/api/pocs/{shared['poc_id']}/reports/{shared['token']}").status_code == 204
+    assert client.delete(f"/api/pocs/{shared['poc_id']}/reports/{second['id']}").status_code == 204
+    assert client.delete(f"/api/pocs/{shared['poc_id']}/reports/{second['id']}").status_code == 204
+    assert client.delete(f"/api/pocs/{shared['poc_id']}/reports/{'x' * 43}").status_code == 404
+
+
+def test_an_expired_link_can_be_revoked(client, shared, sessions):
+    with sessions() as session:
+        session.execute(sa.update(Report).where(Report.token_hash == digest(shared["token"]))
+                        .values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)))
+        session.commit()
+    assert client.delete(f"/api/pocs/{shared['poc_id']}/reports/{shared['id']}").status_code == 204
+    states = client.get(f"/api/pocs/{shared['poc_id']}/reports").json()["data"]
+    assert [r["state"] for r in states] == ["revoked"]
+
+
+def test_only_a_hash_of_the_token_is_stored_and_lists_show_no_links(client, shared, sessions):
+    with sessions() as session:
+        stored = session.execute(sa.select(Report)).scalars().one()
+        assert stored.token_hash == digest(shared["token"]) and shared["token"] not in str(stored.__dict__)
+    listed = client.get(f"/api/pocs/{shared['poc_id']}/reports").json()["data"]
+    assert listed[0]["id"] == shared["id"] and listed[0]["token_prefix"] == shared["token"][:8]
+    assert shared["token"] not in str(listed)
+
+
+def test_share_json_shows_no_more_than_the_page(client, anonymous, shared, sessions):
+    with sessions() as session:  # a snapshot as older versions stored it: with what the page never shows
+        report = session.scalars(sa.select(Report)).one()
+        snapshot = dict(report.snapshot)
+        snapshot["poc"] = snapshot["poc"] | {"created_by": "someone@corp.example", "model": "/srv/models/secret"}
+        snapshot["fingerprints"] = snapshot["fingerprints"] | {
+            "model": {"name": "/srv/models/secret", "id": "/srv/models/secret", "n_params": 1,
+                      "config_sha256": None}}
+        snapshot["runs"] = [run | {"error": "Traceback (most recent call last): File /srv/zopoc/x.py",
+                                   "device": "cuda:3"} for run in snapshot["runs"]]
+        report.snapshot = snapshot
+        session.commit()
+    body = anonymous.get(f"/api/reports/{shared['token']}").text
+    page = anonymous.get(shared["url"]).text
+    for hidden in ("someone@corp.example", "/srv/models", "Traceback", "/srv/zopoc", "cuda:3"):
+        assert hidden not in body and hidden not in page, hidden
+    assert '"name":"secret"' in body.replace(" ", "")
 
 
 def test_report_of_unknown_poc_and_bad_body(client, finished_poc):
     assert client.post("/api/pocs/nope/reports", json={}).status_code == 404
     assert client.post(f"/api/pocs/{finished_poc}/reports", json={"language": "fr"}).status_code == 422
     assert client.post(f"/api/pocs/{finished_poc}/reports", json={"expires_in_days": 0}).status_code == 422
+
+
+def test_report_pages_run_only_their_own_scripts(anonymous, shared):
+    import base64
+    import hashlib
+    import re
+
+    page = anonymous.get(shared["url"])
+    policy = page.headers["content-security-policy"]
+    assert "default-src 'none'" in policy and "frame-ancestors 'none'" in policy
+    assert "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
+    inline = [body for attributes, body in re.findall(r"<script([^>]*)>(.*?)</script>", page.text, re.DOTALL)
+              if "src=" not in attributes and "application/json" not in attributes]
+    assert inline
+    for body in inline:  # each inline script is allowed by its hash, and nothing else is
+        digest_ = base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()
+        assert f"'sha256-{digest_}'" in policy
+    assert page.headers["x-content-type-options"] == "nosniff"
+    download = anonymous.get(shared["html_url"])
+    assert download.headers["content-security-policy"].startswith("sandbox")

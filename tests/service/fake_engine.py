@@ -4,7 +4,9 @@ Used only to drive the runner into states the real engine reaches rarely (a cras
 child ignoring SIGTERM) quickly and deterministically. The behaviour comes from the spec's ``model``:
 ``fake:ok`` trains ``steps`` steps; ``fake:crash`` exits 3 after 3 steps with a traceback on stderr;
 ``fake:sigkill`` kills itself with SIGKILL after 3 steps (as the OOM killer would); ``fake:slow`` takes
-0.1 s per step and honours SIGTERM like the engine; ``fake:stubborn`` ignores SIGTERM.
+0.1 s per step and honours SIGTERM like the engine; ``fake:stubborn`` ignores SIGTERM; ``fake:cwd`` fails at
+once with its working folder and what is in it as the reason; ``fake:failzero`` fails after 3 steps with
+a finished event that says step 0.
 """
 
 from __future__ import annotations
@@ -33,6 +35,11 @@ def main() -> None:
     def emit(event: dict) -> None:
         print(json.dumps({"time": time.time(), **event}), flush=True)
 
+    if mode == "cwd":
+        emit({"event": "finished", "status": "failed", "reason": json.dumps([os.getcwd(), os.listdir(".")]),
+              "step": 0, "elapsed_s": 0.0, "forward_passes": 0, "summary": {}})
+        return
+
     emit({"event": "started", "method": spec["method"], "device": "cpu", "dtype": "float32",
           "model": {"name": spec["model"], "n_params": 10, "n_trainable": 10, "kind": "encoder"},
           "hyperparams": {"lr": 0.001, "lr_source": "fake"}, "n_train": 8, "n_eval": 8,
@@ -55,6 +62,10 @@ def main() -> None:
             sys.exit(3)
         if step == 3 and mode == "sigkill":
             os.kill(os.getpid(), signal.SIGKILL)
+        if step == 3 and mode == "failzero":
+            emit({"event": "finished", "status": "failed", "reason": "RuntimeError: broke", "step": 0,
+                  "elapsed_s": 0.0, "forward_passes": 0, "summary": {}})
+            return
     emit({"event": "eval", "step": steps, "elapsed_s": steps * 0.01, "forward_passes": 2 * steps,
           "values": {"eval/loss": 0.5, "eval/accuracy": 0.75}, "correct": correct, "n_eval": 4})
     emit({"event": "finished", "status": "succeeded", "reason": None, "step": steps,

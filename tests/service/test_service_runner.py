@@ -194,3 +194,35 @@ def test_uploaded_dataset_missing_on_this_worker_fails_with_a_reason(sessions, m
     failed = load(sessions, run.id)
     assert "3f2a.csv is not on this worker" in failed.error and "ZOPOC_DATA_DIR" in failed.error
     assert failed.finished_at is not None
+
+
+def test_the_training_process_works_in_an_empty_folder_of_its_own(sessions, make_run, settings):
+    # A model name shaped like "org/name" must never resolve against the worker's folder.
+    import json
+    import os
+
+    from backend.core.config import REPO_ROOT
+
+    run = make_run(model="fake:cwd")
+    assert execute_run(run.id, settings=settings, command=FAKE_ENGINE) == "failed"
+    folder, entries = json.loads(load(sessions, run.id).error)
+    assert entries == [] and os.path.realpath(folder) != os.path.realpath(REPO_ROOT)
+
+
+@pytest.mark.parametrize("model", ["/etc", "/root", "~root", "../../etc", "./var/zopoc.db"])
+def test_a_model_path_outside_the_model_roots_is_refused_before_a_child_starts(sessions, make_run, settings,
+                                                                              model):
+    run = make_run(model=model)
+    assert execute_run(run.id, settings=settings, command=FAKE_ENGINE) == "failed"
+    error = load(sessions, run.id).error
+    assert error.startswith(f"unknown model {model!r}: use a built-in model") and "config.json under" in error
+
+
+def test_a_failed_run_keeps_the_step_it_reached(sessions, make_run, settings):
+    run = make_run(model="fake:failzero", steps=10)
+    assert execute_run(run.id, settings=settings, command=FAKE_ENGINE) == "failed"
+    done = load(sessions, run.id)
+    assert (done.step, done.forward_passes, done.error) == (3, 6, "RuntimeError: broke")
+    assert 0 < done.progress < 1
+    finished = [e.payload for e in events(sessions, run.id) if e.kind == "run"][-1]
+    assert (finished["state"], finished["step"]) == ("failed", 3)

@@ -263,6 +263,7 @@ class Stack:
         log = self.folder / "api.log"
         self.api = subprocess.Popen(
             [PYTHON, "-m", "uvicorn", "backend.api.main:app", "--host", "127.0.0.1", "--port", str(self.port),
+             "--no-proxy-headers",
              "--log-level", "warning"],
             cwd=REPO_ROOT, env=self.env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -237,3 +237,18 @@ def test_several_token_label_words_train_with_gradients_and_without(method):
     assert finished["status"] == "succeeded", finished["reason"]
     assert [len(t) for t in writer.events[0]["prompt"]["label_tokens"]] == [2, 3]
     assert finished["summary"]["final_train_loss"] > 0
+def test_a_run_that_fails_half_way_reports_where_it_was():
+    spec = RunSpec(method="lozo", **{**TINY, "steps": 10, "eval_every": 100})
+
+    class BreaksAtStepThree(EventWriter):
+        def emit(self, event, **fields):
+            if event == "metrics" and fields["step"] == 3:
+                raise RuntimeError("disk full")
+            return super().emit(event, **fields)
+
+    finished = run(spec, BreaksAtStepThree(None))
+    assert finished["status"] == "failed" and finished["reason"] == "RuntimeError: disk full"
+    # Step 3's metrics were never written: the last step reported is 2, with its passes and time.
+    assert (finished["step"], finished["forward_passes"]) == (2, 4)
+    assert finished["elapsed_s"] > 0 and finished["summary"]["acc_start"] is not None
+    assert finished["summary"]["final_train_loss"] is not None

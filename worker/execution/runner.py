@@ -35,6 +35,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from backend.catalog import local_model_folder, unknown_model
 from backend.core.config import REPO_ROOT, Settings, get_settings
 from backend.db.models import FINISHED_STATES, Run, utcnow
 from backend.db.session import make_sessionmaker
@@ -117,9 +118,11 @@ class RelayState:
         if kind == "finished":
             self.finished = event
         if kind in ("metrics", "eval", "finished"):
-            self.step = int(event.get("step", self.step) or 0)
-            self.forward_passes = int(event.get("forward_passes", self.forward_passes) or 0)
-            self.elapsed_s = float(event.get("elapsed_s", self.elapsed_s) or 0.0)
+            # A run only moves forward: a finished event with less than was already seen (an engine that
+            # failed reporting zeros) does not take back the step, passes and time the run reached.
+            self.step = max(self.step, int(event.get("step") or 0))
+            self.forward_passes = max(self.forward_passes, int(event.get("forward_passes") or 0))
+            self.elapsed_s = max(self.elapsed_s, float(event.get("elapsed_s") or 0.0))
         if kind in ("metrics", "eval"):
             for name, value in (event.get("values") or {}).items():
                 value = finite_or_none(value)
@@ -400,10 +403,23 @@ def missing_dataset_reason(spec: dict[str, Any], settings: Settings) -> str | No
             f"shared with them (ZOPOC_DATA_DIR, here {settings.data_dir})")
 
 
+def model_refusal(model: str, roots) -> str | None:
+    """Why this worker will not start a run of ``model``, or None: a name that looks like a path must be a
+    folder under the model roots (the API checked it at launch; a PoC from before that check, or a worker
+    configured with other roots, is refused here with the API's own words, never with a file error)."""
+    looks_like_a_path = model.startswith(("/", "~", ".")) or "\\" in model or ".." in model.split("/")
+    if looks_like_a_path and local_model_folder(model, roots) is None:
+        return str(unknown_model(model, roots))
+    return None
+
+
 def child_environment(settings: Settings) -> dict[str, str]:
-    """The training child's environment: ours, offline model hubs, optional thread limits."""
+    """The training child's environment: ours, offline model hubs, optional thread limits. The repository
+    is on PYTHONPATH: the child runs in an empty folder of its own (``execute_run``)."""
+    python_path = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p)
     env = dict(os.environ) | {"PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-                              "TOKENIZERS_PARALLELISM": "false", "ZOPOC_METHOD_PLUGINS": settings.method_plugins}
+                              "TOKENIZERS_PARALLELISM": "false", "ZOPOC_METHOD_PLUGINS": settings.method_plugins,
+                              "PYTHONPATH": python_path}
     if settings.train_threads:
         threads = str(settings.train_threads)
         env |= {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "ZOPOC_TORCH_THREADS": threads}
@@ -432,19 +448,24 @@ def execute_run(run_id: str, worker_name: str | None = None, task_id: str | None
         publish(settings, poc_id, seq)
     if spec is None:
         return None
-    missing = missing_dataset_reason(spec, settings)
+    refused = model_refusal(str(spec.get("model") or ""), settings.model_roots)
+    missing = refused or missing_dataset_reason(spec, settings)
     if missing:
         execution.fail_before_start(missing)
         return "failed"
     with tempfile.TemporaryDirectory(prefix=f"zopoc-run-{run_id[:8]}-") as folder:
         spec_path = Path(folder) / "spec.json"
         spec_path.write_text(json.dumps(spec))
+        # The child works in an empty folder of its own: a model or file name it is given can never
+        # resolve against the worker's folder (a name shaped like "org/name" once opened var/zopoc.db).
+        workdir = Path(folder) / "work"
+        workdir.mkdir()
         argv = [*(command or [sys.executable, "-m", "worker.train"]),
                 "--spec-file", str(spec_path), "--events-out", "-"]
         if settings.train_threads and command is None:
             argv += ["--threads", str(settings.train_threads)]
         try:
-            child = TrainingProcess(argv, env=child_environment(settings), cwd=REPO_ROOT,
+            child = TrainingProcess(argv, env=child_environment(settings), cwd=workdir,
                                     stderr_path=Path(folder) / "stderr.log", nice=settings.train_nice)
         except OSError as error:
             execution.fail_before_start(f"the training process could not be started: {error}")

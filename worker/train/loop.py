@@ -164,15 +164,31 @@ def run(spec: RunSpec, writer: EventWriter, stop: StopFlag | None = None, progre
     except Exception as exc:  # bad data, unknown model, no GPU: the person needs the reason, not a traceback
         return writer.emit("finished", status="failed", reason=f"could not start: {exc}", step=0, elapsed_s=0.0,
                            forward_passes=0, summary=_summary(None, None, None, None, None, None))
+    reached = Reached()
     try:
-        return _train(spec, prep, writer, stop, progress)
+        return _train(spec, prep, writer, stop, progress, reached)
     except Exception as exc:
         if isinstance(exc, torch.cuda.OutOfMemoryError):
             reason = f"out of GPU memory: {exc}".split("\n")[0]
         else:
             reason = f"{type(exc).__name__}: {exc}"
-        return writer.emit("finished", status="failed", reason=reason, step=0, elapsed_s=0.0, forward_passes=0,
-                           summary=_summary(None, None, None, None, None, None))
+        # A run that fails half way reports where it was, never a zero step.
+        return writer.emit("finished", status="failed", reason=reason, step=reached.step,
+                           elapsed_s=reached.elapsed_s, forward_passes=reached.forward_passes,
+                           backward_passes=reached.backward_passes,
+                           summary=_summary(reached.acc_start, None, reached.last_loss, None, None, None))
+
+
+@dataclass
+class Reached:
+    """How far training got, kept up to date by `_train` so a failure can report it."""
+
+    step: int = 0
+    forward_passes: int = 0
+    backward_passes: int = 0
+    elapsed_s: float = 0.0
+    acc_start: float | None = None
+    last_loss: float | None = None
 
 
 def _summary(acc_start, acc_end, loss, baseline, cuda_peak, checkpoint, **extra) -> dict:
@@ -181,7 +197,8 @@ def _summary(acc_start, acc_end, loss, baseline, cuda_peak, checkpoint, **extra)
             "cuda_peak_allocated_mb": cuda_peak, "checkpoint": checkpoint, **extra}
 
 
-def _train(spec: RunSpec, prep: Prepared, writer: EventWriter, stop: StopFlag, progress: bool) -> dict:
+def _train(spec: RunSpec, prep: Prepared, writer: EventWriter, stop: StopFlag, progress: bool,
+           reached: Reached | None = None) -> dict:
     loaded, task, model = prep.loaded, prep.task, prep.loaded.model
     device = loaded.device
     baseline_rss = memory.current_rss_mb()
@@ -244,7 +261,9 @@ def _train(spec: RunSpec, prep: Prepared, writer: EventWriter, stop: StopFlag, p
         memory.cuda_reset_peak(device)  # the next training segment's peak is its own
         return acc
 
+    reached = reached or Reached()
     acc_start = acc_end = do_eval()
+    reached.acc_start = acc_start
     last_eval_step = 0
     batches = iter_batches(len(task.train_texts), spec.batch_size, spec.seed)
     budget_s = spec.max_minutes * 60 if spec.max_minutes is not None else math.inf
@@ -276,13 +295,15 @@ def _train(spec: RunSpec, prep: Prepared, writer: EventWriter, stop: StopFlag, p
                     spec.max_minutes, train_time)
         writer.emit("metrics", step=step, elapsed_s=train_time, forward_passes=forward_passes,
                     backward_passes=backward_passes, values=values, s_per_step=s_per_step, eta_s=eta)
+        reached.step, reached.elapsed_s = step, train_time
+        reached.forward_passes, reached.backward_passes = forward_passes, backward_passes
         if bar is not None:
             bar.update(1)
             bar.set_postfix(loss=f"{loss:.4f}")
         if not math.isfinite(loss):
             status, reason = "failed", f"diverged: loss became {loss} at step {step}"
             break
-        last_loss = loss
+        last_loss = reached.last_loss = loss
         if stop.requested:
             status, reason = "cancelled", "cancelled on request (SIGTERM) after finishing the current step"
             break

@@ -5,14 +5,16 @@ Which role each route needs is in ``backend.auth.policy.RULES`` (enforced for ev
 
 from __future__ import annotations
 
+import secrets
+
 import sqlalchemy as sa
 from fastapi import APIRouter, HTTPException, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from backend.api.deps import AccessDep, SessionDep, SettingsDep
 from backend.api.errors import coded_answer, field_problem
-from backend.auth import accounts
-from backend.auth.limits import hit
+from backend.auth import accounts, limits
+from backend.auth.bootstrap import forget_first_password
 from backend.auth.policy import CSRF_COOKIE, SESSION_COOKIE
 from backend.auth.schemas import (
     InviteAccept,
@@ -26,6 +28,8 @@ from backend.auth.schemas import (
     Member,
     MemberAdd,
     MembersPublic,
+    PasswordChange,
+    PasswordReset,
     RoleChange,
     TokenCreate,
     TokenCreated,
@@ -41,7 +45,7 @@ from backend.auth.schemas import (
     WorkspaceSummaries,
     WorkspaceSummary,
 )
-from backend.auth.secrets import csrf_token
+from backend.auth.secrets import csrf_token, verify_password
 from backend.core.config import Settings
 from backend.db.models import ApiToken, Invite, Membership, Poc, User, Workspace
 
@@ -58,24 +62,45 @@ def _workspaces(session, user: User) -> list[WorkspaceRole]:
 
 def _me(session, user: User, csrf: str | None = None) -> Me:
     return Me(id=user.id, email=user.email, name=user.name, is_admin=user.is_admin,
-              workspaces=_workspaces(session, user), csrf_token=csrf)
+              workspaces=_workspaces(session, user), csrf_token=csrf,
+              must_change_password=user.must_change_password)
 
 
 def _secure(request: Request, settings: Settings) -> bool:
+    """Secure cookies: always in production, else on HTTPS (a trusted proxy's X-Forwarded-Proto counts:
+    ``trusted_proxies``), unless ``cookie_secure`` says otherwise."""
+    if settings.environment == "production":
+        return True
     if settings.cookie_secure is not None:
         return settings.cookie_secure
-    return request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
+    return request.url.scheme == "https"
+
+
+def client_address(request: Request) -> str:
+    """The caller's address (a trusted proxy's X-Forwarded-For already applied, ``trusted_proxies``)."""
+    return request.client.host if request.client else "unknown"
+
+
+def _sign_in_failure_keys(settings: Settings, email: str, client: str) -> list[tuple[str, str, str]]:
+    """(rate, key, what) of the failure counts a sign-in is held to: one account from one client, and one
+    client over all accounts. Counting failures per client, never per account alone, means that a
+    stranger guessing at an address cannot lock its owner out: the owner signs in from elsewhere."""
+    return [(settings.login_rate_limit, f"account:{email}|client:{client}",
+             "failed sign-ins to this account from your address"),
+            (settings.login_ip_rate_limit, f"client:{client}", "failed sign-ins from your address")]
 
 
 @router.post("/auth/login", response_model=Me, responses={**UNAUTHORIZED, **TOO_MANY},
              summary="Sign in with e-mail and password (sets the session and CSRF cookies)")
 def login(body: Login, request: Request, response: Response, session: SessionDep,
           settings: SettingsDep) -> Me:
-    address = request.client.host if request.client else "unknown"
-    hit(settings, "login", settings.login_ip_rate_limit, f"ip:{address}")
-    hit(settings, "login", settings.login_rate_limit, f"email:{accounts.normalise_email(body.email)}")
+    failure_keys = _sign_in_failure_keys(settings, accounts.normalise_email(body.email), client_address(request))
+    for rate, key, what in failure_keys:  # before the password is checked: a guesser learns nothing more
+        limits.refuse_when_over(settings, "login", rate, key, what)
     user = accounts.check_password(session, body.email, body.password)
     if user is None:
+        for rate, key, _what in failure_keys:
+            limits.count(settings, "login", rate, key)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="wrong e-mail or password")
     token = accounts.start_session(session, user, settings.session_days)
     csrf = csrf_token(settings.secret_key, token)
@@ -102,6 +127,27 @@ def logout(request: Request, session: SessionDep) -> Response:
 def me(access: AccessDep, request: Request, session: SessionDep, settings: SettingsDep) -> Me:
     cookie = request.cookies.get(SESSION_COOKIE) if access.via == "session" else None
     return _me(session, access.user, csrf_token(settings.secret_key, cookie) if cookie else None)
+
+
+@router.post("/auth/password", status_code=status.HTTP_204_NO_CONTENT,
+             responses=TOO_MANY,
+             summary="Change my password (my other browser sessions end; this one stays)")
+def change_password(body: PasswordChange, access: AccessDep, request: Request, session: SessionDep,
+                    settings: SettingsDep) -> Response:
+    user = session.get(User, access.user.id)
+    failure_keys = _sign_in_failure_keys(settings, user.email, client_address(request))
+    for rate, key, what in failure_keys:  # a stolen session cannot guess the password at leisure
+        limits.refuse_when_over(settings, "login", rate, key, what)
+    if not verify_password(user.password_hash, body.current_password):
+        for rate, key, _what in failure_keys:
+            limits.count(settings, "login", rate, key)
+        raise field_problem("current_password", "this is not your current password")
+    if body.new_password == body.current_password:
+        raise field_problem("new_password", "choose a password different from the current one")
+    keep = request.cookies.get(SESSION_COOKIE) if access.via == "session" else None
+    accounts.set_password(session, user, body.new_password, keep_session=keep)
+    forget_first_password(settings, user)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 def _token_public(row: ApiToken) -> TokenPublic:
@@ -237,11 +283,13 @@ INVITE_REFUSED = {400: {"model": InviteRefusal,
              summary="Accept an invitation: choose a password, get an account")
 def accept_invite(body: InviteAccept, request: Request, session: SessionDep,
                   settings: SettingsDep) -> Me | JSONResponse:
-    address = request.client.host if request.client else "unknown"
-    hit(settings, "login", settings.login_ip_rate_limit, f"ip:{address}")
+    client = f"client:{client_address(request)}"
+    limits.refuse_when_over(settings, "login", settings.login_ip_rate_limit, client,
+                            "failed attempts from your address")
     try:
         user = accounts.accept_invite(session, body.token, body.password, body.name)
     except accounts.InviteProblem as exc:
+        limits.count(settings, "login", settings.login_ip_rate_limit, client)
         return coded_answer(status.HTTP_400_BAD_REQUEST, exc.code, str(exc))
     return _me(session, user)
 
@@ -276,6 +324,23 @@ def change_user(user_id: str, body: UserChange, access: AccessDep, session: Sess
     if user is None:  # deleted meanwhile
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"user {user_id} not found")
     return UserPublic.model_validate(user, from_attributes=True)
+
+
+@router.post("/admin/users/{user_id}/password", response_model=PasswordReset,
+             responses={404: {"description": "no such user"},
+                        409: {"description": "administrators change their own password instead"}},
+             summary="Reset a user's password (administrators): a temporary one, shown once; the user is "
+                     "signed out everywhere and asked for a new password at sign-in")
+def reset_password(user_id: str, access: AccessDep, session: SessionDep) -> PasswordReset:
+    user = session.get(User, user_id)
+    if user is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"user {user_id} not found")
+    if user.id == access.user.id:
+        raise HTTPException(status.HTTP_409_CONFLICT,
+                            detail="change your own password with POST /api/auth/password")
+    temporary = secrets.token_urlsafe(12)
+    accounts.set_password(session, user, temporary, must_change=True)
+    return PasswordReset(password=temporary)
 
 
 @router.get("/admin/workspaces", response_model=WorkspaceSummaries,

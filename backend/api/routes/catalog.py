@@ -52,9 +52,9 @@ def list_models() -> ModelsPublic:
 
 @router.post("/models/check", response_model=ModelPublic, responses=INVALID,
              summary="Check a model id or folder without loading it")
-async def check_model(body: ModelCheck) -> ModelPublic:
-    try:
-        info = await run_in_threadpool(resolve_model, body.model)  # may read a config.json from disk
+async def check_model(body: ModelCheck, settings: SettingsDep) -> ModelPublic:
+    try:  # may read a config.json from disk (only under the model roots)
+        info = await run_in_threadpool(resolve_model, body.model, settings.model_roots)
     except UnknownModelError as exc:
         raise Invalid([Problem("model", str(exc))]) from exc
     return _model_public(info)

@@ -13,6 +13,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 
 from backend.api.deps import AccessDep, PocDep, SessionDep, SettingsDep
 from backend.auth.accounts import memberships_of
+from backend.catalog import local_model_folder, unknown_model
 from backend.errors import Invalid, Problem
 from backend.estimates import gpus, memory, records, roi, shapes
 from backend.estimates.schemas import (
@@ -33,7 +34,13 @@ def _catalog(settings) -> list[gpus.Gpu]:
         raise HTTPException(status.HTTP_500_INTERNAL_SERVER_ERROR, detail=str(exc)) from exc
 
 
-def _shape(model: str) -> shapes.ModelShape:
+def _shape(model: str, settings) -> shapes.ModelShape:
+    # A name that looks like a path is read only as a folder under the model roots (backend.catalog).
+    if model.startswith(("/", "~", ".")) or "\\" in model:
+        folder = local_model_folder(model, settings.model_roots)
+        if folder is None:
+            raise Invalid([Problem("model", str(unknown_model(model, settings.model_roots)))])
+        model = str(folder)
     try:
         return shapes.model_shape(model)
     except shapes.UnknownModel as exc:
@@ -56,7 +63,7 @@ def estimate_memory(body: MemoryEstimateRequest, session: SessionDep, settings: 
         raise Invalid([Problem(f"methods[{body.methods.index(m)}]",
                                f"unknown method {m!r}; choose from {', '.join(memory.estimable_methods())}")
                        for m in unknown])
-    shape = _shape(body.model)
+    shape = _shape(body.model, settings)
     kind = body.device or ("cuda" if body.gpu_id else "cpu")
     gpu = None
     if body.gpu_id is not None:

@@ -6,7 +6,9 @@ API process, one task per PoC holds ONE Redis subscription (``backend.events.cha
 database fetch per wake-up (or polls the table every ``events_poll_s`` without Redis), and hands the new
 rows to every stream's queue. A stream joins the feed BEFORE its replay and drops feed rows it already
 replayed, so nothing is lost between replay and live, and nothing comes twice. The feed starts with its
-first stream and stops when the last one leaves. A stream more than ``STREAM_BACKLOG_ROWS`` behind (a
+first stream and stops when the last one leaves. An open stream checks its caller's access again every
+``events_access_recheck_s`` and ends when it is gone; a user holds at most ``max_event_streams_per_user``
+streams per process. A stream more than ``STREAM_BACKLOG_ROWS`` behind (a
 client reading slower than the runs write) is ended; its browser resumes from the database. FastAPI sends
 a ``: ping`` comment whenever the stream is idle for 15 s, and ends the generator when the client goes
 away.
@@ -24,19 +26,22 @@ import asyncio
 import json
 import logging
 import re
+import time
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
-from backend.api.deps import PocDep, SessionDep
+from backend.api.deps import AccessDep, PocDep, SessionDep
 from backend.api.errors import field_problem
+from backend.auth.policy import authorize
 from backend.core.config import Settings, get_settings
-from backend.db.models import PocEvent
+from backend.db.models import Poc, PocEvent
 from backend.db.session import make_sessionmaker
+from backend.errors import LimitReached
 from backend.events import channel, events_after
 
 log = logging.getLogger(__name__)
@@ -220,6 +225,58 @@ class PocFeed:
                     await waker.wait()
 
 
+class StreamSlots:
+    """Event streams open per user in this process: a user may hold ``max_event_streams_per_user``."""
+
+    open: ClassVar[dict[str, int]] = {}
+
+    @classmethod
+    def take(cls, user_id: str, cap: int) -> None:
+        if cls.open.get(user_id, 0) >= cap:
+            raise LimitReached("event_streams", f"too many open event streams: at most {cap} per user; close "
+                                                "some dashboard tabs")
+        cls.open[user_id] = cls.open.get(user_id, 0) + 1
+
+    @classmethod
+    def give_back(cls, user_id: str) -> None:
+        left = cls.open.get(user_id, 0) - 1
+        if left > 0:
+            cls.open[user_id] = left
+        else:
+            cls.open.pop(user_id, None)
+
+
+async def stream_slot(access: AccessDep) -> AsyncIterator[None]:
+    """Hold one of the caller's event-stream slots for as long as the stream is open."""
+    user_id = access.user.id
+    StreamSlots.take(user_id, get_settings().max_event_streams_per_user)
+    try:
+        yield
+    finally:
+        StreamSlots.give_back(user_id)
+
+
+def _access_lost(request: Request, poc_id: str) -> bool:
+    """Whether the stream's caller may no longer read the PoC: the route's access check again (the
+    session or token still valid, the user enabled, still a member), and the PoC not deleted."""
+    settings = get_settings()
+    with make_sessionmaker()() as session:
+        try:
+            authorize(request, session, settings)
+        except HTTPException:
+            return True
+        poc = session.get(Poc, poc_id)
+        return poc is None or poc.deleted_at is not None
+
+
+async def access_lost(request: Request, poc_id: str) -> bool:
+    try:
+        return await run_in_threadpool(_access_lost, request, poc_id)
+    except Exception:  # the database is away: the stream's own feed waits for it too; check again later
+        log.warning("events of PoC %s: the access check could not run", poc_id, exc_info=True)
+        return False
+
+
 def existing_poc_id(poc: PocDep, session: SessionDep) -> str:
     """``poc_id`` if that PoC exists (checked before the stream starts, so a 404 is a real 404)."""
     # The access check loaded the PoC already (no query here); ending the transaction anyway makes sure
@@ -248,7 +305,8 @@ def _json_error(description: str, schema: str) -> dict:
 @router.get(
     "/pocs/{poc_id}/events", response_class=EventSourceResponse,
     responses={404: _json_error("no such PoC", "Message"),
-               422: _json_error("the resume point is not an event id", "ValidationProblem")},
+               422: _json_error("the resume point is not an event id", "ValidationProblem"),
+               429: _json_error("too many open event streams of this user", "ValidationProblem")},
     summary="Live events of a PoC (server-sent events, resumable with Last-Event-ID)",
     description="Events `run` (data = RunPublic), `poc` (data = `{id, state}` when the PoC's state "
                 "changes) and `metric` (data = one stored batch of points of one run: `{run_id, points: "
@@ -259,9 +317,11 @@ async def poc_events(
     poc_id: Annotated[str, Depends(existing_poc_id)],
     resume: Annotated[int, Depends(resume_point)],
     request: Request,
+    _slot: Annotated[None, Depends(stream_slot)],
 ) -> AsyncIterator[ServerSentEvent]:
     settings = get_settings()
     last_seq = resume
+    checked_at = time.monotonic()
     feed, queue = PocFeed.join(settings, poc_id)  # join first: nothing slips between replay and live
     try:
         yield ServerSentEvent(comment="zopoc events", retry=2000)
@@ -274,9 +334,17 @@ async def poc_events(
                 last_seq = seq
             if not rows or last_seq >= feed.head:
                 break
+        wait_s = min(_DISCONNECT_CHECK_S, settings.events_access_recheck_s)
         while not await request.is_disconnected():
+            if time.monotonic() - checked_at >= settings.events_access_recheck_s:
+                # Access was checked when the stream opened; signing out, leaving the workspace or being
+                # disabled must end a stream that is already open, within seconds.
+                if await access_lost(request, poc_id):
+                    log.info("events of PoC %s: the caller lost access; the stream ends", poc_id)
+                    return
+                checked_at = time.monotonic()
             try:
-                row = await asyncio.wait_for(queue.get(), timeout=_DISCONNECT_CHECK_S)
+                row = await asyncio.wait_for(queue.get(), timeout=wait_s)
             except TimeoutError:
                 continue
             rows = [row]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import sqlalchemy as sa
 from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
@@ -9,6 +11,8 @@ from fastapi.responses import JSONResponse
 from backend.api.deps import SessionDep, SettingsDep
 from backend.core.config import Settings
 from backend.schemas import Health, Readiness
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["health"])
 
@@ -19,15 +23,18 @@ def health() -> Health:
 
 
 def _check_broker(settings: Settings) -> str:
-    """'ok' when the Celery broker (and Redis for live events, if set) answers; else the reason."""
+    """'ok' when the Celery broker (and Redis for live events, if set) answers, else 'unavailable'.
+
+    Anyone may ask (load balancers do): the reason goes to the server's log, never into the answer."""
     from kombu import Connection
 
     try:
         with Connection(settings.broker_url, transport_options=settings.broker_transport_options(),
                         connect_timeout=2) as connection:
             connection.ensure_connection(max_retries=1, timeout=2)
-    except Exception as exc:  # any failure means "not ready"; say which
-        return f"error: {exc.__class__.__name__}: {exc}"
+    except Exception:  # any failure means "not ready"
+        log.warning("readiness: the broker does not answer", exc_info=True)
+        return "unavailable"
     if settings.redis_url:
         import redis
 
@@ -37,8 +44,9 @@ def _check_broker(settings: Settings) -> str:
                 client.ping()
             finally:
                 client.close()
-        except Exception as exc:
-            return f"error: redis: {exc}"
+        except Exception:
+            log.warning("readiness: Redis does not answer", exc_info=True)
+            return "unavailable"
     return "ok"
 
 
@@ -49,8 +57,9 @@ def ready(session: SessionDep, settings: SettingsDep):
     try:
         session.execute(sa.text("SELECT 1"))
         database = "ok"
-    except Exception as exc:
-        database = f"error: {exc.__class__.__name__}"
+    except Exception:
+        log.warning("readiness: the database does not answer", exc_info=True)
+        database = "unavailable"
     body = Readiness(database=database, broker=_check_broker(settings))
     if body.database != "ok" or body.broker != "ok":
         return JSONResponse(status_code=status.HTTP_503_SERVICE_UNAVAILABLE, content=body.model_dump())

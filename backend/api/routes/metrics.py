@@ -64,23 +64,37 @@ def poc_metrics(
     return MetricsPublic(x=x, runs=out)
 
 
-def _csv_rows(run_id: str) -> Iterator[str]:
-    # Its own connection: the response streams after the request's session is gone.
+# Points per database read of the CSV export.
+CSV_PAGE_ROWS = 10_000
+
+
+def csv_rows(run_id: str, page_rows: int = CSV_PAGE_ROWS) -> Iterator[str]:
+    """The CSV of a run, a page of points at a time.
+
+    Each page is read with a connection of its own that goes back to the pool before the page is sent: a
+    client that reads slowly (or stops reading) holds no database connection, only the page in hand.
+    Pages follow each other by key ((name, step), the primary key's order), not by offset.
+    """
     mp = MetricPoint
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["step", "elapsed_s", "forward_passes", "name", "value"])
     yield buffer.getvalue()
-    with get_engine().connect() as connection:
-        result = connection.execution_options(stream_results=True, yield_per=10_000).execute(
-            sa.select(mp.step, mp.elapsed_s, mp.forward_passes, mp.name, mp.value)
-            .where(mp.run_id == run_id).order_by(mp.name, mp.step)
-        )
-        for partition in result.partitions():
-            buffer.seek(0)
-            buffer.truncate()
-            writer.writerows((s, repr(e), f, n, "" if v is None else repr(v)) for s, e, f, n, v in partition)
-            yield buffer.getvalue()
+    after: tuple[str, int] | None = None
+    while True:
+        query = (sa.select(mp.step, mp.elapsed_s, mp.forward_passes, mp.name, mp.value)
+                 .where(mp.run_id == run_id).order_by(mp.name, mp.step).limit(page_rows))
+        if after is not None:
+            query = query.where(sa.tuple_(mp.name, mp.step) > sa.tuple_(*after))
+        with get_engine().connect() as connection:
+            page = connection.execute(query).all()
+        if not page:
+            return
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerows((s, repr(e), f, n, "" if v is None else repr(v)) for s, e, f, n, v in page)
+        yield buffer.getvalue()
+        after = (page[-1].name, page[-1].step)
 
 
 @router.get(
@@ -90,5 +104,5 @@ def _csv_rows(run_id: str) -> Iterator[str]:
 )
 def run_metrics_csv(run: RunDep) -> StreamingResponse:
     filename = f"zopoc-{run.method}-{run.id[:8]}-metrics.csv"
-    return StreamingResponse(_csv_rows(run.id), media_type="text/csv",
+    return StreamingResponse(csv_rows(run.id), media_type="text/csv",
                              headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -11,11 +11,16 @@ from sqlalchemy.orm import Session
 from backend import pocs as service
 from backend.api.deps import AccessDep, PocDep, SessionDep, SettingsDep
 from backend.api.errors import INVALID, NOT_FOUND
-from backend.auth.limits import check_budget, check_concurrent_runs
+from backend.auth.policy import Access
 from backend.db.models import Poc, PocEvent
 from backend.schemas import PocCreate, PocPublic, PocsPublic, PocState, RunPublic, RunsPublic
 
 router = APIRouter(prefix="/pocs", tags=["pocs"])
+
+
+def launcher(access: Access) -> service.Launcher:
+    """The caller as the one who launches runs (their role: in the workspace of the PoC)."""
+    return service.Launcher(user_id=access.user.id, email=access.user.email, role=access.role or "")
 
 
 def last_event_seqs(session: Session, poc_ids: list[str]) -> dict[str, int]:
@@ -41,9 +46,7 @@ def poc_public(poc: Poc, last_event_seq: int = 0) -> PocPublic:
              description="Everything is checked first (model, dataset, every hyperparameter against its "
                          "range, LOZO rank against the model's layers); on any problem nothing is written.")
 def create_poc(body: PocCreate, session: SessionDep, settings: SettingsDep, access: AccessDep) -> PocPublic:
-    check_budget(settings, access.role, body.steps, body.max_minutes)
-    check_concurrent_runs(session, settings, access.user.email, len(body.methods))
-    poc = service.create_poc(body, session, settings, access.user.email, workspace_id=access.workspace_id)
+    poc = service.create_poc(body, session, settings, launcher(access), workspace_id=access.workspace_id)
     return poc_public(poc, last_event_seqs(session, [poc.id]).get(poc.id, 0))
 
 

@@ -2,8 +2,8 @@
 
 Under the API prefix (``router``):
 - ``POST   /api/pocs/{id}/reports``            201 ``{token, url, html_url, pdf_url, expires_at}``
-- ``GET    /api/pocs/{id}/reports``            the PoC's reports (for the manager)
-- ``DELETE /api/pocs/{id}/reports/{token}``    revoke at once (204); needs the PoC id, not just the token
+- ``GET    /api/pocs/{id}/reports``            the PoC's reports (for the manager; never their links)
+- ``DELETE /api/pocs/{id}/reports/{ref}``      revoke at once (204) by report id or token, in any state
 - ``GET    /api/reports/{token}``              the frozen snapshot JSON
 - ``GET    /api/reports/{token}.html``         self-contained HTML file (plotly inlined: opens offline)
 - ``GET    /api/reports/{token}.pdf``          PDF printed by headless Chromium
@@ -22,13 +22,15 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 from fastapi.responses import FileResponse, HTMLResponse
 
-from backend.api.deps import PocDep, SessionDep, SettingsDep
+from backend.api.deps import AnyStatePocDep, PocDep, SessionDep, SettingsDep
 from backend.api.errors import INVALID
+from backend.api.headers import report_page_policy
 from backend.db.models import Report
 from backend.estimates import gpus
 from backend.estimates.schemas import ReportCreate, ReportLinks, ReportPublic, ReportsPublic
 from backend.reports import pdf, store
 from backend.reports.render import plotly_js_path, render_html
+from backend.reports.snapshot import share_view
 from backend.schemas import Message
 
 router = APIRouter(tags=["reports"])
@@ -40,10 +42,10 @@ PRIVATE_HEADERS = {"Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex, n
                    "Cache-Control": "private, no-cache"}
 
 
-def _links(report: Report) -> dict:
-    return {"token": report.token, "url": f"/r/{report.token}",
-            "html_url": f"/api/reports/{report.token}.html", "pdf_url": f"/api/reports/{report.token}.pdf",
-            "expires_at": _expires(report),
+def _links(report: Report, token: str) -> dict:
+    """The links of a new report: only the answer that creates it has them (the token is not stored)."""
+    return {"id": report.id, "token": token, "url": f"/r/{token}", "html_url": f"/api/reports/{token}.html",
+            "pdf_url": f"/api/reports/{token}.pdf", "expires_at": _expires(report),
             "language": report.language}
 
 
@@ -71,31 +73,39 @@ TOKEN_ANSWERS = {404: {"model": Message, "description": "unknown or revoked"},
 
 
 @router.post("/pocs/{poc_id}/reports", status_code=status.HTTP_201_CREATED, response_model=ReportLinks,
-             responses=NOT_FOUND, summary="Freeze a PoC into a report")
+             responses=NOT_FOUND, summary="Freeze a PoC into a report (its links are shown only here)")
 def create_report(poc: PocDep, body: ReportCreate, session: SessionDep, settings: SettingsDep) -> dict:
     catalog = gpus.load_catalog(settings.gpu_catalog or "")
-    report = store.create_report(session, poc, body.language, body.expires_in_days or settings.report_expiry_days,
-                                 settings.data_dir, catalog)
-    return _links(report)
+    report, token = store.create_report(session, poc, body.language,
+                                        body.expires_in_days or settings.report_expiry_days, settings.data_dir,
+                                        catalog)
+    return _links(report, token)
 
 
 @router.get("/pocs/{poc_id}/reports", response_model=ReportsPublic, responses=NOT_FOUND,
-            summary="The reports of a PoC")
+            summary="The reports of a PoC (never their links: only a hash of each token is kept)")
 def list_reports(poc: PocDep, session: SessionDep) -> dict:
     now = dt.datetime.now(dt.UTC)
     data = []
     for report in store.list_reports(session, poc.id):
         expires = report.expires_at and store.as_utc(report.expires_at)
         state = "revoked" if report.revoked_at else "expired" if expires and expires <= now else "live"
-        data.append(_links(report) | {"state": state, "created_at": store.as_utc(report.created_at).isoformat()})
+        data.append({"id": report.id, "token_prefix": report.token_prefix, "language": report.language,
+                     "expires_at": _expires(report), "state": state,
+                     "created_at": store.as_utc(report.created_at).isoformat()})
     return {"data": data, "count": len(data)}
 
 
-@router.delete("/pocs/{poc_id}/reports/{token}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND,
-               summary="Revoke a report link at once")
-def revoke_report(poc: PocDep, token: Token, session: SessionDep) -> Response:
-    if not store.revoke_report(session, poc.id, token):
+@router.delete("/pocs/{poc_id}/reports/{report_ref}", status_code=status.HTTP_204_NO_CONTENT,
+               responses=NOT_FOUND,
+               summary="Revoke a report link at once (by the report's id or its token; in any state, also "
+                       "after the PoC was deleted)")
+def revoke_report(poc: AnyStatePocDep, report_ref: Annotated[str, Path(max_length=64)],
+                  session: SessionDep) -> Response:
+    report = store.find_poc_report(session, poc.id, report_ref)
+    if report is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="report not found")
+    store.revoke_report(session, report)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -107,29 +117,42 @@ def plotly_asset() -> FileResponse:
 
 @router.get("/reports/{token}.html", response_class=HTMLResponse, responses=TOKEN_ANSWERS,
             summary="The report as a self-contained HTML file")
-def report_html(token: Token, session: SessionDep, lang: Literal["en", "ja"] | None = Query(None)) -> HTMLResponse:
+def report_html(token: Token, session: SessionDep, settings: SettingsDep,
+                lang: Literal["en", "ja"] | None = Query(None)) -> FileResponse:
     report = _live(session, token)
-    html = render_html(report.snapshot, _language(report, lang), inline_plotly=True, expires_at=_expires(report))
+    language = _language(report, lang)
+    # Made once and served from its file (5 MB with Plotly inlined): a slow reader holds one chunk of it
+    # in memory at a time, never the whole page.
+    path = pdf.cached_file(
+        settings.data_dir / "reports" / f"{report.id}-{language}.html",
+        lambda: render_html(report.snapshot, language, inline_plotly=True, expires_at=_expires(report)).encode())
     name = f"zopoc-report-{token[:8]}.html"
-    return HTMLResponse(html, headers=PRIVATE_HEADERS | {"Content-Disposition": f'attachment; filename="{name}"'})
+    # A download, not a page: if a browser renders it anyway, it may run nothing (the file works offline).
+    return FileResponse(path, media_type="text/html; charset=utf-8",
+                        headers=PRIVATE_HEADERS | {"Content-Disposition": f'attachment; filename="{name}"',
+                                                   "Content-Security-Policy": "sandbox; default-src 'none'"})
 
 
 @router.get("/reports/{token}.pdf", response_class=Response, summary="The report as PDF",
             responses=TOKEN_ANSWERS | {200: {"content": {"application/pdf": {}}},
-                                       503: {"model": Message, "description": "Chromium missing"}})
+                                       503: {"model": Message,
+                                             "description": "Chromium missing, or every printer busy"}})
 def report_pdf(token: Token, session: SessionDep, settings: SettingsDep,
                lang: Literal["en", "ja"] | None = Query(None)) -> Response:
     report = _live(session, token)
     language = _language(report, lang)
     try:
-        body = pdf.cached_pdf(settings.data_dir / "reports" / f"{report.token}-{language}.pdf",
+        path = pdf.cached_pdf(settings.data_dir / "reports" / f"{report.id}-{language}.pdf",
                               lambda: render_html(report.snapshot, language, expires_at=_expires(report)),
-                              settings.chromium_path, settings.pdf_timeout_s)
+                              settings.chromium_path, settings.pdf_timeout_s, settings.pdf_max_concurrent)
+    except pdf.PdfBusy as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(exc),
+                            headers={"Retry-After": str(int(exc.retry_after_s))}) from exc
     except pdf.PdfUnavailable as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(exc)) from exc
     name = f"zopoc-report-{token[:8]}.pdf"
-    return Response(body, media_type="application/pdf",
-                    headers=PRIVATE_HEADERS | {"Content-Disposition": f'inline; filename="{name}"'})
+    return FileResponse(path, media_type="application/pdf",
+                        headers=PRIVATE_HEADERS | {"Content-Disposition": f'inline; filename="{name}"'})
 
 
 @router.get("/reports/{token}", response_model=ReportPublic, responses=TOKEN_ANSWERS,
@@ -137,8 +160,8 @@ def report_pdf(token: Token, session: SessionDep, settings: SettingsDep,
 def report_snapshot(token: Token, session: SessionDep, response: Response) -> dict:
     report = _live(session, token)
     response.headers.update(PRIVATE_HEADERS)
-    return {"token": report.token, "language": report.language, "expires_at": _expires(report),
-            "created_at": store.as_utc(report.created_at).isoformat(), "snapshot": report.snapshot}
+    return {"token": token, "language": report.language, "expires_at": _expires(report),
+            "created_at": store.as_utc(report.created_at).isoformat(), "snapshot": share_view(report.snapshot)}
 
 
 GONE_PAGE = {"en": ("Report link expired", "This report link has expired. Ask the person who shared it for a new one."),
@@ -147,7 +170,7 @@ MISSING_PAGE = {"en": ("Report not found", "There is no report at this address (
                 "ja": ("レポートが見つかりません", "このアドレスのレポートはありません（取り消された可能性があります）。")}
 
 
-def _message_page(code: int, page: dict, lang: str) -> HTMLResponse:
+def _message_page(code: int, page: dict, lang: str) -> HTMLResponse:  # no script: the app's policy fits
     from html import escape
 
     title, text = page.get(lang, page["en"])
@@ -169,4 +192,4 @@ def share_page(token: Annotated[str, Path(max_length=64)], session: SessionDep,
     except store.ReportNotFound:
         return _message_page(status.HTTP_404_NOT_FOUND, MISSING_PAGE, lang or "en")
     html = render_html(report.snapshot, _language(report, lang), inline_plotly=False, expires_at=_expires(report))
-    return HTMLResponse(html, headers=PRIVATE_HEADERS)
+    return HTMLResponse(html, headers=PRIVATE_HEADERS | {"Content-Security-Policy": report_page_policy(html)})

@@ -7,7 +7,7 @@ from fastapi import APIRouter, status
 from backend import pocs as service
 from backend.api.deps import AccessDep, RunDep, SessionDep, SettingsDep
 from backend.api.errors import CONFLICT, NOT_FOUND
-from backend.auth.limits import check_concurrent_runs
+from backend.api.routes.pocs import launcher
 from backend.schemas import RunPublic
 
 router = APIRouter(prefix="/runs", tags=["runs"])
@@ -29,5 +29,4 @@ def cancel_run(run: RunDep, session: SessionDep, settings: SettingsDep) -> RunPu
 @router.post("/{run_id}/retry", status_code=status.HTTP_201_CREATED, response_model=RunPublic,
              responses={**NOT_FOUND, **CONFLICT}, summary="Run a finished run's method again (a new attempt)")
 def retry_run(run: RunDep, session: SessionDep, settings: SettingsDep, access: AccessDep) -> RunPublic:
-    check_concurrent_runs(session, settings, access.user.email, 1)
-    return RunPublic.model_validate(service.retry_run(run, session, settings))
+    return RunPublic.model_validate(service.retry_run(run, session, settings, launcher(access)))

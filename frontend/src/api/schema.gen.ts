@@ -89,6 +89,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Change my password (my other browser sessions end; this one stays) */
+        post: operations["auth-change_password"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/tokens": {
         parameters: {
             query?: never;
@@ -243,6 +260,23 @@ export interface paths {
         head?: never;
         /** Disable or enable a user, grant or withdraw administrator rights (administrators); disabling signs them out everywhere */
         patch: operations["auth-change_user"];
+        trace?: never;
+    };
+    "/api/admin/users/{user_id}/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Reset a user's password (administrators): a temporary one, shown once; the user is signed out everywhere and asked for a new password at sign-in */
+        post: operations["auth-reset_password"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/admin/workspaces": {
@@ -425,7 +459,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Built-in and uploaded datasets, newest first */
+        /** Built-in and uploaded datasets, built-in first then newest first (a page of them) */
         get: operations["datasets-list_datasets"];
         put?: never;
         /**
@@ -681,10 +715,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The reports of a PoC */
+        /** The reports of a PoC (never their links: only a hash of each token is kept) */
         get: operations["reports-list_reports"];
         put?: never;
-        /** Freeze a PoC into a report */
+        /** Freeze a PoC into a report (its links are shown only here) */
         post: operations["reports-create_report"];
         delete?: never;
         options?: never;
@@ -692,7 +726,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/pocs/{poc_id}/reports/{token}": {
+    "/api/pocs/{poc_id}/reports/{report_ref}": {
         parameters: {
             query?: never;
             header?: never;
@@ -702,7 +736,7 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Revoke a report link at once */
+        /** Revoke a report link at once (by the report's id or its token; in any state, also after the PoC was deleted) */
         delete: operations["reports-revoke_report"];
         options?: never;
         head?: never;
@@ -1122,6 +1156,12 @@ export interface components {
             workspaces: components["schemas"]["WorkspaceRole"][];
             /** Csrf Token */
             csrf_token?: string | null;
+            /**
+             * Must Change Password
+             * @description the password was generated or set by an administrator: ask the user to choose their own
+             * @default false
+             */
+            must_change_password?: boolean;
         };
         /** Member */
         Member: {
@@ -1360,7 +1400,7 @@ export interface components {
         ModelCheck: {
             /**
              * Model
-             * @description a built-in id, a Hugging Face id 'org/name' or a folder on the server
+             * @description a built-in id, a Hugging Face id 'org/name' or a folder under the server's model folders
              */
             model: string;
         };
@@ -1427,6 +1467,21 @@ export interface components {
             data: components["schemas"]["ModelPublic"][];
             /** Count */
             count: number;
+        };
+        /** PasswordChange */
+        PasswordChange: {
+            /** Current Password */
+            current_password: string;
+            /** New Password */
+            new_password: string;
+        };
+        /** PasswordReset */
+        PasswordReset: {
+            /**
+             * Password
+             * @description a new temporary password for the user: shown only in this answer; they are asked to change it at sign-in
+             */
+            password: string;
         };
         /**
          * PocCreate
@@ -1725,8 +1780,13 @@ export interface components {
              */
             expires_in_days?: number | null;
         };
-        /** ReportLinks */
+        /**
+         * ReportLinks
+         * @description A new report's links: shown only in the answer that creates it (only a hash of the token is kept).
+         */
         ReportLinks: {
+            /** Id */
+            id: string;
             /** Token */
             token: string;
             /** Url */
@@ -1743,23 +1803,25 @@ export interface components {
              */
             language: "en" | "ja";
         };
-        /** ReportListItem */
+        /**
+         * ReportListItem
+         * @description A report in a PoC's list: never its link (revoke it by ``id``).
+         */
         ReportListItem: {
-            /** Token */
-            token: string;
-            /** Url */
-            url: string;
-            /** Html Url */
-            html_url: string;
-            /** Pdf Url */
-            pdf_url: string;
-            /** Expires At */
-            expires_at: string | null;
+            /** Id */
+            id: string;
+            /**
+             * Token Prefix
+             * @description the first characters of the token, to tell links apart
+             */
+            token_prefix: string;
             /**
              * Language
              * @enum {string}
              */
             language: "en" | "ja";
+            /** Expires At */
+            expires_at: string | null;
             /**
              * State
              * @enum {string}
@@ -2308,6 +2370,44 @@ export interface operations {
             };
         };
     };
+    "auth-change_password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordChange"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description invalid input, one entry per problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description rate limit: see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     "auth-list_tokens": {
         parameters: {
             query?: never;
@@ -2745,6 +2845,51 @@ export interface operations {
                 content?: never;
             };
             /** @description administrators cannot disable themselves or withdraw their own rights; zopoc keeps an enabled administrator */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description invalid input, one entry per problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    "auth-reset_password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasswordReset"];
+                };
+            };
+            /** @description no such user */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description administrators change their own password instead */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3213,7 +3358,11 @@ export interface operations {
     };
     "datasets-list_datasets": {
         parameters: {
-            query?: never;
+            query?: {
+                limit?: number;
+                /** @description rows to skip (a BIGINT in SQL) */
+                offset?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -3780,6 +3929,15 @@ export interface operations {
                     "application/json": components["schemas"]["ValidationProblem"];
                 };
             };
+            /** @description too many open event streams of this user */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
         };
     };
     "estimates-list_gpus": {
@@ -3986,7 +4144,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                token: string;
+                report_ref: string;
                 poc_id: string;
             };
             cookie?: never;
@@ -4120,7 +4278,7 @@ export interface operations {
                     "application/json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Chromium missing */
+            /** @description Chromium missing, or every printer busy */
             503: {
                 headers: {
                     [name: string]: unknown;
