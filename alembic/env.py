@@ -23,8 +23,7 @@ def _url() -> str:
 
 def run_migrations_offline() -> None:
     """Emit SQL to stdout (``alembic upgrade head --sql``)."""
-    context.configure(url=_url(), target_metadata=target_metadata, literal_binds=True,
-                      render_as_batch=True)
+    context.configure(url=_url(), target_metadata=target_metadata, literal_binds=True, render_as_batch=True)
     with context.begin_transaction():
         context.run_migrations()
 
@@ -42,8 +41,9 @@ def run_migrations_online() -> None:
 
 
 def _run(connection: sa.Connection) -> None:
-    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
-                      compare_type=True)
+    context.configure(
+        connection=connection, target_metadata=target_metadata, render_as_batch=True, compare_type=True
+    )
     with context.begin_transaction():
         context.run_migrations()
 

@@ -40,14 +40,24 @@ class ModelInfo:
 
 
 def _builtin_info(model: BuiltinModel) -> ModelInfo:
-    return ModelInfo(model.id, model.name, True, model.n_params, model.min_layer_dim, model.kind,
-                     licence=model.licence or None, description=model.description or None,
-                     installed=model.installed(), languages=model.languages)
+    return ModelInfo(
+        model.id,
+        model.name,
+        True,
+        model.n_params,
+        model.min_layer_dim,
+        model.kind,
+        licence=model.licence or None,
+        description=model.description or None,
+        installed=model.installed(),
+        languages=model.languages,
+    )
 
 
 def builtin_models() -> list[ModelInfo]:
     """The built-in models (``common.models``), each saying whether it is installed on this machine."""
     return [_builtin_info(m) for m in COMMON_BUILTIN_MODELS]
+
 
 # A Hugging Face id: "org/name" of letters, digits, '-', '_', '.'.
 _HF_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
@@ -69,7 +79,8 @@ def unknown_model(model: str, roots: Sequence[Path]) -> UnknownModelError:
     return UnknownModelError(
         f"unknown model {model[:200]!r}: use a built-in model ({', '.join(m.id for m in COMMON_BUILTIN_MODELS)}), "
         "a Hugging Face id "
-        f"such as 'org/name', or a folder with config.json under the server's model folders ({folders})")
+        f"such as 'org/name', or a folder with config.json under the server's model folders ({folders})"
+    )
 
 
 def local_model_folder(model: str, roots: Sequence[Path]) -> Path | None:
@@ -103,9 +114,11 @@ def resolve_model(model: str, roots: Sequence[Path] = ()) -> ModelInfo:
     builtin = builtin_model(model)
     if builtin is not None:
         if not builtin.installed():
-            raise UnknownModelError(f"{builtin.name} is not installed on this server: an administrator installs "
-                                    "it with scripts/setup.sh --with-gemma (its licence: "
-                                    f"{builtin.licence})")
+            raise UnknownModelError(
+                f"{builtin.name} is not installed on this server: an administrator installs "
+                "it with scripts/setup.sh --with-gemma (its licence: "
+                f"{builtin.licence})"
+            )
         return _builtin_info(builtin)
     if is_hub_id(model):
         return ModelInfo(model, model, False, None, _cached_hub_dim(model), None)
@@ -149,8 +162,10 @@ def _min_layer_dim(config: dict[str, Any]) -> int | None:
 
 # --- method hyperparameters -------------------------------------------------------------------------
 
-def resolve_hyperparams(method: str, given: dict[str, Any],
-                        model: ModelInfo) -> tuple[dict[str, Any], list[Problem]]:
+
+def resolve_hyperparams(
+    method: str, given: dict[str, Any], model: ModelInfo
+) -> tuple[dict[str, Any], list[Problem]]:
     """The method's defaults (``common.methods``) overlaid with ``given`` (None = default), plus every problem.
 
     Problems: a parameter the method does not take, a value out of its range, a rank above the model's
@@ -173,6 +188,11 @@ def resolve_hyperparams(method: str, given: dict[str, Any],
         resolved[key] = int(value) if spec.integer else float(value)
     rank = resolved.get("rank")
     if rank is not None and model.min_layer_dim is not None and rank > model.min_layer_dim:
-        problems.append(Problem("rank", f"rank {rank} is larger than the smallest layer dimension "
-                                        f"({model.min_layer_dim}) of {model.id}"))
+        problems.append(
+            Problem(
+                "rank",
+                f"rank {rank} is larger than the smallest layer dimension "
+                f"({model.min_layer_dim}) of {model.id}",
+            )
+        )
     return resolved, problems

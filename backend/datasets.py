@@ -21,8 +21,14 @@ from backend.db.models import Dataset
 from common.builtin_data import available_builtin_datasets
 
 # Extensions an upload may have, and the one its stored copy gets (the engine reads by extension).
-UPLOAD_KINDS = {".csv": ".csv", ".tsv": ".tsv", ".tab": ".tsv", ".jsonl": ".jsonl", ".ndjson": ".jsonl",
-                ".json": ".jsonl"}
+UPLOAD_KINDS = {
+    ".csv": ".csv",
+    ".tsv": ".tsv",
+    ".tab": ".tsv",
+    ".jsonl": ".jsonl",
+    ".ndjson": ".jsonl",
+    ".json": ".jsonl",
+}
 _BUILTIN_NAMESPACE = uuid.UUID("6f1b7d1e-9a0c-4c57-8f0e-3f3c1d2b7a10")
 
 
@@ -41,11 +47,21 @@ def register_builtin_datasets(session: Session) -> list[str]:
         dataset_id = builtin_dataset_id(builtin.name)
         if session.get(Dataset, dataset_id) is not None:
             continue
-        session.add(Dataset(
-            id=dataset_id, name=builtin.name, builtin=True, path=builtin.name, n_rows=builtin.n_rows,
-            labels=list(builtin.labels), text_column="text", label_column="label",
-            size_bytes=None, sha256=None, preview=builtin.preview(),
-        ))
+        session.add(
+            Dataset(
+                id=dataset_id,
+                name=builtin.name,
+                builtin=True,
+                path=builtin.name,
+                n_rows=builtin.n_rows,
+                labels=list(builtin.labels),
+                text_column="text",
+                label_column="label",
+                size_bytes=None,
+                sha256=None,
+                preview=builtin.preview(),
+            )
+        )
         added.append(builtin.name)
     if added:
         try:

@@ -108,6 +108,7 @@ def enqueue_run(run_id: str, queue: str, settings: Settings | None = None, task_
     Call it only after the transaction that created the run committed, so the task finds its row.
     """
     settings = settings or get_settings()
-    result = producer(settings).send_task(RUN_TASK, args=[run_id], queue=queue_name(queue, settings),
-                                          task_id=task_id)
+    result = producer(settings).send_task(
+        RUN_TASK, args=[run_id], queue=queue_name(queue, settings), task_id=task_id
+    )
     return str(result.id)

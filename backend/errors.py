@@ -27,7 +27,9 @@ class Problem:
 class DomainError(Exception):
     """Base of the service's refusals; ``message`` is the English sentence shown to people."""
 
-    def __init__(self, message: str, *, code: str | None = None, params: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, message: str, *, code: str | None = None, params: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
@@ -49,8 +51,14 @@ class Forbidden(DomainError):
 class Invalid(DomainError):
     """The input is wrong; every problem is listed (nothing was written)."""
 
-    def __init__(self, problems: Iterable[Problem], message: str | None = None, *, code: str | None = None,
-                 params: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        problems: Iterable[Problem],
+        message: str | None = None,
+        *,
+        code: str | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> None:
         self.problems = list(problems)
         if message is None:
             message = "; ".join(f"{p.field}: {p.problem}" for p in self.problems[:3]) or "invalid input"
@@ -60,8 +68,15 @@ class Invalid(DomainError):
 class LimitReached(DomainError):
     """A limit of the deployment (a rate, concurrent runs); ``retry_after_s`` when waiting helps."""
 
-    def __init__(self, limit: str, message: str, retry_after_s: float | None = None, *,
-                 code: str | None = None, params: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        limit: str,
+        message: str,
+        retry_after_s: float | None = None,
+        *,
+        code: str | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(message, code=code, params=params)
         self.limit = limit
         self.retry_after_s = retry_after_s

@@ -78,7 +78,11 @@ def publish(settings: Settings, poc_id: str | None, seq: int | None = None) -> N
 
 def events_after(session: Session, poc_id: str, after_seq: int, limit: int = 500) -> list[PocEvent]:
     """Events of ``poc_id`` with ``seq > after_seq``, oldest first."""
-    return list(session.scalars(
-        sa.select(PocEvent).where(PocEvent.poc_id == poc_id, PocEvent.seq > after_seq)
-        .order_by(PocEvent.seq).limit(limit)
-    ))
+    return list(
+        session.scalars(
+            sa.select(PocEvent)
+            .where(PocEvent.poc_id == poc_id, PocEvent.seq > after_seq)
+            .order_by(PocEvent.seq)
+            .limit(limit)
+        )
+    )

@@ -96,10 +96,17 @@ def _rollup_rows(run_id: str, points: Sequence[Point]) -> list[dict[str, Any]]:
         levels[level], current, previous_level = coarser, coarser, level
     return [
         {
-            "run_id": run_id, "name": name, "level": level, "bucket": bucket,
-            "min_step": low.step, "min_elapsed": low.elapsed_s, "min_forward": low.forward_passes,
+            "run_id": run_id,
+            "name": name,
+            "level": level,
+            "bucket": bucket,
+            "min_step": low.step,
+            "min_elapsed": low.elapsed_s,
+            "min_forward": low.forward_passes,
             "min_value": low.value,
-            "max_step": high.step, "max_elapsed": high.elapsed_s, "max_forward": high.forward_passes,
+            "max_step": high.step,
+            "max_elapsed": high.elapsed_s,
+            "max_forward": high.forward_passes,
             "max_value": high.value,
         }
         for level, buckets in levels.items()
@@ -109,8 +116,16 @@ def _rollup_rows(run_id: str, points: Sequence[Point]) -> list[dict[str, Any]]:
 
 # --- the rollup rule, once ------------------------------------------------------------------------------
 
-_ROLLUP_COLUMNS = ("min_step", "min_elapsed", "min_forward", "min_value",
-                   "max_step", "max_elapsed", "max_forward", "max_value")
+_ROLLUP_COLUMNS = (
+    "min_step",
+    "min_elapsed",
+    "min_forward",
+    "min_value",
+    "max_step",
+    "max_elapsed",
+    "max_forward",
+    "max_value",
+)
 _ROLLUP_KEY = ("run_id", "name", "level", "bucket")
 
 
@@ -120,8 +135,10 @@ def _rollup_upsert(statement: Any) -> Any:
     nothing."""
     table, excluded = MetricRollup.__table__.c, statement.excluded
     updates = {}
-    for side, better in (("min", excluded.min_value < table.min_value),
-                         ("max", excluded.max_value > table.max_value)):
+    for side, better in (
+        ("min", excluded.min_value < table.min_value),
+        ("max", excluded.max_value > table.max_value),
+    ):
         for column in ("step", "elapsed", "forward", "value"):
             name = f"{side}_{column}"
             updates[name] = sa.case((better, excluded[name]), else_=table[name])
@@ -137,12 +154,22 @@ class _PortableWriter:
     def __init__(self, insert: Any) -> None:
         self.insert = insert
 
-    def write(self, session: Session, run_id: str, points: Sequence[Point],
-              rollups: list[dict[str, Any]]) -> None:
+    def write(
+        self, session: Session, run_id: str, points: Sequence[Point], rollups: list[dict[str, Any]]
+    ) -> None:
         session.execute(
             self.insert(MetricPoint.__table__).on_conflict_do_nothing(),
-            [{"run_id": run_id, "name": p.name, "step": p.step, "elapsed_s": p.elapsed_s,
-              "forward_passes": p.forward_passes, "value": p.value} for p in points],
+            [
+                {
+                    "run_id": run_id,
+                    "name": p.name,
+                    "step": p.step,
+                    "elapsed_s": p.elapsed_s,
+                    "forward_passes": p.forward_passes,
+                    "value": p.value,
+                }
+                for p in points
+            ],
         )
         if rollups:
             session.execute(_rollup_upsert(self.insert(MetricRollup.__table__)), rollups)
@@ -168,11 +195,19 @@ def _pg_unnest(columns: Sequence[tuple[str, str]]) -> Any:
     return sa.select(run_id, sa.text("*")).select_from(sa.text(f"unnest({arrays})"))
 
 
-_PG_POINT_COLUMNS = (("names", "varchar"), ("steps", "integer"), ("elapsed", "double precision"),
-                     ("forward", "bigint"), ("vals", "double precision"))
-_PG_ROLLUP_COLUMNS = (("names", "varchar"), ("levels", "smallint"), ("buckets", "bigint"),
-                      *zip(_ROLLUP_COLUMNS, ("integer", "double precision", "bigint", "double precision") * 2,
-                           strict=True))
+_PG_POINT_COLUMNS = (
+    ("names", "varchar"),
+    ("steps", "integer"),
+    ("elapsed", "double precision"),
+    ("forward", "bigint"),
+    ("vals", "double precision"),
+)
+_PG_ROLLUP_COLUMNS = (
+    ("names", "varchar"),
+    ("levels", "smallint"),
+    ("buckets", "bigint"),
+    *zip(_ROLLUP_COLUMNS, ("integer", "double precision", "bigint", "double precision") * 2, strict=True),
+)
 
 
 class _PostgresWriter:
@@ -189,13 +224,18 @@ class _PostgresWriter:
     _points_columns = ["run_id", "name", "step", "elapsed_s", "forward_passes", "value"]
     _points_new = postgresql.insert(MetricPoint.__table__).from_select(_points_columns, _points_select)
     _points_again = _points_new.on_conflict_do_nothing()
-    _rollups = _rollup_upsert(postgresql.insert(MetricRollup.__table__).from_select(
-        [*_ROLLUP_KEY, *_ROLLUP_COLUMNS], _pg_unnest(_PG_ROLLUP_COLUMNS)))
+    _rollups = _rollup_upsert(
+        postgresql.insert(MetricRollup.__table__).from_select(
+            [*_ROLLUP_KEY, *_ROLLUP_COLUMNS], _pg_unnest(_PG_ROLLUP_COLUMNS)
+        )
+    )
 
-    def write(self, session: Session, run_id: str, points: Sequence[Point],
-              rollups: list[dict[str, Any]]) -> None:
+    def write(
+        self, session: Session, run_id: str, points: Sequence[Point], rollups: list[dict[str, Any]]
+    ) -> None:
         columns = {
-            "run_id": run_id, "names": _pg_text_array([p.name for p in points]),
+            "run_id": run_id,
+            "names": _pg_text_array([p.name for p in points]),
             "steps": _pg_number_array([p.step for p in points]),
             "elapsed": _pg_number_array([p.elapsed_s for p in points]),
             "forward": _pg_number_array([p.forward_passes for p in points]),
@@ -209,9 +249,12 @@ class _PostgresWriter:
                 raise
             session.execute(self._points_again, columns)
         if rollups:
-            params: dict[str, Any] = {"run_id": run_id, "names": _pg_text_array([row["name"] for row in rollups]),
-                                      "levels": _pg_number_array([row["level"] for row in rollups]),
-                                      "buckets": _pg_number_array([row["bucket"] for row in rollups])}
+            params: dict[str, Any] = {
+                "run_id": run_id,
+                "names": _pg_text_array([row["name"] for row in rollups]),
+                "levels": _pg_number_array([row["level"] for row in rollups]),
+                "buckets": _pg_number_array([row["bucket"] for row in rollups]),
+            }
             for column in _ROLLUP_COLUMNS:
                 params[column] = _pg_number_array([row[column] for row in rollups])
             session.execute(self._rollups, params)
@@ -244,8 +287,17 @@ class Evaluation:
 
 def write_evals(session: Session, run_id: str, evals: Iterable[Evaluation]) -> None:
     """Insert evaluation results (a re-sent one is ignored; no commit)."""
-    rows = [{"run_id": run_id, "step": e.step, "n_eval": e.n_eval, "correct": e.correct,
-             "accuracy": e.accuracy, "loss": e.loss} for e in evals]
+    rows = [
+        {
+            "run_id": run_id,
+            "step": e.step,
+            "n_eval": e.n_eval,
+            "correct": e.correct,
+            "accuracy": e.accuracy,
+            "loss": e.loss,
+        }
+        for e in evals
+    ]
     if not rows:
         return
     dialect = session.get_bind().dialect.name
@@ -263,7 +315,8 @@ def add_event(session: Session, poc_id: str, run_id: str | None, kind: str, payl
     if session.get_bind().dialect.name == "postgresql":
         session.execute(sa.select(Poc.id).where(Poc.id == poc_id).with_for_update())
     seq = session.execute(
-        sa.insert(PocEvent).values(poc_id=poc_id, run_id=run_id, kind=kind, payload=payload)
+        sa.insert(PocEvent)
+        .values(poc_id=poc_id, run_id=run_id, kind=kind, payload=payload)
         .returning(PocEvent.seq)
     ).scalar_one()
     return int(seq)
@@ -273,7 +326,14 @@ def metric_event_payload(run_id: str, points: Sequence[Point]) -> dict[str, Any]
     """The payload of a ``metric`` event: the batch grouped by step, as the SSE stream sends it."""
     by_step: dict[int, dict[str, Any]] = {}
     for point in points:
-        entry = by_step.setdefault(point.step, {"step": point.step, "elapsed_s": point.elapsed_s,
-                                                "forward_passes": point.forward_passes, "values": {}})
+        entry = by_step.setdefault(
+            point.step,
+            {
+                "step": point.step,
+                "elapsed_s": point.elapsed_s,
+                "forward_passes": point.forward_passes,
+                "values": {},
+            },
+        )
         entry["values"][point.name] = point.value
     return {"run_id": run_id, "points": [by_step[step] for step in sorted(by_step)]}

@@ -34,8 +34,9 @@ def poc_settings(body: PocCreate) -> dict:
     return body.model_dump(include={*run_settings_fields(), "device"})
 
 
-def validate_poc(body: PocCreate, session: Session, workspace_id: str | None = None,
-                 model_roots: Sequence[Path] = ()) -> tuple[Dataset, list[tuple[str, dict]]]:
+def validate_poc(
+    body: PocCreate, session: Session, workspace_id: str | None = None, model_roots: Sequence[Path] = ()
+) -> tuple[Dataset, list[tuple[str, dict]]]:
     """Check everything a PoC needs; raise one Invalid listing every problem, or return what to create."""
     problems: list[Problem] = []
     model = None
@@ -73,8 +74,16 @@ def validate_poc(body: PocCreate, session: Session, workspace_id: str | None = N
 
 def _new_run(poc: Poc, method: str, hyperparams: dict, attempt: int, launched_by: str) -> Run:
     settings = poc.settings
-    return Run(poc=poc, method=method, hyperparams=hyperparams, state="queued", attempt=attempt,
-               total_steps=settings.get("steps"), queue=settings.get("device", "cpu"), launched_by=launched_by)
+    return Run(
+        poc=poc,
+        method=method,
+        hyperparams=hyperparams,
+        state="queued",
+        attempt=attempt,
+        total_steps=settings.get("steps"),
+        queue=settings.get("device", "cpu"),
+        launched_by=launched_by,
+    )
 
 
 @dataclass(frozen=True)
@@ -86,19 +95,28 @@ class Launcher:
     role: str
 
 
-def create_poc(body: PocCreate, session: Session, settings: Settings, launcher: Launcher, *,
-               workspace_id: str) -> Poc:
+def create_poc(
+    body: PocCreate, session: Session, settings: Settings, launcher: Launcher, *, workspace_id: str
+) -> Poc:
     """Check the launcher's caps and the PoC; insert it with one queued run per method in one transaction
     (holding the launcher's lock, so parallel launches cannot pass the run cap together), commit, enqueue."""
     check_budget(settings, launcher.role, body.steps, body.max_minutes)
     dataset, methods = validate_poc(body, session, workspace_id, settings.model_roots)
     reserve_runs(session, settings, launcher.user_id, len(methods))
-    poc = Poc(name=body.name.strip(), model=body.model.strip(), dataset_id=dataset.id,
-              workspace_id=workspace_id, settings=poc_settings(body), created_by=launcher.email,
-              state="queued")
+    poc = Poc(
+        name=body.name.strip(),
+        model=body.model.strip(),
+        dataset_id=dataset.id,
+        workspace_id=workspace_id,
+        settings=poc_settings(body),
+        created_by=launcher.email,
+        state="queued",
+    )
     session.add(poc)
-    runs = [_new_run(poc, method, hyperparams, attempt=1, launched_by=launcher.user_id)
-            for method, hyperparams in methods]
+    runs = [
+        _new_run(poc, method, hyperparams, attempt=1, launched_by=launcher.user_id)
+        for method, hyperparams in methods
+    ]
     session.add_all(runs)
     for run in runs:
         record_run_event(session, run)
@@ -131,14 +149,20 @@ def cancel_run(run: Run, session: Session, settings: Settings) -> Run:
     # Conditional updates: a worker may claim the run (queued -> running) at this very moment, and a
     # running run must never be marked cancelled behind its worker's back.
     cancelled_at_once = session.execute(
-        sa.update(Run).where(Run.id == run.id, Run.state == "queued")
-        .values(state="cancelled", cancel_requested=True, finished_at=utcnow(),
-                error=sa.func.coalesce(Run.error, "cancelled before it started"))
+        sa.update(Run)
+        .where(Run.id == run.id, Run.state == "queued")
+        .values(
+            state="cancelled",
+            cancel_requested=True,
+            finished_at=utcnow(),
+            error=sa.func.coalesce(Run.error, "cancelled before it started"),
+        )
     ).rowcount
     if not cancelled_at_once:
         # Its worker reads the flag with every batch it writes (backend.dispatch: why no message).
-        session.execute(sa.update(Run).where(Run.id == run.id, Run.state == "running")
-                        .values(cancel_requested=True))
+        session.execute(
+            sa.update(Run).where(Run.id == run.id, Run.state == "running").values(cancel_requested=True)
+        )
     session.refresh(run)
     record_run_event(session, run)
     session.commit()
@@ -158,8 +182,11 @@ def retry_run(run: Run, session: Session, settings: Settings, launcher: Launcher
     check_budget(settings, launcher.role, poc.settings.get("steps"), poc.settings.get("max_minutes"))
     reserve_runs(session, settings, launcher.user_id, 1)
     session.execute(sa.select(Poc.id).where(Poc.id == poc.id).with_for_update())
-    siblings = session.scalars(sa.select(Run).where(Run.poc_id == poc.id, Run.method == run.method)
-                               .execution_options(populate_existing=True)).all()
+    siblings = session.scalars(
+        sa.select(Run)
+        .where(Run.poc_id == poc.id, Run.method == run.method)
+        .execution_options(populate_existing=True)
+    ).all()
     newest = max(siblings, key=lambda r: r.attempt)
     if newest.state not in FINISHED_STATES:
         session.rollback()
@@ -181,7 +208,10 @@ def delete_poc(poc: Poc, session: Session, settings: Settings) -> None:
         if run.state not in FINISHED_STATES:
             cancel_run(run, session, settings)
     # A deleted PoC's reports must stop answering: a link shared for a year would otherwise outlive it.
-    session.execute(sa.update(Report).where(Report.poc_id == poc.id, Report.revoked_at.is_(None))
-                    .values(revoked_at=utcnow()))
+    session.execute(
+        sa.update(Report)
+        .where(Report.poc_id == poc.id, Report.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
     poc.deleted_at = utcnow()
     session.commit()

@@ -45,6 +45,7 @@ class ValidationProblem(BaseModel):
 
 # --- health ------------------------------------------------------------------------------------------
 
+
 class Health(BaseModel):
     status: Literal["ok"] = "ok"
 
@@ -56,6 +57,7 @@ class Readiness(BaseModel):
 
 # --- models and methods ------------------------------------------------------------------------------
 
+
 class ModelPublic(BaseModel):
     id: str
     name: str
@@ -65,7 +67,9 @@ class ModelPublic(BaseModel):
     min_layer_dim: int | None = Field(None, description="the largest LOZO rank this model accepts")
     licence: str | None = Field(None, description="the weights' licence (built-in models)")
     description: str | None = None
-    installed: bool = Field(True, description="false: an optional built-in model not installed on this server")
+    installed: bool = Field(
+        True, description="false: an optional built-in model not installed on this server"
+    )
     languages: list[str] = Field(default_factory=list, description="languages its prompts are made for")
 
 
@@ -75,9 +79,12 @@ class ModelsPublic(BaseModel):
 
 
 class ModelCheck(BaseModel):
-    model: str = Field(min_length=1, max_length=MODEL_NAME_MAX_LENGTH,
-                       description="a built-in id, a Hugging Face id 'org/name' or a folder under the "
-                                   "server's model folders")
+    model: str = Field(
+        min_length=1,
+        max_length=MODEL_NAME_MAX_LENGTH,
+        description="a built-in id, a Hugging Face id 'org/name' or a folder under the "
+        "server's model folders",
+    )
 
 
 class MethodPublic(BaseModel):
@@ -101,7 +108,9 @@ class MethodsPublic(BaseModel):
 class PromptKindPublic(BaseModel):
     kind: str
     label: dict[str, str] = Field(description="language -> the kind's name")
-    fields: list[str] = Field(description="the template's text placeholders, e.g. ['text'] or ['text_a', 'text_b']")
+    fields: list[str] = Field(
+        description="the template's text placeholders, e.g. ['text'] or ['text_a', 'text_b']"
+    )
     templates: dict[str, str] = Field(description="language -> default template")
 
 
@@ -168,6 +177,7 @@ class LimitsPublic(BaseModel):
 
 # --- datasets ----------------------------------------------------------------------------------------
 
+
 class PreviewRow(BaseModel):
     text: str
     label: str
@@ -199,6 +209,7 @@ class DatasetsPublic(BaseModel):
 
 
 # --- runs --------------------------------------------------------------------------------------------
+
 
 class RunPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -233,6 +244,7 @@ class RunsPublic(BaseModel):
 
 # --- pocs --------------------------------------------------------------------------------------------
 
+
 class MethodChoice(BaseModel):
     """One method of a PoC; omitted hyperparameters take the method's defaults (GET /api/methods)."""
 
@@ -245,6 +257,7 @@ class MethodChoice(BaseModel):
     def _registered(cls, value: str) -> str:
         get_method(value)  # UnknownMethodError (a ValueError) names the methods there are
         return value
+
     lr: float | None = None
     zo_eps: float | None = None
     rank: int | None = None
@@ -265,8 +278,9 @@ class PocCreate(RunSettings):
     name: str = Field(min_length=1, max_length=POC_NAME_MAX_LENGTH)
     model: str = Field("minilm", min_length=1, max_length=MODEL_NAME_MAX_LENGTH)
     dataset_id: str = Field(max_length=64)
-    methods: list[MethodChoice] = Field(default_factory=_default_methods, min_length=1,
-                                        max_length=METHODS_PER_POC_MAX)
+    methods: list[MethodChoice] = Field(
+        default_factory=_default_methods, min_length=1, max_length=METHODS_PER_POC_MAX
+    )
     device: Literal["cpu", "gpu"] = Field("cpu", description="which workers run it: CPU or GPU machines")
 
 
@@ -281,8 +295,11 @@ class PocPublic(BaseModel):
     created_by: str
     settings: dict[str, Any]
     runs: list[RunPublic]
-    last_event_seq: int = Field(0, description="newest event id of the PoC: start its event stream "
-                                               "with ?after=<this> to skip what this answer already shows")
+    last_event_seq: int = Field(
+        0,
+        description="newest event id of the PoC: start its event stream "
+        "with ?after=<this> to skip what this answer already shows",
+    )
 
 
 class PocsPublic(BaseModel):
@@ -291,6 +308,7 @@ class PocsPublic(BaseModel):
 
 
 # --- metrics -----------------------------------------------------------------------------------------
+
 
 class Series(BaseModel):
     x: list[int | float] = Field(description="steps and forward passes are integers, elapsed_s seconds")

@@ -22,9 +22,11 @@ from backend.events import publish, record_run_event
 
 log = logging.getLogger(__name__)
 
-LOST_WORKER_REASON = ("the worker running this run stopped responding (lost worker): no heartbeat for "
-                      "{seconds:.0f} s. The machine or the worker process may have been stopped; "
-                      "retry the run.")
+LOST_WORKER_REASON = (
+    "the worker running this run stopped responding (lost worker): no heartbeat for "
+    "{seconds:.0f} s. The machine or the worker process may have been stopped; "
+    "retry the run."
+)
 
 
 def sweep_stale_runs(settings: Settings | None = None) -> int:
@@ -74,8 +76,9 @@ def requeue_lost_runs(settings: Settings | None = None) -> int:
         sent = 0
         sessions = make_sessionmaker(settings.database_url)
         with sessions() as session:
-            run_ids = session.scalars(sa.select(Run.id).where(Run.state == "queued")
-                                      .order_by(Run.created_at)).all()
+            run_ids = session.scalars(
+                sa.select(Run.id).where(Run.state == "queued").order_by(Run.created_at)
+            ).all()
         for run_id in run_ids:
             task_id = str(uuid.uuid4())
             with sessions() as session, session.begin():
@@ -90,8 +93,11 @@ def requeue_lost_runs(settings: Settings | None = None) -> int:
         # sweep sends again (duplicates are skipped at claim).
         client.set(broker_mark_key(settings), utcnow().isoformat())
         if sent:
-            log.warning("the broker had lost its queues (marker %s absent): %d queued runs sent again",
-                        broker_mark_key(settings), sent)
+            log.warning(
+                "the broker had lost its queues (marker %s absent): %d queued runs sent again",
+                broker_mark_key(settings),
+                sent,
+            )
         return sent
     finally:
         client.close()

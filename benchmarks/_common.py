@@ -21,7 +21,6 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 
-
 def format_value(value: Any) -> str:
     """A table cell: floats with 3-4 significant digits, None as '-'."""
     if value is None:

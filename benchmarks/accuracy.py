@@ -41,10 +41,34 @@ PRESETS = {  # name: (ks, seeds, forward passes)
     "default": ((16, 512), (0, 1, 2), 200),
     "long": ((16, 512), (0, 1, 2, 3, 4), 2000),
 }
-ROW_COLUMNS = ["method", "k", "seed", "forward_passes", "steps", "lr", "acc_start", "acc_end", "ci95",
-               "fixed", "broken", "mcnemar_p", "significant", "final_train_loss", "s_per_step"]
-SUMMARY_COLUMNS = ["method", "k", "seeds", "forward_passes", "acc_start_mean", "acc_end_mean", "acc_end_std",
-                   "gain_mean", "significant_gains"]
+ROW_COLUMNS = [
+    "method",
+    "k",
+    "seed",
+    "forward_passes",
+    "steps",
+    "lr",
+    "acc_start",
+    "acc_end",
+    "ci95",
+    "fixed",
+    "broken",
+    "mcnemar_p",
+    "significant",
+    "final_train_loss",
+    "s_per_step",
+]
+SUMMARY_COLUMNS = [
+    "method",
+    "k",
+    "seeds",
+    "forward_passes",
+    "acc_start_mean",
+    "acc_end_mean",
+    "acc_end_std",
+    "gain_mean",
+    "significant_gains",
+]
 
 
 def ci95(p: float, n: int) -> float:
@@ -59,7 +83,7 @@ def mcnemar_exact(start_bits: list[int], end_bits: list[int]) -> tuple[int, int,
     n = fixed + broken
     if n == 0:
         return 0, 0, 1.0
-    tail = sum(math.comb(n, i) for i in range(min(fixed, broken) + 1)) / 2 ** n
+    tail = sum(math.comb(n, i) for i in range(min(fixed, broken) + 1)) / 2**n
     return fixed, broken, min(1.0, 2 * tail)
 
 
@@ -102,14 +126,28 @@ def run_setting(k: int, seed: int, forward_passes: int, methods: list[str], thre
         fixed, broken, p = mcnemar_exact(start_bits, end_bits)
         tail = losses[-10:]
         row = {
-            "method": method, "k": k, "seed": seed, "forward_passes": forward_passes, "steps": len(losses),
-            "lr": lr, "acc_start": acc_start, "acc_end": acc_end, "ci95": ci95(acc_end, n_eval),
-            "fixed": fixed, "broken": broken, "mcnemar_p": p, "significant": bool(p < 0.05 and fixed > broken),
+            "method": method,
+            "k": k,
+            "seed": seed,
+            "forward_passes": forward_passes,
+            "steps": len(losses),
+            "lr": lr,
+            "acc_start": acc_start,
+            "acc_end": acc_end,
+            "ci95": ci95(acc_end, n_eval),
+            "fixed": fixed,
+            "broken": broken,
+            "mcnemar_p": p,
+            "significant": bool(p < 0.05 and fixed > broken),
             "final_train_loss": statistics.fmean(tail) if tail else None,
-            "s_per_step": train_s / max(len(losses), 1), "n_eval": n_eval,
+            "s_per_step": train_s / max(len(losses), 1),
+            "n_eval": n_eval,
         }
-        print(f"  {method}: {acc_start:.4f} -> {acc_end:.4f} (fixed {fixed}, broken {broken}, p={p:.3g}), "
-              f"{row['s_per_step']:.2f} s/step", file=sys.stderr)
+        print(
+            f"  {method}: {acc_start:.4f} -> {acc_end:.4f} (fixed {fixed}, broken {broken}, p={p:.3g}), "
+            f"{row['s_per_step']:.2f} s/step",
+            file=sys.stderr,
+        )
         rows.append(row)
     return rows
 
@@ -121,29 +159,37 @@ def summarise(rows: list[dict]) -> list[dict]:
     for k, method in keys:
         group = [r for r in rows if r["k"] == k and r["method"] == method]
         ends = [r["acc_end"] for r in group]
-        out.append({
-            "method": method, "k": k, "seeds": len(group), "forward_passes": group[0]["forward_passes"],
-            "acc_start_mean": statistics.fmean(r["acc_start"] for r in group),
-            "acc_end_mean": statistics.fmean(ends),
-            "acc_end_std": statistics.stdev(ends) if len(ends) > 1 else 0.0,
-            "gain_mean": statistics.fmean(r["acc_end"] - r["acc_start"] for r in group),
-            "significant_gains": f"{sum(r['significant'] for r in group)}/{len(group)}",
-        })
+        out.append(
+            {
+                "method": method,
+                "k": k,
+                "seeds": len(group),
+                "forward_passes": group[0]["forward_passes"],
+                "acc_start_mean": statistics.fmean(r["acc_start"] for r in group),
+                "acc_end_mean": statistics.fmean(ends),
+                "acc_end_std": statistics.stdev(ends) if len(ends) > 1 else 0.0,
+                "gain_mean": statistics.fmean(r["acc_end"] - r["acc_start"] for r in group),
+                "significant_gains": f"{sum(r['significant'] for r in group)}/{len(group)}",
+            }
+        )
     return out
 
 
 def markdown_table(rows: list[dict]) -> str:
     """Rows as the Markdown table of benchmarks/RESULTS-accuracy.md."""
-    out = ["| k | seed | method | steps | lr | acc start | acc end (±95%) | gain | fixed / broken | McNemar p "
-           "| significant | final train loss | s/step |",
-           "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|"]
+    out = [
+        "| k | seed | method | steps | lr | acc start | acc end (±95%) | gain | fixed / broken | McNemar p "
+        "| significant | final train loss | s/step |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|",
+    ]
     for r in rows:
         loss = "-" if r["final_train_loss"] is None else f"{r['final_train_loss']:.3f}"
         out.append(
             f"| {r['k']} | {r['seed']} | {r['method']} | {r['steps']} | {r['lr']:g} | {100 * r['acc_start']:.1f} | "
             f"{100 * r['acc_end']:.1f} ± {100 * r['ci95']:.1f} | {100 * (r['acc_end'] - r['acc_start']):+.1f} | "
             f"{r['fixed']} / {r['broken']} | {r['mcnemar_p']:.3f} | {'yes' if r['significant'] else 'no'} | "
-            f"{loss} | {r['s_per_step']:.2f} |")
+            f"{loss} | {r['s_per_step']:.2f} |"
+        )
     return "\n".join(out)
 
 
@@ -151,9 +197,9 @@ def _without_decoder_preset(argv: list[str]) -> list[str] | None:
     """The arguments less `--preset decoder` when that preset is asked for, else None."""
     for i, arg in enumerate(argv):
         if arg == "--preset=decoder":
-            return argv[:i] + argv[i + 1:]
-        if arg == "--preset" and argv[i + 1:i + 2] == ["decoder"]:
-            return argv[:i] + argv[i + 2:]
+            return argv[:i] + argv[i + 1 :]
+        if arg == "--preset" and argv[i + 1 : i + 2] == ["decoder"]:
+            return argv[:i] + argv[i + 2 :]
     return None
 
 
@@ -168,11 +214,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--forward-passes", type=int, help="budget per method (overrides the preset)")
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--markdown-from", metavar="JSONL",
-                        help="print the Markdown table of rows saved earlier with --json, and exit")
-    parser.add_argument("--preset", choices=("quick", "default", "long", "decoder"),
-                        help="a named preset; 'decoder' is the prompt-based SmolLM2 benchmark with its own "
-                             "options (benchmarks/accuracy_decoder.py --help)")
+    parser.add_argument(
+        "--markdown-from",
+        metavar="JSONL",
+        help="print the Markdown table of rows saved earlier with --json, and exit",
+    )
+    parser.add_argument(
+        "--preset",
+        choices=("quick", "default", "long", "decoder"),
+        help="a named preset; 'decoder' is the prompt-based SmolLM2 benchmark with its own "
+        "options (benchmarks/accuracy_decoder.py --help)",
+    )
     argv = list(sys.argv[1:] if argv is None else argv)
     rest = _without_decoder_preset(argv)
     if rest is not None:
@@ -199,8 +251,11 @@ def main(argv: list[str] | None = None) -> int:
     seeds = tuple(int(x) for x in args.seeds.split(",")) if args.seeds else seeds
     fp = args.forward_passes or fp
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    print(f"settings: MiniLM-L6, SST-2, k={ks}, seeds={seeds}, {fp} forward passes, methods={methods}, "
-          f"batch 16, max_length 64, threads={args.threads}", file=sys.stderr)
+    print(
+        f"settings: MiniLM-L6, SST-2, k={ks}, seeds={seeds}, {fp} forward passes, methods={methods}, "
+        f"batch 16, max_length 64, threads={args.threads}",
+        file=sys.stderr,
+    )
 
     rows = []
     t0 = time.time()

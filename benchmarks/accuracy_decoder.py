@@ -45,10 +45,37 @@ MODEL = "smollm2-135m"
 METHODS = ("lozo", "mezo", "adamw", "lozo_m")
 LR_FACTORS = (1.0, 3.0, 10.0)
 VAL_POINTS = 4
-ROW_COLUMNS = ["method", "k", "seed", "forward_passes", "steps", "lr", "acc_start", "acc_end", "p_value",
-               "significant", "best_step", "acc_best", "val_start", "val_best", "final_train_loss", "run_min"]
-SUMMARY_COLUMNS = ["method", "k", "seeds", "forward_passes", "acc_start_mean", "acc_end_mean", "acc_end_std",
-                   "gain_mean", "gain_ci95", "significant_gains", "acc_best_mean"]
+ROW_COLUMNS = [
+    "method",
+    "k",
+    "seed",
+    "forward_passes",
+    "steps",
+    "lr",
+    "acc_start",
+    "acc_end",
+    "p_value",
+    "significant",
+    "best_step",
+    "acc_best",
+    "val_start",
+    "val_best",
+    "final_train_loss",
+    "run_min",
+]
+SUMMARY_COLUMNS = [
+    "method",
+    "k",
+    "seeds",
+    "forward_passes",
+    "acc_start_mean",
+    "acc_end_mean",
+    "acc_end_std",
+    "gain_mean",
+    "gain_ci95",
+    "significant_gains",
+    "acc_best_mean",
+]
 
 
 def load_average() -> float:
@@ -76,22 +103,42 @@ def build_start(k: int, seed: int, args) -> Start:
     from common.runspec import RunSpec
 
     t0 = time.perf_counter()
-    spec = RunSpec(method="lozo", model=MODEL, dataset="sst2", k_shot=k, seed=seed, device="cpu",
-                   batch_size=args.batch_size, max_length=args.max_length, val_size=args.val_size,
-                   calibration=args.calibration, eval_size=args.eval_size)
+    spec = RunSpec(
+        method="lozo",
+        model=MODEL,
+        dataset="sst2",
+        k_shot=k,
+        seed=seed,
+        device="cpu",
+        batch_size=args.batch_size,
+        max_length=args.max_length,
+        val_size=args.val_size,
+        calibration=args.calibration,
+        eval_size=args.eval_size,
+    )
     prep = prepare(spec)
     state = {name: t.detach().clone() for name, t in prep.loaded.model.state_dict().items()}
     task = prep.task
     _, acc, bits = evaluate(prep.loaded, task.eval_texts, task.eval_labels, 64)
     val_loss, val_acc, _ = evaluate(prep.loaded, task.val_texts, task.val_labels, 64)
     seconds = time.perf_counter() - t0
-    print(f"k={k} seed={seed}: start dev {acc:.4f} ({len(bits)} rows), val {val_acc:.4f} / loss {val_loss:.4f} "
-          f"({len(task.val_texts)} rows), bias {prep.prompt['class_bias']}, {seconds:.0f} s", file=sys.stderr)
+    print(
+        f"k={k} seed={seed}: start dev {acc:.4f} ({len(bits)} rows), val {val_acc:.4f} / loss {val_loss:.4f} "
+        f"({len(task.val_texts)} rows), bias {prep.prompt['class_bias']}, {seconds:.0f} s",
+        file=sys.stderr,
+    )
     return Start(k, seed, prep, state, bits, acc, val_loss, val_acc, prep.prompt, seconds)
 
 
-def _train(start: Start, method: str, lr: float, forward_passes: int, batch_size: int,
-           val_every: int | None, on_val=None) -> dict:
+def _train(
+    start: Start,
+    method: str,
+    lr: float,
+    forward_passes: int,
+    batch_size: int,
+    val_every: int | None,
+    on_val=None,
+) -> dict:
     """Train `method` from the start for `forward_passes`; validation every `val_every` steps (None: never)."""
     from worker.train.data import iter_batches
     from worker.train.loop import _batch, build_optimizer, evaluate, train_step
@@ -99,8 +146,15 @@ def _train(start: Start, method: str, lr: float, forward_passes: int, batch_size
 
     loaded, task, model = start.prep.loaded, start.prep.task, start.prep.loaded.model
     model.load_state_dict(start.state)
-    spec = RunSpec(method=method, model=MODEL, dataset="sst2", k_shot=start.k, seed=start.seed, device="cpu",
-                   batch_size=batch_size)
+    spec = RunSpec(
+        method=method,
+        model=MODEL,
+        dataset="sst2",
+        k_shot=start.k,
+        seed=start.seed,
+        device="cpu",
+        batch_size=batch_size,
+    )
     opt = build_optimizer(spec, model, lr)
     steps = forward_passes // 2 if spec.zeroth_order else forward_passes
     batches = iter_batches(len(task.train_texts), batch_size, start.seed)
@@ -117,19 +171,33 @@ def _train(start: Start, method: str, lr: float, forward_passes: int, batch_size
             break
         if val_every and (step % val_every == 0 or step == steps):
             val_loss, val_acc, _ = evaluate(loaded, task.val_texts, task.val_labels, 64)
-            point = {"step": step, "forward_passes": step * (2 if spec.zeroth_order else 1), "val_acc": val_acc,
-                     "val_loss": val_loss}
+            point = {
+                "step": step,
+                "forward_passes": step * (2 if spec.zeroth_order else 1),
+                "val_acc": val_acc,
+                "val_loss": val_loss,
+            }
             if on_val is not None:
                 point.update(on_val(step))
             curve.append(point)
             if val_acc > best["val_acc"]:  # strictly better: ties keep the earlier step
-                best.update(step=step, val_acc=val_acc,
-                            state=None if step == steps else {n: t.detach().clone() for n, t in
-                                                               model.state_dict().items()})
+                best.update(
+                    step=step,
+                    val_acc=val_acc,
+                    state=None
+                    if step == steps
+                    else {n: t.detach().clone() for n, t in model.state_dict().items()},
+                )
     tail = [x for x in losses[-10:] if math.isfinite(x)]
-    return {"steps": len(losses), "train_s": train_s, "diverged": diverged, "best": best, "curve": curve,
-            "final_train_loss": statistics.fmean(tail) if tail else None,
-            "first_train_loss": statistics.fmean(losses[:10]) if losses else None}
+    return {
+        "steps": len(losses),
+        "train_s": train_s,
+        "diverged": diverged,
+        "best": best,
+        "curve": curve,
+        "final_train_loss": statistics.fmean(tail) if tail else None,
+        "first_train_loss": statistics.fmean(losses[:10]) if losses else None,
+    }
 
 
 def probe_lr(start: Start, method: str, probe_fp: int, batch_size: int) -> dict:
@@ -143,14 +211,28 @@ def probe_lr(start: Start, method: str, probe_fp: int, batch_size: int) -> dict:
         lr = float(f"{base * factor:.2g}")
         t0 = time.perf_counter()
         result = _train(start, method, lr, probe_fp, batch_size, None)
-        val_loss, val_acc, _ = evaluate(start.prep.loaded, start.prep.task.val_texts, start.prep.task.val_labels, 64)
-        tried[f"{lr:g}"] = {"val_loss": val_loss if math.isfinite(val_loss) and not result["diverged"] else None,
-                            "val_acc": val_acc, "seconds": round(time.perf_counter() - t0, 1)}
+        val_loss, val_acc, _ = evaluate(
+            start.prep.loaded, start.prep.task.val_texts, start.prep.task.val_labels, 64
+        )
+        tried[f"{lr:g}"] = {
+            "val_loss": val_loss if math.isfinite(val_loss) and not result["diverged"] else None,
+            "val_acc": val_acc,
+            "seconds": round(time.perf_counter() - t0, 1),
+        }
         print(f"  probe {method} lr {lr:g}: val loss {val_loss:.4f}, val acc {val_acc:.4f}", file=sys.stderr)
     finite = {float(k): v["val_loss"] for k, v in tried.items() if v["val_loss"] is not None}
     lr = min(finite, key=finite.get) if finite else base
-    return {"probe": True, "method": method, "lr": lr, "default_lr": base, "k": start.k, "seed": start.seed,
-            "forward_passes": probe_fp, "val_start_loss": start.val_loss, "tried": tried}
+    return {
+        "probe": True,
+        "method": method,
+        "lr": lr,
+        "default_lr": base,
+        "k": start.k,
+        "seed": start.seed,
+        "forward_passes": probe_fp,
+        "val_start_loss": start.val_loss,
+        "tried": tried,
+    }
 
 
 def run_method(start: Start, method: str, lr: float, forward_passes: int, args) -> dict:
@@ -187,24 +269,48 @@ def run_method(start: Start, method: str, lr: float, forward_passes: int, args) 
     _, _, p_best = mcnemar_exact(start.dev_bits, best_bits)
     n = len(end_bits)
     row = {
-        "method": method, "k": start.k, "seed": start.seed, "forward_passes": result["steps"] * (2 if zo else 1),
-        "acc_start": start.acc_start, "acc_end": acc_end, "model": MODEL, "p_value": p,
-        "steps": result["steps"], "lr": lr, "ci95": ci95(acc_end, n), "fixed": fixed, "broken": broken,
-        "significant": bool(p < 0.05 and fixed > broken), "best_step": best["step"], "acc_best": acc_best,
-        "p_value_best": p_best, "val_start": start.val_acc, "val_best": best["val_acc"],
-        "n_eval": n, "n_val": len(task.val_texts), "first_train_loss": result["first_train_loss"],
-        "final_train_loss": result["final_train_loss"], "diverged": result["diverged"],
+        "method": method,
+        "k": start.k,
+        "seed": start.seed,
+        "forward_passes": result["steps"] * (2 if zo else 1),
+        "acc_start": start.acc_start,
+        "acc_end": acc_end,
+        "model": MODEL,
+        "p_value": p,
+        "steps": result["steps"],
+        "lr": lr,
+        "ci95": ci95(acc_end, n),
+        "fixed": fixed,
+        "broken": broken,
+        "significant": bool(p < 0.05 and fixed > broken),
+        "best_step": best["step"],
+        "acc_best": acc_best,
+        "p_value_best": p_best,
+        "val_start": start.val_acc,
+        "val_best": best["val_acc"],
+        "n_eval": n,
+        "n_val": len(task.val_texts),
+        "first_train_loss": result["first_train_loss"],
+        "final_train_loss": result["final_train_loss"],
+        "diverged": result["diverged"],
         "s_per_step": result["train_s"] / max(result["steps"], 1),
         "run_min": round((time.perf_counter() - t0 - sum(curve_s) + start.seconds) / 60, 2),
-        "start_s": round(start.seconds, 1), "curve_eval_min": round(sum(curve_s) / 60, 2),
-        "load_avg": [load_before, load_average()], "calibration": start.calibration["calibration"],
-        "class_bias": start.calibration["class_bias"], "batch_size": args.batch_size,
-        "max_length": args.max_length, "curve": result["curve"],
+        "start_s": round(start.seconds, 1),
+        "curve_eval_min": round(sum(curve_s) / 60, 2),
+        "load_avg": [load_before, load_average()],
+        "calibration": start.calibration["calibration"],
+        "class_bias": start.calibration["class_bias"],
+        "batch_size": args.batch_size,
+        "max_length": args.max_length,
+        "curve": result["curve"],
     }
-    print(f"  {method} lr {lr:g}: dev {start.acc_start:.4f} -> {acc_end:.4f} (fixed {fixed}, broken {broken}, "
-          f"p={p:.3g}); best val step {best['step']} -> dev {acc_best:.4f}; loss {result['first_train_loss']:.3f} "
-          f"-> {result['final_train_loss']:.3f}; {row['s_per_step']:.1f} s/step; {row['run_min']:.1f} min; "
-          f"load {row['load_avg']}", file=sys.stderr)
+    print(
+        f"  {method} lr {lr:g}: dev {start.acc_start:.4f} -> {acc_end:.4f} (fixed {fixed}, broken {broken}, "
+        f"p={p:.3g}); best val step {best['step']} -> dev {acc_best:.4f}; loss {result['first_train_loss']:.3f} "
+        f"-> {result['final_train_loss']:.3f}; {row['s_per_step']:.1f} s/step; {row['run_min']:.1f} min; "
+        f"load {row['load_avg']}",
+        file=sys.stderr,
+    )
     return row
 
 
@@ -215,17 +321,26 @@ def summarise(rows: list[dict]) -> list[dict]:
         group = [r for r in rows if r["k"] == k and r["method"] == method]
         gains = [r["acc_end"] - r["acc_start"] for r in group]
         ends = [r["acc_end"] for r in group]
-        out.append({
-            "method": method, "k": k, "seeds": len(group), "forward_passes": group[0]["forward_passes"],
-            "acc_start_mean": statistics.fmean(r["acc_start"] for r in group),
-            "acc_end_mean": statistics.fmean(ends), "acc_end_std": statistics.stdev(ends) if len(ends) > 1 else 0.0,
-            "gain_mean": statistics.fmean(gains),
-            # 95% interval of the mean gain over seeds (t with n-1 degrees of freedom; 4.30 for 3 seeds)
-            "gain_ci95": (_t95(len(gains)) * statistics.stdev(gains) / math.sqrt(len(gains))
-                          if len(gains) > 1 else None),
-            "significant_gains": f"{sum(r['significant'] for r in group)}/{len(group)}",
-            "acc_best_mean": statistics.fmean(r["acc_best"] for r in group),
-        })
+        out.append(
+            {
+                "method": method,
+                "k": k,
+                "seeds": len(group),
+                "forward_passes": group[0]["forward_passes"],
+                "acc_start_mean": statistics.fmean(r["acc_start"] for r in group),
+                "acc_end_mean": statistics.fmean(ends),
+                "acc_end_std": statistics.stdev(ends) if len(ends) > 1 else 0.0,
+                "gain_mean": statistics.fmean(gains),
+                # 95% interval of the mean gain over seeds (t with n-1 degrees of freedom; 4.30 for 3 seeds)
+                "gain_ci95": (
+                    _t95(len(gains)) * statistics.stdev(gains) / math.sqrt(len(gains))
+                    if len(gains) > 1
+                    else None
+                ),
+                "significant_gains": f"{sum(r['significant'] for r in group)}/{len(group)}",
+                "acc_best_mean": statistics.fmean(r["acc_best"] for r in group),
+            }
+        )
     return out
 
 
@@ -238,22 +353,29 @@ def targets(rows: list[dict]) -> dict:
     lozo = [r for r in rows if r["method"] == "lozo"]
     mezo = {(r["k"], r["seed"]): r for r in rows if r["method"] == "mezo"}
     k512 = [r for r in lozo if r["k"] == 512]
-    paired = [(r["acc_end"] - mezo[(r["k"], r["seed"])]["acc_end"]) for r in lozo if (r["k"], r["seed"]) in mezo]
+    paired = [
+        (r["acc_end"] - mezo[(r["k"], r["seed"])]["acc_end"]) for r in lozo if (r["k"], r["seed"]) in mezo
+    ]
     return {
         "lozo_significant_at_512": f"{sum(r['significant'] for r in k512)}/{len(k512)}",
         "lozo_significant_at_512_met": sum(r["significant"] for r in k512) >= 2,
         "lozo_minus_mezo_mean": statistics.fmean(paired) if paired else None,
         "lozo_not_behind_mezo_met": bool(paired) and statistics.fmean(paired) >= -0.005,
         "lozo_mean_gain": statistics.fmean(r["acc_end"] - r["acc_start"] for r in lozo) if lozo else None,
-        "lozo_mean_gain_met": bool(lozo) and statistics.fmean(r["acc_end"] - r["acc_start"] for r in lozo) >= 0.01,
+        "lozo_mean_gain_met": bool(lozo)
+        and statistics.fmean(r["acc_end"] - r["acc_start"] for r in lozo) >= 0.01,
         "max_run_min": max((r["run_min"] for r in rows), default=None),
     }
 
 
 def markdown_table(rows: list[dict]) -> str:
-    out = [("| k | seed | method | steps | lr | acc start | acc end (±95%) | gain | fixed / broken | McNemar p "
-            "| significant | best val step → dev | train loss first → last | s/step | run min | load |"),
-           "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|"]
+    out = [
+        (
+            "| k | seed | method | steps | lr | acc start | acc end (±95%) | gain | fixed / broken | McNemar p "
+            "| significant | best val step → dev | train loss first → last | s/step | run min | load |"
+        ),
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|",
+    ]
     for r in rows:
         out.append(
             f"| {r['k']} | {r['seed']} | {r['method']} | {r['steps']} | {r['lr']:g} | {100 * r['acc_start']:.1f} | "
@@ -261,7 +383,8 @@ def markdown_table(rows: list[dict]) -> str:
             f"{r['fixed']} / {r['broken']} | {r['p_value']:.3f} | {'yes' if r['significant'] else 'no'} | "
             f"{r['best_step']} → {100 * r['acc_best']:.1f} | {r['first_train_loss']:.3f} → "
             f"{r['final_train_loss']:.3f} | {r['s_per_step']:.1f} | {r['run_min']:.1f} | "
-            f"{r['load_avg'][0]:g}–{r['load_avg'][1]:g} |")
+            f"{r['load_avg'][0]:g}–{r['load_avg'][1]:g} |"
+        )
     return "\n".join(out)
 
 
@@ -273,8 +396,12 @@ def _read(path: Path | None) -> list[dict]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--json", action="store_true", help="print rows and summaries as JSON lines at the end")
-    parser.add_argument("--out", type=Path, help="append each row here as it is measured; rows there are kept")
+    parser.add_argument(
+        "--json", action="store_true", help="print rows and summaries as JSON lines at the end"
+    )
+    parser.add_argument(
+        "--out", type=Path, help="append each row here as it is measured; rows there are kept"
+    )
     parser.add_argument("--ks", default="512,16")
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--methods", default="lozo,mezo,adamw")
@@ -284,15 +411,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-length", type=int, default=64)
     parser.add_argument("--val-size", type=int, default=256)
     parser.add_argument("--eval-size", type=int, default=None, help="cap on dev rows (default: all 872)")
-    parser.add_argument("--calibration", default="content_free", choices=("content_free", "contextual", "none"))
-    parser.add_argument("--lr", action="append", default=[], metavar="METHOD=LR",
-                        help="skip the probe for METHOD and use LR")
-    parser.add_argument("--curve", action="store_true",
-                        help="also evaluate dev at each validation point (the gain-vs-budget curve; slower)")
+    parser.add_argument(
+        "--calibration", default="content_free", choices=("content_free", "contextual", "none")
+    )
+    parser.add_argument(
+        "--lr", action="append", default=[], metavar="METHOD=LR", help="skip the probe for METHOD and use LR"
+    )
+    parser.add_argument(
+        "--curve",
+        action="store_true",
+        help="also evaluate dev at each validation point (the gain-vs-budget curve; slower)",
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--markdown-from", type=Path, help="print the Markdown table of saved rows, and exit")
-    parser.add_argument("--todo", action="store_true",
-                        help="print how many of the asked rows are not in --out yet, and exit (no model loaded)")
+    parser.add_argument(
+        "--todo",
+        action="store_true",
+        help="print how many of the asked rows are not in --out yet, and exit (no model loaded)",
+    )
     args = parser.parse_args(argv)
     if args.markdown_from:
         rows = [r for r in _read(args.markdown_from) if not r.get("probe") and not r.get("summary")]
@@ -328,9 +464,12 @@ def main(argv: list[str] | None = None) -> int:
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     lrs = {r["method"]: r["lr"] for r in saved if r.get("probe")}
     lrs.update({m: float(v) for m, v in (x.split("=") for x in args.lr)})
-    print(f"settings: {MODEL}, SST-2, k={ks}, seeds={seeds}, methods={methods}, {args.forward_passes} forward "
-          f"passes, batch {args.batch_size}, max_length {args.max_length}, val <= {args.val_size} rows, "
-          f"calibration {args.calibration}, threads {args.threads}, load {load_average()}", file=sys.stderr)
+    print(
+        f"settings: {MODEL}, SST-2, k={ks}, seeds={seeds}, methods={methods}, {args.forward_passes} forward "
+        f"passes, batch {args.batch_size}, max_length {args.max_length}, val <= {args.val_size} rows, "
+        f"calibration {args.calibration}, threads {args.threads}, load {load_average()}",
+        file=sys.stderr,
+    )
 
     def save(record: dict) -> None:
         if args.out is not None:

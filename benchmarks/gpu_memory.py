@@ -38,13 +38,34 @@ from worker.train.memory import current_rss_mb, peak_rss_mb, reset_peak_rss  # n
 
 METHODS = ("lozo", "lozo_m", "mezo", "adamw")
 COLUMNS = [
-    "method", "dtype", "step_s", "forward_s", "step_over_forward", "peak_allocated_mb",
-    "inference_peak_allocated_mb", "memory_over_inference", "nvml_used_mb",
+    "method",
+    "dtype",
+    "step_s",
+    "forward_s",
+    "step_over_forward",
+    "peak_allocated_mb",
+    "inference_peak_allocated_mb",
+    "memory_over_inference",
+    "nvml_used_mb",
 ]
-OPT_1_3B = dict(hidden_size=2048, num_hidden_layers=24, ffn_dim=8192, num_attention_heads=32,
-                vocab_size=50272, max_position_embeddings=2048, word_embed_proj_dim=2048)
-OPT_TINY = dict(hidden_size=64, num_hidden_layers=2, ffn_dim=128, num_attention_heads=4,
-                vocab_size=1000, max_position_embeddings=256, word_embed_proj_dim=64)
+OPT_1_3B = dict(
+    hidden_size=2048,
+    num_hidden_layers=24,
+    ffn_dim=8192,
+    num_attention_heads=32,
+    vocab_size=50272,
+    max_position_embeddings=2048,
+    word_embed_proj_dim=2048,
+)
+OPT_TINY = dict(
+    hidden_size=64,
+    num_hidden_layers=2,
+    ffn_dim=128,
+    num_attention_heads=4,
+    vocab_size=1000,
+    max_position_embeddings=256,
+    word_embed_proj_dim=64,
+)
 LABEL_TOKEN_IDS = (101, 202)  # any two vocabulary rows: the values are random anyway
 
 
@@ -131,8 +152,8 @@ def measure(method: str, cfg: dict) -> dict:
         nvml = nvml_used_mb(device)
     else:
         peak, nvml = peak_rss_mb(), None
-    forward_s = median(forward_times[cfg["warmup"]:])
-    step_s = median(step_times[cfg["warmup"]:]) if step_times else None
+    forward_s = median(forward_times[cfg["warmup"] :])
+    step_s = median(step_times[cfg["warmup"] :]) if step_times else None
     return {
         "method": method,
         "model": "opt-tiny" if cfg["tiny"] else "opt-1.3b-shape",
@@ -158,8 +179,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tiny", action="store_true", help="tiny OPT on CPU in fp32 (tests, CI)")
     parser.add_argument("--device", default=None, help="default cuda (cpu with --tiny)")
-    parser.add_argument("--dtype", default=None, choices=["float32", "float16", "bfloat16"],
-                        help="default float16 (float32 with --tiny)")
+    parser.add_argument(
+        "--dtype",
+        default=None,
+        choices=["float32", "float16", "bfloat16"],
+        help="default float16 (float32 with --tiny)",
+    )
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--seq-len", type=int, default=64)
     parser.add_argument("--steps", type=int, default=5)
@@ -181,9 +206,17 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [m for m in methods if m not in METHODS + ("sgd", "mezo_naive")]
     if unknown:
         parser.error(f"unknown method(s) {', '.join(unknown)}")
-    cfg = {"tiny": args.tiny, "device": device, "dtype": dtype, "batch_size": args.batch_size,
-           "seq_len": args.seq_len, "steps": args.steps, "warmup": args.warmup, "threads": args.threads,
-           "zo_lr": args.zo_lr}
+    cfg = {
+        "tiny": args.tiny,
+        "device": device,
+        "dtype": dtype,
+        "batch_size": args.batch_size,
+        "seq_len": args.seq_len,
+        "steps": args.steps,
+        "warmup": args.warmup,
+        "threads": args.threads,
+        "zo_lr": args.zo_lr,
+    }
     inference = run_isolated(measure, "inference", cfg)
     rows = [inference] + [run_isolated(measure, m, cfg) for m in methods]
     for row in rows:

@@ -79,8 +79,9 @@ async def hold_stream(client: httpx.AsyncClient, poc: dict, stop: asyncio.Event,
     stream that breaks is an error."""
     url = f"/api/pocs/{poc['id']}/events"
     try:
-        async with client.stream("GET", url, params={"after": poc.get("last_event_seq", 0)},
-                                 timeout=httpx.Timeout(10, read=60)) as response:
+        async with client.stream(
+            "GET", url, params={"after": poc.get("last_event_seq", 0)}, timeout=httpx.Timeout(10, read=60)
+        ) as response:
             if response.status_code != 200:
                 tally.error("sse", f"status {response.status_code}")
                 return
@@ -114,8 +115,9 @@ def _server_ms(response: httpx.Response) -> float | None:
     return None
 
 
-async def timed_get(client: httpx.AsyncClient, kind: str, url: str, params: dict | None,
-                    tally: Tally) -> httpx.Response | None:
+async def timed_get(
+    client: httpx.AsyncClient, kind: str, url: str, params: dict | None, tally: Tally
+) -> httpx.Response | None:
     started = time.perf_counter()
     try:
         response = await client.get(url, params=params)
@@ -134,13 +136,15 @@ async def timed_get(client: httpx.AsyncClient, kind: str, url: str, params: dict
     return response
 
 
-async def browser(base_url: str, headers: dict, poc: dict, poll_s: float, deadline: float,
-                  stop: asyncio.Event, tally: Tally) -> None:
+async def browser(
+    base_url: str, headers: dict, poc: dict, poll_s: float, deadline: float, stop: asyncio.Event, tally: Tally
+) -> None:
     """One dashboard tab: the page's reads every ``poll_s`` seconds, and the PoC's SSE stream opened after
     the first read of the PoC, from its ``last_event_seq`` (what the comparison page does)."""
     limits = httpx.Limits(max_connections=6)  # a browser's per-host connection limit
-    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=10, limits=limits,
-                                 verify=SSL_CONTEXT) as client:
+    async with httpx.AsyncClient(
+        base_url=base_url, headers=headers, timeout=10, limits=limits, verify=SSL_CONTEXT
+    ) as client:
         stream = None
         await asyncio.sleep(random.uniform(0, poll_s))  # tabs were not all opened at the same instant
         chart = {"names": "train/loss,eval/accuracy", "x": "step"}
@@ -158,14 +162,16 @@ async def browser(base_url: str, headers: dict, poc: dict, poll_s: float, deadli
             await asyncio.gather(stream, return_exceptions=True)
 
 
-async def load(base_url: str, headers: dict, pocs: list[dict], clients: int, duration_s: float,
-               poll_s: float) -> Tally:
+async def load(
+    base_url: str, headers: dict, pocs: list[dict], clients: int, duration_s: float, poll_s: float
+) -> Tally:
     tally = Tally()
     stop = asyncio.Event()
     deadline = time.monotonic() + duration_s
-    tasks = [asyncio.create_task(browser(base_url, headers, pocs[i % len(pocs)], poll_s, deadline, stop,
-                                         tally))
-             for i in range(clients)]
+    tasks = [
+        asyncio.create_task(browser(base_url, headers, pocs[i % len(pocs)], poll_s, deadline, stop, tally))
+        for i in range(clients)
+    ]
     await asyncio.sleep(duration_s)
     stop.set()
     await asyncio.wait(tasks, timeout=poll_s * 2 + 15)
@@ -180,9 +186,18 @@ def launch_streaming_pocs(client: httpx.Client) -> list[dict]:
     dataset = next(d for d in client.get("/api/datasets").json()["data"] if d["name"] == "demo-sentiment")
     pocs = []
     for method in ("lozo", "adamw"):
-        body = {"name": f"load {method}", "model": "tiny-bert", "dataset_id": dataset["id"],
-                "methods": [{"method": method}], "steps": 1_000_000, "batch_size": 4, "k_shot": 4,
-                "eval_every": 50, "seed": 0, "device": "cpu"}
+        body = {
+            "name": f"load {method}",
+            "model": "tiny-bert",
+            "dataset_id": dataset["id"],
+            "methods": [{"method": method}],
+            "steps": 1_000_000,
+            "batch_size": 4,
+            "k_shot": 4,
+            "eval_every": 50,
+            "seed": 0,
+            "device": "cpu",
+        }
         response = client.post("/api/pocs", json=body)
         response.raise_for_status()
         pocs.append(response.json())
@@ -212,14 +227,26 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50, help="simulated browsers (default 50)")
     parser.add_argument("--duration", type=float, default=30.0, help="seconds of load (default 30)")
     parser.add_argument("--poll-s", type=float, default=2.0, help="seconds between a browser's reads")
-    parser.add_argument("--no-training", action="store_true",
-                        help="workers idle (PoCs cancelled before the load): the API's own capacity")
-    parser.add_argument("--set", action="append", default=[], metavar="ZOPOC_NAME=VALUE",
-                        help="a setting of the stack's API and workers, to compare configurations "
-                             "(repeatable), e.g. --set ZOPOC_API_THREADS=8")
-    parser.add_argument("--samples", type=Path, metavar="CSV",
-                        help="also write every read (start s, kind, client ms, server ms) to this CSV file, "
-                             "to see whether slow reads come together (stalls) or spread out")
+    parser.add_argument(
+        "--no-training",
+        action="store_true",
+        help="workers idle (PoCs cancelled before the load): the API's own capacity",
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="ZOPOC_NAME=VALUE",
+        help="a setting of the stack's API and workers, to compare configurations "
+        "(repeatable), e.g. --set ZOPOC_API_THREADS=8",
+    )
+    parser.add_argument(
+        "--samples",
+        type=Path,
+        metavar="CSV",
+        help="also write every read (start s, kind, client ms, server ms) to this CSV file, "
+        "to see whether slow reads come together (stalls) or spread out",
+    )
     parser.add_argument("--json", action="store_true", help="one JSON object per row")
     args = parser.parse_args()
     settings = dict(item.split("=", 1) for item in args.set)
@@ -254,37 +281,80 @@ def main() -> None:
                 out.write(f"{start_s:.3f},{kind},{client_ms:.1f},{'' if server_ms is None else server_ms}\n")
 
     rows = []
-    for kind, path in zip(READS, ("GET /api/pocs", "GET /api/pocs/{id}", "GET /api/pocs/{id}/metrics"),
-                          strict=True):
+    for kind, path in zip(
+        READS, ("GET /api/pocs", "GET /api/pocs/{id}", "GET /api/pocs/{id}/metrics"), strict=True
+    ):
         values = tally.latencies[kind]
-        rows.append({"read": path, "requests": len(values) + tally.errors[kind],
-                     "p50_ms": percentile(values, 0.50), "p99_ms": percentile(values, 0.99),
-                     "max_ms": max(values) if values else None,
-                     "server_p50_ms": percentile(tally.server_ms[kind], 0.50),
-                     "server_p99_ms": percentile(tally.server_ms[kind], 0.99), "errors": tally.errors[kind]})
+        rows.append(
+            {
+                "read": path,
+                "requests": len(values) + tally.errors[kind],
+                "p50_ms": percentile(values, 0.50),
+                "p99_ms": percentile(values, 0.99),
+                "max_ms": max(values) if values else None,
+                "server_p50_ms": percentile(tally.server_ms[kind], 0.50),
+                "server_p99_ms": percentile(tally.server_ms[kind], 0.99),
+                "errors": tally.errors[kind],
+            }
+        )
     all_reads = [v for kind in READS for v in tally.latencies[kind]]
     all_server = [v for kind in READS for v in tally.server_ms[kind]]
     read_errors = sum(tally.errors[kind] for kind in READS)
-    rows.append({"read": "all reads", "requests": len(all_reads) + read_errors,
-                 "p50_ms": percentile(all_reads, 0.50), "p99_ms": percentile(all_reads, 0.99),
-                 "max_ms": max(all_reads) if all_reads else None,
-                 "server_p50_ms": percentile(all_server, 0.50), "server_p99_ms": percentile(all_server, 0.99),
-                 "errors": read_errors})
-    rows.append({"read": "SSE streams held", "requests": tally.sse_open, "events": tally.sse_events,
-                 "points": tally.sse_points, "errors": tally.errors["sse"]})
+    rows.append(
+        {
+            "read": "all reads",
+            "requests": len(all_reads) + read_errors,
+            "p50_ms": percentile(all_reads, 0.50),
+            "p99_ms": percentile(all_reads, 0.99),
+            "max_ms": max(all_reads) if all_reads else None,
+            "server_p50_ms": percentile(all_server, 0.50),
+            "server_p99_ms": percentile(all_server, 0.99),
+            "errors": read_errors,
+        }
+    )
+    rows.append(
+        {
+            "read": "SSE streams held",
+            "requests": tally.sse_open,
+            "events": tally.sse_events,
+            "points": tally.sse_points,
+            "errors": tally.errors["sse"],
+        }
+    )
     steps = {run_id: after[run_id][1] - before[run_id][1] for run_id in after}
     p99 = percentile(all_reads, 0.99)
-    summary = {"read": "summary", "clients": args.clients, "duration_s": round(wall_s, 1),
-               "poll_s": args.poll_s, "settings": " ".join(args.set) or "defaults", "workers": 2,
-               "training": not args.no_training,
-               "train_steps_during_load": sum(steps.values()),
-               "runs_streaming": sum(1 for state, _ in after.values() if state == "running"),
-               "errors": read_errors + tally.errors["sse"],
-               "target_met": bool(p99 is not None and p99 < P99_TARGET_MS
-                                  and read_errors + tally.errors["sse"] == 0)}
+    summary = {
+        "read": "summary",
+        "clients": args.clients,
+        "duration_s": round(wall_s, 1),
+        "poll_s": args.poll_s,
+        "settings": " ".join(args.set) or "defaults",
+        "workers": 2,
+        "training": not args.no_training,
+        "train_steps_during_load": sum(steps.values()),
+        "runs_streaming": sum(1 for state, _ in after.values() if state == "running"),
+        "errors": read_errors + tally.errors["sse"],
+        "target_met": bool(
+            p99 is not None and p99 < P99_TARGET_MS and read_errors + tally.errors["sse"] == 0
+        ),
+    }
     rows.append(summary)
-    emit(rows[:-1], ["read", "requests", "p50_ms", "p99_ms", "max_ms", "server_p50_ms", "server_p99_ms",
-                     "events", "points", "errors"], args.json)
+    emit(
+        rows[:-1],
+        [
+            "read",
+            "requests",
+            "p50_ms",
+            "p99_ms",
+            "max_ms",
+            "server_p50_ms",
+            "server_p99_ms",
+            "events",
+            "points",
+            "errors",
+        ],
+        args.json,
+    )
     if args.json:
         emit([summary], [], True)
     else:

@@ -35,7 +35,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from backend.estimates import memory, shapes
+from backend.estimates import memory, shapes  # noqa: E402  (after the path set-up above)
 
 ENGINE_METHODS = ("mezo", "lozo", "lozo_m", "sgd", "adamw")
 MIB = 2**20
@@ -52,35 +52,83 @@ def write_long_texts(path: Path, rows: int = 120, words: int = 90, seed: int = 0
         out.writerow(["text", "label"])
         for i in range(rows):
             vocab = (pos if i % 2 else neg) + filler
-            out.writerow([" ".join(rng.choice(vocab) for _ in range(words)), "positive" if i % 2 else "negative"])
+            out.writerow(
+                [" ".join(rng.choice(vocab) for _ in range(words)), "positive" if i % 2 else "negative"]
+            )
     return path
 
 
-def run_engine(method: str, dataset: Path, workdir: Path, steps: int = 3, batch_size: int = 16,
-               max_length: int = 64, eval_size: int = 64, model: str = "minilm", device: str = "cpu",
-               timeout_s: float = 300) -> dict:
+def run_engine(
+    method: str,
+    dataset: Path,
+    workdir: Path,
+    steps: int = 3,
+    batch_size: int = 16,
+    max_length: int = 64,
+    eval_size: int = 64,
+    model: str = "minilm",
+    device: str = "cpu",
+    timeout_s: float = 300,
+) -> dict:
     """Run the real engine once in a child process; return its ``finished`` summary (raises on failure)."""
     events = workdir / f"{method}.jsonl"
-    cmd = [sys.executable, "-m", "worker.train", "--method", method, "--model", model, "--steps", str(steps),
-           "--dataset", str(dataset), "--eval-size", str(eval_size), "--batch-size", str(batch_size),
-           "--max-length", str(max_length), "--device", device, "--threads", "1", "--no-progress",
-           "--events-out", str(events)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "worker.train",
+        "--method",
+        method,
+        "--model",
+        model,
+        "--steps",
+        str(steps),
+        "--dataset",
+        str(dataset),
+        "--eval-size",
+        str(eval_size),
+        "--batch-size",
+        str(batch_size),
+        "--max-length",
+        str(max_length),
+        "--device",
+        device,
+        "--threads",
+        "1",
+        "--no-progress",
+        "--events-out",
+        str(events),
+    ]
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
-    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout_s,
-                          check=False)
-    finished = [json.loads(line) for line in events.read_text().splitlines() if '"finished"' in line] \
-        if events.exists() else []
+    proc = subprocess.run(
+        cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout_s, check=False
+    )
+    finished = (
+        [json.loads(line) for line in events.read_text().splitlines() if '"finished"' in line]
+        if events.exists()
+        else []
+    )
     if proc.returncode != 0 or not finished or finished[-1]["status"] != "succeeded":
         raise RuntimeError(f"engine run {method} failed (exit {proc.returncode}): {proc.stderr[-2000:]}")
     return finished[-1]["summary"]
 
 
-def compare(methods=ENGINE_METHODS, steps: int = 3, batch_size: int = 16, max_length: int = 64,
-            eval_size: int = 64, model: str = "minilm") -> list[dict]:
+def compare(
+    methods=ENGINE_METHODS,
+    steps: int = 3,
+    batch_size: int = 16,
+    max_length: int = 64,
+    eval_size: int = 64,
+    model: str = "minilm",
+) -> list[dict]:
     """Estimated vs measured rows (MiB) for each method on CPU, plus the runtime-baseline row."""
     shape = shapes.model_shape(model)
-    work = memory.Workload(dtype="float32", batch_size=batch_size, seq_len=max_length, device_kind="cpu",
-                           eval_batch_size=min(eval_size, 64))
+    work = memory.Workload(
+        dtype="float32",
+        batch_size=batch_size,
+        seq_len=max_length,
+        device_kind="cpu",
+        eval_batch_size=min(eval_size, 64),
+    )
     rows, baselines = [], []
     with tempfile.TemporaryDirectory(prefix="zopoc-mem-") as tmp:
         data = write_long_texts(Path(tmp) / "long.csv")
@@ -88,14 +136,25 @@ def compare(methods=ENGINE_METHODS, steps: int = 3, batch_size: int = 16, max_le
             summary = run_engine(method, data, Path(tmp), steps, batch_size, max_length, eval_size, model)
             baselines.append(summary["baseline_rss_mb"])
             est = memory.estimate(shape, method, work).total / MIB
-            rows.append({"method": method, "estimated_mb": round(est, 1),
-                         "measured_mb": round(summary["peak_rss_mb"], 1),
-                         "error_pct": round(100 * (est / summary["peak_rss_mb"] - 1), 1)})
+            rows.append(
+                {
+                    "method": method,
+                    "estimated_mb": round(est, 1),
+                    "measured_mb": round(summary["peak_rss_mb"], 1),
+                    "error_pct": round(100 * (est / summary["peak_rss_mb"] - 1), 1),
+                }
+            )
     weights_mb = shape.n_params * memory.DTYPE_BYTES["float32"] / MIB
     est_baseline = memory.CPU_RUNTIME_BYTES / MIB + weights_mb
     measured = sum(baselines) / len(baselines)
-    rows.append({"method": "baseline after load (runtime + weights)", "estimated_mb": round(est_baseline, 1),
-                 "measured_mb": round(measured, 1), "error_pct": round(100 * (est_baseline / measured - 1), 1)})
+    rows.append(
+        {
+            "method": "baseline after load (runtime + weights)",
+            "estimated_mb": round(est_baseline, 1),
+            "measured_mb": round(measured, 1),
+            "error_pct": round(100 * (est_baseline / measured - 1), 1),
+        }
+    )
     return rows
 
 
@@ -130,8 +189,11 @@ def _direct_child(method: str, model: str, device: str, dtype: str, batch_size: 
             opt.step(loss)
     else:
         net.train()
-        opt = torch.optim.AdamW(net.parameters(), lr=1e-5) if method == "adamw" else \
-            torch.optim.SGD(net.parameters(), lr=1e-3)
+        opt = (
+            torch.optim.AdamW(net.parameters(), lr=1e-5)
+            if method == "adamw"
+            else torch.optim.SGD(net.parameters(), lr=1e-3)
+        )
         for _ in range(2):
             opt.zero_grad(set_to_none=True)
             loss().backward()
@@ -142,30 +204,63 @@ def _direct_child(method: str, model: str, device: str, dtype: str, batch_size: 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def compare_direct(methods, model: str = "1b", device: str = "cuda", dtype: str = "float32",
-                   batch_size: int = 16, seq_len: int = 64) -> list[dict]:
+def compare_direct(
+    methods,
+    model: str = "1b",
+    device: str = "cuda",
+    dtype: str = "float32",
+    batch_size: int = 16,
+    seq_len: int = 64,
+) -> list[dict]:
     """Estimated vs measured rows (MiB) with the optimizers driven directly, one process per method."""
     shape = shapes.model_shape(model)
-    work = memory.Workload(dtype=dtype, batch_size=batch_size, seq_len=seq_len, eval_batch_size=batch_size,
-                           device_kind="cuda" if device == "cuda" else "cpu")
+    work = memory.Workload(
+        dtype=dtype,
+        batch_size=batch_size,
+        seq_len=seq_len,
+        eval_batch_size=batch_size,
+        device_kind="cuda" if device == "cuda" else "cpu",
+    )
     rows = []
     for method in methods:
-        cmd = [sys.executable, __file__, "--child", method, "--model", model, "--device", device, "--dtype", dtype,
-               "--batch-size", str(batch_size), "--max-length", str(seq_len)]
+        cmd = [
+            sys.executable,
+            __file__,
+            "--child",
+            method,
+            "--model",
+            model,
+            "--device",
+            device,
+            "--dtype",
+            dtype,
+            "--batch-size",
+            str(batch_size),
+            "--max-length",
+            str(seq_len),
+        ]
         proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=1800, check=False)
         if proc.returncode != 0:
             raise RuntimeError(f"direct measurement of {method} failed: {proc.stderr[-2000:]}")
         measured = float(proc.stdout.strip().splitlines()[-1])
         est = memory.estimate(shape, method, work).total / MIB
-        rows.append({"method": method, "estimated_mb": round(est, 1), "measured_mb": round(measured, 1),
-                     "error_pct": round(100 * (est / measured - 1), 1)})
+        rows.append(
+            {
+                "method": method,
+                "estimated_mb": round(est, 1),
+                "measured_mb": round(measured, 1),
+                "error_pct": round(100 * (est / measured - 1), 1),
+            }
+        )
     return rows
 
 
 def markdown(rows: list[dict]) -> str:
     lines = ["| method | estimated (MiB) | measured (MiB) | error |", "|---|---:|---:|---:|"]
-    lines += [f"| {r['method']} | {r['estimated_mb']:.0f} | {r['measured_mb']:.0f} | {r['error_pct']:+.1f}% |"
-              for r in rows]
+    lines += [
+        f"| {r['method']} | {r['estimated_mb']:.0f} | {r['measured_mb']:.0f} | {r['error_pct']:+.1f}% |"
+        for r in rows
+    ]
     return "\n".join(lines)
 
 
@@ -183,13 +278,19 @@ def main(argv=None) -> int:
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        print(_direct_child(args.child, args.model, args.device, args.dtype, args.batch_size, args.max_length))
+        print(
+            _direct_child(args.child, args.model, args.device, args.dtype, args.batch_size, args.max_length)
+        )
         return 0
     if args.direct:
-        methods = args.methods.split(",") if args.methods != ",".join(ENGINE_METHODS) else \
-            ["inference", *ENGINE_METHODS]
-        rows = compare_direct(methods, args.model or "1b", args.device, args.dtype, args.batch_size,
-                              args.max_length)
+        methods = (
+            args.methods.split(",")
+            if args.methods != ",".join(ENGINE_METHODS)
+            else ["inference", *ENGINE_METHODS]
+        )
+        rows = compare_direct(
+            methods, args.model or "1b", args.device, args.dtype, args.batch_size, args.max_length
+        )
     else:
         rows = compare(args.methods.split(","), args.steps, args.batch_size, args.max_length)
     print("\n".join(json.dumps(r) for r in rows) if args.json else markdown(rows))

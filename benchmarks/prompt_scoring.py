@@ -41,7 +41,10 @@ def plain_scores(lm, encoder, texts, label_tokens):
     ids = torch.tensor([r + [0] * (width - len(r)) for r in rows])
     mask = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows])
     logp = torch.log_softmax(lm(input_ids=ids, attention_mask=mask).logits.float(), dim=-1)
-    out = [sum(logp[i, start - 1 + j, t].item() for j, t in enumerate(word)) for i, (start, word) in enumerate(spans)]
+    out = [
+        sum(logp[i, start - 1 + j, t].item() for j, t in enumerate(word))
+        for i, (start, word) in enumerate(spans)
+    ]
     return torch.tensor(out).view(len(texts), len(label_tokens))
 
 
@@ -61,20 +64,30 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     texts = build_task("sst2", k_shot=16, seed=0).eval_texts[:16]
     template = default_template("sentiment", "en")
-    one = load_model("smollm2-135m", 2, [], device="cpu",
-                     prompt=Prompt("sentiment", "en", template, ["terrible", "great"]))
-    many = load_model("smollm2-135m", 2, [], device="cpu",
-                      prompt=Prompt("sentiment", "en", template, ["very bad", "really quite good"]))
+    one = load_model(
+        "smollm2-135m", 2, [], device="cpu", prompt=Prompt("sentiment", "en", template, ["terrible", "great"])
+    )
+    many = load_model(
+        "smollm2-135m",
+        2,
+        [],
+        device="cpu",
+        prompt=Prompt("sentiment", "en", template, ["very bad", "really quite good"]),
+    )
     lm, encoder = many.model.lm, many.prompt_encoder
     tokens = [len(t) for t in many.prompt.label_tokens]
     ways = {
         "one-token words (label rows only)": lambda: one.model(**one.encode(texts)),
         "several tokens, prompt cache": lambda: many.model(**many.encode(texts)),
-        "several tokens, prompt + word per class": lambda: plain_scores(lm, encoder, texts, many.prompt.label_tokens),
+        "several tokens, prompt + word per class": lambda: plain_scores(
+            lm, encoder, texts, many.prompt.label_tokens
+        ),
     }
     with torch.inference_mode():
-        cached, plain = many.model.scores(**many.encode(texts)), plain_scores(lm, encoder, texts,
-                                                                              many.prompt.label_tokens)
+        cached, plain = (
+            many.model.scores(**many.encode(texts)),
+            plain_scores(lm, encoder, texts, many.prompt.label_tokens),
+        )
         assert torch.allclose(cached, plain, atol=1e-3), (cached, plain)
         times = {name: [] for name in ways}
         for fn in ways.values():
@@ -89,10 +102,19 @@ def main(argv: list[str] | None = None) -> int:
     for name, values in times.items():
         words = "terrible / great" if name.startswith("one") else "very bad / really quite good"
         per_class = "1 / 1" if name.startswith("one") else " / ".join(map(str, tokens))
-        rows.append({"scoring": name, "label_words": words, "tokens_per_class": per_class,
-                     "s_per_batch": statistics.median(values), "x_one_token": statistics.median(values) / base})
-    print(f"batch of 16 SST-2 dev prompts, {args.threads} threads, load average {os.getloadavg()[0]:.2f}",
-          file=sys.stderr)
+        rows.append(
+            {
+                "scoring": name,
+                "label_words": words,
+                "tokens_per_class": per_class,
+                "s_per_batch": statistics.median(values),
+                "x_one_token": statistics.median(values) / base,
+            }
+        )
+    print(
+        f"batch of 16 SST-2 dev prompts, {args.threads} threads, load average {os.getloadavg()[0]:.2f}",
+        file=sys.stderr,
+    )
     emit(rows, COLUMNS, args.json)
     return 0
 

@@ -41,8 +41,12 @@ def seed_run(sessions, owner_email: str | None = None) -> Run:
     """A running run of a new PoC (in a workspace ``owner_email`` owns, when the schema has accounts)."""
     with sessions() as session, session.begin():
         dataset = Dataset(name="bench", builtin=True, path="demo-sentiment", n_rows=1, labels=["a", "b"])
-        poc = Poc(name="service benchmark", model="tiny-bert", dataset=dataset,
-                  settings={"steps": None, "device": "cpu"})
+        poc = Poc(
+            name="service benchmark",
+            model="tiny-bert",
+            dataset=dataset,
+            settings={"steps": None, "device": "cpu"},
+        )
         run = Run(poc=poc, method="lozo", hyperparams={}, state="running", queue="cpu")
         if hasattr(Poc, "workspace_id"):  # with accounts every PoC belongs to a workspace
             from backend.db.models import Workspace
@@ -71,17 +75,28 @@ def ingest(settings: Settings, run: Run, n_points: int) -> dict:
     started = time.perf_counter()
     for step in range(1, n_points + 1):
         loss = 0.7 * math.exp(-step / 300_000) + 0.05 * math.sin(step / 50.0)
-        execution.state.take({"event": "metrics", "step": step, "elapsed_s": step * 0.02,
-                              "forward_passes": 2 * step, "values": {"train/loss": loss}})
+        execution.state.take(
+            {
+                "event": "metrics",
+                "step": step,
+                "elapsed_s": step * 0.02,
+                "forward_passes": 2 * step,
+                "values": {"train/loss": loss},
+            }
+        )
         if len(execution.state.points) >= settings.relay_max_points:
             execution.flush()
             batches += 1
     execution.flush()
     batches += 1
     seconds = time.perf_counter() - started
-    return {"ingest_points": n_points, "ingest_s": round(seconds, 2),
-            "ingest_points_per_s": round(n_points / seconds), "ingest_batches": batches,
-            "batch_points": settings.relay_max_points}
+    return {
+        "ingest_points": n_points,
+        "ingest_s": round(seconds, 2),
+        "ingest_points_per_s": round(n_points / seconds),
+        "ingest_batches": batches,
+        "batch_points": settings.relay_max_points,
+    }
 
 
 def chart_queries(run: Run, repeats: int) -> dict:
@@ -93,16 +108,19 @@ def chart_queries(run: Run, repeats: int) -> dict:
     out: dict = {}
     with TestClient(create_app()) as client:
         settings = get_settings()
-        login = client.post("/api/auth/login", json={"email": settings.admin_email,
-                                                    "password": settings.admin_password})
+        login = client.post(
+            "/api/auth/login", json={"email": settings.admin_email, "password": settings.admin_password}
+        )
         if login.status_code not in (404, 405):  # accounts: read as the first admin (session cookie)
             login.raise_for_status()
         for axis in ("step", "elapsed_s", "forward_passes"):
             timings, n_returned = [], 0
             for _ in range(repeats + 1):
                 started = time.perf_counter()
-                response = client.get(f"/api/pocs/{run.poc_id}/metrics",
-                                      params={"names": "train/loss", "x": axis, "max_points": 2000})
+                response = client.get(
+                    f"/api/pocs/{run.poc_id}/metrics",
+                    params={"names": "train/loss", "x": axis, "max_points": 2000},
+                )
                 timings.append((time.perf_counter() - started) * 1000)
                 response.raise_for_status()
                 n_returned = len(response.json()["runs"][run.id]["train/loss"]["x"])
@@ -124,12 +142,22 @@ def main() -> None:
     url = create_postgres_database("zopoc_bench")
     try:
         migrate(url)
-        env = {"ZOPOC_DATABASE_URL": url, "ZOPOC_REDIS_URL": "", "ZOPOC_BROKER_URL": "memory://",
-               "ZOPOC_ADMIN_EMAIL": "bench@example.com", "ZOPOC_ADMIN_PASSWORD": secrets.token_urlsafe(16)}
+        env = {
+            "ZOPOC_DATABASE_URL": url,
+            "ZOPOC_REDIS_URL": "",
+            "ZOPOC_BROKER_URL": "memory://",
+            "ZOPOC_ADMIN_EMAIL": "bench@example.com",
+            "ZOPOC_ADMIN_PASSWORD": secrets.token_urlsafe(16),
+        }
         with mock.patch.dict(os.environ, env):
             get_settings.cache_clear()
-            subprocess.run([sys.executable, "-m", "backend.prestart"], cwd=REPO_ROOT, check=True,
-                           capture_output=True, env=os.environ | env)  # the first admin, as in production
+            subprocess.run(
+                [sys.executable, "-m", "backend.prestart"],
+                cwd=REPO_ROOT,
+                check=True,
+                capture_output=True,
+                env=os.environ | env,
+            )  # the first admin, as in production
             settings = get_settings()
             settings.redis_url = None
             engine = sa.create_engine(url, poolclass=sa.pool.NullPool)

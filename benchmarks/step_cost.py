@@ -40,8 +40,15 @@ ZO_METHODS = ("lozo", "lozo_m", "mezo", "mezo_naive")
 ALL_METHODS = ZO_METHODS + ("adamw", "sgd")
 DEFAULT_METHODS = "lozo,lozo_m,mezo,mezo_naive,adamw"
 COLUMNS = [
-    "method", "step_s", "forward_s", "step_over_forward", "cpu_step_over_forward", "peak_mb",
-    "inference_peak_mb", "memory_over_inference", "load_avg_1m",
+    "method",
+    "step_s",
+    "forward_s",
+    "step_over_forward",
+    "cpu_step_over_forward",
+    "peak_mb",
+    "inference_peak_mb",
+    "memory_over_inference",
+    "load_avg_1m",
 ]
 
 
@@ -136,10 +143,10 @@ def measure(method: str, cfg: dict) -> dict:
         peak_mb = torch.cuda.max_memory_allocated(device) / 2**20
     else:
         peak_mb = peak_rss_mb()
-    forward_s = median(forward_times[cfg["warmup"]:])
-    step_s = median(step_times[cfg["warmup"]:]) if step_times else None
-    forward_cpu_s = median(forward_cpu[cfg["warmup"]:])
-    step_cpu_s = median(step_cpu[cfg["warmup"]:]) if step_cpu else None
+    forward_s = median(forward_times[cfg["warmup"] :])
+    step_s = median(step_times[cfg["warmup"] :]) if step_times else None
+    forward_cpu_s = median(forward_cpu[cfg["warmup"] :])
+    step_cpu_s = median(step_cpu[cfg["warmup"] :]) if step_cpu else None
     return {
         "method": method,
         "device": cfg["device"],
@@ -214,11 +221,13 @@ def noise_bench(n: int, threads: int, repeats: int = 5) -> list[dict]:
     buf = np.empty(n, dtype=np.float32)
     sources = {
         "torch.randn whole tensor (new tensor)": lambda: torch.randn(n, generator=gen),
-        "normal_ whole tensor, then add_":
-            lambda: target.add_(torch.empty(n).normal_(generator=gen), alpha=1e-3),
+        "normal_ whole tensor, then add_": lambda: target.add_(
+            torch.empty(n).normal_(generator=gen), alpha=1e-3
+        ),
         "normal_ whole tensor, bfloat16": lambda: torch.empty(n, dtype=torch.bfloat16).normal_(generator=gen),
-        "numpy SFC64 standard_normal float32 (ziggurat)":
-            lambda: rng.standard_normal(out=buf, dtype=np.float32),
+        "numpy SFC64 standard_normal float32 (ziggurat)": lambda: rng.standard_normal(
+            out=buf, dtype=np.float32
+        ),
     }
     for workers in sorted({1, threads}):
         noise = NoiseSource(workers=workers)
@@ -234,8 +243,16 @@ def noise_bench(n: int, threads: int, repeats: int = 5) -> list[dict]:
             fn()
             walls.append(time.perf_counter() - start)
             cpus.append(time.process_time() - start_cpu)
-        rows.append({"source": label, "seconds": min(walls), "cpu_seconds": min(cpus), "n": n,
-                     "ns_per_sample": min(walls) / n * 1e9, "load_avg_1m": os.getloadavg()[0]})
+        rows.append(
+            {
+                "source": label,
+                "seconds": min(walls),
+                "cpu_seconds": min(cpus),
+                "n": n,
+                "ns_per_sample": min(walls) / n * 1e9,
+                "load_avg_1m": os.getloadavg()[0],
+            }
+        )
     return rows
 
 
@@ -249,8 +266,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps first")
     parser.add_argument("--methods", default=DEFAULT_METHODS, help=f"comma list of {', '.join(ALL_METHODS)}")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
-    parser.add_argument("--zo-lr", type=float, default=1e-6,
-                        help="ZO learning rate (the timing does not depend on it)")
+    parser.add_argument(
+        "--zo-lr", type=float, default=1e-6, help="ZO learning rate (the timing does not depend on it)"
+    )
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
     parser.add_argument("--noise-bench", action="store_true", help="time the Gaussian sources instead")
     args = parser.parse_args(argv)
@@ -265,8 +283,14 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(ALL_METHODS)}")
     cfg = {
-        "device": args.device, "dtype": args.dtype, "batch_size": args.batch_size, "seq_len": args.seq_len,
-        "steps": args.steps, "warmup": args.warmup, "threads": args.threads, "zo_lr": args.zo_lr,
+        "device": args.device,
+        "dtype": args.dtype,
+        "batch_size": args.batch_size,
+        "seq_len": args.seq_len,
+        "steps": args.steps,
+        "warmup": args.warmup,
+        "threads": args.threads,
+        "zo_lr": args.zo_lr,
     }
     inference = run_isolated(measure, "inference", cfg)
     rows = [inference]

@@ -21,8 +21,15 @@ def run_duration_s(steps: int, s_per_step: float, eval_every: int, s_per_eval: f
     return steps * s_per_step + n_evaluations(steps, eval_every) * s_per_eval
 
 
-def eta_s(step: int, s_per_step: float, steps: int | None, eval_every: int, s_per_eval: float = 0.0,
-          max_minutes: float | None = None, train_s: float = 0.0) -> float | None:
+def eta_s(
+    step: int,
+    s_per_step: float,
+    steps: int | None,
+    eval_every: int,
+    s_per_eval: float = 0.0,
+    max_minutes: float | None = None,
+    train_s: float = 0.0,
+) -> float | None:
     """Seconds left once step `step` is done (before that step's own evaluation, if it has one): the
     remaining steps and evaluations; None without a budget.
 

@@ -29,14 +29,51 @@ def sst2_dir() -> Path | None:
 
 # --- the generated demo task -------------------------------------------------------------------------
 
-_DEMO_SUBJECTS = ["the film", "this movie", "the acting", "the story", "the soundtrack", "the ending",
-                  "the dialogue", "the cast", "the script", "the direction", "the plot", "this show"]
-_DEMO_POSITIVE = ["wonderful", "brilliant", "moving", "delightful", "superb", "charming", "gripping",
-                  "beautiful", "hilarious", "excellent"]
-_DEMO_NEGATIVE = ["dull", "awful", "boring", "clumsy", "tedious", "painful", "lifeless", "dreadful",
-                  "messy", "forgettable"]
-_DEMO_TEMPLATES = ["{s} was {a} .", "i thought {s} was {a} .", "honestly , {s} is {a} .",
-                   "{s} felt {a} from start to finish .", "all in all , {s} was {a} ."]
+_DEMO_SUBJECTS = [
+    "the film",
+    "this movie",
+    "the acting",
+    "the story",
+    "the soundtrack",
+    "the ending",
+    "the dialogue",
+    "the cast",
+    "the script",
+    "the direction",
+    "the plot",
+    "this show",
+]
+_DEMO_POSITIVE = [
+    "wonderful",
+    "brilliant",
+    "moving",
+    "delightful",
+    "superb",
+    "charming",
+    "gripping",
+    "beautiful",
+    "hilarious",
+    "excellent",
+]
+_DEMO_NEGATIVE = [
+    "dull",
+    "awful",
+    "boring",
+    "clumsy",
+    "tedious",
+    "painful",
+    "lifeless",
+    "dreadful",
+    "messy",
+    "forgettable",
+]
+_DEMO_TEMPLATES = [
+    "{s} was {a} .",
+    "i thought {s} was {a} .",
+    "honestly , {s} is {a} .",
+    "{s} felt {a} from start to finish .",
+    "all in all , {s} was {a} .",
+]
 _DEMO_NEGATED = ["{s} was not {a} at all .", "i would not call {s} {a} ."]
 
 
@@ -61,8 +98,12 @@ def demo_sentiment() -> ParsedDataset:
     names = sort_label_names(label for _, label in rows)
     index = {n: i for i, n in enumerate(names)}
     return ParsedDataset(
-        texts=[t for t, _ in rows], labels=[index[label] for _, label in rows], label_names=names,
-        columns=["text", "label"], text_column="text", label_column="label",
+        texts=[t for t, _ in rows],
+        labels=[index[label] for _, label in rows],
+        label_names=names,
+        columns=["text", "label"],
+        text_column="text",
+        label_column="label",
     )
 
 
@@ -81,6 +122,7 @@ def _demo_preview() -> ParsedDataset:
 
 
 # --- SST-2 from the shared folder --------------------------------------------------------------------
+
 
 def _sst2_folder() -> Path:
     folder = sst2_dir()
@@ -118,6 +160,7 @@ def _sst2_preview() -> ParsedDataset:
 
 # --- the registry ------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class BuiltinDataset:
     """A dataset that comes with zopoc: what the dataset list shows and how to read it."""
@@ -149,15 +192,23 @@ BUILTIN_DATASETS: tuple[BuiltinDataset, ...] = (
     BuiltinDataset(
         name="demo-sentiment",
         description="generated movie-review sentences (positive/negative), built into zopoc",
-        n_rows=len(demo_sentiment()), labels=("negative", "positive"), eval_rows=None,
-        available=lambda: True, load_parts=_demo_parts, fingerprint=_demo_fingerprint,
+        n_rows=len(demo_sentiment()),
+        labels=("negative", "positive"),
+        eval_rows=None,
+        available=lambda: True,
+        load_parts=_demo_parts,
+        fingerprint=_demo_fingerprint,
         preview_source=_demo_preview,
     ),
     BuiltinDataset(
         name="sst2",
         description="SST-2 (GLUE): train.tsv for training, dev.tsv for evaluation",
-        n_rows=67349, labels=("0", "1"), eval_rows=872,
-        available=lambda: sst2_dir() is not None, load_parts=_sst2_parts, fingerprint=_sst2_fingerprint,
+        n_rows=67349,
+        labels=("0", "1"),
+        eval_rows=872,
+        available=lambda: sst2_dir() is not None,
+        load_parts=_sst2_parts,
+        fingerprint=_sst2_fingerprint,
         preview_source=_sst2_preview,
     ),
 )

@@ -67,7 +67,9 @@ class DatasetFileError(ValueError):
 
     def __init__(self, source: str, errors: list[RowError]):
         self.errors = errors
-        lines = [f"line {e.row}: {e.field}: {e.problem}" if e.row else f"{e.field}: {e.problem}" for e in errors]
+        lines = [
+            f"line {e.row}: {e.field}: {e.problem}" if e.row else f"{e.field}: {e.problem}" for e in errors
+        ]
         super().__init__(f"{source}: " + "; ".join(lines[:5]) + (" …" if len(lines) > 5 else ""))
 
 
@@ -118,8 +120,9 @@ def _file_kind(filename: str, head: str) -> str:
     return "tsv" if first.count("\t") > first.count(",") else "csv"
 
 
-def _read_table(text: str, kind: str, max_rows: int,
-                problems: _Problems) -> tuple[list[str], list[tuple[int, dict]]]:
+def _read_table(
+    text: str, kind: str, max_rows: int, problems: _Problems
+) -> tuple[list[str], list[tuple[int, dict]]]:
     """Rows of a CSV/TSV with their line numbers; the first line is the header.
 
     Every data line counts toward ``max_rows``, good or bad; reading stops at the row limit or when
@@ -207,7 +210,11 @@ def _detect_label_column(columns: list[str], rows: list[tuple[int, dict]], exclu
     best, best_distinct = None, None
     for c in candidates:
         distinct = len({r.get(c, "") for _, r in sample})
-        if distinct >= 2 and distinct <= max(2, len(sample) // 2) and (best_distinct is None or distinct < best_distinct):
+        if (
+            distinct >= 2
+            and distinct <= max(2, len(sample) // 2)
+            and (best_distinct is None or distinct < best_distinct)
+        ):
             best, best_distinct = c, distinct
     return best
 
@@ -256,7 +263,9 @@ def parse_dataset_bytes(
     """
     result = ParsedDataset()
     if len(data) > max_bytes:
-        result.errors.append(RowError(None, "file", f"{len(data)} bytes is over the limit of {max_bytes} bytes"))
+        result.errors.append(
+            RowError(None, "file", f"{len(data)} bytes is over the limit of {max_bytes} bytes")
+        )
         return result
     try:
         text = data.decode("utf-8-sig")
@@ -284,16 +293,25 @@ def parse_dataset_bytes(
     return result
 
 
-def _check_rows(result: ParsedDataset, rows: list[tuple[int, dict]], columns: list[str],
-                text_column: str | None, label_column: str | None, min_classes: int,
-                problems: _Problems) -> None:
+def _check_rows(
+    result: ParsedDataset,
+    rows: list[tuple[int, dict]],
+    columns: list[str],
+    text_column: str | None,
+    label_column: str | None,
+    min_classes: int,
+    problems: _Problems,
+) -> None:
     """Find the text and label columns and read every row's text and label into ``result``."""
     if text_column is not None and text_column not in columns:
-        problems.add(None, "text_column", f"no column named {text_column[:100]!r} (columns: {_shown(columns)})")
+        problems.add(
+            None, "text_column", f"no column named {text_column[:100]!r} (columns: {_shown(columns)})"
+        )
         return
     if label_column is not None and label_column not in columns:
-        problems.add(None, "label_column",
-                     f"no column named {label_column[:100]!r} (columns: {_shown(columns)})")
+        problems.add(
+            None, "label_column", f"no column named {label_column[:100]!r} (columns: {_shown(columns)})"
+        )
         return
     text_col = text_column or _detect_text_column(columns, rows, exclude=label_column)
     if text_col is None:
@@ -321,8 +339,11 @@ def _check_rows(result: ParsedDataset, rows: list[tuple[int, dict]], columns: li
 
     names = sort_label_names(raw_labels)
     if raw_labels and len(names) < min_classes:
-        problems.add(None, label_col, f"only {len(names)} class ({names[0][:100]!r}); at least {min_classes} "
-                                      "are needed")
+        problems.add(
+            None,
+            label_col,
+            f"only {len(names)} class ({names[0][:100]!r}); at least {min_classes} are needed",
+        )
     result.label_names = names
     index = {name: i for i, name in enumerate(names)}
     result.labels = [index[v] for v in raw_labels]
@@ -342,7 +363,9 @@ def read_dataset_file(
     size = path.stat().st_size
     max_bytes = limits.get("max_bytes", MAX_BYTES)
     if size > max_bytes:
-        parsed = ParsedDataset(errors=[RowError(None, "file", f"{size} bytes is over the limit of {max_bytes} bytes")])
+        parsed = ParsedDataset(
+            errors=[RowError(None, "file", f"{size} bytes is over the limit of {max_bytes} bytes")]
+        )
     else:
         parsed = parse_dataset_bytes(path.read_bytes(), path.name, text_column, label_column, **limits)
     if strict and parsed.errors:

@@ -302,8 +302,13 @@ class Prompt:
     label_tokens: list[list[int]] = field(default_factory=list)  # filled when bound to a tokenizer
 
     def public(self) -> dict:
-        return {"task_kind": self.kind, "language": self.language, "template": self.template,
-                "label_words": list(self.label_words), "label_tokens": [list(t) for t in self.label_tokens]}
+        return {
+            "task_kind": self.kind,
+            "language": self.language,
+            "template": self.template,
+            "label_words": list(self.label_words),
+            "label_tokens": [list(t) for t in self.label_tokens],
+        }
 
 
 def example_fields(example) -> dict[str, str]:
@@ -314,8 +319,15 @@ def example_fields(example) -> dict[str, str]:
     return {"text": example, "text_a": example, "text_b": ""}
 
 
-def resolve_prompt(task_kind: str | None, language: str | None, template: str | None,
-                   label_words: list[str] | None, label_names: list[str], dataset: str, train_texts: list) -> Prompt:
+def resolve_prompt(
+    task_kind: str | None,
+    language: str | None,
+    template: str | None,
+    label_words: list[str] | None,
+    label_names: list[str],
+    dataset: str,
+    train_texts: list,
+) -> Prompt:
     """The run's prompt: what the spec gives, else the defaults for the data (common/prompts.py)."""
     pairs = bool(train_texts) and isinstance(train_texts[0], (tuple, list))
     kind = task_kind or ("pair" if pairs else infer_kind(label_names, dataset))

@@ -36,36 +36,54 @@ class RunSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    steps: int | None = Field(100, ge=1, le=MAX_STEPS,
-                              description="budget in optimizer steps (null: only the minutes budget)")
-    max_minutes: float | None = Field(None, gt=0, le=MAX_MINUTES,
-                                      description="budget in minutes of training; whichever budget ends first")
+    steps: int | None = Field(
+        100, ge=1, le=MAX_STEPS, description="budget in optimizer steps (null: only the minutes budget)"
+    )
+    max_minutes: float | None = Field(
+        None, gt=0, le=MAX_MINUTES, description="budget in minutes of training; whichever budget ends first"
+    )
     batch_size: int = Field(16, ge=1, le=1024, description="training examples per step")
-    seed: int = Field(0, ge=0, le=2**31 - 1,
-                      description="same seed: same training rows, start weights, batch order and noise")
-    k_shot: int | None = Field(16, ge=1, le=1_000_000,
-                               description="training examples per class (null: all rows)")
-    eval_every: int = Field(50, ge=1, le=MAX_STEPS,
-                            description="steps between evaluations (also at the start and the end)")
-    eval_size: int | None = Field(None, ge=1, le=1_000_000,
-                                  description="cap on evaluation examples (null: all)")
+    seed: int = Field(
+        0,
+        ge=0,
+        le=2**31 - 1,
+        description="same seed: same training rows, start weights, batch order and noise",
+    )
+    k_shot: int | None = Field(
+        16, ge=1, le=1_000_000, description="training examples per class (null: all rows)"
+    )
+    eval_every: int = Field(
+        50, ge=1, le=MAX_STEPS, description="steps between evaluations (also at the start and the end)"
+    )
+    eval_size: int | None = Field(
+        None, ge=1, le=1_000_000, description="cap on evaluation examples (null: all)"
+    )
     max_length: int = Field(64, ge=8, le=8192, description="tokens per example (longer texts are cut)")
     dtype: Dtype = Field("float32", description="precision of the weights")
     head_init: HeadInit = Field("prototype", description="how an encoder's classifier head starts")
     # Prompt-based classification (decoders and masked LMs; an encoder with a head ignores these):
     task_kind: TaskKind | None = Field(None, description="the prompt's task kind (null: from the data)")
-    language: Language | None = Field(None, description="the prompt's language (null: detected from the texts)")
-    template: str | None = Field(None, max_length=2000,
-                                 description=f"the prompt, with {MASK} once where the label word goes "
-                                             "(null: the kind's default in that language)")
-    label_words: list[str] | None = Field(None, min_length=2, max_length=64,
-                                          description="one word per label, in label order (null: defaults)")
-    calibration: Calibration = Field("content_free",
-                                     description="fixed bias set at the start so no label is favoured")
-    text_b_column: str | None = Field(None, max_length=200,
-                                      description="the second text of a pair task (a column of the file)")
-    val_size: int | None = Field(256, ge=1, le=1_000_000,
-                                 description="validation rows that pick the best step (null: all)")
+    language: Language | None = Field(
+        None, description="the prompt's language (null: detected from the texts)"
+    )
+    template: str | None = Field(
+        None,
+        max_length=2000,
+        description=f"the prompt, with {MASK} once where the label word goes "
+        "(null: the kind's default in that language)",
+    )
+    label_words: list[str] | None = Field(
+        None, min_length=2, max_length=64, description="one word per label, in label order (null: defaults)"
+    )
+    calibration: Calibration = Field(
+        "content_free", description="fixed bias set at the start so no label is favoured"
+    )
+    text_b_column: str | None = Field(
+        None, max_length=200, description="the second text of a pair task (a column of the file)"
+    )
+    val_size: int | None = Field(
+        256, ge=1, le=1_000_000, description="validation rows that pick the best step (null: all)"
+    )
 
     @field_validator("template")
     @classmethod
@@ -174,16 +192,35 @@ def field_limits(model: type[BaseModel]) -> dict[str, dict[str, Any]]:
         if any(get_origin(m) is Literal for m in members):
             literal = next(m for m in members if get_origin(m) is Literal)
             choices = [str(c) for c in get_args(literal)]
-        kind = ("boolean" if bool in members else "integer" if int in members
-                else "number" if float in members
-                else "string_list" if any(get_origin(m) is list for m in members) else "string")
-        limits: dict[str, Any] = {"type": kind, "default": info.default, "nullable": type(None) in members,
-                                  "minimum": None, "maximum": None, "exclusive_minimum": False,
-                                  "exclusive_maximum": False, "choices": choices or None,
-                                  "description": info.description or ""}
+        kind = (
+            "boolean"
+            if bool in members
+            else "integer"
+            if int in members
+            else "number"
+            if float in members
+            else "string_list"
+            if any(get_origin(m) is list for m in members)
+            else "string"
+        )
+        limits: dict[str, Any] = {
+            "type": kind,
+            "default": info.default,
+            "nullable": type(None) in members,
+            "minimum": None,
+            "maximum": None,
+            "exclusive_minimum": False,
+            "exclusive_maximum": False,
+            "choices": choices or None,
+            "description": info.description or "",
+        }
         for bound in info.metadata:
-            for attr, key, exclusive in (("ge", "minimum", False), ("gt", "minimum", True),
-                                         ("le", "maximum", False), ("lt", "maximum", True)):
+            for attr, key, exclusive in (
+                ("ge", "minimum", False),
+                ("gt", "minimum", True),
+                ("le", "maximum", False),
+                ("lt", "maximum", True),
+            ):
                 value = getattr(bound, attr, None)
                 if value is not None:
                     limits[key] = value

@@ -45,8 +45,9 @@ _sweeper_stop = threading.Event()
 @signals.worker_ready.connect
 def _start_sweeper(**_kwargs: Any) -> None:
     settings = get_settings()
-    thread = threading.Thread(target=_sweep_forever, args=(_sweeper_stop, settings),
-                              name="zopoc-stale-run-sweep", daemon=True)
+    thread = threading.Thread(
+        target=_sweep_forever, args=(_sweeper_stop, settings), name="zopoc-stale-run-sweep", daemon=True
+    )
     thread.start()
 
 

@@ -25,8 +25,9 @@ def problem(status_code: int, message: str, errors: Iterable[dict[str, Any]]) ->
     return HTTPException(status_code, detail={"message": message, "errors": list(errors)})
 
 
-def field_problem(field: str, text: str,
-                  status_code: int = status.HTTP_422_UNPROCESSABLE_CONTENT) -> HTTPException:
+def field_problem(
+    field: str, text: str, status_code: int = status.HTTP_422_UNPROCESSABLE_CONTENT
+) -> HTTPException:
     """A validation error about one field of the request."""
     return problem(status_code, f"{field}: {text}", [{"row": None, "field": field, "problem": text}])
 
@@ -82,8 +83,10 @@ async def request_validation_handler(_request: Request, exc: RequestValidationEr
         problem_text = str(error.get("msg", "invalid")).removeprefix("Value error, ")[:500]
         errors.append({"row": None, "field": field, "problem": problem_text})
     message = "; ".join(f"{e['field']}: {e['problem']}" for e in errors[:3]) or "invalid request"
-    return JSONResponse(status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
-                        content={"detail": {"message": message, "errors": errors}})
+    return JSONResponse(
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        content={"detail": {"message": message, "errors": errors}},
+    )
 
 
 async def body_too_large_handler(request: Request, exc: Exception) -> JSONResponse:
@@ -96,15 +99,21 @@ async def body_too_large_handler(request: Request, exc: Exception) -> JSONRespon
     assert isinstance(exc, StarletteHTTPException)
     if exc.detail != "Content Too Large":
         return await http_exception_handler(request, exc)
-    return JSONResponse(status_code=status.HTTP_413_CONTENT_TOO_LARGE, content=body_size_refusal(request.scope),
-                        headers={"Connection": "close"})
+    return JSONResponse(
+        status_code=status.HTTP_413_CONTENT_TOO_LARGE,
+        content=body_size_refusal(request.scope),
+        headers={"Connection": "close"},
+    )
 
 
 async def database_unavailable_handler(_request: Request, _exc: Exception) -> JSONResponse:
     """503 + Retry-After when the database refuses or drops connections (a restart, a failover, a full
     pool): a passing condition the client should retry, not a server bug (500)."""
-    return JSONResponse(status_code=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "5"},
-                        content={"detail": "the database is unavailable right now; retry in a few seconds"})
+    return JSONResponse(
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": "5"},
+        content={"detail": "the database is unavailable right now; retry in a few seconds"},
+    )
 
 
 async def nul_character_handler(request: Request, exc: Exception) -> JSONResponse:
@@ -116,9 +125,10 @@ async def nul_character_handler(request: Request, exc: Exception) -> JSONRespons
     if "NUL (0x00)" not in str(exc):
         raise exc
     text = "text must not contain NUL (0x00) characters"
-    return JSONResponse(status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
-                        content={"detail": {"message": text,
-                                            "errors": [{"row": None, "field": "request", "problem": text}]}})
+    return JSONResponse(
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        content={"detail": {"message": text, "errors": [{"row": None, "field": "request", "problem": text}]}},
+    )
 
 
 # OpenAPI: the error answers routes declare with ``responses=``.

@@ -44,8 +44,18 @@ log = logging.getLogger(__name__)
 
 # Every router module under backend/api/routes: each defines `router = APIRouter(...)` with its own prefix
 # and tags.
-ROUTE_MODULES = ("health", "auth", "catalog", "datasets", "pocs", "runs", "metrics", "events", "estimates",
-                 "reports")
+ROUTE_MODULES = (
+    "health",
+    "auth",
+    "catalog",
+    "datasets",
+    "pocs",
+    "runs",
+    "metrics",
+    "events",
+    "estimates",
+    "reports",
+)
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -127,8 +137,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(ServerTimingMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, policy_free_paths=(f"{settings.api_prefix}/docs",))
     if settings.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
-                           allow_headers=["*"])
+        app.add_middleware(
+            CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"], allow_headers=["*"]
+        )
     if settings.trusted_proxies:
         # Outermost: every part of the app sees the client and scheme the trusted proxy reported.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)

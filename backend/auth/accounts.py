@@ -29,11 +29,16 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-def create_user(session: Session, email: str, password: str, *, name: str = "",
-                is_admin: bool = False) -> User:
+def create_user(
+    session: Session, email: str, password: str, *, name: str = "", is_admin: bool = False
+) -> User:
     """A new user with an argon2 password hash (committed)."""
-    user = User(email=normalise_email(email), name=name.strip(), password_hash=hash_password(password),
-                is_admin=is_admin)
+    user = User(
+        email=normalise_email(email),
+        name=name.strip(),
+        password_hash=hash_password(password),
+        is_admin=is_admin,
+    )
     session.add(user)
     session.commit()
     return user
@@ -63,14 +68,22 @@ def set_role(session: Session, workspace_id: str, user_id: str, role: str) -> Me
 
 def role_in(session: Session, user_id: str, workspace_id: str) -> str | None:
     """The user's role in the workspace, or None when not a member."""
-    return session.scalar(sa.select(Membership.role).where(Membership.workspace_id == workspace_id,
-                                                            Membership.user_id == user_id))
+    return session.scalar(
+        sa.select(Membership.role).where(
+            Membership.workspace_id == workspace_id, Membership.user_id == user_id
+        )
+    )
 
 
 def memberships_of(session: Session, user_id: str) -> list[Membership]:
     """The user's workspaces, oldest membership first (the first is the default workspace)."""
-    return list(session.scalars(sa.select(Membership).where(Membership.user_id == user_id)
-                                .order_by(Membership.created_at, Membership.workspace_id)))
+    return list(
+        session.scalars(
+            sa.select(Membership)
+            .where(Membership.user_id == user_id)
+            .order_by(Membership.created_at, Membership.workspace_id)
+        )
+    )
 
 
 def user_by_email(session: Session, email: str) -> User | None:
@@ -107,8 +120,9 @@ class NoAdministratorLeft(Exception):
     """The change would leave zopoc without an enabled administrator."""
 
 
-def change_user(session: Session, user_id: str, *, disabled: bool | None = None,
-                is_admin: bool | None = None) -> User | None:
+def change_user(
+    session: Session, user_id: str, *, disabled: bool | None = None, is_admin: bool | None = None
+) -> User | None:
     """Disable or enable ``user_id`` and/or grant or withdraw administrator rights (committed); None when
     there is no such user. Raises NoAdministratorLeft (changing nothing) when no enabled administrator
     would remain.
@@ -117,14 +131,19 @@ def change_user(session: Session, user_id: str, *, disabled: bool | None = None,
     administrators withdrawing each other's rights at the same moment cannot both succeed.
     """
     rows = session.scalars(
-        sa.select(User).where(sa.or_(User.id == user_id, sa.and_(User.is_admin, User.disabled_at.is_(None))))
-        .order_by(User.id).with_for_update().execution_options(populate_existing=True)).all()
+        sa.select(User)
+        .where(sa.or_(User.id == user_id, sa.and_(User.is_admin, User.disabled_at.is_(None))))
+        .order_by(User.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
     user = next((u for u in rows if u.id == user_id), None)
     if user is None:
         session.rollback()
         return None
     stays_admin = (user.is_admin if is_admin is None else is_admin) and (
-        user.disabled_at is None if disabled is None else not disabled)
+        user.disabled_at is None if disabled is None else not disabled
+    )
     if not stays_admin and not any(u.id != user_id for u in rows):
         session.rollback()
         raise NoAdministratorLeft("zopoc keeps at least one enabled administrator")
@@ -138,6 +157,7 @@ def change_user(session: Session, user_id: str, *, disabled: bool | None = None,
 
 # --- browser sessions -----------------------------------------------------------------------------
 
+
 def start_session(session: Session, user: User, days: float) -> str:
     """A new browser session for ``user``; returns the token for the cookie (only its hash is stored)."""
     token = new_token(SESSION_PREFIX)
@@ -145,8 +165,9 @@ def start_session(session: Session, user: User, days: float) -> str:
     # Sessions that expired are useless (session_user refuses them): forget them whenever someone signs
     # in, so the table holds live sessions only, without a scheduler.
     session.execute(sa.delete(AuthSession).where(AuthSession.expires_at <= now))
-    session.add(AuthSession(token_hash=digest(token), user_id=user.id,
-                            expires_at=now + dt.timedelta(days=days)))
+    session.add(
+        AuthSession(token_hash=digest(token), user_id=user.id, expires_at=now + dt.timedelta(days=days))
+    )
     session.commit()
     return token
 
@@ -155,7 +176,8 @@ def session_user(session: Session, token: str) -> User | None:
     """The user of a live browser session token, or None (unknown, expired, user disabled)."""
     # One round trip for both rows: this runs on every request of a browser.
     found = session.execute(
-        sa.select(AuthSession.expires_at, User).join(User, User.id == AuthSession.user_id)
+        sa.select(AuthSession.expires_at, User)
+        .join(User, User.id == AuthSession.user_id)
         .where(AuthSession.token_hash == digest(token))
     ).first()
     if found is None or found.expires_at <= utcnow():
@@ -163,8 +185,9 @@ def session_user(session: Session, token: str) -> User | None:
     return found.User if found.User.disabled_at is None else None
 
 
-def set_password(session: Session, user: User, password: str, *, keep_session: str | None = None,
-                 must_change: bool = False) -> None:
+def set_password(
+    session: Session, user: User, password: str, *, keep_session: str | None = None, must_change: bool = False
+) -> None:
     """Give ``user`` a new password (committed) and end their browser sessions, all but ``keep_session``
     (the cookie token of the request that changed it). ``must_change``: the password was chosen by someone
     else (an administrator's reset), the user is asked for their own at sign-in."""
@@ -185,6 +208,7 @@ def end_session(session: Session, token: str) -> None:
 
 # --- API tokens -----------------------------------------------------------------------------------
 
+
 @dataclass
 class NewToken:
     row: ApiToken
@@ -204,7 +228,8 @@ def token_user(session: Session, token: str) -> User | None:
     """The user of a live (not revoked) API token, or None; notes when it was last used."""
     # One round trip for both rows: this runs on every request of a script.
     found = session.execute(
-        sa.select(ApiToken, User).join(User, User.id == ApiToken.user_id)
+        sa.select(ApiToken, User)
+        .join(User, User.id == ApiToken.user_id)
         .where(ApiToken.token_hash == digest(token))
     ).first()
     if found is None:
@@ -231,13 +256,28 @@ def revoke_api_token(session: Session, user: User, token_id: str) -> bool:
 
 # --- invites --------------------------------------------------------------------------------------
 
-def create_invite(session: Session, inviter: User, email: str, *, workspace_id: str | None, role: str,
-                  is_admin: bool, days: float) -> tuple[Invite, str]:
+
+def create_invite(
+    session: Session,
+    inviter: User,
+    email: str,
+    *,
+    workspace_id: str | None,
+    role: str,
+    is_admin: bool,
+    days: float,
+) -> tuple[Invite, str]:
     """A one-time invitation; returns the row and the plain token for the link (committed)."""
     token = new_token(INVITE_PREFIX)
-    invite = Invite(token_hash=digest(token), email=normalise_email(email), workspace_id=workspace_id,
-                    role=role, is_admin=is_admin, created_by=inviter.id,
-                    expires_at=utcnow() + dt.timedelta(days=days))
+    invite = Invite(
+        token_hash=digest(token),
+        email=normalise_email(email),
+        workspace_id=workspace_id,
+        role=role,
+        is_admin=is_admin,
+        created_by=inviter.id,
+        expires_at=utcnow() + dt.timedelta(days=days),
+    )
     session.add(invite)
     session.commit()
     return invite, token
@@ -273,16 +313,19 @@ def accept_invite(session: Session, token: str, password: str, name: str = "") -
     if invite.accepted_at is not None:
         raise InviteProblem("invite_used", "this invitation is unknown or was already used")
     if invite.revoked_at is not None:
-        raise InviteProblem("invite_cancelled",
-                            "this invitation was cancelled; ask the person who invited you for a new one")
+        raise InviteProblem(
+            "invite_cancelled", "this invitation was cancelled; ask the person who invited you for a new one"
+        )
     if invite.expires_at <= utcnow():
         raise InviteProblem("invite_expired", "this invitation has expired; ask for a new one")
     if session.scalar(sa.select(User.id).where(User.email == invite.email)) is not None:
-        raise InviteProblem("invite_account_exists",
-                            f"{invite.email} already has an account; sign in instead")
+        raise InviteProblem(
+            "invite_account_exists", f"{invite.email} already has an account; sign in instead"
+        )
     invite.accepted_at = utcnow()
-    user = User(email=invite.email, name=name.strip(), password_hash=hash_password(password),
-                is_admin=invite.is_admin)
+    user = User(
+        email=invite.email, name=name.strip(), password_hash=hash_password(password), is_admin=invite.is_admin
+    )
     session.add(user)
     session.flush()
     if invite.workspace_id is not None:

@@ -41,9 +41,12 @@ def ensure_admin(session: Session, settings: Settings) -> User | None:
     session.commit()
     if not settings.admin_password:
         write_secret_file(settings.admin_password_file, password + "\n")
-        log.warning("created the administrator %s; the first password is in %s (readable by this account "
-                    "only): sign in, choose a new password, and the file is removed", admin.email,
-                    settings.admin_password_file)
+        log.warning(
+            "created the administrator %s; the first password is in %s (readable by this account "
+            "only): sign in, choose a new password, and the file is removed",
+            admin.email,
+            settings.admin_password_file,
+        )
     return admin
 
 

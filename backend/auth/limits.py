@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 @functools.lru_cache(maxsize=8)
 def _limiter(redis_url: str | None, prefix: str) -> MovingWindowRateLimiter:
-    storage = (RedisStorage(redis_url, key_prefix=f"{prefix}limits") if redis_url else MemoryStorage())
+    storage = RedisStorage(redis_url, key_prefix=f"{prefix}limits") if redis_url else MemoryStorage()
     return MovingWindowRateLimiter(storage)
 
 
@@ -50,16 +50,20 @@ def hit(settings: Settings, limit_name: str, rate: str, key: str) -> None:
     """Count one request against ``rate`` for ``key``; raise LimitReached (429) once it is over."""
     wait = _rate_state(settings, limit_name, rate, key, count=True)
     if wait is not None:
-        raise LimitReached(limit_name, f"too many {limit_name} requests: the limit is {rate}; try again in "
-                                       f"{math.ceil(wait)} s", wait)
+        raise LimitReached(
+            limit_name,
+            f"too many {limit_name} requests: the limit is {rate}; try again in {math.ceil(wait)} s",
+            wait,
+        )
 
 
 def refuse_when_over(settings: Settings, limit_name: str, rate: str, key: str, what: str) -> None:
     """LimitReached (429) when ``key`` already used up ``rate`` (nothing is counted here)."""
     wait = _rate_state(settings, limit_name, rate, key, count=False)
     if wait is not None:
-        raise LimitReached(limit_name, f"too many {what}: the limit is {rate}; try again in {math.ceil(wait)} s",
-                           wait)
+        raise LimitReached(
+            limit_name, f"too many {what}: the limit is {rate}; try again in {math.ceil(wait)} s", wait
+        )
 
 
 def count(settings: Settings, limit_name: str, rate: str, key: str) -> None:
@@ -69,8 +73,14 @@ def count(settings: Settings, limit_name: str, rate: str, key: str) -> None:
 
 def active_runs(session: Session, user_id: str) -> int:
     """Queued and running runs that ``user_id`` launched (created, or retried), in every workspace."""
-    return session.scalar(sa.select(sa.func.count()).select_from(Run)
-                          .where(Run.launched_by == user_id, Run.state.in_(("queued", "running")))) or 0
+    return (
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Run)
+            .where(Run.launched_by == user_id, Run.state.in_(("queued", "running")))
+        )
+        or 0
+    )
 
 
 def reserve_runs(session: Session, settings: Settings, user_id: str, new_runs: int) -> None:
@@ -83,8 +93,12 @@ def reserve_runs(session: Session, settings: Settings, user_id: str, new_runs: i
     snapshot into a write), so the reads before it are ended first.
     """
     session.commit()
-    session.execute(sa.update(User).where(User.id == user_id).values(id=User.id)
-                    .execution_options(synchronize_session=False))
+    session.execute(
+        sa.update(User)
+        .where(User.id == user_id)
+        .values(id=User.id)
+        .execution_options(synchronize_session=False)
+    )
     cap = settings.max_active_runs_per_user
     active = active_runs(session, user_id)
     if active + new_runs > cap:
@@ -92,7 +106,8 @@ def reserve_runs(session: Session, settings: Settings, user_id: str, new_runs: i
         raise LimitReached(
             "concurrent_runs",
             f"concurrent-run limit: you have {active} run(s) queued or running and may have at most {cap}; "
-            f"this would add {new_runs}. Wait for runs to finish or cancel some.")
+            f"this would add {new_runs}. Wait for runs to finish or cancel some.",
+        )
 
 
 def check_budget(settings: Settings, role: str, steps: int | None, max_minutes: float | None) -> None:
@@ -101,10 +116,20 @@ def check_budget(settings: Settings, role: str, steps: int | None, max_minutes: 
     step_cap = settings.max_steps_by_role.get(role)
     minute_cap = settings.max_minutes_by_role.get(role)
     if step_cap is not None and steps is not None and steps > step_cap:
-        problems.append(Problem("steps", f"the budget cap of the {role} role is {step_cap} steps; ask a "
-                                         "workspace owner to launch a larger PoC"))
+        problems.append(
+            Problem(
+                "steps",
+                f"the budget cap of the {role} role is {step_cap} steps; ask a "
+                "workspace owner to launch a larger PoC",
+            )
+        )
     if minute_cap is not None and max_minutes is not None and max_minutes > minute_cap:
-        problems.append(Problem("max_minutes", f"the budget cap of the {role} role is {minute_cap:g} minutes; "
-                                               "ask a workspace owner to launch a longer PoC"))
+        problems.append(
+            Problem(
+                "max_minutes",
+                f"the budget cap of the {role} role is {minute_cap:g} minutes; "
+                "ask a workspace owner to launch a longer PoC",
+            )
+        )
     if problems:
         raise Invalid(problems)

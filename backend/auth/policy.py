@@ -140,8 +140,11 @@ def api_routes(app) -> list[RouteInfo]:
         contexts = [(r.path, r.methods, r) for r in app.routes]
     else:
         contexts = [(c.path, c.methods, c.original_route) for c in iter_route_contexts(app.routes)]
-    return [RouteInfo(path, frozenset(methods - {"HEAD", "OPTIONS"}), route)
-            for path, methods, route in contexts if isinstance(route, APIRoute)]
+    return [
+        RouteInfo(path, frozenset(methods - {"HEAD", "OPTIONS"}), route)
+        for path, methods, route in contexts
+        if isinstance(route, APIRoute)
+    ]
 
 
 def rule_for(info: RouteInfo) -> Rule | None:
@@ -178,9 +181,11 @@ class Access:
 
 
 def _unauthenticated() -> HTTPException:
-    return HTTPException(status.HTTP_401_UNAUTHORIZED,
-                         detail="sign in first (session cookie) or send Authorization: Bearer <API token>",
-                         headers={"WWW-Authenticate": "Bearer"})
+    return HTTPException(
+        status.HTTP_401_UNAUTHORIZED,
+        detail="sign in first (session cookie) or send Authorization: Bearer <API token>",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
 
 
 def authenticate(request: Request, session: Session, settings: Settings) -> tuple[User, str]:
@@ -199,9 +204,11 @@ def authenticate(request: Request, session: Session, settings: Settings) -> tupl
     if request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER, "")
         if not sent or not same(sent, csrf_token(settings.secret_key, cookie)):
-            raise HTTPException(status.HTTP_403_FORBIDDEN,
-                                detail=f"missing or wrong {CSRF_HEADER} header: send the value of the "
-                                       f"{CSRF_COOKIE} cookie with every change (reload the page)")
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                detail=f"missing or wrong {CSRF_HEADER} header: send the value of the "
+                f"{CSRF_COOKIE} cookie with every change (reload the page)",
+            )
     return user, "session"
 
 
@@ -222,23 +229,35 @@ def _path_resource(session: Session, params: dict[str, str], user_id: str) -> _R
     PoCs and runs, read on every dashboard request, come with the caller's membership in the same round
     trip; the route's own lookup then finds the row in the session.
     """
+
     def role_join(workspace_column):
         return sa.and_(Membership.workspace_id == workspace_column, Membership.user_id == user_id)
 
     if "poc_id" in params:
         what = f"PoC {params['poc_id']}"
         found = session.execute(
-            sa.select(Poc, Membership.role).outerjoin(Membership, role_join(Poc.workspace_id))
-            .where(Poc.id == params["poc_id"])).first()
-        return _Resource(what=what) if found is None else \
-            _Resource(found.Poc.workspace_id, found.role, found.Poc, what)
+            sa.select(Poc, Membership.role)
+            .outerjoin(Membership, role_join(Poc.workspace_id))
+            .where(Poc.id == params["poc_id"])
+        ).first()
+        return (
+            _Resource(what=what)
+            if found is None
+            else _Resource(found.Poc.workspace_id, found.role, found.Poc, what)
+        )
     if "run_id" in params:
         what = f"run {params['run_id']}"
         found = session.execute(
-            sa.select(Run, Poc.workspace_id, Membership.role).join(Poc, Poc.id == Run.poc_id)
-            .outerjoin(Membership, role_join(Poc.workspace_id)).where(Run.id == params["run_id"])).first()
-        return _Resource(what=what) if found is None else \
-            _Resource(found.workspace_id, found.role, found.Run, what)
+            sa.select(Run, Poc.workspace_id, Membership.role)
+            .join(Poc, Poc.id == Run.poc_id)
+            .outerjoin(Membership, role_join(Poc.workspace_id))
+            .where(Run.id == params["run_id"])
+        ).first()
+        return (
+            _Resource(what=what)
+            if found is None
+            else _Resource(found.workspace_id, found.role, found.Run, what)
+        )
     if "dataset_id" in params:
         what = f"dataset {params['dataset_id']}"
         dataset = session.get(Dataset, params["dataset_id"])
@@ -246,8 +265,9 @@ def _path_resource(session: Session, params: dict[str, str], user_id: str) -> _R
             return _Resource(what=what)
         if dataset.workspace_id is None:
             return _Resource("", None, dataset, what)  # built-in: every signed-in user may read it
-        return _Resource(dataset.workspace_id, accounts.role_in(session, user_id, dataset.workspace_id),
-                         dataset, what)
+        return _Resource(
+            dataset.workspace_id, accounts.role_in(session, user_id, dataset.workspace_id), dataset, what
+        )
     if "workspace_id" in params:
         what = f"workspace {params['workspace_id']}"
         workspace = session.get(Workspace, params["workspace_id"])
@@ -263,13 +283,16 @@ def active_workspace(request: Request, session: Session, user: User) -> tuple[st
     if wanted:
         role = accounts.role_in(session, user.id, wanted)
         if role is None:
-            raise HTTPException(status.HTTP_403_FORBIDDEN,
-                                detail=f"you are not a member of workspace {wanted}")
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN, detail=f"you are not a member of workspace {wanted}"
+            )
         return wanted, role
     memberships = accounts.memberships_of(session, user.id)
     if not memberships:
-        raise HTTPException(status.HTTP_403_FORBIDDEN,
-                            detail="you are not a member of any workspace; ask an owner to invite you")
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            detail="you are not a member of any workspace; ask an owner to invite you",
+        )
     return memberships[0].workspace_id, memberships[0].role
 
 
@@ -304,9 +327,11 @@ def authorize(request: Request, session: Session, settings: Settings) -> Access:
         workspace_id, role = active_workspace(request, session, access.user)
     access.workspace_id, access.role = workspace_id, role
     if accounts.role_rank(role) < accounts.role_rank(rule.level):
-        raise HTTPException(status.HTTP_403_FORBIDDEN,
-                            detail=f"your role in this workspace is {role}; this needs {rule.level} or "
-                                   "higher (ask a workspace owner)")
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            detail=f"your role in this workspace is {role}; this needs {rule.level} or "
+            "higher (ask a workspace owner)",
+        )
     if rule.rate == "launch":
         hit(settings, "launch", settings.launch_rate_limit, f"user:{access.user.id}")
     return access

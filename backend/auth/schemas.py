@@ -33,8 +33,10 @@ class Me(BaseModel):
     workspaces: list[WorkspaceRole]
     # The CSRF token to send as X-CSRF-Token (browser sessions only; also in the zopoc_csrf cookie).
     csrf_token: str | None = None
-    must_change_password: bool = Field(False, description="the password was generated or set by an "
-                                                          "administrator: ask the user to choose their own")
+    must_change_password: bool = Field(
+        False,
+        description="the password was generated or set by an administrator: ask the user to choose their own",
+    )
 
 
 class PasswordChange(BaseModel):
@@ -45,8 +47,10 @@ class PasswordChange(BaseModel):
 
 
 class PasswordReset(BaseModel):
-    password: str = Field(description="a new temporary password for the user: shown only in this answer; "
-                                      "they are asked to change it at sign-in")
+    password: str = Field(
+        description="a new temporary password for the user: shown only in this answer; "
+        "they are asked to change it at sign-in"
+    )
 
 
 class TokenCreate(BaseModel):
@@ -134,7 +138,8 @@ class UserPublic(BaseModel):
     created_at: dt.datetime
     disabled_at: dt.datetime | None = Field(
         description="when an administrator disabled the account (it can then neither sign in nor use its "
-                    "sessions and tokens); null while enabled")
+        "sessions and tokens); null while enabled"
+    )
 
 
 class UserChange(BaseModel):
@@ -142,10 +147,14 @@ class UserChange(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    disabled: bool | None = Field(None, description="true: sign the user out everywhere and refuse them; "
-                                                    "false: enable")
-    is_admin: bool | None = Field(None, description="true: grant administrator rights; false: withdraw them "
-                                                    "(both take effect at the user's next request)")
+    disabled: bool | None = Field(
+        None, description="true: sign the user out everywhere and refuse them; false: enable"
+    )
+    is_admin: bool | None = Field(
+        None,
+        description="true: grant administrator rights; false: withdraw them "
+        "(both take effect at the user's next request)",
+    )
 
     @model_validator(mode="after")
     def _something(self) -> UserChange:
@@ -154,8 +163,9 @@ class UserChange(BaseModel):
         return self
 
 
-InviteProblemCode = Literal["invite_unknown", "invite_used", "invite_cancelled", "invite_expired",
-                            "invite_account_exists"]
+InviteProblemCode = Literal[
+    "invite_unknown", "invite_used", "invite_cancelled", "invite_expired", "invite_account_exists"
+]
 
 
 class InviteRefusal(BaseModel):
@@ -164,8 +174,9 @@ class InviteRefusal(BaseModel):
     detail: str
     code: InviteProblemCode = Field(
         description="invite_unknown: no such invitation; invite_used: already accepted; invite_cancelled: "
-                    "cancelled by an owner or administrator; invite_expired: past its expiry; "
-                    "invite_account_exists: the invited address has an account already")
+        "cancelled by an owner or administrator; invite_expired: past its expiry; "
+        "invite_account_exists: the invited address has an account already"
+    )
 
 
 class WorkspaceSummary(BaseModel):

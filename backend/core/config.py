@@ -112,7 +112,6 @@ class Settings(BaseSettings):
     # laptop) the interactive requests keep priority over long, CPU-bound training. 0 leaves it as is.
     train_nice: int = Field(default=10, ge=0, le=19)
 
-
     # === estimates and reports (backend/estimates, backend/reports) =================================
 
     # The GPU catalogue: JSON in the variable or the path of a JSON/YAML file (see backend.estimates.gpus);
@@ -156,7 +155,8 @@ class Settings(BaseSettings):
     # PoC budget caps per role: the most steps / minutes one PoC may ask for (viewers cannot launch).
     max_steps_by_role: dict[str, int] = Field(default_factory=lambda: {"editor": 100_000, "owner": 1_000_000})
     max_minutes_by_role: dict[str, float] = Field(
-        default_factory=lambda: {"editor": 24 * 60.0, "owner": 7 * 24 * 60.0})
+        default_factory=lambda: {"editor": 24 * 60.0, "owner": 7 * 24 * 60.0}
+    )
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:
@@ -166,8 +166,10 @@ class Settings(BaseSettings):
                 f"(environment is {self.environment!r})"
             )
         if self.environment == "production" and self.cookie_secure is False:
-            raise ValueError("ZOPOC_COOKIE_SECURE=false is refused in production: session cookies are always "
-                             "Secure there (serve zopoc over HTTPS)")
+            raise ValueError(
+                "ZOPOC_COOKIE_SECURE=false is refused in production: session cookies are always "
+                "Secure there (serve zopoc over HTTPS)"
+            )
         return self
 
     @property

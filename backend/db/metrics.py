@@ -67,8 +67,9 @@ def _edge_points(bind, run_id: str, name: str) -> tuple[Point, Point] | None:
     return ends[0], ends[-1]
 
 
-def _merge(groups: Iterable[tuple[int, Point, Point]], first_key: int, n_keys: int,
-           n_buckets: int) -> list[Point]:
+def _merge(
+    groups: Iterable[tuple[int, Point, Point]], first_key: int, n_keys: int, n_buckets: int
+) -> list[Point]:
     """Merge (key, min point, max point) items, ordered by key, into at most ``n_buckets`` groups of
     adjacent keys; each group keeps its min and its max point, in step order."""
     width = max(1, math.ceil(n_keys / max(1, n_buckets)))
@@ -114,28 +115,45 @@ def downsample(bind, run_id: str, name: str, max_points: int = 2000) -> list[Poi
     if span <= max_points:  # at most one point per step: the whole series fits
         rows = bind.execute(
             sa.select(mp.step, mp.elapsed_s, mp.forward_passes, mp.value)
-            .where(mp.run_id == run_id, mp.name == name).order_by(mp.step)
+            .where(mp.run_id == run_id, mp.name == name)
+            .order_by(mp.step)
         ).all()
         return [_point_row(r) for r in rows]
 
     # The finest level with at most twice the buckets wanted: few rows to read, at most pairs to merge.
     read_limit = min(ROLLUP_READ_LIMIT, 2 * n_buckets)
-    level = next((lv for lv in ROLLUP_LEVELS
-                  if (last.step >> (2 * lv)) - (first.step >> (2 * lv)) + 1 <= read_limit),
-                 ROLLUP_LEVELS[-1])
+    level = next(
+        (lv for lv in ROLLUP_LEVELS if (last.step >> (2 * lv)) - (first.step >> (2 * lv)) + 1 <= read_limit),
+        ROLLUP_LEVELS[-1],
+    )
     r = MetricRollup
     rows = bind.execute(
-        sa.select(r.bucket, r.min_step, r.min_elapsed, r.min_forward, r.min_value,
-                  r.max_step, r.max_elapsed, r.max_forward, r.max_value)
-        .where(r.run_id == run_id, r.name == name, r.level == level).order_by(r.bucket)
+        sa.select(
+            r.bucket,
+            r.min_step,
+            r.min_elapsed,
+            r.min_forward,
+            r.min_value,
+            r.max_step,
+            r.max_elapsed,
+            r.max_forward,
+            r.max_value,
+        )
+        .where(r.run_id == run_id, r.name == name, r.level == level)
+        .order_by(r.bucket)
     ).all()
     if not rows:
         return _downsample_by_scan(bind, run_id, name, first, last, n_buckets)
     first_bucket = first.step >> (2 * level)
     n_keys = (last.step >> (2 * level)) - first_bucket + 1
-    groups = ((row.bucket,
-               Point(row.min_step, row.min_elapsed, row.min_forward, row.min_value),
-               Point(row.max_step, row.max_elapsed, row.max_forward, row.max_value)) for row in rows)
+    groups = (
+        (
+            row.bucket,
+            Point(row.min_step, row.min_elapsed, row.min_forward, row.min_value),
+            Point(row.max_step, row.max_elapsed, row.max_forward, row.max_value),
+        )
+        for row in rows
+    )
     return _with_edges(_merge(groups, first_bucket, n_keys, n_buckets), first, last)
 
 
@@ -144,7 +162,8 @@ def _downsample_by_scan(bind, run_id, name, first: Point, last: Point, n_buckets
     mp = MetricPoint
     rows = bind.execute(
         sa.select(mp.step, mp.elapsed_s, mp.forward_passes, mp.value)
-        .where(mp.run_id == run_id, mp.name == name).order_by(mp.step)
+        .where(mp.run_id == run_id, mp.name == name)
+        .order_by(mp.step)
         .execution_options(yield_per=10_000)
     )
     finite = ((p.step, p, p) for p in map(_point_row, rows) if _finite(p.value))
@@ -162,11 +181,21 @@ def _with_edges(inner: list[Point], first: Point, last: Point) -> list[Point]:
 def series_names(bind, run_id: str) -> list[str]:
     """The metric names a run has points for (read from the coarsest rollup level: a few rows)."""
     r = MetricRollup
-    names = bind.execute(
-        sa.select(r.name).where(r.run_id == run_id, r.level == ROLLUP_LEVELS[-1]).distinct().order_by(r.name)
-    ).scalars().all()
+    names = (
+        bind.execute(
+            sa.select(r.name)
+            .where(r.run_id == run_id, r.level == ROLLUP_LEVELS[-1])
+            .distinct()
+            .order_by(r.name)
+        )
+        .scalars()
+        .all()
+    )
     if names:
         return list(names)
     mp = MetricPoint  # no rollups (only non-finite values, or rows written by other means)
-    return list(bind.execute(
-        sa.select(mp.name).where(mp.run_id == run_id).distinct().order_by(mp.name)).scalars().all())
+    return list(
+        bind.execute(sa.select(mp.name).where(mp.run_id == run_id).distinct().order_by(mp.name))
+        .scalars()
+        .all()
+    )

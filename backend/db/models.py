@@ -146,7 +146,9 @@ class Run(Base):
     model_info: Mapped[dict[str, Any] | None]
     # The user who launched this attempt (created the PoC, or retried): the per-user cap on queued and
     # running runs counts by it. None for runs from before it was kept, or when that account is gone.
-    launched_by: Mapped[str | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    launched_by: Mapped[str | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
 
     poc: Mapped[Poc] = relationship(back_populates="runs")
 
@@ -275,10 +277,12 @@ class Membership(Base):
 
     __tablename__ = "memberships"
 
-    workspace_id: Mapped[str] = mapped_column(sa.ForeignKey("workspaces.id", ondelete="CASCADE"),
-                                              primary_key=True)
-    user_id: Mapped[str] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True,
-                                         index=True)
+    workspace_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
     role: Mapped[str] = mapped_column(sa.String(16))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 

@@ -41,13 +41,19 @@ def get_engine(url: str | None = None) -> sa.Engine:
 @functools.lru_cache(maxsize=16)
 def _engine_for(_pid: int, url: str) -> sa.Engine:
     if url.startswith("sqlite"):
-        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 10},
-                                  json_serializer=compact_json)
+        engine = sa.create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 10}, json_serializer=compact_json
+        )
         sa.event.listen(engine, "connect", sqlite_pragmas)
         return engine
     settings = get_settings()
-    return sa.create_engine(url, pool_pre_ping=settings.db_pool_pre_ping, pool_size=settings.db_pool_size,
-                            max_overflow=settings.db_max_overflow, json_serializer=compact_json)
+    return sa.create_engine(
+        url,
+        pool_pre_ping=settings.db_pool_pre_ping,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        json_serializer=compact_json,
+    )
 
 
 def make_sessionmaker(url: str | None = None) -> sessionmaker[Session]:

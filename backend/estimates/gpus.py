@@ -50,13 +50,32 @@ DEFAULT_GPUS: tuple[Gpu, ...] = (
     Gpu(id="a100-80gb", name="NVIDIA A100 80GB", memory_gb=80, hourly_price=4.10, tflops=312),
     Gpu(id="h100-80gb", name="NVIDIA H100 80GB", memory_gb=80, hourly_price=6.98, tflops=989),
     Gpu(id="h200-141gb", name="NVIDIA H200 141GB", memory_gb=141, hourly_price=10.60, tflops=989),
-    Gpu(id="rtx4090-24gb", name="NVIDIA GeForce RTX 4090 24GB", memory_gb=24, hourly_price=0.30,
-        kind="on_prem", tflops=165),
-    Gpu(id="rtx6000ada-48gb", name="NVIDIA RTX 6000 Ada 48GB", memory_gb=48, hourly_price=0.80,
-        kind="on_prem", tflops=364),
-    Gpu(id="own-server", name="My own server (1x RTX 4090 24GB; edit in ZOPOC_GPU_CATALOG)", memory_gb=24,
-        hourly_price=0.15, kind="own", tflops=165),
+    Gpu(
+        id="rtx4090-24gb",
+        name="NVIDIA GeForce RTX 4090 24GB",
+        memory_gb=24,
+        hourly_price=0.30,
+        kind="on_prem",
+        tflops=165,
+    ),
+    Gpu(
+        id="rtx6000ada-48gb",
+        name="NVIDIA RTX 6000 Ada 48GB",
+        memory_gb=48,
+        hourly_price=0.80,
+        kind="on_prem",
+        tflops=364,
+    ),
+    Gpu(
+        id="own-server",
+        name="My own server (1x RTX 4090 24GB; edit in ZOPOC_GPU_CATALOG)",
+        memory_gb=24,
+        hourly_price=0.15,
+        kind="own",
+        tflops=165,
+    ),
 )
+
 
 class CatalogError(ValueError):
     """ZOPOC_GPU_CATALOG could not be read or does not describe GPUs."""
@@ -124,7 +143,8 @@ def smallest_fit(catalog: list[Gpu], required_bytes: int, kinds=("cloud", "on_pr
     """
     candidates = [
         (n, g.memory_gb, g.hourly_price, g.id, g, n)
-        for g in catalog if g.kind in kinds
+        for g in catalog
+        if g.kind in kinds
         for n in GPU_COUNTS
         if fit_state(required_bytes, g, n)[0] == "fits"
     ]

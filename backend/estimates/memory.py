@@ -48,8 +48,16 @@ from common.methods import MemoryProfile, get_method, method_names
 # Forward passes only, nothing trained: the floor every method is compared against.
 INFERENCE = "inference"
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
-TERMS = ("weights", "gradients", "optimizer_states", "low_rank_factors", "noise", "step_workspace", "activations",
-         "runtime")
+TERMS = (
+    "weights",
+    "gradients",
+    "optimizer_states",
+    "low_rank_factors",
+    "noise",
+    "step_workspace",
+    "activations",
+    "runtime",
+)
 
 # The engine's child process right after loading MiniLM-L6 on CPU holds ~450 MiB (its `baseline_rss_mb`,
 # measured here, benchmarks/RESULTS-memory.md) of which 87 MiB are the weights: the rest is the interpreter,
@@ -127,7 +135,9 @@ def activation_bytes(shape: ModelShape, work: Workload, backprop: bool) -> int:
     saved, _ = layer_activation_elements(shape, work.seq_len, work.batch_size)
     logits = LOGIT_COPIES_BACKPROP * tokens * shape.vocab_size * 4 if shape.lm_head else 0
     # every layer's saved tensors + one layer of gradient workspace while backward walks the stack
-    training = (shape.n_layers * saved + saved + 2 * tokens * shape.hidden_size) * DTYPE_BYTES[work.dtype] + logits
+    training = (shape.n_layers * saved + saved + 2 * tokens * shape.hidden_size) * DTYPE_BYTES[
+        work.dtype
+    ] + logits
     return max(training, evaluation)
 
 

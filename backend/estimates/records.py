@@ -23,7 +23,7 @@ CALIBRATION_RUNS = 200
 
 
 def device_kind(device: str | None) -> str:
-    """"cuda" for any CUDA device string ("cuda", "cuda:1"), else "cpu"."""
+    """ "cuda" for any CUDA device string ("cuda", "cuda:1"), else "cpu"."""
     return "cuda" if (device or "").startswith("cuda") else "cpu"
 
 
@@ -48,8 +48,9 @@ def workload(run: Run, poc: Poc, kind: str | None = None) -> memory.Workload:
 
 
 def _final_eval(session: Session, run_id: str) -> tuple[EvalResult | None, EvalResult | None]:
-    rows = session.scalars(sa.select(EvalResult).where(EvalResult.run_id == run_id)
-                           .order_by(EvalResult.step)).all()
+    rows = session.scalars(
+        sa.select(EvalResult).where(EvalResult.run_id == run_id).order_by(EvalResult.step)
+    ).all()
     return (rows[0], rows[-1]) if rows else (None, None)
 
 
@@ -61,16 +62,25 @@ def run_result(session: Session, poc: Poc, run: Run) -> RunResult:
     acc_end = last.accuracy if last is not None else final.get("acc_end")
     acc_start = first.accuracy if first is not None and first.step == 0 else final.get("acc_start")
     correct = stats.unpack_correct(last.correct, last.n_eval) if last is not None and last.n_eval else None
-    start = (stats.unpack_correct(first.correct, first.n_eval)
-             if first is not None and first.step == 0 and first is not last and first.n_eval else None)
+    start = (
+        stats.unpack_correct(first.correct, first.n_eval)
+        if first is not None and first.step == 0 and first is not last and first.n_eval
+        else None
+    )
     return RunResult(
-        method=run.method, state=run.state, steps=run.step,
+        method=run.method,
+        state=run.state,
+        steps=run.step,
         elapsed_s=curve[-1].elapsed_s if curve else 0.0,
-        device=device_kind(run.device), peak_memory_mb=run.peak_memory_mb,
+        device=device_kind(run.device),
+        peak_memory_mb=run.peak_memory_mb,
         rank=int(run_setting(run, poc, "rank", 2)),
         loss_curve=[(p.step, p.value) for p in curve if p.value is not None],
-        acc_start=acc_start, acc_end=acc_end,
-        n_eval=last.n_eval if last is not None else final.get("n_eval"), correct=correct, correct_start=start,
+        acc_start=acc_start,
+        acc_end=acc_end,
+        n_eval=last.n_eval if last is not None else final.get("n_eval"),
+        correct=correct,
+        correct_start=start,
     )
 
 
@@ -99,8 +109,9 @@ class Calibration:
         return {"ratio": round(self.ratio, 3), "samples": self.samples, "device_kind": self.device_kind}
 
 
-def calibration(session: Session, kind: str, workspace_ids: Collection[str],
-                method: str | None = None) -> Calibration | None:
+def calibration(
+    session: Session, kind: str, workspace_ids: Collection[str], method: str | None = None
+) -> Calibration | None:
     """Measured/estimated ratio over recent succeeded runs on ``kind`` ("cpu" | "cuda") of the PoCs in
     ``workspace_ids`` (the caller's: other workspaces' runs are none of their business, not even as an
     average), optionally one method.
@@ -110,10 +121,17 @@ def calibration(session: Session, kind: str, workspace_ids: Collection[str],
     """
     if not workspace_ids:
         return None
-    query = (sa.select(Run, Poc).join(Poc, Run.poc_id == Poc.id)
-             .where(Run.state == "succeeded", Run.peak_memory_mb.is_not(None),
-                    Poc.workspace_id.in_(list(workspace_ids)))
-             .order_by(Run.finished_at.desc()).limit(CALIBRATION_RUNS))
+    query = (
+        sa.select(Run, Poc)
+        .join(Poc, Run.poc_id == Poc.id)
+        .where(
+            Run.state == "succeeded",
+            Run.peak_memory_mb.is_not(None),
+            Poc.workspace_id.in_(list(workspace_ids)),
+        )
+        .order_by(Run.finished_at.desc())
+        .limit(CALIBRATION_RUNS)
+    )
     if method:
         query = query.where(Run.method == method)
     ratios = []

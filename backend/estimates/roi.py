@@ -99,8 +99,13 @@ def _pick(runs: dict[str, RunResult], preference) -> RunResult | None:
     return next((runs[m] for m in preference if m in runs), None)
 
 
-def compute_roi(poc: PocResult, target: str = "poc", catalog=None, calibration: float | None = None,
-                dtype: str | None = None) -> dict:
+def compute_roi(
+    poc: PocResult,
+    target: str = "poc",
+    catalog=None,
+    calibration: float | None = None,
+    dtype: str | None = None,
+) -> dict:
     """The ``GET /api/pocs/{id}/roi`` answer for ``target`` (one of ``TARGETS``).
 
     ``dtype`` projects the memory in another precision than the PoC ran in (e.g. bfloat16 for a 7B target);
@@ -118,21 +123,27 @@ def compute_roi(poc: PocResult, target: str = "poc", catalog=None, calibration: 
 
     rows, adamw_bytes = [], None
     for method, run in runs.items():
-        work = memory.Workload(dtype=dtype, batch_size=poc.batch_size, seq_len=poc.seq_len,
-                               rank=run.rank, device_kind="cuda")
+        work = memory.Workload(
+            dtype=dtype, batch_size=poc.batch_size, seq_len=poc.seq_len, rank=run.rank, device_kind="cuda"
+        )
         need = memory.estimate(shape, method, work).total * (calibration or 1.0)
         if method == BASELINE:
             adamw_bytes = need
         rows.append(_row(method, run, int(need), shape, target, target_loss, tokens, catalog))
     for row in rows:
-        row["memory_saved_pct"] = (round(100 * (1 - row["memory_bytes"] / adamw_bytes), 1)
-                                   if adamw_bytes else None)
+        row["memory_saved_pct"] = (
+            round(100 * (1 - row["memory_bytes"] / adamw_bytes), 1) if adamw_bytes else None
+        )
     comparison = _comparison(runs)
     return {
-        "target": target, "target_model": shape.name, "target_params": shape.n_params, "dtype": dtype,
-        "target_loss": target_loss, "assumptions": {"gpu_utilisation": GPU_UTILISATION,
-                                                    "step_cost_in_forwards": step_cost_in_forwards()},
-        "rows": rows, "comparison": comparison,
+        "target": target,
+        "target_model": shape.name,
+        "target_params": shape.n_params,
+        "dtype": dtype,
+        "target_loss": target_loss,
+        "assumptions": {"gpu_utilisation": GPU_UTILISATION, "step_cost_in_forwards": step_cost_in_forwards()},
+        "rows": rows,
+        "comparison": comparison,
         "verdict": verdict(rows, comparison, runs, shape.name),
     }
 
@@ -153,8 +164,9 @@ def _row(method, run: RunResult, need: int, shape, target, target_loss, tokens, 
     accuracy = None
     if run.acc_end is not None and run.n_eval:
         accuracy = stats.wilson_interval(round(run.acc_end * run.n_eval), run.n_eval).public()
-    gain_points = ((run.acc_end - run.acc_start) * 100
-                   if run.acc_end is not None and run.acc_start is not None else None)
+    gain_points = (
+        (run.acc_end - run.acc_start) * 100 if run.acc_end is not None and run.acc_start is not None else None
+    )
     gain_test = None
     if run.correct and run.correct_start and len(run.correct) == len(run.correct_start):
         gain_test = stats.mcnemar(run.correct, run.correct_start)  # the run against its own start
@@ -164,15 +176,20 @@ def _row(method, run: RunResult, need: int, shape, target, target_loss, tokens, 
         "memory_bytes": need,
         "memory_gb": round(need / 1e9, 3),
         "memory_saved_pct": None,
-        "steps": steps, "steps_run": run.steps,
-        "steps_to_target": reach, "reached_target": reach is not None if target_loss is not None else None,
-        "gpu_hours": gpu_hours, "cost": cost,
+        "steps": steps,
+        "steps_run": run.steps,
+        "steps_to_target": reach,
+        "reached_target": reach is not None if target_loss is not None else None,
+        "gpu_hours": gpu_hours,
+        "cost": cost,
         "currency": fit[0].currency if fit else None,
         "accuracy": accuracy,
         "accuracy_gain_points": gain_points,
         "gain_p_value": gain_test.p_value if gain_test else None,
         "gain_significant": gain_test.p_value < stats.ALPHA if gain_test else None,
-        "cost_per_point": cost / gain_points if cost is not None and gain_points and gain_points > 0 else None,
+        "cost_per_point": cost / gain_points
+        if cost is not None and gain_points and gain_points > 0
+        else None,
     }
 
 
@@ -187,9 +204,16 @@ def _comparison(runs: dict[str, RunResult]) -> dict | None:
     gap = (test.only_a - test.only_b) / n  # = acc_a − acc_b on the shared examples
     significant = test.p_value < stats.ALPHA
     return {
-        "method_a": zo.method, "method_b": BASELINE, "acc_gap": gap, "p_value": test.p_value,
-        "significant": significant, "test": "mcnemar", "variant": test.test, "n": n,
-        "only_a": test.only_a, "only_b": test.only_b,
+        "method_a": zo.method,
+        "method_b": BASELINE,
+        "acc_gap": gap,
+        "p_value": test.p_value,
+        "significant": significant,
+        "test": "mcnemar",
+        "variant": test.test,
+        "n": n,
+        "only_a": test.only_a,
+        "only_b": test.only_b,
         "needed_n": None if significant else stats.mcnemar_sample_size(test.discordant / n, gap),
     }
 
@@ -204,11 +228,13 @@ def verdict(rows: list[dict], comparison: dict | None, runs: dict[str, RunResult
     if comparison is None:
         wanted = (zeroth_order_names()[0], BASELINE)
         missing = [method_label(m) for m in wanted if m not in runs] or ["evaluation results"]
-        return {"code": "incomplete",
-                "en": "No comparison yet: a finished ZO run and a finished AdamW run with evaluation results "
-                      f"are needed (missing: {', '.join(missing)}).",
-                "ja": "まだ比較できません。評価結果のある完了したZO実行とAdamW実行の両方が必要です"
-                      f"（不足: {'、'.join(missing)}）。"}
+        return {
+            "code": "incomplete",
+            "en": "No comparison yet: a finished ZO run and a finished AdamW run with evaluation results "
+            f"are needed (missing: {', '.join(missing)}).",
+            "ja": "まだ比較できません。評価結果のある完了したZO実行とAdamW実行の両方が必要です"
+            f"（不足: {'、'.join(missing)}）。",
+        }
     a, b = method_label(comparison["method_a"]), method_label(comparison["method_b"])
     gap_pt = abs(comparison["acc_gap"]) * 100
     p = comparison["p_value"]
@@ -223,10 +249,14 @@ def verdict(rows: list[dict], comparison: dict | None, runs: dict[str, RunResult
     else:
         code = "no_significant_difference"
         needed = comparison["needed_n"]
-        en = (f"This PoC cannot tell {a} and {b} apart in accuracy: the gap of {gap_pt:.1f} points on "
-              f"{comparison['n']} examples is within chance (McNemar p = {p:.3g}).")
-        ja = (f"このPoCでは{a}と{b}の正解率の違いを判断できません。{comparison['n']}件での差"
-              f"{gap_pt:.1f}ポイントは偶然の範囲内です（McNemar検定 p = {p:.3g}）。")
+        en = (
+            f"This PoC cannot tell {a} and {b} apart in accuracy: the gap of {gap_pt:.1f} points on "
+            f"{comparison['n']} examples is within chance (McNemar p = {p:.3g})."
+        )
+        ja = (
+            f"このPoCでは{a}と{b}の正解率の違いを判断できません。{comparison['n']}件での差"
+            f"{gap_pt:.1f}ポイントは偶然の範囲内です（McNemar検定 p = {p:.3g}）。"
+        )
         if needed:
             en += f" To settle a gap this size, a larger PoC needs about {needed} evaluation examples."
             ja += f"この大きさの差を確かめるには、約{needed}件の評価例を使うより大きなPoCが必要です。"
@@ -241,20 +271,32 @@ def verdict(rows: list[dict], comparison: dict | None, runs: dict[str, RunResult
         ja += ja_gain
     if zo_row and base_row:
         saved = zo_row["memory_saved_pct"]
-        en += (f" For {model_name}, {a} needs {zo_row['memory_gb']:.1f} GB against {base_row['memory_gb']:.1f} GB "
-               f"for {b} ({saved:.0f}% less).")
-        ja += (f"{model_name}では、{a}に必要なメモリは{zo_row['memory_gb']:.1f} GBで、{b}の"
-               f"{base_row['memory_gb']:.1f} GBより{saved:.0f}%少なくて済みます。")
+        en += (
+            f" For {model_name}, {a} needs {zo_row['memory_gb']:.1f} GB against {base_row['memory_gb']:.1f} GB "
+            f"for {b} ({saved:.0f}% less)."
+        )
+        ja += (
+            f"{model_name}では、{a}に必要なメモリは{zo_row['memory_gb']:.1f} GBで、{b}の"
+            f"{base_row['memory_gb']:.1f} GBより{saved:.0f}%少なくて済みます。"
+        )
         if zo_row["reached_target"] is False:
-            en += (f" {a} did not reach {b}'s final training loss within {zo_row['steps_run']} steps, so its "
-                   "cost is a lower bound.")
-            ja += (f"{a}は{zo_row['steps_run']}ステップ以内に{b}の最終学習損失に届かなかったため、"
-                   "そのコストは下限値です。")
+            en += (
+                f" {a} did not reach {b}'s final training loss within {zo_row['steps_run']} steps, so its "
+                "cost is a lower bound."
+            )
+            ja += (
+                f"{a}は{zo_row['steps_run']}ステップ以内に{b}の最終学習損失に届かなかったため、"
+                "そのコストは下限値です。"
+            )
         elif zo_row["steps_to_target"] is not None:
-            en += (f" {a} reached {b}'s final training loss at step {zo_row['steps_to_target']} "
-                   f"({b}: step {base_row['steps_to_target']}).")
-            ja += (f"{a}は{zo_row['steps_to_target']}ステップで{b}の最終学習損失に到達しました"
-                   f"（{b}は{base_row['steps_to_target']}ステップ）。")
+            en += (
+                f" {a} reached {b}'s final training loss at step {zo_row['steps_to_target']} "
+                f"({b}: step {base_row['steps_to_target']})."
+            )
+            ja += (
+                f"{a}は{zo_row['steps_to_target']}ステップで{b}の最終学習損失に到達しました"
+                f"（{b}は{base_row['steps_to_target']}ステップ）。"
+            )
     return {"code": code, "en": en, "ja": ja}
 
 
@@ -265,7 +307,11 @@ def _gain_sentence(row: dict, label: str) -> tuple[str, str]:
         return "", ""
     if row["gain_significant"]:
         word_en, word_ja = ("improved on", "向上") if gain > 0 else ("fell below", "低下")
-        return (f" {label} {word_en} its starting accuracy by {abs(gain):.1f} points (p = {p:.3g}).",
-                f"{label}は開始時から正解率が{abs(gain):.1f}ポイント{word_ja}しました（p = {p:.3g}）。")
-    return (f" {label}'s change from its starting accuracy ({gain:+.1f} points) is within chance (p = {p:.3g}).",
-            f"{label}の開始時からの変化（{gain:+.1f}ポイント）は偶然の範囲内です（p = {p:.3g}）。")
+        return (
+            f" {label} {word_en} its starting accuracy by {abs(gain):.1f} points (p = {p:.3g}).",
+            f"{label}は開始時から正解率が{abs(gain):.1f}ポイント{word_ja}しました（p = {p:.3g}）。",
+        )
+    return (
+        f" {label}'s change from its starting accuracy ({gain:+.1f} points) is within chance (p = {p:.3g}).",
+        f"{label}の開始時からの変化（{gain:+.1f}ポイント）は偶然の範囲内です（p = {p:.3g}）。",
+    )

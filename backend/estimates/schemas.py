@@ -30,8 +30,12 @@ class GpusPublic(BaseModel):
 
 class MemoryEstimateRequest(BaseModel):
     model: str = Field("minilm", max_length=500)
-    methods: list[str] = Field(default_factory=lambda: list(DEFAULT_METHODS), min_length=1, max_length=16,
-                               description="'inference' or method ids of GET /api/methods")
+    methods: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_METHODS),
+        min_length=1,
+        max_length=16,
+        description="'inference' or method ids of GET /api/methods",
+    )
     dtype: Literal["float32", "float16", "bfloat16"] = "float32"
     batch_size: int = Field(16, ge=1, le=4096)
     seq_len: int = Field(64, ge=1, le=131072)
@@ -39,8 +43,10 @@ class MemoryEstimateRequest(BaseModel):
     gpu_id: str | None = None
     gpu_count: int = Field(1, ge=1, le=64)
     device: Literal["cpu", "cuda"] | None = Field(
-        None, description="where the run would execute; default: cuda when a GPU is chosen, else cpu "
-                          "(cpu adds the process runtime to match the engine's peak RSS)")
+        None,
+        description="where the run would execute; default: cuda when a GPU is chosen, else cpu "
+        "(cpu adds the process runtime to match the engine's peak RSS)",
+    )
 
 
 class ModelShapePublic(BaseModel):

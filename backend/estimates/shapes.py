@@ -22,32 +22,64 @@ from pathlib import Path
 
 # Public architecture shapes (from the models' published config.json files); only shapes, no weights.
 OPT_1_3B = {
-    "model_type": "opt", "hidden_size": 2048, "ffn_dim": 8192, "num_hidden_layers": 24,
-    "num_attention_heads": 32, "vocab_size": 50272, "max_position_embeddings": 2048,
-    "word_embed_proj_dim": 2048, "do_layer_norm_before": True,
+    "model_type": "opt",
+    "hidden_size": 2048,
+    "ffn_dim": 8192,
+    "num_hidden_layers": 24,
+    "num_attention_heads": 32,
+    "vocab_size": 50272,
+    "max_position_embeddings": 2048,
+    "word_embed_proj_dim": 2048,
+    "do_layer_norm_before": True,
 }
 LLAMA_2_7B = {
-    "model_type": "llama", "hidden_size": 4096, "intermediate_size": 11008, "num_hidden_layers": 32,
-    "num_attention_heads": 32, "num_key_value_heads": 32, "vocab_size": 32000,
+    "model_type": "llama",
+    "hidden_size": 4096,
+    "intermediate_size": 11008,
+    "num_hidden_layers": 32,
+    "num_attention_heads": 32,
+    "num_key_value_heads": 32,
+    "vocab_size": 32000,
     "max_position_embeddings": 4096,
 }
 LLAMA_2_13B = {
-    "model_type": "llama", "hidden_size": 5120, "intermediate_size": 13824, "num_hidden_layers": 40,
-    "num_attention_heads": 40, "num_key_value_heads": 40, "vocab_size": 32000,
+    "model_type": "llama",
+    "hidden_size": 5120,
+    "intermediate_size": 13824,
+    "num_hidden_layers": 40,
+    "num_attention_heads": 40,
+    "num_key_value_heads": 40,
+    "vocab_size": 32000,
     "max_position_embeddings": 4096,
 }
 LLAMA_2_70B = {
-    "model_type": "llama", "hidden_size": 8192, "intermediate_size": 28672, "num_hidden_layers": 80,
-    "num_attention_heads": 64, "num_key_value_heads": 8, "vocab_size": 32000,
+    "model_type": "llama",
+    "hidden_size": 8192,
+    "intermediate_size": 28672,
+    "num_hidden_layers": 80,
+    "num_attention_heads": 64,
+    "num_key_value_heads": 8,
+    "vocab_size": 32000,
     "max_position_embeddings": 4096,
 }
 # The engine's small random test models (worker/train/models.py): MiniLM's tokenizer, so its vocabulary.
 TINY_BERT = {
-    "model_type": "bert", "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
-    "num_attention_heads": 2, "vocab_size": 30522, "max_position_embeddings": 128,
+    "model_type": "bert",
+    "hidden_size": 32,
+    "intermediate_size": 64,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 2,
+    "vocab_size": 30522,
+    "max_position_embeddings": 128,
 }
-TINY_GPT2 = {"model_type": "gpt2", "n_embd": 32, "n_layer": 2, "n_head": 2, "vocab_size": 30522,
-             "n_positions": 128}
+TINY_GPT2 = {
+    "model_type": "gpt2",
+    "n_embd": 32,
+    "n_layer": 2,
+    "n_head": 2,
+    "vocab_size": 30522,
+    "n_positions": 128,
+}
 
 PRESETS: dict[str, tuple[str, dict]] = {
     "opt-1.3b": ("OPT-1.3B", OPT_1_3B),
@@ -62,8 +94,17 @@ TARGET_SIZES = {"1b": "opt-1.3b", "7b": "llama-2-7b", "13b": "llama-2-13b", "70b
 
 _TRANSFORMERS_LOCK = threading.Lock()
 
-ENCODER_TYPES = {"bert", "roberta", "distilbert", "deberta", "deberta-v2", "electra", "xlm-roberta", "mpnet",
-                 "albert"}
+ENCODER_TYPES = {
+    "bert",
+    "roberta",
+    "distilbert",
+    "deberta",
+    "deberta-v2",
+    "electra",
+    "xlm-roberta",
+    "mpnet",
+    "albert",
+}
 
 
 class UnknownModel(ValueError):
@@ -92,8 +133,14 @@ class ModelShape:
 
     def public(self) -> dict:
         """The ``model`` object of the estimates API."""
-        return {"id": self.id, "name": self.name, "n_params": self.n_params, "n_layers": self.n_layers,
-                "hidden_size": self.hidden_size, "kind": self.kind}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "n_params": self.n_params,
+            "n_layers": self.n_layers,
+            "hidden_size": self.hidden_size,
+            "kind": self.kind,
+        }
 
 
 def minilm_config_dir() -> Path:
@@ -135,8 +182,10 @@ def _load_config(model: str):
     try:  # a Hugging Face id counts only if its config is already in the local cache: never download
         return model, AutoConfig.from_pretrained(model, local_files_only=True)
     except (OSError, ValueError) as exc:
-        raise UnknownModel(f"unknown model {model!r}: not built in, not a local folder with config.json, "
-                           f"and not in the local Hugging Face cache") from exc
+        raise UnknownModel(
+            f"unknown model {model!r}: not built in, not a local folder with config.json, "
+            f"and not in the local Hugging Face cache"
+        ) from exc
 
 
 def _first(config, *names, default=0):
@@ -179,13 +228,19 @@ def model_shape(model: str) -> ModelShape:
             vectors += n
     hidden = _first(config, "hidden_size", "n_embd", "d_model")
     return ModelShape(
-        id=model, name=name, kind=kind, n_params=n_params,
+        id=model,
+        name=name,
+        kind=kind,
+        n_params=n_params,
         n_layers=_first(config, "num_hidden_layers", "n_layer", "num_layers"),
         hidden_size=hidden,
         n_heads=_first(config, "num_attention_heads", "n_head"),
         intermediate_size=_first(config, "intermediate_size", "ffn_dim", "n_inner", default=4 * hidden),
         vocab_size=_first(config, "vocab_size"),
-        largest_tensor=largest, matrix_rows=rows, matrix_cols=cols,
-        vector_params=vectors, lm_head=kind == "decoder",
+        largest_tensor=largest,
+        matrix_rows=rows,
+        matrix_cols=cols,
+        vector_params=vectors,
+        lm_head=kind == "decoder",
         config_sha256=config_hash(config.to_dict()),
     )

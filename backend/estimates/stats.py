@@ -82,8 +82,9 @@ def _binom_cdf_half(k: int, n: int) -> float:
     return sum(math.comb(n, i) for i in range(k + 1)) / 2**n
 
 
-def mcnemar_from_counts(only_a: int, only_b: int, both: int = 0, neither: int = 0,
-                        mid_p: bool = True) -> McNemar:
+def mcnemar_from_counts(
+    only_a: int, only_b: int, both: int = 0, neither: int = 0, mid_p: bool = True
+) -> McNemar:
     """McNemar's exact (or mid-p) two-sided test from the discordant counts."""
     if min(only_a, only_b, both, neither) < 0:
         raise ValueError("counts must be non-negative")
@@ -120,8 +121,9 @@ def unpack_correct(packed: bytes | str, n: int) -> list[bool]:
     return [bool(raw[i // 8] >> (7 - i % 8) & 1) for i in range(n)]
 
 
-def mcnemar_sample_size(p_discordant: float, difference: float, alpha: float = ALPHA,
-                        power: float = POWER) -> int | None:
+def mcnemar_sample_size(
+    p_discordant: float, difference: float, alpha: float = ALPHA, power: float = POWER
+) -> int | None:
     """Evaluation examples McNemar needs to detect ``difference`` (p_A − p_B) at this discordance rate.
 
     Connor (1987): n = (z_α·sqrt(ψ) + z_β·sqrt(ψ − δ²))² / δ², ψ the discordant share, δ the difference.

@@ -21,10 +21,20 @@ from filelock import FileLock, Timeout
 
 log = logging.getLogger(__name__)
 
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--disable-extensions", "--hide-scrollbars", "--run-all-compositor-stages-before-draw",
-                  "--no-pdf-header-footer")
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-extensions",
+    "--hide-scrollbars",
+    "--run-all-compositor-stages-before-draw",
+    "--no-pdf-header-footer",
+)
 # Virtual milliseconds the page may use before printing; Plotly draws three small charts well within it.
 VIRTUAL_TIME_BUDGET_MS = 20000
 
@@ -36,7 +46,8 @@ class PdfUnavailable(RuntimeError):
 def chromium_executable(configured: str = "chromium") -> str:
     """The Chromium binary (a path, or a name on the PATH); raises ``PdfUnavailable`` when absent."""
     found = shutil.which(configured) or next(
-        (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
+        (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None
+    )
     if not found:
         raise PdfUnavailable("Chromium is not installed: PDF reports need it (scripts/setup.sh installs it)")
     return found
@@ -48,8 +59,14 @@ def html_to_pdf(html: str, chromium: str = "chromium", timeout_s: float = 60.0) 
     with tempfile.TemporaryDirectory(prefix="zopoc-pdf-") as tmp:
         page, out, profile = Path(tmp) / "report.html", Path(tmp) / "report.pdf", Path(tmp) / "profile"
         page.write_text(html, encoding="utf-8")
-        cmd = [exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--virtual-time-budget={VIRTUAL_TIME_BUDGET_MS}",
-               f"--print-to-pdf={out}", page.as_uri()]
+        cmd = [
+            exe,
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={profile}",
+            f"--virtual-time-budget={VIRTUAL_TIME_BUDGET_MS}",
+            f"--print-to-pdf={out}",
+            page.as_uri(),
+        ]
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, check=False)
         except subprocess.TimeoutExpired as exc:
@@ -100,19 +117,27 @@ def cached_file(path: Path, make: Callable[[], bytes], wait_s: float = 60.0) -> 
     return path
 
 
-def cached_pdf(path: Path, html: Callable[[], str], chromium: str = "chromium", timeout_s: float = 60.0,
-               max_printers: int = 2) -> Path:
+def cached_pdf(
+    path: Path,
+    html: Callable[[], str],
+    chromium: str = "chromium",
+    timeout_s: float = 60.0,
+    max_printers: int = 2,
+) -> Path:
     """The PDF file at ``path``, printed from ``html()`` the first time (see ``cached_file``).
 
     Chromium takes seconds and a few hundred MB, and a share link needs no sign-in: one print per file at
     a time, and at most ``max_printers`` in this process at once; a request that finds every printer busy
     for ``PRINTER_WAIT_S`` gets ``PdfBusy`` (503 with Retry-After) instead of one more Chromium.
     """
+
     def printed() -> bytes:
         slots = _printers(max_printers)
         if not slots.acquire(timeout=PRINTER_WAIT_S):
-            raise PdfBusy(f"every PDF printer is busy ({max_printers}); try again in a few seconds",
-                          retry_after_s=PRINTER_WAIT_S)
+            raise PdfBusy(
+                f"every PDF printer is busy ({max_printers}); try again in a few seconds",
+                retry_after_s=PRINTER_WAIT_S,
+            )
         try:
             return html_to_pdf(html(), chromium, timeout_s)
         finally:
@@ -121,5 +146,6 @@ def cached_pdf(path: Path, html: Callable[[], str], chromium: str = "chromium", 
     try:
         return cached_file(path, printed, wait_s=timeout_s + PRINTER_WAIT_S)
     except Timeout as exc:
-        raise PdfBusy("this report's PDF is being printed; try again in a few seconds",
-                      retry_after_s=PRINTER_WAIT_S) from exc
+        raise PdfBusy(
+            "this report's PDF is being printed; try again in a few seconds", retry_after_s=PRINTER_WAIT_S
+        ) from exc

@@ -23,8 +23,12 @@ PLOTLY_URL = "/api/reports/assets/plotly.min.js"
 
 @functools.cache
 def _env() -> Environment:
-    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]),
-                       trim_blocks=True, lstrip_blocks=True)
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html", "j2"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
 
 
 def plotly_js_path() -> Path:
@@ -68,22 +72,42 @@ def method_labels(snapshot: dict) -> dict[str, str]:
 def chart_data(snapshot: dict, language: str) -> dict:
     """What the page's script plots: per run its label, method and the three series (x = step)."""
     t = texts(language)
-    return {"x_title": t["step"], "no_data": t["no_data"], "colors": method_colors(snapshot),
-            "runs": [{"method": r["method"], "label": r["label"], "series": r["series"]} for r in snapshot["runs"]]}
+    return {
+        "x_title": t["step"],
+        "no_data": t["no_data"],
+        "colors": method_colors(snapshot),
+        "runs": [
+            {"method": r["method"], "label": r["label"], "series": r["series"]} for r in snapshot["runs"]
+        ],
+    }
 
 
-def render_html(snapshot: dict, language: str, inline_plotly: bool = True, expires_at: str | None = None) -> str:
+def render_html(
+    snapshot: dict, language: str, inline_plotly: bool = True, expires_at: str | None = None
+) -> str:
     """The report page of ``snapshot`` in ``language`` ("en" | "ja"): what ``share_view`` keeps of it."""
     snapshot = share_view(snapshot)
     poc_roi = (snapshot.get("roi") or {}).get("poc") or {}
-    return _env().get_template("report.html.j2").render(
-        s=snapshot, lang=language, t=texts(language), expires_at=expires_at,
-        poc_rows={row["method"]: row for row in poc_roi.get("rows", [])},
-        memory_rows={row["method"]: row for row in snapshot.get("memory", [])},
-        labels={m.name: m.label for m in all_methods()} | method_labels(snapshot), hyper_keys=HYPER_KEYS,
-        colors=method_colors(snapshot), utilisation=roi.GPU_UTILISATION,
-        chart_data=chart_data(snapshot, language),
-        # a literal "</script" inside the inlined library would end the element early: escape it
-        plotly_inline=plotly_js().replace("</script", "<\\/script") if inline_plotly else None, plotly_src=PLOTLY_URL,
-        pct=_pct, num=_num, money=_money,
+    return (
+        _env()
+        .get_template("report.html.j2")
+        .render(
+            s=snapshot,
+            lang=language,
+            t=texts(language),
+            expires_at=expires_at,
+            poc_rows={row["method"]: row for row in poc_roi.get("rows", [])},
+            memory_rows={row["method"]: row for row in snapshot.get("memory", [])},
+            labels={m.name: m.label for m in all_methods()} | method_labels(snapshot),
+            hyper_keys=HYPER_KEYS,
+            colors=method_colors(snapshot),
+            utilisation=roi.GPU_UTILISATION,
+            chart_data=chart_data(snapshot, language),
+            # a literal "</script" inside the inlined library would end the element early: escape it
+            plotly_inline=plotly_js().replace("</script", "<\\/script") if inline_plotly else None,
+            plotly_src=PLOTLY_URL,
+            pct=_pct,
+            num=_num,
+            money=_money,
+        )
     )

@@ -21,15 +21,30 @@ from common.methods import method_color
 SNAPSHOT_VERSION = 1
 # The three comparison charts of the dashboard, and the metric each plots (memory: RSS on CPU, allocated
 # tensor memory on CUDA).
-CHARTS = {"loss": ("train/loss",), "accuracy": ("eval/accuracy",),
-          "memory": ("memory/cuda_peak_allocated_mb", "memory/peak_rss_mb")}
+CHARTS = {
+    "loss": ("train/loss",),
+    "accuracy": ("eval/accuracy",),
+    "memory": ("memory/cuda_peak_allocated_mb", "memory/peak_rss_mb"),
+}
 CHART_POINTS = 300  # per series: enough for a one-page chart, small enough for a JSON snapshot
 # (target, precision): the PoC's own model as it ran, and a 7B model in bfloat16 as it would be fine-tuned.
 ROI_TARGETS = (("poc", None), ("7b", "bfloat16"))
 FINAL_METRICS = ("acc_start", "acc_end", "final_train_loss", "s_per_step", "lr")
 # The hyperparameters a report shows per run.
-HYPER_KEYS = ("lr", "lr_source", "zo_eps", "rank", "nu", "beta", "weight_decay", "batch_size", "max_length",
-              "k_shot", "seed", "dtype")
+HYPER_KEYS = (
+    "lr",
+    "lr_source",
+    "zo_eps",
+    "rank",
+    "nu",
+    "beta",
+    "weight_decay",
+    "batch_size",
+    "max_length",
+    "k_shot",
+    "seed",
+    "dtype",
+)
 
 
 def builtin_dataset_sha256(name: str) -> str | None:
@@ -66,10 +81,13 @@ def _series(session: Session, run_id: str) -> dict:
         for name in names:
             points = downsample(session.connection(), run_id, name, max_points=CHART_POINTS)
             if points:
-                out[chart] = {"metric": name, "step": [p.step for p in points],
-                              "elapsed_s": [p.elapsed_s for p in points],
-                              "forward_passes": [p.forward_passes for p in points],
-                              "value": [p.value for p in points]}
+                out[chart] = {
+                    "metric": name,
+                    "step": [p.step for p in points],
+                    "elapsed_s": [p.elapsed_s for p in points],
+                    "forward_passes": [p.forward_passes for p in points],
+                    "value": [p.value for p in points],
+                }
                 break
     return out
 
@@ -85,15 +103,22 @@ def _memory_rows(session: Session, poc: Poc) -> list[dict]:
             est = memory.estimate(shapes.model_shape(poc.model), run.method, records.workload(run, poc, kind))
         except (shapes.UnknownModel, ValueError):
             est = None
-        rows.append({"method": run.method, "device_kind": kind, "measured_mb": run.peak_memory_mb,
-                     "baseline_mb": run.baseline_memory_mb,
-                     "estimated_mb": round(est.total / 2**20, 1) if est else None,
-                     "bytes": est.bytes if est else None})
+        rows.append(
+            {
+                "method": run.method,
+                "device_kind": kind,
+                "measured_mb": run.peak_memory_mb,
+                "baseline_mb": run.baseline_memory_mb,
+                "estimated_mb": round(est.total / 2**20, 1) if est else None,
+                "bytes": est.bytes if est else None,
+            }
+        )
     return rows
 
 
-def build_snapshot(session: Session, poc: Poc, data_dir: Path, catalog: list[gpus.Gpu],
-                   now: dt.datetime | None = None) -> dict:
+def build_snapshot(
+    session: Session, poc: Poc, data_dir: Path, catalog: list[gpus.Gpu], now: dt.datetime | None = None
+) -> dict:
     """The JSON snapshot of ``poc`` as it is now (see module docstring)."""
     now = now or dt.datetime.now(dt.UTC)
     result = records.poc_result(session, poc)
@@ -106,31 +131,48 @@ def build_snapshot(session: Session, poc: Poc, data_dir: Path, catalog: list[gpu
     runs = []
     for run in poc.runs:
         final = run.final_metrics or {}
-        runs.append({
-            "method": run.method, "label": roi.method_label(run.method), "color": method_color(run.method),
-            "state": run.state,
-            "hyperparams": run.hyperparams, "step": run.step, "forward_passes": run.forward_passes,
-            "device": run.device, "peak_memory_mb": run.peak_memory_mb, "error": run.error,
-            "started_at": run.started_at.isoformat() if run.started_at else None,
-            "finished_at": run.finished_at.isoformat() if run.finished_at else None,
-            "final_metrics": {k: final.get(k) for k in FINAL_METRICS},
-            "series": _series(session, run.id),
-        })
+        runs.append(
+            {
+                "method": run.method,
+                "label": roi.method_label(run.method),
+                "color": method_color(run.method),
+                "state": run.state,
+                "hyperparams": run.hyperparams,
+                "step": run.step,
+                "forward_passes": run.forward_passes,
+                "device": run.device,
+                "peak_memory_mb": run.peak_memory_mb,
+                "error": run.error,
+                "started_at": run.started_at.isoformat() if run.started_at else None,
+                "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+                "final_metrics": {k: final.get(k) for k in FINAL_METRICS},
+                "series": _series(session, run.id),
+            }
+        )
     verdict = (roi_by_target.get("poc") or {}).get("verdict") or {
-        "code": "incomplete", "en": "No verdict: the PoC's model could not be resolved.",
-        "ja": "判定できません。PoCのモデルを解決できませんでした。"}
+        "code": "incomplete",
+        "en": "No verdict: the PoC's model could not be resolved.",
+        "ja": "判定できません。PoCのモデルを解決できませんでした。",
+    }
     return {
         "version": SNAPSHOT_VERSION,
         "generated_at": now.isoformat(),
-        "poc": {"name": poc.name, "model": poc.model, "dataset": poc.dataset.name,
-                "created_at": poc.created_at.isoformat() if poc.created_at else None,
-                "created_by": poc.created_by, "settings": poc.settings},
+        "poc": {
+            "name": poc.name,
+            "model": poc.model,
+            "dataset": poc.dataset.name,
+            "created_at": poc.created_at.isoformat() if poc.created_at else None,
+            "created_by": poc.created_by,
+            "settings": poc.settings,
+        },
         "runs": runs,
         "memory": _memory_rows(session, poc),
         "roi": roi_by_target,
         "verdict": verdict,
-        "fingerprints": {"model": _model_fingerprint(poc.model),
-                         "dataset": _dataset_fingerprint(poc, data_dir)},
+        "fingerprints": {
+            "model": _model_fingerprint(poc.model),
+            "dataset": _dataset_fingerprint(poc, data_dir),
+        },
     }
 
 
@@ -154,24 +196,38 @@ def share_view(snapshot: dict) -> dict:
     for run in snapshot.get("runs") or []:
         hyperparams = run.get("hyperparams") or {}
         final = run.get("final_metrics") or {}
-        runs.append({
-            **{key: run.get(key) for key in ("method", "label", "color", "state", "step", "peak_memory_mb")},
-            "hyperparams": {key: hyperparams[key] for key in HYPER_KEYS if key in hyperparams},
-            "final_metrics": {key: final.get(key) for key in FINAL_METRICS},
-            "series": run.get("series") or {},
-        })
+        runs.append(
+            {
+                **{
+                    key: run.get(key)
+                    for key in ("method", "label", "color", "state", "step", "peak_memory_mb")
+                },
+                "hyperparams": {key: hyperparams[key] for key in HYPER_KEYS if key in hyperparams},
+                "final_metrics": {key: final.get(key) for key in FINAL_METRICS},
+                "series": run.get("series") or {},
+            }
+        )
     return {
         "version": snapshot.get("version"),
         "generated_at": snapshot.get("generated_at"),
-        "poc": {"name": poc.get("name"), "dataset": poc.get("dataset"), "settings": poc.get("settings") or {}},
+        "poc": {
+            "name": poc.get("name"),
+            "dataset": poc.get("dataset"),
+            "settings": poc.get("settings") or {},
+        },
         "runs": runs,
-        "memory": [{key: row.get(key) for key in ("method", "device_kind", "measured_mb", "estimated_mb")}
-                   for row in snapshot.get("memory") or []],
+        "memory": [
+            {key: row.get(key) for key in ("method", "device_kind", "measured_mb", "estimated_mb")}
+            for row in snapshot.get("memory") or []
+        ],
         "roi": snapshot.get("roi") or {},
         "verdict": snapshot.get("verdict"),
         "fingerprints": {
-            "model": {"name": _shown_model_name(model.get("name")), "n_params": model.get("n_params"),
-                      "config_sha256": model.get("config_sha256")},
+            "model": {
+                "name": _shown_model_name(model.get("name")),
+                "n_params": model.get("n_params"),
+                "config_sha256": model.get("config_sha256"),
+            },
             "dataset": {"name": dataset.get("name"), "sha256": dataset.get("sha256")},
         },
     }

@@ -38,8 +38,15 @@ def as_utc(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
-def create_report(session: Session, poc: Poc, language: str, expires_in_days: int, data_dir,
-                  catalog: list[gpus.Gpu], now: dt.datetime | None = None) -> tuple[Report, str]:
+def create_report(
+    session: Session,
+    poc: Poc,
+    language: str,
+    expires_in_days: int,
+    data_dir,
+    catalog: list[gpus.Gpu],
+    now: dt.datetime | None = None,
+) -> tuple[Report, str]:
     """Freeze ``poc`` into a new report row (committed); return it and its token (not stored)."""
     if language not in LANGUAGES:
         raise ValueError(f"language must be one of {LANGUAGES}")
@@ -47,9 +54,15 @@ def create_report(session: Session, poc: Poc, language: str, expires_in_days: in
         raise ValueError(f"expires_in_days must lie in [1, {MAX_EXPIRY_DAYS}]")
     now = now or dt.datetime.now(dt.UTC)
     token = secrets.token_urlsafe(TOKEN_BYTES)
-    report = Report(poc_id=poc.id, token_hash=digest(token), token_prefix=token[:8], language=language,
-                    snapshot=build_snapshot(session, poc, data_dir, catalog, now=now), created_at=now,
-                    expires_at=now + dt.timedelta(days=expires_in_days))
+    report = Report(
+        poc_id=poc.id,
+        token_hash=digest(token),
+        token_prefix=token[:8],
+        language=language,
+        snapshot=build_snapshot(session, poc, data_dir, catalog, now=now),
+        created_at=now,
+        expires_at=now + dt.timedelta(days=expires_in_days),
+    )
     session.add(report)
     session.commit()
     return report, token
@@ -58,8 +71,11 @@ def create_report(session: Session, poc: Poc, language: str, expires_in_days: in
 def get_report(session: Session, token: str, now: dt.datetime | None = None) -> Report:
     """The live report with ``token``; raises ``ReportNotFound`` (unknown, revoked, its PoC deleted) or
     ``ReportExpired``."""
-    found = session.execute(sa.select(Report, Poc.deleted_at).outerjoin(Poc, Poc.id == Report.poc_id)
-                            .where(Report.token_hash == digest(token))).first()
+    found = session.execute(
+        sa.select(Report, Poc.deleted_at)
+        .outerjoin(Poc, Poc.id == Report.poc_id)
+        .where(Report.token_hash == digest(token))
+    ).first()
     if found is None:
         raise ReportNotFound(token)
     report, poc_deleted_at = found
@@ -73,8 +89,11 @@ def get_report(session: Session, token: str, now: dt.datetime | None = None) -> 
 
 def find_poc_report(session: Session, poc_id: str, reference: str) -> Report | None:
     """The report of PoC ``poc_id`` named by its id or by its token (any state), or None."""
-    return session.scalar(sa.select(Report).where(
-        Report.poc_id == poc_id, sa.or_(Report.id == reference, Report.token_hash == digest(reference))))
+    return session.scalar(
+        sa.select(Report).where(
+            Report.poc_id == poc_id, sa.or_(Report.id == reference, Report.token_hash == digest(reference))
+        )
+    )
 
 
 def revoke_report(session: Session, report: Report) -> Report:
@@ -86,11 +105,15 @@ def revoke_report(session: Session, report: Report) -> Report:
 
 def revoke_poc_reports(session: Session, poc_id: str) -> None:
     """Revoke every live report of a PoC, in the caller's transaction (the PoC is being deleted)."""
-    session.execute(sa.update(Report).where(Report.poc_id == poc_id, Report.revoked_at.is_(None))
-                    .values(revoked_at=dt.datetime.now(dt.UTC)))
+    session.execute(
+        sa.update(Report)
+        .where(Report.poc_id == poc_id, Report.revoked_at.is_(None))
+        .values(revoked_at=dt.datetime.now(dt.UTC))
+    )
 
 
 def list_reports(session: Session, poc_id: str) -> list[Report]:
     """The reports of a PoC, newest first (revoked and expired included, for the manager's overview)."""
-    return list(session.scalars(sa.select(Report).where(Report.poc_id == poc_id)
-                                .order_by(Report.created_at.desc())))
+    return list(
+        session.scalars(sa.select(Report).where(Report.poc_id == poc_id).order_by(Report.created_at.desc()))
+    )

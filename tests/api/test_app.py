@@ -13,8 +13,12 @@ from backend.auth.policy import api_routes
 def test_openapi_documents_every_operation(client):
     spec = client.get("/api/openapi.json").json()
     operations = [(path, method, op) for path, ops in spec["paths"].items() for method, op in ops.items()]
-    served = {(info.path, method.lower()) for info in api_routes(client.app)
-              if info.route.include_in_schema for method in info.methods}
+    served = {
+        (info.path, method.lower())
+        for info in api_routes(client.app)
+        if info.route.include_in_schema
+        for method in info.methods
+    }
     assert {(path, method) for path, method, _ in operations} == served
     for path, method, op in operations:
         assert op.get("summary"), f"{method} {path} has no summary"
@@ -68,8 +72,7 @@ def test_api_threads_setting_sizes_the_handler_thread_pool(api_env, database_url
 
     app = create_app(settings.model_copy(update={"api_threads": 7}))
     with TestClient(app) as client:
-        assert client.portal.call(
-            lambda: anyio.to_thread.current_default_thread_limiter().total_tokens) == 7
+        assert client.portal.call(lambda: anyio.to_thread.current_default_thread_limiter().total_tokens) == 7
 
 
 def test_the_dashboard_and_every_answer_carry_security_headers(api_env, database_url, settings, tmp_path):

@@ -28,13 +28,18 @@ def test_builtin_datasets_are_listed(client):
 
 def test_upload_csv_stores_it_under_a_generated_name(client, settings, sessions):
     files_before = files_under(settings.data_dir)
-    response = client.post("/api/datasets", files={"file": ("../../etc/My Reviews.csv", CSV)},
-                           data={"name": "reviews"})
+    response = client.post(
+        "/api/datasets", files={"file": ("../../etc/My Reviews.csv", CSV)}, data={"name": "reviews"}
+    )
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["name"] == "reviews"
     assert (body["n_rows"], body["labels"], body["text_column"], body["label_column"]) == (
-        3, ["neg", "pos"], "text", "label")
+        3,
+        ["neg", "pos"],
+        "text",
+        "label",
+    )
     assert body["sha256"] == hashlib.sha256(CSV).hexdigest() and body["size_bytes"] == len(CSV)
     assert body["preview"]["rows"][1] == {"text": "a dull film", "label": "neg"}
     stored = [f for f in files_under(settings.data_dir) if f not in files_before]
@@ -65,20 +70,36 @@ def _assert_refused(client, sessions, settings, files, status, detail):
 
 
 def test_empty_file_is_refused(client, sessions, settings):
-    _assert_refused(client, sessions, settings, {"file": ("e.csv", b"")}, 422, {
-        "message": "e.csv: 1 problem found; nothing was stored",
-        "errors": [{"row": None, "field": "file", "problem": "the file is empty"}]})
+    _assert_refused(
+        client,
+        sessions,
+        settings,
+        {"file": ("e.csv", b"")},
+        422,
+        {
+            "message": "e.csv: 1 problem found; nothing was stored",
+            "errors": [{"row": None, "field": "file", "problem": "the file is empty"}],
+        },
+    )
 
 
 def test_malformed_rows_are_reported_by_line(client, sessions, settings):
     data = b"text,label\ngood one,pos\n,neg\nno label,\ntoo,many,fields\nbad one,neg\n"
-    _assert_refused(client, sessions, settings, {"file": ("bad.csv", data)}, 422, {
-        "message": "bad.csv: 3 problems found; nothing was stored",
-        "errors": [
-            {"row": 5, "field": "row", "problem": "has 3 fields, the header has 2"},
-            {"row": 3, "field": "text", "problem": "the text is missing"},
-            {"row": 4, "field": "label", "problem": "the label is missing"},
-        ]})
+    _assert_refused(
+        client,
+        sessions,
+        settings,
+        {"file": ("bad.csv", data)},
+        422,
+        {
+            "message": "bad.csv: 3 problems found; nothing was stored",
+            "errors": [
+                {"row": 5, "field": "row", "problem": "has 3 fields, the header has 2"},
+                {"row": 3, "field": "text", "problem": "the text is missing"},
+                {"row": 4, "field": "label", "problem": "the label is missing"},
+            ],
+        },
+    )
 
 
 def test_broken_jsonl_is_reported_by_line(client, sessions, settings):
@@ -92,10 +113,19 @@ def test_broken_jsonl_is_reported_by_line(client, sessions, settings):
 
 
 def test_unsupported_file_type_is_refused(client, sessions, settings):
-    _assert_refused(client, sessions, settings, {"file": ("data.xlsx", b"PK\x03\x04")}, 422, {
-        "message": "file: 'data.xlsx' is not a .csv, .tsv or .jsonl file",
-        "errors": [{"row": None, "field": "file",
-                    "problem": "'data.xlsx' is not a .csv, .tsv or .jsonl file"}]})
+    _assert_refused(
+        client,
+        sessions,
+        settings,
+        {"file": ("data.xlsx", b"PK\x03\x04")},
+        422,
+        {
+            "message": "file: 'data.xlsx' is not a .csv, .tsv or .jsonl file",
+            "errors": [
+                {"row": None, "field": "file", "problem": "'data.xlsx' is not a .csv, .tsv or .jsonl file"}
+            ],
+        },
+    )
 
 
 def test_file_over_the_limit_is_413(client, sessions, settings):
@@ -104,8 +134,14 @@ def test_file_over_the_limit_is_413(client, sessions, settings):
     try:
         # Within the body limit (1 KiB plus multipart framing), but the file itself is over 1 KiB.
         big = b"text,label\n" + b"a long enough sentence,pos\n" * 100  # 2.7 KB
-        _assert_refused(client, sessions, settings, {"file": ("big.csv", big)}, 413,
-                        "the file is larger than the limit of 0.000976562 MB")
+        _assert_refused(
+            client,
+            sessions,
+            settings,
+            {"file": ("big.csv", big)},
+            413,
+            "the file is larger than the limit of 0.000976562 MB",
+        )
     finally:
         client.app.dependency_overrides.clear()
 
@@ -115,8 +151,14 @@ def test_a_body_over_the_upload_limit_is_refused_before_it_is_read(client, sessi
 
     limit_kib = (settings.max_upload_bytes + MULTIPART_SLACK_BYTES) / 1024
     huge = b"text,label\n" + b"x" * (settings.max_upload_bytes + MULTIPART_SLACK_BYTES)
-    _assert_refused(client, sessions, settings, {"file": ("huge.csv", huge)}, 413,
-                    f"the request body is larger than this route's limit of {limit_kib:g} KiB")
+    _assert_refused(
+        client,
+        sessions,
+        settings,
+        {"file": ("huge.csv", huge)},
+        413,
+        f"the request body is larger than this route's limit of {limit_kib:g} KiB",
+    )
 
 
 def test_unknown_dataset_is_404(client):
@@ -136,8 +178,10 @@ def test_a_file_of_bad_rows_gets_a_short_answer(client, sessions, settings):
     assert len(response.content) < 20_000
     detail = response.json()["detail"]
     assert len(detail["errors"]) == MAX_ERRORS
-    assert detail["message"] == f"ones.jsonl: reading stopped at {MAX_ERRORS} problems (fix these first); " \
-                                "nothing was stored"
+    assert (
+        detail["message"] == f"ones.jsonl: reading stopped at {MAX_ERRORS} problems (fix these first); "
+        "nothing was stored"
+    )
     with sessions() as session:
         assert session.scalar(sa.select(sa.func.count()).where(Dataset.builtin.is_(False))) == 0
 

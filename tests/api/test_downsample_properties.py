@@ -24,8 +24,11 @@ def series(draw):
 def test_merge_keeps_edges_and_extremes_within_the_budget(points, max_points):
     first, last = points[0], points[-1]
     n_buckets = (max_points - 2) // 2
-    out = _with_edges(_merge(((p.step, p, p) for p in points), first.step, last.step - first.step + 1,
-                             n_buckets), first, last)
+    out = _with_edges(
+        _merge(((p.step, p, p) for p in points), first.step, last.step - first.step + 1, n_buckets),
+        first,
+        last,
+    )
     assert len(out) <= max(max_points, 2)
     assert out[0] == first and out[-1] == last
     steps = [p.step for p in out]

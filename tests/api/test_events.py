@@ -45,8 +45,9 @@ def read_events(response: httpx.Response, count: int) -> list[dict]:
             continue
         if line == "":
             if "data" in fields:
-                events.append({"event": fields.get("event"), "id": fields.get("id"),
-                               "data": json.loads(fields["data"])})
+                events.append(
+                    {"event": fields.get("event"), "id": fields.get("id"), "data": json.loads(fields["data"])}
+                )
                 if len(events) == count:
                     return events
             fields = {}
@@ -65,8 +66,13 @@ def add_event(sessions, poc_id: str, kind: str, payload: dict, run_id: str | Non
 
 
 def _batch(run_id: str, steps: range) -> dict:
-    return {"run_id": run_id, "points": [{"step": s, "elapsed_s": s / 4, "forward_passes": 2 * s,
-                                          "values": {"train/loss": 1.0 / (s + 1)}} for s in steps]}
+    return {
+        "run_id": run_id,
+        "points": [
+            {"step": s, "elapsed_s": s / 4, "forward_passes": 2 * s, "values": {"train/loss": 1.0 / (s + 1)}}
+            for s in steps
+        ],
+    }
 
 
 def test_replay_in_order_then_resume_inside_a_batch(server, make_poc, sessions, owner):
@@ -89,8 +95,9 @@ def test_replay_in_order_then_resume_inside_a_batch(server, make_poc, sessions, 
         assert events[2]["data"] == _batch(run_id, range(0, 3))
 
         # After a whole event, and with ?after= instead of the header.
-        with http.stream("GET", f"/api/pocs/{poc['id']}/events",
-                         headers={"Last-Event-ID": str(seq_batch)}) as response:
+        with http.stream(
+            "GET", f"/api/pocs/{poc['id']}/events", headers={"Last-Event-ID": str(seq_batch)}
+        ) as response:
             assert read_events(response, 1)[0]["id"] == str(seq_run)
         with http.stream("GET", f"/api/pocs/{poc['id']}/events", params={"after": start}) as response:
             assert read_events(response, 1)[0]["id"] == str(seq_batch)
@@ -101,8 +108,9 @@ def test_replay_in_order_then_resume_inside_a_batch(server, make_poc, sessions, 
         assert response.json()["detail"]["errors"][0]["field"] == "Last-Event-ID"
 
 
-def test_many_streams_of_one_poc_share_one_feed_and_each_get_every_row(server, make_poc, sessions,
-                                                                         settings, owner):
+def test_many_streams_of_one_poc_share_one_feed_and_each_get_every_row(
+    server, make_poc, sessions, settings, owner
+):
     """Streams joining while rows are written (some resuming mid-way) all get every row once, in order."""
     poc = make_poc()
     run_id = poc["runs"][0]["id"]
@@ -119,14 +127,14 @@ def test_many_streams_of_one_poc_share_one_feed_and_each_get_every_row(server, m
         try:
             time.sleep(0.03 * k)  # join at different points of the writing
             with httpx.Client(base_url=server, timeout=20, headers=owner.headers) as http:
-                with http.stream("GET", f"/api/pocs/{poc['id']}/events",
-                                 params={"after": start}) as response:
+                with http.stream("GET", f"/api/pocs/{poc['id']}/events", params={"after": start}) as response:
                     results[k] = read_events(response, n_rows)
         except Exception as exc:  # reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=produce)] + [threading.Thread(target=consume, args=(k,))
-                                                    for k in range(8)]
+    threads = [threading.Thread(target=produce)] + [
+        threading.Thread(target=consume, args=(k,)) for k in range(8)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -144,12 +152,15 @@ def test_live_events_follow(server, make_poc, sessions, settings, owner):
     poc = make_poc()
     run_id = poc["runs"][0]["id"]
     with httpx.Client(base_url=server, timeout=10, headers=owner.headers) as http:
-        with http.stream("GET", f"/api/pocs/{poc['id']}/events",
-                         params={"after": poc["last_event_seq"]}) as response:
+        with http.stream(
+            "GET", f"/api/pocs/{poc['id']}/events", params={"after": poc["last_event_seq"]}
+        ) as response:
+
             def produce():
                 time.sleep(0.5)  # the stream is waiting by now
                 add_event(sessions, poc["id"], "run", {"id": run_id, "state": "running"}, run_id)
                 publish(settings, poc["id"])  # wakes the stream at once where Redis is configured
+
             producer = threading.Thread(target=produce)
             started = time.monotonic()
             producer.start()
@@ -169,7 +180,8 @@ def test_events_of_unknown_poc_or_bad_resume_point(server, make_poc, owner):
         response = http.get(f"/api/pocs/{poc['id']}/events", headers={"Last-Event-ID": "abc"})
         assert response.status_code == 422
         assert response.json()["detail"]["errors"] == [
-            {"row": None, "field": "Last-Event-ID", "problem": "'abc' is not an event id of this stream"}]
+            {"row": None, "field": "Last-Event-ID", "problem": "'abc' is not an event id of this stream"}
+        ]
 
 
 def test_idle_stream_sends_heartbeat_comments(server, make_poc, monkeypatch, owner):
@@ -179,8 +191,9 @@ def test_idle_stream_sends_heartbeat_comments(server, make_poc, monkeypatch, own
     monkeypatch.setattr(fastapi.routing, "_PING_INTERVAL", 0.3)
     poc = make_poc()
     with httpx.Client(base_url=server, timeout=10, headers=owner.headers) as http:
-        with http.stream("GET", f"/api/pocs/{poc['id']}/events",
-                         params={"after": poc["last_event_seq"]}) as response:
+        with http.stream(
+            "GET", f"/api/pocs/{poc['id']}/events", params={"after": poc["last_event_seq"]}
+        ) as response:
             lines = response.iter_lines()
             seen = [next(lines) for _ in range(6)]
     assert ": ping" in seen

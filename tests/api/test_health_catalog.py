@@ -36,11 +36,25 @@ def test_models_lists_the_builtins(client):
     body = client.get("/api/models").json()
     assert body["count"] == len(body["data"]) == 5
     minilm = body["data"][0]
-    assert minilm == {"id": "minilm", "name": "MiniLM-L6 (embedded)", "n_params": 22713216, "builtin": True,
-                      "kind": "encoder", "min_layer_dim": 384, "licence": "Apache-2.0",
-                      "description": "sentence encoder with a classification head; fast, English",
-                      "installed": True, "languages": ["en"]}
-    assert {m["id"] for m in body["data"]} == {"minilm", "smollm2-135m", "gemma3-270m", "tiny-bert", "tiny-gpt2"}
+    assert minilm == {
+        "id": "minilm",
+        "name": "MiniLM-L6 (embedded)",
+        "n_params": 22713216,
+        "builtin": True,
+        "kind": "encoder",
+        "min_layer_dim": 384,
+        "licence": "Apache-2.0",
+        "description": "sentence encoder with a classification head; fast, English",
+        "installed": True,
+        "languages": ["en"],
+    }
+    assert {m["id"] for m in body["data"]} == {
+        "minilm",
+        "smollm2-135m",
+        "gemma3-270m",
+        "tiny-bert",
+        "tiny-gpt2",
+    }
 
 
 @pytest.fixture
@@ -48,7 +62,9 @@ def model_root(client, settings, tmp_path):
     """A model root (``model_roots``) for the app, under the test's own folder."""
     root = tmp_path / "models"
     root.mkdir()
-    client.app.dependency_overrides[get_settings] = lambda: settings.model_copy(update={"model_roots": [root]})
+    client.app.dependency_overrides[get_settings] = lambda: settings.model_copy(
+        update={"model_roots": [root]}
+    )
     yield root
     client.app.dependency_overrides.clear()
 
@@ -67,22 +83,38 @@ def test_model_check_refuses_unknown_models(client, model_root):
     error = response.json()["detail"]["errors"][0]
     assert error["field"] == "model"
     assert error["problem"].startswith(
-        "unknown model 'no-such-model': use a built-in model (minilm, smollm2-135m")
+        "unknown model 'no-such-model': use a built-in model (minilm, smollm2-135m"
+    )
     (model_root / "empty").mkdir()
     response = client.post("/api/models/check", json={"model": str(model_root / "empty")})
     assert response.status_code == 422
     assert response.json()["detail"]["errors"][0]["problem"] == (
-        f"unknown model {str(model_root / 'empty')!r}: the folder has no config.json")
+        f"unknown model {str(model_root / 'empty')!r}: the folder has no config.json"
+    )
 
 
-def test_folders_outside_the_model_roots_are_never_looked_at(client, model_root, tmp_path,
-                                                             builtin_dataset_id):
+def test_folders_outside_the_model_roots_are_never_looked_at(
+    client, model_root, tmp_path, builtin_dataset_id
+):
     outside = tmp_path / "elsewhere"  # a real model folder, but not under a root
     outside.mkdir()
     (outside / "config.json").write_text(json.dumps({"hidden_size": 48}))
     (model_root / "escape").symlink_to(outside, target_is_directory=True)
-    names = ["/root", "/", "/etc", "/nonexistent/x", "~root", "~", str(outside), str(model_root / "escape"),
-             f"{model_root}/../elsewhere", "../../etc", "./var", str(model_root), "/etc/passwd"]
+    names = [
+        "/root",
+        "/",
+        "/etc",
+        "/nonexistent/x",
+        "~root",
+        "~",
+        str(outside),
+        str(model_root / "escape"),
+        f"{model_root}/../elsewhere",
+        "../../etc",
+        "./var",
+        str(model_root),
+        "/etc/passwd",
+    ]
     answers = {}
     for name in names:
         response = client.post("/api/models/check", json={"model": name})
@@ -94,8 +126,9 @@ def test_folders_outside_the_model_roots_are_never_looked_at(client, model_root,
     assert "under the server's model folders" in next(iter(answers.values()))
     # Nor can one train on such a folder.
     for name in (str(outside), str(model_root / "escape")):
-        response = client.post("/api/pocs", json={"name": "x", "model": name, "dataset_id": builtin_dataset_id,
-                                                  "steps": 5})
+        response = client.post(
+            "/api/pocs", json={"name": "x", "model": name, "dataset_id": builtin_dataset_id, "steps": 5}
+        )
         assert response.status_code == 422 and response.json()["detail"]["errors"][0]["field"] == "model"
 
 
@@ -108,16 +141,22 @@ def test_methods_carry_the_papers_zo_defaults(client):
     body = client.get("/api/methods").json()
     methods = {m["method"]: m for m in body["data"]}
     assert set(methods) == {"lozo", "lozo_m", "mezo", "adamw", "sgd"}
-    assert methods["lozo"]["defaults"] == {"lr": None, "zo_eps": 1e-3, "weight_decay": 0.0, "rank": 2,
-                                           "nu": 50}
+    assert methods["lozo"]["defaults"] == {
+        "lr": None,
+        "zo_eps": 1e-3,
+        "weight_decay": 0.0,
+        "rank": 2,
+        "nu": 50,
+    }
     assert methods["lozo_m"]["defaults"]["beta"] == 0.9
     assert methods["mezo"]["zeroth_order"] is True and methods["adamw"]["zeroth_order"] is False
     low, high = methods["lozo"]["ranges"]["lr"]
     assert low < 1e-7 < 1e-4 < high  # the papers' and our measured ZO learning rates are allowed
 
 
-def test_rank_is_checked_against_a_hub_model_already_in_the_local_cache(client, tmp_path, monkeypatch,
-                                                                        builtin_dataset_id):
+def test_rank_is_checked_against_a_hub_model_already_in_the_local_cache(
+    client, tmp_path, monkeypatch, builtin_dataset_id
+):
     # The layout huggingface_hub leaves after a download; the API reads it without any network access.
     import huggingface_hub.constants
 
@@ -129,13 +168,23 @@ def test_rank_is_checked_against_a_hub_model_already_in_the_local_cache(client, 
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path))
 
     assert client.post("/api/models/check", json={"model": "acme/small-lm"}).json()["min_layer_dim"] == 16
-    response = client.post("/api/pocs", json={"name": "x", "model": "acme/small-lm",
-                                              "dataset_id": builtin_dataset_id,
-                                              "methods": [{"method": "lozo", "rank": 17}]})
+    response = client.post(
+        "/api/pocs",
+        json={
+            "name": "x",
+            "model": "acme/small-lm",
+            "dataset_id": builtin_dataset_id,
+            "methods": [{"method": "lozo", "rank": 17}],
+        },
+    )
     assert response.status_code == 422
-    assert response.json()["detail"]["errors"] == [{
-        "row": None, "field": "methods[0].rank",
-        "problem": "rank 17 is larger than the smallest layer dimension (16) of acme/small-lm"}]
+    assert response.json()["detail"]["errors"] == [
+        {
+            "row": None,
+            "field": "methods[0].rank",
+            "problem": "rank 17 is larger than the smallest layer dimension (16) of acme/small-lm",
+        }
+    ]
 
 
 def test_the_embedded_decoder_is_listed_and_accepted(client):
@@ -156,8 +205,16 @@ def test_prompt_preview_fills_the_defaults_the_engine_uses(client, builtin_datas
     assert len(answer["label_words"]) == len(answer["label_names"]) == 2
     assert all(c.startswith(answer["prompt"]) for c in answer["completions"])
     assert answer["example"] in answer["prompt"]
-    own = client.post("/api/prompts/preview", json={"dataset_id": builtin_dataset_id, "template": "{text} So: {mask}",
-                                                    "label_words": ["bad", "good"]}).json()
+    own = client.post(
+        "/api/prompts/preview",
+        json={
+            "dataset_id": builtin_dataset_id,
+            "template": "{text} So: {mask}",
+            "label_words": ["bad", "good"],
+        },
+    ).json()
     assert own["completions"][1].endswith("So: good")
-    refused = client.post("/api/prompts/preview", json={"dataset_id": builtin_dataset_id, "template": "no blank"})
+    refused = client.post(
+        "/api/prompts/preview", json={"dataset_id": builtin_dataset_id, "template": "no blank"}
+    )
     assert refused.status_code == 422 and refused.json()["detail"]["errors"][0]["field"] == "template"

@@ -17,26 +17,29 @@ from backend.ingest import Point, write_points
 def _ingest(sessions, run_id: str, points: list[Point], batch: int = 5000) -> None:
     with sessions() as session:
         for start in range(0, len(points), batch):
-            write_points(session, run_id, points[start:start + batch])
+            write_points(session, run_id, points[start : start + batch])
             session.commit()
 
 
 def _loss_curve(n: int, seed: int = 0) -> list[Point]:
     rng = random.Random(seed)
-    return [Point("train/loss", step, step * 0.25, 2 * step,
-                  1.0 / (1 + step / 500) + rng.uniform(-0.05, 0.05)) for step in range(n)]
+    return [
+        Point("train/loss", step, step * 0.25, 2 * step, 1.0 / (1 + step / 500) + rng.uniform(-0.05, 0.05))
+        for step in range(n)
+    ]
 
 
 def test_long_series_keeps_first_last_and_extremes(client, make_poc, sessions):
     poc = make_poc()
     run_id = poc["runs"][0]["id"]
     points = _loss_curve(40_000)  # a span above the raw-read limit: the rollups answer
-    points[12_345] = Point("train/loss", 12_345, 12_345 * 0.25, 24_690, 9.5)   # a spike
+    points[12_345] = Point("train/loss", 12_345, 12_345 * 0.25, 24_690, 9.5)  # a spike
     points[31_000] = Point("train/loss", 31_000, 31_000 * 0.25, 62_000, -3.0)  # a dip
     _ingest(sessions, run_id, points)
 
-    body = client.get(f"/api/pocs/{poc['id']}/metrics",
-                      params={"names": "train/loss", "max_points": 500}).json()
+    body = client.get(
+        f"/api/pocs/{poc['id']}/metrics", params={"names": "train/loss", "max_points": 500}
+    ).json()
     assert body["x"] == "step"
     series = body["runs"][run_id]["train/loss"]
     assert 250 <= len(series["x"]) <= 500
@@ -70,8 +73,9 @@ def test_short_and_sparse_series_come_back_whole(client, make_poc, sessions):
     poc = make_poc()
     run_id = poc["runs"][0]["id"]
     loss = _loss_curve(120)
-    accuracy = [Point("eval/accuracy", step, step * 0.3, step * 2, 0.5 + step / 10_000)
-                for step in range(0, 3001, 50)]
+    accuracy = [
+        Point("eval/accuracy", step, step * 0.3, step * 2, 0.5 + step / 10_000) for step in range(0, 3001, 50)
+    ]
     nan = [Point("zo/projected_grad", 0, 0.0, 0, 1.5), Point("zo/projected_grad", 1, 0.25, 2, None)]
     _ingest(sessions, run_id, loss + accuracy + nan)
     body = client.get(f"/api/pocs/{poc['id']}/metrics").json()["runs"][run_id]
@@ -89,11 +93,23 @@ def test_points_without_rollups_are_still_downsampled_correctly(client, make_poc
     values = [math.sin(step / 700) for step in range(10_000)]
     values[7_777] = 42.0
     with sessions() as session, session.begin():
-        session.execute(sa.insert(MetricPoint), [
-            {"run_id": run_id, "name": "train/loss", "step": s, "elapsed_s": s / 10, "forward_passes": s,
-             "value": v} for s, v in enumerate(values)])
-    body = client.get(f"/api/pocs/{poc['id']}/metrics",
-                      params={"names": "train/loss", "max_points": 100}).json()
+        session.execute(
+            sa.insert(MetricPoint),
+            [
+                {
+                    "run_id": run_id,
+                    "name": "train/loss",
+                    "step": s,
+                    "elapsed_s": s / 10,
+                    "forward_passes": s,
+                    "value": v,
+                }
+                for s, v in enumerate(values)
+            ],
+        )
+    body = client.get(
+        f"/api/pocs/{poc['id']}/metrics", params={"names": "train/loss", "max_points": 100}
+    ).json()
     series = body["runs"][run_id]["train/loss"]
     assert len(series["x"]) <= 100
     assert (series["x"][0], series["x"][-1]) == (0, 9_999)

@@ -12,8 +12,22 @@ from backend.db.models import Base
 from backend.prestart import alembic_config, migrate
 from tests.support.stack import create_postgres_database, drop_postgres_database
 
-TABLES = {"datasets", "pocs", "runs", "metric_points", "metric_rollups", "eval_results", "poc_events",
-          "reports", "users", "workspaces", "memberships", "auth_sessions", "api_tokens", "invites"}
+TABLES = {
+    "datasets",
+    "pocs",
+    "runs",
+    "metric_points",
+    "metric_rollups",
+    "eval_results",
+    "poc_events",
+    "reports",
+    "users",
+    "workspaces",
+    "memberships",
+    "auth_sessions",
+    "api_tokens",
+    "invites",
+}
 
 
 @pytest.fixture
@@ -68,8 +82,14 @@ def test_prestart_migrates_an_empty_database(empty_database_url, tmp_path):
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZOPOC_")}
     env |= {"ZOPOC_DATABASE_URL": empty_database_url, "ZOPOC_DATA_DIR": str(tmp_path / "data")}
-    result = subprocess.run([sys.executable, "-m", "backend.prestart"], cwd=REPO_ROOT, env=env,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "backend.prestart"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert _tables(empty_database_url) == TABLES | {"alembic_version"}
     assert (tmp_path / "data").is_dir()

@@ -26,11 +26,16 @@ def queued_messages(settings, kind: str = "cpu") -> int:
 
 def test_create_poc_queues_one_run_per_method(client, make_poc, sessions, settings, builtin_dataset_id):
     before = queued_messages(settings)
-    poc = make_poc(name="sentiment PoC", methods=[{"method": "lozo", "rank": 4}, {"method": "adamw",
-                                                                                     "lr": 2e-5}])
+    poc = make_poc(
+        name="sentiment PoC", methods=[{"method": "lozo", "rank": 4}, {"method": "adamw", "lr": 2e-5}]
+    )
     assert poc["state"] == "queued"
     assert (poc["name"], poc["model"], poc["dataset_id"], poc["dataset_name"]) == (
-        "sentiment PoC", "tiny-bert", builtin_dataset_id, "demo-sentiment")
+        "sentiment PoC",
+        "tiny-bert",
+        builtin_dataset_id,
+        "demo-sentiment",
+    )
     # Every run setting is stored (the defaults of common.runspec where the body gave none), and the device.
     assert poc["settings"] == {**RunSettings(steps=5).model_dump(), "device": "cpu"}
     lozo, adamw = poc["runs"]
@@ -89,18 +94,35 @@ def test_delete_cancels_runs_and_hides_the_poc(client, make_poc, sessions):
 
 
 BAD_POCS = [
-    ({"model": "nobody-knows"}, "model",
-     ("unknown model 'nobody-knows': use a built-in model (minilm, smollm2-135m, gemma3-270m, tiny-bert, tiny-gpt2), "
-      "a Hugging Face id such as 'org/name', or a folder with config.json under the server's model folders "
-      f"({VAR_DIR / 'models'})")),
-    ({"methods": [{"method": "lozo", "lr": 0.5}]}, "methods[0].lr",
-     "0.5 is out of range for LOZO: allowed 1e-09 to 0.01"),
-    ({"methods": [{"method": "adamw", "lr": 0}]}, "methods[0].lr",
-     "0 is out of range for AdamW: allowed 1e-08 to 0.1"),
-    ({"methods": [{"method": "mezo", "zo_eps": 1.0}]}, "methods[0].zo_eps",
-     "1 is out of range for MeZO: allowed 1e-06 to 0.1"),
-    ({"methods": [{"method": "lozo", "rank": 33}]}, "methods[0].rank",
-     "rank 33 is larger than the smallest layer dimension (32) of tiny-bert"),
+    (
+        {"model": "nobody-knows"},
+        "model",
+        (
+            "unknown model 'nobody-knows': use a built-in model (minilm, smollm2-135m, gemma3-270m, tiny-bert, tiny-gpt2), "
+            "a Hugging Face id such as 'org/name', or a folder with config.json under the server's model folders "
+            f"({VAR_DIR / 'models'})"
+        ),
+    ),
+    (
+        {"methods": [{"method": "lozo", "lr": 0.5}]},
+        "methods[0].lr",
+        "0.5 is out of range for LOZO: allowed 1e-09 to 0.01",
+    ),
+    (
+        {"methods": [{"method": "adamw", "lr": 0}]},
+        "methods[0].lr",
+        "0 is out of range for AdamW: allowed 1e-08 to 0.1",
+    ),
+    (
+        {"methods": [{"method": "mezo", "zo_eps": 1.0}]},
+        "methods[0].zo_eps",
+        "1 is out of range for MeZO: allowed 1e-06 to 0.1",
+    ),
+    (
+        {"methods": [{"method": "lozo", "rank": 33}]},
+        "methods[0].rank",
+        "rank 33 is larger than the smallest layer dimension (32) of tiny-bert",
+    ),
     ({"methods": [{"method": "adamw", "rank": 2}]}, "methods[0].rank", "AdamW takes no parameter 'rank'"),
     ({"methods": [{"method": "lozo"}, {"method": "lozo"}]}, "methods[1].method", "lozo is listed twice"),
     ({"dataset_id": UNKNOWN}, "dataset_id", f"no dataset with id '{UNKNOWN}'"),
@@ -108,25 +130,40 @@ BAD_POCS = [
 ]
 
 
-@pytest.mark.parametrize(("change", "field", "problem"), BAD_POCS,
-                         ids=[b[1] + ":" + b[2][:20] for b in BAD_POCS])
-def test_bad_poc_is_refused_and_writes_nothing(client, sessions, settings, builtin_dataset_id, change, field,
-                                               problem):
-    before = (count_rows(sessions, Poc), count_rows(sessions, Run), count_rows(sessions, PocEvent),
-              queued_messages(settings))
+@pytest.mark.parametrize(
+    ("change", "field", "problem"), BAD_POCS, ids=[b[1] + ":" + b[2][:20] for b in BAD_POCS]
+)
+def test_bad_poc_is_refused_and_writes_nothing(
+    client, sessions, settings, builtin_dataset_id, change, field, problem
+):
+    before = (
+        count_rows(sessions, Poc),
+        count_rows(sessions, Run),
+        count_rows(sessions, PocEvent),
+        queued_messages(settings),
+    )
     body = {"name": "bad", "model": "tiny-bert", "dataset_id": builtin_dataset_id, "steps": 5} | change
     response = client.post("/api/pocs", json=body)
     assert response.status_code == 422
-    assert response.json() == {"detail": {"message": f"{field}: {problem}",
-                                          "errors": [{"row": None, "field": field, "problem": problem}]}}
-    after = (count_rows(sessions, Poc), count_rows(sessions, Run), count_rows(sessions, PocEvent),
-             queued_messages(settings))
+    assert response.json() == {
+        "detail": {
+            "message": f"{field}: {problem}",
+            "errors": [{"row": None, "field": field, "problem": problem}],
+        }
+    }
+    after = (
+        count_rows(sessions, Poc),
+        count_rows(sessions, Run),
+        count_rows(sessions, PocEvent),
+        queued_messages(settings),
+    )
     assert after == before
 
 
 def test_schema_errors_use_the_same_shape(client, sessions):
-    response = client.post("/api/pocs", json={"name": "x", "dataset_id": "d", "methods": [{"method": "adam"}],
-                                              "batch_size": 0})
+    response = client.post(
+        "/api/pocs", json={"name": "x", "dataset_id": "d", "methods": [{"method": "adam"}], "batch_size": 0}
+    )
     assert response.status_code == 422
     detail = response.json()["detail"]
     problems = {e["field"]: e["problem"] for e in detail["errors"]}
@@ -137,10 +174,16 @@ def test_schema_errors_use_the_same_shape(client, sessions):
 
 
 def test_unknown_ids_are_404(client):
-    for method, path in [("get", f"/api/pocs/{UNKNOWN}"), ("delete", f"/api/pocs/{UNKNOWN}"),
-                         ("get", f"/api/runs/{UNKNOWN}"), ("post", f"/api/runs/{UNKNOWN}/cancel"),
-                         ("post", f"/api/runs/{UNKNOWN}/retry"), ("get", f"/api/pocs/{UNKNOWN}/metrics"),
-                         ("get", f"/api/runs/{UNKNOWN}/metrics.csv"), ("get", f"/api/pocs/{UNKNOWN}/runs")]:
+    for method, path in [
+        ("get", f"/api/pocs/{UNKNOWN}"),
+        ("delete", f"/api/pocs/{UNKNOWN}"),
+        ("get", f"/api/runs/{UNKNOWN}"),
+        ("post", f"/api/runs/{UNKNOWN}/cancel"),
+        ("post", f"/api/runs/{UNKNOWN}/retry"),
+        ("get", f"/api/pocs/{UNKNOWN}/metrics"),
+        ("get", f"/api/runs/{UNKNOWN}/metrics.csv"),
+        ("get", f"/api/pocs/{UNKNOWN}/runs"),
+    ]:
         response = getattr(client, method)(path)
         assert response.status_code == 404, path
         assert response.json()["detail"].endswith(f"{UNKNOWN} not found")
@@ -150,12 +193,21 @@ def test_cancel_a_queued_run(client, make_poc, sessions):
     run = make_poc()["runs"][0]
     body = client.post(f"/api/runs/{run['id']}/cancel").json()
     assert (body["state"], body["cancel_requested"], body["error"]) == (
-        "cancelled", True, "cancelled before it started")
+        "cancelled",
+        True,
+        "cancelled before it started",
+    )
     assert body["finished_at"] is not None
     assert client.get(f"/api/runs/{run['id']}").json() == body
     with sessions() as session:
-        run_event, poc_event = session.scalars(sa.select(PocEvent).order_by(PocEvent.seq.desc()).limit(2)).all()[::-1]
-        assert (run_event.kind, run_event.run_id, run_event.payload["state"]) == ("run", run["id"], "cancelled")
+        run_event, poc_event = session.scalars(
+            sa.select(PocEvent).order_by(PocEvent.seq.desc()).limit(2)
+        ).all()[::-1]
+        assert (run_event.kind, run_event.run_id, run_event.payload["state"]) == (
+            "run",
+            run["id"],
+            "cancelled",
+        )
         # the other run is still queued: the PoC's stored state moved from queued to running (one finished)
         assert (poc_event.kind, poc_event.payload) == ("poc", {"id": run["poc_id"], "state": "running"})
     again = client.post(f"/api/runs/{run['id']}/cancel")
@@ -184,7 +236,11 @@ def test_retry_makes_a_new_attempt(client, make_poc, settings):
     new = response.json()
     assert new["id"] != run["id"]
     assert (new["method"], new["attempt"], new["state"], new["hyperparams"]) == (
-        "lozo", 2, "queued", run["hyperparams"])
+        "lozo",
+        2,
+        "queued",
+        run["hyperparams"],
+    )
     assert queued_messages(settings) == before + 1
     poc = client.get(f"/api/pocs/{poc['id']}").json()
     assert [r["attempt"] for r in poc["runs"]] == [1, 2]
@@ -214,23 +270,41 @@ def test_every_run_setting_reaches_the_engine_through_one_path(client, make_poc,
     from common.runspec import RunSpec
     from worker.execution.spec import build_spec
 
-    chosen = {"eval_size": 40, "max_length": 48, "dtype": "bfloat16", "head_init": "random", "k_shot": 8,
-              "template": "{text} Overall: {mask}.", "label_words": ["awful", "lovely"],
-              "calibration": "contextual", "val_size": 16}
+    chosen = {
+        "eval_size": 40,
+        "max_length": 48,
+        "dtype": "bfloat16",
+        "head_init": "random",
+        "k_shot": 8,
+        "template": "{text} Overall: {mask}.",
+        "label_words": ["awful", "lovely"],
+        "calibration": "contextual",
+        "val_size": 16,
+    }
     poc = make_poc(methods=[{"method": "lozo"}, {"method": "adamw"}], **chosen)
     with sessions() as session:
         for run in session.scalars(sa.select(Run).where(Run.poc_id == poc["id"])):
             spec = build_spec(run, settings)
             assert {k: spec[k] for k in chosen} == chosen
             assert RunSpec.from_dict(spec).label_words == ["awful", "lovely"]
+
+
 def test_a_run_the_broker_refuses_fails_without_the_brokers_words(client, settings, builtin_dataset_id):
     from backend.core.config import get_settings
 
     away = settings.model_copy(update={"broker_url": "redis://127.0.0.1:1/0"})
     client.app.dependency_overrides[get_settings] = lambda: away
     try:
-        answer = client.post("/api/pocs", json={"name": "no broker", "model": "tiny-bert", "steps": 5,
-                                                "dataset_id": builtin_dataset_id, "methods": [{"method": "lozo"}]})
+        answer = client.post(
+            "/api/pocs",
+            json={
+                "name": "no broker",
+                "model": "tiny-bert",
+                "steps": 5,
+                "dataset_id": builtin_dataset_id,
+                "methods": [{"method": "lozo"}],
+            },
+        )
     finally:
         client.app.dependency_overrides.clear()
     assert answer.status_code == 201, answer.text

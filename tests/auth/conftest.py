@@ -9,7 +9,19 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.support.db import *
+# The shared database fixtures, imported by name so that each test package gets its own package-scoped
+# database (pytest finds fixtures by the names a conftest module holds).
+from tests.support.db import (  # noqa: F401
+    api_env,
+    clean_tables,
+    client,
+    database_url,
+    owner,
+    sessions,
+    settings,
+    test_stack,
+    workspace_id,
+)
 from tests.support.db import Login, login_as
 
 LOGIN_PER_EMAIL = 4
@@ -51,8 +63,9 @@ def anonymous(app):
 
 def csv_file(rows: int = 12, name: str = "tickets.csv") -> dict:
     """A small valid labelled CSV as the ``files=`` of an upload."""
-    lines = ["text,label"] + [f"ticket number {i} is {'good' if i % 2 else 'bad'},{'pos' if i % 2 else 'neg'}"
-                              for i in range(rows)]
+    lines = ["text,label"] + [
+        f"ticket number {i} is {'good' if i % 2 else 'bad'},{'pos' if i % 2 else 'neg'}" for i in range(rows)
+    ]
     return {"file": (name, io.BytesIO("\n".join(lines).encode()), "text/csv")}
 
 
@@ -96,15 +109,28 @@ def world(app, sessions) -> World:
         builtin = next(d["id"] for d in http.get("/api/datasets").json()["data"] if d["builtin"])
         dataset = http.post("/api/datasets", files=csv_file())
         assert dataset.status_code == 201, dataset.text
-        poc = http.post("/api/pocs", json={"name": "A's PoC", "model": "tiny-bert", "dataset_id": builtin,
-                                           "steps": 5})
+        poc = http.post(
+            "/api/pocs", json={"name": "A's PoC", "model": "tiny-bert", "dataset_id": builtin, "steps": 5}
+        )
         assert poc.status_code == 201, poc.text
         report = http.post(f"/api/pocs/{poc.json()['id']}/reports", json={"language": "en"})
         assert report.status_code == 201, report.text
-        invited = http.post(f"/api/workspaces/{owner.workspace_id}/invites",
-                            json={"email": f"invited-{owner.user_id[:8]}@zopoc.test", "role": "editor"})
+        invited = http.post(
+            f"/api/workspaces/{owner.workspace_id}/invites",
+            json={"email": f"invited-{owner.user_id[:8]}@zopoc.test", "role": "editor"},
+        )
         assert invited.status_code == 201, invited.text
         invite_id = http.get(f"/api/workspaces/{owner.workspace_id}/invites").json()["data"][0]["id"]
-    return World(owner, editor, viewer, member, outsider, poc.json()["id"],
-                 [r["id"] for r in poc.json()["runs"]],
-                 dataset.json()["id"], report.json()["token"], builtin, invite_id)
+    return World(
+        owner,
+        editor,
+        viewer,
+        member,
+        outsider,
+        poc.json()["id"],
+        [r["id"] for r in poc.json()["runs"]],
+        dataset.json()["id"],
+        report.json()["token"],
+        builtin,
+        invite_id,
+    )

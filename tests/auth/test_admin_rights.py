@@ -13,16 +13,19 @@ from tests.auth.conftest import World
 
 def _admin(sessions, tag: str) -> tuple[str, dict[str, str]]:
     with sessions() as session:
-        admin = accounts.create_user(session, f"admin-{tag}@zopoc.test", "a long admin password",
-                                     is_admin=True)
+        admin = accounts.create_user(
+            session, f"admin-{tag}@zopoc.test", "a long admin password", is_admin=True
+        )
         token = accounts.create_api_token(session, admin, "admin").token
         return admin.id, {"Authorization": f"Bearer {token}"}
 
 
 def test_granted_rights_work_at_once_and_withdrawn_ones_stop_at_once(app, world: World, sessions):
     _, root_headers = _admin(sessions, "root")
-    with (TestClient(app, headers=root_headers) as root,
-          TestClient(app, headers=world.member.headers) as member):
+    with (
+        TestClient(app, headers=root_headers) as root,
+        TestClient(app, headers=world.member.headers) as member,
+    ):
         assert member.get("/api/admin/users").status_code == 403
         granted = root.patch(f"/api/admin/users/{world.member.user_id}", json={"is_admin": True})
         assert granted.status_code == 200, granted.text
@@ -46,8 +49,9 @@ def test_an_administrator_cannot_withdraw_their_own_rights(app, world: World, se
     with TestClient(app, headers=root_headers) as root:
         refused = root.patch(f"/api/admin/users/{root_id}", json={"is_admin": False})
         assert refused.status_code == 409
-        assert refused.json()["detail"] == ("you cannot withdraw your own administrator rights; ask another "
-                                            "administrator")
+        assert refused.json()["detail"] == (
+            "you cannot withdraw your own administrator rights; ask another administrator"
+        )
         both = root.patch(f"/api/admin/users/{root_id}", json={"is_admin": False, "disabled": False})
         assert both.status_code == 409
         assert root.patch(f"/api/admin/users/{root_id}", json={"is_admin": True}).status_code == 200  # no-op

@@ -24,24 +24,38 @@ from tests.support.db import count_rows, files_under, login_as
 
 
 def _poc(world: World, methods=("lozo",), steps: int = 5) -> dict:
-    return {"name": "limits", "model": "tiny-bert", "dataset_id": world.builtin_dataset_id, "steps": steps,
-            "methods": [{"method": m} for m in methods]}
+    return {
+        "name": "limits",
+        "model": "tiny-bert",
+        "dataset_id": world.builtin_dataset_id,
+        "steps": steps,
+        "methods": [{"method": m} for m in methods],
+    }
 
 
 def test_login_rate_limit_answers_429_with_retry_after(anonymous, world: World):
     for _ in range(LOGIN_PER_EMAIL):
-        assert anonymous.post("/api/auth/login", json={"email": world.member.email,
-                                                       "password": "wrong guess!"}).status_code == 401
+        assert (
+            anonymous.post(
+                "/api/auth/login", json={"email": world.member.email, "password": "wrong guess!"}
+            ).status_code
+            == 401
+        )
     # Over the limit even with the right password: a guesser learns nothing more.
-    answer = anonymous.post("/api/auth/login",
-                            json={"email": world.member.email, "password": MEMBER_PASSWORD})
+    answer = anonymous.post(
+        "/api/auth/login", json={"email": world.member.email, "password": MEMBER_PASSWORD}
+    )
     assert answer.status_code == 429
     assert 1 <= int(answer.headers["retry-after"]) <= 60
     assert answer.json()["detail"]["limit"] == "login"
     assert f"{LOGIN_PER_EMAIL}/minute" in answer.json()["detail"]["message"]
     # Another account is not locked out by it.
-    assert anonymous.post("/api/auth/login", json={"email": world.owner.email,
-                                                   "password": "wrong guess!"}).status_code == 401
+    assert (
+        anonymous.post(
+            "/api/auth/login", json={"email": world.owner.email, "password": "wrong guess!"}
+        ).status_code
+        == 401
+    )
 
 
 def test_launch_rate_limit_per_user(app, world: World, sessions):
@@ -105,14 +119,24 @@ def test_share_link_reads_without_login_and_revoking_is_immediate(app, anonymous
     assert anonymous.get(f"/r/{token}").status_code == 404
     assert anonymous.get(f"/api/reports/{token}").status_code == 404
     with sessions() as session:
-        assert session.scalar(sa.select(Report.revoked_at).where(Report.token_hash == digest(token))) is not None
+        assert (
+            session.scalar(sa.select(Report.revoked_at).where(Report.token_hash == digest(token))) is not None
+        )
 
 
 def test_upload_names_cannot_reach_the_file_system(app, world: World, settings, tmp_path):
     outside_before = set(files_under(settings.data_dir.parent))
     with TestClient(app, headers=world.editor.headers) as client:
-        names = ["../../escape.csv", "..\\..\\escape.csv", "/etc/cron.d/escape.csv", "a/../../b.csv",
-                 "con.csv", "%2e%2e%2fescape.csv", "x\u202egnp.csv", ".csv"]
+        names = [
+            "../../escape.csv",
+            "..\\..\\escape.csv",
+            "/etc/cron.d/escape.csv",
+            "a/../../b.csv",
+            "con.csv",
+            "%2e%2e%2fescape.csv",
+            "x\u202egnp.csv",
+            ".csv",
+        ]
         stored = []
         for name in names:
             answer = client.post("/api/datasets", files=csv_file(name=name))
@@ -143,10 +167,12 @@ def test_upload_caps_refuse_before_storing(app, world: World, sessions, settings
         assert too_big.status_code == 413 and "MB" in too_big.json()["detail"]
         assert (count_rows(sessions, Dataset), files_under(settings.data_dir)) == before  # nothing kept
         # A JSONL file is data, never code: a pickle-like or YAML-like payload is just a bad row.
-        evil = (b'{"text": "!!python/object/apply:os.system [\\"touch /tmp/zopoc-pwned\\"]", '
-                b'"label": "a"}\n') * 3
-        answer = client.post("/api/datasets",
-                             files={"file": ("evil.jsonl", io.BytesIO(evil), "application/json")})
+        evil = (
+            b'{"text": "!!python/object/apply:os.system [\\"touch /tmp/zopoc-pwned\\"]", "label": "a"}\n'
+        ) * 3
+        answer = client.post(
+            "/api/datasets", files={"file": ("evil.jsonl", io.BytesIO(evil), "application/json")}
+        )
         assert answer.status_code in (201, 422)
     import os
 

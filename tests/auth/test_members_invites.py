@@ -15,8 +15,9 @@ from tests.auth.conftest import World
 
 def _admin_headers(sessions, tag: str) -> dict[str, str]:
     with sessions() as session:
-        admin = accounts.create_user(session, f"admin-{tag}@zopoc.test", "a long admin password",
-                                     is_admin=True)
+        admin = accounts.create_user(
+            session, f"admin-{tag}@zopoc.test", "a long admin password", is_admin=True
+        )
         return {"Authorization": f"Bearer {accounts.create_api_token(session, admin, 'admin').token}"}
 
 
@@ -28,20 +29,27 @@ def _invite(client: TestClient, workspace_id: str, email: str, role: str = "view
 
 def _accept(app, token: str):
     with TestClient(app) as anonymous:
-        return anonymous.post("/api/auth/invites/accept",
-                              json={"token": token, "password": "a long password 1"})
+        return anonymous.post(
+            "/api/auth/invites/accept", json={"token": token, "password": "a long password 1"}
+        )
 
 
 # --- adding an existing account -------------------------------------------------------------------
 
+
 def test_owner_adds_an_existing_account_by_email_who_then_sees_the_workspace(app, world: World):
     a = world.owner.workspace_id
     with TestClient(app, headers=world.owner.headers) as owner:
-        added = owner.post(f"/api/workspaces/{a}/members",
-                           json={"email": world.outsider.email.upper(), "role": "editor"})
+        added = owner.post(
+            f"/api/workspaces/{a}/members", json={"email": world.outsider.email.upper(), "role": "editor"}
+        )
     assert added.status_code == 201, added.text
-    assert {"user_id": world.outsider.user_id, "email": world.outsider.email, "name": "",
-            "role": "editor"} in added.json()["data"]
+    assert {
+        "user_id": world.outsider.user_id,
+        "email": world.outsider.email,
+        "name": "",
+        "role": "editor",
+    } in added.json()["data"]
     assert added.json()["count"] == 5
     with TestClient(app, headers=world.outsider.headers) as newcomer:
         roles = {w["id"]: w["role"] for w in newcomer.get("/api/workspaces").json()["data"]}
@@ -56,12 +64,15 @@ def test_adding_answers_404_for_an_unknown_address_and_409_for_a_member(app, wor
         unknown = owner.post(f"/api/workspaces/{a}/members", json={"email": "nobody@zopoc.test"})
         assert unknown.status_code == 404
         assert unknown.json()["detail"]["message"] == (
-            "email: no account has the e-mail address nobody@zopoc.test; invite them instead")
-        member = owner.post(f"/api/workspaces/{a}/members",
-                            json={"email": world.viewer.email, "role": "owner"})
+            "email: no account has the e-mail address nobody@zopoc.test; invite them instead"
+        )
+        member = owner.post(
+            f"/api/workspaces/{a}/members", json={"email": world.viewer.email, "role": "owner"}
+        )
         assert member.status_code == 409
         assert member.json()["detail"]["message"] == (
-            f"email: {world.viewer.email} is already a member of this workspace; change their role instead")
+            f"email: {world.viewer.email} is already a member of this workspace; change their role instead"
+        )
         assert owner.post(f"/api/workspaces/{a}/members", json={"email": "no address"}).status_code == 422
         roles = {m["email"]: m["role"] for m in owner.get(f"/api/workspaces/{a}/members").json()["data"]}
     assert roles[world.viewer.email] == "viewer"  # the refused request changed nothing
@@ -83,6 +94,7 @@ def test_only_this_workspaces_owners_may_add(app, world: World):
 
 
 # --- pending invitations --------------------------------------------------------------------------
+
 
 def test_owners_see_pending_invitations_only_and_never_the_link(app, world: World, sessions):
     a = world.owner.workspace_id
@@ -117,21 +129,28 @@ def test_a_cancelled_invitation_is_refused_at_once_with_a_clear_message(app, wor
     a = world.owner.workspace_id
     with TestClient(app, headers=world.owner.headers) as owner:
         invite = _invite(owner, a, "changed-mind@zopoc.test", "editor")
-        invite_id = next(i["id"] for i in owner.get(f"/api/workspaces/{a}/invites").json()["data"]
-                         if i["email"] == "changed-mind@zopoc.test")
+        invite_id = next(
+            i["id"]
+            for i in owner.get(f"/api/workspaces/{a}/invites").json()["data"]
+            if i["email"] == "changed-mind@zopoc.test"
+        )
         assert owner.delete(f"/api/workspaces/{a}/invites/{invite_id}").status_code == 204
         assert owner.delete(f"/api/workspaces/{a}/invites/{invite_id}").status_code == 204  # twice: no harm
     refused = _accept(app, invite["token"])
     assert refused.status_code == 400
-    assert refused.json()["detail"] == ("this invitation was cancelled; ask the person who invited you for a "
-                                        "new one")
+    assert refused.json()["detail"] == (
+        "this invitation was cancelled; ask the person who invited you for a new one"
+    )
     with TestClient(app, headers=world.owner.headers) as owner:
         emails = {m["email"] for m in owner.get(f"/api/workspaces/{a}/members").json()["data"]}
         assert "changed-mind@zopoc.test" not in emails
         # An accepted invitation cannot be cancelled any more: the person is a member now.
         used = _invite(owner, a, "quick@zopoc.test")
-        used_id = next(i["id"] for i in owner.get(f"/api/workspaces/{a}/invites").json()["data"]
-                       if i["email"] == "quick@zopoc.test")
+        used_id = next(
+            i["id"]
+            for i in owner.get(f"/api/workspaces/{a}/invites").json()["data"]
+            if i["email"] == "quick@zopoc.test"
+        )
         assert _accept(app, used["token"]).status_code == 201
         late = owner.delete(f"/api/workspaces/{a}/invites/{used_id}")
         assert late.status_code == 409 and "already accepted" in late.json()["detail"]
@@ -198,6 +217,7 @@ def test_administrators_see_and_cancel_every_pending_invitation(app, world: Worl
 
 # --- why an invitation is refused: a code beside the English sentence ----------------------------
 
+
 def test_each_refused_invitation_names_its_reason_in_a_code(app, world: World, sessions):
     a = world.owner.workspace_id
     with TestClient(app, headers=world.owner.headers) as owner:
@@ -206,8 +226,11 @@ def test_each_refused_invitation_names_its_reason_in_a_code(app, world: World, s
         cancelled = _invite(owner, a, "code-cancelled@zopoc.test")
         taken = _invite(owner, a, "code-taken@zopoc.test")
         assert _accept(app, used["token"]).status_code == 201
-        cancel_id = next(i["id"] for i in owner.get(f"/api/workspaces/{a}/invites").json()["data"]
-                         if i["email"] == "code-cancelled@zopoc.test")
+        cancel_id = next(
+            i["id"]
+            for i in owner.get(f"/api/workspaces/{a}/invites").json()["data"]
+            if i["email"] == "code-cancelled@zopoc.test"
+        )
         assert owner.delete(f"/api/workspaces/{a}/invites/{cancel_id}").status_code == 204
     with sessions() as session:
         row = session.query(Invite).filter_by(email="code-expired@zopoc.test").one()
@@ -219,10 +242,14 @@ def test_each_refused_invitation_names_its_reason_in_a_code(app, world: World, s
         "zpi_no-such-invitation": ("invite_unknown", "this invitation is unknown or was already used"),
         used["token"]: ("invite_used", "this invitation is unknown or was already used"),
         expired["token"]: ("invite_expired", "this invitation has expired; ask for a new one"),
-        cancelled["token"]: ("invite_cancelled",
-                             "this invitation was cancelled; ask the person who invited you for a new one"),
-        taken["token"]: ("invite_account_exists",
-                         "code-taken@zopoc.test already has an account; sign in instead"),
+        cancelled["token"]: (
+            "invite_cancelled",
+            "this invitation was cancelled; ask the person who invited you for a new one",
+        ),
+        taken["token"]: (
+            "invite_account_exists",
+            "code-taken@zopoc.test already has an account; sign in instead",
+        ),
     }
     for token, (code, detail) in cases.items():
         refused = _accept(app, token)

@@ -19,8 +19,14 @@ CALLERS = ("anonymous", "viewer", "editor", "owner", "outsider")
 RANK = {"viewer": 1, "editor": 2, "owner": 3}
 RESOURCE_PARAMS = ("poc_id", "run_id", "dataset_id", "workspace_id")
 # Requests that change what later requests of the same caller need: sent last, in this order.
-LAST = ("/api/runs/{run_id}/cancel", "/api/runs/{run_id}/retry", "/api/pocs/{poc_id}/reports/{report_ref}",
-        "/api/workspaces/{workspace_id}/members/{user_id}", "/api/auth/logout", "/api/pocs/{poc_id}")
+LAST = (
+    "/api/runs/{run_id}/cancel",
+    "/api/runs/{run_id}/retry",
+    "/api/pocs/{poc_id}/reports/{report_ref}",
+    "/api/workspaces/{workspace_id}/members/{user_id}",
+    "/api/auth/logout",
+    "/api/pocs/{poc_id}",
+)
 
 
 def expected(level: str, caller: str, path: str) -> int | None:
@@ -42,10 +48,17 @@ def expected(level: str, caller: str, path: str) -> int | None:
 
 
 def fill(path: str, world: World, caller_token_id: str) -> str:
-    values = {"poc_id": world.poc_id, "run_id": world.run_ids[0], "dataset_id": world.dataset_id,
-              "workspace_id": world.owner.workspace_id, "token": world.report_token,
-              "report_ref": world.report_token,
-              "user_id": world.member.user_id, "token_id": caller_token_id, "invite_id": world.invite_id}
+    values = {
+        "poc_id": world.poc_id,
+        "run_id": world.run_ids[0],
+        "dataset_id": world.dataset_id,
+        "workspace_id": world.owner.workspace_id,
+        "token": world.report_token,
+        "report_ref": world.report_token,
+        "user_id": world.member.user_id,
+        "token_id": caller_token_id,
+        "invite_id": world.invite_id,
+    }
     for name, value in values.items():
         path = path.replace("{" + name + "}", value)
     return path
@@ -55,8 +68,10 @@ def request_for(client: TestClient, method: str, path: str, template: str, world
     """Send a plausible request to the route: valid bodies where the route takes one."""
     bodies = {
         ("POST", "/api/auth/login"): {"email": world.member.email, "password": MEMBER_PASSWORD},
-        ("POST", "/api/auth/invites/accept"): {"token": "zpi_unknown-invitation",
-                                               "password": "long enough pw"},
+        ("POST", "/api/auth/invites/accept"): {
+            "token": "zpi_unknown-invitation",
+            "password": "long enough pw",
+        },
         ("POST", "/api/auth/tokens"): {"name": "matrix"},
         # A wrong current password: allowed to ask (422), changes nothing.
         ("POST", "/api/auth/password"): {"current_password": "not it", "new_password": "long enough pw"},
@@ -65,14 +80,19 @@ def request_for(client: TestClient, method: str, path: str, template: str, world
         ("PATCH", "/api/admin/users/{user_id}"): {"disabled": False},
         ("PUT", "/api/workspaces/{workspace_id}/members/{user_id}"): {"role": "viewer"},
         ("POST", "/api/workspaces/{workspace_id}/invites"): {
-            "email": f"ws-{secrets.token_hex(3)}@zopoc.test"},
+            "email": f"ws-{secrets.token_hex(3)}@zopoc.test"
+        },
         # An account that is not a member of A yet (the outsider's, in their own workspace B).
         ("POST", "/api/workspaces/{workspace_id}/members"): {"email": world.outsider.email, "role": "viewer"},
         ("POST", "/api/models/check"): {"model": "tiny-bert"},
         ("POST", "/api/estimates/memory"): {"model": "tiny-bert", "methods": ["lozo"]},
-        ("POST", "/api/pocs"): {"name": "matrix", "model": "tiny-bert",
-                                "dataset_id": world.builtin_dataset_id, "steps": 5,
-                                "methods": [{"method": "lozo"}]},
+        ("POST", "/api/pocs"): {
+            "name": "matrix",
+            "model": "tiny-bert",
+            "dataset_id": world.builtin_dataset_id,
+            "steps": 5,
+            "methods": [{"method": "lozo"}],
+        },
         ("POST", "/api/pocs/{poc_id}/reports"): {"language": "en"},
     }
     kwargs: dict = {}
@@ -95,8 +115,12 @@ def routes_in_order(app) -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize("caller", CALLERS)
 def test_every_route_answers_each_role_as_its_rule_says(app, world: World, sessions, caller):
-    login = {"viewer": world.viewer, "editor": world.editor, "owner": world.owner,
-             "outsider": world.outsider}.get(caller)
+    login = {
+        "viewer": world.viewer,
+        "editor": world.editor,
+        "owner": world.owner,
+        "outsider": world.outsider,
+    }.get(caller)
     headers = login.headers if login else {}
     spare_token_id = "no-such-token"
     if login:
@@ -116,8 +140,9 @@ def test_every_route_answers_each_role_as_its_rule_says(app, world: World, sessi
             else:
                 ok = got == want
             if not ok:
-                mismatches.append(f"{caller} {method} {template}: want {want or 'allowed'}, got {got} "
-                                  f"{answer.text[:160]}")
+                mismatches.append(
+                    f"{caller} {method} {template}: want {want or 'allowed'}, got {got} {answer.text[:160]}"
+                )
     assert not mismatches, "\n".join(mismatches)
 
 
@@ -143,6 +168,10 @@ def test_a_route_without_a_rule_stops_the_app(api_env, monkeypatch):
 
 
 def test_share_token_routes_only_read():
-    token_routes = [key for key, rule in RULES.items() if rule.level == "public"
-                    and key not in {("POST", "/api/auth/login"), ("POST", "/api/auth/invites/accept")}]
+    token_routes = [
+        key
+        for key, rule in RULES.items()
+        if rule.level == "public"
+        and key not in {("POST", "/api/auth/login"), ("POST", "/api/auth/invites/accept")}
+    ]
     assert token_routes and all(method == "GET" for method, _ in token_routes)

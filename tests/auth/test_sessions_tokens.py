@@ -50,16 +50,26 @@ def test_csrf_header_is_required_on_changes_with_a_session_cookie(app, world: Wo
         assert client.get("/api/pocs").status_code == 200  # reads need no token
         refused = client.post("/api/auth/tokens", json={"name": "cli"})
         assert refused.status_code == 403 and "X-CSRF-Token" in refused.json()["detail"]
-        assert client.post("/api/auth/tokens", json={"name": "cli"},
-                           headers={"X-CSRF-Token": "0" * 64}).status_code == 403
+        assert (
+            client.post(
+                "/api/auth/tokens", json={"name": "cli"}, headers={"X-CSRF-Token": "0" * 64}
+            ).status_code
+            == 403
+        )
         # Another session's token does not fit this session.
         with TestClient(app) as other:
             other_csrf = other.post("/api/auth/login", json=member_login(world)).json()["csrf_token"]
-        assert client.post("/api/auth/tokens", json={"name": "cli"},
-                           headers={"X-CSRF-Token": other_csrf}).status_code == 403
+        assert (
+            client.post(
+                "/api/auth/tokens", json={"name": "cli"}, headers={"X-CSRF-Token": other_csrf}
+            ).status_code
+            == 403
+        )
         with sessions() as session:
-            assert session.scalar(sa.select(sa.func.count()).select_from(ApiToken)
-                                  .where(ApiToken.name == "cli")) == 0
+            assert (
+                session.scalar(sa.select(sa.func.count()).select_from(ApiToken).where(ApiToken.name == "cli"))
+                == 0
+            )
         made = client.post("/api/auth/tokens", json={"name": "cli"}, headers={"X-CSRF-Token": csrf})
         assert made.status_code == 201
 
@@ -87,8 +97,11 @@ def test_an_expired_session_is_refused_and_forgotten_at_the_next_sign_in(app, wo
         assert other.post("/api/auth/login", json=member_login(world)).status_code == 200
         with sessions() as session:
             assert session.get(AuthSession, digest(cookie)) is None
-            expired_left = session.scalar(sa.select(sa.func.count()).select_from(AuthSession)
-                                  .where(AuthSession.expires_at <= accounts.utcnow()))
+            expired_left = session.scalar(
+                sa.select(sa.func.count())
+                .select_from(AuthSession)
+                .where(AuthSession.expires_at <= accounts.utcnow())
+            )
             assert expired_left == 0
 
 
@@ -121,8 +134,10 @@ def test_admin_invites_a_user_who_joins_with_the_invited_role(app, world: World,
     with TestClient(app, headers=world.owner.headers) as owner:
         assert owner.post("/api/admin/invites", json={"email": "x@zopoc.test"}).status_code == 403
         # An owner invites into their own workspace.
-        invite = owner.post(f"/api/workspaces/{world.owner.workspace_id}/invites",
-                            json={"email": "Analyst@zopoc.test", "role": "editor"})
+        invite = owner.post(
+            f"/api/workspaces/{world.owner.workspace_id}/invites",
+            json={"email": "Analyst@zopoc.test", "role": "editor"},
+        )
         assert invite.status_code == 201, invite.text
     with TestClient(app, headers={"Authorization": f"Bearer {admin_token}"}) as root:
         site = root.post("/api/admin/invites", json={"email": "newcomer@zopoc.test"})
@@ -131,29 +146,38 @@ def test_admin_invites_a_user_who_joins_with_the_invited_role(app, world: World,
     with sessions() as session:  # the invitation token is stored hashed only
         assert invite.json()["token"] not in str(session.scalars(sa.select(Invite.token_hash)).all())
     with TestClient(app) as anonymous:
-        short = anonymous.post("/api/auth/invites/accept", json={"token": invite.json()["token"],
-                                                                 "password": "short"})
+        short = anonymous.post(
+            "/api/auth/invites/accept", json={"token": invite.json()["token"], "password": "short"}
+        )
         assert short.status_code == 422
-        joined = anonymous.post("/api/auth/invites/accept", json={"token": invite.json()["token"],
-                                                                  "password": "analyst password 1"})
+        joined = anonymous.post(
+            "/api/auth/invites/accept",
+            json={"token": invite.json()["token"], "password": "analyst password 1"},
+        )
         assert joined.status_code == 201, joined.text
-        assert joined.json()["workspaces"] == [{"id": world.owner.workspace_id, "name": joined.json()
-                                                ["workspaces"][0]["name"], "role": "editor"}]
-        again = anonymous.post("/api/auth/invites/accept", json={"token": invite.json()["token"],
-                                                                 "password": "analyst password 1"})
+        assert joined.json()["workspaces"] == [
+            {"id": world.owner.workspace_id, "name": joined.json()["workspaces"][0]["name"], "role": "editor"}
+        ]
+        again = anonymous.post(
+            "/api/auth/invites/accept",
+            json={"token": invite.json()["token"], "password": "analyst password 1"},
+        )
         assert again.status_code == 400 and "already used" in again.json()["detail"]
-        login = anonymous.post("/api/auth/login", json={"email": "analyst@zopoc.test",
-                                                        "password": "analyst password 1"})
+        login = anonymous.post(
+            "/api/auth/login", json={"email": "analyst@zopoc.test", "password": "analyst password 1"}
+        )
         assert login.status_code == 200 and login.json()["workspaces"][0]["role"] == "editor"
-        newcomer = anonymous.post("/api/auth/invites/accept", json={"token": site.json()["token"],
-                                                                    "password": "newcomer password"})
+        newcomer = anonymous.post(
+            "/api/auth/invites/accept", json={"token": site.json()["token"], "password": "newcomer password"}
+        )
         assert [w["role"] for w in newcomer.json()["workspaces"]] == ["owner"]  # a workspace of their own
 
 
 def test_admin_disables_a_user_everywhere_at_once_and_enables_them_again(app, world: World, sessions):
     with sessions() as session:
-        admin = accounts.create_user(session, f"root-{world.member.user_id[:6]}@zopoc.test",
-                                     "a long admin password", is_admin=True)
+        admin = accounts.create_user(
+            session, f"root-{world.member.user_id[:6]}@zopoc.test", "a long admin password", is_admin=True
+        )
         admin_id, admin_token = admin.id, accounts.create_api_token(session, admin, "admin").token
     with TestClient(app) as browser:
         browser.post("/api/auth/login", json=member_login(world))
@@ -172,14 +196,21 @@ def test_admin_disables_a_user_everywhere_at_once_and_enables_them_again(app, wo
             assert on.status_code == 200 and on.json()["disabled_at"] is None
         assert browser.post("/api/auth/login", json=member_login(world)).status_code == 200
     with sessions() as session:
-        assert session.scalar(sa.select(sa.func.count()).select_from(AuthSession)
-                              .where(AuthSession.user_id == world.member.user_id)) == 1
+        assert (
+            session.scalar(
+                sa.select(sa.func.count())
+                .select_from(AuthSession)
+                .where(AuthSession.user_id == world.member.user_id)
+            )
+            == 1
+        )
 
 
 def test_admin_sees_every_workspace_with_its_owners_and_pocs(app, world: World, sessions):
     with sessions() as session:
-        admin = accounts.create_user(session, f"site-{world.owner.user_id[:6]}@zopoc.test",
-                                     "a long admin password", is_admin=True)
+        admin = accounts.create_user(
+            session, f"site-{world.owner.user_id[:6]}@zopoc.test", "a long admin password", is_admin=True
+        )
         admin_token = accounts.create_api_token(session, admin, "admin").token
     with TestClient(app, headers={"Authorization": f"Bearer {admin_token}"}) as root:
         listed = root.get("/api/admin/workspaces")

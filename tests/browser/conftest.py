@@ -25,7 +25,9 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
 def _newest_source_mtime() -> float:
     files = [p for p in (FRONTEND / "src").rglob("*") if p.is_file()]
-    files += [FRONTEND / name for name in ("index.html", "package.json", "package-lock.json", "vite.config.ts")]
+    files += [
+        FRONTEND / name for name in ("index.html", "package.json", "package-lock.json", "vite.config.ts")
+    ]
     return max(p.stat().st_mtime for p in files if p.exists())
 
 
@@ -54,15 +56,26 @@ def run_node(script: str, stack: Stack, timeout_s: float = 540, **env: str) -> s
     """Run tests/browser/<script> with BASE_URL set; fail with its whole output unless it exits 0."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     # The stack's first administrator, for servers with accounts (the scripts sign in only when asked to).
-    admin = {key: stack.env[f"ZOPOC_{key}"] for key in ("ADMIN_EMAIL", "ADMIN_PASSWORD") if f"ZOPOC_{key}" in stack.env}
+    admin = {
+        key: stack.env[f"ZOPOC_{key}"]
+        for key in ("ADMIN_EMAIL", "ADMIN_PASSWORD")
+        if f"ZOPOC_{key}" in stack.env
+    }
     result = subprocess.run(
         ["node", str(Path(__file__).parent / script)],
-        cwd=REPO, capture_output=True, text=True, timeout=timeout_s,
-        env=os.environ | {"BASE_URL": stack.base_url, "SCREENSHOT_DIR": str(SCREENSHOTS), "CHROMIUM": CHROMIUM}
-        | admin | env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        env=os.environ
+        | {"BASE_URL": stack.base_url, "SCREENSHOT_DIR": str(SCREENSHOTS), "CHROMIUM": CHROMIUM}
+        | admin
+        | env,
     )
     output = result.stdout + result.stderr
     print(output)
-    assert result.returncode == 0, f"{script} failed ({result.returncode}):\n{output}\n--- API log ---\n" \
-                                   f"{stack.api_log()[-3000:]}\n--- worker log ---\n{stack.worker_log()[-3000:]}"
+    assert result.returncode == 0, (
+        f"{script} failed ({result.returncode}):\n{output}\n--- API log ---\n"
+        f"{stack.api_log()[-3000:]}\n--- worker log ---\n{stack.worker_log()[-3000:]}"
+    )
     return output

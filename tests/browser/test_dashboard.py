@@ -45,7 +45,7 @@ EXPECTED_CHECKS = [
     "the language choice is remembered after a reload",
     "after the reload the charts are drawn again with Japanese axis titles",
     "?lang=en in the URL wins",
-    "the cancelled run is marked \"Cancelled\"",
+    'the cancelled run is marked "Cancelled"',
     "the list filters by search",
     "no errors in the browser console",
 ]
@@ -124,18 +124,35 @@ def _seed_large_poc(stack, steps: int = 100_000) -> str:
     now = dt.datetime.now(dt.UTC)
     shapes = {"lozo": (0.55, 2, 410.0, 0.86), "adamw": (0.35, 1, 870.0, 0.89), "mezo": (0.7, 2, 415.0, 0.84)}
     with stack.session() as session:
-        poc = Poc(name="Large PoC (3 × 100,000 steps)", model="minilm",
-                  dataset_id=builtin_dataset_id("demo-sentiment"),
-                  settings={"steps": steps, "batch_size": 16, "seed": 0}, created_by="perf-test", state="succeeded",
-                  **_admin_workspace(session, stack))
+        poc = Poc(
+            name="Large PoC (3 × 100,000 steps)",
+            model="minilm",
+            dataset_id=builtin_dataset_id("demo-sentiment"),
+            settings={"steps": steps, "batch_size": 16, "seed": 0},
+            created_by="perf-test",
+            state="succeeded",
+            **_admin_workspace(session, stack),
+        )
         session.add(poc)
         runs = {}
         for method, (floor, passes, peak, acc) in shapes.items():
-            runs[method] = Run(poc=poc, method=method, hyperparams={}, state="succeeded", step=steps,
-                               forward_passes=passes * steps, total_steps=steps, progress=1.0,
-                               started_at=now, finished_at=now, device="cpu", queue="cpu",
-                               peak_memory_mb=peak, baseline_memory_mb=380.0,
-                               final_metrics={"eval/accuracy": acc, "acc_start": 0.5})
+            runs[method] = Run(
+                poc=poc,
+                method=method,
+                hyperparams={},
+                state="succeeded",
+                step=steps,
+                forward_passes=passes * steps,
+                total_steps=steps,
+                progress=1.0,
+                started_at=now,
+                finished_at=now,
+                device="cpu",
+                queue="cpu",
+                peak_memory_mb=peak,
+                baseline_memory_mb=380.0,
+                final_metrics={"eval/accuracy": acc, "acc_start": 0.5},
+            )
         session.add_all(runs.values())
         session.commit()
         rng = random.Random(0)
@@ -149,8 +166,15 @@ def _seed_large_poc(stack, steps: int = 100_000) -> str:
                 if step % 10 == 0:
                     batch.append(Point("memory/peak_rss_mb", step, elapsed, passes * step, peak))
                 if step % 1000 == 0:
-                    batch.append(Point("eval/accuracy", step, elapsed, passes * step,
-                                       acc - 0.3 * math.exp(-step / 15_000)))
+                    batch.append(
+                        Point(
+                            "eval/accuracy",
+                            step,
+                            elapsed,
+                            passes * step,
+                            acc - 0.3 * math.exp(-step / 15_000),
+                        )
+                    )
                 if len(batch) >= 20_000:
                     write_points(session, run_id, batch)
                     session.commit()
@@ -169,8 +193,9 @@ def test_comparison_renders_3_runs_of_100k_steps_fast(dashboard_stack):
 
 
 def test_bundle_size_is_reported_and_the_first_load_stays_small(frontend_built):
-    output = subprocess.run(["node", "scripts/bundle-size.mjs"], cwd=FRONTEND, capture_output=True, text=True,
-                            check=True).stdout
+    output = subprocess.run(
+        ["node", "scripts/bundle-size.mjs"], cwd=FRONTEND, capture_output=True, text=True, check=True
+    ).stdout
     print(output)
     initial_kib = float(re.search(r"loaded before any chart: ([\d.]+) KiB gzip", output).group(1))
     # Plotly must stay out of the first load: it comes only with a chart.

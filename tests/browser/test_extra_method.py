@@ -44,4 +44,3 @@ def test_a_plugin_method_appears_everywhere_and_trains(plugin_stack):
         assert any(check in line for line in passed), f"check not reported: {check}\n{output}"
     for name in ("plugin-method-form.png", "plugin-method-comparison.png", "plugin-method-report.png"):
         assert (SCREENSHOTS / name).stat().st_size > 10_000, name
-

@@ -12,9 +12,11 @@ from common.datafiles import MAX_COLUMNS, MAX_ERRORS, DatasetFileError, parse_da
 def test_common_and_the_data_half_of_the_engine_import_neither_torch_nor_web_code():
     import subprocess
 
-    code = ("import sys, common.datafiles, common.builtin_data, common.runspec, common.methods, "
-            "worker.train.data; print(sorted(m for m in ('torch', 'fastapi', 'sqlalchemy', 'celery', 'backend') "
-            "if m in sys.modules))")
+    code = (
+        "import sys, common.datafiles, common.builtin_data, common.runspec, common.methods, "
+        "worker.train.data; print(sorted(m for m in ('torch', 'fastapi', 'sqlalchemy', 'celery', 'backend') "
+        "if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -58,8 +60,10 @@ def test_jsonl():
 
 
 def test_detects_unusual_column_names_by_content():
-    data = b"id,body,verdict\n1,a long sentence about a film,yes\n2,another long sentence here,no\n3,more words,yes\n" \
-           b"4,one more sentence to read,no\n"
+    data = (
+        b"id,body,verdict\n1,a long sentence about a film,yes\n2,another long sentence here,no\n3,more words,yes\n"
+        b"4,one more sentence to read,no\n"
+    )
     parsed = parse_dataset_bytes(data, "x.csv")
     assert parsed.ok, parsed.errors
     assert (parsed.text_column, parsed.label_column) == ("body", "verdict")
@@ -147,7 +151,8 @@ def test_columns_are_bounded_and_messages_stay_short():
     parsed = parse_dataset_bytes(record + b"\n", "x.jsonl")
     assert f"more than {MAX_COLUMNS} different keys" in parsed.errors[0].problem
     header = ",".join(f"c{i}" for i in range(500)).encode()
-    parsed = parse_dataset_bytes(header + b"\n" + b",".join([b"1"] * 500) + b"\n", "x.csv",
-                                 text_column="nope")
+    parsed = parse_dataset_bytes(
+        header + b"\n" + b",".join([b"1"] * 500) + b"\n", "x.csv", text_column="nope"
+    )
     assert parsed.errors[0].field == "text_column" and "and 480 more" in parsed.errors[0].problem
     assert len(parsed.errors[0].problem) < 600

@@ -17,9 +17,16 @@ from common.methods import (
     zeroth_order_names,
 )
 
-EXTRA = MethodInfo("zo_sign", "ZO-SignSGD", "zeroth_order", "sign of the projected gradient",
-                   color="#123456", order=35, hyperparameters=(Hyperparameter("lr", 1e-5, 1e-9, 1e-2),),
-                   step_cost_forwards=2.0)
+EXTRA = MethodInfo(
+    "zo_sign",
+    "ZO-SignSGD",
+    "zeroth_order",
+    "sign of the projected gradient",
+    color="#123456",
+    order=35,
+    hyperparameters=(Hyperparameter("lr", 1e-5, 1e-9, 1e-2),),
+    step_cost_forwards=2.0,
+)
 
 
 def test_builtins_in_display_order_with_distinct_colours():
@@ -48,8 +55,9 @@ def test_a_registered_method_is_listed_in_its_order_and_gone_afterwards():
 
 
 def test_a_colour_must_be_a_hex_triplet():
-    bad = MethodInfo("bad", "Bad", "first_order", "", color="red", order=1, hyperparameters=(),
-                     step_cost_forwards=3.0)
+    bad = MethodInfo(
+        "bad", "Bad", "first_order", "", color="red", order=1, hyperparameters=(), step_cost_forwards=3.0
+    )
     with pytest.raises(ValueError, match="#rrggbb"):
         register_method(bad)
 

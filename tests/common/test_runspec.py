@@ -11,8 +11,11 @@ from common.runspec import RunSettings, RunSpec, field_limits, run_settings_fiel
 def test_defaults_come_from_the_method_registry():
     spec = RunSpec(method="lozo")
     lozo = get_method("lozo")
-    assert (spec.zo_eps, spec.rank, spec.nu) == (lozo.defaults["zo_eps"], lozo.defaults["rank"],
-                                                 lozo.defaults["nu"])
+    assert (spec.zo_eps, spec.rank, spec.nu) == (
+        lozo.defaults["zo_eps"],
+        lozo.defaults["rank"],
+        lozo.defaults["nu"],
+    )
     assert get_method("lozo_m").defaults["beta"] == spec.beta
     assert spec.zeroth_order and not RunSpec(method="adamw").zeroth_order
 
@@ -22,8 +25,12 @@ def test_every_problem_is_named_with_its_field():
         RunSpec.from_dict({"method": "adam", "stepz": 3, "zo_eps": 0, "batch_size": 0})
     text = str(caught.value)
     assert text.startswith("invalid run spec: ")
-    for expected in ("method: unknown method 'adam'", "stepz: Extra inputs are not permitted",
-                     "zo_eps: Input should be greater than 0", "batch_size: Input should be greater than"):
+    for expected in (
+        "method: unknown method 'adam'",
+        "stepz: Extra inputs are not permitted",
+        "zo_eps: Input should be greater than 0",
+        "batch_size: Input should be greater than",
+    ):
         assert expected in text
 
 

@@ -20,41 +20,92 @@ def paired_flags(both: int, only_a: int, only_b: int, neither: int) -> tuple[lis
     return a, b
 
 
-def _add_run(session: Session, poc: Poc, method: str, steps: int, loss_rate: float, peak: float,
-             start_flags: list[bool], end_flags: list[bool], s_per_step: float) -> Run:
+def _add_run(
+    session: Session,
+    poc: Poc,
+    method: str,
+    steps: int,
+    loss_rate: float,
+    peak: float,
+    start_flags: list[bool],
+    end_flags: list[bool],
+    s_per_step: float,
+) -> Run:
     now = dt.datetime.now(dt.UTC)
     acc_start, acc_end = sum(start_flags) / len(start_flags), sum(end_flags) / len(end_flags)
-    run = Run(poc_id=poc.id, method=method, state="succeeded", step=steps,
-              forward_passes=steps * (2 if method != "adamw" else 1), total_steps=steps, progress=1.0,
-              hyperparams={"lr": 1e-4 if method != "adamw" else 1e-5, "rank": 2, "nu": 50, "batch_size": 16,
-                           "max_length": 64, "dtype": "float32", "seed": 0},
-              started_at=now - dt.timedelta(seconds=steps * s_per_step), finished_at=now, device="cpu",
-              peak_memory_mb=peak, baseline_memory_mb=450.0,
-              final_metrics={"acc_start": acc_start, "acc_end": acc_end, "eval/accuracy": acc_end,
-                             "final_train_loss": 0.3 * loss_rate**steps, "s_per_step": s_per_step})
+    run = Run(
+        poc_id=poc.id,
+        method=method,
+        state="succeeded",
+        step=steps,
+        forward_passes=steps * (2 if method != "adamw" else 1),
+        total_steps=steps,
+        progress=1.0,
+        hyperparams={
+            "lr": 1e-4 if method != "adamw" else 1e-5,
+            "rank": 2,
+            "nu": 50,
+            "batch_size": 16,
+            "max_length": 64,
+            "dtype": "float32",
+            "seed": 0,
+        },
+        started_at=now - dt.timedelta(seconds=steps * s_per_step),
+        finished_at=now,
+        device="cpu",
+        peak_memory_mb=peak,
+        baseline_memory_mb=450.0,
+        final_metrics={
+            "acc_start": acc_start,
+            "acc_end": acc_end,
+            "eval/accuracy": acc_end,
+            "final_train_loss": 0.3 * loss_rate**steps,
+            "s_per_step": s_per_step,
+        },
+    )
     session.add(run)
     session.flush()
-    points = [Point(name, t, t * s_per_step, t * 2, value) for t in range(steps + 1)
-              for name, value in (("train/loss", 0.3 * loss_rate**t),
-                                  ("memory/peak_rss_mb", peak - 40 + 40 * min(1, t / 5)))]
-    points += [Point("eval/accuracy", t, t * s_per_step, t * 2, acc_start + (acc_end - acc_start) * t / steps)
-               for t in (0, steps // 2, steps)]
+    points = [
+        Point(name, t, t * s_per_step, t * 2, value)
+        for t in range(steps + 1)
+        for name, value in (
+            ("train/loss", 0.3 * loss_rate**t),
+            ("memory/peak_rss_mb", peak - 40 + 40 * min(1, t / 5)),
+        )
+    ]
+    points += [
+        Point("eval/accuracy", t, t * s_per_step, t * 2, acc_start + (acc_end - acc_start) * t / steps)
+        for t in (0, steps // 2, steps)
+    ]
     write_points(session, run.id, points)
     for step, flags in ((0, start_flags), (steps, end_flags)):
-        session.add(EvalResult(run_id=run.id, step=step, n_eval=len(flags), accuracy=sum(flags) / len(flags),
-                               loss=None, correct=np.packbits(np.array(flags, dtype=bool)).tobytes()))
+        session.add(
+            EvalResult(
+                run_id=run.id,
+                step=step,
+                n_eval=len(flags),
+                accuracy=sum(flags) / len(flags),
+                loss=None,
+                correct=np.packbits(np.array(flags, dtype=bool)).tobytes(),
+            )
+        )
     return run
 
 
-def add_finished_poc(session: Session, workspace_id: str, table=(130, 10, 20, 40),
-                     name: str = "Support tickets PoC") -> str:
+def add_finished_poc(
+    session: Session, workspace_id: str, table=(130, 10, 20, 40), name: str = "Support tickets PoC"
+) -> str:
     """A LOZO + AdamW PoC on MiniLM in ``workspace_id`` (the API tests' ``workspace_id`` fixture, so their
     signed-in client sees it), finished; ``table`` = (both right, only LOZO right, only AdamW right,
     neither) on the final evaluation."""
-    poc = Poc(name=name, model="minilm", dataset_id=builtin_dataset_id("demo-sentiment"),
-              workspace_id=workspace_id, state="succeeded",
-              settings={"steps": 100, "batch_size": 16, "seed": 0, "k_shot": 16, "eval_every": 50,
-                        "device": "cpu"})
+    poc = Poc(
+        name=name,
+        model="minilm",
+        dataset_id=builtin_dataset_id("demo-sentiment"),
+        workspace_id=workspace_id,
+        state="succeeded",
+        settings={"steps": 100, "batch_size": 16, "seed": 0, "k_shot": 16, "eval_every": 50, "device": "cpu"},
+    )
     session.add(poc)
     session.flush()
     lozo_flags, adamw_flags = paired_flags(*table)

@@ -14,7 +14,9 @@ def _fresh_cache():
 
 
 def test_smollm2_shape_from_the_shipped_config_matches_the_catalogue(tmp_path, monkeypatch):
-    monkeypatch.setenv(MODELS_DIR_ENV, str(tmp_path))  # nothing converted there: the repository's copy is used
+    monkeypatch.setenv(
+        MODELS_DIR_ENV, str(tmp_path)
+    )  # nothing converted there: the repository's copy is used
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     shape = shapes.model_shape("smollm2-135m")
     entry = BUILTIN_BY_ID["smollm2-135m"]

@@ -10,16 +10,29 @@ from backend.estimates.gpus import Gpu, fit_state, load_catalog, smallest_fit
 
 def test_defaults_cover_common_cards_and_an_own_server():
     ids = {g.id for g in load_catalog("")}
-    assert {"t4-16gb", "l4-24gb", "a10g-24gb", "a100-40gb", "a100-80gb", "h100-80gb", "h200-141gb",
-            "rtx4090-24gb"} <= ids
+    assert {
+        "t4-16gb",
+        "l4-24gb",
+        "a10g-24gb",
+        "a100-40gb",
+        "a100-80gb",
+        "h100-80gb",
+        "h200-141gb",
+        "rtx4090-24gb",
+    } <= ids
     assert any(g.kind == "own" for g in load_catalog(""))
 
 
 def test_env_json_overrides_a_price_and_adds_an_entry(monkeypatch):
-    monkeypatch.setenv("ZOPOC_GPU_CATALOG", json.dumps([
-        {"id": "h100-80gb", "hourly_price": 2.5},
-        {"id": "lab-a6000", "name": "Lab A6000", "memory_gb": 48, "hourly_price": 0, "kind": "own"},
-    ]))
+    monkeypatch.setenv(
+        "ZOPOC_GPU_CATALOG",
+        json.dumps(
+            [
+                {"id": "h100-80gb", "hourly_price": 2.5},
+                {"id": "lab-a6000", "name": "Lab A6000", "memory_gb": 48, "hourly_price": 0, "kind": "own"},
+            ]
+        ),
+    )
     catalog = {g.id: g for g in load_catalog()}
     assert catalog["h100-80gb"].hourly_price == 2.5
     assert catalog["h100-80gb"].memory_gb == 80  # untouched fields keep their defaults
@@ -29,7 +42,9 @@ def test_env_json_overrides_a_price_and_adds_an_entry(monkeypatch):
 
 def test_yaml_file_can_replace_the_defaults(tmp_path):
     path = tmp_path / "gpus.yaml"
-    path.write_text("replace: true\ngpus:\n  - {id: box, name: Box, memory_gb: 12, hourly_price: 0.1, currency: JPY}\n")
+    path.write_text(
+        "replace: true\ngpus:\n  - {id: box, name: Box, memory_gb: 12, hourly_price: 0.1, currency: JPY}\n"
+    )
     catalog = load_catalog(str(path))
     assert [(g.id, g.currency) for g in catalog] == [("box", "JPY")]
 
@@ -59,10 +74,12 @@ def test_fit_thresholds():
 
 
 def test_smallest_fit_prefers_one_card_then_the_smallest_then_the_cheapest():
-    catalog = [Gpu(id="small", name="s", memory_gb=16, hourly_price=0.5),
-               Gpu(id="mid-costly", name="m", memory_gb=24, hourly_price=2.0),
-               Gpu(id="mid-cheap", name="m", memory_gb=24, hourly_price=1.0),
-               Gpu(id="big", name="b", memory_gb=80, hourly_price=4.0)]
+    catalog = [
+        Gpu(id="small", name="s", memory_gb=16, hourly_price=0.5),
+        Gpu(id="mid-costly", name="m", memory_gb=24, hourly_price=2.0),
+        Gpu(id="mid-cheap", name="m", memory_gb=24, hourly_price=1.0),
+        Gpu(id="big", name="b", memory_gb=80, hourly_price=4.0),
+    ]
     assert smallest_fit(catalog, int(10e9))[0].id == "small"
     gpu, count = smallest_fit(catalog, int(15e9))  # 15/16 > 85% on the small card: next size up
     assert (gpu.id, count) == ("mid-cheap", 1)

@@ -6,8 +6,15 @@ from backend.estimates import memory, shapes
 from backend.estimates.memory import Workload, estimate
 
 MINILM_PARAMS = 22_713_216  # BertModel with pooler, from the embedded config (6 layers, 384 hidden)
-BERT_BASE = {"model_type": "bert", "hidden_size": 768, "intermediate_size": 3072, "num_hidden_layers": 12,
-             "num_attention_heads": 12, "vocab_size": 30522, "max_position_embeddings": 512}
+BERT_BASE = {
+    "model_type": "bert",
+    "hidden_size": 768,
+    "intermediate_size": 3072,
+    "num_hidden_layers": 12,
+    "num_attention_heads": 12,
+    "vocab_size": 30522,
+    "max_position_embeddings": 512,
+}
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +90,9 @@ def test_activations_by_hand(minilm):
     assert memory.activation_bytes(minilm, w, backprop=False) == 4 * (peak + 2 * t * 384)
     # the evaluation batch (64 by default) sets ZO's peak when it is larger than the training batch
     wide = Workload(dtype="float32", batch_size=16, seq_len=64, eval_batch_size=64)
-    assert memory.activation_bytes(minilm, wide, backprop=False) > 3 * memory.activation_bytes(minilm, w, False)
+    assert memory.activation_bytes(minilm, wide, backprop=False) > 3 * memory.activation_bytes(
+        minilm, w, False
+    )
 
 
 def test_half_precision_halves_the_parameter_terms(minilm):
@@ -97,7 +106,9 @@ def test_order_of_methods_for_a_large_model():
     shape = shapes.model_shape("7b")
     w = Workload(dtype="bfloat16", batch_size=16, seq_len=256)
     total = {m: estimate(shape, m, w).total for m in memory.estimable_methods()}
-    assert total["inference"] < total["lozo"] < total["lozo_m"] < total["mezo"] < total["sgd"] < total["adamw"]
+    assert (
+        total["inference"] < total["lozo"] < total["lozo_m"] < total["mezo"] < total["sgd"] < total["adamw"]
+    )
     # MeZO/LOZO need about inference memory (ZO-SPEC): within a few percent
     assert total["lozo"] / total["inference"] < 1.05
 

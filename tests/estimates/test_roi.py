@@ -6,8 +6,10 @@ from backend.estimates import roi, stats
 from backend.estimates.gpus import Gpu
 from backend.estimates.roi import PocResult, RunResult, compute_roi
 
-CATALOG = [Gpu(id="small", name="Small 16GB", memory_gb=16, hourly_price=1.0, tflops=100),
-           Gpu(id="big", name="Big 80GB", memory_gb=80, hourly_price=4.0, tflops=400)]
+CATALOG = [
+    Gpu(id="small", name="Small 16GB", memory_gb=16, hourly_price=1.0, tflops=100),
+    Gpu(id="big", name="Big 80GB", memory_gb=80, hourly_price=4.0, tflops=400),
+]
 
 
 def flags(n_both, n_only_a, n_only_b, n_neither):
@@ -20,11 +22,26 @@ def flags(n_both, n_only_a, n_only_b, n_neither):
 def make_poc(table=(600, 40, 60, 172), zo_curve_rate=0.995, zo_steps=300):
     zo_flags, adamw_flags = flags(*table)
     n = len(zo_flags)
-    adamw = RunResult("adamw", steps=100, elapsed_s=40.0, loss_curve=[(i, 0.3 * 0.99**i) for i in range(101)],
-                      acc_start=0.68, acc_end=sum(adamw_flags) / n, n_eval=n, correct=adamw_flags)
-    lozo = RunResult("lozo", steps=zo_steps, elapsed_s=50.0,
-                     loss_curve=[(i, 0.3 * zo_curve_rate**i) for i in range(zo_steps + 1)],
-                     acc_start=0.68, acc_end=sum(zo_flags) / n, n_eval=n, correct=zo_flags)
+    adamw = RunResult(
+        "adamw",
+        steps=100,
+        elapsed_s=40.0,
+        loss_curve=[(i, 0.3 * 0.99**i) for i in range(101)],
+        acc_start=0.68,
+        acc_end=sum(adamw_flags) / n,
+        n_eval=n,
+        correct=adamw_flags,
+    )
+    lozo = RunResult(
+        "lozo",
+        steps=zo_steps,
+        elapsed_s=50.0,
+        loss_curve=[(i, 0.3 * zo_curve_rate**i) for i in range(zo_steps + 1)],
+        acc_start=0.68,
+        acc_end=sum(zo_flags) / n,
+        n_eval=n,
+        correct=zo_flags,
+    )
     return PocResult(model="minilm", runs=[adamw, lozo])
 
 
@@ -41,10 +58,12 @@ def test_projected_cost_by_hand():
     # LOZO is costed at the steps it needed to reach AdamW's final loss, not at the steps it ran
     lozo = rows["lozo"]
     assert lozo["reached_target"] is True and lozo["steps"] == lozo["steps_to_target"] < lozo["steps_run"]
-    assert lozo["cost"] == pytest.approx(lozo["steps"] * 2.2 * 2 * p * tokens / (100e12 * roi.GPU_UTILISATION)
-                                         / 3600)
-    assert lozo["memory_saved_pct"] == pytest.approx(100 * (1 - lozo["memory_bytes"] / adamw["memory_bytes"]),
-                                                     abs=0.05)
+    assert lozo["cost"] == pytest.approx(
+        lozo["steps"] * 2.2 * 2 * p * tokens / (100e12 * roi.GPU_UTILISATION) / 3600
+    )
+    assert lozo["memory_saved_pct"] == pytest.approx(
+        100 * (1 - lozo["memory_bytes"] / adamw["memory_bytes"]), abs=0.05
+    )
     assert adamw["memory_saved_pct"] == 0
 
 
@@ -96,9 +115,14 @@ def test_verdict_significant_loss_and_gain():
 def test_verdict_threshold_is_alpha():
     # b=18, c=32: mid-p 0.0489, just under 0.05; b=19, c=32: 0.070: the verdict flips at ALPHA
     assert stats.mcnemar_from_counts(18, 32).p_value < stats.ALPHA < stats.mcnemar_from_counts(19, 32).p_value
-    assert compute_roi(make_poc(table=(600, 18, 32, 222)), "poc", catalog=CATALOG)["verdict"]["code"] == "zo_worse"
-    assert (compute_roi(make_poc(table=(600, 19, 32, 221)), "poc", catalog=CATALOG)["verdict"]["code"]
-            == "no_significant_difference")
+    assert (
+        compute_roi(make_poc(table=(600, 18, 32, 222)), "poc", catalog=CATALOG)["verdict"]["code"]
+        == "zo_worse"
+    )
+    assert (
+        compute_roi(make_poc(table=(600, 19, 32, 221)), "poc", catalog=CATALOG)["verdict"]["code"]
+        == "no_significant_difference"
+    )
 
 
 def test_incomplete_without_baseline_or_bits():
@@ -155,7 +179,9 @@ def test_gain_over_the_start_is_tested_on_the_same_examples():
     result = compute_roi(poc, "poc", catalog=CATALOG)
     lozo_row = next(r for r in result["rows"] if r["method"] == "lozo")
     assert lozo_row["gain_significant"] is False and lozo_row["gain_p_value"] == 1.0
-    assert "LOZO's change from its starting accuracy (+0.0 points) is within chance" in result["verdict"]["en"]
+    assert (
+        "LOZO's change from its starting accuracy (+0.0 points) is within chance" in result["verdict"]["en"]
+    )
     assert "偶然の範囲内" in result["verdict"]["ja"]
 
 

@@ -11,9 +11,15 @@ def test_gpus_lists_the_catalogue(client):
     body = client.get("/api/gpus").json()
     assert body["count"] == len(body["data"]) >= 8
     h100 = next(g for g in body["data"] if g["id"] == "h100-80gb")
-    assert h100 | {"hourly_price": None} == {"id": "h100-80gb", "name": "NVIDIA H100 80GB", "memory_gb": 80,
-                                             "hourly_price": None, "currency": "USD", "kind": "cloud",
-                                             "tflops": 989}
+    assert h100 | {"hourly_price": None} == {
+        "id": "h100-80gb",
+        "name": "NVIDIA H100 80GB",
+        "memory_gb": 80,
+        "hourly_price": None,
+        "currency": "USD",
+        "kind": "cloud",
+        "tflops": 989,
+    }
     assert {g["kind"] for g in body["data"]} == {"cloud", "on_prem", "own"}
 
 
@@ -31,8 +37,15 @@ def test_gpu_prices_are_settings(client, monkeypatch):
 
 
 def test_memory_estimate_with_fit(client):
-    body = {"model": "minilm", "methods": ["lozo", "adamw"], "dtype": "float32", "batch_size": 16, "seq_len": 64,
-            "gpu_id": "t4-16gb", "gpu_count": 1}
+    body = {
+        "model": "minilm",
+        "methods": ["lozo", "adamw"],
+        "dtype": "float32",
+        "batch_size": 16,
+        "seq_len": 64,
+        "gpu_id": "t4-16gb",
+        "gpu_count": 1,
+    }
     answer = client.post("/api/estimates/memory", json=body)
     assert answer.status_code == 200, answer.text
     result = answer.json()
@@ -47,8 +60,15 @@ def test_memory_estimate_with_fit(client):
 
 def test_pre_launch_verdict_per_method_on_a_chosen_gpu(client):
     # Llama-2-7B in bf16 (13.5 GB of weights), batch 8 x 256 tokens
-    body = {"model": "7b", "methods": ["inference", "lozo", "adamw"], "dtype": "bfloat16", "batch_size": 8,
-            "seq_len": 256, "gpu_id": "a10g-24gb", "gpu_count": 1}
+    body = {
+        "model": "7b",
+        "methods": ["inference", "lozo", "adamw"],
+        "dtype": "bfloat16",
+        "batch_size": 8,
+        "seq_len": 256,
+        "gpu_id": "a10g-24gb",
+        "gpu_count": 1,
+    }
     rows = {r["method"]: r for r in client.post("/api/estimates/memory", json=body).json()["data"]}
     # on one 24 GB card: LOZO needs about what inference needs and fits; AdamW (8 bytes/param + activations) not
     assert rows["lozo"]["total_gb"] < 1.01 * rows["inference"]["total_gb"]
@@ -73,21 +93,25 @@ def test_memory_estimate_errors(client):
 def test_calibration_from_finished_runs(client, sessions, workspace_id):
     with sessions() as session:
         add_finished_poc(session, workspace_id)
-    rows = client.post("/api/estimates/memory", json={"model": "minilm", "methods": ["lozo"],
-                                                      "device": "cpu"}).json()["data"]
+    rows = client.post(
+        "/api/estimates/memory", json={"model": "minilm", "methods": ["lozo"], "device": "cpu"}
+    ).json()["data"]
     calibration = rows[0]["calibration"]
     assert calibration["device_kind"] == "cpu" and calibration["samples"] == 2
     # the two runs' measured peaks (1013, 539 MiB) against the estimates for their own settings
     assert 0.85 < calibration["ratio"] < 1.15
-    assert rows[0]["calibrated_total_gb"] == pytest.approx(rows[0]["total_gb"] * calibration["ratio"], rel=1e-3)
+    assert rows[0]["calibrated_total_gb"] == pytest.approx(
+        rows[0]["total_gb"] * calibration["ratio"], rel=1e-3
+    )
 
 
 def test_calibration_uses_only_the_callers_workspaces(client, sessions, workspace_id):
     from tests.support.db import login_as
 
     def cpu_calibration():
-        return client.post("/api/estimates/memory", json={"model": "minilm", "methods": ["lozo"],
-                                                          "device": "cpu"}).json()["data"][0]["calibration"]
+        return client.post(
+            "/api/estimates/memory", json={"model": "minilm", "methods": ["lozo"], "device": "cpu"}
+        ).json()["data"][0]["calibration"]
 
     stranger = login_as(sessions, "owner")
     with sessions() as session:
@@ -112,7 +136,11 @@ def test_roi_of_a_finished_poc(client, sessions, workspace_id):
     assert rows["lozo"]["memory_saved_pct"] > 50
     assert rows["lozo"]["gpu"]["count"] == 1 and rows["lozo"]["cost"] > 0
     comparison = roi["comparison"]
-    assert (comparison["method_a"], comparison["method_b"], comparison["test"]) == ("lozo", "adamw", "mcnemar")
+    assert (comparison["method_a"], comparison["method_b"], comparison["test"]) == (
+        "lozo",
+        "adamw",
+        "mcnemar",
+    )
     assert comparison["acc_gap"] == pytest.approx(-0.05) and comparison["significant"] is False
     assert roi["verdict"]["code"] == "no_significant_difference"
     assert "evaluation examples" in roi["verdict"]["en"] and "評価例" in roi["verdict"]["ja"]
@@ -134,8 +162,10 @@ def test_roi_of_another_workspaces_poc_is_404(client, sessions):
 def test_memory_estimates_read_no_folder_outside_the_model_roots(client, tmp_path):
     outside = tmp_path / "a-model"
     outside.mkdir()
-    (outside / "config.json").write_text('{"model_type": "bert", "hidden_size": 32, "num_hidden_layers": 1, '
-                                          '"num_attention_heads": 2, "intermediate_size": 64}')
+    (outside / "config.json").write_text(
+        '{"model_type": "bert", "hidden_size": 32, "num_hidden_layers": 1, '
+        '"num_attention_heads": 2, "intermediate_size": 64}'
+    )
     answers = set()
     for name in (str(outside), "/etc", "/nonexistent", "~root"):
         response = client.post("/api/estimates/memory", json={"model": name, "methods": ["lozo"]})

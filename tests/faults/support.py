@@ -24,12 +24,22 @@ def builtin_dataset_id(client: httpx.Client) -> str:
     return next(d["id"] for d in datasets if d["name"] == "demo-sentiment")
 
 
-def launch(client: httpx.Client, dataset_id: str, methods: list[str], steps: int,
-           name: str = "fault") -> dict:
+def launch(
+    client: httpx.Client, dataset_id: str, methods: list[str], steps: int, name: str = "fault"
+) -> dict:
     """POST /api/pocs for a tiny-bert PoC; assert it was accepted (201) and return PocPublic."""
-    body = {"name": name, "model": "tiny-bert", "dataset_id": dataset_id,
-            "methods": [{"method": m} for m in methods], "steps": steps, "batch_size": 4, "k_shot": 4,
-            "eval_every": 1000, "seed": 0, "device": "cpu"}
+    body = {
+        "name": name,
+        "model": "tiny-bert",
+        "dataset_id": dataset_id,
+        "methods": [{"method": m} for m in methods],
+        "steps": steps,
+        "batch_size": 4,
+        "k_shot": 4,
+        "eval_every": 1000,
+        "seed": 0,
+        "device": "cpu",
+    }
     response = client.post("/api/pocs", json=body)
     assert response.status_code == 201, response.text
     return response.json()
@@ -65,8 +75,11 @@ def is_final(run: Run) -> bool:
 def stored_points(stack: Stack, run_id: str) -> dict[tuple[str, int], float | None]:
     """Every committed metric point of a run: (name, step) -> value."""
     with stack.session() as session:
-        rows = session.execute(sa.select(MetricPoint.name, MetricPoint.step, MetricPoint.value)
-                               .where(MetricPoint.run_id == run_id)).all()
+        rows = session.execute(
+            sa.select(MetricPoint.name, MetricPoint.step, MetricPoint.value).where(
+                MetricPoint.run_id == run_id
+            )
+        ).all()
     return {(name, step): value for name, step, value in rows}
 
 
@@ -108,8 +121,11 @@ def auth_headers(stack: Stack) -> dict[str, str]:
         if login.status_code in (404, 405):
             return {}
         assert login.status_code == 200, login.text
-        token = client.post("/api/auth/tokens", json={"name": "fault and load tests"},
-                            headers={"X-CSRF-Token": client.cookies.get("zopoc_csrf") or ""})
+        token = client.post(
+            "/api/auth/tokens",
+            json={"name": "fault and load tests"},
+            headers={"X-CSRF-Token": client.cookies.get("zopoc_csrf") or ""},
+        )
         assert token.status_code == 201, token.text
         return {"Authorization": f"Bearer {token.json()['token']}"}
 

@@ -14,8 +14,17 @@ import time
 import httpx
 import pytest
 
-from tests.faults.support import (api_client, builtin_dataset_id, is_final, launch, loss_steps, missing,
-                                  report, stored_points, wait_for)
+from tests.faults.support import (
+    api_client,
+    builtin_dataset_id,
+    is_final,
+    launch,
+    loss_steps,
+    missing,
+    report,
+    stored_points,
+    wait_for,
+)
 from tests.support.private_services import private_postgres, services_env
 from tests.support.stack import live_stack
 
@@ -32,17 +41,22 @@ def api_status(client: httpx.Client, path: str) -> int | str:
 
 
 def test_postgres_restart_while_metrics_stream_loses_no_acknowledged_point():
-    with private_postgres() as pg, services_env(postgres=pg), \
-            live_stack("services", extra_env={"ZOPOC_STALE_AFTER_S": "30"}) as stack, \
-            api_client(stack) as client:
+    with (
+        private_postgres() as pg,
+        services_env(postgres=pg),
+        live_stack("services", extra_env={"ZOPOC_STALE_AFTER_S": "30"}) as stack,
+        api_client(stack) as client,
+    ):
         dataset_id = builtin_dataset_id(client)
         poc = launch(client, dataset_id, ["lozo"], steps=STEPS, name="streaming")
         run_id = poc["runs"][0]["id"]
         wait_for(stack, run_id, lambda r: r.state == "running" and r.step >= 5, what="running")
 
         acknowledged = stored_points(stack, run_id)
-        report(f"inject: immediate stop of Postgres (port {pg.port}) for 3 s while run {run_id[:8]} streams "
-               f"(step {max(loss_steps(acknowledged))}, {len(acknowledged)} points committed)")
+        report(
+            f"inject: immediate stop of Postgres (port {pg.port}) for 3 s while run {run_id[:8]} streams "
+            f"(step {max(loss_steps(acknowledged))}, {len(acknowledged)} points committed)"
+        )
         log_before = len(stack.worker_log())
         pg.stop("immediate")
         during = api_status(client, f"/api/pocs/{poc['id']}")
@@ -64,10 +78,12 @@ def test_postgres_restart_while_metrics_stream_loses_no_acknowledged_point():
         gone = missing(acknowledged, points)
         steps = loss_steps(points)
         worker_log = stack.worker_log()[log_before:]
-        report(f"found: run {run_id[:8]} {run.state} at step {run.step}; {len(acknowledged) - len(gone)}/"
-               f"{len(acknowledged)} acknowledged points kept; train/loss at {len(steps)}/{STEPS} steps; "
-               f"relay retried: {'database unreachable' in worker_log}, "
-               f"recovered: {'reachable again' in worker_log}")
+        report(
+            f"found: run {run_id[:8]} {run.state} at step {run.step}; {len(acknowledged) - len(gone)}/"
+            f"{len(acknowledged)} acknowledged points kept; train/loss at {len(steps)}/{STEPS} steps; "
+            f"relay retried: {'database unreachable' in worker_log}, "
+            f"recovered: {'reachable again' in worker_log}"
+        )
         assert not gone, f"acknowledged points lost: {gone[:10]}"
         assert run.state == "succeeded", run.error
         assert steps == list(range(1, STEPS + 1)), "the relay kept the batches of the outage and wrote them"

@@ -14,8 +14,17 @@ import time
 import pytest
 import redis
 
-from tests.faults.support import (api_client, builtin_dataset_id, is_final, launch, loss_steps, missing,
-                                  report, stored_points, wait_for)
+from tests.faults.support import (
+    api_client,
+    builtin_dataset_id,
+    is_final,
+    launch,
+    loss_steps,
+    missing,
+    report,
+    stored_points,
+    wait_for,
+)
 from tests.support.private_services import private_redis, services_env
 from tests.support.stack import live_stack
 
@@ -23,8 +32,12 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
 
 
 def test_runs_accepted_before_a_redis_restart_all_run_to_their_end():
-    with private_redis() as server, services_env(redis_server=server), live_stack("services") as stack, \
-            api_client(stack) as client:
+    with (
+        private_redis() as server,
+        services_env(redis_server=server),
+        live_stack("services") as stack,
+        api_client(stack) as client,
+    ):
         settings = stack.settings()
         broker = redis.Redis.from_url(server.url)
         queue_key = f"{settings.redis_prefix}{settings.queue_prefix}cpu"
@@ -39,19 +52,24 @@ def test_runs_accepted_before_a_redis_restart_all_run_to_their_end():
 
         busy = launch(client, dataset_id, ["lozo"], steps=120, name="busy")["runs"][0]["id"]
         wait_for(stack, busy, lambda r: r.state == "running" and r.step >= 3, what="running")
-        accepted = [run["id"] for run in launch(client, dataset_id, ["lozo", "adamw"], steps=3,
-                                                name="queued")["runs"]]
+        accepted = [
+            run["id"] for run in launch(client, dataset_id, ["lozo", "adamw"], steps=3, name="queued")["runs"]
+        ]
         waiting = broker.llen(queue_key)
         acknowledged = stored_points(stack, busy)
         assert waiting == len(accepted), f"the accepted runs wait in the broker ({waiting} messages)"
-        report(f"inject: restart Redis (SIGKILL, no persistence) with {waiting} accepted runs queued and run "
-               f"{busy[:8]} training (step {max(loss_steps(acknowledged))})")
+        report(
+            f"inject: restart Redis (SIGKILL, no persistence) with {waiting} accepted runs queued and run "
+            f"{busy[:8]} training (step {max(loss_steps(acknowledged))})"
+        )
         broker.close()
         log_before = len(stack.worker_log())
         server.restart(down_s=1.0)
         broker = redis.Redis.from_url(server.url)
-        report(f"found: after the restart Redis holds {broker.dbsize()} keys; "
-               f"queue length {broker.llen(queue_key)}")
+        report(
+            f"found: after the restart Redis holds {broker.dbsize()} keys; "
+            f"queue length {broker.llen(queue_key)}"
+        )
 
         late = launch(client, dataset_id, ["adamw"], steps=3, name="after restart")["runs"][0]["id"]
         report(f"inject: one more PoC launched after the restart (run {late[:8]}, 201)")
@@ -59,14 +77,18 @@ def test_runs_accepted_before_a_redis_restart_all_run_to_their_end():
         for run_id in [busy, *accepted, late]:
             run = wait_for(stack, run_id, is_final, timeout_s=240, what="final")
             points = stored_points(stack, run_id)
-            report(f"found: run {run_id[:8]} {run.state} on {run.worker}, steps {loss_steps(points)[-1:]} "
-                   f"({len(points)} points)")
+            report(
+                f"found: run {run_id[:8]} {run.state} on {run.worker}, steps {loss_steps(points)[-1:]} "
+                f"({len(points)} points)"
+            )
             assert run.state == "succeeded", run.error
             assert loss_steps(points) == list(range(1, run.total_steps + 1)), "every step's point is stored"
         gone = missing(acknowledged, stored_points(stack, busy))
         assert not gone, f"acknowledged points of the busy run lost: {gone[:10]}"
         resent = stack.worker_log()[log_before:].count("queued runs sent again")
-        report(f"found: the worker's sweep re-sent lost runs {resent} time(s); marker back: "
-               f"{bool(broker.exists(mark_key))}")
+        report(
+            f"found: the worker's sweep re-sent lost runs {resent} time(s); marker back: "
+            f"{bool(broker.exists(mark_key))}"
+        )
         assert resent >= 1
         broker.close()

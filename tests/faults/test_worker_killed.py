@@ -13,8 +13,18 @@ import time
 
 import pytest
 
-from tests.faults.support import (api_client, builtin_dataset_id, is_final, launch, loss_steps, missing,
-                                  processes_matching, report, stored_points, wait_for)
+from tests.faults.support import (
+    api_client,
+    builtin_dataset_id,
+    is_final,
+    launch,
+    loss_steps,
+    missing,
+    processes_matching,
+    report,
+    stored_points,
+    wait_for,
+)
 from tests.support.stack import live_stack
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
@@ -31,9 +41,11 @@ def test_sigkill_of_the_worker_fails_the_run_and_a_new_worker_takes_the_next():
         acknowledged = stored_points(stack, doomed)
         children = processes_matching(f"zopoc-run-{doomed[:8]}")
         old_worker = stack.worker
-        report(f"inject: SIGKILL to the worker's process group (pid {old_worker.pid}) while run {doomed[:8]} "
-               f"trains (step {max(loss_steps(acknowledged))}, {len(acknowledged)} points committed); "
-               f"run {behind[:8]} is queued behind it")
+        report(
+            f"inject: SIGKILL to the worker's process group (pid {old_worker.pid}) while run {doomed[:8]} "
+            f"trains (step {max(loss_steps(acknowledged))}, {len(acknowledged)} points committed); "
+            f"run {behind[:8]} is queued behind it"
+        )
         stack.kill_worker(signal.SIGKILL)
         assert old_worker.poll() is not None, "the worker's main process is gone"
         deadline = time.monotonic() + 15
@@ -51,8 +63,10 @@ def test_sigkill_of_the_worker_fails_the_run_and_a_new_worker_takes_the_next():
 
         now = stored_points(stack, doomed)
         gone = missing(acknowledged, now)
-        report(f"found: {len(acknowledged) - len(gone)}/{len(acknowledged)} acknowledged points of "
-               f"{doomed[:8]} still stored")
+        report(
+            f"found: {len(acknowledged) - len(gone)}/{len(acknowledged)} acknowledged points of "
+            f"{doomed[:8]} still stored"
+        )
         assert not gone, f"acknowledged points lost: {gone[:10]}"
 
         nxt = wait_for(stack, behind, is_final, timeout_s=120, what="final")

@@ -15,13 +15,17 @@ NUL_REQUESTS = [
     ("GET", "/api/runs/a%00b", {}),
     ("GET", "/api/datasets/a%00b", {}),
     ("POST", "/api/auth/tokens", {"json": {"name": "t\x00"}}),
-    ("POST", "/api/datasets", {"files": {"file": ("x.csv", b"text,label\nhello,pos\nbye,neg\n" * 5)},
-                               "data": {"name": "d\x00"}}),
+    (
+        "POST",
+        "/api/datasets",
+        {"files": {"file": ("x.csv", b"text,label\nhello,pos\nbye,neg\n" * 5)}, "data": {"name": "d\x00"}},
+    ),
 ]
 
 
-@pytest.mark.parametrize(("method", "path", "kwargs"), NUL_REQUESTS,
-                         ids=[f"{m} {p}" for m, p, _ in NUL_REQUESTS])
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs"), NUL_REQUESTS, ids=[f"{m} {p}" for m, p, _ in NUL_REQUESTS]
+)
 def test_nul_characters_are_a_4xx(method, path, kwargs, fuzz_stack, fuzz_headers):
     log_before = len(fuzz_stack.api_log())
     with httpx.Client(base_url=fuzz_stack.base_url, headers=fuzz_headers, timeout=30) as client:

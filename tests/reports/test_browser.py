@@ -45,10 +45,21 @@ def test_share_page_and_html_file_in_chromium(client, anonymous, finished_poc, l
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     html_file = ARTIFACTS / "report-en.html"
     html_file.write_bytes(anonymous.get(links["html_url"]).content)
-    env = dict(os.environ, REPORT_URL=live_server + links["url"], HTML_FILE=str(html_file),
-               EXPECT_VERDICT="This PoC cannot tell LOZO and AdamW apart", SCREENSHOT_DIR=str(ARTIFACTS))
-    proc = subprocess.run(["node", str(REPO / "tests" / "reports" / "report_browser.mjs")], env=env,
-                          capture_output=True, text=True, timeout=180, check=False)
+    env = dict(
+        os.environ,
+        REPORT_URL=live_server + links["url"],
+        HTML_FILE=str(html_file),
+        EXPECT_VERDICT="This PoC cannot tell LOZO and AdamW apart",
+        SCREENSHOT_DIR=str(ARTIFACTS),
+    )
+    proc = subprocess.run(
+        ["node", str(REPO / "tests" / "reports" / "report_browser.mjs")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
     print(proc.stdout)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.count("ok - ") >= 12

@@ -21,12 +21,24 @@ def stack() -> Stack:
 
 def test_report_of_a_real_poc(stack):
     with stack.client() as client:
-        dataset_id = next(d["id"] for d in client.get("/api/datasets").json()["data"]
-                          if d["name"] == "demo-sentiment")
-        poc = client.post("/api/pocs", json={
-            "name": "live report", "model": "tiny-bert", "dataset_id": dataset_id,
-            "methods": [{"method": "lozo"}, {"method": "adamw"}], "steps": 6, "batch_size": 4, "k_shot": 4,
-            "eval_every": 3, "seed": 0, "device": "cpu"}).json()
+        dataset_id = next(
+            d["id"] for d in client.get("/api/datasets").json()["data"] if d["name"] == "demo-sentiment"
+        )
+        poc = client.post(
+            "/api/pocs",
+            json={
+                "name": "live report",
+                "model": "tiny-bert",
+                "dataset_id": dataset_id,
+                "methods": [{"method": "lozo"}, {"method": "adamw"}],
+                "steps": 6,
+                "batch_size": 4,
+                "k_shot": 4,
+                "eval_every": 3,
+                "seed": 0,
+                "device": "cpu",
+            },
+        ).json()
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             runs = client.get(f"/api/pocs/{poc['id']}").json()["runs"]

@@ -17,7 +17,10 @@ def test_create_returns_the_links(shared):
     token = shared["token"]
     assert len(token) >= 43  # 32 random bytes, URL-safe base64
     assert shared["url"] == f"/r/{token}"
-    assert shared["html_url"] == f"/api/reports/{token}.html" and shared["pdf_url"] == f"/api/reports/{token}.pdf"
+    assert (
+        shared["html_url"] == f"/api/reports/{token}.html"
+        and shared["pdf_url"] == f"/api/reports/{token}.pdf"
+    )
     expires = dt.datetime.fromisoformat(shared["expires_at"])
     assert dt.timedelta(days=13, hours=23) < expires - dt.datetime.now(dt.UTC) <= dt.timedelta(days=14)
 
@@ -38,7 +41,10 @@ def test_valid_link_serves_snapshot_and_share_page_without_login(anonymous, shar
     assert {r["method"] for r in snap["runs"]} == {"lozo", "adamw"}
     assert set(snap["runs"][0]["series"]) == {"loss", "accuracy", "memory"}
     assert snap["verdict"]["code"] == "no_significant_difference"
-    assert snap["fingerprints"]["model"]["config_sha256"] and len(snap["fingerprints"]["dataset"]["sha256"]) == 64
+    assert (
+        snap["fingerprints"]["model"]["config_sha256"]
+        and len(snap["fingerprints"]["dataset"]["sha256"]) == 64
+    )
     assert shared["poc_id"] not in str(snap)  # no address of the live system
     page = anonymous.get(shared["url"])
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
@@ -71,8 +77,11 @@ def test_wrong_token_is_404(anonymous, shared, token):
 
 def test_expired_link_is_410(anonymous, shared, sessions):
     with sessions() as session:
-        session.execute(sa.update(Report).where(Report.token_hash == digest(shared["token"]))
-                        .values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)))
+        session.execute(
+            sa.update(Report)
+            .where(Report.token_hash == digest(shared["token"]))
+            .values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1))
+        )
         session.commit()
     assert anonymous.get(f"/api/reports/{shared['token']}").status_code == 410
     assert anonymous.get(shared["html_url"]).status_code == 410
@@ -96,15 +105,25 @@ def test_revoked_link_is_404_at_once(client, anonymous, shared):
 
 def test_a_share_token_can_change_nothing(client, anonymous, shared, sessions):
     """Every route with a token in its path, called with every writing verb, changes no row."""
+
     def rows():
         with sessions() as session:
-            return [tuple(session.execute(sa.select(Report.token_hash, Report.revoked_at, Report.expires_at)).all()),
-                    session.scalar(sa.select(sa.func.count()).select_from(Poc)),
-                    tuple(session.execute(sa.select(Run.id, Run.state)).all())]
+            return [
+                tuple(
+                    session.execute(sa.select(Report.token_hash, Report.revoked_at, Report.expires_at)).all()
+                ),
+                session.scalar(sa.select(sa.func.count()).select_from(Poc)),
+                tuple(session.execute(sa.select(Run.id, Run.state)).all()),
+            ]
 
     before = rows()
     token = shared["token"]
-    paths = [f"/api/reports/{token}", f"/api/reports/{token}.html", f"/api/reports/{token}.pdf", f"/r/{token}"]
+    paths = [
+        f"/api/reports/{token}",
+        f"/api/reports/{token}.html",
+        f"/api/reports/{token}.pdf",
+        f"/r/{token}",
+    ]
     # every route that takes only a token is a GET (the revoke route also needs the PoC id)
     for route in client.app.routes:
         path = getattr(route, "path", "")
@@ -139,8 +158,10 @@ def test_deleting_a_poc_ends_its_links_and_revoking_works_in_every_state(client,
         assert anonymous.get(f"/api/reports/{link['token']}").status_code == 404
         assert anonymous.get(link["pdf_url"]).status_code == 404
     with sessions() as session:
-        assert session.scalar(sa.select(sa.func.count()).select_from(Report)
-                              .where(Report.revoked_at.is_(None))) == 0
+        assert (
+            session.scalar(sa.select(sa.func.count()).select_from(Report).where(Report.revoked_at.is_(None)))
+            == 0
+        )
     # Revoking still answers for the deleted PoC's reports, by token or by id, however often.
     assert client.delete(f"/api/pocs/{shared['poc_id']}/reports/{shared['token']}").status_code == 204
     assert client.delete(f"/api/pocs/{shared['poc_id']}/reports/{second['id']}").status_code == 204
@@ -150,8 +171,11 @@ def test_deleting_a_poc_ends_its_links_and_revoking_works_in_every_state(client,
 
 def test_an_expired_link_can_be_revoked(client, shared, sessions):
     with sessions() as session:
-        session.execute(sa.update(Report).where(Report.token_hash == digest(shared["token"]))
-                        .values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)))
+        session.execute(
+            sa.update(Report)
+            .where(Report.token_hash == digest(shared["token"]))
+            .values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1))
+        )
         session.commit()
     assert client.delete(f"/api/pocs/{shared['poc_id']}/reports/{shared['id']}").status_code == 204
     states = client.get(f"/api/pocs/{shared['poc_id']}/reports").json()["data"]
@@ -171,12 +195,22 @@ def test_share_json_shows_no_more_than_the_page(client, anonymous, shared, sessi
     with sessions() as session:  # a snapshot as older versions stored it: with what the page never shows
         report = session.scalars(sa.select(Report)).one()
         snapshot = dict(report.snapshot)
-        snapshot["poc"] = snapshot["poc"] | {"created_by": "someone@corp.example", "model": "/srv/models/secret"}
+        snapshot["poc"] = snapshot["poc"] | {
+            "created_by": "someone@corp.example",
+            "model": "/srv/models/secret",
+        }
         snapshot["fingerprints"] = snapshot["fingerprints"] | {
-            "model": {"name": "/srv/models/secret", "id": "/srv/models/secret", "n_params": 1,
-                      "config_sha256": None}}
-        snapshot["runs"] = [run | {"error": "Traceback (most recent call last): File /srv/zopoc/x.py",
-                                   "device": "cuda:3"} for run in snapshot["runs"]]
+            "model": {
+                "name": "/srv/models/secret",
+                "id": "/srv/models/secret",
+                "n_params": 1,
+                "config_sha256": None,
+            }
+        }
+        snapshot["runs"] = [
+            run | {"error": "Traceback (most recent call last): File /srv/zopoc/x.py", "device": "cuda:3"}
+            for run in snapshot["runs"]
+        ]
         report.snapshot = snapshot
         session.commit()
     body = anonymous.get(f"/api/reports/{shared['token']}").text
@@ -201,8 +235,11 @@ def test_report_pages_run_only_their_own_scripts(anonymous, shared):
     policy = page.headers["content-security-policy"]
     assert "default-src 'none'" in policy and "frame-ancestors 'none'" in policy
     assert "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
-    inline = [body for attributes, body in re.findall(r"<script([^>]*)>(.*?)</script>", page.text, re.DOTALL)
-              if "src=" not in attributes and "application/json" not in attributes]
+    inline = [
+        body
+        for attributes, body in re.findall(r"<script([^>]*)>(.*?)</script>", page.text, re.DOTALL)
+        if "src=" not in attributes and "application/json" not in attributes
+    ]
     assert inline
     for body in inline:  # each inline script is allowed by its hash, and nothing else is
         digest_ = base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()

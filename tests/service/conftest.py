@@ -41,22 +41,50 @@ def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     """Settings for in-process runs: fast relay, no Redis (the live-stack tests cover pub/sub)."""
-    env = {"ZOPOC_DATABASE_URL": database_url, "ZOPOC_DATA_DIR": str(tmp_path / "data"),
-           "ZOPOC_HEARTBEAT_S": "0.5", "ZOPOC_RELAY_FLUSH_S": "0.2", "ZOPOC_CANCEL_GRACE_S": "2",
-           "ZOPOC_TRAIN_THREADS": "1"}
+    env = {
+        "ZOPOC_DATABASE_URL": database_url,
+        "ZOPOC_DATA_DIR": str(tmp_path / "data"),
+        "ZOPOC_HEARTBEAT_S": "0.5",
+        "ZOPOC_RELAY_FLUSH_S": "0.2",
+        "ZOPOC_CANCEL_GRACE_S": "2",
+        "ZOPOC_TRAIN_THREADS": "1",
+    }
     with mock.patch.dict(os.environ, env):
         return Settings(_env_file=None)
 
 
-def add_run(sessions: sessionmaker[Session], *, method: str = "lozo", model: str = "tiny-bert",
-            steps: int | None = 6, **poc_settings) -> Run:
+def add_run(
+    sessions: sessionmaker[Session],
+    *,
+    method: str = "lozo",
+    model: str = "tiny-bert",
+    steps: int | None = 6,
+    **poc_settings,
+) -> Run:
     """Insert a built-in dataset row, a PoC and one queued run of it (as the API does); return the run."""
     with sessions() as session, session.begin():
-        dataset = Dataset(name="demo-sentiment", builtin=True, path="demo-sentiment", n_rows=200,
-                          labels=["negative", "positive"])
-        poc = Poc(name="service test", model=model, dataset=dataset,
-                  settings={"steps": steps, "max_minutes": None, "batch_size": 4, "seed": 0, "k_shot": 4,
-                            "eval_every": 3, "device": "cpu"} | poc_settings)
+        dataset = Dataset(
+            name="demo-sentiment",
+            builtin=True,
+            path="demo-sentiment",
+            n_rows=200,
+            labels=["negative", "positive"],
+        )
+        poc = Poc(
+            name="service test",
+            model=model,
+            dataset=dataset,
+            settings={
+                "steps": steps,
+                "max_minutes": None,
+                "batch_size": 4,
+                "seed": 0,
+                "k_shot": 4,
+                "eval_every": 3,
+                "device": "cpu",
+            }
+            | poc_settings,
+        )
         if hasattr(Poc, "workspace_id"):  # with accounts every PoC belongs to a workspace
             from backend.db.models import Workspace
 
@@ -64,8 +92,9 @@ def add_run(sessions: sessionmaker[Session], *, method: str = "lozo", model: str
             session.add(workspace)
             session.flush()
             poc.workspace_id = workspace.id
-        run = Run(poc=poc, method=method, hyperparams={"zo_eps": 1e-3} if method != "adamw" else {},
-                  queue="cpu")
+        run = Run(
+            poc=poc, method=method, hyperparams={"zo_eps": 1e-3} if method != "adamw" else {}, queue="cpu"
+        )
         session.add_all([dataset, poc, run])
     return run
 

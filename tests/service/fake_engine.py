@@ -36,42 +36,105 @@ def main() -> None:
         print(json.dumps({"time": time.time(), **event}), flush=True)
 
     if mode == "cwd":
-        emit({"event": "finished", "status": "failed", "reason": json.dumps([os.getcwd(), os.listdir(".")]),
-              "step": 0, "elapsed_s": 0.0, "forward_passes": 0, "summary": {}})
+        emit(
+            {
+                "event": "finished",
+                "status": "failed",
+                "reason": json.dumps([os.getcwd(), os.listdir(".")]),
+                "step": 0,
+                "elapsed_s": 0.0,
+                "forward_passes": 0,
+                "summary": {},
+            }
+        )
         return
 
-    emit({"event": "started", "method": spec["method"], "device": "cpu", "dtype": "float32",
-          "model": {"name": spec["model"], "n_params": 10, "n_trainable": 10, "kind": "encoder"},
-          "hyperparams": {"lr": 0.001, "lr_source": "fake"}, "n_train": 8, "n_eval": 8,
-          "memory": {"baseline_rss_mb": 12.5}})
+    emit(
+        {
+            "event": "started",
+            "method": spec["method"],
+            "device": "cpu",
+            "dtype": "float32",
+            "model": {"name": spec["model"], "n_params": 10, "n_trainable": 10, "kind": "encoder"},
+            "hyperparams": {"lr": 0.001, "lr_source": "fake"},
+            "n_train": 8,
+            "n_eval": 8,
+            "memory": {"baseline_rss_mb": 12.5},
+        }
+    )
     steps = spec.get("steps") or 10
     correct = base64.b64encode(bytes([0b10110000])).decode()
     for step in range(1, steps + 1):
         if stop["requested"]:
-            emit({"event": "finished", "status": "cancelled", "reason": "cancelled on request",
-                  "step": step - 1,
-                  "elapsed_s": step * 0.01, "forward_passes": 2 * (step - 1),
-                  "summary": {"peak_rss_mb": 20.0, "baseline_rss_mb": 12.5}})
+            emit(
+                {
+                    "event": "finished",
+                    "status": "cancelled",
+                    "reason": "cancelled on request",
+                    "step": step - 1,
+                    "elapsed_s": step * 0.01,
+                    "forward_passes": 2 * (step - 1),
+                    "summary": {"peak_rss_mb": 20.0, "baseline_rss_mb": 12.5},
+                }
+            )
             return
         if mode in ("slow", "stubborn"):
             time.sleep(0.1)
-        emit({"event": "metrics", "step": step, "elapsed_s": step * 0.01, "forward_passes": 2 * step,
-              "values": {"train/loss": 1.0 / step, "memory/peak_rss_mb": 20.0 + step}})
+        emit(
+            {
+                "event": "metrics",
+                "step": step,
+                "elapsed_s": step * 0.01,
+                "forward_passes": 2 * step,
+                "values": {"train/loss": 1.0 / step, "memory/peak_rss_mb": 20.0 + step},
+            }
+        )
         if step == 3 and mode == "crash":
             print("Traceback (most recent call last):\nRuntimeError: fake engine crashed", file=sys.stderr)
             sys.exit(3)
         if step == 3 and mode == "sigkill":
             os.kill(os.getpid(), signal.SIGKILL)
         if step == 3 and mode == "failzero":
-            emit({"event": "finished", "status": "failed", "reason": "RuntimeError: broke", "step": 0,
-                  "elapsed_s": 0.0, "forward_passes": 0, "summary": {}})
+            emit(
+                {
+                    "event": "finished",
+                    "status": "failed",
+                    "reason": "RuntimeError: broke",
+                    "step": 0,
+                    "elapsed_s": 0.0,
+                    "forward_passes": 0,
+                    "summary": {},
+                }
+            )
             return
-    emit({"event": "eval", "step": steps, "elapsed_s": steps * 0.01, "forward_passes": 2 * steps,
-          "values": {"eval/loss": 0.5, "eval/accuracy": 0.75}, "correct": correct, "n_eval": 4})
-    emit({"event": "finished", "status": "succeeded", "reason": None, "step": steps,
-          "elapsed_s": steps * 0.01, "forward_passes": 2 * steps,
-          "summary": {"acc_start": 0.5, "acc_end": 0.75, "final_train_loss": 1 / steps,
-                                                    "peak_rss_mb": 20.0 + steps, "baseline_rss_mb": 12.5}})
+    emit(
+        {
+            "event": "eval",
+            "step": steps,
+            "elapsed_s": steps * 0.01,
+            "forward_passes": 2 * steps,
+            "values": {"eval/loss": 0.5, "eval/accuracy": 0.75},
+            "correct": correct,
+            "n_eval": 4,
+        }
+    )
+    emit(
+        {
+            "event": "finished",
+            "status": "succeeded",
+            "reason": None,
+            "step": steps,
+            "elapsed_s": steps * 0.01,
+            "forward_passes": 2 * steps,
+            "summary": {
+                "acc_start": 0.5,
+                "acc_end": 0.75,
+                "final_train_loss": 1 / steps,
+                "peak_rss_mb": 20.0 + steps,
+                "baseline_rss_mb": 12.5,
+            },
+        }
+    )
 
 
 if __name__ == "__main__":

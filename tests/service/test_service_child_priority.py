@@ -20,8 +20,13 @@ print(json.dumps({"event": "scheduling", "pid": os.getpid(), "sid": os.getsid(0)
 
 
 def _first_event_of_a_child(tmp_path, code: str, nice: int) -> dict:
-    child = TrainingProcess([sys.executable, "-c", code], env=dict(os.environ), cwd=tmp_path,
-                            stderr_path=tmp_path / "stderr.log", nice=nice)
+    child = TrainingProcess(
+        [sys.executable, "-c", code],
+        env=dict(os.environ),
+        cwd=tmp_path,
+        stderr_path=tmp_path / "stderr.log",
+        nice=nice,
+    )
     events = []
     while not child.eof:
         events += child.events(timeout_s=10)

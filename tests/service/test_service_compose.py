@@ -13,12 +13,20 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.skipif(shutil.which("docker-compose") is None,
-                    reason="the docker-compose binary is not installed here (CI installs it)")
+@pytest.mark.skipif(
+    shutil.which("docker-compose") is None,
+    reason="the docker-compose binary is not installed here (CI installs it)",
+)
 def test_compose_file_validates_and_has_the_deployment():
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ZOPOC_", "POSTGRES_"))}
-    result = subprocess.run(["docker-compose", "-f", "docker-compose.yml", "config"], cwd=REPO_ROOT, env=env,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        ["docker-compose", "-f", "docker-compose.yml", "config"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     services = yaml.safe_load(result.stdout)["services"]
     assert {"postgres", "redis", "api", "worker-cpu"} <= set(services)

@@ -47,9 +47,18 @@ def dataset_id(client: httpx.Client) -> str:
 
 
 def launch(client: httpx.Client, dataset_id: str, methods: list[str], steps: int, **extra) -> dict:
-    body = {"name": f"live {methods} {steps}", "model": "tiny-bert", "dataset_id": dataset_id,
-            "methods": [{"method": m} for m in methods], "steps": steps, "batch_size": 4, "k_shot": 4,
-            "eval_every": 3, "seed": 0, "device": "cpu"} | extra
+    body = {
+        "name": f"live {methods} {steps}",
+        "model": "tiny-bert",
+        "dataset_id": dataset_id,
+        "methods": [{"method": m} for m in methods],
+        "steps": steps,
+        "batch_size": 4,
+        "k_shot": 4,
+        "eval_every": 3,
+        "seed": 0,
+        "device": "cpu",
+    } | extra
     response = client.post("/api/pocs", json=body)
     assert response.status_code == 201, response.text
     return response.json()
@@ -111,12 +120,15 @@ def test_poc_of_lozo_and_adamw_goes_from_queued_to_succeeded(stack, client, data
         assert run["worker"] and run["device"] == "cpu" and "eval/accuracy" in run["final_metrics"]
     with stack.session() as session:
         for run in runs:
-            steps = session.scalars(sa.select(MetricPoint.step).where(
-                MetricPoint.run_id == run["id"], MetricPoint.name == "train/loss")
-                .order_by(MetricPoint.step)).all()
+            steps = session.scalars(
+                sa.select(MetricPoint.step)
+                .where(MetricPoint.run_id == run["id"], MetricPoint.name == "train/loss")
+                .order_by(MetricPoint.step)
+            ).all()
             assert steps == [1, 2, 3, 4, 5, 6]
-    chart = client.get(f"/api/pocs/{poc['id']}/metrics",
-                       params={"names": "train/loss", "x": "forward_passes"})
+    chart = client.get(
+        f"/api/pocs/{poc['id']}/metrics", params={"names": "train/loss", "x": "forward_passes"}
+    )
     assert chart.status_code == 200
     assert chart.json()["runs"][runs[0]["id"]]["train/loss"]["x"] == [2, 4, 6, 8, 10, 12]  # ZO: 2 per step
 
@@ -147,9 +159,16 @@ def test_sigkilled_child_fails_the_run_with_a_reason_and_the_worker_takes_the_ne
     assert nxt["state"] == "succeeded" and nxt["worker"] == run["worker"]
 
 
-def read_sse(stack: Stack, poc_id: str, last_event_id: str | None, stop_after: int | None,
-             until_states: set[str], run_ids: set[str], timeout_s: float = 120,
-             seen: list[tuple[str, str, dict]] = ()) -> list[tuple[str, str, dict]]:
+def read_sse(
+    stack: Stack,
+    poc_id: str,
+    last_event_id: str | None,
+    stop_after: int | None,
+    until_states: set[str],
+    run_ids: set[str],
+    timeout_s: float = 120,
+    seen: list[tuple[str, str, dict]] = (),
+) -> list[tuple[str, str, dict]]:
     """(id, event, data) of the PoC's stream until ``stop_after`` events, or every run in a final state and
     the PoC's stored state announced as final too (counting ``seen``, the events of an earlier connection)."""
     headers = {"Last-Event-ID": last_event_id} if last_event_id else {}
@@ -158,8 +177,12 @@ def read_sse(stack: Stack, poc_id: str, last_event_id: str | None, stop_after: i
     poc_states = [d["state"] for _, kind, d in seen if kind == "poc"]
     deadline = time.monotonic() + timeout_s
     headers |= stack.auth_headers()
-    with httpx.stream("GET", f"{stack.base_url}/api/pocs/{poc_id}/events", headers=headers,
-                      timeout=httpx.Timeout(30, read=30)) as response:
+    with httpx.stream(
+        "GET",
+        f"{stack.base_url}/api/pocs/{poc_id}/events",
+        headers=headers,
+        timeout=httpx.Timeout(30, read=30),
+    ) as response:
         assert response.status_code == 200
         fields: dict[str, str] = {}
         for line in response.iter_lines():
@@ -195,21 +218,31 @@ def test_sse_delivers_events_in_order_and_resumes_after_a_reconnect(stack, clien
     # Events are whole batches now, so a PoC of 8 steps has few: break the first connection early.
     first = read_sse(stack, poc["id"], None, stop_after=4, until_states=final, run_ids=run_ids)
     assert len(first) == 4
-    rest = read_sse(stack, poc["id"], first[-1][0], stop_after=None, until_states=final, run_ids=run_ids,
-                    seen=first)
+    rest = read_sse(
+        stack, poc["id"], first[-1][0], stop_after=None, until_states=final, run_ids=run_ids, seen=first
+    )
     received = first + rest
 
     # The stream equals the database's event log, one event per row: nothing missed or doubled.
     with stack.session() as session:
-        log = session.scalars(sa.select(PocEvent).where(PocEvent.poc_id == poc["id"])
-                              .order_by(PocEvent.seq)).all()
+        log = session.scalars(
+            sa.select(PocEvent).where(PocEvent.poc_id == poc["id"]).order_by(PocEvent.seq)
+        ).all()
     expected = [(str(e.seq), e.kind, e.payload) for e in log]
-    assert received == expected[:len(received)]
+    assert received == expected[: len(received)]
     assert len(received) == len(expected)
     ids = [int(i) for i, _, _ in received]
     assert ids == sorted(ids) and len(set(ids)) == len(ids), "ids increase strictly"
-    steps = {r: [p["step"] for _, k, d in received if k == "metric" and d["run_id"] == r
-                 for p in d["points"] if "train/loss" in p["values"]] for r in run_ids}
+    steps = {
+        r: [
+            p["step"]
+            for _, k, d in received
+            if k == "metric" and d["run_id"] == r
+            for p in d["points"]
+            if "train/loss" in p["values"]
+        ]
+        for r in run_ids
+    }
     assert all(s == list(range(1, 9)) for s in steps.values()), steps
     assert {d["state"] for _, k, d in received if k == "run"} >= {"queued", "running", "succeeded"}
 
@@ -268,8 +301,12 @@ def test_open_sse_streams_hold_no_database_connection(stack, client, dataset_id)
                     return
 
         stop = asyncio.Event()
-        async with httpx.AsyncClient(base_url=stack.base_url, headers=stack.auth_headers(), timeout=30,
-                                     limits=httpx.Limits(max_connections=streams + 5)) as http:
+        async with httpx.AsyncClient(
+            base_url=stack.base_url,
+            headers=stack.auth_headers(),
+            timeout=30,
+            limits=httpx.Limits(max_connections=streams + 5),
+        ) as http:
             holders = [asyncio.create_task(hold(http, stop)) for _ in range(streams)]
             await asyncio.wait_for(ready.wait(), timeout=60)
             started = time.monotonic()

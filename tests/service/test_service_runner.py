@@ -25,8 +25,9 @@ def load(sessions, run_id: str) -> Run:
 
 def events(sessions, run_id: str) -> list[PocEvent]:
     with sessions() as session:
-        return list(session.scalars(sa.select(PocEvent).where(PocEvent.run_id == run_id)
-                                    .order_by(PocEvent.seq)))
+        return list(
+            session.scalars(sa.select(PocEvent).where(PocEvent.run_id == run_id).order_by(PocEvent.seq))
+        )
 
 
 def test_real_engine_run_succeeds_with_metrics_evals_and_events(sessions, make_run, settings):
@@ -43,16 +44,25 @@ def test_real_engine_run_succeeds_with_metrics_evals_and_events(sessions, make_r
     assert done.peak_memory_mb > done.baseline_memory_mb > 0
     assert {"acc_start", "acc_end", "eval/accuracy", "kernel_max_rss_mb"} <= set(done.final_metrics)
     with sessions() as session:
-        losses = session.scalars(sa.select(MetricPoint.step).where(
-            MetricPoint.run_id == run.id, MetricPoint.name == "train/loss").order_by(MetricPoint.step)).all()
+        losses = session.scalars(
+            sa.select(MetricPoint.step)
+            .where(MetricPoint.run_id == run.id, MetricPoint.name == "train/loss")
+            .order_by(MetricPoint.step)
+        ).all()
         assert losses == [1, 2, 3, 4, 5, 6]
-        eval_steps = session.scalars(sa.select(EvalResult.step).where(EvalResult.run_id == run.id)
-                                     .order_by(EvalResult.step)).all()
+        eval_steps = session.scalars(
+            sa.select(EvalResult.step).where(EvalResult.run_id == run.id).order_by(EvalResult.step)
+        ).all()
         assert eval_steps == [0, 3, 6]
     kinds = [(e.kind, e.payload.get("state")) for e in events(sessions, run.id)]
     assert kinds[0] == ("run", "running") and kinds[-1] == ("run", "succeeded")
-    announced = sorted(p["step"] for e in events(sessions, run.id) if e.kind == "metric"
-                       for p in e.payload["points"] if "train/loss" in p["values"])
+    announced = sorted(
+        p["step"]
+        for e in events(sessions, run.id)
+        if e.kind == "metric"
+        for p in e.payload["points"]
+        if "train/loss" in p["values"]
+    )
     assert announced == [1, 2, 3, 4, 5, 6], "every stored point is announced exactly once"
 
 
@@ -146,8 +156,9 @@ def test_run_failed_elsewhere_is_not_resurrected(sessions, make_run, settings):
 
 
 @pytest.mark.postgres
-def test_database_connections_dropping_mid_run_lose_no_points(sessions, make_run, settings, database_url,
-                                                              kind):
+def test_database_connections_dropping_mid_run_lose_no_points(
+    sessions, make_run, settings, database_url, kind
+):
     if kind != "services":
         pytest.skip("dropping server connections needs the Postgres server (ZOPOC_TEST_STACK=services)")
     run = make_run(model="fake:slow", steps=40)
@@ -162,9 +173,15 @@ def test_database_connections_dropping_mid_run_lose_no_points(sessions, make_run
             while not stop.wait(0.3):
                 if load(sessions, run.id).state != "running":
                     continue
-                terminated.extend(connection.execute(sa.text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = :name AND pid <> pg_backend_pid()"), {"name": name}).scalars())
+                terminated.extend(
+                    connection.execute(
+                        sa.text(
+                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                            "WHERE datname = :name AND pid <> pg_backend_pid()"
+                        ),
+                        {"name": name},
+                    ).scalars()
+                )
 
     thread = threading.Thread(target=drop_connections)
     thread.start()
@@ -177,11 +194,15 @@ def test_database_connections_dropping_mid_run_lose_no_points(sessions, make_run
     assert terminated, "connections were dropped while the run was going"
     assert state == "succeeded"
     with sessions() as session:
-        steps = session.scalars(sa.select(MetricPoint.step).where(
-            MetricPoint.run_id == run.id, MetricPoint.name == "train/loss").order_by(MetricPoint.step)).all()
+        steps = session.scalars(
+            sa.select(MetricPoint.step)
+            .where(MetricPoint.run_id == run.id, MetricPoint.name == "train/loss")
+            .order_by(MetricPoint.step)
+        ).all()
     assert steps == list(range(1, 41))
-    announced = {p["step"] for e in events(sessions, run.id) if e.kind == "metric"
-                 for p in e.payload["points"]}
+    announced = {
+        p["step"] for e in events(sessions, run.id) if e.kind == "metric" for p in e.payload["points"]
+    }
     assert announced == set(range(1, 41))
 
 
@@ -210,8 +231,9 @@ def test_the_training_process_works_in_an_empty_folder_of_its_own(sessions, make
 
 
 @pytest.mark.parametrize("model", ["/etc", "/root", "~root", "../../etc", "./var/zopoc.db"])
-def test_a_model_path_outside_the_model_roots_is_refused_before_a_child_starts(sessions, make_run, settings,
-                                                                              model):
+def test_a_model_path_outside_the_model_roots_is_refused_before_a_child_starts(
+    sessions, make_run, settings, model
+):
     run = make_run(model=model)
     assert execute_run(run.id, settings=settings, command=FAKE_ENGINE) == "failed"
     error = load(sessions, run.id).error

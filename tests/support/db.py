@@ -11,7 +11,7 @@ The database is created and migrated by ``tests.support.stack.fresh_database`` (
 runs it), so the API tests and the service tests build their databases the same way. Between tests,
 ``clean_tables`` empties every table of the session's own database.
 
-Use from a conftest.py: ``from tests.support.db import *  # noqa: F401,F403``.
+Import the fixtures by name from a package's conftest.py (see tests/api/conftest.py).
 """
 
 from __future__ import annotations
@@ -33,13 +33,24 @@ from backend.datasets import register_builtin_datasets
 from backend.db.models import Base
 from tests.support.stack import delete_redis_prefix, fresh_database, redis_url, stack_kind
 
-__all__ = ["api_env", "api_env_extra", "clean_tables", "client", "database_url", "login_as", "owner",
-           "sessions", "settings", "test_stack", "workspace_id"]
+__all__ = [
+    "api_env",
+    "api_env_extra",
+    "clean_tables",
+    "client",
+    "database_url",
+    "login_as",
+    "owner",
+    "sessions",
+    "settings",
+    "test_stack",
+    "workspace_id",
+]
 
 
 @pytest.fixture(scope="session")
 def test_stack() -> str:
-    """"services" or "embedded" (from ZOPOC_TEST_STACK)."""
+    """ "services" or "embedded" (from ZOPOC_TEST_STACK)."""
     return stack_kind()
 
 
@@ -57,8 +68,9 @@ def api_env_extra() -> dict[str, str]:
 
 
 @pytest.fixture(scope="package")
-def api_env(test_stack: str, database_url: str, tmp_path_factory,
-            api_env_extra: dict[str, str]) -> Iterator[dict[str, str]]:
+def api_env(
+    test_stack: str, database_url: str, tmp_path_factory, api_env_extra: dict[str, str]
+) -> Iterator[dict[str, str]]:
     """The ZOPOC_* environment of the in-process app, set for the whole package (and restored after)."""
     folder = tmp_path_factory.mktemp("api")
     token = secrets.token_hex(4)
@@ -140,15 +152,24 @@ def _unknown_password_hash() -> str:
     return hash_password(secrets.token_urlsafe(16))
 
 
-def login_as(sessions: sessionmaker[Session], role: str, workspace_id: str | None = None,
-             email: str | None = None, is_admin: bool = False) -> Login:
+def login_as(
+    sessions: sessionmaker[Session],
+    role: str,
+    workspace_id: str | None = None,
+    email: str | None = None,
+    is_admin: bool = False,
+) -> Login:
     """A new user with ``role`` in ``workspace_id`` (a new workspace when None) and a fresh API token."""
     from backend.auth import accounts
     from backend.db.models import User
 
     with sessions() as session:
-        user = User(email=email or f"{role}-{secrets.token_hex(4)}@zopoc.test", name="",
-                    password_hash=_unknown_password_hash(), is_admin=is_admin)
+        user = User(
+            email=email or f"{role}-{secrets.token_hex(4)}@zopoc.test",
+            name="",
+            password_hash=_unknown_password_hash(),
+            is_admin=is_admin,
+        )
         session.add(user)
         session.commit()
         if workspace_id is None:

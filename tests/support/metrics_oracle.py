@@ -30,6 +30,19 @@ def expected_rollups(points: Iterable[Point]) -> list[tuple]:
             members.sort(key=lambda p: p.step)
             low = min(members, key=lambda p: p.value)  # min() keeps the first of equal values
             high = max(members, key=lambda p: p.value)
-            rows.append((name, level, bucket, low.step, low.elapsed_s, low.forward_passes, low.value,
-                         high.step, high.elapsed_s, high.forward_passes, high.value))
+            rows.append(
+                (
+                    name,
+                    level,
+                    bucket,
+                    low.step,
+                    low.elapsed_s,
+                    low.forward_passes,
+                    low.value,
+                    high.step,
+                    high.elapsed_s,
+                    high.forward_passes,
+                    high.value,
+                )
+            )
     return sorted(rows)

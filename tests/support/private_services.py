@@ -57,6 +57,7 @@ def _wait(check, timeout_s: float, what: str) -> None:
 
 # --- Redis -------------------------------------------------------------------------------------------
 
+
 @dataclass
 class PrivateRedis:
     """A redis-server subprocess without persistence: every restart starts empty, as after a crash."""
@@ -73,9 +74,24 @@ class PrivateRedis:
         """Start the server on ``port`` and wait until it answers PING."""
         log = (self.folder / "redis.log").open("ab")
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--daemonize", "no", "--dir", str(self.folder)],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+                "--dir",
+                str(self.folder),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         _wait(self.ping, timeout_s, f"private redis on port {self.port} not answering")
 
@@ -126,13 +142,16 @@ def private_redis() -> Iterator[PrivateRedis]:
 
 # --- Postgres ----------------------------------------------------------------------------------------
 
+
 def postgres_bin(name: str) -> str:
     """The path of a Postgres server binary (``initdb``, ``pg_ctl``), newest installed version first."""
     found = shutil.which(name)
     if found:
         return found
-    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"),
-                        key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0)
+    candidates = sorted(
+        glob.glob(f"/usr/lib/postgresql/*/bin/{name}"),
+        key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0,
+    )
     if not candidates:
         raise FileNotFoundError(f"no Postgres {name} found (looked on PATH and /usr/lib/postgresql/*/bin)")
     return candidates[-1]
@@ -164,16 +183,30 @@ class PrivatePostgres:
     def _run(self, argv: list[str], timeout_s: float = 120) -> None:
         result = subprocess.run(_as_postgres_user(argv), capture_output=True, text=True, timeout=timeout_s)
         if result.returncode != 0:
-            raise RuntimeError(f"{' '.join(argv)} failed ({result.returncode}):\n{result.stdout}\n"
-                               f"{result.stderr}\n{self.log_tail()}")
+            raise RuntimeError(
+                f"{' '.join(argv)} failed ({result.returncode}):\n{result.stdout}\n"
+                f"{result.stderr}\n{self.log_tail()}"
+            )
 
     def init(self) -> None:
         """initdb the cluster (fsync off: a throwaway cluster; a crash restart still replays the WAL)."""
         self.folder.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
             shutil.chown(self.folder, "postgres", "postgres")
-        self._run([postgres_bin("initdb"), "-D", str(self.data_dir), "-U", "postgres", "--auth=trust",
-                   "--no-sync", "-E", "UTF8", "--locale=C"])
+        self._run(
+            [
+                postgres_bin("initdb"),
+                "-D",
+                str(self.data_dir),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--no-sync",
+                "-E",
+                "UTF8",
+                "--locale=C",
+            ]
+        )
 
     def log_tail(self, chars: int = 3000) -> str:
         path = self.folder / "postgres.log"
@@ -182,8 +215,21 @@ class PrivatePostgres:
     def start(self) -> None:
         """pg_ctl start and wait until it accepts connections."""
         options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c max_connections=200"
-        self._run([postgres_bin("pg_ctl"), "-D", str(self.data_dir), "-l", str(self.folder / "postgres.log"),
-                   "-o", options, "-w", "-t", "60", "start"])
+        self._run(
+            [
+                postgres_bin("pg_ctl"),
+                "-D",
+                str(self.data_dir),
+                "-l",
+                str(self.folder / "postgres.log"),
+                "-o",
+                options,
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ]
+        )
 
     def stop(self, mode: str = "fast") -> None:
         """pg_ctl stop: ``fast`` (clean shutdown) or ``immediate`` (like a crash: recovery on next start)."""
@@ -217,8 +263,9 @@ def private_postgres() -> Iterator[PrivatePostgres]:
 
 
 @contextlib.contextmanager
-def services_env(postgres: PrivatePostgres | None = None,
-                      redis_server: PrivateRedis | None = None) -> Iterator[None]:
+def services_env(
+    postgres: PrivatePostgres | None = None, redis_server: PrivateRedis | None = None
+) -> Iterator[None]:
     """Point ``tests.support.stack`` at private servers (its ``ZOPOC_TEST_*`` variables) while inside."""
     saved = {key: os.environ.get(key) for key in ("ZOPOC_TEST_POSTGRES_URL", "ZOPOC_TEST_REDIS_URL")}
     if postgres is not None:

@@ -71,6 +71,7 @@ def redis_url() -> str:
 
 # --- databases ---------------------------------------------------------------------------------------
 
+
 def create_postgres_database(prefix: str = "zopoc_stack") -> str:
     """Create an empty uniquely named Postgres database; return its SQLAlchemy URL."""
     name = f"{prefix}_{secrets.token_hex(6)}"
@@ -127,12 +128,13 @@ def delete_redis_prefix(url: str, prefix: str) -> None:
     try:
         keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
         for start in range(0, len(keys), 500):
-            client.delete(*keys[start:start + 500])
+            client.delete(*keys[start : start + 500])
     finally:
         client.close()
 
 
 # --- processes ---------------------------------------------------------------------------------------
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -212,15 +214,19 @@ class Stack:
             import httpx
 
             with httpx.Client(base_url=self.base_url, timeout=30) as http:
-                response = http.post("/api/auth/login",
-                                     json={"email": self.admin_email, "password": self.admin_password})
+                response = http.post(
+                    "/api/auth/login", json={"email": self.admin_email, "password": self.admin_password}
+                )
                 if response.status_code in (404, 405):
                     self._auth_headers = {}
                     return self._auth_headers
                 response.raise_for_status()
                 # A cookie-authenticated POST carries the CSRF cookie's value in X-CSRF-Token.
-                token = http.post("/api/auth/tokens", json={"name": "live stack"},
-                                  headers={"X-CSRF-Token": http.cookies.get("zopoc_csrf", "")})
+                token = http.post(
+                    "/api/auth/tokens",
+                    json={"name": "live stack"},
+                    headers={"X-CSRF-Token": http.cookies.get("zopoc_csrf", "")},
+                )
                 token.raise_for_status()
                 self._auth_headers = {"Authorization": f"Bearer {token.json()['token']}"}
         return self._auth_headers
@@ -262,17 +268,31 @@ class Stack:
         self.port = free_port()
         log = self.folder / "api.log"
         self.api = subprocess.Popen(
-            [PYTHON, "-m", "uvicorn", "backend.api.main:app", "--host", "127.0.0.1", "--port", str(self.port),
-             "--no-proxy-headers",
-             "--log-level", "warning"],
-            cwd=REPO_ROOT, env=self.env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+            [
+                PYTHON,
+                "-m",
+                "uvicorn",
+                "backend.api.main:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--no-proxy-headers",
+                "--log-level",
+                "warning",
+            ],
+            cwd=REPO_ROOT,
+            env=self.env,
+            stdout=log.open("ab"),
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
 
         def healthy() -> bool:
             if self.api.poll() is not None:
                 raise RuntimeError(
-                    f"the API server exited ({self.api.returncode}):\n{log.read_text()[-4000:]}")
+                    f"the API server exited ({self.api.returncode}):\n{log.read_text()[-4000:]}"
+                )
             try:
                 return httpx.get(f"{self.base_url}/api/health", timeout=1).status_code == 200
             except httpx.HTTPError:
@@ -287,11 +307,30 @@ class Stack:
         log = self.folder / f"worker{index}.log"
         prefix = self.env["ZOPOC_QUEUE_PREFIX"]
         process = subprocess.Popen(
-            [PYTHON, "-m", "celery", "-A", "worker.celery_app", "worker",
-             "-Q", ",".join(prefix + q for q in queues), "--concurrency", "1", "--pool", "prefork",
-             "-n", f"w{index}-{secrets.token_hex(3)}@%h", "--without-mingle", "--without-gossip",
-             "--loglevel", "INFO"],
-            cwd=REPO_ROOT, env=self.env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+            [
+                PYTHON,
+                "-m",
+                "celery",
+                "-A",
+                "worker.celery_app",
+                "worker",
+                "-Q",
+                ",".join(prefix + q for q in queues),
+                "--concurrency",
+                "1",
+                "--pool",
+                "prefork",
+                "-n",
+                f"w{index}-{secrets.token_hex(3)}@%h",
+                "--without-mingle",
+                "--without-gossip",
+                "--loglevel",
+                "INFO",
+            ],
+            cwd=REPO_ROOT,
+            env=self.env,
+            stdout=log.open("ab"),
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         self.workers.append(process)
@@ -308,8 +347,10 @@ class Stack:
     def ensure_worker(self, queue: str = "cpu") -> None:
         """Start a worker for ``queue`` unless one that consumes it is alive (tests that kill workers leave
         the stack as they found it for the next test this way, whatever their order)."""
-        alive = any(process.poll() is None and queue in queues
-                    for process, queues in zip(self.workers, self.worker_queues, strict=True))
+        alive = any(
+            process.poll() is None and queue in queues
+            for process, queues in zip(self.workers, self.worker_queues, strict=True)
+        )
         if not alive:
             self.start_worker(queues=(queue,))
 
@@ -342,8 +383,9 @@ class Stack:
             self._sessions.kw["bind"].dispose()
 
 
-def stack_env(kind: str, folder: Path, database_url: str,
-              extra: dict[str, str] | None = None) -> dict[str, str]:
+def stack_env(
+    kind: str, folder: Path, database_url: str, extra: dict[str, str] | None = None
+) -> dict[str, str]:
     """The environment of a stack's processes: unique names for everything shared with other sessions."""
     token = secrets.token_hex(4)
     env = {key: value for key, value in os.environ.items() if not key.startswith("ZOPOC_")}
@@ -379,8 +421,9 @@ def stack_env(kind: str, folder: Path, database_url: str,
 
 
 @contextlib.contextmanager
-def live_stack(kind: str | None = None, *, api: bool = True, worker: bool = True,
-               extra_env: dict[str, str] | None = None) -> Iterator[Stack]:
+def live_stack(
+    kind: str | None = None, *, api: bool = True, worker: bool = True, extra_env: dict[str, str] | None = None
+) -> Iterator[Stack]:
     """Start a whole stack (see the module docstring); tear it down on exit."""
     kind = kind or stack_kind()
     folder = Path(tempfile.mkdtemp(prefix=f"zopoc-stack-{kind}-"))
@@ -390,8 +433,14 @@ def live_stack(kind: str | None = None, *, api: bool = True, worker: bool = True
             (folder / "data").mkdir(exist_ok=True)
             stack = Stack(kind=kind, folder=folder, env=env, database_url=database_url)
             # What an operator runs before starting the API: migrations (done) and the first admin.
-            subprocess.run([PYTHON, "-m", "backend.prestart"], cwd=REPO_ROOT, env=env, check=True,
-                           capture_output=True, timeout=120)
+            subprocess.run(
+                [PYTHON, "-m", "backend.prestart"],
+                cwd=REPO_ROOT,
+                env=env,
+                check=True,
+                capture_output=True,
+                timeout=120,
+            )
             try:
                 if api:
                     stack.start_api()

@@ -34,9 +34,26 @@ def test_ci95_of_872_rows_is_about_1_6_to_3_3_points():
 
 
 def test_summary_and_markdown_rows():
-    rows = [{"method": "lozo", "k": 16, "seed": s, "forward_passes": 40, "steps": 20, "lr": 1e-4,
-             "acc_start": 0.6, "acc_end": 0.6 + 0.01 * s, "ci95": 0.03, "fixed": 5, "broken": 1,
-             "mcnemar_p": 0.2, "significant": False, "final_train_loss": 0.2, "s_per_step": 0.3} for s in (0, 2)]
+    rows = [
+        {
+            "method": "lozo",
+            "k": 16,
+            "seed": s,
+            "forward_passes": 40,
+            "steps": 20,
+            "lr": 1e-4,
+            "acc_start": 0.6,
+            "acc_end": 0.6 + 0.01 * s,
+            "ci95": 0.03,
+            "fixed": 5,
+            "broken": 1,
+            "mcnemar_p": 0.2,
+            "significant": False,
+            "final_train_loss": 0.2,
+            "s_per_step": 0.3,
+        }
+        for s in (0, 2)
+    ]
     (summary,) = bench.summarise(rows)
     assert summary["acc_end_mean"] == pytest.approx(0.61) and summary["seeds"] == 2
     assert summary["acc_end_std"] == pytest.approx(math.sqrt(2) * 0.01)
@@ -48,7 +65,9 @@ def _load_decoder():
     import sys
 
     sys.path.insert(0, str(REPO / "benchmarks"))
-    spec = importlib.util.spec_from_file_location("accuracy_decoder", REPO / "benchmarks" / "accuracy_decoder.py")
+    spec = importlib.util.spec_from_file_location(
+        "accuracy_decoder", REPO / "benchmarks" / "accuracy_decoder.py"
+    )
     module = importlib.util.module_from_spec(spec)
     sys.modules["accuracy_decoder"] = module  # its dataclass looks its module up there
     spec.loader.exec_module(module)
@@ -56,10 +75,29 @@ def _load_decoder():
 
 
 def _row(method, k, seed, start, end, significant, **extra):
-    return {"method": method, "k": k, "seed": seed, "forward_passes": 200, "steps": 100, "lr": 5e-5,
-            "acc_start": start, "acc_end": end, "ci95": 0.03, "fixed": 30, "broken": 10, "p_value": 0.002,
-            "significant": significant, "best_step": 75, "acc_best": end, "first_train_loss": 0.7,
-            "final_train_loss": 0.6, "s_per_step": 8.0, "run_min": 19.5, "load_avg": [2.1, 2.3], **extra}
+    return {
+        "method": method,
+        "k": k,
+        "seed": seed,
+        "forward_passes": 200,
+        "steps": 100,
+        "lr": 5e-5,
+        "acc_start": start,
+        "acc_end": end,
+        "ci95": 0.03,
+        "fixed": 30,
+        "broken": 10,
+        "p_value": 0.002,
+        "significant": significant,
+        "best_step": 75,
+        "acc_best": end,
+        "first_train_loss": 0.7,
+        "final_train_loss": 0.6,
+        "s_per_step": 8.0,
+        "run_min": 19.5,
+        "load_avg": [2.1, 2.3],
+        **extra,
+    }
 
 
 def test_decoder_targets_are_measured_as_the_issue_states_them():

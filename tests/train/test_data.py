@@ -63,8 +63,10 @@ def test_batch_order_is_a_function_of_the_seed_alone():
     random state or hash seed, only on the run seed."""
     random.seed(12345)  # a disturbed global generator must not matter
     first = list(itertools.islice(iter_batches(10, 4, seed=3), 4))
-    code = ("import itertools, json, random; random.seed(7); from worker.train.data import iter_batches; "
-            "print(json.dumps(list(itertools.islice(iter_batches(10, 4, seed=3), 4))))")
+    code = (
+        "import itertools, json, random; random.seed(7); from worker.train.data import iter_batches; "
+        "print(json.dumps(list(itertools.islice(iter_batches(10, 4, seed=3), 4))))"
+    )
     env = os.environ | {"PYTHONHASHSEED": "99"}
     other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     assert json.loads(other.stdout) == first
@@ -106,8 +108,15 @@ def test_an_uploaded_file_validates_on_rows_it_neither_trains_nor_evaluates_on()
 
 def test_pairs_come_from_two_text_columns(tmp_path):
     path = tmp_path / "nli.csv"
-    path.write_text("premise,hypothesis,label\n" + "".join(
-        f"a man sleeps {i},a person rests {i},{'entailment' if i % 2 else 'contradiction'}\n" for i in range(20)))
+    path.write_text(
+        "premise,hypothesis,label\n"
+        + "".join(
+            f"a man sleeps {i},a person rests {i},{'entailment' if i % 2 else 'contradiction'}\n"
+            for i in range(20)
+        )
+    )
     task = build_task(str(path), text_column="premise", text_b_column="hypothesis", k_shot=4)
-    assert all(isinstance(t, tuple) and t[0].startswith("a man") and t[1].startswith("a person")
-               for t in task.train_texts + task.eval_texts)
+    assert all(
+        isinstance(t, tuple) and t[0].startswith("a man") and t[1].startswith("a person")
+        for t in task.train_texts + task.eval_texts
+    )

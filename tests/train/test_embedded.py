@@ -15,7 +15,9 @@ SMOLLM2 = BUILTIN_BY_ID["smollm2-135m"]
 @pytest.mark.slow
 def test_the_converted_decoder_loads_offline_with_the_tables_facts(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    assert embedded.is_converted(SMOLLM2), "scripts/setup.sh converts smollm2-135m into " + str(SMOLLM2.folder())
+    assert embedded.is_converted(SMOLLM2), "scripts/setup.sh converts smollm2-135m into " + str(
+        SMOLLM2.folder()
+    )
     loaded = load_model("smollm2-135m", 2, ["terrible", "great"], device="cpu")
     assert loaded.kind == "decoder" and loaded.scoring == "next_token" and loaded.name == SMOLLM2.name
     assert loaded.n_params == SMOLLM2.n_params

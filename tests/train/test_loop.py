@@ -38,7 +38,9 @@ def test_same_batch_sequence_for_every_method(monkeypatch):
 
     seen: list[list[int]] = []
     build = loop._batch
-    monkeypatch.setattr(loop, "_batch", lambda loaded, task, idx: seen.append(list(idx)) or build(loaded, task, idx))
+    monkeypatch.setattr(
+        loop, "_batch", lambda loaded, task, idx: seen.append(list(idx)) or build(loaded, task, idx)
+    )
     sequences = {}
     for method in ("lozo", "adamw", "mezo"):
         seen.clear()
@@ -65,8 +67,12 @@ def test_events_order_schema_and_step0_accuracy():
     assert finished["status"] == "succeeded" and finished["forward_passes"] == 8
     assert finished["summary"]["acc_start"] == step0["values"]["eval/accuracy"]
     metrics = writer.last_metrics
-    assert metrics["step"] == 4 and set(metrics["values"]) >= {"train/loss", "train/lr", "memory/peak_rss_mb",
-                                                               "zo/projected_grad"}
+    assert metrics["step"] == 4 and set(metrics["values"]) >= {
+        "train/loss",
+        "train/lr",
+        "memory/peak_rss_mb",
+        "zo/projected_grad",
+    }
 
 
 def test_first_order_counts_backward_passes():
@@ -217,10 +223,16 @@ def test_an_encoder_with_a_head_has_no_prompt_and_an_eta_only_with_a_budget():
 
 def test_a_pair_task_runs_prompt_based(tmp_path):
     path = tmp_path / "nli.csv"
-    path.write_text("premise,hypothesis,label\n" + "".join(
-        f"a man sleeps {i},a person rests {i},{'entailment' if i % 2 else 'contradiction'}\n" for i in range(40)))
-    writer, finished = _run(model="tiny-gpt2", dataset=str(path), text_column="premise",
-                            text_b_column="hypothesis", k_shot=4)
+    path.write_text(
+        "premise,hypothesis,label\n"
+        + "".join(
+            f"a man sleeps {i},a person rests {i},{'entailment' if i % 2 else 'contradiction'}\n"
+            for i in range(40)
+        )
+    )
+    writer, finished = _run(
+        model="tiny-gpt2", dataset=str(path), text_column="premise", text_b_column="hypothesis", k_shot=4
+    )
     assert finished["status"] == "succeeded", finished["reason"]
     prompt = writer.events[0]["prompt"]
     assert prompt["task_kind"] == "pair" and prompt["label_words"] == ["No", "Yes"]
@@ -237,6 +249,8 @@ def test_several_token_label_words_train_with_gradients_and_without(method):
     assert finished["status"] == "succeeded", finished["reason"]
     assert [len(t) for t in writer.events[0]["prompt"]["label_tokens"]] == [2, 3]
     assert finished["summary"]["final_train_loss"] > 0
+
+
 def test_a_run_that_fails_half_way_reports_where_it_was():
     spec = RunSpec(method="lozo", **{**TINY, "steps": 10, "eval_every": 100})
 

@@ -45,15 +45,32 @@ def test_parameter_count_counts_tied_weights_once():
 def _tiny_opt():
     from transformers import OPTConfig, OPTForCausalLM
 
-    return OPTForCausalLM(OPTConfig(vocab_size=30522, hidden_size=16, num_hidden_layers=1, ffn_dim=32,
-                                    num_attention_heads=2, word_embed_proj_dim=8, max_position_embeddings=64))
+    return OPTForCausalLM(
+        OPTConfig(
+            vocab_size=30522,
+            hidden_size=16,
+            num_hidden_layers=1,
+            ffn_dim=32,
+            num_attention_heads=2,
+            word_embed_proj_dim=8,
+            max_position_embeddings=64,
+        )
+    )
 
 
 def _tiny_llama():
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    return LlamaForCausalLM(LlamaConfig(vocab_size=30522, hidden_size=16, num_hidden_layers=1,
-                                        intermediate_size=32, num_attention_heads=2, num_key_value_heads=2))
+    return LlamaForCausalLM(
+        LlamaConfig(
+            vocab_size=30522,
+            hidden_size=16,
+            num_hidden_layers=1,
+            intermediate_size=32,
+            num_attention_heads=2,
+            num_key_value_heads=2,
+        )
+    )
 
 
 @pytest.mark.parametrize("family", ["gpt2", "opt", "llama"])

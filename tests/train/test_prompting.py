@@ -34,10 +34,28 @@ def _tiny_lm(family: str):
     if family == "gpt2":
         return GPT2LMHeadModel(GPT2Config(vocab_size=30522, n_embd=16, n_layer=2, n_head=2, n_positions=128))
     if family == "opt":
-        return OPTForCausalLM(OPTConfig(vocab_size=30522, hidden_size=16, num_hidden_layers=2, ffn_dim=32,
-                                        num_attention_heads=2, word_embed_proj_dim=16, max_position_embeddings=128))
-    return LlamaForCausalLM(LlamaConfig(vocab_size=30522, hidden_size=16, num_hidden_layers=2, intermediate_size=32,
-                                        num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=128))
+        return OPTForCausalLM(
+            OPTConfig(
+                vocab_size=30522,
+                hidden_size=16,
+                num_hidden_layers=2,
+                ffn_dim=32,
+                num_attention_heads=2,
+                word_embed_proj_dim=16,
+                max_position_embeddings=128,
+            )
+        )
+    return LlamaForCausalLM(
+        LlamaConfig(
+            vocab_size=30522,
+            hidden_size=16,
+            num_hidden_layers=2,
+            intermediate_size=32,
+            num_attention_heads=2,
+            num_key_value_heads=1,
+            max_position_embeddings=128,
+        )
+    )
 
 
 def _hand_log_probability(lm, prompt_ids: list[int], word_ids: list[int]) -> float:
@@ -74,8 +92,9 @@ def test_single_token_words_rank_classes_exactly_as_their_log_probabilities():
     assert classifier.single_token
     with torch.no_grad():
         scores = classifier(**encoder.encode(TEXTS, torch.device("cpu")))
-    hand = torch.tensor([[_hand_log_probability(lm, encoder.prompt_ids(t), w) for w in prompt.label_tokens]
-                         for t in TEXTS])
+    hand = torch.tensor(
+        [[_hand_log_probability(lm, encoder.prompt_ids(t), w) for w in prompt.label_tokens] for t in TEXTS]
+    )
     assert torch.allclose(torch.softmax(scores, -1), torch.softmax(hand, -1), atol=1e-5)
 
 
@@ -89,11 +108,15 @@ def test_words_that_share_only_a_first_token_are_told_apart():
     tok = _minilm_tokenizer()
     prompt = Prompt("sentiment", "en", "{text} It was {mask}.", ["very bad", "very good"])
     PromptEncoder(tok, prompt, 64, False)
-    assert prompt.label_tokens[0][0] == prompt.label_tokens[1][0] and prompt.label_tokens[0] != prompt.label_tokens[1]
+    assert (
+        prompt.label_tokens[0][0] == prompt.label_tokens[1][0]
+        and prompt.label_tokens[0] != prompt.label_tokens[1]
+    )
     lm = _tiny_lm("gpt2").eval()
     with torch.no_grad():
-        scores = PromptClassifier(lm, prompt.label_tokens)(**PromptEncoder(tok, prompt, 64, False).encode(
-            TEXTS, torch.device("cpu")))
+        scores = PromptClassifier(lm, prompt.label_tokens)(
+            **PromptEncoder(tok, prompt, 64, False).encode(TEXTS, torch.device("cpu"))
+        )
     assert not torch.allclose(scores[:, 0], scores[:, 1])
 
 
@@ -115,8 +138,14 @@ def tiny_mlm_folder(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("tiny-mlm")
     torch.manual_seed(1)
-    config = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=128)
+    config = BertConfig(
+        vocab_size=30522,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+    )
     BertForMaskedLM(config).save_pretrained(folder)
     _minilm_tokenizer().save_pretrained(folder)
     return folder
@@ -127,8 +156,10 @@ def test_a_masked_lm_is_read_at_its_mask_token(tiny_mlm_folder):
     assert isinstance(loaded.model, MaskedPromptClassifier) and loaded.scoring == "mask"
     enc = loaded.encode(TEXTS)
     tok = loaded.tokenizer
-    assert tok.decode(enc["input_ids"][0][enc["attention_mask"][0].bool()]) == \
-        "[CLS] a gorgeous, witty film it was [MASK]. [SEP]"
+    assert (
+        tok.decode(enc["input_ids"][0][enc["attention_mask"][0].bool()])
+        == "[CLS] a gorgeous, witty film it was [MASK]. [SEP]"
+    )
     with torch.no_grad():
         scores = loaded.model(**enc)
         full = loaded.model.mlm(**enc).logits
@@ -183,7 +214,9 @@ def test_calibration_balances_a_constant_bias_models_predictions(mode):
 def test_bias_is_minus_the_log_of_the_mean_probabilities_centred():
     bias = bias_from_probabilities(torch.tensor([0.2, 0.8]))
     assert torch.allclose(bias, torch.tensor([0.6931, -0.6931]), atol=1e-4)
-    assert torch.allclose(torch.softmax(torch.log(torch.tensor([0.2, 0.8])) + bias, -1), torch.tensor([0.5, 0.5]))
+    assert torch.allclose(
+        torch.softmax(torch.log(torch.tensor([0.2, 0.8])) + bias, -1), torch.tensor([0.5, 0.5])
+    )
 
 
 def test_calibration_none_and_encoders_with_a_head_leave_scores_alone():

@@ -16,19 +16,22 @@ def test_every_kind_has_a_valid_default_template_in_every_language(kind, languag
         assert "{" + field + "}" in template
 
 
-@pytest.mark.parametrize(("kind", "language", "names", "words"), [
-    ("sentiment", "en", ["0", "1"], ["terrible", "great"]),
-    ("sentiment", "en", ["positive", "negative"], ["great", "terrible"]),  # by name, in label order
-    ("sentiment", "ja", ["negative", "positive"], ["最悪", "最高"]),
-    ("sentiment", "en", ["1", "2", "3", "4", "5"], ["terrible", "bad", "okay", "good", "great"]),
-    ("yesno", "en", ["yes", "no"], ["Yes", "No"]),
-    ("yesno", "ja", ["false", "true"], ["いいえ", "はい"]),
-    ("pair", "en", ["contradiction", "entailment", "neutral"], ["No", "Yes", "Maybe"]),
-    ("pair", "en", ["0", "1", "2"], ["Yes", "Maybe", "No"]),  # GLUE MNLI numbering
-    ("pair", "ja", ["entailment", "not_entailment"], ["はい", "いいえ"]),
-    ("topic", "en", ["sports", "world_news"], ["sports", "world news"]),
-    ("topic", "ja", ["スポーツ", "経済"], ["スポーツ", "経済"]),
-])
+@pytest.mark.parametrize(
+    ("kind", "language", "names", "words"),
+    [
+        ("sentiment", "en", ["0", "1"], ["terrible", "great"]),
+        ("sentiment", "en", ["positive", "negative"], ["great", "terrible"]),  # by name, in label order
+        ("sentiment", "ja", ["negative", "positive"], ["最悪", "最高"]),
+        ("sentiment", "en", ["1", "2", "3", "4", "5"], ["terrible", "bad", "okay", "good", "great"]),
+        ("yesno", "en", ["yes", "no"], ["Yes", "No"]),
+        ("yesno", "ja", ["false", "true"], ["いいえ", "はい"]),
+        ("pair", "en", ["contradiction", "entailment", "neutral"], ["No", "Yes", "Maybe"]),
+        ("pair", "en", ["0", "1", "2"], ["Yes", "Maybe", "No"]),  # GLUE MNLI numbering
+        ("pair", "ja", ["entailment", "not_entailment"], ["はい", "いいえ"]),
+        ("topic", "en", ["sports", "world_news"], ["sports", "world news"]),
+        ("topic", "ja", ["スポーツ", "経済"], ["スポーツ", "経済"]),
+    ],
+)
 def test_default_label_words_follow_the_label_names_in_label_order(kind, language, names, words):
     assert P.default_label_words(kind, names, language) == words
 
@@ -43,14 +46,17 @@ def test_kind_and_language_are_inferred_from_the_data():
     assert P.detect_language(["a gorgeous, witty film"]) == "en"
 
 
-@pytest.mark.parametrize(("template", "kind", "masked_lm", "problem"), [
-    ("{text} It was.", "sentiment", False, "exactly once"),
-    ("{text} It was {mask} {mask}.", "sentiment", False, "exactly once"),
-    ("It was {mask}.", "sentiment", False, "lacks"),
-    ("{text_a} {mask}", "pair", False, "lacks"),
-    ("{text} and {text_b}: {mask}", "sentiment", False, "do not belong"),
-    ("{mask}: {text}", "topic", False, "must come before"),
-])
+@pytest.mark.parametrize(
+    ("template", "kind", "masked_lm", "problem"),
+    [
+        ("{text} It was.", "sentiment", False, "exactly once"),
+        ("{text} It was {mask} {mask}.", "sentiment", False, "exactly once"),
+        ("It was {mask}.", "sentiment", False, "lacks"),
+        ("{text_a} {mask}", "pair", False, "lacks"),
+        ("{text} and {text_b}: {mask}", "sentiment", False, "do not belong"),
+        ("{mask}: {text}", "topic", False, "must come before"),
+    ],
+)
 def test_bad_templates_are_refused_with_a_reason(template, kind, masked_lm, problem):
     with pytest.raises(P.PromptError, match=problem):
         P.check_template(template, kind, masked_lm=masked_lm)
@@ -75,11 +81,17 @@ def test_the_space_before_the_mask_belongs_to_the_label_word():
 
 
 def test_preview_shows_the_prompt_and_each_completion():
-    shown = P.preview("{text_a} Question: {text_b}? Answer: {mask}.", "pair", ["Yes", "No"],
-                      {"text_a": "A man sleeps.", "text_b": "A person rests"})
+    shown = P.preview(
+        "{text_a} Question: {text_b}? Answer: {mask}.",
+        "pair",
+        ["Yes", "No"],
+        {"text_a": "A man sleeps.", "text_b": "A person rests"},
+    )
     assert shown["prompt"] == "A man sleeps. Question: A person rests? Answer:"
-    assert shown["completions"] == ["A man sleeps. Question: A person rests? Answer: Yes.",
-                                    "A man sleeps. Question: A person rests? Answer: No."]
+    assert shown["completions"] == [
+        "A man sleeps. Question: A person rests? Answer: Yes.",
+        "A man sleeps. Question: A person rests? Answer: No.",
+    ]
     assert shown["masked"] == "A man sleeps. Question: A person rests? Answer: ___."
 
 

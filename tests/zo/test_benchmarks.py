@@ -21,8 +21,23 @@ def _json_rows(capsys):
 
 @pytest.mark.slow
 def test_step_cost_json_rows_on_a_tiny_batch(capsys):
-    step_cost.main(["--json", "--steps", "1", "--warmup", "0", "--batch-size", "2", "--seq-len", "8",
-                    "--methods", "lozo,adamw", "--threads", "1"])
+    step_cost.main(
+        [
+            "--json",
+            "--steps",
+            "1",
+            "--warmup",
+            "0",
+            "--batch-size",
+            "2",
+            "--seq-len",
+            "8",
+            "--methods",
+            "lozo,adamw",
+            "--threads",
+            "1",
+        ]
+    )
     rows = _json_rows(capsys)
     assert [r["method"] for r in rows] == ["inference", "lozo", "adamw"]
     for row in rows:
@@ -37,8 +52,9 @@ def test_step_cost_json_rows_on_a_tiny_batch(capsys):
 
 @pytest.mark.slow
 def test_gpu_memory_script_runs_on_cpu_with_a_tiny_opt(capsys):
-    gpu_memory.main(["--tiny", "--json", "--steps", "1", "--warmup", "0", "--methods", "lozo",
-                     "--threads", "1"])
+    gpu_memory.main(
+        ["--tiny", "--json", "--steps", "1", "--warmup", "0", "--methods", "lozo", "--threads", "1"]
+    )
     rows = _json_rows(capsys)
     assert [r["method"] for r in rows] == ["inference", "lozo"]
     assert all(r["model"] == "opt-tiny" and r["device"] == "cpu" for r in rows)

@@ -15,9 +15,14 @@ def _flat(tensors):
     return torch.cat([t.reshape(-1) for t in tensors])
 
 
-@pytest.mark.parametrize("make", [lambda p: MeZO(p, lr=0.0, zo_eps=EPS, seed=0),
-                                  lambda p: LOZO(p, lr=0.0, zo_eps=EPS, step_interval=2, seed=0)],
-                         ids=["mezo", "lozo"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda p: MeZO(p, lr=0.0, zo_eps=EPS, seed=0),
+        lambda p: LOZO(p, lr=0.0, zo_eps=EPS, step_interval=2, seed=0),
+    ],
+    ids=["mezo", "lozo"],
+)
 def test_projected_gradient_equals_the_directional_derivative(make):
     model = Quadratic()
     grad = _flat(model.true_grad())

@@ -30,6 +30,7 @@ def _params_equal(a, b):
 
 # -- validation --------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("cls", "kwargs", "message"),
     [
@@ -81,6 +82,7 @@ def test_all_are_torch_optimizers():
 
 
 # -- the closure protocol ----------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("name", MAKERS)
 def test_closure_is_called_exactly_twice_per_step_without_grad_and_step_returns_the_plus_loss(name):
@@ -159,6 +161,7 @@ def test_frozen_parameters_are_not_touched():
 
 # -- determinism, groups, resume ---------------------------------------------------------------------------
 
+
 def _run(name, model, steps, groups=None, loss_fn=None, **kw):
     opt = MAKERS[name](groups if groups is not None else model.parameters(), **kw)
     loss_fn = loss_fn or _loss_fn(model)
@@ -180,8 +183,10 @@ def test_same_seed_gives_bitwise_identical_trajectories(name):
 def test_splitting_params_into_groups_does_not_change_the_trajectory(name):
     a, b = tiny_mlp(), tiny_mlp()
     _run(name, a, 9, seed=3, weight_decay=0.01)
-    groups = [{"params": list(b[0].parameters())},
-              {"params": list(b[1].parameters()) + list(b[3].parameters())}]
+    groups = [
+        {"params": list(b[0].parameters())},
+        {"params": list(b[1].parameters()) + list(b[3].parameters())},
+    ]
     _run(name, b, 9, groups=groups, seed=3, weight_decay=0.01)
     assert _params_equal(a, b)
 
@@ -235,6 +240,7 @@ def test_deepcopy_keeps_the_counters():
 
 
 # -- training and dtypes -----------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("name", MAKERS)
 def test_loss_falls_on_a_small_regression(name):

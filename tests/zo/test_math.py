@@ -36,8 +36,8 @@ def test_as_matrix_views_higher_dimensional_weights_without_copying():
 
 
 def test_lozo_m_projection_on_a_hand_checked_case():
-    M = torch.tensor([[1.0, 2.0]])                                  # m = 1, r = 2
-    V_old = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])      # n = 3
+    M = torch.tensor([[1.0, 2.0]])  # m = 1, r = 2
+    V_old = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])  # n = 3
     V_new = torch.tensor([[1.0, 1.0], [0.0, 1.0], [1.0, 0.0]])
     # V_oldᵀ V_new = [[2, 1], [1, 1]];  M (V_oldᵀ V_new) = [4, 3];  / n = [4/3, 1]
     torch.testing.assert_close(project_momentum(M, V_old, V_new), torch.tensor([[4 / 3, 1.0]]))
@@ -64,8 +64,12 @@ def test_restore_and_update_coefficients():
 
 
 def test_derived_seeds_are_distinct_and_reproducible():
-    seeds = {derive_seed(0, stream, counter, index)
-             for stream in (1, 2) for counter in range(50) for index in range(50)}
+    seeds = {
+        derive_seed(0, stream, counter, index)
+        for stream in (1, 2)
+        for counter in range(50)
+        for index in range(50)
+    }
     assert len(seeds) == 2 * 50 * 50
     assert derive_seed(3, 1, 4, 5) == derive_seed(3, 1, 4, 5) != derive_seed(4, 1, 4, 5)
     assert all(0 <= s < 2**63 for s in seeds)

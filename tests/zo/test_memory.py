@@ -45,6 +45,7 @@ def test_noise_threads_do_not_change_the_trajectory():
         x = torch.randn(4, 1024)
         opt = MeZO(layer.parameters(), lr=1e-3, seed=2)
         assert opt._noise.workers == threads
+
         def loss(layer=layer, x=x):
             return layer(x).pow(2).mean()
 

@@ -117,8 +117,15 @@ def test_lozo_update_uses_the_same_u_as_the_measurement(scale_by_rank):
     """
     nu, lr, rank = 3, 1e-2, 2
     model = tiny_mlp(dtype=torch.float64)
-    opt = LOZO(model.parameters(), lr=lr, zo_eps=EPS, rank=rank, step_interval=nu, seed=4,
-               scale_by_rank=scale_by_rank)
+    opt = LOZO(
+        model.parameters(),
+        lr=lr,
+        zo_eps=EPS,
+        rank=rank,
+        step_interval=nu,
+        seed=4,
+        scale_by_rank=scale_by_rank,
+    )
     closure = _mlp_closure(model)
     scale = 1.0 / rank if scale_by_rank else 1.0
     for step in range(2 * nu + 1):

@@ -84,14 +84,20 @@ def cgroup_oom_kills() -> int | None:
 class TrainingProcess:
     """One running training child and a thread that reads its stdout into a queue of events."""
 
-    def __init__(self, argv: list[str], *, env: dict[str, str], cwd: Path, stderr_path: Path,
-                 nice: int = 0) -> None:
+    def __init__(
+        self, argv: list[str], *, env: dict[str, str], cwd: Path, stderr_path: Path, nice: int = 0
+    ) -> None:
         self.stderr_path = stderr_path
         self.oom_kills_before = cgroup_oom_kills()
         parent = os.getpid()
         with stderr_path.open("wb") as stderr:
             self.process = subprocess.Popen(
-                argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr,
+                argv,
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
                 preexec_fn=lambda: _child_setup(parent, nice),
             )
         self.pid = self.process.pid
@@ -118,8 +124,11 @@ class TrainingProcess:
         while not self.eof:
             wait = deadline - time.monotonic()
             try:
-                item = self._lines.get(timeout=max(0.0, wait)) if wait > 0 and not out else \
-                    self._lines.get_nowait()
+                item = (
+                    self._lines.get(timeout=max(0.0, wait))
+                    if wait > 0 and not out
+                    else self._lines.get_nowait()
+                )
             except queue.Empty:
                 break
             if item is _EOF:
@@ -180,13 +189,18 @@ def describe_death(exit_info: ExitInfo, oom_killed: bool, stderr_tail: str) -> s
     peak = f"; its peak memory was {exit_info.max_rss_mb:.0f} MB" if exit_info.max_rss_mb else ""
     if sig == "SIGKILL":
         if oom_killed:
-            return ("the training process was killed by the kernel's out-of-memory killer (SIGKILL): the run "
-                    f"needs more memory than this worker has{peak}. Try a smaller batch size, a shorter "
-                    "max length, a zeroth-order method or a larger machine.")
-        return ("the training process was killed (SIGKILL) — likely out of memory (the kernel's OOM killer) "
-                f"or stopped by an operator{peak}. Try a smaller batch size or a larger machine.")
+            return (
+                "the training process was killed by the kernel's out-of-memory killer (SIGKILL): the run "
+                f"needs more memory than this worker has{peak}. Try a smaller batch size, a shorter "
+                "max length, a zeroth-order method or a larger machine."
+            )
+        return (
+            "the training process was killed (SIGKILL) — likely out of memory (the kernel's OOM killer) "
+            f"or stopped by an operator{peak}. Try a smaller batch size or a larger machine."
+        )
     if sig is not None:
         return f"the training process ended abruptly by {sig}{peak}" + (
-            f". Last output:\n{stderr_tail}" if stderr_tail else "")
+            f". Last output:\n{stderr_tail}" if stderr_tail else ""
+        )
     message = f"the training process exited with code {exit_info.returncode} without finishing{peak}"
     return message + (f". Last output:\n{stderr_tail}" if stderr_tail else "")

@@ -72,16 +72,21 @@ class DatabaseOutage:
         now = time.monotonic()
         if self.since is None:
             self.since = now
-            log.warning("run %s: database unreachable while %s (%s); keeping the data and retrying",
-                        self.run_id, what, str(error).splitlines()[0] if str(error) else type(error).__name__)
+            log.warning(
+                "run %s: database unreachable while %s (%s); keeping the data and retrying",
+                self.run_id,
+                what,
+                str(error).splitlines()[0] if str(error) else type(error).__name__,
+            )
         if now - self.since > self.limit_s:
             log.error("run %s: database unreachable for %.0f s; giving up", self.run_id, now - self.since)
             raise error
 
     def ok(self) -> None:
         if self.since is not None:
-            log.warning("run %s: database reachable again after %.1f s", self.run_id,
-                        time.monotonic() - self.since)
+            log.warning(
+                "run %s: database reachable again after %.1f s", self.run_id, time.monotonic() - self.since
+            )
         self.since = None
 
 
@@ -132,12 +137,15 @@ class RelayState:
                     self.peak_rss_mb = max(self.peak_rss_mb or 0.0, value)
         if kind == "eval":
             values = event.get("values") or {}
-            self.evals.append(Evaluation(
-                step=self.step, n_eval=int(event.get("n_eval") or 0),
-                correct=base64.b64decode(event.get("correct") or ""),
-                accuracy=finite_or_none(values.get("eval/accuracy")),
-                loss=finite_or_none(values.get("eval/loss")),
-            ))
+            self.evals.append(
+                Evaluation(
+                    step=self.step,
+                    n_eval=int(event.get("n_eval") or 0),
+                    correct=base64.b64decode(event.get("correct") or ""),
+                    accuracy=finite_or_none(values.get("eval/accuracy")),
+                    loss=finite_or_none(values.get("eval/loss")),
+                )
+            )
 
 
 class RunExecution:
@@ -233,8 +241,13 @@ class RunExecution:
             state.started = state.started or started
             raise
 
-    def _write(self, points: list[Point], evals: list[Evaluation], started: dict[str, Any] | None,
-               force_heartbeat: bool) -> bool:
+    def _write(
+        self,
+        points: list[Point],
+        evals: list[Evaluation],
+        started: dict[str, Any] | None,
+        force_heartbeat: bool,
+    ) -> bool:
         state = self.state
         now_mono = time.monotonic()
         beat = force_heartbeat or now_mono - self.last_heartbeat >= self.settings.heartbeat_s
@@ -245,12 +258,18 @@ class RunExecution:
             ).first()
             if row is None or row.state != "running":
                 self.lost = True
-                log.warning("run %s was changed elsewhere (now %s); stopping", self.run_id,
-                            row.state if row else "deleted")
+                log.warning(
+                    "run %s was changed elsewhere (now %s); stopping",
+                    self.run_id,
+                    row.state if row else "deleted",
+                )
                 return False
             if points or evals or started or beat:
-                values: dict[str, Any] = {"step": state.step, "forward_passes": state.forward_passes,
-                                          "progress": self._progress()}
+                values: dict[str, Any] = {
+                    "step": state.step,
+                    "forward_passes": state.forward_passes,
+                    "progress": self._progress(),
+                }
                 if beat:
                     values["heartbeat_at"] = utcnow()
                     self.last_heartbeat = now_mono
@@ -259,8 +278,11 @@ class RunExecution:
                 session.execute(sa.update(Run).where(Run.id == self.run_id).values(**values))
             if points:
                 write_points(session, self.run_id, points)
-                seqs.append(add_event(session, self.poc_id, self.run_id, "metric",
-                                      metric_event_payload(self.run_id, points)))
+                seqs.append(
+                    add_event(
+                        session, self.poc_id, self.run_id, "metric", metric_event_payload(self.run_id, points)
+                    )
+                )
             write_evals(session, self.run_id, evals)
             if started:
                 run = session.get(Run, self.run_id)
@@ -290,10 +312,16 @@ class RunExecution:
                     log.info("run %s: cancel requested, sending SIGTERM", self.run_id)
                     child.send(signal.SIGTERM)
                     self.cancel_sent_at = time.monotonic()
-            if (self.cancel_sent_at is not None and not self.killed_for_cancel
-                    and time.monotonic() - self.cancel_sent_at > self.settings.cancel_grace_s):
-                log.warning("run %s: no exit %.0f s after SIGTERM, sending SIGKILL", self.run_id,
-                            self.settings.cancel_grace_s)
+            if (
+                self.cancel_sent_at is not None
+                and not self.killed_for_cancel
+                and time.monotonic() - self.cancel_sent_at > self.settings.cancel_grace_s
+            ):
+                log.warning(
+                    "run %s: no exit %.0f s after SIGTERM, sending SIGKILL",
+                    self.run_id,
+                    self.settings.cancel_grace_s,
+                )
                 child.send(signal.SIGKILL)
                 self.killed_for_cancel = True
             if child.eof:
@@ -312,8 +340,12 @@ class RunExecution:
         while (exit_info := child.wait_for(self.settings.heartbeat_s)) is None:
             self.flush(force_heartbeat=True)
             if time.monotonic() > deadline and not self.killed_for_cancel:
-                log.warning("run %s: the training process has not exited %.0f s after its last event; "
-                            "sending SIGKILL", self.run_id, self.settings.cancel_grace_s)
+                log.warning(
+                    "run %s: the training process has not exited %.0f s after its last event; "
+                    "sending SIGKILL",
+                    self.run_id,
+                    self.settings.cancel_grace_s,
+                )
                 child.send(signal.SIGKILL)
                 self.killed_for_cancel = True
         return exit_info
@@ -324,8 +356,9 @@ class RunExecution:
         finished = self.state.finished
         if self.lost:
             return None
-        final_metrics: dict[str, Any] = {k: v for k, v in self.state.last_values.items()
-                                         if k.startswith("eval/") or k == "train/loss"}
+        final_metrics: dict[str, Any] = {
+            k: v for k, v in self.state.last_values.items() if k.startswith("eval/") or k == "train/loss"
+        }
         final_metrics["kernel_max_rss_mb"] = round(exit_info.max_rss_mb, 1)
         peak = self.state.peak_rss_mb
         if finished is not None:
@@ -363,8 +396,9 @@ class RunExecution:
         log.info("run %s %s%s", self.run_id, state, f": {error}" if error else "")
         return state
 
-    def _write_final(self, state: str, error: str | None, peak: float | None,
-                     final_metrics: dict[str, Any]) -> int | None:
+    def _write_final(
+        self, state: str, error: str | None, peak: float | None, final_metrics: dict[str, Any]
+    ) -> int | None:
         """Record the final state in one transaction; the event seq, or None when the row moved on."""
         with self.sessions() as session, session.begin():
             run = session.get(Run, self.run_id, with_for_update=True)
@@ -398,9 +432,11 @@ def missing_dataset_reason(spec: dict[str, Any], settings: Settings) -> str | No
     dataset = str(spec.get("dataset") or "")
     if os.sep not in dataset or Path(dataset).is_file():
         return None  # a built-in's name, or a readable file
-    return (f"the dataset file {Path(dataset).name} is not on this worker "
-            f"(looked in {Path(dataset).parent}); workers on other machines need the API's data folder "
-            f"shared with them (ZOPOC_DATA_DIR, here {settings.data_dir})")
+    return (
+        f"the dataset file {Path(dataset).name} is not on this worker "
+        f"(looked in {Path(dataset).parent}); workers on other machines need the API's data folder "
+        f"shared with them (ZOPOC_DATA_DIR, here {settings.data_dir})"
+    )
 
 
 def model_refusal(model: str, roots) -> str | None:
@@ -417,17 +453,27 @@ def child_environment(settings: Settings) -> dict[str, str]:
     """The training child's environment: ours, offline model hubs, optional thread limits. The repository
     is on PYTHONPATH: the child runs in an empty folder of its own (``execute_run``)."""
     python_path = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p)
-    env = dict(os.environ) | {"PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-                              "TOKENIZERS_PARALLELISM": "false", "ZOPOC_METHOD_PLUGINS": settings.method_plugins,
-                              "PYTHONPATH": python_path}
+    env = dict(os.environ) | {
+        "PYTHONUNBUFFERED": "1",
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+        "ZOPOC_METHOD_PLUGINS": settings.method_plugins,
+        "PYTHONPATH": python_path,
+    }
     if settings.train_threads:
         threads = str(settings.train_threads)
         env |= {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "ZOPOC_TORCH_THREADS": threads}
     return env
 
 
-def execute_run(run_id: str, worker_name: str | None = None, task_id: str | None = None,
-                settings: Settings | None = None, command: list[str] | None = None) -> str | None:
+def execute_run(
+    run_id: str,
+    worker_name: str | None = None,
+    task_id: str | None = None,
+    settings: Settings | None = None,
+    command: list[str] | None = None,
+) -> str | None:
     """Run ``run_id`` to its end; return its final state (None when it did not apply or was taken away).
 
     ``command`` replaces ``python -m worker.train`` (the spec-file and events arguments are appended).
@@ -460,13 +506,23 @@ def execute_run(run_id: str, worker_name: str | None = None, task_id: str | None
         # resolve against the worker's folder (a name shaped like "org/name" once opened var/zopoc.db).
         workdir = Path(folder) / "work"
         workdir.mkdir()
-        argv = [*(command or [sys.executable, "-m", "worker.train"]),
-                "--spec-file", str(spec_path), "--events-out", "-"]
+        argv = [
+            *(command or [sys.executable, "-m", "worker.train"]),
+            "--spec-file",
+            str(spec_path),
+            "--events-out",
+            "-",
+        ]
         if settings.train_threads and command is None:
             argv += ["--threads", str(settings.train_threads)]
         try:
-            child = TrainingProcess(argv, env=child_environment(settings), cwd=workdir,
-                                    stderr_path=Path(folder) / "stderr.log", nice=settings.train_nice)
+            child = TrainingProcess(
+                argv,
+                env=child_environment(settings),
+                cwd=workdir,
+                stderr_path=Path(folder) / "stderr.log",
+                nice=settings.train_nice,
+            )
         except OSError as error:
             execution.fail_before_start(f"the training process could not be started: {error}")
             return "failed"

@@ -30,8 +30,11 @@ def build_spec(run: Run, settings: Settings) -> dict[str, Any]:
     gets the field's default from the engine); of the run's hyperparameters, those its method takes.
     """
     poc = run.poc
-    spec: dict[str, Any] = {"method": run.method, "model": poc.model,
-                            "dataset": dataset_argument(run, settings)}
+    spec: dict[str, Any] = {
+        "method": run.method,
+        "model": poc.model,
+        "dataset": dataset_argument(run, settings),
+    }
     spec.update({key: poc.settings[key] for key in run_settings_fields() if key in poc.settings})
     method = get_method(run.method)
     for key, value in run.hyperparams.items():

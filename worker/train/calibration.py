@@ -36,7 +36,7 @@ def mean_class_probabilities(loaded: LoadedModel, examples: list, batch_size: in
     """p̄: the mean over `examples` of the softmax of the uncalibrated class scores (float32, on CPU)."""
     total = None
     for start in range(0, len(examples), batch_size):
-        enc = loaded.encode(examples[start:start + batch_size])
+        enc = loaded.encode(examples[start : start + batch_size])
         probs = torch.softmax(loaded.model.scores(**enc).float(), dim=-1).sum(0).cpu()
         total = probs if total is None else total + probs
     return total / len(examples)
@@ -72,5 +72,9 @@ def calibrate(loaded: LoadedModel, mode: str, train_examples: list) -> dict:
     mean_probs = mean_class_probabilities(loaded, examples)
     bias = bias_from_probabilities(mean_probs)
     model.class_bias.copy_(bias.to(model.class_bias.device))
-    return {"calibration": mode, "class_bias": [round(float(b), 6) for b in bias],
-            "uncalibrated_mean_probs": [round(float(p), 6) for p in mean_probs], "n_inputs": len(examples)}
+    return {
+        "calibration": mode,
+        "class_bias": [round(float(b), 6) for b in bias],
+        "uncalibrated_mean_probs": [round(float(p), 6) for p in mean_probs],
+        "n_inputs": len(examples),
+    }

@@ -20,13 +20,22 @@ from typing import Any, get_args, get_origin
 from common.methods import load_method_plugins, method_names
 from common.runspec import RunSpec
 
-SUMMARY_KEYS = ("acc_start", "acc_end", "final_train_loss", "peak_rss_mb", "baseline_rss_mb",
-                "cuda_peak_allocated_mb", "checkpoint")
+SUMMARY_KEYS = (
+    "acc_start",
+    "acc_end",
+    "final_train_loss",
+    "peak_rss_mb",
+    "baseline_rss_mb",
+    "cuda_peak_allocated_mb",
+    "checkpoint",
+)
 # Switches (store_true) among the spec's fields; every other field is a flag with a value.
 SWITCHES = ("lr_probe", "allow_download", "scale_by_rank")
-SWITCH_HELP = {"lr_probe": "try a few learning rates briefly and keep the best",
-               "allow_download": "let a Hugging Face id be downloaded",
-               "scale_by_rank": "LOZO: the paper's 1/r scaling of the estimate"}
+SWITCH_HELP = {
+    "lr_probe": "try a few learning rates briefly and keep the best",
+    "allow_download": "let a Hugging Face id be downloaded",
+    "scale_by_rank": "LOZO: the paper's 1/r scaling of the estimate",
+}
 
 
 def _flag_type(annotation: Any) -> Callable[[str], Any]:
@@ -40,8 +49,11 @@ def _flag_type(annotation: Any) -> Callable[[str], Any]:
 
 def flag_fields() -> dict[str, Callable[[str], Any]]:
     """Every RunSpec field that takes a value on the command line, with its type."""
-    return {name: _flag_type(field.annotation) for name, field in RunSpec.model_fields.items()
-            if name not in SWITCHES}
+    return {
+        name: _flag_type(field.annotation)
+        for name, field in RunSpec.model_fields.items()
+        if name not in SWITCHES
+    }
 
 
 def _comma_list(value: str) -> list[str]:
@@ -53,13 +65,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m worker.train",
         description="Fine-tune a model with LOZO, LOZO-M, MeZO, AdamW or SGD and write JSONL events "
-                    "(docs/CONTRACTS.md section 1).",
+        "(docs/CONTRACTS.md section 1).",
     )
     p.add_argument("--spec-file", help="a RunSpec JSON file; flags given as well override its fields")
-    p.add_argument("--events-out", default=None,
-                   help="JSONL events to this file, or '-' for stdout (then nothing else is printed there)")
-    p.add_argument("--compare", help="comma-separated methods, e.g. lozo,adamw: each runs in its own process "
-                                     "from the same start; prints a side-by-side table")
+    p.add_argument(
+        "--events-out",
+        default=None,
+        help="JSONL events to this file, or '-' for stdout (then nothing else is printed there)",
+    )
+    p.add_argument(
+        "--compare",
+        help="comma-separated methods, e.g. lozo,adamw: each runs in its own process "
+        "from the same start; prints a side-by-side table",
+    )
     p.add_argument("--events-dir", help="with --compare: write <method>.jsonl here (default: a temp folder)")
     for name in SWITCHES:
         p.add_argument("--" + name.replace("_", "-"), action="store_true", help=SWITCH_HELP[name])
@@ -111,9 +129,15 @@ def run_one(args: argparse.Namespace) -> int:
         if stream is not None:  # the parent reads the reason from the stream, not from stderr
             from worker.train.events import EventWriter
 
-            EventWriter(stream).emit("finished", status="failed", reason=f"could not start: {exc}", step=0,
-                                     elapsed_s=0.0, forward_passes=0,
-                                     summary=dict.fromkeys(SUMMARY_KEYS))
+            EventWriter(stream).emit(
+                "finished",
+                status="failed",
+                reason=f"could not start: {exc}",
+                step=0,
+                elapsed_s=0.0,
+                forward_passes=0,
+                summary=dict.fromkeys(SUMMARY_KEYS),
+            )
             stream.close()
         return 2
 
@@ -131,25 +155,36 @@ def run_one(args: argparse.Namespace) -> int:
     finished = run(spec, writer, stop, progress=not args.no_progress)
     if stream is not None:
         stream.close()
-    print(format_summary(spec.method, writer.events, finished), file=sys.stderr if args.events_out == "-" else sys.stdout)
+    print(
+        format_summary(spec.method, writer.events, finished),
+        file=sys.stderr if args.events_out == "-" else sys.stdout,
+    )
     return 0
 
 
 def format_summary(method: str, events: list[dict], finished: dict) -> str:
     s = finished.get("summary", {})
     started = next((e for e in events if e["event"] == "started"), {})
-    lines = [f"{method}: {finished['status']}" + (f" ({finished['reason']})" if finished.get("reason") else "")]
+    lines = [
+        f"{method}: {finished['status']}" + (f" ({finished['reason']})" if finished.get("reason") else "")
+    ]
     if started:
         h = started["hyperparams"]
-        lines.append(f"  model {started['model']['name']} ({started['model']['n_params']:,} params), "
-                     f"lr {h['lr']:g} ({h['lr_source']}), head {h['head_init']}, "
-                     f"{started['n_train']} train / {started['n_eval']} eval rows")
-    lines.append(f"  steps {finished['step']}, forward passes {finished['forward_passes']}, "
-                 f"train time {finished['elapsed_s']:.1f} s")
+        lines.append(
+            f"  model {started['model']['name']} ({started['model']['n_params']:,} params), "
+            f"lr {h['lr']:g} ({h['lr_source']}), head {h['head_init']}, "
+            f"{started['n_train']} train / {started['n_eval']} eval rows"
+        )
+    lines.append(
+        f"  steps {finished['step']}, forward passes {finished['forward_passes']}, "
+        f"train time {finished['elapsed_s']:.1f} s"
+    )
     if s.get("acc_start") is not None:
-        lines.append(f"  accuracy {100 * s['acc_start']:.1f}% -> {100 * s['acc_end']:.1f}%, "
-                     f"final train loss {_fmt(s.get('final_train_loss'))}, peak RSS {s['peak_rss_mb']:.0f} MB "
-                     f"(baseline after load {s['baseline_rss_mb']:.0f} MB)")
+        lines.append(
+            f"  accuracy {100 * s['acc_start']:.1f}% -> {100 * s['acc_end']:.1f}%, "
+            f"final train loss {_fmt(s.get('final_train_loss'))}, peak RSS {s['peak_rss_mb']:.0f} MB "
+            f"(baseline after load {s['baseline_rss_mb']:.0f} MB)"
+        )
     return "\n".join(lines)
 
 
@@ -157,18 +192,25 @@ def _fmt(x, spec=".4f") -> str:
     return "-" if x is None else format(x, spec)
 
 
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
 def compare_table(rows: list[dict]) -> str:
     """Side-by-side table of finished runs."""
-    header = f"{'method':<8} {'status':<10} {'acc start':>9} {'acc end':>8} {'final loss':>10} {'s/step':>7} " \
-             f"{'peak MB':>8} {'lr':>8}"
+    header = (
+        f"{'method':<8} {'status':<10} {'acc start':>9} {'acc end':>8} {'final loss':>10} {'s/step':>7} "
+        f"{'peak MB':>8} {'lr':>8}"
+    )
     out = [header, "-" * len(header)]
     for r in rows:
         s = r.get("summary") or {}
-        pct = (lambda v: "-" if v is None else f"{100 * v:.1f}%")
         peak = s.get("cuda_peak_allocated_mb") or s.get("peak_rss_mb")
-        out.append(f"{r['method']:<8} {r['status']:<10} {pct(s.get('acc_start')):>9} {pct(s.get('acc_end')):>8} "
-                   f"{_fmt(s.get('final_train_loss')):>10} {_fmt(s.get('s_per_step'), '.3f'):>7} "
-                   f"{_fmt(peak, '.0f'):>8} {_fmt(s.get('lr'), 'g'):>8}")
+        out.append(
+            f"{r['method']:<8} {r['status']:<10} {_percent(s.get('acc_start')):>9} {_percent(s.get('acc_end')):>8} "
+            f"{_fmt(s.get('final_train_loss')):>10} {_fmt(s.get('s_per_step'), '.3f'):>7} "
+            f"{_fmt(peak, '.0f'):>8} {_fmt(s.get('lr'), 'g'):>8}"
+        )
     return "\n".join(out)
 
 
@@ -190,11 +232,23 @@ def run_compare(args: argparse.Namespace, argv: list[str]) -> int:
     rows = []
     for method in methods:
         out = folder / f"{method}.jsonl"
-        cmd = [sys.executable, "-m", "worker.train", *child_argv, "--method", method, "--events-out", str(out)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "worker.train",
+            *child_argv,
+            "--method",
+            method,
+            "--events-out",
+            str(out),
+        ]
         proc = subprocess.run(cmd, stdout=sys.stderr)
         finished = _last_finished(out)
         if finished is None:
-            finished = {"status": "failed", "reason": f"child exited with {proc.returncode} without 'finished'"}
+            finished = {
+                "status": "failed",
+                "reason": f"child exited with {proc.returncode} without 'finished'",
+            }
         rows.append({"method": method, **finished})
     print(f"events in {folder}", file=sys.stderr)
     target = sys.stderr if args.events_out == "-" else sys.stdout
@@ -230,7 +284,9 @@ def _last_finished(path: Path) -> dict | None:
 
 def main(argv: list[str] | None = None) -> int:
     # Methods from plug-in modules (the service passes ZOPOC_METHOD_PLUGINS on to its training processes).
-    load_method_plugins([m.strip() for m in os.environ.get("ZOPOC_METHOD_PLUGINS", "").split(",") if m.strip()])
+    load_method_plugins(
+        [m.strip() for m in os.environ.get("ZOPOC_METHOD_PLUGINS", "").split(",") if m.strip()]
+    )
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     if args.compare:

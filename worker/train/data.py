@@ -15,7 +15,9 @@ from common.builtin_data import builtin_dataset
 from common.datafiles import DatasetFileError, ParsedDataset, RowError, read_dataset_file
 from common.prompts import default_label_words, infer_kind
 
-SPLIT_SEED = 1234  # the held-out split does not depend on the run seed: every seed is evaluated on the same rows
+SPLIT_SEED = (
+    1234  # the held-out split does not depend on the run seed: every seed is evaluated on the same rows
+)
 HELD_OUT_FRACTION = 0.2
 VALIDATION_SEED_OFFSET = 7919  # the validation sample of seed s is drawn with s + this, never like training's
 
@@ -55,6 +57,7 @@ def _label_words(dataset_name: str, label_names: list[str]) -> list[str]:
 
 # --- sampling ------------------------------------------------------------------------------------------
 
+
 def k_shot_indices(labels: list[int], k: int | None, seed: int) -> list[int]:
     """k examples of each class, drawn with `seed` (all of a class when it has fewer); sorted by position."""
     if k is None:
@@ -70,8 +73,9 @@ def k_shot_indices(labels: list[int], k: int | None, seed: int) -> list[int]:
     return sorted(chosen)
 
 
-def held_out_split(labels: list[int], fraction: float = HELD_OUT_FRACTION,
-                   seed: int = SPLIT_SEED) -> tuple[list[int], list[int]]:
+def held_out_split(
+    labels: list[int], fraction: float = HELD_OUT_FRACTION, seed: int = SPLIT_SEED
+) -> tuple[list[int], list[int]]:
     """Stratified (train, eval) index lists; every class keeps at least one row on each side when it can."""
     rng = random.Random(seed)
     by_class: dict[int, list[int]] = {}
@@ -87,8 +91,9 @@ def held_out_split(labels: list[int], fraction: float = HELD_OUT_FRACTION,
     return sorted(train), sorted(evaluation)
 
 
-def _load(name_or_path: str, text_column: str | None, label_column: str | None,
-          text_b_column: str | None = None) -> tuple[ParsedDataset, ParsedDataset | None]:
+def _load(
+    name_or_path: str, text_column: str | None, label_column: str | None, text_b_column: str | None = None
+) -> tuple[ParsedDataset, ParsedDataset | None]:
     """A dataset and, for built-ins that have one, its own evaluation part."""
     builtin = builtin_dataset(name_or_path)
     if builtin is not None:
@@ -105,11 +110,21 @@ def _pair_texts(path: str, parsed: ParsedDataset, text_b_column: str) -> list[tu
     Both reads are strict (any row missing a text or a label is an error), so their rows are the same rows.
     """
     if parsed.text_column == text_b_column:
-        raise DatasetFileError(path, [RowError(None, "text_column", "give text_column as well: the first text "
-                                                                    f"was detected as {text_b_column!r}")])
+        raise DatasetFileError(
+            path,
+            [
+                RowError(
+                    None,
+                    "text_column",
+                    f"give text_column as well: the first text was detected as {text_b_column!r}",
+                )
+            ],
+        )
     second = read_dataset_file(path, text_b_column, parsed.label_column)
     if len(second.texts) != len(parsed.texts):
-        raise DatasetFileError(path, [RowError(None, text_b_column, "the two text columns have different rows")])
+        raise DatasetFileError(
+            path, [RowError(None, text_b_column, "the two text columns have different rows")]
+        )
     return list(zip(parsed.texts, second.texts))
 
 
@@ -117,15 +132,30 @@ def _remap(parsed: ParsedDataset, label_names: list[str], source: str) -> list[i
     index = {n: i for i, n in enumerate(label_names)}
     unknown = sorted(set(parsed.label_names) - set(index))
     if unknown:
-        raise DatasetFileError(source, [RowError(None, parsed.label_column or "label",
-                                                 f"labels {unknown} do not occur in the training data")])
+        raise DatasetFileError(
+            source,
+            [
+                RowError(
+                    None,
+                    parsed.label_column or "label",
+                    f"labels {unknown} do not occur in the training data",
+                )
+            ],
+        )
     return [index[parsed.label_names[y]] for y in parsed.labels]
 
 
-def build_task(dataset: str = "demo-sentiment", eval_dataset: str | None = None, k_shot: int | None = 16,
-               eval_size: int | None = None, seed: int = 0, text_column: str | None = None,
-               label_column: str | None = None, text_b_column: str | None = None,
-               val_size: int | None = None) -> Task:
+def build_task(
+    dataset: str = "demo-sentiment",
+    eval_dataset: str | None = None,
+    k_shot: int | None = 16,
+    eval_size: int | None = None,
+    seed: int = 0,
+    text_column: str | None = None,
+    label_column: str | None = None,
+    text_b_column: str | None = None,
+    val_size: int | None = None,
+) -> Task:
     """Resolve a run's data: k-shot training rows (by `seed`), validation rows, and the evaluation rows
     (fixed for every seed).
 
@@ -187,4 +217,4 @@ def iter_batches(n_examples: int, batch_size: int, seed: int) -> Iterator[list[i
         perm = list(range(n_examples))
         rng.shuffle(perm)
         for start in range(0, n_examples - size + 1, size):
-            yield perm[start:start + size]
+            yield perm[start : start + size]

@@ -24,7 +24,7 @@ def pooled_features(loaded: LoadedModel, texts: list[str], batch_size: int = 32)
     """Mean-pooled encoder features (float32) of `texts`, in order."""
     out = []
     for start in range(0, len(texts), batch_size):
-        enc = loaded.encode(texts[start:start + batch_size])
+        enc = loaded.encode(texts[start : start + batch_size])
         out.append(loaded.model.pooled(**enc).float().cpu())
     return torch.cat(out)
 
@@ -40,8 +40,15 @@ def centroid_head(centroids: torch.Tensor, scale: float) -> tuple[torch.Tensor, 
     return weight, torch.zeros(centroids.shape[0])
 
 
-def init_head(loaded: LoadedModel, train_texts: list[str], train_labels: list[int], label_words: list[str],
-              mode: str = "prototype", seed: int = 0, scale: float = PROTOTYPE_SCALE) -> str:
+def init_head(
+    loaded: LoadedModel,
+    train_texts: list[str],
+    train_labels: list[int],
+    label_words: list[str],
+    mode: str = "prototype",
+    seed: int = 0,
+    scale: float = PROTOTYPE_SCALE,
+) -> str:
     """Set the head of an encoder classifier in place; returns the mode actually used.
 
     - "prototype": unit class centroids of the training examples' pooled features (see centroid_head),
@@ -68,10 +75,12 @@ def init_head(loaded: LoadedModel, train_texts: list[str], train_labels: list[in
         else:
             feats = pooled_features(loaded, train_texts)
             labels = torch.tensor(train_labels)
-            centroids = torch.stack([
-                feats[labels == c].mean(0) if (labels == c).any() else torch.zeros(feats.shape[1])
-                for c in range(n_classes)
-            ])
+            centroids = torch.stack(
+                [
+                    feats[labels == c].mean(0) if (labels == c).any() else torch.zeros(feats.shape[1])
+                    for c in range(n_classes)
+                ]
+            )
         weight, bias = centroid_head(centroids, scale)
         head.weight.copy_(weight.to(head.weight.dtype))
         head.bias.copy_(bias.to(head.bias.dtype))

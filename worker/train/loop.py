@@ -63,24 +63,55 @@ def prepare(spec: RunSpec) -> Prepared:
     Prompt-based models are calibrated here, from the start weights, once: every method then trains and is
     evaluated with the same fixed class bias (worker/train/calibration.py).
     """
-    task = build_task(spec.dataset, spec.eval_dataset, spec.k_shot, spec.eval_size, spec.seed,
-                      spec.text_column, spec.label_column, spec.text_b_column, spec.val_size)
-    prompt = resolve_prompt(spec.task_kind, spec.language, spec.template, spec.label_words, task.label_names,
-                            spec.dataset, task.train_texts)
-    loaded = load_model(spec.model, task.n_classes, prompt.label_words, spec.device, spec.dtype, spec.seed,
-                        spec.max_length, spec.allow_download, prompt=prompt)
+    task = build_task(
+        spec.dataset,
+        spec.eval_dataset,
+        spec.k_shot,
+        spec.eval_size,
+        spec.seed,
+        spec.text_column,
+        spec.label_column,
+        spec.text_b_column,
+        spec.val_size,
+    )
+    prompt = resolve_prompt(
+        spec.task_kind,
+        spec.language,
+        spec.template,
+        spec.label_words,
+        task.label_names,
+        spec.dataset,
+        task.train_texts,
+    )
+    loaded = load_model(
+        spec.model,
+        task.n_classes,
+        prompt.label_words,
+        spec.device,
+        spec.dtype,
+        spec.seed,
+        spec.max_length,
+        spec.allow_download,
+        prompt=prompt,
+    )
     if loaded.prompt is None:
-        head = init_head(loaded, task.train_texts, task.train_labels, task.label_words, spec.head_init, spec.seed)
+        head = init_head(
+            loaded, task.train_texts, task.train_labels, task.label_words, spec.head_init, spec.seed
+        )
         return Prepared(task, loaded, head)
     task.label_words = list(prompt.label_words)
     calibration = calibrate(loaded, spec.calibration, task.train_texts)
-    return Prepared(task, loaded, "label_words", {**prompt.public(), "scoring": loaded.scoring, **calibration})
+    return Prepared(
+        task, loaded, "label_words", {**prompt.public(), "scoring": loaded.scoring, **calibration}
+    )
 
 
-def train_step(spec: RunSpec, model: torch.nn.Module, opt: torch.optim.Optimizer, enc: dict,
-               labels: torch.Tensor) -> float:
+def train_step(
+    spec: RunSpec, model: torch.nn.Module, opt: torch.optim.Optimizer, enc: dict, labels: torch.Tensor
+) -> float:
     """One optimizer step on one batch; returns the training loss (see the module docstring)."""
     if spec.zeroth_order:
+
         def closure():
             return F.cross_entropy(model(**enc), labels)
 
@@ -97,7 +128,9 @@ def _text_length(text) -> int:
 
 
 @torch.inference_mode()
-def evaluate(loaded: LoadedModel, texts: list, labels: list[int], batch_size: int) -> tuple[float, float, list[int]]:
+def evaluate(
+    loaded: LoadedModel, texts: list, labels: list[int], batch_size: int
+) -> tuple[float, float, list[int]]:
     """(mean loss, accuracy, per-example correct bits in the rows' order) of the current model on `texts`.
 
     Rows are batched by length (padding a short sentence to a long one's width is wasted work); the bits
@@ -106,7 +139,7 @@ def evaluate(loaded: LoadedModel, texts: list, labels: list[int], batch_size: in
     order = sorted(range(len(texts)), key=lambda i: _text_length(texts[i]))
     total_loss, bits = 0.0, [0] * len(texts)
     for start in range(0, len(order), batch_size):
-        rows = order[start:start + batch_size]
+        rows = order[start : start + batch_size]
         enc = loaded.encode([texts[i] for i in rows])
         logits = loaded.model(**enc).float()
         y = torch.tensor([labels[i] for i in rows], device=logits.device)
@@ -152,8 +185,11 @@ def probe_lr(spec: RunSpec, prep: Prepared, default: float) -> tuple[float, dict
         model.load_state_dict(start)
     finite = {float(k): v for k, v in results.items() if v is not None}
     best = min(finite, key=lambda k: finite[k]) if finite else default
-    return best, {"steps": PROBE_STEPS, "loss_by_lr": results,
-                  "loss_on": "validation" if task.val_texts else "training"}
+    return best, {
+        "steps": PROBE_STEPS,
+        "loss_by_lr": results,
+        "loss_on": "validation" if task.val_texts else "training",
+    }
 
 
 def run(spec: RunSpec, writer: EventWriter, stop: StopFlag | None = None, progress: bool = False) -> dict:
@@ -162,8 +198,15 @@ def run(spec: RunSpec, writer: EventWriter, stop: StopFlag | None = None, progre
     try:
         prep = prepare(spec)
     except Exception as exc:  # bad data, unknown model, no GPU: the person needs the reason, not a traceback
-        return writer.emit("finished", status="failed", reason=f"could not start: {exc}", step=0, elapsed_s=0.0,
-                           forward_passes=0, summary=_summary(None, None, None, None, None, None))
+        return writer.emit(
+            "finished",
+            status="failed",
+            reason=f"could not start: {exc}",
+            step=0,
+            elapsed_s=0.0,
+            forward_passes=0,
+            summary=_summary(None, None, None, None, None, None),
+        )
     reached = Reached()
     try:
         return _train(spec, prep, writer, stop, progress, reached)
@@ -173,10 +216,16 @@ def run(spec: RunSpec, writer: EventWriter, stop: StopFlag | None = None, progre
         else:
             reason = f"{type(exc).__name__}: {exc}"
         # A run that fails half way reports where it was, never a zero step.
-        return writer.emit("finished", status="failed", reason=reason, step=reached.step,
-                           elapsed_s=reached.elapsed_s, forward_passes=reached.forward_passes,
-                           backward_passes=reached.backward_passes,
-                           summary=_summary(reached.acc_start, None, reached.last_loss, None, None, None))
+        return writer.emit(
+            "finished",
+            status="failed",
+            reason=reason,
+            step=reached.step,
+            elapsed_s=reached.elapsed_s,
+            forward_passes=reached.forward_passes,
+            backward_passes=reached.backward_passes,
+            summary=_summary(reached.acc_start, None, reached.last_loss, None, None, None),
+        )
 
 
 @dataclass
@@ -192,13 +241,26 @@ class Reached:
 
 
 def _summary(acc_start, acc_end, loss, baseline, cuda_peak, checkpoint, **extra) -> dict:
-    return {"acc_start": acc_start, "acc_end": acc_end, "final_train_loss": loss,
-            "peak_rss_mb": memory.peak_rss_mb(), "baseline_rss_mb": baseline,
-            "cuda_peak_allocated_mb": cuda_peak, "checkpoint": checkpoint, **extra}
+    return {
+        "acc_start": acc_start,
+        "acc_end": acc_end,
+        "final_train_loss": loss,
+        "peak_rss_mb": memory.peak_rss_mb(),
+        "baseline_rss_mb": baseline,
+        "cuda_peak_allocated_mb": cuda_peak,
+        "checkpoint": checkpoint,
+        **extra,
+    }
 
 
-def _train(spec: RunSpec, prep: Prepared, writer: EventWriter, stop: StopFlag, progress: bool,
-           reached: Reached | None = None) -> dict:
+def _train(
+    spec: RunSpec,
+    prep: Prepared,
+    writer: EventWriter,
+    stop: StopFlag,
+    progress: bool,
+    reached: Reached | None = None,
+) -> dict:
     loaded, task, model = prep.loaded, prep.task, prep.loaded.model
     device = loaded.device
     baseline_rss = memory.current_rss_mb()
@@ -215,20 +277,43 @@ def _train(spec: RunSpec, prep: Prepared, writer: EventWriter, stop: StopFlag, p
             lr_source = "probe"
     opt = build_optimizer(spec, model, lr)
 
-    hyper = {k: v for k, v in spec.to_dict().items() if k not in ("method", "model", "dataset", "eval_dataset")}
-    hyper.update(lr=lr, lr_source=lr_source, head_init=prep.head_init, **({"lr_probe": lr_info} if lr_info else {}))
-    started_memory = {"baseline_rss_mb": baseline_rss,
-                      "baseline_meaning": "RSS of the run's process after the model loaded",
-                      "peak_meaning": "peak RSS of the run's process since the model loaded"}
+    hyper = {
+        k: v for k, v in spec.to_dict().items() if k not in ("method", "model", "dataset", "eval_dataset")
+    }
+    hyper.update(
+        lr=lr, lr_source=lr_source, head_init=prep.head_init, **({"lr_probe": lr_info} if lr_info else {})
+    )
+    started_memory = {
+        "baseline_rss_mb": baseline_rss,
+        "baseline_meaning": "RSS of the run's process after the model loaded",
+        "peak_meaning": "peak RSS of the run's process since the model loaded",
+    }
     if device.type == "cuda":
-        started_memory.update(cuda_model_allocated_mb=torch.cuda.memory_allocated(device) / memory.MB,
-                              nvml_used_mb=memory.nvml_used_mb(device))
-    writer.emit("started", method=spec.method,
-                model={"name": loaded.name, "n_params": loaded.n_params, "n_trainable": loaded.n_trainable,
-                       "kind": loaded.kind, "scoring": loaded.scoring},
-                device=device.type, dtype=spec.dtype, hyperparams=hyper, dataset=task.name,
-                label_names=task.label_names, n_train=len(task.train_texts), n_eval=len(task.eval_texts),
-                n_val=len(task.val_texts), prompt=prep.prompt, memory=started_memory)
+        started_memory.update(
+            cuda_model_allocated_mb=torch.cuda.memory_allocated(device) / memory.MB,
+            nvml_used_mb=memory.nvml_used_mb(device),
+        )
+    writer.emit(
+        "started",
+        method=spec.method,
+        model={
+            "name": loaded.name,
+            "n_params": loaded.n_params,
+            "n_trainable": loaded.n_trainable,
+            "kind": loaded.kind,
+            "scoring": loaded.scoring,
+        },
+        device=device.type,
+        dtype=spec.dtype,
+        hyperparams=hyper,
+        dataset=task.name,
+        label_names=task.label_names,
+        n_train=len(task.train_texts),
+        n_eval=len(task.eval_texts),
+        n_val=len(task.val_texts),
+        prompt=prep.prompt,
+        memory=started_memory,
+    )
 
     step, forward_passes, backward_passes, train_time = 0, 0, 0, 0.0
     last_loss: float | None = None
@@ -237,7 +322,9 @@ def _train(spec: RunSpec, prep: Prepared, writer: EventWriter, stop: StopFlag, p
     # beside the final one (never chosen on the reported rows themselves).
     best: dict = {"step": None, "val_accuracy": None, "eval_accuracy": None}
     best_checkpoint: str | None = None
-    eval_seconds: list[float] = []  # wall seconds of each evaluation (reported rows + validation), for the ETA
+    eval_seconds: list[
+        float
+    ] = []  # wall seconds of each evaluation (reported rows + validation), for the ETA
 
     def do_eval() -> float:
         nonlocal best_checkpoint
@@ -251,13 +338,22 @@ def _train(spec: RunSpec, prep: Prepared, writer: EventWriter, stop: StopFlag, p
             if best["val_accuracy"] is None or val_acc > best["val_accuracy"]:  # ties keep the earlier step
                 best.update(step=step, val_accuracy=val_acc, eval_accuracy=acc)
                 if spec.checkpoint_dir:
-                    best_checkpoint = save_checkpoint(Path(spec.checkpoint_dir), spec, model, opt, step, lr,
-                                                      filename="best.pt")
+                    best_checkpoint = save_checkpoint(
+                        Path(spec.checkpoint_dir), spec, model, opt, step, lr, filename="best.pt"
+                    )
             extra = {"n_val": len(task.val_texts), "best": dict(best)}
         eval_seconds.append(time.perf_counter() - started_at)
-        writer.emit("eval", step=step, elapsed_s=train_time, forward_passes=forward_passes,
-                    backward_passes=backward_passes, values=values, correct=pack_bits(bits), n_eval=len(bits),
-                    **extra)
+        writer.emit(
+            "eval",
+            step=step,
+            elapsed_s=train_time,
+            forward_passes=forward_passes,
+            backward_passes=backward_passes,
+            values=values,
+            correct=pack_bits(bits),
+            n_eval=len(bits),
+            **extra,
+        )
         memory.cuda_reset_peak(device)  # the next training segment's peak is its own
         return acc
 
@@ -291,10 +387,25 @@ def _train(spec: RunSpec, prep: Prepared, writer: EventWriter, stop: StopFlag, p
         if spec.zeroth_order:
             values["zo/projected_grad"] = opt.last_projected_grad
         s_per_step = train_time / step
-        eta = eta_s(step, s_per_step, spec.steps, spec.eval_every, sum(eval_seconds) / len(eval_seconds),
-                    spec.max_minutes, train_time)
-        writer.emit("metrics", step=step, elapsed_s=train_time, forward_passes=forward_passes,
-                    backward_passes=backward_passes, values=values, s_per_step=s_per_step, eta_s=eta)
+        eta = eta_s(
+            step,
+            s_per_step,
+            spec.steps,
+            spec.eval_every,
+            sum(eval_seconds) / len(eval_seconds),
+            spec.max_minutes,
+            train_time,
+        )
+        writer.emit(
+            "metrics",
+            step=step,
+            elapsed_s=train_time,
+            forward_passes=forward_passes,
+            backward_passes=backward_passes,
+            values=values,
+            s_per_step=s_per_step,
+            eta_s=eta,
+        )
         reached.step, reached.elapsed_s = step, train_time
         reached.forward_passes, reached.backward_passes = forward_passes, backward_passes
         if bar is not None:
@@ -319,21 +430,54 @@ def _train(spec: RunSpec, prep: Prepared, writer: EventWriter, stop: StopFlag, p
     if spec.checkpoint_dir and status != "failed":
         checkpoint = save_checkpoint(Path(spec.checkpoint_dir), spec, model, opt, step, lr)
     return writer.emit(
-        "finished", status=status, reason=reason, step=step, elapsed_s=train_time, forward_passes=forward_passes,
+        "finished",
+        status=status,
+        reason=reason,
+        step=step,
+        elapsed_s=train_time,
+        forward_passes=forward_passes,
         backward_passes=backward_passes,
-        summary=_summary(acc_start, acc_end, last_loss, baseline_rss, cuda_train_peak, checkpoint,
-                         s_per_step=train_time / step if step else None, lr=lr, lr_source=lr_source,
-                         n_eval=len(task.eval_texts), n_train=len(task.train_texts), n_val=len(task.val_texts),
-                         best_step=best["step"], best_val_accuracy=best["val_accuracy"],
-                         acc_best=best["eval_accuracy"], checkpoint_best=best_checkpoint),
+        summary=_summary(
+            acc_start,
+            acc_end,
+            last_loss,
+            baseline_rss,
+            cuda_train_peak,
+            checkpoint,
+            s_per_step=train_time / step if step else None,
+            lr=lr,
+            lr_source=lr_source,
+            n_eval=len(task.eval_texts),
+            n_train=len(task.train_texts),
+            n_val=len(task.val_texts),
+            best_step=best["step"],
+            best_val_accuracy=best["val_accuracy"],
+            acc_best=best["eval_accuracy"],
+            checkpoint_best=best_checkpoint,
+        ),
     )
 
 
-def save_checkpoint(folder: Path, spec: RunSpec, model: torch.nn.Module, opt: torch.optim.Optimizer,
-                    step: int, lr: float, filename: str = "checkpoint.pt") -> str:
+def save_checkpoint(
+    folder: Path,
+    spec: RunSpec,
+    model: torch.nn.Module,
+    opt: torch.optim.Optimizer,
+    step: int,
+    lr: float,
+    filename: str = "checkpoint.pt",
+) -> str:
     """Trainable state (weights, optimizer state, spec) to folder/filename; returns its path."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / filename
-    torch.save({"model": {k: v for k, v in model.state_dict().items()}, "optimizer": opt.state_dict(),
-                "spec": spec.to_dict(), "step": step, "lr": lr}, path)
+    torch.save(
+        {
+            "model": {k: v for k, v in model.state_dict().items()},
+            "optimizer": opt.state_dict(),
+            "spec": spec.to_dict(),
+            "step": step,
+            "lr": lr,
+        },
+        path,
+    )
     return str(path)

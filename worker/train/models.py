@@ -28,8 +28,26 @@ from worker.train.prompting import MaskedPromptClassifier, PromptClassifier, Pro
 
 log = logging.getLogger(__name__)
 
-DECODER_MODEL_TYPES = {"gpt2", "opt", "llama", "mistral", "gpt_neox", "gptj", "gpt_neo", "qwen2", "qwen3",
-                       "phi", "phi3", "gemma", "gemma2", "bloom", "falcon", "mixtral", "olmo", "smollm3"}
+DECODER_MODEL_TYPES = {
+    "gpt2",
+    "opt",
+    "llama",
+    "mistral",
+    "gpt_neox",
+    "gptj",
+    "gpt_neo",
+    "qwen2",
+    "qwen3",
+    "phi",
+    "phi3",
+    "gemma",
+    "gemma2",
+    "bloom",
+    "falcon",
+    "mixtral",
+    "olmo",
+    "smollm3",
+}
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
 
@@ -88,7 +106,7 @@ class LoadedModel:
 
     @property
     def scoring(self) -> str:
-        """"head" (encoder + linear head), "next_token" (decoder) or "mask" (masked LM)."""
+        """ "head" (encoder + linear head), "next_token" (decoder) or "mask" (masked LM)."""
         return getattr(self.model, "scoring", "head")
 
     @property
@@ -105,9 +123,13 @@ class LoadedModel:
             return self.prompt_encoder.encode(texts, self.input_device)
         pairs = bool(texts) and isinstance(texts[0], (tuple, list))
         args = ([t[0] for t in texts], [t[1] for t in texts]) if pairs else (texts,)
-        enc = self.tokenizer(*args, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt")
-        return {"input_ids": enc["input_ids"].to(self.input_device),
-                "attention_mask": enc["attention_mask"].to(self.input_device)}
+        enc = self.tokenizer(
+            *args, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
+        )
+        return {
+            "input_ids": enc["input_ids"].to(self.input_device),
+            "attention_mask": enc["attention_mask"].to(self.input_device),
+        }
 
     @property
     def input_device(self) -> torch.device:
@@ -139,15 +161,23 @@ def _tiny_config(kind: str, vocab_size: int):
     from transformers import BertConfig, GPT2Config
 
     if kind == "tiny-bert":
-        return BertConfig(vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                          intermediate_size=64, max_position_embeddings=128)
+        return BertConfig(
+            vocab_size=vocab_size,
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            intermediate_size=64,
+            max_position_embeddings=128,
+        )
     return GPT2Config(vocab_size=vocab_size, n_embd=32, n_layer=2, n_head=2, n_positions=128)
 
 
 def _is_decoder(config) -> bool:
-    return config.model_type in DECODER_MODEL_TYPES or (
-        bool(getattr(config, "is_decoder", False)) and not getattr(config, "is_encoder_decoder", False)
-    ) or any(a.endswith("ForCausalLM") or a.endswith("LMHeadModel") for a in (config.architectures or []))
+    return (
+        config.model_type in DECODER_MODEL_TYPES
+        or (bool(getattr(config, "is_decoder", False)) and not getattr(config, "is_encoder_decoder", False))
+        or any(a.endswith("ForCausalLM") or a.endswith("LMHeadModel") for a in (config.architectures or []))
+    )
 
 
 def _is_masked_lm(config) -> bool:
@@ -178,9 +208,17 @@ def _should_spread(model_path: str, device: torch.device, dtype: torch.dtype, al
     return n_bytes > 0.6 * torch.cuda.get_device_properties(device).total_memory
 
 
-def load_model(name: str, n_classes: int, label_words: list[str], device: str = "auto",
-               dtype: str = "float32", seed: int = 0, max_length: int = 64,
-               allow_download: bool = False, prompt: Prompt | None = None) -> LoadedModel:
+def load_model(
+    name: str,
+    n_classes: int,
+    label_words: list[str],
+    device: str = "auto",
+    dtype: str = "float32",
+    seed: int = 0,
+    max_length: int = 64,
+    allow_download: bool = False,
+    prompt: Prompt | None = None,
+) -> LoadedModel:
     """Build the classifier for `name`; random parts (tiny models, a new head) are drawn from `seed`.
 
     The weights are identical for every method that uses the same name and seed: the head is later
@@ -202,12 +240,15 @@ def load_model(name: str, n_classes: int, label_words: list[str], device: str = 
         if name in ("minilm", "tiny-bert", "tiny-gpt2"):
             tokenizer = AutoTokenizer.from_pretrained(minilm_path(), local_files_only=True)
             if name == "minilm":
-                encoder = AutoModel.from_pretrained(minilm_path(), local_files_only=True, add_pooling_layer=False,
-                                                    dtype=torch_dtype)
+                encoder = AutoModel.from_pretrained(
+                    minilm_path(), local_files_only=True, add_pooling_layer=False, dtype=torch_dtype
+                )
                 model: nn.Module = EncoderClassifier(encoder, n_classes)
                 kind = "encoder"
             elif name == "tiny-bert":
-                encoder = AutoModel.from_config(_tiny_config(name, tokenizer.vocab_size), add_pooling_layer=False)
+                encoder = AutoModel.from_config(
+                    _tiny_config(name, tokenizer.vocab_size), add_pooling_layer=False
+                )
                 model, kind = EncoderClassifier(encoder, n_classes), "encoder"
             else:
                 lm = AutoModelForCausalLM.from_config(_tiny_config(name, tokenizer.vocab_size))
@@ -219,8 +260,10 @@ def load_model(name: str, n_classes: int, label_words: list[str], device: str = 
             if entry is not None and entry.source == "converted":
                 if not entry.installed():
                     how = "scripts/setup.sh --with-gemma" if entry.optional else "scripts/setup.sh"
-                    raise FileNotFoundError(f"the built-in model {name} is not set up on this machine: run {how} "
-                                            f"(it converts the model into {entry.folder()})")
+                    raise FileNotFoundError(
+                        f"the built-in model {name} is not set up on this machine: run {how} "
+                        f"(it converts the model into {entry.folder()})"
+                    )
                 path, local, display = str(entry.folder()), True, entry.name
             else:
                 path, local, display = name, not allow_download or Path(name).exists(), name
@@ -229,7 +272,9 @@ def load_model(name: str, n_classes: int, label_words: list[str], device: str = 
             if _is_decoder(config):
                 kwargs = {"dtype": torch_dtype, "local_files_only": local}
                 if _should_spread(path, dev, torch_dtype, allow_download):
-                    kwargs["device_map"] = "auto"  # ZO needs only forward passes: layers may live on several GPUs
+                    kwargs["device_map"] = (
+                        "auto"  # ZO needs only forward passes: layers may live on several GPUs
+                    )
                 lm = AutoModelForCausalLM.from_pretrained(path, **kwargs)
                 if tokenizer.pad_token_id is None:
                     tokenizer.pad_token = tokenizer.eos_token
@@ -242,8 +287,9 @@ def load_model(name: str, n_classes: int, label_words: list[str], device: str = 
                 kind = "encoder"
             else:
                 try:
-                    encoder = AutoModel.from_pretrained(path, local_files_only=local, dtype=torch_dtype,
-                                                        add_pooling_layer=False)
+                    encoder = AutoModel.from_pretrained(
+                        path, local_files_only=local, dtype=torch_dtype, add_pooling_layer=False
+                    )
                 except TypeError:  # architectures without a pooler option
                     encoder = AutoModel.from_pretrained(path, local_files_only=local, dtype=torch_dtype)
                 model, kind = EncoderClassifier(encoder, n_classes), "encoder"
@@ -255,5 +301,13 @@ def load_model(name: str, n_classes: int, label_words: list[str], device: str = 
     if hasattr(model, "class_bias"):
         model.class_bias.data = model.class_bias.data.float()  # the calibration stays float32 in any dtype
     model.eval()  # dropout off for every method: see loop.py
-    return LoadedModel(model=model, tokenizer=tokenizer, name=display, kind=kind, device=dev,
-                       dtype=torch_dtype, max_length=max_length, prompt_encoder=encoder_prompt)
+    return LoadedModel(
+        model=model,
+        tokenizer=tokenizer,
+        name=display,
+        kind=kind,
+        device=dev,
+        dtype=torch_dtype,
+        max_length=max_length,
+        prompt_encoder=encoder_prompt,
+    )

@@ -22,18 +22,37 @@ OptimizerFactory = Callable[[list[torch.nn.Parameter], RunSpec, float], torch.op
 
 def _decay_groups(params: list[torch.nn.Parameter], weight_decay: float) -> list[dict]:
     """Weight decay on tensors with dim >= 2 only (not on biases and norms), as nanoGPT does."""
-    return [{"params": [p for p in params if p.dim() >= 2], "weight_decay": weight_decay},
-            {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
+    return [
+        {"params": [p for p in params if p.dim() >= 2], "weight_decay": weight_decay},
+        {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
+    ]
 
 
 def _lozo(params, spec: RunSpec, lr: float) -> torch.optim.Optimizer:
-    return LOZO(params, lr=lr, zo_eps=spec.zo_eps, rank=spec.rank, step_interval=spec.nu,
-                weight_decay=spec.weight_decay, seed=spec.seed, scale_by_rank=spec.scale_by_rank)
+    return LOZO(
+        params,
+        lr=lr,
+        zo_eps=spec.zo_eps,
+        rank=spec.rank,
+        step_interval=spec.nu,
+        weight_decay=spec.weight_decay,
+        seed=spec.seed,
+        scale_by_rank=spec.scale_by_rank,
+    )
 
 
 def _lozo_m(params, spec: RunSpec, lr: float) -> torch.optim.Optimizer:
-    return LOZOM(params, lr=lr, zo_eps=spec.zo_eps, rank=spec.rank, step_interval=spec.nu, beta=spec.beta,
-                 weight_decay=spec.weight_decay, seed=spec.seed, scale_by_rank=spec.scale_by_rank)
+    return LOZOM(
+        params,
+        lr=lr,
+        zo_eps=spec.zo_eps,
+        rank=spec.rank,
+        step_interval=spec.nu,
+        beta=spec.beta,
+        weight_decay=spec.weight_decay,
+        seed=spec.seed,
+        scale_by_rank=spec.scale_by_rank,
+    )
 
 
 def _mezo(params, spec: RunSpec, lr: float) -> torch.optim.Optimizer:
@@ -49,7 +68,11 @@ def _sgd(params, spec: RunSpec, lr: float) -> torch.optim.Optimizer:
 
 
 _FACTORIES: dict[str, OptimizerFactory] = {
-    "lozo": _lozo, "lozo_m": _lozo_m, "mezo": _mezo, "adamw": _adamw, "sgd": _sgd,
+    "lozo": _lozo,
+    "lozo_m": _lozo_m,
+    "mezo": _mezo,
+    "adamw": _adamw,
+    "sgd": _sgd,
 }
 
 

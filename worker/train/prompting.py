@@ -66,7 +66,7 @@ class PromptEncoder:
         for word in self.prompt.label_words:
             ids = self.tok.encode(lead + joint + word, add_special_tokens=False)
             if lead_ids and ids[: len(lead_ids)] == lead_ids:
-                ids = ids[len(lead_ids):]
+                ids = ids[len(lead_ids) :]
             else:
                 ids = self.tok.encode(joint + word, add_special_tokens=False)
             if not ids:
@@ -78,14 +78,16 @@ class PromptEncoder:
                 if sequences[i] == sequences[j]:
                     raise P.PromptError(
                         f"the label words {words[i]!r} and {words[j]!r} are the same tokens "
-                        f"{self._spell(sequences[i])} for this model's tokenizer: choose words it tells apart")
+                        f"{self._spell(sequences[i])} for this model's tokenizer: choose words it tells apart"
+                    )
         if self.masked_lm:
             long = [(w, s) for w, s in zip(words, sequences) if len(s) != 1]
             if long:
                 word, seq = long[0]
                 raise P.PromptError(
                     f"a masked language model reads one token at the mask, but {word!r} is {len(seq)} tokens "
-                    f"{self._spell(seq)}: choose a label word that is a single token for this tokenizer")
+                    f"{self._spell(seq)}: choose a label word that is a single token for this tokenizer"
+                )
         return sequences
 
     def _spell(self, ids: list[int]) -> str:
@@ -100,8 +102,9 @@ class PromptEncoder:
             # the whitespace before {mask} stays: RoBERTa-like tokenizers join it to the mask token
         else:
             text, _, _ = P.split_at_mask(self.prompt.template, fields)
-        spans = _field_spans(self.prompt.template, fields, masked_lm=self.masked_lm,
-                             mask_text=self.tok.mask_token or "")
+        spans = _field_spans(
+            self.prompt.template, fields, masked_lm=self.masked_lm, mask_text=self.tok.mask_token or ""
+        )
         enc = self.tok(text, add_special_tokens=False, return_offsets_mapping=True)
         ids, offsets = list(enc["input_ids"]), list(enc["offset_mapping"])
         budget = self.max_length - len(self.prefix_ids) - len(self.suffix_ids)
@@ -114,9 +117,12 @@ class PromptEncoder:
         rows = [self.prompt_ids(e) for e in examples]
         width = max(len(r) for r in rows)
         pad = self.tok.pad_token_id if self.tok.pad_token_id is not None else 0
-        return {"input_ids": torch.tensor([r + [pad] * (width - len(r)) for r in rows], device=device),
-                "attention_mask": torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows],
-                                               device=device)}
+        return {
+            "input_ids": torch.tensor([r + [pad] * (width - len(r)) for r in rows], device=device),
+            "attention_mask": torch.tensor(
+                [[1] * len(r) + [0] * (width - len(r)) for r in rows], device=device
+            ),
+        }
 
 
 def _literal_before_mask(template: str) -> str:
@@ -129,7 +135,9 @@ def _literal_before_mask(template: str) -> str:
     return out
 
 
-def _field_spans(template: str, fields: dict[str, str], masked_lm: bool, mask_text: str) -> list[tuple[int, int]]:
+def _field_spans(
+    template: str, fields: dict[str, str], masked_lm: bool, mask_text: str
+) -> list[tuple[int, int]]:
     """Character spans of the text fields in the rendered prompt."""
     spans, pos = [], 0
     for kind, value in P.segments(template, fields):
@@ -150,7 +158,9 @@ def _truncate_fields(ids: list[int], offsets: list, spans: list[tuple[int, int]]
     for _ in range(excess):
         longest = max(members, key=len, default=[])
         if not longest:
-            raise P.PromptError("the template alone is longer than max_length: shorten it or raise max_length")
+            raise P.PromptError(
+                "the template alone is longer than max_length: shorten it or raise max_length"
+            )
         drop.add(longest.pop(0))
     return [t for i, t in enumerate(ids) if i not in drop]
 
@@ -166,8 +176,9 @@ class PromptClassifier(nn.Module):
         self.lm = lm
         sequences = [list(t) if isinstance(t, (list, tuple)) else [int(t)] for t in label_tokens]
         width = max(len(s) for s in sequences)
-        self.register_buffer("label_tokens", torch.tensor([s + [0] * (width - len(s)) for s in sequences]),
-                             persistent=False)
+        self.register_buffer(
+            "label_tokens", torch.tensor([s + [0] * (width - len(s)) for s in sequences]), persistent=False
+        )
         self.register_buffer("label_lengths", torch.tensor([len(s) for s in sequences]), persistent=False)
         # the calibration of the shared start (calibrate): saved with the weights, never trained
         self.register_buffer("class_bias", torch.zeros(len(sequences)))
@@ -220,8 +231,13 @@ class PromptClassifier(nn.Module):
         real = (steps[None, :] < (self.label_lengths.to(device) - 1)[:, None]).repeat(batch, 1)
         mask = torch.cat([attention_mask.repeat_interleave(n_classes, 0), real.long()], dim=1)
         positions = last.to(device).repeat_interleave(n_classes)[:, None] + 1 + steps[None, :]
-        hidden = base(input_ids=feed, attention_mask=mask, position_ids=positions, use_cache=True,
-                      **{self._cache_arg: cache}).last_hidden_state
+        hidden = base(
+            input_ids=feed,
+            attention_mask=mask,
+            position_ids=positions,
+            use_cache=True,
+            **{self._cache_arg: cache},
+        ).last_hidden_state
         logp = torch.log_softmax(self._rows(hidden, None), dim=-1)
         token_lp = logp.gather(-1, targets.to(logp.device)[..., None]).squeeze(-1)
         return (token_lp * real.to(token_lp.device)).sum(-1).view(batch, n_classes)
@@ -269,5 +285,3 @@ class MaskedPromptClassifier(nn.Module):
 
 def is_prompt_based(model: nn.Module) -> bool:
     return isinstance(model, (PromptClassifier, MaskedPromptClassifier))
-
-

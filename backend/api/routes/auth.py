@@ -56,14 +56,22 @@ TOO_MANY = {429: {"description": "rate limit: see Retry-After"}}
 
 
 def _workspaces(session, user: User) -> list[WorkspaceRole]:
-    return [WorkspaceRole(id=m.workspace_id, name=m.workspace.name, role=m.role)
-            for m in accounts.memberships_of(session, user.id)]
+    return [
+        WorkspaceRole(id=m.workspace_id, name=m.workspace.name, role=m.role)
+        for m in accounts.memberships_of(session, user.id)
+    ]
 
 
 def _me(session, user: User, csrf: str | None = None) -> Me:
-    return Me(id=user.id, email=user.email, name=user.name, is_admin=user.is_admin,
-              workspaces=_workspaces(session, user), csrf_token=csrf,
-              must_change_password=user.must_change_password)
+    return Me(
+        id=user.id,
+        email=user.email,
+        name=user.name,
+        is_admin=user.is_admin,
+        workspaces=_workspaces(session, user),
+        csrf_token=csrf,
+        must_change_password=user.must_change_password,
+    )
 
 
 def _secure(request: Request, settings: Settings) -> bool:
@@ -85,16 +93,28 @@ def _sign_in_failure_keys(settings: Settings, email: str, client: str) -> list[t
     """(rate, key, what) of the failure counts a sign-in is held to: one account from one client, and one
     client over all accounts. Counting failures per client, never per account alone, means that a
     stranger guessing at an address cannot lock its owner out: the owner signs in from elsewhere."""
-    return [(settings.login_rate_limit, f"account:{email}|client:{client}",
-             "failed sign-ins to this account from your address"),
-            (settings.login_ip_rate_limit, f"client:{client}", "failed sign-ins from your address")]
+    return [
+        (
+            settings.login_rate_limit,
+            f"account:{email}|client:{client}",
+            "failed sign-ins to this account from your address",
+        ),
+        (settings.login_ip_rate_limit, f"client:{client}", "failed sign-ins from your address"),
+    ]
 
 
-@router.post("/auth/login", response_model=Me, responses={**UNAUTHORIZED, **TOO_MANY},
-             summary="Sign in with e-mail and password (sets the session and CSRF cookies)")
-def login(body: Login, request: Request, response: Response, session: SessionDep,
-          settings: SettingsDep) -> Me:
-    failure_keys = _sign_in_failure_keys(settings, accounts.normalise_email(body.email), client_address(request))
+@router.post(
+    "/auth/login",
+    response_model=Me,
+    responses={**UNAUTHORIZED, **TOO_MANY},
+    summary="Sign in with e-mail and password (sets the session and CSRF cookies)",
+)
+def login(
+    body: Login, request: Request, response: Response, session: SessionDep, settings: SettingsDep
+) -> Me:
+    failure_keys = _sign_in_failure_keys(
+        settings, accounts.normalise_email(body.email), client_address(request)
+    )
     for rate, key, what in failure_keys:  # before the password is checked: a guesser learns nothing more
         limits.refuse_when_over(settings, "login", rate, key, what)
     user = accounts.check_password(session, body.email, body.password)
@@ -104,8 +124,12 @@ def login(body: Login, request: Request, response: Response, session: SessionDep
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="wrong e-mail or password")
     token = accounts.start_session(session, user, settings.session_days)
     csrf = csrf_token(settings.secret_key, token)
-    common = {"max_age": int(settings.session_days * 86400), "secure": _secure(request, settings),
-              "samesite": "lax", "path": "/"}
+    common = {
+        "max_age": int(settings.session_days * 86400),
+        "secure": _secure(request, settings),
+        "samesite": "lax",
+        "path": "/",
+    }
     response.set_cookie(SESSION_COOKIE, token, httponly=True, **common)
     # Readable by the page's script (not HttpOnly): it copies it into the X-CSRF-Token header.
     response.set_cookie(CSRF_COOKIE, csrf, httponly=False, **common)
@@ -122,18 +146,26 @@ def logout(request: Request, session: SessionDep) -> Response:
     return response
 
 
-@router.get("/auth/me", response_model=Me, responses=UNAUTHORIZED,
-            summary="The signed-in user and their workspaces with roles")
+@router.get(
+    "/auth/me",
+    response_model=Me,
+    responses=UNAUTHORIZED,
+    summary="The signed-in user and their workspaces with roles",
+)
 def me(access: AccessDep, request: Request, session: SessionDep, settings: SettingsDep) -> Me:
     cookie = request.cookies.get(SESSION_COOKIE) if access.via == "session" else None
     return _me(session, access.user, csrf_token(settings.secret_key, cookie) if cookie else None)
 
 
-@router.post("/auth/password", status_code=status.HTTP_204_NO_CONTENT,
-             responses=TOO_MANY,
-             summary="Change my password (my other browser sessions end; this one stays)")
-def change_password(body: PasswordChange, access: AccessDep, request: Request, session: SessionDep,
-                    settings: SettingsDep) -> Response:
+@router.post(
+    "/auth/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=TOO_MANY,
+    summary="Change my password (my other browser sessions end; this one stays)",
+)
+def change_password(
+    body: PasswordChange, access: AccessDep, request: Request, session: SessionDep, settings: SettingsDep
+) -> Response:
     user = session.get(User, access.user.id)
     failure_keys = _sign_in_failure_keys(settings, user.email, client_address(request))
     for rate, key, what in failure_keys:  # a stolen session cannot guess the password at leisure
@@ -154,55 +186,97 @@ def _token_public(row: ApiToken) -> TokenPublic:
     return TokenPublic.model_validate(row, from_attributes=True)
 
 
-@router.get("/auth/tokens", response_model=TokensPublic,
-            summary="My API tokens (never the tokens themselves)")
+@router.get(
+    "/auth/tokens", response_model=TokensPublic, summary="My API tokens (never the tokens themselves)"
+)
 def list_tokens(access: AccessDep, session: SessionDep) -> TokensPublic:
-    rows = session.scalars(sa.select(ApiToken).where(ApiToken.user_id == access.user.id)
-                           .order_by(ApiToken.created_at.desc())).all()
+    rows = session.scalars(
+        sa.select(ApiToken).where(ApiToken.user_id == access.user.id).order_by(ApiToken.created_at.desc())
+    ).all()
     return TokensPublic(data=[_token_public(r) for r in rows], count=len(rows))
 
 
-@router.post("/auth/tokens", status_code=status.HTTP_201_CREATED, response_model=TokenCreated,
-             summary="Create a personal API token (shown once) for Authorization: Bearer")
+@router.post(
+    "/auth/tokens",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TokenCreated,
+    summary="Create a personal API token (shown once) for Authorization: Bearer",
+)
 def create_token(body: TokenCreate, access: AccessDep, session: SessionDep) -> TokenCreated:
     new = accounts.create_api_token(session, access.user, body.name)
     return TokenCreated(**_token_public(new.row).model_dump(), token=new.token)
 
 
-@router.delete("/auth/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT,
-               responses={404: {"description": "no such token of yours"}},
-               summary="Revoke one of my API tokens (at once)")
+@router.delete(
+    "/auth/tokens/{token_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={404: {"description": "no such token of yours"}},
+    summary="Revoke one of my API tokens (at once)",
+)
 def revoke_token(token_id: str, access: AccessDep, session: SessionDep) -> Response:
     if not accounts.revoke_api_token(session, access.user, token_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"token {token_id} not found")
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-def _invite(session, settings: Settings, inviter: User, email: str, workspace_id: str | None, role: str,
-            is_admin: bool) -> InviteCreated:
+def _invite(
+    session,
+    settings: Settings,
+    inviter: User,
+    email: str,
+    workspace_id: str | None,
+    role: str,
+    is_admin: bool,
+) -> InviteCreated:
     if session.scalar(sa.select(User.id).where(User.email == accounts.normalise_email(email))):
-        raise field_problem("email", f"{email} already has an account; add them to the workspace instead",
-                            status.HTTP_409_CONFLICT)
-    invite, token = accounts.create_invite(session, inviter, email, workspace_id=workspace_id, role=role,
-                                           is_admin=is_admin, days=settings.invite_days)
-    return InviteCreated(email=invite.email, role=invite.role, workspace_id=invite.workspace_id,
-                         expires_at=invite.expires_at, token=token, url=f"/invite#{token}")
+        raise field_problem(
+            "email",
+            f"{email} already has an account; add them to the workspace instead",
+            status.HTTP_409_CONFLICT,
+        )
+    invite, token = accounts.create_invite(
+        session,
+        inviter,
+        email,
+        workspace_id=workspace_id,
+        role=role,
+        is_admin=is_admin,
+        days=settings.invite_days,
+    )
+    return InviteCreated(
+        email=invite.email,
+        role=invite.role,
+        workspace_id=invite.workspace_id,
+        expires_at=invite.expires_at,
+        token=token,
+        url=f"/invite#{token}",
+    )
 
 
-@router.post("/admin/invites", status_code=status.HTTP_201_CREATED, response_model=InviteCreated,
-             summary="Invite a person to zopoc (administrators)")
-def admin_invite(body: InviteCreate, access: AccessDep, session: SessionDep,
-                 settings: SettingsDep) -> InviteCreated:
+@router.post(
+    "/admin/invites",
+    status_code=status.HTTP_201_CREATED,
+    response_model=InviteCreated,
+    summary="Invite a person to zopoc (administrators)",
+)
+def admin_invite(
+    body: InviteCreate, access: AccessDep, session: SessionDep, settings: SettingsDep
+) -> InviteCreated:
     if body.workspace_id is not None and session.get(Workspace, body.workspace_id) is None:
         raise field_problem("workspace_id", f"no workspace {body.workspace_id}")
     return _invite(session, settings, access.user, body.email, body.workspace_id, body.role, body.is_admin)
 
 
-@router.post("/workspaces/{workspace_id}/invites", status_code=status.HTTP_201_CREATED,
-             response_model=InviteCreated, responses={404: {"description": "no such workspace of yours"}},
-             summary="Invite a person into this workspace (owners)")
-def workspace_invite(workspace_id: str, body: WorkspaceInvite, access: AccessDep, session: SessionDep,
-                     settings: SettingsDep) -> InviteCreated:
+@router.post(
+    "/workspaces/{workspace_id}/invites",
+    status_code=status.HTTP_201_CREATED,
+    response_model=InviteCreated,
+    responses={404: {"description": "no such workspace of yours"}},
+    summary="Invite a person into this workspace (owners)",
+)
+def workspace_invite(
+    workspace_id: str, body: WorkspaceInvite, access: AccessDep, session: SessionDep, settings: SettingsDep
+) -> InviteCreated:
     # Administrators pass the owner rule for any id: a workspace that does not exist is a 404, not a
     # foreign-key error from the database.
     if session.get(Workspace, workspace_id) is None:
@@ -212,17 +286,30 @@ def workspace_invite(workspace_id: str, body: WorkspaceInvite, access: AccessDep
 
 def _pending_invites(session, workspace_id: str | None = None) -> InvitesPublic:
     """Pending invitations (into ``workspace_id`` when given), newest first, with workspace and inviter."""
-    query = (sa.select(Invite, Workspace.name, User.email)
-             .outerjoin(Workspace, Workspace.id == Invite.workspace_id)
-             .outerjoin(User, User.id == Invite.created_by)
-             .where(accounts.invite_is_pending()))
+    query = (
+        sa.select(Invite, Workspace.name, User.email)
+        .outerjoin(Workspace, Workspace.id == Invite.workspace_id)
+        .outerjoin(User, User.id == Invite.created_by)
+        .where(accounts.invite_is_pending())
+    )
     if workspace_id is not None:
         query = query.where(Invite.workspace_id == workspace_id)
-    data = [InvitePublic(id=invite.id, email=invite.email, role=invite.role, workspace_id=invite.workspace_id,
-                         workspace_name=workspace_name, is_admin=invite.is_admin, invited_by=inviter,
-                         created_at=invite.created_at, expires_at=invite.expires_at)
-            for invite, workspace_name, inviter in session.execute(
-                query.order_by(Invite.created_at.desc(), Invite.id))]
+    data = [
+        InvitePublic(
+            id=invite.id,
+            email=invite.email,
+            role=invite.role,
+            workspace_id=invite.workspace_id,
+            workspace_name=workspace_name,
+            is_admin=invite.is_admin,
+            invited_by=inviter,
+            created_at=invite.created_at,
+            expires_at=invite.expires_at,
+        )
+        for invite, workspace_name, inviter in session.execute(
+            query.order_by(Invite.created_at.desc(), Invite.id)
+        )
+    ]
     return InvitesPublic(data=data, count=len(data))
 
 
@@ -230,41 +317,57 @@ def _cancel_invite(session, invite: Invite | None, invite_id: str) -> Response:
     if invite is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"invitation {invite_id} not found")
     if invite.accepted_at is not None:
-        raise HTTPException(status.HTTP_409_CONFLICT,
-                            detail=f"{invite.email} already accepted this invitation and has an account")
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            detail=f"{invite.email} already accepted this invitation and has an account",
+        )
     accounts.revoke_invite(session, invite)  # cancelling twice, or an expired one, changes nothing more
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-CANCEL_RESPONSES = {404: {"description": "no such invitation"},
-                    409: {"description": "the invitation was already accepted"}}
+CANCEL_RESPONSES = {
+    404: {"description": "no such invitation"},
+    409: {"description": "the invitation was already accepted"},
+}
 
 
-@router.get("/admin/invites", response_model=InvitesPublic,
-            summary="Every pending invitation (administrators; never the links)")
+@router.get(
+    "/admin/invites",
+    response_model=InvitesPublic,
+    summary="Every pending invitation (administrators; never the links)",
+)
 def list_all_invites(session: SessionDep) -> InvitesPublic:
     return _pending_invites(session)
 
 
-@router.delete("/admin/invites/{invite_id}", status_code=status.HTTP_204_NO_CONTENT,
-               responses=CANCEL_RESPONSES,
-               summary="Cancel an invitation (administrators): its link is refused from now on")
+@router.delete(
+    "/admin/invites/{invite_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=CANCEL_RESPONSES,
+    summary="Cancel an invitation (administrators): its link is refused from now on",
+)
 def cancel_any_invite(invite_id: str, session: SessionDep) -> Response:
     return _cancel_invite(session, session.get(Invite, invite_id), invite_id)
 
 
-@router.get("/workspaces/{workspace_id}/invites", response_model=InvitesPublic,
-            responses={404: {"description": "no such workspace of yours"}},
-            summary="Pending invitations into this workspace (owners; never the links)")
+@router.get(
+    "/workspaces/{workspace_id}/invites",
+    response_model=InvitesPublic,
+    responses={404: {"description": "no such workspace of yours"}},
+    summary="Pending invitations into this workspace (owners; never the links)",
+)
 def list_workspace_invites(workspace_id: str, session: SessionDep) -> InvitesPublic:
     if session.get(Workspace, workspace_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"workspace {workspace_id} not found")
     return _pending_invites(session, workspace_id)
 
 
-@router.delete("/workspaces/{workspace_id}/invites/{invite_id}", status_code=status.HTTP_204_NO_CONTENT,
-               responses=CANCEL_RESPONSES,
-               summary="Cancel an invitation into this workspace (owners): its link is refused from now on")
+@router.delete(
+    "/workspaces/{workspace_id}/invites/{invite_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=CANCEL_RESPONSES,
+    summary="Cancel an invitation into this workspace (owners): its link is refused from now on",
+)
 def cancel_workspace_invite(workspace_id: str, invite_id: str, session: SessionDep) -> Response:
     invite = session.get(Invite, invite_id)
     if invite is not None and invite.workspace_id != workspace_id:
@@ -272,20 +375,30 @@ def cancel_workspace_invite(workspace_id: str, invite_id: str, session: SessionD
     return _cancel_invite(session, invite, invite_id)
 
 
-INVITE_REFUSED = {400: {"model": InviteRefusal,
-                         "description": "the invitation cannot be used; `code` says why (invite_unknown, "
-                                        "invite_used, invite_cancelled, invite_expired, "
-                                        "invite_account_exists) and `detail` says it in English"}}
+INVITE_REFUSED = {
+    400: {
+        "model": InviteRefusal,
+        "description": "the invitation cannot be used; `code` says why (invite_unknown, "
+        "invite_used, invite_cancelled, invite_expired, "
+        "invite_account_exists) and `detail` says it in English",
+    }
+}
 
 
-@router.post("/auth/invites/accept", response_model=Me, status_code=status.HTTP_201_CREATED,
-             responses={**INVITE_REFUSED, **TOO_MANY},
-             summary="Accept an invitation: choose a password, get an account")
-def accept_invite(body: InviteAccept, request: Request, session: SessionDep,
-                  settings: SettingsDep) -> Me | JSONResponse:
+@router.post(
+    "/auth/invites/accept",
+    response_model=Me,
+    status_code=status.HTTP_201_CREATED,
+    responses={**INVITE_REFUSED, **TOO_MANY},
+    summary="Accept an invitation: choose a password, get an account",
+)
+def accept_invite(
+    body: InviteAccept, request: Request, session: SessionDep, settings: SettingsDep
+) -> Me | JSONResponse:
     client = f"client:{client_address(request)}"
-    limits.refuse_when_over(settings, "login", settings.login_ip_rate_limit, client,
-                            "failed attempts from your address")
+    limits.refuse_when_over(
+        settings, "login", settings.login_ip_rate_limit, client, "failed attempts from your address"
+    )
     try:
         user = accounts.accept_invite(session, body.token, body.password, body.name)
     except accounts.InviteProblem as exc:
@@ -297,26 +410,37 @@ def accept_invite(body: InviteAccept, request: Request, session: SessionDep,
 @router.get("/admin/users", response_model=UsersPublic, summary="Every user (administrators)")
 def list_users(session: SessionDep) -> UsersPublic:
     users = session.scalars(sa.select(User).order_by(User.created_at)).all()
-    return UsersPublic(data=[UserPublic.model_validate(u, from_attributes=True) for u in users],
-                       count=len(users))
+    return UsersPublic(
+        data=[UserPublic.model_validate(u, from_attributes=True) for u in users], count=len(users)
+    )
 
 
-@router.patch("/admin/users/{user_id}", response_model=UserPublic,
-              responses={404: {"description": "no such user"},
-                         409: {"description": "administrators cannot disable themselves or withdraw "
-                                              "their own rights; zopoc keeps an enabled administrator"}},
-              summary="Disable or enable a user, grant or withdraw administrator rights (administrators); "
-                      "disabling signs them out everywhere")
+@router.patch(
+    "/admin/users/{user_id}",
+    response_model=UserPublic,
+    responses={
+        404: {"description": "no such user"},
+        409: {
+            "description": "administrators cannot disable themselves or withdraw "
+            "their own rights; zopoc keeps an enabled administrator"
+        },
+    },
+    summary="Disable or enable a user, grant or withdraw administrator rights (administrators); "
+    "disabling signs them out everywhere",
+)
 def change_user(user_id: str, body: UserChange, access: AccessDep, session: SessionDep) -> UserPublic:
     if session.get(User, user_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"user {user_id} not found")
     if user_id == access.user.id:
         if body.disabled:
-            raise HTTPException(status.HTTP_409_CONFLICT,
-                                detail="you cannot disable yourself; ask another administrator")
+            raise HTTPException(
+                status.HTTP_409_CONFLICT, detail="you cannot disable yourself; ask another administrator"
+            )
         if body.is_admin is False:
-            raise HTTPException(status.HTTP_409_CONFLICT, detail="you cannot withdraw your own administrator "
-                                                                 "rights; ask another administrator")
+            raise HTTPException(
+                status.HTTP_409_CONFLICT,
+                detail="you cannot withdraw your own administrator rights; ask another administrator",
+            )
     try:
         user = accounts.change_user(session, user_id, disabled=body.disabled, is_admin=body.is_admin)
     except accounts.NoAdministratorLeft as exc:
@@ -326,38 +450,66 @@ def change_user(user_id: str, body: UserChange, access: AccessDep, session: Sess
     return UserPublic.model_validate(user, from_attributes=True)
 
 
-@router.post("/admin/users/{user_id}/password", response_model=PasswordReset,
-             responses={404: {"description": "no such user"},
-                        409: {"description": "administrators change their own password instead"}},
-             summary="Reset a user's password (administrators): a temporary one, shown once; the user is "
-                     "signed out everywhere and asked for a new password at sign-in")
+@router.post(
+    "/admin/users/{user_id}/password",
+    response_model=PasswordReset,
+    responses={
+        404: {"description": "no such user"},
+        409: {"description": "administrators change their own password instead"},
+    },
+    summary="Reset a user's password (administrators): a temporary one, shown once; the user is "
+    "signed out everywhere and asked for a new password at sign-in",
+)
 def reset_password(user_id: str, access: AccessDep, session: SessionDep) -> PasswordReset:
     user = session.get(User, user_id)
     if user is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"user {user_id} not found")
     if user.id == access.user.id:
-        raise HTTPException(status.HTTP_409_CONFLICT,
-                            detail="change your own password with POST /api/auth/password")
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, detail="change your own password with POST /api/auth/password"
+        )
     temporary = secrets.token_urlsafe(12)
     accounts.set_password(session, user, temporary, must_change=True)
     return PasswordReset(password=temporary)
 
 
-@router.get("/admin/workspaces", response_model=WorkspaceSummaries,
-            summary="Every workspace with its members, owners and PoCs (administrators)")
+@router.get(
+    "/admin/workspaces",
+    response_model=WorkspaceSummaries,
+    summary="Every workspace with its members, owners and PoCs (administrators)",
+)
 def list_all_workspaces(session: SessionDep) -> WorkspaceSummaries:
-    members = dict(session.execute(sa.select(Membership.workspace_id, sa.func.count())
-                                   .group_by(Membership.workspace_id)).all())
-    pocs = dict(session.execute(sa.select(Poc.workspace_id, sa.func.count()).where(Poc.deleted_at.is_(None))
-                                .group_by(Poc.workspace_id)).all())
+    members = dict(
+        session.execute(
+            sa.select(Membership.workspace_id, sa.func.count()).group_by(Membership.workspace_id)
+        ).all()
+    )
+    pocs = dict(
+        session.execute(
+            sa.select(Poc.workspace_id, sa.func.count())
+            .where(Poc.deleted_at.is_(None))
+            .group_by(Poc.workspace_id)
+        ).all()
+    )
     owners: dict[str, list[str]] = {}
     for workspace_id, email in session.execute(
-            sa.select(Membership.workspace_id, User.email).join(User, User.id == Membership.user_id)
-            .where(Membership.role == "owner").order_by(User.email)):
+        sa.select(Membership.workspace_id, User.email)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.role == "owner")
+        .order_by(User.email)
+    ):
         owners.setdefault(workspace_id, []).append(email)
-    data = [WorkspaceSummary(id=w.id, name=w.name, created_at=w.created_at, members=members.get(w.id, 0),
-                             owners=owners.get(w.id, []), pocs=pocs.get(w.id, 0))
-            for w in session.scalars(sa.select(Workspace).order_by(Workspace.created_at, Workspace.id))]
+    data = [
+        WorkspaceSummary(
+            id=w.id,
+            name=w.name,
+            created_at=w.created_at,
+            members=members.get(w.id, 0),
+            owners=owners.get(w.id, []),
+            pocs=pocs.get(w.id, 0),
+        )
+        for w in session.scalars(sa.select(Workspace).order_by(Workspace.created_at, Workspace.id))
+    ]
     return WorkspaceSummaries(data=data, count=len(data))
 
 
@@ -367,42 +519,62 @@ def list_workspaces(access: AccessDep, session: SessionDep) -> WorkspacesPublic:
     return WorkspacesPublic(data=data, count=len(data))
 
 
-@router.post("/workspaces", status_code=status.HTTP_201_CREATED, response_model=WorkspaceRole,
-             summary="Create a workspace (administrators; they become its owner)")
+@router.post(
+    "/workspaces",
+    status_code=status.HTTP_201_CREATED,
+    response_model=WorkspaceRole,
+    summary="Create a workspace (administrators; they become its owner)",
+)
 def create_workspace(body: WorkspaceCreate, access: AccessDep, session: SessionDep) -> WorkspaceRole:
     workspace = accounts.create_workspace(session, body.name, owner=access.user)
     return WorkspaceRole(id=workspace.id, name=workspace.name, role="owner")
 
 
 def _members(session, workspace_id: str) -> MembersPublic:
-    rows = session.scalars(sa.select(Membership).where(Membership.workspace_id == workspace_id)
-                           .order_by(Membership.created_at)).all()
+    rows = session.scalars(
+        sa.select(Membership).where(Membership.workspace_id == workspace_id).order_by(Membership.created_at)
+    ).all()
     data = [Member(user_id=m.user_id, email=m.user.email, name=m.user.name, role=m.role) for m in rows]
     return MembersPublic(data=data, count=len(data))
 
 
-@router.get("/workspaces/{workspace_id}/members", response_model=MembersPublic,
-            responses={404: {"description": "no such workspace of yours"}}, summary="Members and roles")
+@router.get(
+    "/workspaces/{workspace_id}/members",
+    response_model=MembersPublic,
+    responses={404: {"description": "no such workspace of yours"}},
+    summary="Members and roles",
+)
 def list_members(workspace_id: str, session: SessionDep) -> MembersPublic:
     if session.get(Workspace, workspace_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"workspace {workspace_id} not found")
     return _members(session, workspace_id)
 
 
-@router.post("/workspaces/{workspace_id}/members", status_code=status.HTTP_201_CREATED,
-             response_model=MembersPublic,
-             responses={404: {"description": "no such workspace, or no account has this e-mail address"},
-                        409: {"description": "already a member"}},
-             summary="Add a person who already has an account, by e-mail address (owners)")
+@router.post(
+    "/workspaces/{workspace_id}/members",
+    status_code=status.HTTP_201_CREATED,
+    response_model=MembersPublic,
+    responses={
+        404: {"description": "no such workspace, or no account has this e-mail address"},
+        409: {"description": "already a member"},
+    },
+    summary="Add a person who already has an account, by e-mail address (owners)",
+)
 def add_member(workspace_id: str, body: MemberAdd, session: SessionDep) -> MembersPublic:
     if session.get(Workspace, workspace_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"workspace {workspace_id} not found")
     user = accounts.user_by_email(session, body.email)
     if user is None:
-        raise field_problem("email", f"no account has the e-mail address {body.email}; invite them instead",
-                            status.HTTP_404_NOT_FOUND)
-    already = field_problem("email", f"{user.email} is already a member of this workspace; change their "
-                                     "role instead", status.HTTP_409_CONFLICT)
+        raise field_problem(
+            "email",
+            f"no account has the e-mail address {body.email}; invite them instead",
+            status.HTTP_404_NOT_FOUND,
+        )
+    already = field_problem(
+        "email",
+        f"{user.email} is already a member of this workspace; change their role instead",
+        status.HTTP_409_CONFLICT,
+    )
     if accounts.role_in(session, user.id, workspace_id) is not None:
         raise already
     try:
@@ -414,13 +586,22 @@ def add_member(workspace_id: str, body: MemberAdd, session: SessionDep) -> Membe
 
 
 def _owners(session, workspace_id: str) -> int:
-    return session.scalar(sa.select(sa.func.count()).select_from(Membership).where(
-        Membership.workspace_id == workspace_id, Membership.role == "owner")) or 0
+    return (
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Membership)
+            .where(Membership.workspace_id == workspace_id, Membership.role == "owner")
+        )
+        or 0
+    )
 
 
-@router.put("/workspaces/{workspace_id}/members/{user_id}", response_model=MembersPublic,
-            responses={404: {"description": "no such workspace or user"}},
-            summary="Add an existing user to the workspace or change their role (owners)")
+@router.put(
+    "/workspaces/{workspace_id}/members/{user_id}",
+    response_model=MembersPublic,
+    responses={404: {"description": "no such workspace or user"}},
+    summary="Add an existing user to the workspace or change their role (owners)",
+)
 def set_member(workspace_id: str, user_id: str, body: RoleChange, session: SessionDep) -> MembersPublic:
     if session.get(Workspace, workspace_id) is None or session.get(User, user_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such workspace or user")
@@ -431,8 +612,12 @@ def set_member(workspace_id: str, user_id: str, body: RoleChange, session: Sessi
     return _members(session, workspace_id)
 
 
-@router.delete("/workspaces/{workspace_id}/members/{user_id}", status_code=status.HTTP_204_NO_CONTENT,
-               responses={404: {"description": "not a member"}}, summary="Remove a member (owners)")
+@router.delete(
+    "/workspaces/{workspace_id}/members/{user_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={404: {"description": "not a member"}},
+    summary="Remove a member (owners)",
+)
 def remove_member(workspace_id: str, user_id: str, session: SessionDep) -> Response:
     membership = session.get(Membership, (workspace_id, user_id))
     if membership is None:

@@ -22,16 +22,33 @@ _CHUNK = 1 << 20
 
 
 def dataset_public(dataset: Dataset) -> DatasetPublic:
-    return DatasetPublic.model_validate({
-        **{c: getattr(dataset, c) for c in ("id", "name", "builtin", "n_rows", "text_column", "label_column",
-                                             "size_bytes", "sha256", "created_at")},
-        "labels": [str(label) for label in dataset.labels],
-        "preview": {"rows": dataset.preview or []},
-    })
+    return DatasetPublic.model_validate(
+        {
+            **{
+                c: getattr(dataset, c)
+                for c in (
+                    "id",
+                    "name",
+                    "builtin",
+                    "n_rows",
+                    "text_column",
+                    "label_column",
+                    "size_bytes",
+                    "sha256",
+                    "created_at",
+                )
+            },
+            "labels": [str(label) for label in dataset.labels],
+            "preview": {"rows": dataset.preview or []},
+        }
+    )
 
 
-@router.get("", response_model=DatasetsPublic,
-            summary="Built-in and uploaded datasets, built-in first then newest first (a page of them)")
+@router.get(
+    "",
+    response_model=DatasetsPublic,
+    summary="Built-in and uploaded datasets, built-in first then newest first (a page of them)",
+)
 def list_datasets(
     session: SessionDep,
     access: AccessDep,
@@ -39,8 +56,11 @@ def list_datasets(
     offset: Annotated[int, Query(ge=0, le=2**63 - 1, description="rows to skip (a BIGINT in SQL)")] = 0,
 ) -> DatasetsPublic:
     visible = sa.or_(Dataset.workspace_id.is_(None), Dataset.workspace_id == access.workspace_id)
-    newest_first = (sa.select(Dataset).where(visible)
-                    .order_by(Dataset.builtin.desc(), Dataset.created_at.desc(), Dataset.id))
+    newest_first = (
+        sa.select(Dataset)
+        .where(visible)
+        .order_by(Dataset.builtin.desc(), Dataset.created_at.desc(), Dataset.id)
+    )
     count = session.scalar(sa.select(sa.func.count()).select_from(Dataset).where(visible)) or 0
     rows = session.scalars(newest_first.limit(limit).offset(offset)).all()
     return DatasetsPublic(data=[dataset_public(d) for d in rows], count=count)
@@ -52,16 +72,19 @@ def get_dataset(dataset: DatasetDep) -> DatasetPublic:
 
 
 def _too_large(limit: int) -> HTTPException:
-    return HTTPException(status.HTTP_413_CONTENT_TOO_LARGE,
-                         detail=f"the file is larger than the limit of {limit / 2**20:g} MB")
+    return HTTPException(
+        status.HTTP_413_CONTENT_TOO_LARGE, detail=f"the file is larger than the limit of {limit / 2**20:g} MB"
+    )
 
 
 @router.post(
-    "", status_code=status.HTTP_201_CREATED, response_model=DatasetPublic,
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=DatasetPublic,
     responses={**INVALID, 413: {"model": Message, "description": "the file is over the size limit"}},
     summary="Upload a labelled text file (CSV, TSV or JSONL)",
     description="The text and label columns are detected unless named. Every problem is reported with the "
-                "line of the file it is on; nothing is stored unless the whole file is valid.",
+    "line of the file it is on; nothing is stored unless the whole file is valid.",
 )
 def upload_dataset(
     session: SessionDep,
@@ -87,21 +110,39 @@ def upload_dataset(
         chunks.append(chunk)
     data = b"".join(chunks)
 
-    parsed = parse_dataset_bytes(data, filename, text_column or None, label_column or None,
-                                 max_rows=settings.max_upload_rows, max_bytes=limit)
+    parsed = parse_dataset_bytes(
+        data,
+        filename,
+        text_column or None,
+        label_column or None,
+        max_rows=settings.max_upload_rows,
+        max_bytes=limit,
+    )
     if parsed.errors:
         n = len(parsed.errors)
-        found = (f"reading stopped at {n} problems (fix these first)" if parsed.stopped
-                 else f"{n} problem{'s' if n > 1 else ''} found")
-        raise problem(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{filename}: {found}; nothing was stored",
-                      [e.as_dict() for e in parsed.errors])
+        found = (
+            f"reading stopped at {n} problems (fix these first)"
+            if parsed.stopped
+            else f"{n} problem{'s' if n > 1 else ''} found"
+        )
+        raise problem(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"{filename}: {found}; nothing was stored",
+            [e.as_dict() for e in parsed.errors],
+        )
 
     stored = store_upload(data, suffix, settings)
     dataset = Dataset(
-        name=(name or "").strip() or PurePath(filename).stem, builtin=False, path=stored.path,
+        name=(name or "").strip() or PurePath(filename).stem,
+        builtin=False,
+        path=stored.path,
         workspace_id=access.workspace_id,
-        n_rows=len(parsed), labels=parsed.label_names, text_column=parsed.text_column,
-        label_column=parsed.label_column, size_bytes=stored.size_bytes, sha256=stored.sha256,
+        n_rows=len(parsed),
+        labels=parsed.label_names,
+        text_column=parsed.text_column,
+        label_column=parsed.label_column,
+        size_bytes=stored.size_bytes,
+        sha256=stored.sha256,
         preview=preview_rows(parsed.texts, parsed.labels, parsed.label_names),
     )
     session.add(dataset)

@@ -27,6 +27,7 @@ from backend.schemas import Message
 
 router = APIRouter(tags=["estimates"])
 
+
 def _catalog(settings) -> list[gpus.Gpu]:
     try:
         return gpus.load_catalog(settings.gpu_catalog or "")
@@ -53,16 +54,26 @@ def list_gpus(settings: SettingsDep) -> dict:
     return {"data": data, "count": len(data)}
 
 
-@router.post("/estimates/memory", response_model=MemoryEstimatePublic,
-             responses={404: {"model": Message}},
-             summary="Memory per optimizer before launch, and fit on a GPU")
-def estimate_memory(body: MemoryEstimateRequest, session: SessionDep, settings: SettingsDep,
-                    access: AccessDep) -> dict:
+@router.post(
+    "/estimates/memory",
+    response_model=MemoryEstimatePublic,
+    responses={404: {"model": Message}},
+    summary="Memory per optimizer before launch, and fit on a GPU",
+)
+def estimate_memory(
+    body: MemoryEstimateRequest, session: SessionDep, settings: SettingsDep, access: AccessDep
+) -> dict:
     unknown = [m for m in body.methods if m not in memory.estimable_methods()]
     if unknown:
-        raise Invalid([Problem(f"methods[{body.methods.index(m)}]",
-                               f"unknown method {m!r}; choose from {', '.join(memory.estimable_methods())}")
-                       for m in unknown])
+        raise Invalid(
+            [
+                Problem(
+                    f"methods[{body.methods.index(m)}]",
+                    f"unknown method {m!r}; choose from {', '.join(memory.estimable_methods())}",
+                )
+                for m in unknown
+            ]
+        )
     shape = _shape(body.model, settings)
     kind = body.device or ("cuda" if body.gpu_id else "cpu")
     gpu = None
@@ -70,8 +81,9 @@ def estimate_memory(body: MemoryEstimateRequest, session: SessionDep, settings: 
         gpu = gpus.find_gpu(_catalog(settings), body.gpu_id)
         if gpu is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"GPU {body.gpu_id} not in the catalogue")
-    work = memory.Workload(dtype=body.dtype, batch_size=body.batch_size, seq_len=body.seq_len, rank=body.rank,
-                           device_kind=kind)
+    work = memory.Workload(
+        dtype=body.dtype, batch_size=body.batch_size, seq_len=body.seq_len, rank=body.rank, device_kind=kind
+    )
     # Calibrated by the runs of the caller's own workspaces only.
     own_workspaces = [m.workspace_id for m in memberships_of(session, access.user.id)]
     calib = records.calibration(session, kind, own_workspaces)
@@ -79,26 +91,45 @@ def estimate_memory(body: MemoryEstimateRequest, session: SessionDep, settings: 
     for est in memory.estimate_all(shape, body.methods, work):
         expected = est.total * (calib.ratio if calib else 1.0)
         fit, headroom = gpus.fit_state(int(expected), gpu, body.gpu_count) if gpu else (None, None)
-        rows.append({
-            "method": est.method, "bytes": est.bytes, "total_gb": round(est.total_gb, 3),
-            "calibrated_total_gb": round(expected / 1e9, 3) if calib else None,
-            "calibration": calib.public() if calib else None,
-            "fit": fit, "headroom_gb": round(headroom, 3) if headroom is not None else None,
-        })
+        rows.append(
+            {
+                "method": est.method,
+                "bytes": est.bytes,
+                "total_gb": round(est.total_gb, 3),
+                "calibrated_total_gb": round(expected / 1e9, 3) if calib else None,
+                "calibration": calib.public() if calib else None,
+                "fit": fit,
+                "headroom_gb": round(headroom, 3) if headroom is not None else None,
+            }
+        )
     return {"model": shape.public(), "device_kind": kind, "tight_fraction": gpus.TIGHT_FRACTION, "data": rows}
 
 
-@router.get("/pocs/{poc_id}/roi", response_model=RoiPublic, responses={404: {"model": Message}},
-            summary="Cost, memory and verdict of a PoC for a target model size")
-def poc_roi(poc: PocDep, session: SessionDep, settings: SettingsDep,
-            target: Annotated[RoiTarget, Query()] = "poc",
-            dtype: Annotated[Literal["float32", "float16", "bfloat16"] | None,
-                             Query(description="precision of the projection; default: the PoC's")] = None,
-            ) -> dict:
+@router.get(
+    "/pocs/{poc_id}/roi",
+    response_model=RoiPublic,
+    responses={404: {"model": Message}},
+    summary="Cost, memory and verdict of a PoC for a target model size",
+)
+def poc_roi(
+    poc: PocDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    target: Annotated[RoiTarget, Query()] = "poc",
+    dtype: Annotated[
+        Literal["float32", "float16", "bfloat16"] | None,
+        Query(description="precision of the projection; default: the PoC's"),
+    ] = None,
+) -> dict:
     calib = records.calibration(session, "cuda", [poc.workspace_id])
     try:
-        result = roi.compute_roi(records.poc_result(session, poc), target, catalog=_catalog(settings),
-                                 calibration=calib.ratio if calib else None, dtype=dtype)
+        result = roi.compute_roi(
+            records.poc_result(session, poc),
+            target,
+            catalog=_catalog(settings),
+            calibration=calib.ratio if calib else None,
+            dtype=dtype,
+        )
     except shapes.UnknownModel as exc:
         raise Invalid([Problem("model", str(exc))]) from exc
     result["calibration"] = calib.public() if calib else None

@@ -81,8 +81,12 @@ def _fetch(poc_id: str, after_seq: int) -> list[Row]:
 
 def _head(poc_id: str) -> int:
     with make_sessionmaker()() as session:
-        return session.scalar(sa.select(sa.func.coalesce(sa.func.max(PocEvent.seq), 0))
-                              .where(PocEvent.poc_id == poc_id)) or 0
+        return (
+            session.scalar(
+                sa.select(sa.func.coalesce(sa.func.max(PocEvent.seq), 0)).where(PocEvent.poc_id == poc_id)
+            )
+            or 0
+        )
 
 
 def _to_sse(seq: int, kind: str, payload: dict) -> ServerSentEvent:
@@ -185,8 +189,11 @@ class PocFeed:
             while not queue.empty():
                 queue.get_nowait()
             queue.put_nowait(None)
-            log.info("events of PoC %s: a stream fell %d rows behind and was cut off (it resumes)",
-                     self.poc_id, STREAM_BACKLOG_ROWS)
+            log.info(
+                "events of PoC %s: a stream fell %d rows behind and was cut off (it resumes)",
+                self.poc_id,
+                STREAM_BACKLOG_ROWS,
+            )
 
     async def _run(self) -> None:
         try:
@@ -194,8 +201,9 @@ class PocFeed:
         except asyncio.CancelledError:
             raise
         except BaseException:
-            log.exception("events feed of PoC %s died; its streams end and their browsers reconnect",
-                          self.poc_id)
+            log.exception(
+                "events feed of PoC %s died; its streams end and their browsers reconnect", self.poc_id
+            )
             for queue in self.queues:
                 queue.put_nowait(None)
             self.ready.set()  # streams still waiting for the head replay, then see the end
@@ -233,8 +241,10 @@ class StreamSlots:
     @classmethod
     def take(cls, user_id: str, cap: int) -> None:
         if cls.open.get(user_id, 0) >= cap:
-            raise LimitReached("event_streams", f"too many open event streams: at most {cap} per user; close "
-                                                "some dashboard tabs")
+            raise LimitReached(
+                "event_streams",
+                f"too many open event streams: at most {cap} per user; close some dashboard tabs",
+            )
         cls.open[user_id] = cls.open.get(user_id, 0) + 1
 
     @classmethod
@@ -287,8 +297,9 @@ def existing_poc_id(poc: PocDep, session: SessionDep) -> str:
 
 def resume_point(
     last_event_id: Annotated[str | None, Header(description="resume after this event id")] = None,
-    after: Annotated[int | None, Query(
-        ge=0, le=MAX_SEQ, description="start after this event seq (if no Last-Event-ID)")] = None,
+    after: Annotated[
+        int | None, Query(ge=0, le=MAX_SEQ, description="start after this event seq (if no Last-Event-ID)")
+    ] = None,
 ) -> int:
     """The seq after which to replay."""
     if last_event_id:
@@ -298,20 +309,25 @@ def resume_point(
 
 def _json_error(description: str, schema: str) -> dict:
     # Errors of this route are JSON, not events: name the media type, or OpenAPI files them under SSE.
-    return {"description": description,
-            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}}
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+    }
 
 
 @router.get(
-    "/pocs/{poc_id}/events", response_class=EventSourceResponse,
-    responses={404: _json_error("no such PoC", "Message"),
-               422: _json_error("the resume point is not an event id", "ValidationProblem"),
-               429: _json_error("too many open event streams of this user", "ValidationProblem")},
+    "/pocs/{poc_id}/events",
+    response_class=EventSourceResponse,
+    responses={
+        404: _json_error("no such PoC", "Message"),
+        422: _json_error("the resume point is not an event id", "ValidationProblem"),
+        429: _json_error("too many open event streams of this user", "ValidationProblem"),
+    },
     summary="Live events of a PoC (server-sent events, resumable with Last-Event-ID)",
     description="Events `run` (data = RunPublic), `poc` (data = `{id, state}` when the PoC's state "
-                "changes) and `metric` (data = one stored batch of points of one run: `{run_id, points: "
-                "[{step, elapsed_s, forward_passes, values}]}`), id = the event seq. Replays what the "
-                "client has not seen, then follows live.",
+    "changes) and `metric` (data = one stored batch of points of one run: `{run_id, points: "
+    "[{step, elapsed_s, forward_passes, values}]}`), id = the event seq. Replays what the "
+    "client has not seen, then follows live.",
 )
 async def poc_events(
     poc_id: Annotated[str, Depends(existing_poc_id)],
@@ -352,7 +368,7 @@ async def poc_events(
                 rows.append(queue.get_nowait())
             feed_died = None in rows  # then end the stream: the browser resumes with Last-Event-ID
             if feed_died:
-                rows = rows[:rows.index(None)]
+                rows = rows[: rows.index(None)]
             for seq, kind, payload in rows:
                 if seq <= last_seq:
                     continue  # already replayed

@@ -29,8 +29,9 @@ def _check_broker(settings: Settings) -> str:
     from kombu import Connection
 
     try:
-        with Connection(settings.broker_url, transport_options=settings.broker_transport_options(),
-                        connect_timeout=2) as connection:
+        with Connection(
+            settings.broker_url, transport_options=settings.broker_transport_options(), connect_timeout=2
+        ) as connection:
             connection.ensure_connection(max_retries=1, timeout=2)
     except Exception:  # any failure means "not ready"
         log.warning("readiness: the broker does not answer", exc_info=True)
@@ -50,9 +51,12 @@ def _check_broker(settings: Settings) -> str:
     return "ok"
 
 
-@router.get("/ready", response_model=Readiness, summary="The database and the broker answer",
-            responses={503: {"model": Readiness,
-                             "description": "the database or the broker is not reachable"}})
+@router.get(
+    "/ready",
+    response_model=Readiness,
+    summary="The database and the broker answer",
+    responses={503: {"model": Readiness, "description": "the database or the broker is not reachable"}},
+)
 def ready(session: SessionDep, settings: SettingsDep):
     try:
         session.execute(sa.text("SELECT 1"))

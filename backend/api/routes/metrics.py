@@ -29,10 +29,12 @@ def _json_float(value: float | None) -> float | None:
 
 
 @router.get(
-    "/pocs/{poc_id}/metrics", response_model=MetricsPublic, responses={**NOT_FOUND, **INVALID},
+    "/pocs/{poc_id}/metrics",
+    response_model=MetricsPublic,
+    responses={**NOT_FOUND, **INVALID},
     summary="Metric series of every run of a PoC, for charts",
     description="Each series keeps its first and last point and, per bucket of adjacent steps, its minimum "
-                "and maximum, so at most `max_points` points show the whole run. Non-finite values are null.",
+    "and maximum, so at most `max_points` points show the whole run. Non-finite values are null.",
 )
 def poc_metrics(
     poc: PocDep,
@@ -82,8 +84,12 @@ def csv_rows(run_id: str, page_rows: int = CSV_PAGE_ROWS) -> Iterator[str]:
     yield buffer.getvalue()
     after: tuple[str, int] | None = None
     while True:
-        query = (sa.select(mp.step, mp.elapsed_s, mp.forward_passes, mp.name, mp.value)
-                 .where(mp.run_id == run_id).order_by(mp.name, mp.step).limit(page_rows))
+        query = (
+            sa.select(mp.step, mp.elapsed_s, mp.forward_passes, mp.name, mp.value)
+            .where(mp.run_id == run_id)
+            .order_by(mp.name, mp.step)
+            .limit(page_rows)
+        )
         if after is not None:
             query = query.where(sa.tuple_(mp.name, mp.step) > sa.tuple_(*after))
         with get_engine().connect() as connection:
@@ -98,11 +104,15 @@ def csv_rows(run_id: str, page_rows: int = CSV_PAGE_ROWS) -> Iterator[str]:
 
 
 @router.get(
-    "/runs/{run_id}/metrics.csv", responses={**NOT_FOUND, 200: {"content": {"text/csv": {}},
-                                                                "description": "every point of the run"}},
-    response_class=StreamingResponse, summary="Every metric point of a run as CSV (streamed)",
+    "/runs/{run_id}/metrics.csv",
+    responses={**NOT_FOUND, 200: {"content": {"text/csv": {}}, "description": "every point of the run"}},
+    response_class=StreamingResponse,
+    summary="Every metric point of a run as CSV (streamed)",
 )
 def run_metrics_csv(run: RunDep) -> StreamingResponse:
     filename = f"zopoc-{run.method}-{run.id[:8]}-metrics.csv"
-    return StreamingResponse(csv_rows(run.id), media_type="text/csv",
-                             headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return StreamingResponse(
+        csv_rows(run.id),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

@@ -27,24 +27,39 @@ def last_event_seqs(session: Session, poc_ids: list[str]) -> dict[str, int]:
     """The newest event seq of each PoC (one grouped query on the (poc_id, seq) index)."""
     if not poc_ids:
         return {}
-    rows = session.execute(sa.select(PocEvent.poc_id, sa.func.max(PocEvent.seq))
-                           .where(PocEvent.poc_id.in_(poc_ids)).group_by(PocEvent.poc_id))
+    rows = session.execute(
+        sa.select(PocEvent.poc_id, sa.func.max(PocEvent.seq))
+        .where(PocEvent.poc_id.in_(poc_ids))
+        .group_by(PocEvent.poc_id)
+    )
     return {poc_id: seq for poc_id, seq in rows}
 
 
 def poc_public(poc: Poc, last_event_seq: int = 0) -> PocPublic:
     return PocPublic(
-        id=poc.id, name=poc.name, model=poc.model, dataset_id=poc.dataset_id, dataset_name=poc.dataset.name,
-        state=poc.state, created_at=poc.created_at, created_by=poc.created_by,
-        settings=poc.settings, runs=[RunPublic.model_validate(r) for r in poc.runs],
+        id=poc.id,
+        name=poc.name,
+        model=poc.model,
+        dataset_id=poc.dataset_id,
+        dataset_name=poc.dataset.name,
+        state=poc.state,
+        created_at=poc.created_at,
+        created_by=poc.created_by,
+        settings=poc.settings,
+        runs=[RunPublic.model_validate(r) for r in poc.runs],
         last_event_seq=last_event_seq,
     )
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=PocPublic, responses=INVALID,
-             summary="Create a PoC and queue one run per method",
-             description="Everything is checked first (model, dataset, every hyperparameter against its "
-                         "range, LOZO rank against the model's layers); on any problem nothing is written.")
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PocPublic,
+    responses=INVALID,
+    summary="Create a PoC and queue one run per method",
+    description="Everything is checked first (model, dataset, every hyperparameter against its "
+    "range, LOZO rank against the model's layers); on any problem nothing is written.",
+)
 def create_poc(body: PocCreate, session: SessionDep, settings: SettingsDep, access: AccessDep) -> PocPublic:
     poc = service.create_poc(body, session, settings, launcher(access), workspace_id=access.workspace_id)
     return poc_public(poc, last_event_seqs(session, [poc.id]).get(poc.id, 0))
@@ -62,8 +77,9 @@ def list_pocs(
     query = sa.select(Poc).where(Poc.deleted_at.is_(None), Poc.workspace_id == access.workspace_id)
     if q:
         pattern = f"%{q.strip().lower()}%"
-        query = query.where(sa.or_(sa.func.lower(Poc.name).like(pattern),
-                                   sa.func.lower(Poc.model).like(pattern)))
+        query = query.where(
+            sa.or_(sa.func.lower(Poc.name).like(pattern), sa.func.lower(Poc.model).like(pattern))
+        )
     query = query.order_by(Poc.created_at.desc(), Poc.id)
     if state is not None:
         query = query.where(Poc.state == state)
@@ -81,14 +97,22 @@ def get_poc(poc: PocDep, session: SessionDep) -> PocPublic:
     return poc_public(poc, seq)
 
 
-@router.get("/{poc_id}/runs", response_model=RunsPublic, responses=NOT_FOUND,
-            summary="Every run of a PoC, retries included, oldest first")
+@router.get(
+    "/{poc_id}/runs",
+    response_model=RunsPublic,
+    responses=NOT_FOUND,
+    summary="Every run of a PoC, retries included, oldest first",
+)
 def list_runs(poc: PocDep) -> RunsPublic:
     return RunsPublic(data=[RunPublic.model_validate(r) for r in poc.runs], count=len(poc.runs))
 
 
-@router.delete("/{poc_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND,
-               summary="Delete a PoC (its unfinished runs are cancelled first)")
+@router.delete(
+    "/{poc_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=NOT_FOUND,
+    summary="Delete a PoC (its unfinished runs are cancelled first)",
+)
 def delete_poc(poc: PocDep, session: SessionDep, settings: SettingsDep) -> Response:
     service.delete_poc(poc, session, settings)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
