@@ -22,13 +22,17 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from backend.db.metrics import ROLLUP_LEVELS  # the chart query's levels: one source of truth
+from backend.db.metrics import (
+    ROLLUP_LEVELS,
+    is_higher,
+    is_lower,
+)  # the chart query's levels: one source of truth
 from backend.db.models import EvalResult, MetricPoint, MetricRollup, Poc, PocEvent
 
 
@@ -74,9 +78,9 @@ def _rollup_rows(run_id: str, points: Sequence[Point]) -> list[dict[str, Any]]:
         if pair is None:
             current[key] = [point, point]
         else:
-            if value < pair[0].value:
+            if is_lower(value, pair[0].value):
                 pair[0] = point
-            if value > pair[1].value:
+            if is_higher(value, pair[1].value):
                 pair[1] = point
     levels[finest] = current
     previous_level = finest
@@ -89,9 +93,9 @@ def _rollup_rows(run_id: str, points: Sequence[Point]) -> list[dict[str, Any]]:
             if pair is None:
                 coarser[key] = [low, high]
             else:
-                if low.value < pair[0].value:
+                if is_lower(low.value, pair[0].value):
                     pair[0] = low
-                if high.value > pair[1].value:
+                if is_higher(high.value, pair[1].value):
                     pair[1] = high
         levels[level], current, previous_level = coarser, coarser, level
     return [
@@ -210,6 +214,11 @@ _PG_ROLLUP_COLUMNS = (
 )
 
 
+def _table(model: type) -> sa.Table:
+    """The Core table of a mapped class (statements built from a SELECT need the table, not the entity)."""
+    return cast(sa.Table, model.__table__)  # type: ignore[attr-defined]
+
+
 class _PostgresWriter:
     """Postgres: one statement per table and batch, the columns shipped as array literals and unnested.
 
@@ -222,10 +231,10 @@ class _PostgresWriter:
 
     _points_select = _pg_unnest(_PG_POINT_COLUMNS)
     _points_columns = ["run_id", "name", "step", "elapsed_s", "forward_passes", "value"]
-    _points_new = postgresql.insert(MetricPoint.__table__).from_select(_points_columns, _points_select)
+    _points_new = postgresql.insert(_table(MetricPoint)).from_select(_points_columns, _points_select)
     _points_again = _points_new.on_conflict_do_nothing()
     _rollups = _rollup_upsert(
-        postgresql.insert(MetricRollup.__table__).from_select(
+        postgresql.insert(_table(MetricRollup)).from_select(
             [*_ROLLUP_KEY, *_ROLLUP_COLUMNS], _pg_unnest(_PG_ROLLUP_COLUMNS)
         )
     )

@@ -148,7 +148,7 @@ def cancel_run(run: Run, session: Session, settings: Settings) -> Run:
         raise Conflict(f"run {run.id} has already finished ({run.state})")
     # Conditional updates: a worker may claim the run (queued -> running) at this very moment, and a
     # running run must never be marked cancelled behind its worker's back.
-    cancelled_at_once = session.execute(
+    cancelled_at_once = session.execute(  # an UPDATE answers with a cursor result, which has a rowcount
         sa.update(Run)
         .where(Run.id == run.id, Run.state == "queued")
         .values(
@@ -157,7 +157,7 @@ def cancel_run(run: Run, session: Session, settings: Settings) -> Run:
             finished_at=utcnow(),
             error=sa.func.coalesce(Run.error, "cancelled before it started"),
         )
-    ).rowcount
+    ).rowcount  # type: ignore[attr-defined]
     if not cancelled_at_once:
         # Its worker reads the flag with every batch it writes (backend.dispatch: why no message).
         session.execute(

@@ -33,6 +33,13 @@ class Hyperparameter:
     integer: bool = False
     description: str = ""
 
+    @property
+    def fixed_default(self) -> float:
+        """The default of a hyperparameter that has one (every one but the engine-chosen learning rate)."""
+        if self.default is None:
+            raise ValueError(f"{self.name} has no fixed default: the engine chooses it")
+        return self.default
+
 
 @dataclass(frozen=True)
 class MemoryProfile:

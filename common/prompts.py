@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Any
 from dataclasses import dataclass, field
 
 TASK_KINDS = ("sentiment", "topic", "pair", "yesno")
@@ -75,7 +76,7 @@ _NEGATIVE = {"0", "neg", "negative", "bad", "ネガティブ", "否定"}
 _POSITIVE = {"1", "pos", "positive", "good", "ポジティブ", "肯定"}
 _NO = {"0", "no", "false", "n", "f", "いいえ"}
 _YES = {"1", "yes", "true", "y", "t", "はい"}
-_WORDS = {
+_WORDS: dict[tuple[str, str], dict[str, Any]] = {
     ("sentiment", "en"): {
         "neg": "terrible",
         "pos": "great",
@@ -149,7 +150,7 @@ def default_label_words(kind: str, label_names: list[str], language: str = "en")
         table = _WORDS[("pair", language)]
         mapped = [_PAIR_NAMES.get(x) for x in names]
         if all(mapped) and len(set(mapped)) == n:
-            return [table[m] for m in mapped]
+            return [table[m] for m in mapped if m is not None]
         if names == ["0", "1", "2"]:
             return [table["entailment"], table["neutral"], table["contradiction"]]
         if names == ["0", "1"]:

@@ -110,11 +110,11 @@ class MethodHyperparameters(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     lr: float | None = Field(None, gt=0, description="null: the method's default for the model size")
-    zo_eps: float = Field(ZO_EPS.default, gt=0)
-    rank: int = Field(RANK.default, ge=1)
-    nu: int = Field(NU.default, ge=1)
-    beta: float = Field(BETA.default, ge=0, lt=1)
-    weight_decay: float = Field(WEIGHT_DECAY.default, ge=0)
+    zo_eps: float = Field(ZO_EPS.fixed_default, gt=0)
+    rank: int = Field(int(RANK.fixed_default), ge=1)
+    nu: int = Field(int(NU.fixed_default), ge=1)
+    beta: float = Field(BETA.fixed_default, ge=0, lt=1)
+    weight_decay: float = Field(WEIGHT_DECAY.fixed_default, ge=0)
 
 
 class RunSpec(RunSettings, MethodHyperparameters):

@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi import HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from backend.errors import Conflict, DomainError, Forbidden, Invalid, LimitReached, NotFound
@@ -72,8 +72,9 @@ async def domain_error_handler(_request: Request, exc: Exception) -> JSONRespons
     return domain_error_response(exc)
 
 
-async def request_validation_handler(_request: Request, exc: RequestValidationError) -> JSONResponse:
+async def request_validation_handler(_request: Request, exc: Exception) -> JSONResponse:
     """FastAPI's own validation errors, reshaped to the contract's ``{message, errors}`` form."""
+    assert isinstance(exc, RequestValidationError)
     errors = []
     # At most MAX_PROBLEMS entries: a body can hold thousands of wrong keys, the answer stays small.
     for error in exc.errors()[:MAX_PROBLEMS]:
@@ -89,7 +90,7 @@ async def request_validation_handler(_request: Request, exc: RequestValidationEr
     )
 
 
-async def body_too_large_handler(request: Request, exc: Exception) -> JSONResponse:
+async def body_too_large_handler(request: Request, exc: Exception) -> Response:
     """413s: the body limit's own refusal (Starlette's "Content Too Large") reworded with the route's
     limit (``backend.api.guard``); a route's own 413 keeps its words."""
     from fastapi.exception_handlers import http_exception_handler
@@ -132,6 +133,11 @@ async def nul_character_handler(request: Request, exc: Exception) -> JSONRespons
 
 
 # OpenAPI: the error answers routes declare with ``responses=``.
-NOT_FOUND = {404: {"model": Message, "description": "no such id"}}
-INVALID = {422: {"model": ValidationProblem, "description": "invalid input, one entry per problem"}}
-CONFLICT = {409: {"model": Message, "description": "not possible in the current state"}}
+# The extra answers a route documents in OpenAPI (FastAPI's ``responses=``).
+Responses = dict[int | str, dict[str, Any]]
+
+NOT_FOUND: Responses = {404: {"model": Message, "description": "no such id"}}
+INVALID: Responses = {
+    422: {"model": ValidationProblem, "description": "invalid input, one entry per problem"}
+}
+CONFLICT: Responses = {409: {"model": Message, "description": "not possible in the current state"}}

@@ -179,6 +179,21 @@ class Access:
     # it in the session's (weak) identity map, so the route's own lookup of it costs no query.
     resource: object | None = None
 
+    @property
+    def signed_in(self) -> User:
+        """The signed-in user, for a route whose rule needs one (the access check has then already found
+        one; a route that reaches this without a user is a rule set wrongly, answered as not signed in)."""
+        if self.user is None:
+            raise _unauthenticated()
+        return self.user
+
+    @property
+    def workspace(self) -> str:
+        """The workspace a workspace-scoped route acts in (the access check resolved it)."""
+        if self.workspace_id is None:
+            raise _unauthenticated()
+        return self.workspace_id
+
 
 def _unauthenticated() -> HTTPException:
     return HTTPException(
@@ -199,7 +214,7 @@ def authenticate(request: Request, session: Session, settings: Settings) -> tupl
         return user, "token"
     cookie = request.cookies.get(SESSION_COOKIE)
     user = accounts.session_user(session, cookie) if cookie else None
-    if user is None:
+    if user is None or cookie is None:
         raise _unauthenticated()
     if request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER, "")
@@ -247,7 +262,7 @@ def _path_resource(session: Session, params: dict[str, str], user_id: str) -> _R
         )
     if "run_id" in params:
         what = f"run {params['run_id']}"
-        found = session.execute(
+        found_run = session.execute(
             sa.select(Run, Poc.workspace_id, Membership.role)
             .join(Poc, Poc.id == Run.poc_id)
             .outerjoin(Membership, role_join(Poc.workspace_id))
@@ -255,8 +270,8 @@ def _path_resource(session: Session, params: dict[str, str], user_id: str) -> _R
         ).first()
         return (
             _Resource(what=what)
-            if found is None
-            else _Resource(found.workspace_id, found.role, found.Run, what)
+            if found_run is None
+            else _Resource(found_run.workspace_id, found_run.role, found_run.Run, what)
         )
     if "dataset_id" in params:
         what = f"dataset {params['dataset_id']}"

@@ -75,21 +75,32 @@ def _merge(
     width = max(1, math.ceil(n_keys / max(1, n_buckets)))
     out: list[Point] = []
     current: int | None = None
-    lo = hi = None
+    group: tuple[Point, Point] | None = None  # (min, max) of the current group
     for key, pmin, pmax in groups:
         g = (key - first_key) // width
-        if g != current:
-            if lo is not None:
-                out.extend(_ordered_pair(lo, hi))
-            current, lo, hi = g, pmin, pmax
+        if g != current or group is None:
+            if group is not None:
+                out.extend(_ordered_pair(*group))
+            current, group = g, (pmin, pmax)
             continue
-        if pmin.value < lo.value:
-            lo = pmin
-        if pmax.value > hi.value:
-            hi = pmax
-    if lo is not None:
-        out.extend(_ordered_pair(lo, hi))
+        lo, hi = group
+        group = (
+            pmin if is_lower(pmin.value, lo.value) else lo,
+            pmax if is_higher(pmax.value, hi.value) else hi,
+        )
+    if group is not None:
+        out.extend(_ordered_pair(*group))
     return out
+
+
+def is_lower(value: float | None, than: float | None) -> bool:
+    """``value < than`` where a missing value (a non-finite metric is stored as null) never wins."""
+    return value is not None and (than is None or value < than)
+
+
+def is_higher(value: float | None, than: float | None) -> bool:
+    """``value > than`` where a missing value never wins."""
+    return value is not None and (than is None or value > than)
 
 
 def _ordered_pair(a: Point, b: Point) -> list[Point]:

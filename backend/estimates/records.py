@@ -143,7 +143,7 @@ def calibration(
             estimate = memory.estimate(shape, run.method, workload(run, poc, kind)).total
         except (shapes.UnknownModel, ValueError):
             continue
-        ratios.append(run.peak_memory_mb * 2**20 / estimate)
+        ratios.append((run.peak_memory_mb or 0.0) * 2**20 / estimate)  # the query keeps non-null peaks
     if not ratios:
         return None
     return Calibration(sum(ratios) / len(ratios), len(ratios), kind)

@@ -122,7 +122,7 @@ def build_snapshot(
     """The JSON snapshot of ``poc`` as it is now (see module docstring)."""
     now = now or dt.datetime.now(dt.UTC)
     result = records.poc_result(session, poc)
-    roi_by_target = {}
+    roi_by_target: dict[str, dict | None] = {}
     for target, dtype in ROI_TARGETS:
         try:
             roi_by_target[target] = roi.compute_roi(result, target, catalog=catalog, dtype=dtype)

@@ -6,13 +6,14 @@ Which role each route needs is in ``backend.auth.policy.RULES`` (enforced for ev
 from __future__ import annotations
 
 import secrets
+from typing import cast
 
 import sqlalchemy as sa
 from fastapi import APIRouter, HTTPException, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from backend.api.deps import AccessDep, SessionDep, SettingsDep
-from backend.api.errors import coded_answer, field_problem
+from backend.api.errors import Responses, coded_answer, field_problem
 from backend.auth import accounts, limits
 from backend.auth.bootstrap import forget_first_password
 from backend.auth.policy import CSRF_COOKIE, SESSION_COOKIE
@@ -30,6 +31,7 @@ from backend.auth.schemas import (
     MembersPublic,
     PasswordChange,
     PasswordReset,
+    Role,
     RoleChange,
     TokenCreate,
     TokenCreated,
@@ -51,13 +53,13 @@ from backend.db.models import ApiToken, Invite, Membership, Poc, User, Workspace
 
 router = APIRouter(tags=["auth"])
 
-UNAUTHORIZED = {401: {"description": "not signed in"}}
-TOO_MANY = {429: {"description": "rate limit: see Retry-After"}}
+UNAUTHORIZED: Responses = {401: {"description": "not signed in"}}
+TOO_MANY: Responses = {429: {"description": "rate limit: see Retry-After"}}
 
 
 def _workspaces(session, user: User) -> list[WorkspaceRole]:
     return [
-        WorkspaceRole(id=m.workspace_id, name=m.workspace.name, role=m.role)
+        WorkspaceRole(id=m.workspace_id, name=m.workspace.name, role=cast(Role, m.role))
         for m in accounts.memberships_of(session, user.id)
     ]
 
@@ -124,15 +126,15 @@ def login(
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="wrong e-mail or password")
     token = accounts.start_session(session, user, settings.session_days)
     csrf = csrf_token(settings.secret_key, token)
-    common = {
-        "max_age": int(settings.session_days * 86400),
-        "secure": _secure(request, settings),
-        "samesite": "lax",
-        "path": "/",
-    }
-    response.set_cookie(SESSION_COOKIE, token, httponly=True, **common)
-    # Readable by the page's script (not HttpOnly): it copies it into the X-CSRF-Token header.
-    response.set_cookie(CSRF_COOKIE, csrf, httponly=False, **common)
+    max_age, secure = int(settings.session_days * 86400), _secure(request, settings)
+    for name, value, http_only in (
+        (SESSION_COOKIE, token, True),
+        # Readable by the page's script (not HttpOnly): it copies it into the X-CSRF-Token header.
+        (CSRF_COOKIE, csrf, False),
+    ):
+        response.set_cookie(
+            name, value, max_age=max_age, secure=secure, httponly=http_only, samesite="lax", path="/"
+        )
     return _me(session, user, csrf)
 
 
@@ -154,7 +156,7 @@ def logout(request: Request, session: SessionDep) -> Response:
 )
 def me(access: AccessDep, request: Request, session: SessionDep, settings: SettingsDep) -> Me:
     cookie = request.cookies.get(SESSION_COOKIE) if access.via == "session" else None
-    return _me(session, access.user, csrf_token(settings.secret_key, cookie) if cookie else None)
+    return _me(session, access.signed_in, csrf_token(settings.secret_key, cookie) if cookie else None)
 
 
 @router.post(
@@ -166,7 +168,9 @@ def me(access: AccessDep, request: Request, session: SessionDep, settings: Setti
 def change_password(
     body: PasswordChange, access: AccessDep, request: Request, session: SessionDep, settings: SettingsDep
 ) -> Response:
-    user = session.get(User, access.user.id)
+    user = session.get(User, access.signed_in.id)
+    if user is None:  # the account was removed after the access check
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="sign in first")
     failure_keys = _sign_in_failure_keys(settings, user.email, client_address(request))
     for rate, key, what in failure_keys:  # a stolen session cannot guess the password at leisure
         limits.refuse_when_over(settings, "login", rate, key, what)
@@ -191,7 +195,9 @@ def _token_public(row: ApiToken) -> TokenPublic:
 )
 def list_tokens(access: AccessDep, session: SessionDep) -> TokensPublic:
     rows = session.scalars(
-        sa.select(ApiToken).where(ApiToken.user_id == access.user.id).order_by(ApiToken.created_at.desc())
+        sa.select(ApiToken)
+        .where(ApiToken.user_id == access.signed_in.id)
+        .order_by(ApiToken.created_at.desc())
     ).all()
     return TokensPublic(data=[_token_public(r) for r in rows], count=len(rows))
 
@@ -203,7 +209,7 @@ def list_tokens(access: AccessDep, session: SessionDep) -> TokensPublic:
     summary="Create a personal API token (shown once) for Authorization: Bearer",
 )
 def create_token(body: TokenCreate, access: AccessDep, session: SessionDep) -> TokenCreated:
-    new = accounts.create_api_token(session, access.user, body.name)
+    new = accounts.create_api_token(session, access.signed_in, body.name)
     return TokenCreated(**_token_public(new.row).model_dump(), token=new.token)
 
 
@@ -214,7 +220,7 @@ def create_token(body: TokenCreate, access: AccessDep, session: SessionDep) -> T
     summary="Revoke one of my API tokens (at once)",
 )
 def revoke_token(token_id: str, access: AccessDep, session: SessionDep) -> Response:
-    if not accounts.revoke_api_token(session, access.user, token_id):
+    if not accounts.revoke_api_token(session, access.signed_in, token_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"token {token_id} not found")
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -245,7 +251,7 @@ def _invite(
     )
     return InviteCreated(
         email=invite.email,
-        role=invite.role,
+        role=cast(Role, invite.role),
         workspace_id=invite.workspace_id,
         expires_at=invite.expires_at,
         token=token,
@@ -264,7 +270,9 @@ def admin_invite(
 ) -> InviteCreated:
     if body.workspace_id is not None and session.get(Workspace, body.workspace_id) is None:
         raise field_problem("workspace_id", f"no workspace {body.workspace_id}")
-    return _invite(session, settings, access.user, body.email, body.workspace_id, body.role, body.is_admin)
+    return _invite(
+        session, settings, access.signed_in, body.email, body.workspace_id, body.role, body.is_admin
+    )
 
 
 @router.post(
@@ -281,7 +289,7 @@ def workspace_invite(
     # foreign-key error from the database.
     if session.get(Workspace, workspace_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"workspace {workspace_id} not found")
-    return _invite(session, settings, access.user, body.email, workspace_id, body.role, False)
+    return _invite(session, settings, access.signed_in, body.email, workspace_id, body.role, False)
 
 
 def _pending_invites(session, workspace_id: str | None = None) -> InvitesPublic:
@@ -325,7 +333,7 @@ def _cancel_invite(session, invite: Invite | None, invite_id: str) -> Response:
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-CANCEL_RESPONSES = {
+CANCEL_RESPONSES: Responses = {
     404: {"description": "no such invitation"},
     409: {"description": "the invitation was already accepted"},
 }
@@ -375,7 +383,7 @@ def cancel_workspace_invite(workspace_id: str, invite_id: str, session: SessionD
     return _cancel_invite(session, invite, invite_id)
 
 
-INVITE_REFUSED = {
+INVITE_REFUSED: Responses = {
     400: {
         "model": InviteRefusal,
         "description": "the invitation cannot be used; `code` says why (invite_unknown, "
@@ -431,7 +439,7 @@ def list_users(session: SessionDep) -> UsersPublic:
 def change_user(user_id: str, body: UserChange, access: AccessDep, session: SessionDep) -> UserPublic:
     if session.get(User, user_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"user {user_id} not found")
-    if user_id == access.user.id:
+    if user_id == access.signed_in.id:
         if body.disabled:
             raise HTTPException(
                 status.HTTP_409_CONFLICT, detail="you cannot disable yourself; ask another administrator"
@@ -464,7 +472,7 @@ def reset_password(user_id: str, access: AccessDep, session: SessionDep) -> Pass
     user = session.get(User, user_id)
     if user is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"user {user_id} not found")
-    if user.id == access.user.id:
+    if user.id == access.signed_in.id:
         raise HTTPException(
             status.HTTP_409_CONFLICT, detail="change your own password with POST /api/auth/password"
         )
@@ -515,7 +523,7 @@ def list_all_workspaces(session: SessionDep) -> WorkspaceSummaries:
 
 @router.get("/workspaces", response_model=WorkspacesPublic, summary="My workspaces with my role in each")
 def list_workspaces(access: AccessDep, session: SessionDep) -> WorkspacesPublic:
-    data = _workspaces(session, access.user)
+    data = _workspaces(session, access.signed_in)
     return WorkspacesPublic(data=data, count=len(data))
 
 
@@ -526,7 +534,7 @@ def list_workspaces(access: AccessDep, session: SessionDep) -> WorkspacesPublic:
     summary="Create a workspace (administrators; they become its owner)",
 )
 def create_workspace(body: WorkspaceCreate, access: AccessDep, session: SessionDep) -> WorkspaceRole:
-    workspace = accounts.create_workspace(session, body.name, owner=access.user)
+    workspace = accounts.create_workspace(session, body.name, owner=access.signed_in)
     return WorkspaceRole(id=workspace.id, name=workspace.name, role="owner")
 
 

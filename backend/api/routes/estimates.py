@@ -85,7 +85,7 @@ def estimate_memory(
         dtype=body.dtype, batch_size=body.batch_size, seq_len=body.seq_len, rank=body.rank, device_kind=kind
     )
     # Calibrated by the runs of the caller's own workspaces only.
-    own_workspaces = [m.workspace_id for m in memberships_of(session, access.user.id)]
+    own_workspaces = [m.workspace_id for m in memberships_of(session, access.signed_in.id)]
     calib = records.calibration(session, kind, own_workspaces)
     rows = []
     for est in memory.estimate_all(shape, body.methods, work):

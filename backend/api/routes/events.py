@@ -28,7 +28,7 @@ import logging
 import re
 import time
 from collections.abc import AsyncIterator
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
@@ -99,7 +99,8 @@ class _Waker:
 
     def __init__(self, settings: Settings, poc_id: str):
         self.settings, self.poc_id = settings, poc_id
-        self.client = self.pubsub = None
+        self.client: Any = None  # redis.asyncio.Redis once connected
+        self.pubsub: Any = None
 
     async def __aenter__(self) -> _Waker:
         if self.settings.redis_url:
@@ -258,7 +259,7 @@ class StreamSlots:
 
 async def stream_slot(access: AccessDep) -> AsyncIterator[None]:
     """Hold one of the caller's event-stream slots for as long as the stream is open."""
-    user_id = access.user.id
+    user_id = access.signed_in.id
     StreamSlots.take(user_id, get_settings().max_event_streams_per_user)
     try:
         yield
@@ -363,12 +364,11 @@ async def poc_events(
                 row = await asyncio.wait_for(queue.get(), timeout=wait_s)
             except TimeoutError:
                 continue
-            rows = [row]
+            arrived = [row]
             while not queue.empty():
-                rows.append(queue.get_nowait())
-            feed_died = None in rows  # then end the stream: the browser resumes with Last-Event-ID
-            if feed_died:
-                rows = rows[: rows.index(None)]
+                arrived.append(queue.get_nowait())
+            feed_died = None in arrived  # then end the stream: the browser resumes with Last-Event-ID
+            rows = [r for r in (arrived[: arrived.index(None)] if feed_died else arrived) if r is not None]
             for seq, kind, payload in rows:
                 if seq <= last_seq:
                     continue  # already replayed

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, cast
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Query, Response, status
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/pocs", tags=["pocs"])
 
 def launcher(access: Access) -> service.Launcher:
     """The caller as the one who launches runs (their role: in the workspace of the PoC)."""
-    return service.Launcher(user_id=access.user.id, email=access.user.email, role=access.role or "")
+    return service.Launcher(user_id=access.signed_in.id, email=access.signed_in.email, role=access.role or "")
 
 
 def last_event_seqs(session: Session, poc_ids: list[str]) -> dict[str, int]:
@@ -42,7 +42,7 @@ def poc_public(poc: Poc, last_event_seq: int = 0) -> PocPublic:
         model=poc.model,
         dataset_id=poc.dataset_id,
         dataset_name=poc.dataset.name,
-        state=poc.state,
+        state=cast(PocState, poc.state),  # the column holds one of the states
         created_at=poc.created_at,
         created_by=poc.created_by,
         settings=poc.settings,
@@ -61,7 +61,7 @@ def poc_public(poc: Poc, last_event_seq: int = 0) -> PocPublic:
     "range, LOZO rank against the model's layers); on any problem nothing is written.",
 )
 def create_poc(body: PocCreate, session: SessionDep, settings: SettingsDep, access: AccessDep) -> PocPublic:
-    poc = service.create_poc(body, session, settings, launcher(access), workspace_id=access.workspace_id)
+    poc = service.create_poc(body, session, settings, launcher(access), workspace_id=access.workspace)
     return poc_public(poc, last_event_seqs(session, [poc.id]).get(poc.id, 0))
 
 

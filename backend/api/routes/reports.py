@@ -23,7 +23,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 from fastapi.responses import FileResponse, HTMLResponse
 
 from backend.api.deps import AnyStatePocDep, PocDep, SessionDep, SettingsDep
-from backend.api.errors import INVALID
+from backend.api.errors import INVALID, Responses
 from backend.api.headers import report_page_policy
 from backend.db.models import Report
 from backend.estimates import gpus
@@ -76,8 +76,8 @@ def _expires(report: Report) -> str | None:
     return store.as_utc(report.expires_at).isoformat() if report.expires_at else None
 
 
-NOT_FOUND = {404: {"model": Message}}
-TOKEN_ANSWERS = {
+NOT_FOUND: Responses = {404: {"model": Message}}
+TOKEN_ANSWERS: Responses = {
     404: {"model": Message, "description": "unknown or revoked"},
     410: {"model": Message, "description": "the link has expired"},
 }
