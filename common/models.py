@@ -42,6 +42,12 @@ class BuiltinModel:
         """Where a converted model's safetensors folder is (whether or not it exists yet)."""
         return models_dir() / self.id if self.source == "converted" else None
 
+    def conversion(self) -> tuple[Path, str, str]:
+        """(target folder, GGUF file name, the file's sha256) of a converted model."""
+        if self.source != "converted" or self.gguf_file is None or self.gguf_sha256 is None:
+            raise ValueError(f"{self.id!r} is not converted from a GGUF file")
+        return models_dir() / self.id, self.gguf_file, self.gguf_sha256
+
     def installed(self) -> bool:
         if self.source != "converted":
             return True

@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     for name, typ in flag_fields().items():
         flag = "--" + name.replace("_", "-")
-        extra = {"choices": method_names()} if name == "method" else {}
+        extra: dict[str, Any] = {"choices": method_names()} if name == "method" else {}
         description = RunSpec.model_fields[name].description
         p.add_argument(flag, dest=name, type=typ, default=None, help=description, **extra)
     p.add_argument("--k", dest="k_shot", type=int, default=None, help="alias of --k-shot")

