@@ -53,6 +53,8 @@ class ParsedDataset:
     errors: list[RowError] = field(default_factory=list)
     # True when reading stopped at MAX_ERRORS problems: there may be more.
     stopped: bool = False
+    # The text encoding the file was read in: "utf-8" or "cp932" (Shift_JIS as Windows writes it).
+    encoding: str = "utf-8"
 
     @property
     def ok(self) -> bool:
@@ -247,6 +249,39 @@ def _is_number(value: str) -> bool:
     return True
 
 
+# What Japanese Excel saves a CSV in by default: Windows' Shift_JIS (CP932, a superset of Shift_JIS).
+JAPANESE_WINDOWS_ENCODING = "cp932"
+
+
+def decode_upload(data: bytes) -> tuple[str, str] | RowError:
+    """(text, encoding) of an uploaded file, or the problem with it.
+
+    UTF-8 (with or without a byte-order mark) first. Otherwise the file is read as CP932 only when
+    charset-normalizer finds that the likeliest reading of its bytes: a strict CP932 decode alone accepts
+    many non-Japanese files (it maps most byte pairs to some character), so the decode is not the test.
+    """
+    try:
+        return data.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError as exc:
+        first_bad = exc.start
+    from charset_normalizer import from_bytes  # only for files that are not UTF-8
+
+    guess = from_bytes(data, cp_isolation=["utf_8", JAPANESE_WINDOWS_ENCODING, "cp1252"]).best()
+    if guess is not None and guess.encoding in (JAPANESE_WINDOWS_ENCODING, "shift_jis"):
+        try:
+            return data.decode(JAPANESE_WINDOWS_ENCODING), JAPANESE_WINDOWS_ENCODING
+        except UnicodeDecodeError:
+            pass
+    line = data[:first_bad].count(b"\n") + 1
+    looks_like = f" (it looks like {guess.encoding})" if guess is not None else ""
+    return RowError(
+        line,
+        "file",
+        f"bytes that are neither UTF-8 nor Shift_JIS at byte {first_bad}{looks_like}: "
+        "save the file as UTF-8 (CSV UTF-8 in Excel)",
+    )
+
+
 def parse_dataset_bytes(
     data: bytes,
     filename: str,
@@ -267,12 +302,11 @@ def parse_dataset_bytes(
             RowError(None, "file", f"{len(data)} bytes is over the limit of {max_bytes} bytes")
         )
         return result
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        result.errors.append(RowError(line, "file", f"bytes that are not UTF-8 at byte {exc.start}"))
+    decoded = decode_upload(data)
+    if isinstance(decoded, RowError):
+        result.errors.append(decoded)
         return result
+    text, result.encoding = decoded
     if not text.strip():
         result.errors.append(RowError(None, "file", "the file is empty"))
         return result

@@ -51,6 +51,15 @@ def test_upload_csv_stores_it_under_a_generated_name(client, settings, sessions)
         assert session.get(Dataset, body["id"]).path == str(stored[0].relative_to(settings.data_dir))
 
 
+def test_a_shift_jis_csv_from_japanese_excel_is_accepted(client):
+    csv = "本文,評価\r\nとても良い映画だった,良い\r\n退屈な二時間,悪い\r\n".encode("cp932")
+    response = client.post("/api/datasets", files={"file": ("レビュー.csv", csv)})
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert (body["text_column"], body["label_column"], body["labels"]) == ("本文", "評価", ["悪い", "良い"])
+    assert body["preview"]["rows"][0] == {"text": "とても良い映画だった", "label": "良い"}
+
+
 def test_upload_tsv_and_jsonl(client):
     tsv = b"label\tsentence\n0\tbad\n1\tgood\n"
     body = client.post("/api/datasets", files={"file": ("d.tsv", tsv)}).json()

@@ -86,7 +86,8 @@ def test_column_override_and_unknown_override():
         (b"text,label\ngood,1\nbad,1\n", "x.csv", None, "label", "only 1 class"),
         (b"text,label\ngood,1\nbad,0,extra\n", "x.csv", 3, "row", "3 fields"),
         (b'{"text": "a", "label": 1}\n{"text": \n', "x.jsonl", 2, "row", "not valid JSON"),
-        (b"text,label\ngood,1\nbad \xff\xfe,0\n", "x.csv", 3, "file", "not UTF-8"),
+        (b"text,label\ngood,1\nbad \xff\xfe,0\n", "x.csv", 3, "file", "neither UTF-8 nor Shift_JIS"),
+        ("text,label\ncafé crème,1\nété,0\n".encode("cp1252"), "x.csv", 2, "file", "save the file as UTF-8"),
         (b"1,2\n3,4\n5,6\n", "x.csv", None, "text_column", "no text column"),
     ],
 )
@@ -97,6 +98,24 @@ def test_row_errors_name_row_and_problem(data, name, row, field, fragment):
     assert (error.row, error.field) == (row, field)
     assert fragment in error.problem
     assert error.as_dict() == {"row": row, "field": field, "problem": error.problem}
+
+
+@pytest.mark.parametrize("encoding", ["cp932", "shift_jis"])
+def test_a_japanese_excel_csv_is_read_as_shift_jis(encoding):
+    rows = ["本文,ラベル", "この映画は最高でした,良い", "二度と見たくない,悪い", "まあまあ楽しめた,良い"]
+    data = "\r\n".join(rows).encode(encoding) + b"\r\n"
+    with pytest.raises(UnicodeDecodeError):
+        data.decode("utf-8")  # the case in question: not UTF-8
+    parsed = parse_dataset_bytes(data, "reviews.csv")
+    assert parsed.ok, parsed.errors
+    assert parsed.encoding == "cp932"
+    assert parsed.texts == ["この映画は最高でした", "二度と見たくない", "まあまあ楽しめた"]
+    assert [parsed.label_names[i] for i in parsed.labels] == ["良い", "悪い", "良い"]
+
+
+def test_utf8_is_reported_as_such():
+    parsed = parse_dataset_bytes("text,label\n良い映画,1\n悪い,0\n".encode(), "x.csv")
+    assert parsed.ok and parsed.encoding == "utf-8"
 
 
 def test_limits():
