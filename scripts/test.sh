@@ -15,6 +15,12 @@ ensure_redis
 export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 mkdir -p test-artifacts
 
+echo "== Lint, format, types and layers: ruff, mypy, lint-imports =="
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/mypy
+.venv/bin/lint-imports
+
 echo "== Python suite on Postgres + Redis + Celery =="
 ZOPOC_TEST_STACK=services .venv/bin/pytest -q -ra --durations=15 "$@"
 
