@@ -14,7 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from common.datafiles import ParsedDataset, parse_dataset_bytes, read_dataset_file, sort_label_names
+from common.datafiles import (
+    Example,
+    ParsedDataset,
+    parse_dataset_bytes,
+    read_dataset_file,
+    sort_label_names,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PREVIEW_ROWS = 10
@@ -182,10 +188,10 @@ class BuiltinDataset:
         return preview_rows(parsed.texts, parsed.labels, parsed.label_names)
 
 
-def preview_rows(texts: list[str], labels: list[int], label_names: list[str]) -> list[dict[str, str]]:
-    """The first PREVIEW_ROWS rows as ``{"text", "label"}`` with the label's name."""
+def preview_rows(texts: list[Example], labels: list[int], label_names: list[str]) -> list[dict[str, str]]:
+    """The first PREVIEW_ROWS rows as ``{"text", "label"}`` with the label's name (a pair as "a / b")."""
     first = zip(texts[:PREVIEW_ROWS], labels[:PREVIEW_ROWS], strict=True)
-    return [{"text": t, "label": label_names[y]} for t, y in first]
+    return [{"text": t if isinstance(t, str) else " / ".join(t), "label": label_names[y]} for t, y in first]
 
 
 BUILTIN_DATASETS: tuple[BuiltinDataset, ...] = (

@@ -40,11 +40,15 @@ class RowError:
         return {"row": self.row, "field": self.field, "problem": self.problem}
 
 
+# One input: a text, or (text_a, text_b) for a task on a pair of texts (NLI, paraphrase).
+Example = str | tuple[str, str]
+
+
 @dataclass
 class ParsedDataset:
     """Texts with integer labels; label i is `label_names[i]` (names sorted, numerically when all numbers)."""
 
-    texts: list[str] = field(default_factory=list)
+    texts: list[Example] = field(default_factory=list)
     labels: list[int] = field(default_factory=list)
     label_names: list[str] = field(default_factory=list)
     columns: list[str] = field(default_factory=list)

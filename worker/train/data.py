@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from common.builtin_data import builtin_dataset
-from common.datafiles import DatasetFileError, ParsedDataset, RowError, read_dataset_file
+from common.datafiles import DatasetFileError, Example, ParsedDataset, RowError, read_dataset_file
 from common.prompts import default_label_words, infer_kind
 
 SPLIT_SEED = (
@@ -104,7 +104,7 @@ def _load(
     return parsed, None
 
 
-def _pair_texts(path: str, parsed: ParsedDataset, text_b_column: str) -> list[tuple[str, str]]:
+def _pair_texts(path: str, parsed: ParsedDataset, text_b_column: str) -> list[Example]:
     """(text_a, text_b) per row: the file read a second time with `text_b_column` as its text.
 
     Both reads are strict (any row missing a text or a label is an error), so their rows are the same rows.
@@ -125,7 +125,14 @@ def _pair_texts(path: str, parsed: ParsedDataset, text_b_column: str) -> list[tu
         raise DatasetFileError(
             path, [RowError(None, text_b_column, "the two text columns have different rows")]
         )
-    return list(zip(parsed.texts, second.texts))
+    return [(_single(a), _single(b)) for a, b in zip(parsed.texts, second.texts, strict=True)]
+
+
+def _single(text: Example) -> str:
+    """A text of a file read with one text column (always a single text)."""
+    if not isinstance(text, str):
+        raise TypeError("expected a single text, got a pair")
+    return text
 
 
 def _remap(parsed: ParsedDataset, label_names: list[str], source: str) -> list[int]:
