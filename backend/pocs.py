@@ -23,6 +23,7 @@ from backend.dispatch import enqueue_run
 from backend.errors import Conflict, Invalid, Problem
 from backend.events import publish, record_run_event
 from backend.schemas import PocCreate
+from backend.workers import refuse_unserved
 from common.methods import get_method
 from common.runspec import run_settings_fields
 
@@ -101,6 +102,8 @@ def create_poc(
     """Check the launcher's caps and the PoC; insert it with one queued run per method in one transaction
     (holding the launcher's lock, so parallel launches cannot pass the run cap together), commit, enqueue."""
     check_budget(settings, launcher.role, body.steps, body.max_minutes)
+    if body.device == "gpu":  # a CPU run waits for the next CPU worker; a GPU may never come
+        refuse_unserved(session, settings, "gpu")
     dataset, methods = validate_poc(body, session, workspace_id, settings.model_roots)
     reserve_runs(session, settings, launcher.user_id, len(methods))
     poc = Poc(
@@ -180,6 +183,8 @@ def retry_run(run: Run, session: Session, settings: Settings, launcher: Launcher
         raise Conflict(f"run {run.id} is still {run.state}; cancel it before retrying")
     poc = run.poc
     check_budget(settings, launcher.role, poc.settings.get("steps"), poc.settings.get("max_minutes"))
+    if run.queue == "gpu":
+        refuse_unserved(session, settings, "gpu")
     reserve_runs(session, settings, launcher.user_id, 1)
     session.execute(sa.select(Poc.id).where(Poc.id == poc.id).with_for_update())
     siblings = session.scalars(

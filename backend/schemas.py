@@ -50,6 +50,20 @@ class Health(BaseModel):
     status: Literal["ok"] = "ok"
 
 
+class WorkerPublic(BaseModel):
+    name: str
+    device_kinds: list[str] = Field(description="the device kinds whose queues it consumes: cpu, gpu")
+    started_at: dt.datetime
+    last_seen_at: dt.datetime
+
+
+class WorkersPublic(BaseModel):
+    """The workers online now, and per device kind how many serve it (a kind with none: launches wait)."""
+
+    served: dict[str, int] = Field(description="device kind -> live workers consuming its queue")
+    data: list[WorkerPublic]
+
+
 class Readiness(BaseModel):
     database: str
     broker: str

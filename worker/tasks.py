@@ -2,20 +2,24 @@
 
 The worker runs the sweeps every ``sweep_every_s`` seconds in a thread of its main process (started when
 the worker is ready): runs whose worker vanished are failed, and queued runs a restarted Redis broker
-forgot are sent again.
+forgot are sent again. Another thread writes the worker's presence (``backend.workers``) every
+``worker_presence_s`` seconds, so the API knows which device kinds are served, and withdraws it on stop.
 """
 
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 from typing import Any
 
 from celery import signals
 
 from backend.core.config import Settings, get_settings
+from backend.db.session import make_sessionmaker
 from backend.dispatch import RUN_TASK, SWEEP_TASK
 from backend.sweep import sweep_once, sweep_stale_runs
+from backend.workers import announce, withdraw
 from worker.celery_app import app
 from worker.execution.runner import execute_run
 
@@ -39,18 +43,53 @@ def _sweep_forever(stop: threading.Event, settings: Settings) -> None:
         sweep_once(settings)
 
 
-_sweeper_stop = threading.Event()
+def _announce(settings: Settings, name: str, queues: list[str]) -> None:
+    try:
+        with make_sessionmaker(settings.database_url)() as session:
+            announce(session, name, queues)
+    except Exception:  # a database blip: the next interval tries again
+        log.exception("could not record this worker's presence")
+
+
+def _announce_forever(stop: threading.Event, settings: Settings, name: str, queues: list[str]) -> None:
+    _announce(settings, name, queues)
+    while not stop.wait(settings.worker_presence_s):
+        _announce(settings, name, queues)
+
+
+def _consumed_queues(consumer: Any, settings: Settings) -> list[str]:
+    """The queues this worker consumes (``-Q`` or ``ZOPOC_WORKER_QUEUES``), as Celery set them up."""
+    task_consumer = getattr(consumer, "task_consumer", None)
+    names = [queue.name for queue in getattr(task_consumer, "queues", [])]
+    return names or [q.strip() for q in settings.worker_queues.split(",") if q.strip()]
+
+
+_stop = threading.Event()
+_presence: dict[str, Any] = {}  # this worker's name and settings, to withdraw on stop
 
 
 @signals.worker_ready.connect
-def _start_sweeper(**_kwargs: Any) -> None:
+def _start_background_threads(sender: Any = None, **_kwargs: Any) -> None:
     settings = get_settings()
-    thread = threading.Thread(
-        target=_sweep_forever, args=(_sweeper_stop, settings), name="zopoc-stale-run-sweep", daemon=True
-    )
-    thread.start()
+    threading.Thread(
+        target=_sweep_forever, args=(_stop, settings), name="zopoc-stale-run-sweep", daemon=True
+    ).start()
+    name = getattr(sender, "hostname", None) or socket.gethostname()
+    _presence.update(name=name, settings=settings)
+    threading.Thread(
+        target=_announce_forever,
+        args=(_stop, settings, name, _consumed_queues(sender, settings)),
+        name="zopoc-worker-presence",
+        daemon=True,
+    ).start()
 
 
 @signals.worker_shutdown.connect
-def _stop_sweeper(**_kwargs: Any) -> None:
-    _sweeper_stop.set()
+def _stop_background_threads(**_kwargs: Any) -> None:
+    _stop.set()
+    if _presence:
+        try:
+            with make_sessionmaker(_presence["settings"].database_url)() as session:
+                withdraw(session, _presence["name"])
+        except Exception:  # it then grows stale and is ignored after three intervals
+            log.exception("could not withdraw this worker's presence")

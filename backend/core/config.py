@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     heartbeat_s: float = 5.0
     stale_after_s: float = 90.0
     sweep_every_s: float = 30.0
+    # Every worker writes its presence (name, queues) every worker_presence_s seconds; one not seen for three
+    # times that is taken as gone. A launch on a device kind no live worker consumes is refused.
+    worker_presence_s: float = 15.0
     # The relay writes a batch of events every relay_flush_s seconds or relay_max_points points.
     relay_flush_s: float = 0.5
     relay_max_points: int = 5000

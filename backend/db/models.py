@@ -336,3 +336,15 @@ class Invite(Base):
     accepted_at: Mapped[dt.datetime | None]
     # Cancelled by an owner of its workspace or an administrator: the link is refused from then on.
     revoked_at: Mapped[dt.datetime | None]
+
+
+class Worker(Base):
+    """A Celery worker that is online: it writes this row when ready and every ``worker_presence_s`` after,
+    and deletes it when it stops (a worker that died leaves a row that grows stale)."""
+
+    __tablename__ = "workers"
+
+    name: Mapped[str] = mapped_column(sa.String(255), primary_key=True)  # Celery's hostname
+    queues: Mapped[list[Any]]  # device kinds it consumes: "cpu", "gpu"
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)

@@ -27,6 +27,7 @@ TABLES = {
     "auth_sessions",
     "api_tokens",
     "invites",
+    "workers",
 }
 
 

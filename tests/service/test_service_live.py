@@ -260,21 +260,66 @@ def test_worker_killed_mid_run_does_not_leave_the_run_running(stack, client, dat
     assert run["state"] == "failed" and "lost worker" in run["error"]
 
 
-def test_gpu_runs_wait_for_a_gpu_worker(stack, client, dataset_id):
+def served(client: httpx.Client, kind: str) -> int:
+    return client.get("/api/workers").json()["served"][kind]
+
+
+def wait_served(client: httpx.Client, kind: str, until, stack: Stack, timeout_s: float = 60) -> int:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if until(count := served(client, kind)):
+            return count
+        time.sleep(0.3)
+    raise AssertionError(f"{kind} workers online: {count}\nworker log:\n{stack.worker_log()[-3000:]}")
+
+
+def test_a_gpu_launch_waits_for_a_gpu_worker_and_is_refused_without_one(stack, client, dataset_id):
     import torch
 
-    gpu_run = launch(client, dataset_id, ["lozo"], steps=3, device="gpu")["runs"][0]["id"]
-    # A CPU run sent after it is taken and finished by the CPU worker: that worker was serving its queue
-    # all along, and still never took the GPU run.
-    cpu_run = launch(client, dataset_id, ["lozo"], steps=2)["runs"][0]["id"]
-    assert wait_run(client, cpu_run, finished, stack)["state"] == "succeeded"
-    assert client.get(f"/api/runs/{gpu_run}").json()["state"] == "queued", "a CPU worker never takes GPU work"
+    stack.ensure_worker("cpu")
+    wait_served(client, "cpu", lambda n: n >= 1, stack)
+    assert served(client, "gpu") == 0, "no GPU worker is started before this test"
+    refused = client.post(
+        "/api/pocs",
+        json={"name": "gpu", "model": "tiny-bert", "dataset_id": dataset_id, "methods": [{"method": "lozo"}]}
+        | {"steps": 3, "batch_size": 4, "k_shot": 4, "device": "gpu"},
+    )
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["code"] == "no_worker_for_device" and "no GPU worker is online" in refused.text
+
     stack.ensure_worker("gpu")
+    wait_served(client, "gpu", lambda n: n >= 1, stack)
+    gpu_run = launch(client, dataset_id, ["lozo"], steps=3, device="gpu")["runs"][0]["id"]
     run = wait_run(client, gpu_run, finished, stack)
     if torch.cuda.is_available():
         assert run["state"] == "succeeded" and run["device"].startswith("cuda"), run["error"]
     else:  # no GPU on this machine: the engine says so instead of training on the CPU
         assert run["state"] == "failed" and "could not start" in run["error"] and run["device"] == "cuda"
+
+    # A worker that dies without a word stops counting after three presence intervals (1 s each here).
+    stack.kill_worker(signal.SIGKILL)
+    wait_served(client, "gpu", lambda n: n == 0, stack, timeout_s=30)
+    assert served(client, "cpu") >= 1, "the CPU worker still serves"
+
+
+def test_gpu_runs_are_never_taken_by_a_cpu_worker(stack, client, dataset_id):
+    stack.ensure_worker("gpu")
+    wait_served(client, "gpu", lambda n: n >= 1, stack)
+    stack.kill_worker(signal.SIGTERM)  # the GPU worker stops cleanly: it withdraws at once
+    wait_served(client, "gpu", lambda n: n == 0, stack, timeout_s=10)
+    # A GPU run already in its queue when its worker went (the API refuses new ones now): the CPU
+    # worker finishes later CPU work and still never takes it.
+    poc = launch(client, dataset_id, ["lozo"], steps=2)
+    with stack.session() as session:
+        gpu_run = Run(poc_id=poc["id"], method="lozo", hyperparams={}, queue="gpu", attempt=2, state="queued")
+        session.add(gpu_run)
+        session.commit()
+    stack.enqueue(gpu_run.id, "gpu")
+    cpu_run = launch(client, dataset_id, ["lozo"], steps=2)["runs"][0]["id"]
+    assert wait_run(client, cpu_run, finished, stack)["state"] == "succeeded"
+    assert client.get(f"/api/runs/{gpu_run.id}").json()["state"] == "queued", (
+        "a CPU worker never takes GPU work"
+    )
 
 
 def test_open_sse_streams_hold_no_database_connection(stack, client, dataset_id):

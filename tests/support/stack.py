@@ -400,6 +400,7 @@ def stack_env(
         "ZOPOC_HEARTBEAT_S": "1",
         "ZOPOC_STALE_AFTER_S": "8",
         "ZOPOC_SWEEP_EVERY_S": "1",
+        "ZOPOC_WORKER_PRESENCE_S": "1",
         "ZOPOC_CANCEL_GRACE_S": "10",
         "ZOPOC_TRAIN_THREADS": "1",
         # The first administrator (accounts): known to the tests, see Stack.admin_email/admin_password.

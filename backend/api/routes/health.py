@@ -10,7 +10,8 @@ from fastapi.responses import JSONResponse
 
 from backend.api.deps import SessionDep, SettingsDep
 from backend.core.config import Settings
-from backend.schemas import Health, Readiness
+from backend.schemas import Health, Readiness, WorkerPublic, WorkersPublic
+from backend.workers import device_kinds_of, live_workers, served_kinds
 
 log = logging.getLogger(__name__)
 
@@ -68,3 +69,27 @@ def ready(session: SessionDep, settings: SettingsDep):
     if body.database != "ok" or body.broker != "ok":
         return JSONResponse(status_code=status.HTTP_503_SERVICE_UNAVAILABLE, content=body.model_dump())
     return body
+
+
+@router.get(
+    "/workers",
+    response_model=WorkersPublic,
+    summary="The workers online, and how many serve each device kind",
+    tags=["workers"],
+)
+def workers(session: SessionDep, settings: SettingsDep) -> WorkersPublic:
+    online = live_workers(session, settings)
+    return WorkersPublic(
+        served=served_kinds(session, settings, online),
+        # Workers of another deployment sharing the database (another queue prefix) serve none of ours.
+        data=[
+            WorkerPublic(
+                name=worker.name,
+                device_kinds=kinds,
+                started_at=worker.started_at,
+                last_seen_at=worker.last_seen_at,
+            )
+            for worker in online
+            if (kinds := device_kinds_of(worker, settings))
+        ],
+    )

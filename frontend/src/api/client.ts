@@ -13,13 +13,22 @@ export class ApiError extends Error {
   readonly problems: FieldProblem[];
   /** The machine-readable reason some refusals carry beside `detail` (e.g. "invite_cancelled"); null otherwise. */
   readonly code: string | null;
+  /** What fills the code's message in another language (e.g. `{device: "gpu"}`). */
+  readonly params: Record<string, unknown>;
 
-  constructor(status: number, message: string, problems: FieldProblem[] = [], code: string | null = null) {
+  constructor(
+    status: number,
+    message: string,
+    problems: FieldProblem[] = [],
+    code: string | null = null,
+    params: Record<string, unknown> = {},
+  ) {
     super(message);
     this.name = "ApiError";
     this.status = status;
     this.problems = problems;
     this.code = code;
+    this.params = params;
   }
 }
 
@@ -44,7 +53,8 @@ function asProblems(value: unknown): FieldProblem[] {
 export function errorFromBody(status: number, body: unknown): ApiError {
   const detail = isRecord(body) ? body.detail : undefined;
   const code = isRecord(body) && typeof body.code === "string" ? body.code : null;
-  if (typeof detail === "string") return new ApiError(status, detail, [], code);
+  const params = isRecord(body) && isRecord(body.params) ? body.params : {};
+  if (typeof detail === "string") return new ApiError(status, detail, [], code, params);
   if (isRecord(detail)) {
     const message = typeof detail.message === "string" ? detail.message : `HTTP ${status}`;
     return new ApiError(status, message, asProblems(detail.errors));

@@ -17,6 +17,7 @@ export const queryKeys = {
   limits: () => ["limits"] as const,
   datasets: () => ["datasets"] as const,
   gpus: () => ["gpus"] as const,
+  workers: () => ["workers"] as const,
   pocs: (filter: { q: string; state: PocState | "" }) => ["pocs", "list", filter] as const,
   pocLists: () => ["pocs", "list"] as const,
   poc: (id: string) => ["pocs", "detail", id] as const,

@@ -47,6 +47,14 @@ export const gpusQuery = () =>
     staleTime: 5 * 60_000,
   });
 
+/** The workers online per device kind; refreshed while the page is open (workers come and go). */
+export const workersQuery = () =>
+  queryOptions({
+    queryKey: queryKeys.workers(),
+    queryFn: ({ signal }) => answer(api.GET("/api/workers", { signal })),
+    refetchInterval: 15_000,
+  });
+
 export const pocsQuery = (filter: { q: string; state: PocState | "" }) =>
   queryOptions({
     queryKey: queryKeys.pocs(filter),

@@ -38,6 +38,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/workers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The workers online, and how many serve each device kind */
+        get: operations["health-workers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/login": {
         parameters: {
             query?: never;
@@ -2118,6 +2135,41 @@ export interface components {
             /** Ja */
             ja: string;
         };
+        /** WorkerPublic */
+        WorkerPublic: {
+            /** Name */
+            name: string;
+            /**
+             * Device Kinds
+             * @description the device kinds whose queues it consumes: cpu, gpu
+             */
+            device_kinds: string[];
+            /**
+             * Started At
+             * Format: date-time
+             */
+            started_at: string;
+            /**
+             * Last Seen At
+             * Format: date-time
+             */
+            last_seen_at: string;
+        };
+        /**
+         * WorkersPublic
+         * @description The workers online now, and per device kind how many serve it (a kind with none: launches wait).
+         */
+        WorkersPublic: {
+            /**
+             * Served
+             * @description device kind -> live workers consuming its queue
+             */
+            served: {
+                [key: string]: number;
+            };
+            /** Data */
+            data: components["schemas"]["WorkerPublic"][];
+        };
         /** WorkspaceCreate */
         WorkspaceCreate: {
             /** Name */
@@ -2256,6 +2308,35 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Readiness"];
+                };
+            };
+        };
+    };
+    "health-workers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkersPublic"];
+                };
+            };
+            /** @description invalid input, one entry per problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
                 };
             };
         };

@@ -214,6 +214,10 @@ export const en = {
     close: "Close",
     back: "Back to all PoCs",
   },
+  errorCodes: {
+    no_worker_for_device:
+      "No worker for this device ({{device}}) is online, so the run could not start. Choose another device, or ask your administrator to start one.",
+  },
   errors: {
     pageTitle: "This page does not exist.",
     page: "The address may be mistyped or out of date. Go back to the list of PoCs.",
@@ -278,6 +282,9 @@ export const en = {
     device: "Run on",
     deviceCpu: "CPU",
     deviceGpu: "GPU",
+    noGpuWorker:
+      "No GPU worker is online: a GPU PoC cannot start now. Choose CPU, or ask your administrator to start a GPU worker.",
+    noCpuWorker: "No CPU worker is online at the moment: the runs will wait in the queue until one starts.",
     advanced: "Advanced settings",
     advancedHelp: "Every method of the PoC runs with these settings, so the comparison stays fair.",
     groupTraining: "Training",

@@ -218,6 +218,10 @@ export const ja: Messages<typeof en> = {
     close: "閉じる",
     back: "PoC 一覧に戻る",
   },
+  errorCodes: {
+    no_worker_for_device:
+      "このデバイス（{{device}}）のワーカーが稼働していないため、実行を開始できませんでした。別のデバイスを選ぶか、管理者にワーカーの起動を依頼してください。",
+  },
   errors: {
     pageTitle: "このページは存在しません。",
     page: "アドレスが間違っているか、古くなっている可能性があります。PoC 一覧に戻ってください。",
@@ -279,6 +283,9 @@ export const ja: Messages<typeof en> = {
     device: "実行環境",
     deviceCpu: "CPU",
     deviceGpu: "GPU",
+    noGpuWorker:
+      "GPU ワーカーが稼働していないため、GPU の PoC は今は開始できません。CPU を選ぶか、管理者に GPU ワーカーの起動を依頼してください。",
+    noCpuWorker: "現在稼働中の CPU ワーカーがありません。ワーカーが起動するまで実行はキューで待機します。",
     advanced: "詳細設定",
     advancedHelp: "PoC のすべての手法がこの設定で学習するため、公平に比較できます。",
     groupTraining: "学習",

@@ -10,8 +10,14 @@ import { LaunchPage } from "./LaunchPage";
 // Component tests of rendering and validation: the HTTP API is a fake here (fetch is stubbed); the browser
 // tests drive the same form against the real server.
 
-function routes({ methods = BUILTIN_METHODS, limits = limitsAnswer() } = {}) {
+function routes({
+  methods = BUILTIN_METHODS,
+  limits = limitsAnswer(),
+  served = { cpu: 1, gpu: 1 },
+  launch = (): unknown => ({ id: "new-poc", name: "x", runs: [] }),
+} = {}) {
   return {
+    "GET /api/workers": () => ({ served, data: [] }),
     "GET /api/models": () => ({
       data: [
         { id: "tiny-bert", name: "Tiny BERT", n_params: null, builtin: true },
@@ -46,7 +52,7 @@ function routes({ methods = BUILTIN_METHODS, limits = limitsAnswer() } = {}) {
         })),
       };
     },
-    "POST /api/pocs": () => ({ id: "new-poc", name: "x", runs: [] }),
+    "POST /api/pocs": launch,
   };
 }
 
@@ -253,5 +259,40 @@ describe("the launch form", () => {
       k_shot: 16,
       eval_every: 50,
     });
+  });
+
+  it("says before launch that a GPU PoC cannot start while no GPU worker is online", async () => {
+    serve({ served: { cpu: 1, gpu: 0 } });
+    const user = userEvent.setup();
+    renderPage(<LaunchPage />);
+    const launch = await screen.findByRole("button", { name: "Launch PoC" });
+    expect(launch).toBeEnabled();
+    await user.click(screen.getByRole("radio", { name: "GPU" }));
+    expect(await screen.findByText(/No GPU worker is online/)).toBeInTheDocument();
+    expect(launch).toBeDisabled();
+    await user.click(screen.getByRole("radio", { name: "CPU" }));
+    expect(screen.queryByText(/No GPU worker is online/)).not.toBeInTheDocument();
+    expect(launch).toBeEnabled();
+  });
+
+  it("words a refusal the server gives a code to in the reader's language", async () => {
+    serve({
+      launch: () =>
+        new Response(
+          JSON.stringify({
+            detail: "no GPU worker is online",
+            code: "no_worker_for_device",
+            params: { device: "gpu" },
+          }),
+          { status: 409, headers: { "Content-Type": "application/json" } },
+        ),
+    });
+    await i18n.changeLanguage("ja");
+    const user = userEvent.setup();
+    renderPage(<LaunchPage />);
+    await user.click(await screen.findByRole("button", { name: "PoC を開始" }));
+    const alert = await screen.findByRole("alert");
+    expect(alert).toHaveTextContent("このデバイス（gpu）のワーカーが稼働していないため");
+    expect(alert).not.toHaveTextContent("no GPU worker is online");
   });
 });

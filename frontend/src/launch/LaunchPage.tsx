@@ -4,10 +4,10 @@ import { useTranslation } from "react-i18next";
 import { useNavigate } from "react-router-dom";
 import { answer, api } from "../api/client";
 import { queryKeys } from "../api/keys";
-import { datasetsQuery, limitsQuery, methodsQuery, modelsQuery } from "../api/queries";
+import { datasetsQuery, limitsQuery, methodsQuery, modelsQuery, workersQuery } from "../api/queries";
 import type { DatasetPublic, FieldLimit, LimitsPublic, MethodPublic, ModelPublic, PocCreate } from "../api/types";
 import { Field } from "../components/Field";
-import { ErrorNotice, Loading } from "../components/QueryState";
+import { ErrorNotice, Loading, apiMessage } from "../components/QueryState";
 import { formatCompact, formatNumber } from "../i18n/format";
 import { catalogueOf } from "../methods/catalogue";
 import { DatasetUpload } from "./DatasetUpload";
@@ -86,6 +86,7 @@ function LaunchForm({ models, methods, datasets, limits }: FormProps) {
   const lang = i18n.language;
   const navigate = useNavigate();
   const queryClient = useQueryClient();
+  const workers = useQuery(workersQuery());
   const formRef = useRef<HTMLFormElement>(null);
   // Built-in models first, the embedded default (minilm) at the very top.
   const sortedModels = [...models].sort(
@@ -99,6 +100,8 @@ function LaunchForm({ models, methods, datasets, limits }: FormProps) {
     datasetId:
       (datasets.find((d) => d.name === "demo-sentiment") ?? datasets.find((d) => d.builtin) ?? datasets[0])?.id ?? "",
   }));
+  // A GPU PoC with no GPU worker online would wait for ever: the server refuses it, the form says why first.
+  const noWorkerForGpu = values.device === "gpu" && workers.data?.served.gpu === 0;
   const [errors, setErrors] = useState<Record<string, FieldError>>({});
   const [gpuId, setGpuId] = useState("");
   const [showSummary, setShowSummary] = useState(false);
@@ -314,6 +317,11 @@ function LaunchForm({ models, methods, datasets, limits }: FormProps) {
               </label>
             ))}
           </div>
+          {workers.data?.served[values.device] === 0 && (
+            <p role="status" className={values.device === "gpu" ? "notice notice-error" : "notice"}>
+              {t(values.device === "gpu" ? "launch.noGpuWorker" : "launch.noCpuWorker")}
+            </p>
+          )}
         </fieldset>
       </div>
 
@@ -415,11 +423,11 @@ function LaunchForm({ models, methods, datasets, limits }: FormProps) {
 
       {launch.isError && (
         <p role="alert" className="notice notice-error">
-          {t("launch.launchFailed", { message: launch.error.message })}
+          {t("launch.launchFailed", { message: apiMessage(launch.error, t, i18n) })}
         </p>
       )}
       <div className="form-actions">
-        <button type="submit" className="primary large" disabled={launch.isPending}>
+        <button type="submit" className="primary large" disabled={launch.isPending || noWorkerForGpu}>
           {launch.isPending ? t("launch.submitting") : t("launch.submit")}
         </button>
       </div>
