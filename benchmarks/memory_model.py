@@ -168,7 +168,11 @@ def _direct_child(method: str, model: str, device: str, dtype: str, batch_size: 
     from worker.zo import LOZO, LOZOM, MeZO
 
     torch.manual_seed(0)
-    _, config = shapes._load_config(model)
+    from transformers import AutoConfig
+
+    _, values = shapes.model_config(model)
+    values = {k: v for k, v in values.items() if k not in ("quantization_config", "transformers_version")}
+    config = AutoConfig.for_model(values.pop("model_type"), **values)
     with torch.device(device):
         net = AutoModelForCausalLM.from_config(config, dtype=getattr(torch, dtype))
     ids = torch.randint(0, config.vocab_size, (batch_size, seq_len), device=device)

