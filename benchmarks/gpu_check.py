@@ -42,6 +42,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -64,7 +65,7 @@ COLUMNS = [
     "result",
 ]
 FORECAST_TOLERANCE = 0.10
-OPT_1_3B = dict(
+OPT_1_3B: dict[str, Any] = dict(
     hidden_size=2048,
     num_hidden_layers=24,
     ffn_dim=8192,
@@ -73,7 +74,7 @@ OPT_1_3B = dict(
     max_position_embeddings=2048,
     word_embed_proj_dim=2048,
 )
-OPT_TINY = dict(
+OPT_TINY: dict[str, Any] = dict(
     hidden_size=64,
     num_hidden_layers=2,
     ffn_dim=128,
