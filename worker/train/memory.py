@@ -28,7 +28,7 @@ from typing import Any, Protocol
 import psutil
 import torch
 
-from common.memory_kinds import METRIC_OF_KIND, MemoryKind, added_mb, headline_kind
+from common.memory_kinds import METRIC_OF_KIND, MemoryKind, added_mb
 
 MB = 1024 * 1024
 
@@ -269,11 +269,10 @@ class MemoryRecord:
         }
 
 
-def empty_summary(device_type: str | None = None) -> dict[str, Any]:
-    """The memory fields of a run that failed before its baseline was taken."""
-    kind = headline_kind(device_type)
+def empty_summary() -> dict[str, Any]:
+    """The memory fields of a run that failed before its baseline was taken: no kind, no figures."""
     return {
-        "memory_kind": kind,
+        "memory_kind": None,
         "baseline_mb": None,
         "peak_mb": None,
         "added_mb": None,
