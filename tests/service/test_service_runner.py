@@ -290,3 +290,25 @@ def test_cpu_run_records_host_rss_of_one_kind(sessions, make_run, settings):
     assert done.baseline_memory_mb == summary["baseline_mb"] == summary["memory"]["host_rss"]["baseline_mb"]
     assert done.peak_memory_mb == summary["peak_mb"]
     assert summary["added_mb"] == pytest.approx(done.peak_memory_mb - done.baseline_memory_mb)
+
+
+def test_the_runner_reads_baseline_and_peak_only_in_the_runs_kind():
+    """Pure reading of the engine's events: a figure of another kind never becomes the run's baseline/peak."""
+    from worker.execution.runner import started_baseline_mb, started_memory_kind, summary_peak_mb
+
+    current = {
+        "device": "cuda",
+        "memory": {"kind": "cuda_allocated", "baseline_mb": 120.0, "baseline_rss_mb": 900},
+    }
+    assert started_memory_kind(current) == "cuda_allocated"
+    assert started_baseline_mb(current, "cuda_allocated") == 120.0
+    # An engine from before the kinds were named: its CUDA run's baseline was the host RSS, so it has none.
+    older_cuda = {"device": "cuda", "memory": {"baseline_rss_mb": 900.0}}
+    assert started_memory_kind(older_cuda) == "cuda_allocated"
+    assert started_baseline_mb(older_cuda, "cuda_allocated") is None
+    older_cpu = {"device": "cpu", "memory": {"baseline_rss_mb": 400.0}}
+    assert (started_memory_kind(older_cpu), started_baseline_mb(older_cpu, "host_rss")) == ("host_rss", 400.0)
+    summary = {"memory_kind": "cuda_allocated", "peak_mb": 310.0, "peak_rss_mb": 950.0}
+    assert summary_peak_mb(summary, "cuda_allocated") == 310.0
+    assert summary_peak_mb({"peak_rss_mb": 950.0, "cuda_peak_allocated_mb": 300.0}, "cuda_allocated") == 300.0
+    assert summary_peak_mb({"peak_rss_mb": 950.0}, "cuda_reserved") is None
