@@ -11,8 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 
+from common.memory_kinds import MemoryKind, added_mb
+from common.memory_kinds import memory_metric as metric_of_memory
 from common.limits import METHODS_PER_POC_MAX, MODEL_NAME_MAX_LENGTH, POC_NAME_MAX_LENGTH
 from common.methods import DEFAULT_METHODS, MethodKind, get_method
 from common.runspec import RunSettings
@@ -245,10 +247,27 @@ class RunPublic(BaseModel):
     finished_at: dt.datetime | None
     worker: str | None
     device: str | None
-    peak_memory_mb: float | None
-    baseline_memory_mb: float | None
+    peak_memory_mb: float | None = Field(description="peak of training, of the kind memory_kind")
+    baseline_memory_mb: float | None = Field(
+        description="memory after the model loaded (weights resident), of the kind memory_kind"
+    )
+    memory_kind: MemoryKind | None = Field(
+        default=None,
+        description="what baseline and peak measure: host_rss (CPU runs), cuda_allocated (GPU runs), "
+        "cuda_reserved or nvml_process (the run's own process, never the whole device)",
+    )
     final_metrics: dict[str, Any] | None
     error: str | None
+
+    @computed_field(description="what training added: peak − baseline, both of memory_kind")  # type: ignore[prop-decorator]
+    @property
+    def memory_added_mb(self) -> float | None:
+        return added_mb(self.peak_memory_mb, self.baseline_memory_mb) if self.memory_kind else None
+
+    @computed_field(description="the live metric that plots this run's memory (its kind's running peak)")  # type: ignore[prop-decorator]
+    @property
+    def memory_metric(self) -> str:
+        return metric_of_memory(self.memory_kind, self.device)
 
 
 class RunsPublic(BaseModel):

@@ -139,8 +139,11 @@ class Run(Base):
     device: Mapped[str | None] = mapped_column(sa.String(64))
     queue: Mapped[str] = mapped_column(sa.String(16), default="cpu")
     celery_task_id: Mapped[str | None] = mapped_column(sa.String(255))
+    # Baseline and peak are of one kind, memory_kind (common/memory_kinds.py): host_rss on CPU,
+    # cuda_allocated on a GPU. None for a run that reported no memory.
     peak_memory_mb: Mapped[float | None]
     baseline_memory_mb: Mapped[float | None]
+    memory_kind: Mapped[str | None] = mapped_column(sa.String(32))
     final_metrics: Mapped[dict[str, Any] | None]
     error: Mapped[str | None] = mapped_column(sa.Text)
     model_info: Mapped[dict[str, Any] | None]

@@ -15,6 +15,8 @@ from backend.db.metrics import downsample
 from backend.db.models import EvalResult, Poc, Run
 from backend.estimates import memory, shapes, stats
 from backend.estimates.roi import PocResult, RunResult
+from common.memory_kinds import device_kind as memory_device_kind
+from common.memory_kinds import headline_kind
 
 # Points of a training-loss curve read for the convergence comparison (downsampled beyond this).
 LOSS_CURVE_POINTS = 4000
@@ -24,7 +26,7 @@ CALIBRATION_RUNS = 200
 
 def device_kind(device: str | None) -> str:
     """ "cuda" for any CUDA device string ("cuda", "cuda:1"), else "cpu"."""
-    return "cuda" if (device or "").startswith("cuda") else "cpu"
+    return memory_device_kind(device)
 
 
 def run_setting(run: Run, poc: Poc, name: str, default):
@@ -117,7 +119,9 @@ def calibration(
     average), optionally one method.
 
     Each run is compared with the estimate for its own model and settings; runs whose model can no longer
-    be resolved are skipped. None when no run qualifies.
+    be resolved are skipped. None when no run qualifies. Only runs whose peak is of the kind the estimate
+    forecasts count (host RSS on CPU, CUDA allocation on a GPU; common/memory_kinds.py): a peak of another
+    kind would skew the ratio.
     """
     if not workspace_ids:
         return None
@@ -127,6 +131,7 @@ def calibration(
         .where(
             Run.state == "succeeded",
             Run.peak_memory_mb.is_not(None),
+            Run.memory_kind == headline_kind(kind),
             Poc.workspace_id.in_(list(workspace_ids)),
         )
         .order_by(Run.finished_at.desc())

@@ -16,15 +16,16 @@ from backend.db.metrics import downsample
 from backend.db.models import Poc
 from backend.estimates import gpus, memory, records, roi, shapes
 from common.builtin_data import builtin_dataset, file_sha256
+from common.memory_kinds import added_mb, memory_metric
 from common.methods import method_color
 
 SNAPSHOT_VERSION = 1
-# The three comparison charts of the dashboard, and the metric each plots (memory: RSS on CPU, allocated
-# tensor memory on CUDA).
+# The three comparison charts of the dashboard, and the metric each plots (memory: the metric of the run's
+# memory kind, common/memory_kinds.py: host RSS on CPU, allocated tensor memory on CUDA).
 CHARTS = {
     "loss": ("train/loss",),
     "accuracy": ("eval/accuracy",),
-    "memory": ("memory/cuda_peak_allocated_mb", "memory/peak_rss_mb"),
+    "memory": (),
 }
 CHART_POINTS = 300  # per series: enough for a one-page chart, small enough for a JSON snapshot
 # (target, precision): the PoC's own model as it ran, and a 7B model in bfloat16 as it would be fine-tuned.
@@ -75,9 +76,12 @@ def _model_fingerprint(model: str) -> dict:
     return {"name": shape.name, "id": model, "n_params": shape.n_params, "config_sha256": shape.config_sha256}
 
 
-def _series(session: Session, run_id: str) -> dict:
+def _series(session: Session, run) -> dict:
     out = {}
+    run_id = run.id
     for chart, names in CHARTS.items():
+        if chart == "memory":
+            names = (memory_metric(run.memory_kind, run.device),)
         for name in names:
             points = downsample(session.connection(), run_id, name, max_points=CHART_POINTS)
             if points:
@@ -87,6 +91,7 @@ def _series(session: Session, run_id: str) -> dict:
                     "elapsed_s": [p.elapsed_s for p in points],
                     "forward_passes": [p.forward_passes for p in points],
                     "value": [p.value for p in points],
+                    **({"memory_kind": run.memory_kind} if chart == "memory" else {}),
                 }
                 break
     return out
@@ -109,6 +114,7 @@ def _memory_rows(session: Session, poc: Poc) -> list[dict]:
                 "device_kind": kind,
                 "measured_mb": run.peak_memory_mb,
                 "baseline_mb": run.baseline_memory_mb,
+                "memory_kind": run.memory_kind,
                 "estimated_mb": round(est.total / 2**20, 1) if est else None,
                 "bytes": est.bytes if est else None,
             }
@@ -142,11 +148,16 @@ def build_snapshot(
                 "forward_passes": run.forward_passes,
                 "device": run.device,
                 "peak_memory_mb": run.peak_memory_mb,
+                "baseline_memory_mb": run.baseline_memory_mb,
+                "memory_kind": run.memory_kind,
+                "memory_added_mb": added_mb(run.peak_memory_mb, run.baseline_memory_mb)
+                if run.memory_kind
+                else None,
                 "error": run.error,
                 "started_at": run.started_at.isoformat() if run.started_at else None,
                 "finished_at": run.finished_at.isoformat() if run.finished_at else None,
                 "final_metrics": {k: final.get(k) for k in FINAL_METRICS},
-                "series": _series(session, run.id),
+                "series": _series(session, run),
             }
         )
     verdict = (roi_by_target.get("poc") or {}).get("verdict") or {
@@ -200,7 +211,16 @@ def share_view(snapshot: dict) -> dict:
             {
                 **{
                     key: run.get(key)
-                    for key in ("method", "label", "color", "state", "step", "peak_memory_mb")
+                    for key in (
+                        "method",
+                        "label",
+                        "color",
+                        "state",
+                        "step",
+                        "peak_memory_mb",
+                        "memory_kind",
+                        "memory_added_mb",
+                    )
                 },
                 "hyperparams": {key: hyperparams[key] for key in HYPER_KEYS if key in hyperparams},
                 "final_metrics": {key: final.get(key) for key in FINAL_METRICS},
@@ -217,7 +237,10 @@ def share_view(snapshot: dict) -> dict:
         },
         "runs": runs,
         "memory": [
-            {key: row.get(key) for key in ("method", "device_kind", "measured_mb", "estimated_mb")}
+            {
+                key: row.get(key)
+                for key in ("method", "device_kind", "memory_kind", "measured_mb", "estimated_mb")
+            }
             for row in snapshot.get("memory") or []
         ],
         "roi": snapshot.get("roi") or {},

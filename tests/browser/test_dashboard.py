@@ -151,6 +151,7 @@ def _seed_large_poc(stack, steps: int = 100_000) -> str:
                 queue="cpu",
                 peak_memory_mb=peak,
                 baseline_memory_mb=380.0,
+                memory_kind="host_rss",
                 final_metrics={"eval/accuracy": acc, "acc_start": 0.5},
             )
         session.add_all(runs.values())

@@ -55,6 +55,7 @@ def _add_run(
         device="cpu",
         peak_memory_mb=peak,
         baseline_memory_mb=450.0,
+        memory_kind="host_rss",
         final_metrics={
             "acc_start": acc_start,
             "acc_end": acc_end,

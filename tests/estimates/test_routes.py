@@ -105,6 +105,26 @@ def test_calibration_from_finished_runs(client, sessions, workspace_id):
     )
 
 
+def test_calibration_counts_only_peaks_of_the_estimated_kind(client, sessions, workspace_id):
+    """A CPU forecast is of the host RSS: a run whose peak is of another kind does not calibrate it."""
+    import sqlalchemy as sa
+
+    from backend.db.models import Run
+
+    with sessions() as session:
+        poc_id = add_finished_poc(session, workspace_id)
+    with sessions() as session, session.begin():
+        session.execute(
+            sa.update(Run)
+            .where(Run.poc_id == poc_id, Run.method == "adamw")
+            .values(memory_kind="cuda_reserved")
+        )
+    rows = client.post(
+        "/api/estimates/memory", json={"model": "minilm", "methods": ["lozo"], "device": "cpu"}
+    ).json()["data"]
+    assert rows[0]["calibration"]["samples"] == 1
+
+
 def test_calibration_uses_only_the_callers_workspaces(client, sessions, workspace_id):
     from tests.support.db import login_as
 
@@ -172,3 +192,29 @@ def test_memory_estimates_read_no_folder_outside_the_model_roots(client, tmp_pat
         assert response.status_code == 422, (name, response.text)
         answers.add(response.json()["detail"]["errors"][0]["problem"].replace(repr(name), "NAME"))
     assert len(answers) == 1, answers
+
+
+def test_runs_answer_with_their_memory_kind(client, sessions, workspace_id):
+    """The API says which kind a run's figures are, what training added, and which metric plots it."""
+    import sqlalchemy as sa
+
+    from backend.db.models import Run
+
+    with sessions() as session:
+        poc_id = add_finished_poc(session, workspace_id)
+    with sessions() as session, session.begin():
+        session.execute(
+            sa.update(Run)
+            .where(Run.poc_id == poc_id, Run.method == "adamw")
+            .values(
+                device="cuda", memory_kind="cuda_allocated", baseline_memory_mb=300.0, peak_memory_mb=420.0
+            )
+        )
+    runs = {r["method"]: r for r in client.get(f"/api/pocs/{poc_id}/runs").json()["data"]}
+    lozo, adamw = runs["lozo"], runs["adamw"]
+    assert lozo["memory_kind"] == "host_rss" and lozo["memory_metric"] == "memory/peak_rss_mb"
+    assert lozo["memory_added_mb"] == pytest.approx(lozo["peak_memory_mb"] - lozo["baseline_memory_mb"])
+    assert adamw["memory_kind"] == "cuda_allocated"
+    assert adamw["memory_metric"] == "memory/cuda_peak_allocated_mb"
+    assert adamw["memory_added_mb"] == pytest.approx(120.0)
+    assert client.get(f"/api/runs/{adamw['id']}").json()["memory_added_mb"] == pytest.approx(120.0)

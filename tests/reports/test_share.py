@@ -54,6 +54,20 @@ def test_valid_link_serves_snapshot_and_share_page_without_login(anonymous, shar
     assert page.headers["referrer-policy"] == "no-referrer"
 
 
+def test_report_names_the_memory_kind_of_each_figure(client, anonymous, shared):
+    snap = anonymous.get(f"/api/reports/{shared['token']}").json()["snapshot"]
+    for run in snap["runs"]:
+        assert run["memory_kind"] == "host_rss"
+        assert run["series"]["memory"]["metric"] == "memory/peak_rss_mb"
+        assert run["memory_added_mb"] == pytest.approx(run["peak_memory_mb"] - 450.0)
+    assert {row["memory_kind"] for row in snap["memory"]} == {"host_rss"}
+    page = anonymous.get(shared["url"]).text
+    assert page.count('data-kind="host_rss"') == 2 and "Training adds (MiB)" in page
+    assert "Memory (MiB) — host RSS" in page
+    token = client.post(f"/api/pocs/{shared['poc_id']}/reports", json={"language": "ja"}).json()["token"]
+    assert "ホストRSS" in anonymous.get(f"/r/{token}").text
+
+
 def test_html_download_is_self_contained(anonymous, shared):
     answer = anonymous.get(shared["html_url"])
     assert answer.status_code == 200

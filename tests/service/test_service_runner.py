@@ -6,8 +6,10 @@ tests/service/fake_engine.py, which prints contract-shaped events and then misbe
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -248,3 +250,65 @@ def test_a_failed_run_keeps_the_step_it_reached(sessions, make_run, settings):
     assert 0 < done.progress < 1
     finished = [e.payload for e in events(sessions, run.id) if e.kind == "run"][-1]
     assert (finished["state"], finished["step"]) == ("failed", 3)
+
+
+def test_run_with_cuda_probes_records_baseline_and_peak_of_one_kind(sessions, make_run, settings):
+    """A GPU run's baseline and peak are both CUDA allocations; the host RSS is never its baseline."""
+    from backend.schemas import RunPublic
+    from tests.service.cuda_probe_engine import BASELINE_MB, PEAK_MB
+
+    run = make_run(method="lozo", steps=6)
+    command = [sys.executable, str(Path(__file__).with_name("cuda_probe_engine.py"))]
+    assert execute_run(run.id, settings=settings, command=command) == "succeeded"
+
+    done = load(sessions, run.id)
+    assert done.memory_kind == "cuda_allocated"
+    assert (done.baseline_memory_mb, done.peak_memory_mb) == (BASELINE_MB, PEAK_MB)
+    # The host RSS of a process with torch loaded is far above the fake allocation figures: a mix would show.
+    assert done.final_metrics["memory"]["host_rss"]["baseline_mb"] > 2 * PEAK_MB
+    assert done.final_metrics["memory"]["cuda_reserved"]["peak_mb"] == PEAK_MB + 64
+    public = RunPublic.model_validate(done).model_dump(mode="json")
+    assert public["memory_kind"] == "cuda_allocated"
+    assert public["memory_added_mb"] == PEAK_MB - BASELINE_MB
+    assert public["memory_metric"] == "memory/cuda_peak_allocated_mb"
+    with sessions() as session:
+        live = session.scalars(
+            sa.select(MetricPoint.value)
+            .where(MetricPoint.run_id == run.id, MetricPoint.name == public["memory_metric"])
+            .order_by(MetricPoint.step)
+        ).all()
+    assert live == [110.0, 120.0, 130.0, 140.0, 150.0, 150.0]
+
+
+def test_cpu_run_records_host_rss_of_one_kind(sessions, make_run, settings):
+    run = make_run(method="adamw", steps=3)
+    assert execute_run(run.id, settings=settings) == "succeeded"
+    done = load(sessions, run.id)
+    assert done.memory_kind == "host_rss"
+    summary = done.final_metrics
+    assert summary["memory_kind"] == "host_rss" and set(summary["memory"]) == {"host_rss"}
+    assert done.baseline_memory_mb == summary["baseline_mb"] == summary["memory"]["host_rss"]["baseline_mb"]
+    assert done.peak_memory_mb == summary["peak_mb"]
+    assert summary["added_mb"] == pytest.approx(done.peak_memory_mb - done.baseline_memory_mb)
+
+
+def test_the_runner_reads_baseline_and_peak_only_in_the_runs_kind():
+    """Pure reading of the engine's events: a figure of another kind never becomes the run's baseline/peak."""
+    from worker.execution.runner import started_baseline_mb, started_memory_kind, summary_peak_mb
+
+    current = {
+        "device": "cuda",
+        "memory": {"kind": "cuda_allocated", "baseline_mb": 120.0, "baseline_rss_mb": 900},
+    }
+    assert started_memory_kind(current) == "cuda_allocated"
+    assert started_baseline_mb(current, "cuda_allocated") == 120.0
+    # An engine from before the kinds were named: its CUDA run's baseline was the host RSS, so it has none.
+    older_cuda = {"device": "cuda", "memory": {"baseline_rss_mb": 900.0}}
+    assert started_memory_kind(older_cuda) == "cuda_allocated"
+    assert started_baseline_mb(older_cuda, "cuda_allocated") is None
+    older_cpu = {"device": "cpu", "memory": {"baseline_rss_mb": 400.0}}
+    assert (started_memory_kind(older_cpu), started_baseline_mb(older_cpu, "host_rss")) == ("host_rss", 400.0)
+    summary = {"memory_kind": "cuda_allocated", "peak_mb": 310.0, "peak_rss_mb": 950.0}
+    assert summary_peak_mb(summary, "cuda_allocated") == 310.0
+    assert summary_peak_mb({"peak_rss_mb": 950.0, "cuda_peak_allocated_mb": 300.0}, "cuda_allocated") == 300.0
+    assert summary_peak_mb({"peak_rss_mb": 950.0}, "cuda_reserved") is None

@@ -11,7 +11,7 @@ import pytest
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))
 
-import gpu_memory  # noqa: E402
+import gpu_check  # noqa: E402
 import step_cost  # noqa: E402
 
 
@@ -51,24 +51,62 @@ def test_step_cost_json_rows_on_a_tiny_batch(capsys):
 
 
 @pytest.mark.slow
-def test_gpu_memory_script_runs_on_cpu_with_a_tiny_opt(capsys):
-    gpu_memory.main(
-        ["--tiny", "--json", "--steps", "1", "--warmup", "0", "--methods", "lozo", "--threads", "1"]
+def test_gpu_check_runs_on_cpu_with_a_tiny_opt(capsys):
+    """The GPU check's whole code path on CPU: the tests row, memory rows of one kind, the forecast."""
+    code = gpu_check.main(
+        [
+            "--device",
+            "cpu",
+            "--tiny",
+            "--json",
+            "--steps",
+            "1",
+            "--warmup",
+            "0",
+            "--methods",
+            "lozo,adamw",
+            "--threads",
+            "1",
+            "--pytest-args",
+            "-k test_math",
+        ]
     )
     rows = _json_rows(capsys)
-    assert [r["method"] for r in rows] == ["inference", "lozo"]
-    assert all(r["model"] == "opt-tiny" and r["device"] == "cpu" for r in rows)
-    assert rows[1]["step_s"] > 0 and rows[1]["peak_allocated_mb"] > 0
+    assert code == 0
+    tests_row, *memory_rows = rows
+    assert tests_row["check"] == "tests/zo" and tests_row["device"] == "cpu"
+    assert tests_row["passed"] > 0 and tests_row["failed"] == 0 and tests_row["result"].startswith("PASS")
+    assert [r["method"] for r in memory_rows] == ["inference", "lozo", "adamw"]
+    for row in memory_rows:
+        assert row["model"] == "opt-tiny" and row["device"] == "cpu" and row["kind"] == "host_rss"
+        assert row["added_mb"] == pytest.approx(max(0.0, row["peak_mb"] - row["baseline_mb"]))
+        assert row["cuda_reserved_mb"] is None and row["nvml_process_mb"] is None
+        assert row["forecast_mb"] > 0
+        assert row["error_pct"] == pytest.approx(100 * (row["forecast_mb"] - row["peak_mb"]) / row["peak_mb"])
+    assert memory_rows[1]["step_s"] > 0 and memory_rows[0]["step_s"] is None
+    # AdamW keeps gradients and two moments: its forecast is above LOZO's
+    assert memory_rows[2]["forecast_mb"] > memory_rows[1]["forecast_mb"]
+
+
+def test_gpu_check_table_names_every_column(capsys):
+    rows = [{"check": "memory", "method": "lozo", "kind": "cuda_allocated", "peak_mb": 100.0}]
+    gpu_check.judge_forecast(rows[0], 105.0)
+    assert rows[0]["result"] == "forecast within 10%" and rows[0]["error_pct"] == pytest.approx(5.0)
+    gpu_check.judge_forecast(rows[0], 120.0)
+    assert rows[0]["result"] == "forecast off by +20%"
+    gpu_check.emit(rows, gpu_check.COLUMNS, as_json=False)
+    header = capsys.readouterr().out.splitlines()[0].split()
+    assert header == gpu_check.COLUMNS
 
 
 def test_opt_1_3b_shape_has_1_3_billion_parameters():
     """The full-size config, built on the meta device (no memory), is OPT-1.3B's size."""
     import torch
 
-    model = gpu_memory.build_opt(tiny=False, device=torch.device("meta"), dtype=torch.float16)
+    model = gpu_check.build_opt(tiny=False, device=torch.device("meta"), dtype=torch.bfloat16)
     n = sum(p.numel() for p in model.parameters())
     assert 1.3e9 < n < 1.4e9
-    assert {p.dtype for p in model.parameters()} == {torch.float16}
+    assert {p.dtype for p in model.parameters()} == {torch.bfloat16}
 
 
 def test_noise_bench_rows(capsys):

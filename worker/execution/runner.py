@@ -36,6 +36,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from backend.catalog import local_model_folder, unknown_model
+from common.memory_kinds import MemoryKind, headline_kind, is_memory_kind, memory_metric
 from backend.core.config import REPO_ROOT, Settings, get_settings
 from backend.db.models import FINISHED_STATES, Run, utcnow
 from backend.db.session import make_sessionmaker
@@ -101,6 +102,35 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
+def started_memory_kind(started: dict[str, Any]) -> MemoryKind | None:
+    """The kind a run records its memory in: what the engine says, else (an engine from before the kinds
+    were named) the headline kind of the device it ran on."""
+    kind = (started.get("memory") or {}).get("kind")
+    if is_memory_kind(kind):
+        return kind
+    return headline_kind(started.get("device")) if started.get("device") else None
+
+
+def started_baseline_mb(started: dict[str, Any], kind: MemoryKind | None) -> float | None:
+    """The baseline of ``kind``; never a figure of another kind (a CUDA run's host RSS is not its baseline)."""
+    memory = started.get("memory") or {}
+    if kind is None:
+        return None
+    if memory.get("kind") == kind:
+        return finite_or_none(memory.get("baseline_mb"))
+    if kind == "host_rss":
+        return finite_or_none(memory.get("baseline_rss_mb"))
+    return None
+
+
+def summary_peak_mb(summary: dict[str, Any], kind: MemoryKind) -> float | None:
+    """The finished summary's peak of ``kind`` (named by kind, or an earlier engine's field of that kind)."""
+    if summary.get("memory_kind") == kind and summary.get("peak_mb") is not None:
+        return finite_or_none(summary["peak_mb"])
+    legacy = {"host_rss": "peak_rss_mb", "cuda_allocated": "cuda_peak_allocated_mb"}.get(kind)
+    return finite_or_none(summary.get(legacy)) if legacy else None
+
+
 @dataclass
 class RelayState:
     """What the relay has seen of the child's events and not yet written."""
@@ -112,13 +142,16 @@ class RelayState:
     step: int = 0
     forward_passes: int = 0
     elapsed_s: float = 0.0
-    peak_rss_mb: float | None = None
+    # The kind the run's baseline and peak are recorded in, and the peak of that kind seen so far.
+    memory_kind: MemoryKind | None = None
+    peak_mb: float | None = None
     last_values: dict[str, float | None] = field(default_factory=dict)
 
     def take(self, event: dict[str, Any]) -> None:
         kind = event.get("event")
         if kind == "started":
             self.started = event
+            self.memory_kind = started_memory_kind(event)
             return
         if kind == "finished":
             self.finished = event
@@ -133,8 +166,8 @@ class RelayState:
                 value = finite_or_none(value)
                 self.points.append(Point(name, self.step, self.elapsed_s, self.forward_passes, value))
                 self.last_values[name] = value
-                if name == "memory/peak_rss_mb" and value is not None:
-                    self.peak_rss_mb = max(self.peak_rss_mb or 0.0, value)
+                if value is not None and self.memory_kind and name == memory_metric(self.memory_kind):
+                    self.peak_mb = max(self.peak_mb or 0.0, value)
         if kind == "eval":
             values = event.get("values") or {}
             self.evals.append(
@@ -273,8 +306,8 @@ class RunExecution:
                 if beat:
                     values["heartbeat_at"] = utcnow()
                     self.last_heartbeat = now_mono
-                if state.peak_rss_mb is not None and self.device_kind != "cuda":
-                    values["peak_memory_mb"] = state.peak_rss_mb
+                if state.peak_mb is not None:
+                    values["peak_memory_mb"] = state.peak_mb
                 session.execute(sa.update(Run).where(Run.id == self.run_id).values(**values))
             if points:
                 write_points(session, self.run_id, points)
@@ -289,7 +322,8 @@ class RunExecution:
                 run.model_info = _json_safe(started.get("model"))
                 run.device = started.get("device") or run.device
                 run.hyperparams = {**run.hyperparams, **_json_safe(started.get("hyperparams") or {})}
-                run.baseline_memory_mb = finite_or_none((started.get("memory") or {}).get("baseline_rss_mb"))
+                run.memory_kind = state.memory_kind
+                run.baseline_memory_mb = started_baseline_mb(started, state.memory_kind)
                 seqs.append(record_run_event(session, run))
             cancel = bool(row.cancel_requested)
         for seq in seqs:
@@ -360,23 +394,22 @@ class RunExecution:
             k: v for k, v in self.state.last_values.items() if k.startswith("eval/") or k == "train/loss"
         }
         final_metrics["kernel_max_rss_mb"] = round(exit_info.max_rss_mb, 1)
-        peak = self.state.peak_rss_mb
+        peak = self.state.peak_mb
+        memory_kind = self.state.memory_kind
         if finished is not None:
             summary = _json_safe(finished.get("summary") or {})
             final_metrics |= summary
             state = finished.get("status") or "failed"
             error = finished.get("reason")
-            if self.device_kind == "cuda" and summary.get("cuda_peak_allocated_mb") is not None:
-                peak = summary["cuda_peak_allocated_mb"]
-            elif summary.get("peak_rss_mb") is not None:
-                peak = summary["peak_rss_mb"]
+            if memory_kind is not None:
+                peak = summary_peak_mb(summary, memory_kind) or peak
         elif self.cancel_sent_at is not None:
             state, error = "cancelled", None
         else:
             state = "failed"
             error = describe_death(exit_info, child.oom_killed(), child.stderr_tail())
-        if peak is None and self.device_kind != "cuda" and exit_info.max_rss_mb:
-            peak = exit_info.max_rss_mb
+        if peak is None and memory_kind == "host_rss" and exit_info.max_rss_mb:
+            peak = exit_info.max_rss_mb  # the kernel's account of the same kind (loading included)
         if state not in FINISHED_STATES:
             state, error = "failed", f"the training process reported an unknown status {state!r}"
         while True:
@@ -408,6 +441,7 @@ class RunExecution:
             run.step, run.forward_passes = self.state.step, self.state.forward_passes
             run.progress = 1.0 if state == "succeeded" else self._progress()
             run.peak_memory_mb = peak
+            run.memory_kind = self.state.memory_kind or run.memory_kind
             run.final_metrics = _json_safe(final_metrics)
             run.heartbeat_at = utcnow()
             return record_run_event(session, run)

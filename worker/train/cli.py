@@ -27,6 +27,10 @@ SUMMARY_KEYS = (
     "peak_rss_mb",
     "baseline_rss_mb",
     "cuda_peak_allocated_mb",
+    "memory_kind",
+    "baseline_mb",
+    "peak_mb",
+    "added_mb",
     "checkpoint",
 )
 # Switches (store_true) among the spec's fields; every other field is a flag with a value.
@@ -182,8 +186,8 @@ def format_summary(method: str, events: list[dict], finished: dict) -> str:
     if s.get("acc_start") is not None:
         lines.append(
             f"  accuracy {100 * s['acc_start']:.1f}% -> {100 * s['acc_end']:.1f}%, "
-            f"final train loss {_fmt(s.get('final_train_loss'))}, peak RSS {s['peak_rss_mb']:.0f} MB "
-            f"(baseline after load {s['baseline_rss_mb']:.0f} MB)"
+            f"final train loss {_fmt(s.get('final_train_loss'))}, peak {_fmt(s.get('peak_mb'), '.0f')} MB "
+            f"(baseline after load {_fmt(s.get('baseline_mb'), '.0f')} MB, {s.get('memory_kind')})"
         )
     return "\n".join(lines)
 
@@ -205,7 +209,7 @@ def compare_table(rows: list[dict]) -> str:
     out = [header, "-" * len(header)]
     for r in rows:
         s = r.get("summary") or {}
-        peak = s.get("cuda_peak_allocated_mb") or s.get("peak_rss_mb")
+        peak = s.get("peak_mb")
         out.append(
             f"{r['method']:<8} {r['status']:<10} {_percent(s.get('acc_start')):>9} {_percent(s.get('acc_end')):>8} "
             f"{_fmt(s.get('final_train_loss')):>10} {_fmt(s.get('s_per_step'), '.3f'):>7} "

@@ -205,7 +205,7 @@ def run(spec: RunSpec, writer: EventWriter, stop: StopFlag | None = None, progre
             step=0,
             elapsed_s=0.0,
             forward_passes=0,
-            summary=_summary(None, None, None, None, None, None),
+            summary=_summary(None, None, None, None, None),
         )
     reached = Reached()
     try:
@@ -224,7 +224,7 @@ def run(spec: RunSpec, writer: EventWriter, stop: StopFlag | None = None, progre
             elapsed_s=reached.elapsed_s,
             forward_passes=reached.forward_passes,
             backward_passes=reached.backward_passes,
-            summary=_summary(reached.acc_start, None, reached.last_loss, None, None, None),
+            summary=_summary(reached.acc_start, None, reached.last_loss, reached.memory, None),
         )
 
 
@@ -238,16 +238,15 @@ class Reached:
     elapsed_s: float = 0.0
     acc_start: float | None = None
     last_loss: float | None = None
+    memory: memory.MemoryRecord | None = None
 
 
-def _summary(acc_start, acc_end, loss, baseline, cuda_peak, checkpoint, **extra) -> dict:
+def _summary(acc_start, acc_end, loss, record: memory.MemoryRecord | None, checkpoint, **extra) -> dict:
     return {
         "acc_start": acc_start,
         "acc_end": acc_end,
         "final_train_loss": loss,
-        "peak_rss_mb": memory.peak_rss_mb(),
-        "baseline_rss_mb": baseline,
-        "cuda_peak_allocated_mb": cuda_peak,
+        **(record.summary() if record is not None and record.baselines else memory.empty_summary()),
         "checkpoint": checkpoint,
         **extra,
     }
@@ -263,9 +262,10 @@ def _train(
 ) -> dict:
     loaded, task, model = prep.loaded, prep.task, prep.loaded.model
     device = loaded.device
-    baseline_rss = memory.current_rss_mb()
-    memory.reset_peak_rss()  # the reported peak is that of training, not of loading the model
-    memory.cuda_reset_peak(device)
+    reached = reached or Reached()
+    # Baseline after the model loaded (weights resident), peaks of training only, all of one kind.
+    record = reached.memory = memory.MemoryRecord.for_device(device)
+    started_memory = record.start(model)
 
     lr_info: dict = {}
     if spec.lr is not None:
@@ -283,16 +283,6 @@ def _train(
     hyper.update(
         lr=lr, lr_source=lr_source, head_init=prep.head_init, **({"lr_probe": lr_info} if lr_info else {})
     )
-    started_memory = {
-        "baseline_rss_mb": baseline_rss,
-        "baseline_meaning": "RSS of the run's process after the model loaded",
-        "peak_meaning": "peak RSS of the run's process since the model loaded",
-    }
-    if device.type == "cuda":
-        started_memory.update(
-            cuda_model_allocated_mb=torch.cuda.memory_allocated(device) / memory.MB,
-            nvml_used_mb=memory.nvml_used_mb(device),
-        )
     writer.emit(
         "started",
         method=spec.method,
@@ -317,7 +307,6 @@ def _train(
 
     step, forward_passes, backward_passes, train_time = 0, 0, 0, 0.0
     last_loss: float | None = None
-    cuda_train_peak: float | None = 0.0 if device.type == "cuda" else None
     # The best step is chosen on the validation rows only; the evaluation accuracy at that step is reported
     # beside the final one (never chosen on the reported rows themselves).
     best: dict = {"step": None, "val_accuracy": None, "eval_accuracy": None}
@@ -354,10 +343,9 @@ def _train(
             n_eval=len(bits),
             **extra,
         )
-        memory.cuda_reset_peak(device)  # the next training segment's peak is its own
+        record.start_segment()  # the next training segment's peak is its own
         return acc
 
-    reached = reached or Reached()
     acc_start = acc_end = do_eval()
     reached.acc_start = acc_start
     last_eval_step = 0
@@ -380,10 +368,7 @@ def _train(
         step += 1
         forward_passes += 2 if spec.zeroth_order else 1
         backward_passes += 0 if spec.zeroth_order else 1
-        values = {"train/loss": loss, "train/lr": lr, "memory/peak_rss_mb": memory.peak_rss_mb()}
-        if cuda_train_peak is not None:
-            cuda_train_peak = max(cuda_train_peak, memory.cuda_peak_allocated_mb(device))
-            values["memory/cuda_peak_allocated_mb"] = cuda_train_peak
+        values = {"train/loss": loss, "train/lr": lr, **record.sample()}
         if spec.zeroth_order:
             values["zo/projected_grad"] = opt.last_projected_grad
         s_per_step = train_time / step
@@ -441,8 +426,7 @@ def _train(
             acc_start,
             acc_end,
             last_loss,
-            baseline_rss,
-            cuda_train_peak,
+            record,
             checkpoint,
             s_per_step=train_time / step if step else None,
             lr=lr,

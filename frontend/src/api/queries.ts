@@ -3,8 +3,12 @@ import { answer, api } from "./client";
 import { queryKeys } from "./keys";
 import type { MemoryEstimateRequest, PocState, RoiTarget, XAxis } from "./types";
 
-/** The metric names the comparison view draws. */
-export const CHART_METRICS = ["train/loss", "memory/peak_rss_mb", "eval/accuracy"] as const;
+/**
+ * The metric names the comparison view draws. Memory: each run's own kind (`RunPublic.memory_metric`),
+ * host RSS on CPU and tensor allocation on a GPU, so both are fetched.
+ */
+export const MEMORY_METRICS = ["memory/peak_rss_mb", "memory/cuda_peak_allocated_mb"] as const;
+export const CHART_METRICS = ["train/loss", ...MEMORY_METRICS, "eval/accuracy"] as const;
 /** The API downsamples each series to at most this many points. */
 export const MAX_POINTS = 2000;
 

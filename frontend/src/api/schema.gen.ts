@@ -1984,16 +1984,37 @@ export interface components {
             worker: string | null;
             /** Device */
             device: string | null;
-            /** Peak Memory Mb */
+            /**
+             * Peak Memory Mb
+             * @description peak of training, of the kind memory_kind
+             */
             peak_memory_mb: number | null;
-            /** Baseline Memory Mb */
+            /**
+             * Baseline Memory Mb
+             * @description memory after the model loaded (weights resident), of the kind memory_kind
+             */
             baseline_memory_mb: number | null;
+            /**
+             * Memory Kind
+             * @description what baseline and peak measure: host_rss (CPU runs), cuda_allocated (GPU runs), cuda_reserved or nvml_process (the run's own process, never the whole device)
+             */
+            memory_kind?: ("cuda_allocated" | "cuda_reserved" | "nvml_process" | "host_rss") | null;
             /** Final Metrics */
             final_metrics: {
                 [key: string]: unknown;
             } | null;
             /** Error */
             error: string | null;
+            /**
+             * Memory Added Mb
+             * @description what training added: peak − baseline, both of memory_kind
+             */
+            readonly memory_added_mb: number | null;
+            /**
+             * Memory Metric
+             * @description the live metric that plots this run's memory (its kind's running peak)
+             */
+            readonly memory_metric: string;
         };
         /** RunsPublic */
         RunsPublic: {

@@ -4,7 +4,7 @@ import { useTranslation } from "react-i18next";
 import type { MetricsPublic, RunPublic, XAxis } from "../api/types";
 import { useMethods } from "../methods/useMethods";
 import { Chart } from "./Chart";
-import { peakBars, sharedXRange, tracesFor, type Trace } from "./shaping";
+import { memoryKinds, memoryTraces, peakBars, sharedXRange, tracesFor, type Trace } from "./shaping";
 
 // SVG lines, not WebGL (scattergl): with at most 2,000 points per series (4,000 while live) SVG draws
 // fast enough, looks crisp on a projector, and needs no GPU in the browser.
@@ -42,9 +42,16 @@ export function ComparisonCharts({ metrics, runs, axis, active }: Props) {
 
   const shaped = useMemo(() => {
     const loss = tracesFor(metrics, runs, "train/loss", methods);
-    const memory = tracesFor(metrics, runs, "memory/peak_rss_mb", methods);
+    const memory = memoryTraces(metrics, runs, methods);
     const accuracy = tracesFor(metrics, runs, "eval/accuracy", methods);
-    return { loss, memory, accuracy, range: sharedXRange([loss, memory, accuracy]), bars: peakBars(runs, methods) };
+    return {
+      loss,
+      memory,
+      accuracy,
+      range: sharedXRange([loss, memory, accuracy]),
+      bars: peakBars(runs, methods),
+      kinds: memoryKinds(runs, methods),
+    };
   }, [metrics, runs, methods]);
 
   const xTitle = t(`compare.x.${axis}`);
@@ -58,6 +65,10 @@ export function ComparisonCharts({ metrics, runs, axis, active }: Props) {
     }),
     [xTitle, shaped.range],
   );
+
+  // Which kind of memory the figures are (host RSS on CPU, tensor allocation on a GPU), in every title.
+  const kindText = shaped.kinds.map((kind) => t(`compare.memoryKind.${kind}`)).join(", ");
+  const withKind = useCallback((title: string) => (kindText ? `${title} — ${kindText}` : title), [kindText]);
 
   const charts = useMemo(
     (): { id: string; title: string; data: Data[]; layout: Partial<Layout>; empty: boolean }[] => [
@@ -85,7 +96,7 @@ export function ComparisonCharts({ metrics, runs, axis, active }: Props) {
       },
       {
         id: "memory",
-        title: t("compare.chart.memory"),
+        title: withKind(t("compare.chart.memory")),
         data: lineData(shaped.memory, methodName),
         layout: {
           xaxis,
@@ -95,7 +106,7 @@ export function ComparisonCharts({ metrics, runs, axis, active }: Props) {
       },
       {
         id: "peak",
-        title: t("compare.chart.peak"),
+        title: withKind(t("compare.chart.peak")),
         data: [
           {
             type: "bar",
@@ -103,7 +114,8 @@ export function ComparisonCharts({ metrics, runs, axis, active }: Props) {
             x: shaped.bars.map((b) => methodName(b.method)),
             y: shaped.bars.map((b) => b.baselineMb),
             marker: { color: shaped.bars.map((b) => b.color), opacity: 0.45 },
-            hovertemplate: "%{y:.0f} MB<extra>%{fullData.name}</extra>",
+            customdata: shaped.bars.map((b) => (b.kind ? t(`compare.memoryKind.${b.kind}`) : "")),
+            hovertemplate: "%{y:.0f} MB %{customdata}<extra>%{fullData.name}</extra>",
           },
           {
             type: "bar",
@@ -113,7 +125,8 @@ export function ComparisonCharts({ metrics, runs, axis, active }: Props) {
             marker: { color: shaped.bars.map((b) => b.color) },
             text: shaped.bars.map((b) => `${Math.round(b.peakMb)} MB`),
             textposition: "outside",
-            hovertemplate: "%{y:.0f} MB<extra>%{fullData.name}</extra>",
+            customdata: shaped.bars.map((b) => (b.kind ? t(`compare.memoryKind.${b.kind}`) : "")),
+            hovertemplate: "%{y:.0f} MB %{customdata}<extra>%{fullData.name}</extra>",
           },
         ],
         layout: {
@@ -125,7 +138,7 @@ export function ComparisonCharts({ metrics, runs, axis, active }: Props) {
         empty: shaped.bars.length === 0,
       },
     ],
-    [shaped, xaxis, methodName, t],
+    [shaped, xaxis, methodName, t, withKind],
   );
 
   // Render-time measurement: once per page, from the first metrics answer to the moment every chart

@@ -80,7 +80,14 @@ export function RunsTable({ poc }: { poc: PocPublic }) {
                   <span className="progress-text">{formatPercent(lang, run.progress ?? 0, 0)}</span>
                 </td>
                 <td className="num">{formatNumber(lang, run.step, 0)}</td>
-                <td className="num">{formatMegabytes(lang, run.peak_memory_mb)}</td>
+                <td className="num">
+                  {formatMegabytes(lang, run.peak_memory_mb)}
+                  {run.memory_kind && run.peak_memory_mb != null && (
+                    <small className="memory-kind" data-kind={run.memory_kind}>
+                      {t(`compare.memoryKind.${run.memory_kind}`)}
+                    </small>
+                  )}
+                </td>
                 <td className="num">{formatPercent(lang, finalAccuracy(run))}</td>
                 <td>
                   {live && can.edit && (

@@ -3,7 +3,15 @@ import type { RunPublic } from "../api/types";
 import { MethodBadge } from "../components/MethodBadge";
 import { formatMegabytes, formatNumber, formatPercent } from "../i18n/format";
 import { useMethods } from "../methods/useMethods";
-import { accuracyGapPoints, chartRuns, finalAccuracy, memoryRatio, pairingOf, startAccuracy } from "./shaping";
+import {
+  accuracyGapPoints,
+  chartRuns,
+  finalAccuracy,
+  memoryRatio,
+  pairingOf,
+  sameMemoryKind,
+  startAccuracy,
+} from "./shaping";
 
 /**
  * The two sentences a manager takes away: how much memory the zeroth-order method saves against its
@@ -18,7 +26,13 @@ export function Summary({ runs }: { runs: RunPublic[] }) {
   const pairing = pairingOf(runs, methods);
   const ratio = memoryRatio(runs, pairing, methods);
   const gap = accuracyGapPoints(runs, pairing, methods);
-  const peak = (method: string) => shown.find((r) => r.method === method)?.peak_memory_mb;
+  const runOf = (method: string) => shown.find((r) => r.method === method);
+  const peak = (method: string) => runOf(method)?.peak_memory_mb;
+  const kindOf = (method: string) => {
+    const kind = runOf(method)?.memory_kind;
+    return kind ? t(`compare.memoryKind.${kind}`) : "";
+  };
+  const mixedKinds = pairing != null && !sameMemoryKind(runOf(pairing.baseline), runOf(pairing.method));
   const names = pairing
     ? { method: methods.label(pairing.method), baseline: methods.label(pairing.baseline) }
     : { method: "", baseline: "" };
@@ -37,6 +51,14 @@ export function Summary({ runs }: { runs: RunPublic[] }) {
       <div className="summary-card" data-testid="memory-ratio">
         {!pairing ? (
           <p className="summary-pending">{t("compare.ratioNoPair")}</p>
+        ) : mixedKinds ? (
+          <p className="summary-pending">
+            {t("compare.ratioMixedKinds", {
+              ...names,
+              baselineKind: kindOf(pairing.baseline),
+              methodKind: kindOf(pairing.method),
+            })}
+          </p>
         ) : ratio == null ? (
           <p className="summary-pending">{t("compare.ratioPending", names)}</p>
         ) : (
@@ -46,6 +68,7 @@ export function Summary({ runs }: { runs: RunPublic[] }) {
               {t("compare.ratioDetail", {
                 baselineMemory: formatMegabytes(lang, peak(pairing.baseline)),
                 methodMemory: formatMegabytes(lang, peak(pairing.method)),
+                kind: kindOf(pairing.method),
               })}
             </p>
           </>

@@ -8,7 +8,9 @@ import {
   appendEvents,
   chartRuns,
   expandBatch,
+  memoryKinds,
   memoryRatio,
+  memoryTraces,
   pairingOf,
   peakBars,
   sharedXRange,
@@ -39,6 +41,9 @@ function run(id: string, method: RunPublic["method"], patch: Partial<RunPublic> 
     device: "cpu",
     peak_memory_mb: null,
     baseline_memory_mb: null,
+    memory_kind: null,
+    memory_added_mb: null,
+    memory_metric: "memory/peak_rss_mb",
     final_metrics: null,
     error: null,
     ...patch,
@@ -162,6 +167,40 @@ describe("chart data shaping", () => {
       ["lozo", 300, 100],
       ["adamw", 300, 540],
     ]);
+  });
+
+  it("draws each run's memory in its own kind and never compares two kinds", () => {
+    const gpu = {
+      memory_kind: "cuda_allocated" as const,
+      memory_metric: "memory/cuda_peak_allocated_mb",
+      device: "cuda",
+    };
+    const runs = [
+      run("l", "lozo", { ...gpu, peak_memory_mb: 300, baseline_memory_mb: 250 }),
+      run("a", "adamw", { memory_kind: "host_rss", peak_memory_mb: 900, baseline_memory_mb: 450 }),
+    ];
+    const perRun: MetricsPublic = {
+      x: "step",
+      runs: {
+        l: {
+          "memory/peak_rss_mb": { x: [1], y: [700] },
+          "memory/cuda_peak_allocated_mb": { x: [1, 2], y: [280, 300] },
+        },
+        a: { "memory/peak_rss_mb": { x: [1], y: [900] } },
+      },
+    };
+    expect(memoryTraces(perRun, runs, methods).map((tr) => [tr.method, tr.y])).toEqual([
+      ["lozo", [280, 300]],
+      ["adamw", [900]],
+    ]);
+    expect(memoryKinds(runs, methods)).toEqual(["cuda_allocated", "host_rss"]);
+    expect(memoryRatio(runs, pairingOf(runs, methods), methods)).toBeNull();
+    expect(peakBars(runs, methods).map((b) => [b.method, b.kind, b.baselineMb, b.trainingMb])).toEqual([
+      ["lozo", "cuda_allocated", 250, 50],
+      ["adamw", "host_rss", 450, 450],
+    ]);
+    const bothGpu = [runs[0]!, run("a", "adamw", { ...gpu, peak_memory_mb: 600, baseline_memory_mb: 250 })];
+    expect(memoryRatio(bothGpu, pairingOf(bothGpu, methods), methods)).toBeCloseTo(2);
   });
 
   it("gives no accuracy gap until both runs succeeded, and no ratio without both memories", () => {

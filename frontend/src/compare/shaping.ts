@@ -40,6 +40,25 @@ export function tracesFor(
   });
 }
 
+/** One memory trace per method, each of its run's own memory kind (the metric the API names for the run). */
+export function memoryTraces(metrics: MetricsPublic | undefined, runs: RunPublic[], methods: MethodCatalogue): Trace[] {
+  return chartRuns(runs, methods).map((run) => {
+    const series = metrics?.runs[run.id]?.[run.memory_metric] ?? EMPTY;
+    return { runId: run.id, method: run.method, color: methods.color(run.method), x: series.x, y: series.y };
+  });
+}
+
+export type MemoryKind = NonNullable<RunPublic["memory_kind"]>;
+
+/** The memory kinds of the runs shown, in display order, each once. */
+export function memoryKinds(runs: RunPublic[], methods: MethodCatalogue): MemoryKind[] {
+  const kinds: MemoryKind[] = [];
+  for (const run of chartRuns(runs, methods)) {
+    if (run.memory_kind && !kinds.includes(run.memory_kind)) kinds.push(run.memory_kind);
+  }
+  return kinds;
+}
+
 /** The x range covering every trace of every chart, so the charts line up under each other. */
 export function sharedXRange(traceGroups: Trace[][]): [number, number] | null {
   let lo = Infinity;
@@ -163,10 +182,18 @@ export function pairingOf(runs: RunPublic[], methods: MethodCatalogue): Pairing 
 export function memoryRatio(runs: RunPublic[], pairing: Pairing | null, methods: MethodCatalogue): number | null {
   if (!pairing) return null;
   const shown = chartRuns(runs, methods).filter((r) => r.state !== "cancelled" && r.state !== "failed");
-  const baseline = shown.find((r) => r.method === pairing.baseline)?.peak_memory_mb;
-  const method = shown.find((r) => r.method === pairing.method)?.peak_memory_mb;
+  const baselineRun = shown.find((r) => r.method === pairing.baseline);
+  const methodRun = shown.find((r) => r.method === pairing.method);
+  if (!sameMemoryKind(baselineRun, methodRun)) return null;
+  const baseline = baselineRun?.peak_memory_mb;
+  const method = methodRun?.peak_memory_mb;
   if (baseline == null || method == null || method <= 0) return null;
   return baseline / method;
+}
+
+/** Whether two runs' memory figures can be compared: of one kind (runs that name none are taken as alike). */
+export function sameMemoryKind(a: RunPublic | undefined, b: RunPublic | undefined): boolean {
+  return !a?.memory_kind || !b?.memory_kind || a.memory_kind === b.memory_kind;
 }
 
 /** The method's final accuracy minus the baseline's, in percentage points; null until both have succeeded. */
@@ -187,9 +214,10 @@ export interface PeakBar {
   baselineMb: number;
   trainingMb: number;
   peakMb: number;
+  kind: MemoryKind | null;
 }
 
-/** Peak memory per method, split into what loading the model took and what training added. */
+/** Peak memory per method, split into what loading the model took and what training added (one kind each). */
 export function peakBars(runs: RunPublic[], methods: MethodCatalogue): PeakBar[] {
   return chartRuns(runs, methods)
     .filter((run) => run.peak_memory_mb != null)
@@ -202,6 +230,7 @@ export function peakBars(runs: RunPublic[], methods: MethodCatalogue): PeakBar[]
         baselineMb: baseline,
         trainingMb: peak - baseline,
         peakMb: peak,
+        kind: run.memory_kind ?? null,
       };
     });
 }

@@ -410,7 +410,15 @@ export const en = {
       failed: "This chart could not be drawn. The other results are not affected; reload the page to try again.",
     },
     ratio: "{{baseline}} needs {{ratio}}× the memory of {{method}}",
-    ratioDetail: "peak {{baselineMemory}} vs {{methodMemory}}",
+    ratioDetail: "peak {{baselineMemory}} vs {{methodMemory}} ({{kind}})",
+    ratioMixedKinds:
+      "{{baseline}} and {{method}} measured different kinds of memory ({{baselineKind}}, {{methodKind}}): no ratio.",
+    memoryKind: {
+      host_rss: "host memory (RSS)",
+      cuda_allocated: "GPU memory allocated by tensors",
+      cuda_reserved: "GPU memory reserved by the allocator",
+      nvml_process: "GPU memory of the run's process (driver)",
+    },
     ratioPending: "The memory ratio appears once both {{baseline}} and {{method}} have reported their memory.",
     ratioNoPair:
       "The memory ratio compares a zeroth-order method with a backpropagation baseline; this PoC does not have both.",

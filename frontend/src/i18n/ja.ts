@@ -411,7 +411,15 @@ export const ja: Messages<typeof en> = {
       failed: "このグラフを表示できませんでした。ほかの結果には影響ありません。ページを再読み込みしてお試しください。",
     },
     ratio: "{{baseline}} は {{method}} の {{ratio}} 倍のメモリを必要とします",
-    ratioDetail: "ピーク値 {{baselineMemory}} 対 {{methodMemory}}",
+    ratioDetail: "ピーク値 {{baselineMemory}} 対 {{methodMemory}}（{{kind}}）",
+    ratioMixedKinds:
+      "{{baseline}} と {{method}} は異なる種類のメモリを計測しました（{{baselineKind}}、{{methodKind}}）。倍率は表示しません。",
+    memoryKind: {
+      host_rss: "ホストメモリ（RSS）",
+      cuda_allocated: "テンソルが確保したGPUメモリ",
+      cuda_reserved: "アロケーターが予約したGPUメモリ",
+      nvml_process: "実行プロセスのGPUメモリ（ドライバー）",
+    },
     ratioPending: "{{baseline}} と {{method}} の両方のメモリが計測されると、倍率を表示します。",
     ratioNoPair: "メモリの倍率は、ゼロ次の手法と誤差逆伝播の基準手法を比べます。この PoC にはその両方がありません。",
     finalAccuracy: "最終精度",
