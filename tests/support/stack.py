@@ -401,6 +401,9 @@ def stack_env(
         "ZOPOC_STALE_AFTER_S": "8",
         "ZOPOC_SWEEP_EVERY_S": "1",
         "ZOPOC_WORKER_PRESENCE_S": "1",
+        # One test user opens more streams than the API's connection pool holds (test_service_live), over
+        # the per-user cap of 20; the cap itself is tested in tests/auth.
+        "ZOPOC_MAX_EVENT_STREAMS_PER_USER": "64",
         "ZOPOC_CANCEL_GRACE_S": "10",
         "ZOPOC_TRAIN_THREADS": "1",
         # The first administrator (accounts): known to the tests, see Stack.admin_email/admin_password.
