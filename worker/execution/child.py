@@ -108,6 +108,7 @@ class TrainingProcess:
         self.eof = False
 
     def _read(self) -> None:
+        assert self.process.stdout is not None  # started with stdout=PIPE
         try:
             for raw in self.process.stdout:
                 self._lines.put(raw)

@@ -190,7 +190,7 @@ class RunExecution:
         self.task_id = task_id
         self.settings = settings
         self.sessions = make_sessionmaker(settings.database_url)
-        self.poc_id: str | None = None
+        self.poc_id = ""  # set by claim(); nothing after a failed claim writes or publishes
         self.total_steps: int | None = None
         self.max_minutes: float | None = None
         self.device_kind = "cpu"
@@ -319,6 +319,7 @@ class RunExecution:
             write_evals(session, self.run_id, evals)
             if started:
                 run = session.get(Run, self.run_id)
+                assert run is not None  # its row was read in this transaction above
                 run.model_info = _json_safe(started.get("model"))
                 run.device = started.get("device") or run.device
                 run.hyperparams = {**run.hyperparams, **_json_safe(started.get("hyperparams") or {})}

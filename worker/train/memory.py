@@ -100,7 +100,7 @@ def nvml_process_mb(device: torch.device) -> float | None:
     if device.type != "cuda":
         return None
     try:
-        import pynvml  # type: ignore[import-untyped]
+        import pynvml
 
         pynvml.nvmlInit()
         try:
