@@ -86,8 +86,7 @@ def effective_weight(weight: torch.Tensor, rows: torch.Tensor | None = None) -> 
     """
     term = _TERMS.get(id(weight))
     if term is not None and term.param is weight and term.active:
-        out = term.matrix(rows)
-        return out.view(-1, *weight.shape[1:]) if rows is None else out.view(-1, *weight.shape[1:])
+        return term.matrix(rows).view(-1, *weight.shape[1:])
     return (weight if rows is None else weight[rows]).float()
 
 
@@ -102,8 +101,8 @@ def _linear_hook(term: LowRankTerm) -> Callable:
             return None
         x = args[0]
         out = output.float()
-        if term.gamma != 1.0:
-            bias = module.bias
+        if term.gamma != 1.0:  # γ scales x Wᵀ, not the bias (1-D: no weight decay)
+            bias: torch.Tensor | None = getattr(module, "bias", None)
             out = out * term.gamma if bias is None else (out - bias.float()) * term.gamma + bias.float()
         return (out + (x.float() @ term.V) @ term.factor.T).to(output.dtype)
 
@@ -117,7 +116,8 @@ def _conv1d_hook(term: LowRankTerm) -> Callable:
         x = args[0]
         out = output.float()
         if term.gamma != 1.0:
-            out = (out - module.bias.float()) * term.gamma + module.bias.float()
+            bias: torch.Tensor = getattr(module, "bias")  # noqa: B009 (typed as a tensor)
+            out = (out - bias.float()) * term.gamma + bias.float()
         return (out + (x.float() @ term.factor) @ term.V.T).to(output.dtype)
 
     return hook
