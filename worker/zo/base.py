@@ -18,6 +18,11 @@ HALF_DTYPES = (torch.bfloat16, torch.float16)
 FLOAT32_STATE = ("V", "pending", "master", "momentum")
 
 
+def wide_dtype(dtype: torch.dtype) -> torch.dtype:
+    """The dtype exact modes keep state and draw noise in: float32 for bf16/fp16, else the dtype itself."""
+    return torch.float32 if dtype in HALF_DTYPES else dtype
+
+
 def resolve_precision(requested: str, choices: tuple[str, ...], params: list[torch.Tensor]) -> str:
     """``requested`` if explicit; "auto" → ``choices[1]`` (the exact mode) when a parameter is bf16/fp16,
     else ``choices[0]`` ("in_place", today's path: float32 trajectories stay bit-identical)."""
@@ -136,10 +141,10 @@ class ZOOptimizer(torch.optim.Optimizer):
         return [p for group in self.param_groups for p in group["params"] if p.requires_grad]
 
     def _master(self, p: torch.Tensor) -> torch.Tensor:
-        """The float32 master copy of ``p`` (created from p on first use); p holds its rounding."""
+        """The float32 (``wide_dtype``) master copy of ``p``, created from p on first use; p holds its rounding."""
         state = self.state[p]
         if "master" not in state:
-            state["master"] = p.detach().to(torch.float32, copy=True)
+            state["master"] = p.detach().to(wide_dtype(p.dtype), copy=True)
         return state["master"]
 
     def _advance_offset(self, alpha: float) -> float:

@@ -56,7 +56,7 @@ class LowRankTerm:
         factor = self.factor
         if rows is not None:
             W, factor = W[rows], factor[rows]
-        return torch.addmm(W.float(), factor, self.V.T, beta=self.gamma)
+        return torch.addmm(W.to(self.V.dtype), factor, self.V.T, beta=self.gamma)
 
     def merge_(self) -> None:
         """W ← round(gamma·W + factor Vᵀ), row block by row block; then gamma = 1 and factor = 0."""
@@ -67,7 +67,7 @@ class LowRankTerm:
             for start in range(0, W.shape[0], MERGE_ROWS):
                 block = W[start : start + MERGE_ROWS]
                 exact = torch.addmm(
-                    block.float(), self.factor[start : start + MERGE_ROWS], self.V.T, beta=self.gamma
+                    block.to(self.V.dtype), self.factor[start : start + MERGE_ROWS], self.V.T, beta=self.gamma
                 )
                 block.copy_(exact)
         self.gamma = 1.0
@@ -79,7 +79,7 @@ _TERMS: weakref.WeakValueDictionary[int, LowRankTerm] = weakref.WeakValueDiction
 
 
 def effective_weight(weight: torch.Tensor, rows: torch.Tensor | None = None) -> torch.Tensor:
-    """The weight (or its ``rows``) as the model currently means it, in float32.
+    """The weight (or its ``rows``) as the model currently means it, in float32 (float64 stays float64).
 
     A weight trained by an exact-mode LOZO carries a low-rank term outside its storage; any code that reads
     the tensor directly instead of calling its module must read it through here.
@@ -99,12 +99,12 @@ def _linear_hook(term: LowRankTerm) -> Callable:
     def hook(module: nn.Module, args: tuple, output: torch.Tensor) -> torch.Tensor | None:
         if not term.active:
             return None
-        x = args[0]
-        out = output.float()
+        x, wide = args[0], term.V.dtype
+        out = output.to(wide)
         if term.gamma != 1.0:  # γ scales x Wᵀ, not the bias (1-D: no weight decay)
             bias: torch.Tensor | None = getattr(module, "bias", None)
-            out = out * term.gamma if bias is None else (out - bias.float()) * term.gamma + bias.float()
-        return (out + (x.float() @ term.V) @ term.factor.T).to(output.dtype)
+            out = out * term.gamma if bias is None else (out - bias.to(wide)) * term.gamma + bias.to(wide)
+        return (out + (x.to(wide) @ term.V) @ term.factor.T).to(output.dtype)
 
     return hook
 
@@ -113,12 +113,12 @@ def _conv1d_hook(term: LowRankTerm) -> Callable:
     def hook(module: nn.Module, args: tuple, output: torch.Tensor) -> torch.Tensor | None:
         if not term.active:
             return None
-        x = args[0]
-        out = output.float()
+        x, wide = args[0], term.V.dtype
+        out = output.to(wide)
         if term.gamma != 1.0:
             bias: torch.Tensor = getattr(module, "bias")  # noqa: B009 (typed as a tensor)
-            out = (out - bias.float()) * term.gamma + bias.float()
-        return (out + (x.float() @ term.factor) @ term.V.T).to(output.dtype)
+            out = (out - bias.to(wide)) * term.gamma + bias.to(wide)
+        return (out + (x.to(wide) @ term.factor) @ term.V.T).to(output.dtype)
 
     return hook
 
@@ -128,7 +128,8 @@ def _embedding_hook(term: LowRankTerm) -> Callable:
         if not term.active:
             return None
         ids = args[0]
-        return (output.float() * term.gamma + F.embedding(ids, term.factor) @ term.V.T).to(output.dtype)
+        low_rank = F.embedding(ids, term.factor) @ term.V.T
+        return (output.to(low_rank.dtype) * term.gamma + low_rank).to(output.dtype)
 
     return hook
 

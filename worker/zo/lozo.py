@@ -13,6 +13,7 @@ from worker.zo.base import (
     check_positive,
     check_positive_int,
     resolve_precision,
+    wide_dtype,
 )
 from worker.zo.lowrank import (
     apply_low_rank_perturbation_,
@@ -132,8 +133,9 @@ class LOZO(ZOOptimizer):
                 state = self.state[p]
                 m, n = as_matrix(p).shape
                 rank = next(g["rank"] for g in self.param_groups if any(q is p for q in g["params"]))
-                V = state.get("V", torch.zeros(n, rank, device=p.device))
-                pending = state.setdefault("pending", torch.zeros(m, rank, device=p.device))
+                wide = wide_dtype(p.dtype)
+                V = state.get("V", torch.zeros(n, rank, dtype=wide, device=p.device))
+                pending = state.setdefault("pending", torch.zeros(m, rank, dtype=wide, device=p.device))
                 term = exact.LowRankTerm(p, V, pending, float(state.get("decay", 1.0)))
                 self._terms[id(p)] = term
                 exact.register(term)
@@ -194,7 +196,7 @@ class LOZO(ZOOptimizer):
             period = t // group["step_interval"]
             state = self.state[p]
             # exact mode draws in float32 whatever p's dtype: the same directions as a float32 run
-            like = torch.empty(0, device=p.device) if is_exact else p
+            like = torch.empty(0, dtype=wide_dtype(p.dtype), device=p.device) if is_exact else p
             if is_exact:
                 term = self._term(p)
             if state.get("period") != period or "V" not in state:
@@ -208,7 +210,7 @@ class LOZO(ZOOptimizer):
                 state["V"] = self._noise.randn((n, group["rank"]), like, seed_v)
                 state["period"] = period
             if is_exact:
-                state.setdefault("pending", torch.zeros(m, group["rank"], device=p.device))
+                state.setdefault("pending", like.new_zeros(m, group["rank"]))
                 state.setdefault("decay", 1.0)
                 term.V, term.factor, term.gamma = state["V"], state["pending"], float(state["decay"])
             self._factors[index] = self._noise.randn((m, group["rank"]), like, self._z_seed(t, index))
