@@ -130,7 +130,9 @@ def test_bf16_update_tracks_the_float32_update():
         for _ in range(30):
             opt.step(loss_fn)
         opt.merge()
-        updates[dtype] = torch.cat([(p.detach().float() - s).flatten() for p, s in zip(model.parameters(), start)])
+        updates[dtype] = torch.cat(
+            [(p.detach().float() - s).flatten() for p, s in zip(model.parameters(), start)]
+        )
     ref, half = updates[torch.float32], updates[torch.bfloat16]
     assert torch.nn.functional.cosine_similarity(half, ref, dim=0) >= 0.95
     assert 0.9 <= float(half.norm() / ref.norm()) <= 1.1
