@@ -100,11 +100,14 @@ def _linear_hook(term: LowRankTerm) -> Callable:
         if not term.active:
             return None
         x, wide = args[0], term.V.dtype
+        low_rank = (x.to(wide) @ term.V) @ term.factor.T
+        if term.gamma == 1.0:  # the common case: add in place, computed in `wide`, rounded once
+            return output.add_(low_rank)
+        # γ scales x Wᵀ, not the bias (1-D: no weight decay)
+        bias: torch.Tensor | None = getattr(module, "bias", None)
         out = output.to(wide)
-        if term.gamma != 1.0:  # γ scales x Wᵀ, not the bias (1-D: no weight decay)
-            bias: torch.Tensor | None = getattr(module, "bias", None)
-            out = out * term.gamma if bias is None else (out - bias.to(wide)) * term.gamma + bias.to(wide)
-        return (out + (x.to(wide) @ term.V) @ term.factor.T).to(output.dtype)
+        out = out * term.gamma if bias is None else (out - bias.to(wide)) * term.gamma + bias.to(wide)
+        return (out + low_rank).to(output.dtype)
 
     return hook
 
@@ -114,11 +117,12 @@ def _conv1d_hook(term: LowRankTerm) -> Callable:
         if not term.active:
             return None
         x, wide = args[0], term.V.dtype
-        out = output.to(wide)
-        if term.gamma != 1.0:
-            bias: torch.Tensor = getattr(module, "bias")  # noqa: B009 (typed as a tensor)
-            out = (out - bias.to(wide)) * term.gamma + bias.to(wide)
-        return (out + (x.to(wide) @ term.factor) @ term.V.T).to(output.dtype)
+        low_rank = (x.to(wide) @ term.factor) @ term.V.T
+        if term.gamma == 1.0:
+            return output.add_(low_rank)
+        bias: torch.Tensor = getattr(module, "bias")  # noqa: B009 (typed as a tensor)
+        out = (output.to(wide) - bias.to(wide)) * term.gamma + bias.to(wide)
+        return (out + low_rank).to(output.dtype)
 
     return hook
 
@@ -127,8 +131,9 @@ def _embedding_hook(term: LowRankTerm) -> Callable:
     def hook(module: nn.Module, args: tuple, output: torch.Tensor) -> torch.Tensor | None:
         if not term.active:
             return None
-        ids = args[0]
-        low_rank = F.embedding(ids, term.factor) @ term.V.T
+        low_rank = F.embedding(args[0], term.factor) @ term.V.T
+        if term.gamma == 1.0:
+            return output.add_(low_rank)
         return (output.to(low_rank.dtype) * term.gamma + low_rank).to(output.dtype)
 
     return hook
