@@ -113,3 +113,21 @@ def test_noise_bench_rows(capsys):
     rows = step_cost.noise_bench(100_000, threads=1, repeats=1)
     assert {"source", "seconds", "ns_per_sample", "n"} <= set(rows[0])
     assert any("NoiseSource" in r["source"] for r in rows)
+
+
+@pytest.mark.slow
+def test_precision_rows_on_a_tiny_batch(capsys):
+    import precision
+
+    precision.main(
+        ["--json", "--steps", "2", "--methods", "lozo", "--dtypes", "bfloat16", "--batch-size", "2"]
+        + ["--seq-len", "8", "--threads", "1", "--time-every", "1"]
+    )
+    rows = _json_rows(capsys)
+    # the float32 in-place run is added as the reference of the update comparison
+    assert [(r["dtype"], r["mode"]) for r in rows] == [("float32", "in_place"), ("bfloat16", "exact")]
+    for row in rows:
+        for key in ("drift_lr0", "update_cosine_vs_fp32", "update_norm_ratio_vs_fp32", "step_over_forward"):
+            assert key in row
+    assert rows[1]["drift_lr0"] == 0.0  # exact restore
+    assert rows[0]["update_cosine_vs_fp32"] == pytest.approx(1.0)

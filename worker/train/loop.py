@@ -33,6 +33,7 @@ from worker.train.events import EventWriter, pack_bits
 from worker.train.heads import default_lr, init_head, probe_candidates
 from worker.train.models import LoadedModel, load_model
 from worker.train.optimizers import build_optimizer
+from worker.zo import ZOOptimizer
 
 PROBE_STEPS = 20
 
@@ -113,11 +114,12 @@ def train_step(
     if spec.zeroth_order:
 
         def closure():
-            return F.cross_entropy(model(**enc), labels)
+            # float32 logits: c = (ℓ₊ − ℓ₋)/2ε of a bf16 loss takes a handful of values, often exactly 0
+            return F.cross_entropy(model(**enc).float(), labels)
 
         return opt.step(closure)
     opt.zero_grad(set_to_none=True)
-    loss = F.cross_entropy(model(**enc), labels)
+    loss = F.cross_entropy(model(**enc).float(), labels)
     loss.backward()
     opt.step()
     return loss.item()
@@ -182,6 +184,8 @@ def probe_lr(spec: RunSpec, prep: Prepared, default: float) -> tuple[float, dict
                 enc, y = _batch(prep.loaded, task, probe_rows)
                 loss = F.cross_entropy(model(**enc).float(), y).item()
         results[f"{lr:g}"] = loss if math.isfinite(loss) else None
+        if isinstance(opt, ZOOptimizer):
+            opt.detach()  # its hooks must not outlive it: the next candidate starts from plain weights
         model.load_state_dict(start)
     finite = {float(k): v for k, v in results.items() if v is not None}
     best = min(finite, key=lambda k: finite[k]) if finite else default
@@ -453,6 +457,8 @@ def save_checkpoint(
 ) -> str:
     """Trainable state (weights, optimizer state, spec) to folder/filename; returns its path."""
     folder.mkdir(parents=True, exist_ok=True)
+    if isinstance(opt, ZOOptimizer):
+        opt.merge()  # the saved weights must be the ones the model computes with (exact modes)
     path = folder / filename
     torch.save(
         {

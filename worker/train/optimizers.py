@@ -14,7 +14,7 @@ import torch
 
 from common.methods import all_methods, get_method
 from common.runspec import RunSpec
-from worker.zo import LOZO, LOZOM, MeZO
+from worker.zo import LOZO, LOZOM, MeZO, ZOOptimizer
 
 # factory(trainable parameters, spec, learning rate) -> optimizer
 OptimizerFactory = Callable[[list[torch.nn.Parameter], RunSpec, float], torch.optim.Optimizer]
@@ -101,8 +101,14 @@ def optimizer_factory(method: str) -> OptimizerFactory | None:
 
 
 def build_optimizer(spec: RunSpec, model: torch.nn.Module, lr: float) -> torch.optim.Optimizer:
-    """The spec's optimizer over every trainable parameter of ``model``."""
+    """The spec's optimizer over every trainable parameter of ``model``, attached to it if zeroth-order.
+
+    Zeroth-order optimizers pick their precision mode from the parameters' dtype (float32: in place; bf16
+    and fp16: LOZO's exact form, MeZO's float32 master; see worker/zo)."""
     factory = optimizer_factory(spec.method)
     if factory is None:
         raise ValueError(f"{get_method(spec.method).label} cannot be trained by this engine (no optimizer)")
-    return factory([p for p in model.parameters() if p.requires_grad], spec, lr)
+    opt = factory([p for p in model.parameters() if p.requires_grad], spec, lr)
+    if isinstance(opt, ZOOptimizer):
+        opt.attach(model)  # modes that work in the forward pass (bf16/fp16 LOZO) hook the model here
+    return opt

@@ -25,6 +25,7 @@ from torch import nn
 
 from common import prompts as P
 from common.prompts import Prompt, example_fields
+from worker.zo.exact import effective_weight
 
 
 class PromptEncoder:
@@ -198,8 +199,10 @@ class PromptClassifier(nn.Module):
     def _rows(self, hidden: torch.Tensor, token_ids: torch.Tensor | None) -> torch.Tensor:
         """LM-head logits (float32) of `hidden`, for the vocabulary rows `token_ids` (None = all)."""
         out_emb = self.lm.get_output_embeddings()
-        weight = out_emb.weight if token_ids is None else out_emb.weight[token_ids.to(out_emb.weight.device)]
-        logits = hidden.to(weight.device).float() @ weight.float().T
+        rows = None if token_ids is None else token_ids.to(out_emb.weight.device)
+        # read through effective_weight: a bf16 LOZO run keeps part of the (tied) weight outside its storage
+        weight = effective_weight(out_emb.weight, rows)
+        logits = hidden.to(weight.device).float() @ weight.T
         bias = getattr(out_emb, "bias", None)
         if bias is not None:
             logits = logits + (bias if token_ids is None else bias[token_ids.to(bias.device)]).float()

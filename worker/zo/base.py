@@ -12,6 +12,26 @@ from worker.zo.noise import STREAM_STEP, NoiseSource, derive_seed
 
 Closure = Callable[[], "torch.Tensor | float"]
 
+HALF_DTYPES = (torch.bfloat16, torch.float16)
+# Optimizer state that stays float32 whatever the parameter's dtype (exact and master modes); torch's
+# load_state_dict would otherwise cast it to the parameter's dtype and round it.
+FLOAT32_STATE = ("V", "pending", "master", "momentum")
+
+
+def wide_dtype(dtype: torch.dtype) -> torch.dtype:
+    """The dtype exact modes keep state and draw noise in: float32 for bf16/fp16, else the dtype itself."""
+    return torch.float32 if dtype in HALF_DTYPES else dtype
+
+
+def resolve_precision(requested: str, choices: tuple[str, ...], params: list[torch.Tensor]) -> str:
+    """``requested`` if explicit; "auto" → ``choices[1]`` (the exact mode) when a parameter is bf16/fp16,
+    else ``choices[0]`` ("in_place", today's path: float32 trajectories stay bit-identical)."""
+    if requested == "auto":
+        return choices[1] if any(p.dtype in HALF_DTYPES for p in params) else choices[0]
+    if requested not in choices:
+        raise ValueError(f"Invalid precision: {requested!r} (choose auto, {', '.join(choices)})")
+    return requested
+
 
 def _is_finite_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
@@ -81,6 +101,9 @@ class ZOOptimizer(torch.optim.Optimizer):
         self.forward_passes = 0
         self.last_projected_grad = math.nan
         self._noise = NoiseSource()
+        # exact/master modes: the perturbation in force, as a multiple of Z (ε, −ε or 0); the in-place
+        # path's _perturb takes relative steps, the others set this absolute offset
+        self._offset = 0.0
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a group (torch semantics); its ``zo_eps`` must equal the other groups'."""
@@ -113,6 +136,31 @@ class ZOOptimizer(torch.optim.Optimizer):
     def _z_seed(self, t: int, index: int) -> int:
         """Seed of parameter ``index``'s noise at step t (z, or LOZO's U): the per-step stream."""
         return derive_seed(self.seed, STREAM_STEP, t, index)
+
+    def _trainable(self) -> list[torch.Tensor]:
+        return [p for group in self.param_groups for p in group["params"] if p.requires_grad]
+
+    def _master(self, p: torch.Tensor) -> torch.Tensor:
+        """The float32 (``wide_dtype``) master copy of ``p``, created from p on first use; p holds its rounding."""
+        state = self.state[p]
+        if "master" not in state:
+            state["master"] = p.detach().to(wide_dtype(p.dtype), copy=True)
+        return state["master"]
+
+    def _advance_offset(self, alpha: float) -> float:
+        """Move the perturbation in force by ``alpha`` (× Z) and return it; exactly 0 once undone."""
+        offset = self._offset + alpha
+        self._offset = 0.0 if abs(offset) <= 1e-9 * abs(alpha) else offset
+        return self._offset
+
+    def attach(self, model: torch.nn.Module) -> None:
+        """Give the optimizer the model its parameters belong to (needed by modes that hook the forward)."""
+
+    def detach(self) -> None:
+        """Fold anything kept outside the weights into them and remove hooks (before dropping the optimizer)."""
+
+    def merge(self) -> None:
+        """Fold anything kept outside the weights into them now (before reading or saving the weights)."""
 
     # -- hooks for subclasses ------------------------------------------------------------------------------
 
@@ -180,6 +228,8 @@ class ZOOptimizer(torch.optim.Optimizer):
             forward_passes=self.forward_passes,
             last_projected_grad=self.last_projected_grad,
             _noise=self._noise,
+            _offset=self._offset,
+            precision=getattr(self, "precision", "in_place"),
         )
         return state
 
@@ -202,8 +252,28 @@ class ZOOptimizer(torch.optim.Optimizer):
         zo = state_dict.pop("zo", None)
         if zo is None:
             raise ValueError("Not a zeroth-order optimizer state dict: the 'zo' entry is missing")
+        # torch casts every floating state tensor to its parameter's dtype on load; the float32 factors and
+        # masters of the exact modes must not be rounded to bf16/fp16: set aside, put back after
+        kept: dict[Any, dict[str, torch.Tensor]] = {}
+        saved_state = {}
+        for key, entry in state_dict.get("state", {}).items():
+            kept[key] = {k: v for k, v in entry.items() if k in FLOAT32_STATE and torch.is_tensor(v)}
+            saved_state[key] = {k: v for k, v in entry.items() if k not in kept[key]}
+        state_dict["state"] = saved_state
         super().load_state_dict(state_dict)
+        ids = [i for group in state_dict["param_groups"] for i in group["params"]]
+        params = [p for group in self.param_groups for p in group["params"]]
+        by_id = dict(zip(ids, params, strict=True))
+        for key, tensors in kept.items():
+            p = by_id[key]
+            for name, value in tensors.items():
+                self.state[p][name] = value.to(device=p.device)
         self.num_steps = int(zo["num_steps"])
         self.forward_passes = int(zo["forward_passes"])
         self.last_projected_grad = float(zo["last_projected_grad"])
         self.seed = int(zo["seed"])
+        self._offset = 0.0
+        self._after_load()
+
+    def _after_load(self) -> None:
+        """Re-derive what the mode keeps outside the state (hooks' factors) from a loaded state."""

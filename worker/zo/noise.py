@@ -53,12 +53,18 @@ MIN_CHUNKS_PER_THREAD = 8
 
 @dataclass(frozen=True)
 class GaussianAdd:
-    """One in-place update ``tensor ← shrink·tensor + alpha·z`` with z ~ N(0, I) determined by ``seed``."""
+    """One update ``tensor ← shrink·tensor + alpha·z`` with z ~ N(0, I) determined by ``seed``.
+
+    With ``out``, the tensor is left alone and ``out ← shrink·tensor + alpha·z`` is written instead,
+    computed in the tensor's dtype and rounded once to ``out``'s (a float32 master written into half-precision
+    weights); ``out`` has the tensor's shape. z is the same as for an in-place update of the same tensor.
+    """
 
     tensor: torch.Tensor
     seed: int
     alpha: float
     shrink: float = 1.0
+    out: torch.Tensor | None = None
 
 
 class NoiseSource:
@@ -102,15 +108,18 @@ class NoiseSource:
 
     def add_gaussian_(self, updates: list[GaussianAdd]) -> None:
         """Apply every update in place: tensor ← shrink·tensor + alpha·z(seed)."""
-        tasks: list[tuple[torch.Tensor, int, float, float]] = []
+        tasks: list[tuple[torch.Tensor, int, float, float, torch.Tensor | None]] = []
         for update in updates:
             t = update.tensor
-            if t.device.type == "cpu" and t.is_contiguous():
+            out = update.out
+            if t.device.type == "cpu" and t.is_contiguous() and (out is None or out.is_contiguous()):
                 flat = t.view(-1)
+                flat_out = out.view(-1) if out is not None else None
                 for j, start in enumerate(range(0, flat.numel(), CHUNK_ELEMENTS)):
                     chunk = flat[start : start + CHUNK_ELEMENTS]
+                    chunk_out = flat_out[start : start + CHUNK_ELEMENTS] if flat_out is not None else None
                     chunk_seed = _splitmix64(update.seed ^ _splitmix64(j))
-                    tasks.append((chunk, chunk_seed, update.alpha, update.shrink))
+                    tasks.append((chunk, chunk_seed, update.alpha, update.shrink, chunk_out))
             else:
                 self._add_whole_(update)
         if not tasks:
@@ -130,20 +139,23 @@ class NoiseSource:
             future.result()
 
     @torch.no_grad()  # grad mode is per thread: the pool's threads do not inherit the caller's no_grad
-    def _run_chunks(self, tasks: list[tuple[torch.Tensor, int, float, float]]) -> None:
+    def _run_chunks(self, tasks: list[tuple[torch.Tensor, int, float, float, torch.Tensor | None]]) -> None:
         """Work through chunk tasks with this thread's own generator and cache-sized buffer."""
         gen = getattr(self._local, "generator", None)
         if gen is None:
             gen = self._local.generator = torch.Generator()
             self._local.buffers = {}
         buffers: dict[torch.dtype, torch.Tensor] = self._local.buffers
-        for chunk, seed, alpha, shrink in tasks:
+        for chunk, seed, alpha, shrink, out in tasks:
             buf = buffers.get(chunk.dtype)
             if buf is None:
                 buf = buffers[chunk.dtype] = torch.empty(CHUNK_ELEMENTS, dtype=chunk.dtype)
             z = buf[: chunk.numel()]
             gen.manual_seed(seed & _SEED_MASK)
             z.normal_(generator=gen)
+            if out is not None:  # out ← shrink·chunk + alpha·z, rounded once; z's buffer holds the sum
+                out.copy_(z.mul_(alpha).add_(chunk, alpha=shrink))
+                continue
             if shrink != 1.0:
                 chunk.mul_(shrink)
             chunk.add_(z, alpha=alpha)
@@ -157,6 +169,9 @@ class NoiseSource:
             buf = self._buffers[key] = torch.empty(t.numel(), dtype=t.dtype, device=t.device)
         z = buf[: t.numel()].view(t.shape)
         z.normal_(generator=self.generator(t.device, update.seed))
+        if update.out is not None:
+            update.out.copy_(z.mul_(update.alpha).add_(t, alpha=update.shrink))
+            return
         if update.shrink != 1.0:
             t.mul_(update.shrink)
         t.add_(z, alpha=update.alpha)
