@@ -71,7 +71,7 @@ export function ComparePage() {
         <h1>{data.name}</h1>
         <StateBadge state={data.state} />
         <LiveIndicator status={live} active={active} />
-        {can.own && <DeletePoc poc={data} />}
+        <DeletePoc poc={data} />
       </div>
       <p className="meta">
         {t("compare.model")}: <strong>{data.model}</strong> · {t("compare.dataset")}:{" "}

@@ -5,6 +5,7 @@ import { api } from "../api/client";
 import { queryKeys } from "../api/keys";
 import type { PocPublic } from "../api/types";
 import { ConfirmButton } from "../accounts/ConfirmButton";
+import { usePermissions } from "../auth/permissions";
 import { forgetLinks } from "./shareLinks";
 
 /** Where the list learns which PoC was just deleted (to say so once). */
@@ -14,10 +15,11 @@ export interface DeletedState {
 
 /**
  * Deletes the PoC after saying what goes with it (its runs, their metrics, its share links), then returns
- * to the list. Owners only: the page shows it where `permissions.own` holds, the server checks the same.
+ * to the list. Owners only (`permissions.own`; the server refuses anyone else the same way).
  */
 export function DeletePoc({ poc }: { poc: PocPublic }) {
   const { t } = useTranslation();
+  const can = usePermissions();
   const queryClient = useQueryClient();
   const navigate = useNavigate();
   const remove = useMutation({
@@ -35,6 +37,7 @@ export function DeletePoc({ poc }: { poc: PocPublic }) {
       void queryClient.invalidateQueries({ queryKey: queryKeys.pocLists() });
     },
   });
+  if (!can.own) return null;
   return (
     <div className="delete-poc">
       <ConfirmButton
