@@ -196,10 +196,9 @@ try {
   // --- 3. share links: listed, found again after a reload, revoked ---------------------------------
   await page.goto(`${BASE_URL}/pocs/${partId}?lang=ja`);
   await page.getByRole("heading", { name: "この PoC の共有リンク" }).waitFor();
-  check(
-    await page.getByText("共有リンクはまだありません。").isVisible(),
-    "the PoC starts without share links",
-  );
+  await page.getByText("共有リンクはまだありません。").waitFor();
+  check(true, "the PoC starts without share links");
+
   const links = page.getByTestId("share-links");
   for (const expected of [1, 2]) {
     await page.getByRole("button", { name: "共有レポートを作成" }).click();
@@ -244,7 +243,7 @@ try {
         text.includes(tokyo.format(new Date(report.created_at))),
       `link ${report.token_prefix}: 日本語, 有効, created and valid until in Tokyo time (${expires})`,
     );
-    const url = await row.getByLabel("リンク").inputValue();
+    const url = await row.getByLabel("リンク", { exact: true }).inputValue();
     check(
       (await status(url)) === 200,
       `link ${report.token_prefix}: its address is shown again and opens the report`,
@@ -269,10 +268,12 @@ try {
   }
   const [newer, older] = reports;
   const olderRow = links.locator(`tr[data-report-id="${older.id}"]`);
-  const olderUrl = await olderRow.getByLabel("リンク").inputValue();
+  const olderUrl = await olderRow
+    .getByLabel("リンク", { exact: true })
+    .inputValue();
   const newerUrl = await links
     .locator(`tr[data-report-id="${newer.id}"]`)
-    .getByLabel("リンク")
+    .getByLabel("リンク", { exact: true })
     .inputValue();
   const revokeName = `${older.token_prefix}… で始まるリンクを無効にする`;
   await olderRow.getByRole("button", { name: revokeName }).click();
