@@ -17,13 +17,18 @@ export const SCREENSHOT_DIR =
   new URL("../../test-artifacts/screenshots/", import.meta.url).pathname;
 mkdirSync(SCREENSHOT_DIR, { recursive: true });
 
-/** Starts Chromium in a fresh profile; returns { browser, page, close }. */
-export async function openBrowser({ width = 1280, height = 800 } = {}) {
+/** Starts Chromium in a fresh profile (in ``timezoneId``'s time zone if given); returns { browser, page, close }. */
+export async function openBrowser({
+  width = 1280,
+  height = 800,
+  timezoneId = undefined,
+} = {}) {
   const profile = mkdtempSync(join(tmpdir(), "zopoc-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
     headless: true,
     viewport: { width, height },
+    timezoneId,
     args: [
       "--headless",
       "--no-sandbox",

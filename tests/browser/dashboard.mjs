@@ -378,8 +378,16 @@ try {
   await page
     .locator('tr[data-method="lozo"][data-state="running"]')
     .waitFor({ timeout: TIMEOUT });
-  await page.getByRole("button", { name: "Cancel the LOZO run" }).click();
-  await page.getByRole("button", { name: "Cancel the AdamW run" }).click();
+  // Cancelling asks first, in place.
+  for (const method of ["LOZO", "AdamW"]) {
+    await page
+      .getByRole("button", { name: `Cancel the ${method} run` })
+      .click();
+    await page
+      .getByRole("group", { name: `Cancel the ${method} run` })
+      .getByRole("button", { name: "Yes, cancel it" })
+      .click();
+  }
   await page
     .locator('tr[data-method="lozo"][data-state="cancelled"]')
     .waitFor({ timeout: 60_000 });

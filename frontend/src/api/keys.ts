@@ -25,5 +25,6 @@ export const queryKeys = {
   metricsOf: (id: string) => ["pocs", "metrics", id] as const,
   roi: (id: string, target: RoiTarget) => ["pocs", "roi", id, target] as const,
   roiOf: (id: string) => ["pocs", "roi", id] as const,
+  reports: (id: string) => ["pocs", "reports", id] as const,
   memoryEstimate: (body: object) => ["estimates", "memory", body] as const,
 };

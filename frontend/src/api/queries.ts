@@ -102,6 +102,14 @@ export const roiQuery = (id: string, target: RoiTarget) =>
       answer(api.GET("/api/pocs/{poc_id}/roi", { params: { path: { poc_id: id }, query: { target } }, signal })),
   });
 
+/** A PoC's share reports (never their links: the server keeps only a hash of each token). */
+export const reportsQuery = (id: string) =>
+  queryOptions({
+    queryKey: queryKeys.reports(id),
+    queryFn: ({ signal }) =>
+      answer(api.GET("/api/pocs/{poc_id}/reports", { params: { path: { poc_id: id } }, signal })),
+  });
+
 export const memoryEstimateQuery = (body: MemoryEstimateRequest) =>
   queryOptions({
     queryKey: queryKeys.memoryEstimate(body),

@@ -36,6 +36,8 @@ export type Fit = NonNullable<Schemas["MemoryEstimateRow"]["fit"]>;
 export type MemoryEstimateRequest = Schemas["MemoryEstimateRequest"];
 export type RoiTarget = Schemas["RoiPublic"]["target"];
 export type ReportCreate = Schemas["ReportCreate"];
+/** A PoC's report as GET /api/pocs/{id}/reports lists it (never its link). */
+export type ReportListItem = Schemas["ReportListItem"];
 
 /** A validation problem as the API reports it (row is null for file-level problems). */
 export type FieldProblem = Schemas["ProblemItem"];

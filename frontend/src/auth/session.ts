@@ -2,6 +2,7 @@ import { queryOptions, type QueryClient } from "@tanstack/react-query";
 import { ApiError, answer, api } from "../api/client";
 import { queryKeys } from "../api/keys";
 import type { Me } from "../api/types";
+import { forgetAllLinks } from "../compare/shareLinks";
 
 // "Who am I" and the roles come from the API's schema (GET /api/auth/me).
 export type { Me, Role, WorkspaceRole } from "../api/types";
@@ -40,6 +41,8 @@ function forgetAllButMe(queryClient: QueryClient) {
   // Finished changes may hold one-time secrets (a new token, an invitation link): gone as well.
   const mutations = queryClient.getMutationCache();
   for (const mutation of mutations.getAll()) if (mutation.state.status !== "pending") mutations.remove(mutation);
+  // So are the share links this browser remembers for the person who created them.
+  forgetAllLinks();
 }
 
 /** After signing in: nothing from before may show, and everyone reading "who am I" sees the new user. */

@@ -10,6 +10,7 @@ import { usePermissions } from "../auth/permissions";
 import { formatDateTime } from "../i18n/format";
 import { preloadPlotly } from "./Chart";
 import { ComparisonCharts } from "./ComparisonCharts";
+import { DeletePoc } from "./DeletePoc";
 import { RoiPanel } from "./RoiPanel";
 import { RunsTable } from "./RunsTable";
 import { SharePanel } from "./SharePanel";
@@ -70,6 +71,7 @@ export function ComparePage() {
         <h1>{data.name}</h1>
         <StateBadge state={data.state} />
         <LiveIndicator status={live} active={active} />
+        <DeletePoc poc={data} />
       </div>
       <p className="meta">
         {t("compare.model")}: <strong>{data.model}</strong> · {t("compare.dataset")}:{" "}

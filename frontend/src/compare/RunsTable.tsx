@@ -3,6 +3,7 @@ import { useTranslation } from "react-i18next";
 import { answer, api } from "../api/client";
 import { queryKeys } from "../api/keys";
 import type { PocPublic, RunPublic } from "../api/types";
+import { ConfirmButton } from "../accounts/ConfirmButton";
 import { usePermissions } from "../auth/permissions";
 import { MethodBadge } from "../components/MethodBadge";
 import { ErrorNotice } from "../components/QueryState";
@@ -38,6 +39,8 @@ export function RunsTable({ poc }: { poc: PocPublic }) {
     (run) => run.method,
   );
   const newestOf = new Map(runs.map((r) => [r.method, r.id]));
+  const attemptsOf = new Map<string, number>();
+  for (const run of runs) attemptsOf.set(run.method, (attemptsOf.get(run.method) ?? 0) + 1);
 
   return (
     <section aria-labelledby="runs-title" className="panel">
@@ -65,14 +68,29 @@ export function RunsTable({ poc }: { poc: PocPublic }) {
           {runs.map((run) => {
             const methodName = methods.label(run.method);
             const live = run.state === "queued" || run.state === "running";
+            // Asked to cancel, still running until its worker ends it (the current step finishes first).
+            const stopping = run.state === "running" && run.cancel_requested;
             const retryable = !live && newestOf.get(run.method) === run.id;
             return (
-              <tr key={run.id} data-run-id={run.id} data-method={run.method} data-state={run.state}>
+              <tr
+                key={run.id}
+                data-run-id={run.id}
+                data-method={run.method}
+                data-state={run.state}
+                data-attempt={run.attempt}
+              >
                 <th scope="row">
                   <MethodBadge method={run.method} />
+                  {(attemptsOf.get(run.method) ?? 0) > 1 && (
+                    <div className="muted small attempt">{t("compare.attempt", { n: run.attempt })}</div>
+                  )}
                 </th>
                 <td>
-                  <StateBadge state={run.state} />
+                  {stopping ? (
+                    <StateBadge state="stopping" title={t("compare.stoppingHelp")} />
+                  ) : (
+                    <StateBadge state={run.state} />
+                  )}
                   {run.error && <p className="run-error">{t("compare.runError", { error: run.error })}</p>}
                 </td>
                 <td>
@@ -90,17 +108,23 @@ export function RunsTable({ poc }: { poc: PocPublic }) {
                 </td>
                 <td className="num">{formatPercent(lang, finalAccuracy(run))}</td>
                 <td>
-                  {live && can.edit && (
-                    <button
-                      type="button"
-                      className="danger"
-                      aria-label={t("compare.cancelRun", { method: methodName })}
-                      disabled={cancel.isPending && cancel.variables === run.id}
-                      onClick={() => cancel.mutate(run.id)}
-                    >
-                      {t("compare.cancel")}
-                    </button>
-                  )}
+                  {live &&
+                    can.edit &&
+                    (stopping ? (
+                      <button type="button" className="danger" disabled>
+                        {t("state.stopping")}
+                      </button>
+                    ) : (
+                      <ConfirmButton
+                        label={t("compare.cancel")}
+                        accessibleLabel={t("compare.cancelRun", { method: methodName })}
+                        question={t("compare.cancelConfirm", { method: methodName })}
+                        confirmLabel={t("compare.cancelYes")}
+                        cancelLabel={t("compare.keepRunning")}
+                        disabled={cancel.isPending && cancel.variables === run.id}
+                        onConfirm={() => cancel.mutate(run.id)}
+                      />
+                    ))}
                   {retryable && can.edit && (
                     <button
                       type="button"

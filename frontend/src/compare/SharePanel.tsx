@@ -1,20 +1,144 @@
-import { useMutation } from "@tanstack/react-query";
-import { useState } from "react";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useEffect, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { answer, api } from "../api/client";
-import type { ReportCreate } from "../api/types";
+import { queryKeys } from "../api/keys";
+import { reportsQuery } from "../api/queries";
+import type { ReportCreate, ReportListItem } from "../api/types";
+import { ConfirmButton } from "../accounts/ConfirmButton";
+import { ErrorNotice, Loading } from "../components/QueryState";
 import { currentLanguage } from "../i18n";
-import { formatDateTime } from "../i18n/format";
+import { formatDateTimeZone } from "../i18n/format";
+import { forgetLinks, knownLinks, rememberLinks, type ShareLinks } from "./shareLinks";
 
-/** Freezes the comparison into a shareable report (link, HTML and PDF) in the current language. */
+const absolute = (path: string) => new URL(path, window.location.origin).toString();
+
+/** Copy, HTML and PDF of one link; "copied" is said on the button that did it. */
+function LinkActions({ links, prefix }: { links: ShareLinks; prefix: string | null }) {
+  const { t } = useTranslation();
+  const [copied, setCopied] = useState(false);
+  return (
+    <div className="button-row">
+      <button
+        type="button"
+        aria-label={prefix ? t("share.copyLabel", { prefix }) : undefined}
+        onClick={() => void navigator.clipboard?.writeText(absolute(links.url)).then(() => setCopied(true))}
+      >
+        {copied ? t("share.copied") : t("share.copy")}
+      </button>
+      <a
+        className="button"
+        href={links.html_url}
+        download
+        aria-label={prefix ? t("share.htmlLabel", { prefix }) : undefined}
+      >
+        {t("share.html")}
+      </a>
+      <a
+        className="button"
+        href={links.pdf_url}
+        download
+        aria-label={prefix ? t("share.pdfLabel", { prefix }) : undefined}
+      >
+        {t("share.pdf")}
+      </a>
+    </div>
+  );
+}
+
+function ReportRow({
+  report,
+  revoking,
+  onRevoke,
+}: {
+  report: ReportListItem;
+  revoking: boolean;
+  onRevoke: (id: string) => void;
+}) {
+  const { t, i18n } = useTranslation();
+  const lang = i18n.language;
+  const live = report.state === "live";
+  const links = live ? knownLinks(report.id) : null;
+  const prefix = report.token_prefix;
+  return (
+    <tr data-report-id={report.id} data-state={report.state}>
+      <th scope="row">
+        <span className="mono">{t("share.startsWith", { prefix })}</span>
+        {links ? (
+          <input
+            readOnly
+            className="share-url"
+            aria-label={t("share.linkColumn")}
+            value={absolute(links.url)}
+            onFocus={(e) => e.currentTarget.select()}
+          />
+        ) : (
+          live && <p className="muted small">{t("share.elsewhere")}</p>
+        )}
+      </th>
+      <td>{t(`share.languages.${report.language}`)}</td>
+      <td>{formatDateTimeZone(lang, report.created_at)}</td>
+      <td>{report.expires_at ? formatDateTimeZone(lang, report.expires_at) : t("share.never")}</td>
+      <td>
+        <span className={`badge report-${report.state}`} data-state={report.state}>
+          {t(`share.states.${report.state}`)}
+        </span>
+      </td>
+      <td>
+        {links && <LinkActions links={links} prefix={prefix} />}
+        {live && (
+          <ConfirmButton
+            label={t("share.revoke")}
+            accessibleLabel={t("share.revokeLabel", { prefix })}
+            question={t("share.revokeConfirm")}
+            confirmLabel={t("share.revokeYes")}
+            cancelLabel={t("share.keep")}
+            disabled={revoking}
+            onConfirm={() => onRevoke(report.id)}
+          />
+        )}
+      </td>
+    </tr>
+  );
+}
+
+/**
+ * Freezes the comparison into a shareable report (link, HTML and PDF) in the current language, and lists
+ * the PoC's report links with their language, dates and state, to copy again or revoke.
+ */
 export function SharePanel({ pocId }: { pocId: string }) {
   const { t, i18n } = useTranslation();
-  const [copied, setCopied] = useState(false);
+  const queryClient = useQueryClient();
+  const reports = useQuery(reportsQuery(pocId));
+  const refresh = () => queryClient.invalidateQueries({ queryKey: queryKeys.reports(pocId) });
   const create = useMutation({
     mutationFn: (body: ReportCreate) =>
       answer(api.POST("/api/pocs/{poc_id}/reports", { params: { path: { poc_id: pocId } }, body })),
+    onSuccess: (links) => {
+      rememberLinks(links.id, links);
+      return refresh();
+    },
   });
-  const absolute = (path: string) => new URL(path, window.location.origin).toString();
+  const revoke = useMutation({
+    // 204 without a body; a refusal arrives as ApiError from the client's middleware
+    mutationFn: async (reportId: string) => {
+      await api.DELETE("/api/pocs/{poc_id}/reports/{report_ref}", {
+        params: { path: { poc_id: pocId, report_ref: reportId } },
+      });
+    },
+    onSuccess: (_, reportId) => {
+      forgetLinks([reportId]);
+      return refresh();
+    },
+  });
+
+  // Links that no longer work (revoked elsewhere, expired) are not kept in this browser.
+  useEffect(() => {
+    if (reports.data) forgetLinks(reports.data.data.filter((r) => r.state !== "live").map((r) => r.id));
+  }, [reports.data]);
+
+  const created = create.data;
+  const createdStillLive = created && reports.data?.data.some((r) => r.id === created.id && r.state === "live");
 
   return (
     <section className="panel" aria-labelledby="share-title">
@@ -33,30 +157,56 @@ export function SharePanel({ pocId }: { pocId: string }) {
           {t("share.failed", { message: create.error.message })}
         </p>
       )}
-      {create.data && (
+      {created && createdStillLive !== false && (
         <div className="share-result" data-testid="share-result">
           <label className="field">
             <span>
-              {create.data.expires_at
-                ? t("share.link", { date: formatDateTime(i18n.language, create.data.expires_at) })
+              {created.expires_at
+                ? t("share.link", { date: formatDateTimeZone(i18n.language, created.expires_at) })
                 : t("share.linkNoExpiry")}
             </span>
-            <input readOnly value={absolute(create.data.url)} onFocus={(e) => e.currentTarget.select()} />
+            <input readOnly value={absolute(created.url)} onFocus={(e) => e.currentTarget.select()} />
           </label>
-          <div className="button-row">
-            <button
-              type="button"
-              onClick={() => void navigator.clipboard?.writeText(absolute(create.data.url)).then(() => setCopied(true))}
-            >
-              {copied ? t("share.copied") : t("share.copy")}
-            </button>
-            <a className="button" href={create.data.html_url} download>
-              {t("share.html")}
-            </a>
-            <a className="button" href={create.data.pdf_url} download>
-              {t("share.pdf")}
-            </a>
-          </div>
+          <LinkActions links={created} prefix={null} />
+        </div>
+      )}
+
+      <h3 id="share-list-title">{t("share.listTitle")}</h3>
+      {revoke.isError && (
+        <p role="alert" className="notice notice-error">
+          {t("share.revokeFailed", { message: revoke.error.message })}
+        </p>
+      )}
+      {reports.isPending ? (
+        <Loading />
+      ) : reports.isError ? (
+        <ErrorNotice error={reports.error} onRetry={() => void reports.refetch()} />
+      ) : reports.data.data.length === 0 ? (
+        <p className="empty">{t("share.listEmpty")}</p>
+      ) : (
+        <div className="table-scroll">
+          <table className="share-table" aria-labelledby="share-list-title" data-testid="share-links">
+            <thead>
+              <tr>
+                <th scope="col">{t("share.linkColumn")}</th>
+                <th scope="col">{t("share.reportLanguage")}</th>
+                <th scope="col">{t("share.created")}</th>
+                <th scope="col">{t("share.expires")}</th>
+                <th scope="col">{t("share.state")}</th>
+                <th scope="col">{t("share.actions")}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {reports.data.data.map((report) => (
+                <ReportRow
+                  key={report.id}
+                  report={report}
+                  revoking={revoke.isPending && revoke.variables === report.id}
+                  onRevoke={(id) => revoke.mutate(id)}
+                />
+              ))}
+            </tbody>
+          </table>
         </div>
       )}
     </section>

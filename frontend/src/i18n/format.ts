@@ -50,6 +50,27 @@ export function formatDateTime(lang: string, iso: string | null | undefined): st
   return (f as Intl.DateTimeFormat).format(date);
 }
 
+/** A date and time in the reader's time zone, naming the zone ("Dec 16, 2026, 6:00 PM GMT+9" / "2026年12月16日 18:00 JST"). */
+export function formatDateTimeZone(lang: string, iso: string | null | undefined): string {
+  if (!iso) return "—";
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return "—";
+  const key = `dz|${lang}`;
+  let f = cache.get(key);
+  if (!f) {
+    f = new Intl.DateTimeFormat(lang, {
+      year: "numeric",
+      month: "short",
+      day: "numeric",
+      hour: "numeric",
+      minute: "2-digit",
+      timeZoneName: "short",
+    });
+    cache.set(key, f);
+  }
+  return (f as Intl.DateTimeFormat).format(date);
+}
+
 /** Large counts in the reader's short form: "22.7M" in English, "2271万" in Japanese. */
 export function formatCompact(lang: string, value: number | null | undefined): string {
   if (value == null || !Number.isFinite(value)) return "—";

@@ -1,10 +1,11 @@
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useDeferredValue } from "react";
 import { useTranslation } from "react-i18next";
-import { Link, useSearchParams } from "react-router-dom";
+import { Link, useLocation, useSearchParams } from "react-router-dom";
 import { pocsQuery } from "../api/queries";
 import { usePermissions } from "../auth/permissions";
-import type { PocState } from "../api/types";
+import type { PocPublic, PocState, RunPublic } from "../api/types";
+import type { DeletedState } from "../compare/DeletePoc";
 import { useMethods } from "../methods/useMethods";
 import { MethodBadge } from "../components/MethodBadge";
 import { ErrorNotice, Loading } from "../components/QueryState";
@@ -24,11 +25,60 @@ const STATE_ORDER: Record<PocState, number> = {
 const STATES = (Object.keys(STATE_ORDER) as PocState[]).sort((a, b) => STATE_ORDER[a] - STATE_ORDER[b]);
 const isState = (value: string): value is PocState => Object.hasOwn(STATE_ORDER, value);
 
+/**
+ * The newest attempt of each method (a retry replaces the run it retries), as the server derives the
+ * PoC's state from them (backend/states.py): a failed first try that was retried and finished is finished.
+ */
+export function latestRuns(runs: RunPublic[]): RunPublic[] {
+  const newest = new Map<string, RunPublic>();
+  const ordered = [...runs].sort((a, b) => a.created_at.localeCompare(b.created_at) || a.attempt - b.attempt);
+  for (const run of ordered) newest.set(run.method, run);
+  return [...newest.values()];
+}
+
+/** "2 of 3 runs finished, 1 cancelled": how the PoC's runs ended or stand, by count, never a bare percentage. */
+function RunsSummary({ poc }: { poc: PocPublic }) {
+  const { t, i18n } = useTranslation();
+  const lang = i18n.language;
+  const runs = latestRuns(poc.runs);
+  if (runs.length === 0) return <span className="muted">{t("list.noRuns")}</span>;
+  const count = (state: RunPublic["state"]) => runs.filter((r) => r.state === state).length;
+  const parts = [t("list.runsFinished", { count: runs.length, done: count("succeeded") })];
+  const others = [
+    ["list.runsFailed", count("failed")],
+    ["list.runsCancelled", count("cancelled")],
+    ["list.runsRunning", count("running")],
+    ["list.runsQueued", count("queued")],
+  ] as const;
+  for (const [key, n] of others) if (n > 0) parts.push(t(key, { count: n }));
+  const active = runs.some((r) => r.state === "running" || r.state === "queued");
+  // While runs train, the bar says how far training has come (the ended runs count as done).
+  const trained = runs.reduce(
+    (sum, r) => sum + (r.state === "running" || r.state === "queued" ? (r.progress ?? 0) : 1),
+    0,
+  );
+  return (
+    <>
+      <span className="runs-summary" data-testid="runs-summary">
+        {parts.join(t("list.runsSeparator"))}
+      </span>
+      {active && (
+        <>
+          <progress max={1} value={trained / runs.length} aria-label={t("list.trainingProgress", { name: poc.name })} />{" "}
+          {formatPercent(lang, trained / runs.length, 0)}
+        </>
+      )}
+    </>
+  );
+}
+
 /** All PoCs with their state, progress and methods; filters live in the URL so a view can be shared. */
 export function PocListPage() {
   const { t, i18n } = useTranslation();
   const lang = i18n.language;
   const can = usePermissions();
+  const location = useLocation();
+  const deleted = (location.state as DeletedState | null)?.deleted;
   const [params, setParams] = useSearchParams();
   const q = params.get("q") ?? "";
   const stateParam = params.get("state") ?? "";
@@ -59,6 +109,11 @@ export function PocListPage() {
           </Link>
         )}
       </div>
+      {deleted && (
+        <p role="status" className="notice notice-ok">
+          {t("list.deleted", { name: deleted })}
+        </p>
+      )}
       <div className="filters" role="search">
         <label className="field">
           <span>{t("list.search")}</span>
@@ -114,9 +169,6 @@ export function PocListPage() {
             </thead>
             <tbody>
               {pocs.data.data.map((poc) => {
-                const progress = poc.runs.length
-                  ? poc.runs.reduce((sum, r) => sum + (r.progress ?? 0), 0) / poc.runs.length
-                  : 0;
                 const methods = methodCatalogue.sortBy([...new Set(poc.runs.map((r) => r.method))], (m) => m);
                 return (
                   <tr key={poc.id} data-poc-id={poc.id}>
@@ -130,8 +182,7 @@ export function PocListPage() {
                       <StateBadge state={poc.state} />
                     </td>
                     <td>
-                      <progress max={1} value={progress} aria-label={`${poc.name} ${t("list.progress")}`} />{" "}
-                      {formatPercent(lang, progress, 0)}
+                      <RunsSummary poc={poc} />
                     </td>
                     <td>
                       <span className="badge-row">
