@@ -34,11 +34,17 @@ def content_free_examples(pair: bool) -> list:
 @torch.inference_mode()
 def mean_class_probabilities(loaded: LoadedModel, examples: list, batch_size: int = 32) -> torch.Tensor:
     """p̄: the mean over `examples` of the softmax of the uncalibrated class scores (float32, on CPU)."""
-    total = None
+    model = loaded.model
+    if not is_prompt_based(model):
+        raise TypeError(f"{loaded.name} is not read through a prompt: it has no class scores to calibrate")
+    if not examples:
+        raise ValueError("calibration needs at least one example")
+    total: torch.Tensor | None = None
     for start in range(0, len(examples), batch_size):
         enc = loaded.encode(examples[start : start + batch_size])
-        probs = torch.softmax(loaded.model.scores(**enc).float(), dim=-1).sum(0).cpu()
+        probs = torch.softmax(model.scores(**enc).float(), dim=-1).sum(0).cpu()
         total = probs if total is None else total + probs
+    assert total is not None
     return total / len(examples)
 
 

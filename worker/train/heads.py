@@ -11,12 +11,18 @@ import math
 import torch
 
 from common.methods import get_method
-from worker.train.models import LoadedModel
+from worker.train.models import EncoderClassifier, LoadedModel
 
 HEAD_INITS = ("prototype", "label_words", "random")
 # Measured on MiniLM (ZO-SPEC.md and centroid_head): unit prototypes scaled by 2 on the unnormalised pooled
 # features (norm ≈ 5) leave a training loss of ~0.25 to learn from; a scale of 10+ leaves almost none.
 PROTOTYPE_SCALE = 2.0
+
+
+def _encoder_of(loaded: LoadedModel) -> EncoderClassifier:
+    if not isinstance(loaded.model, EncoderClassifier):
+        raise TypeError(f"{loaded.name} is read through a prompt: it has no pooled features or linear head")
+    return loaded.model
 
 
 @torch.inference_mode()
@@ -25,7 +31,7 @@ def pooled_features(loaded: LoadedModel, texts: list[str], batch_size: int = 32)
     out = []
     for start in range(0, len(texts), batch_size):
         enc = loaded.encode(texts[start : start + batch_size])
-        out.append(loaded.model.pooled(**enc).float().cpu())
+        out.append(_encoder_of(loaded).pooled(**enc).float().cpu())
     return torch.cat(out)
 
 
@@ -54,12 +60,12 @@ def init_head(
     - "prototype": unit class centroids of the training examples' pooled features (see centroid_head),
     - "label_words": centroids replaced by the pooled features of the label words themselves (zero-shot),
     - "random": a freshly drawn head from `seed` (for reference: about chance at step 0).
-    Decoders are prompt-based: their "head" is the LM head read at the label words, so they always report
+    Prompt-based models (decoders, masked LMs) read their LM head at the label words: they always report
     "label_words" and nothing is changed.
     """
     if mode not in HEAD_INITS:
         raise ValueError(f"unknown head_init {mode!r}; choose one of {HEAD_INITS}")
-    if loaded.kind == "decoder":
+    if not isinstance(loaded.model, EncoderClassifier):
         return "label_words"
     head = loaded.model.head
     n_classes = head.weight.shape[0]

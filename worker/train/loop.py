@@ -373,7 +373,7 @@ def _train(
         forward_passes += 2 if spec.zeroth_order else 1
         backward_passes += 0 if spec.zeroth_order else 1
         values = {"train/loss": loss, "train/lr": lr, **record.sample()}
-        if spec.zeroth_order:
+        if isinstance(opt, ZOOptimizer):
             values["zo/projected_grad"] = opt.last_projected_grad
         s_per_step = train_time / step
         eta = eta_s(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import Any
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,11 +71,13 @@ class EncoderClassifier(nn.Module):
     """Encoder + mean pooling over real tokens + linear head."""
 
     kind = "encoder"
+    encoder: Any  # a transformers encoder (its config and outputs are typed loosely by transformers)
+    head: nn.Linear
 
     def __init__(self, encoder: nn.Module, n_classes: int):
         super().__init__()
         self.encoder = encoder
-        hidden = encoder.config.hidden_size
+        hidden = self.encoder.config.hidden_size
         self.head = nn.Linear(hidden, n_classes)
 
     def pooled(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
@@ -87,12 +90,16 @@ class EncoderClassifier(nn.Module):
         return self.head(pooled.to(self.head.weight.dtype))
 
 
+# The three ways the product reads a model as a classifier.
+Classifier = EncoderClassifier | PromptClassifier | MaskedPromptClassifier
+
+
 @dataclass
 class LoadedModel:
     """A classifier with what the loop needs to feed it."""
 
-    model: nn.Module
-    tokenizer: object
+    model: Classifier
+    tokenizer: Any  # a transformers tokenizer
     name: str
     kind: str  # "encoder" | "decoder"
     device: torch.device
@@ -243,7 +250,7 @@ def load_model(
                 encoder = AutoModel.from_pretrained(
                     minilm_path(), local_files_only=True, add_pooling_layer=False, dtype=torch_dtype
                 )
-                model: nn.Module = EncoderClassifier(encoder, n_classes)
+                model: Classifier = EncoderClassifier(encoder, n_classes)
                 kind = "encoder"
             elif name == "tiny-bert":
                 encoder = AutoModel.from_config(

@@ -19,6 +19,7 @@ Scores are computed in float32 whatever the model's dtype.
 from __future__ import annotations
 
 import inspect
+from typing import Any, TypeGuard
 
 import torch
 from torch import nn
@@ -171,6 +172,11 @@ class PromptClassifier(nn.Module):
 
     kind = "decoder"
     scoring = "next_token"
+    # Buffers, and the transformers causal LM (whose methods transformers types loosely).
+    lm: Any
+    label_tokens: torch.Tensor
+    label_lengths: torch.Tensor
+    class_bias: torch.Tensor
 
     def __init__(self, lm: nn.Module, label_tokens: list):
         super().__init__()
@@ -227,6 +233,10 @@ class PromptClassifier(nn.Module):
         batch = attention_mask.shape[0]
         device = attention_mask.device
         cache = getattr(out, "cache", None) or getattr(out, "past_key_values", None)
+        if cache is None:
+            raise RuntimeError(
+                "the decoder returned no key-value cache: label words of several tokens need one"
+            )
         cache.batch_repeat_interleave(n_classes)  # row b*C + c: example b continued by class c
         feed = self.label_tokens[:, :-1].to(device).repeat(batch, 1)
         targets = self.label_tokens[:, 1:].to(device).repeat(batch, 1)
@@ -255,6 +265,9 @@ class MaskedPromptClassifier(nn.Module):
 
     kind = "encoder"
     scoring = "mask"
+    mlm: Any  # a transformers masked LM
+    label_token_ids: torch.Tensor  # buffers
+    class_bias: torch.Tensor
 
     def __init__(self, mlm: nn.Module, label_tokens: list[list[int]], mask_token_id: int):
         super().__init__()
@@ -286,5 +299,5 @@ class MaskedPromptClassifier(nn.Module):
         return scores + self.class_bias.to(scores.device).float()
 
 
-def is_prompt_based(model: nn.Module) -> bool:
+def is_prompt_based(model: nn.Module) -> TypeGuard[PromptClassifier | MaskedPromptClassifier]:
     return isinstance(model, (PromptClassifier, MaskedPromptClassifier))

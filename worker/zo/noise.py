@@ -181,4 +181,4 @@ class NoiseSource:
         return {"workers": self.workers}
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(state["workers"])
+        NoiseSource.__init__(self, state["workers"])
