@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import emit, format_table  # noqa: E402
 
 METHODS = ("lozo", "lozo_m", "mezo", "adamw")
-PRESETS = {  # name: (ks, seeds, forward passes)
+PRESETS: dict[str, tuple[tuple[int, ...], tuple[int, ...], int]] = {  # name: (ks, seeds, forward passes)
     "quick": ((16, 512), (0,), 40),
     "default": ((16, 512), (0, 1, 2), 200),
     "long": ((16, 512), (0, 1, 2, 3, 4), 2000),

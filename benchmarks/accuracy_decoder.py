@@ -34,6 +34,7 @@ import statistics
 import sys
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -82,13 +83,17 @@ def load_average() -> float:
     return round(os.getloadavg()[0], 2)
 
 
+if TYPE_CHECKING:  # imported where used: the module loads without torch
+    from worker.train.loop import Prepared
+
+
 @dataclass
 class Start:
     """One (k, seed): the prepared model with its calibrated start, and its accuracies at step 0."""
 
     k: int
     seed: int
-    prep: object
+    prep: Prepared
     state: dict
     dev_bits: list[int]
     acc_start: float
@@ -117,6 +122,8 @@ def build_start(k: int, seed: int, args) -> Start:
         eval_size=args.eval_size,
     )
     prep = prepare(spec)
+    if prep.prompt is None:  # the decoder is always read through a prompt
+        raise RuntimeError(f"{MODEL} was not set up as a prompt-based classifier")
     state = {name: t.detach().clone() for name, t in prep.loaded.model.state_dict().items()}
     task = prep.task
     _, acc, bits = evaluate(prep.loaded, task.eval_texts, task.eval_labels, 64)
@@ -159,7 +166,7 @@ def _train(
     steps = forward_passes // 2 if spec.zeroth_order else forward_passes
     batches = iter_batches(len(task.train_texts), batch_size, start.seed)
     losses, train_s, diverged = [], 0.0, False
-    best = {"step": 0, "val_acc": start.val_acc, "state": None}
+    best: dict[str, Any] = {"step": 0, "val_acc": start.val_acc, "state": None}
     curve = [{"step": 0, "forward_passes": 0, "val_acc": start.val_acc, "val_loss": start.val_loss}]
     for step in range(1, steps + 1):
         enc, y = _batch(loaded, task, next(batches))
@@ -206,7 +213,7 @@ def probe_lr(start: Start, method: str, probe_fp: int, batch_size: int) -> dict:
     from worker.train.loop import evaluate
 
     base = default_lr(method, start.prep.loaded.n_trainable)
-    tried = {}
+    tried: dict[str, dict[str, Any]] = {}
     for factor in LR_FACTORS:
         lr = float(f"{base * factor:.2g}")
         t0 = time.perf_counter()
@@ -221,7 +228,7 @@ def probe_lr(start: Start, method: str, probe_fp: int, batch_size: int) -> dict:
         }
         print(f"  probe {method} lr {lr:g}: val loss {val_loss:.4f}, val acc {val_acc:.4f}", file=sys.stderr)
     finite = {float(k): v["val_loss"] for k, v in tried.items() if v["val_loss"] is not None}
-    lr = min(finite, key=finite.get) if finite else base
+    lr = min(finite, key=lambda candidate: finite[candidate]) if finite else base
     return {
         "probe": True,
         "method": method,
@@ -456,7 +463,8 @@ def main(argv: list[str] | None = None) -> int:
     if sst2_dir() is None:
         print("SST-2 not found (../shared/data/sst2 or ZOPOC_SST2_DIR): nothing to measure", file=sys.stderr)
         return 1
-    if not builtin(MODEL).installed():
+    model = builtin(MODEL)
+    if model is None or not model.installed():
         print(f"{MODEL} is not set up: run scripts/setup.sh", file=sys.stderr)
         return 1
     ks = [int(x) for x in args.ks.split(",")]

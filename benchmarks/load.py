@@ -30,12 +30,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx  # noqa: E402
-
-from benchmarks._common import emit  # noqa: E402
+from _common import emit  # noqa: E402  (also puts the repository on sys.path)
 
 READS = ("list", "poc", "chart")
 # One TLS context for every simulated browser: httpx would build one per client (loading the CA bundle,

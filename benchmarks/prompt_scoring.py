@@ -60,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     from common.prompts import Prompt, default_template
     from worker.train.data import build_task
     from worker.train.models import load_model
+    from worker.train.prompting import PromptClassifier
 
     torch.set_num_threads(args.threads)
     texts = build_task("sst2", k_shot=16, seed=0).eval_texts[:16]
@@ -74,22 +75,22 @@ def main(argv: list[str] | None = None) -> int:
         device="cpu",
         prompt=Prompt("sentiment", "en", template, ["very bad", "really quite good"]),
     )
-    lm, encoder = many.model.lm, many.prompt_encoder
-    tokens = [len(t) for t in many.prompt.label_tokens]
+    assert isinstance(many.model, PromptClassifier) and many.prompt is not None
+    model, label_tokens = many.model, many.prompt.label_tokens
+    lm, encoder = model.lm, many.prompt_encoder
+    tokens = [len(t) for t in label_tokens]
     ways = {
         "one-token words (label rows only)": lambda: one.model(**one.encode(texts)),
         "several tokens, prompt cache": lambda: many.model(**many.encode(texts)),
-        "several tokens, prompt + word per class": lambda: plain_scores(
-            lm, encoder, texts, many.prompt.label_tokens
-        ),
+        "several tokens, prompt + word per class": lambda: plain_scores(lm, encoder, texts, label_tokens),
     }
     with torch.inference_mode():
         cached, plain = (
-            many.model.scores(**many.encode(texts)),
-            plain_scores(lm, encoder, texts, many.prompt.label_tokens),
+            model.scores(**many.encode(texts)),
+            plain_scores(lm, encoder, texts, label_tokens),
         )
         assert torch.allclose(cached, plain, atol=1e-3), (cached, plain)
-        times = {name: [] for name in ways}
+        times: dict[str, list[float]] = {name: [] for name in ways}
         for fn in ways.values():
             fn()  # warm-up
         for _ in range(args.repeats):

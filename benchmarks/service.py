@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 from unittest import mock
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -162,7 +163,7 @@ def main() -> None:
             settings.redis_url = None
             engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
             run = seed_run(sessionmaker(engine, expire_on_commit=False), settings.admin_email)
-            result = {"database": "postgresql", "cpu_count": os.cpu_count()}
+            result: dict[str, Any] = {"database": "postgresql", "cpu_count": os.cpu_count()}
             result |= ingest(settings, run, args.points)
             with engine.connect() as connection:
                 connection.execute(sa.text("ANALYZE"))

@@ -23,6 +23,7 @@ that all of them are resident in every process (``_common.make_weights_resident`
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import os
 import sys
@@ -232,7 +233,7 @@ def noise_bench(n: int, threads: int, repeats: int = 5) -> list[dict]:
     for workers in sorted({1, threads}):
         noise = NoiseSource(workers=workers)
         label = f"worker.zo NoiseSource: 32K chunks fused with add_, {workers} thread(s)"
-        sources[label] = lambda noise=noise: noise.add_gaussian_([GaussianAdd(target, 7, 1e-3)])
+        sources[label] = functools.partial(noise.add_gaussian_, [GaussianAdd(target, 7, 1e-3)])
 
     rows = []
     for label, fn in sources.items():

@@ -48,7 +48,9 @@ def launch(
 def run_row(stack: Stack, run_id: str) -> Run:
     """The run as the database has it (the truth, also while the API is unreachable)."""
     with stack.session() as session:
-        return session.get(Run, run_id)
+        run = session.get(Run, run_id)
+        assert run is not None, f"run {run_id} is not in the database"
+        return run
 
 
 def wait_for(stack: Stack, run_id: str, until, timeout_s: float = 180, what: str = "") -> Run:

@@ -225,7 +225,7 @@ class Stack:
                 token = http.post(
                     "/api/auth/tokens",
                     json={"name": "live stack"},
-                    headers={"X-CSRF-Token": http.cookies.get("zopoc_csrf", "")},
+                    headers={"X-CSRF-Token": http.cookies.get("zopoc_csrf") or ""},
                 )
                 token.raise_for_status()
                 self._auth_headers = {"Authorization": f"Bearer {token.json()['token']}"}
@@ -288,11 +288,11 @@ class Stack:
             start_new_session=True,
         )
 
+        api = self.api
+
         def healthy() -> bool:
-            if self.api.poll() is not None:
-                raise RuntimeError(
-                    f"the API server exited ({self.api.returncode}):\n{log.read_text()[-4000:]}"
-                )
+            if api.poll() is not None:
+                raise RuntimeError(f"the API server exited ({api.returncode}):\n{log.read_text()[-4000:]}")
             try:
                 return httpx.get(f"{self.base_url}/api/health", timeout=1).status_code == 200
             except httpx.HTTPError:
@@ -465,7 +465,7 @@ def live_stack(
 try:
     import pytest
 except ImportError:  # pragma: no cover - pytest is always there when tests run
-    pytest = None
+    pytest = None  # type: ignore[assignment]  # the benchmarks use the stack without pytest
 
 if pytest is not None:
 
