@@ -31,6 +31,7 @@ from typing import Any
 from celery import Celery
 from kombu import Queue
 
+from backend.broker_fs import TRANSPORT_PATH
 from backend.core.config import Settings, get_settings
 
 DEVICE_KINDS = ("cpu", "gpu")
@@ -64,6 +65,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     return dict(
         broker_url=settings.broker_url,
         broker_transport_options=_transport_options(settings),
+        # filesystem://: kombu's transport with atomic message writes (backend/broker_fs.py)
+        broker_transport=TRANSPORT_PATH if settings.broker_url.startswith("filesystem") else None,
         broker_connection_retry_on_startup=True,
         result_backend=None,
         task_ignore_result=True,
