@@ -97,6 +97,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/prompts/preview"): R("viewer"),  # reads a dataset of the active workspace (or a built-in)
     ("GET", "/api/gpus"): R("user"),
     ("GET", "/api/workers"): R("user"),
+    ("GET", "/api/estimates/models"): R("user"),
     ("POST", "/api/estimates/memory"): R("user"),
     # datasets (built-in ones: every signed-in user; uploads: their workspace)
     ("GET", "/api/datasets"): R("viewer"),

@@ -28,6 +28,20 @@ class GpusPublic(BaseModel):
     count: int
 
 
+class KnownModelPublic(BaseModel):
+    id: str = Field(description="Hugging Face id; pass it as `model` to POST /api/estimates/memory")
+    name: str
+    family: str
+    languages: list[str] = Field(description="languages the model is known to read and write well")
+    n_params: int = Field(description="parameters, counted from the shipped configuration")
+    kind: str
+
+
+class KnownModelsPublic(BaseModel):
+    data: list[KnownModelPublic]
+    count: int
+
+
 class MemoryEstimateRequest(BaseModel):
     model: str = Field("minilm", max_length=500)
     methods: list[str] = Field(

@@ -169,6 +169,38 @@ def _cached_hub_config(repo_id: str) -> Path | None:
     return Path(cached) if isinstance(cached, str) else None
 
 
+@dataclass(frozen=True)
+class KnownModel:
+    """A model whose shape ships with the product (known_models.json): forecast offline, never downloaded."""
+
+    id: str
+    name: str
+    family: str
+    languages: tuple[str, ...]
+    published_n_params: int | None
+    config: dict
+
+
+KNOWN_MODELS_FILE = Path(__file__).with_name("known_models.json")
+
+
+@functools.cache
+def known_models() -> dict[str, KnownModel]:
+    """The shipped catalogue of model shapes, by lower-case Hugging Face id."""
+    entries = json.loads(KNOWN_MODELS_FILE.read_text(encoding="utf-8"))["models"]
+    return {
+        entry["id"].lower(): KnownModel(
+            id=entry["id"],
+            name=entry["name"],
+            family=entry["family"],
+            languages=tuple(entry["languages"]),
+            published_n_params=entry["published_n_params"],
+            config=entry["config"],
+        )
+        for entry in entries
+    }
+
+
 def model_config(model: str) -> tuple[str, dict]:
     """The display name and the config.json values of ``model`` (see the module docstring for the names).
 
@@ -194,12 +226,15 @@ def model_config(model: str) -> tuple[str, dict]:
     path = Path(model)
     if path.is_absolute() and (path / "config.json").is_file():
         return path.name, _read_config_file(path / "config.json", model)
+    known = known_models().get(key)
+    if known is not None:  # before the cache: the same answer on every machine, online or not
+        return known.name, dict(known.config)
     cached = None if path.is_absolute() else _cached_hub_config(model)
     if cached is not None and cached.is_file():
         return model, _read_config_file(cached, model)
     raise UnknownModel(
-        f"unknown model {model!r}: not built in, not a local folder with config.json, "
-        f"and not in the local Hugging Face cache"
+        f"unknown model {model!r}: not built in, not among the {len(known_models())} models whose shapes "
+        f"ship with zopoc, not a local folder with config.json, and not in the local Hugging Face cache"
     )
 
 
@@ -258,6 +293,14 @@ class _Count:
         self.n_params += copies * size
         self.largest = max(self.largest, size)
         self.vectors += copies * size
+
+    def stacked(self, stack: int, rows: int, cols: int, copies: int = 1) -> None:
+        """``copies`` parameters of shape (stack, rows, cols), as transformers keeps a layer's experts; the
+        optimizers treat such a tensor as a (stack, rows·cols) matrix."""
+        self.n_params += copies * stack * rows * cols
+        self.largest = max(self.largest, stack * rows * cols)
+        self.rows += copies * stack
+        self.cols += copies * rows * cols
 
     def linear(self, n_in: int, n_out: int, bias: bool, copies: int = 1) -> None:
         self.matrix(n_out, n_in, copies)
@@ -336,6 +379,8 @@ class _LlamaStyle:
     mlp_bias_key: str | None = None  # the config key that puts biases on the MLP, if the model has one
     norms_per_layer: int = 2
     head_norms: bool = False  # RMSNorm over head_dim on queries and keys
+    fused_projections: bool = False  # one qkv_proj and one gate_up_proj matrix (Phi-3) instead of five
+    experts_key: str | None = None  # mixture of experts (Mixtral): the config key giving the expert count
 
 
 def _llama_defaults(**changes) -> dict:
@@ -358,6 +403,16 @@ _LLAMA_STYLES = {
     "llama": _LlamaStyle(_llama_defaults(), mlp_bias_key="mlp_bias"),
     "mistral": _LlamaStyle(
         _llama_defaults(intermediate_size=14336, num_key_value_heads=8), fixed_attention_bias=(False, False)
+    ),
+    "mixtral": _LlamaStyle(
+        _llama_defaults(intermediate_size=14336, num_key_value_heads=8, num_local_experts=8),
+        fixed_attention_bias=(False, False),
+        experts_key="num_local_experts",
+    ),
+    "phi3": _LlamaStyle(
+        _llama_defaults(vocab_size=32064, hidden_size=3072, intermediate_size=8192),
+        fixed_attention_bias=(False, False),
+        fused_projections=True,
     ),
     "qwen2": _LlamaStyle(
         _llama_defaults(vocab_size=151936, intermediate_size=22016, num_key_value_heads=32),
@@ -442,13 +497,25 @@ def _llama(style: _LlamaStyle, c: _Config, count: _Count) -> _Dims:
         qkv_bias, out_bias = style.fixed_attention_bias
     mlp_bias = c.flag(style.mlp_bias_key) if style.mlp_bias_key else False
     count.matrix(vocab, hidden)
-    count.linear(hidden, heads * head_dim, qkv_bias, copies=layers)
-    count.linear(hidden, kv_heads * head_dim, qkv_bias, copies=2 * layers)
+    if style.fused_projections:
+        count.linear(hidden, (heads + 2 * kv_heads) * head_dim, qkv_bias, copies=layers)
+    else:
+        count.linear(hidden, heads * head_dim, qkv_bias, copies=layers)
+        count.linear(hidden, kv_heads * head_dim, qkv_bias, copies=2 * layers)
     count.linear(heads * head_dim, hidden, out_bias, copies=layers)
     if style.head_norms:
         count.vector(head_dim, copies=2 * layers)
-    count.linear(hidden, inner, mlp_bias, copies=2 * layers)
-    count.linear(inner, hidden, mlp_bias, copies=layers)
+    if style.experts_key:
+        experts = c.size(style.experts_key)
+        count.linear(hidden, experts, bias=False, copies=layers)  # the router
+        count.stacked(experts, 2 * inner, hidden, copies=layers)  # gate and up projections of every expert
+        count.stacked(experts, hidden, inner, copies=layers)  # down projections
+    elif style.fused_projections:
+        count.linear(hidden, 2 * inner, mlp_bias, copies=layers)
+        count.linear(inner, hidden, mlp_bias, copies=layers)
+    else:
+        count.linear(hidden, inner, mlp_bias, copies=2 * layers)
+        count.linear(inner, hidden, mlp_bias, copies=layers)
     count.vector(hidden, copies=style.norms_per_layer * layers + 1)
     if not _tied(c):
         count.matrix(vocab, hidden)

@@ -218,3 +218,21 @@ def test_runs_answer_with_their_memory_kind(client, sessions, workspace_id):
     assert adamw["memory_metric"] == "memory/cuda_peak_allocated_mb"
     assert adamw["memory_added_mb"] == pytest.approx(120.0)
     assert client.get(f"/api/runs/{adamw['id']}").json()["memory_added_mb"] == pytest.approx(120.0)
+
+
+def test_known_models_are_listed_and_forecast_without_a_download(client, monkeypatch):
+    from backend.estimates import shapes
+
+    monkeypatch.setattr(shapes, "_cached_hub_config", lambda repo_id: None)
+    shapes.model_shape.cache_clear()
+    listed = client.get("/api/estimates/models").json()
+    assert listed["count"] == len(listed["data"]) == len(shapes.known_models())
+    swallow = next(m for m in listed["data"] if m["id"] == "tokyotech-llm/Swallow-7b-hf")
+    assert swallow["family"] == "Swallow" and "ja" in swallow["languages"] and swallow["kind"] == "decoder"
+    body = {"model": "meta-llama/Llama-2-7b-hf", "methods": ["lozo", "adamw"], "dtype": "bfloat16"}
+    answer = client.post("/api/estimates/memory", json=body)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["model"]["n_params"] == 6_738_415_616
+    refused = client.post("/api/estimates/memory", json=body | {"model": "someone/not-a-model-7b"})
+    assert refused.status_code == 422
+    assert "local Hugging Face cache" in refused.text

@@ -77,6 +77,27 @@ EXTRA_CONFIGS = {
         "attention_bias": True,  # Mistral has no attention biases whatever the config says
     },
     "mistral-defaults": {"model_type": "mistral", "num_hidden_layers": 1},
+    "mixtral-experts": {
+        "model_type": "mixtral",
+        "hidden_size": 32,
+        "intermediate_size": 48,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+        "vocab_size": 50,
+        "num_local_experts": 3,
+    },
+    "phi3-fused": {
+        "model_type": "phi3",
+        "hidden_size": 32,
+        "intermediate_size": 48,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+        "vocab_size": 70,
+        "pad_token_id": 0,
+        "eos_token_id": 1,
+    },
     "qwen2-gqa": {
         "model_type": "qwen2",
         "hidden_size": 56,

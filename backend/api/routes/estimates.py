@@ -1,6 +1,7 @@
 """Estimates API: the GPU catalogue, pre-launch memory forecasts and fit, a PoC's ROI.
 
 - ``GET /api/gpus``                       the catalogue (prices are settings: ``ZOPOC_GPU_CATALOG``)
+- ``GET /api/estimates/models``           models whose shapes ship with the product (forecast offline)
 - ``POST /api/estimates/memory``          bytes per term per method, calibration, fit on a chosen GPU
 - ``GET /api/pocs/{id}/roi?target=…``     per method: GPU, cost, memory saved, accuracy, verdict
 """
@@ -18,6 +19,7 @@ from backend.errors import Invalid, Problem
 from backend.estimates import gpus, memory, records, roi, shapes
 from backend.estimates.schemas import (
     GpusPublic,
+    KnownModelsPublic,
     MemoryEstimatePublic,
     MemoryEstimateRequest,
     RoiPublic,
@@ -51,6 +53,28 @@ def _shape(model: str, settings) -> shapes.ModelShape:
 @router.get("/gpus", response_model=GpusPublic, summary="The GPU catalogue with memory and hourly prices")
 def list_gpus(settings: SettingsDep) -> dict:
     data = [g.model_dump() for g in _catalog(settings)]
+    return {"data": data, "count": len(data)}
+
+
+@router.get(
+    "/estimates/models",
+    response_model=KnownModelsPublic,
+    summary="Models whose shapes ship with zopoc: what-if forecasts for them work offline",
+)
+def list_known_models() -> dict:
+    data = []
+    for known in shapes.known_models().values():
+        shape = shapes.model_shape(known.id)
+        data.append(
+            {
+                "id": known.id,
+                "name": known.name,
+                "family": known.family,
+                "languages": list(known.languages),
+                "n_params": shape.n_params,
+                "kind": shape.kind,
+            }
+        )
     return {"data": data, "count": len(data)}
 
 

@@ -691,6 +691,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/estimates/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Models whose shapes ship with zopoc: what-if forecasts for them work offline */
+        get: operations["estimates-list_known_models"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/estimates/memory": {
         parameters: {
             query?: never;
@@ -1121,6 +1138,37 @@ export interface components {
         InvitesPublic: {
             /** Data */
             data: components["schemas"]["InvitePublic"][];
+            /** Count */
+            count: number;
+        };
+        /** KnownModelPublic */
+        KnownModelPublic: {
+            /**
+             * Id
+             * @description Hugging Face id; pass it as `model` to POST /api/estimates/memory
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /** Family */
+            family: string;
+            /**
+             * Languages
+             * @description languages the model is known to read and write well
+             */
+            languages: string[];
+            /**
+             * N Params
+             * @description parameters, counted from the shipped configuration
+             */
+            n_params: number;
+            /** Kind */
+            kind: string;
+        };
+        /** KnownModelsPublic */
+        KnownModelsPublic: {
+            /** Data */
+            data: components["schemas"]["KnownModelPublic"][];
             /** Count */
             count: number;
         };
@@ -4058,6 +4106,35 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GpusPublic"];
+                };
+            };
+            /** @description invalid input, one entry per problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    "estimates-list_known_models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KnownModelsPublic"];
                 };
             };
             /** @description invalid input, one entry per problem */
