@@ -32,6 +32,7 @@ from worker.train.data import Task, build_task, iter_batches
 from worker.train.events import EventWriter, pack_bits
 from worker.train.heads import default_lr, init_head, probe_candidates
 from worker.train.models import LoadedModel, load_model
+from worker.train.adapters import add_method_adapters
 from worker.train.optimizers import build_optimizer
 from worker.zo import ZOOptimizer
 
@@ -270,6 +271,7 @@ def _train(
     # Baseline after the model loaded (weights resident), peaks of training only, all of one kind.
     record = reached.memory = memory.MemoryRecord.for_device(device)
     started_memory = record.start(model)
+    add_method_adapters(spec, model)  # LoRA: frozen weights, trainable adapters (before any lr probe)
 
     lr_info: dict = {}
     if spec.lr is not None:
