@@ -5,7 +5,8 @@ Prices are settings, not truths: the defaults below are rough public on-demand l
 either JSON in the variable itself or the path of a JSON/YAML file, holding a list of entries or
 ``{"replace": true|false, "gpus": [...]}``. An entry whose ``id`` matches a default overrides it (e.g. only a
 new ``hourly_price``); ``replace: true`` drops the defaults. Entries of ``kind: "own"`` are the manager's own
-servers ("my own server"), priced at what an hour of them costs the company (power, amortisation).
+servers ("my own server"), priced at what an hour of them costs the company (power, amortisation); none is
+shipped, since a made-up server would be recommended as if it existed.
 
 ``memory_gb`` is counted as 10⁹ bytes, slightly less than the cards' GiB, which leaves a little margin.
 ``tflops`` is the dense 16-bit tensor throughput from the vendors' data sheets; the ROI uses it, times a
@@ -65,14 +66,6 @@ DEFAULT_GPUS: tuple[Gpu, ...] = (
         hourly_price=0.80,
         kind="on_prem",
         tflops=364,
-    ),
-    Gpu(
-        id="own-server",
-        name="My own server (1x RTX 4090 24GB; edit in ZOPOC_GPU_CATALOG)",
-        memory_gb=24,
-        hourly_price=0.15,
-        kind="own",
-        tflops=165,
     ),
 )
 

@@ -32,6 +32,13 @@ LARGE_TARGET_PARAMS = 1_000_000_000
 # Share of a GPU's peak dense throughput a fine-tune sustains (model FLOPs utilisation); 35 % is typical of
 # single-node transformer training without heavy tuning. An assumption, shown in the report.
 GPU_UTILISATION = 0.35
+# The range the time and cost are given over: few fine-tunes sustain less than 25% or more than 50%.
+GPU_UTILISATION_RANGE = (0.25, 0.50)
+# Steps of a real fine-tune where the PoC did not reach the target itself: the papers' budgets. ZO: 20k steps
+# for OPT decoders, 100k for RoBERTa-large (MeZO, LOZO); backprop: 1,000 steps (LM-BFF's and MeZO's
+# fine-tuning baselines). Labelled "published" wherever they are used.
+PUBLISHED_STEPS = {("zeroth_order", "decoder"): 20_000, ("zeroth_order", "encoder"): 100_000}
+PUBLISHED_STEPS_BACKPROP = 1_000
 BASELINE = BASELINE_METHOD
 
 
@@ -167,6 +174,7 @@ def compute_roi(
         "target_loss": target_loss,
         "assumptions": {
             "gpu_utilisation": GPU_UTILISATION,
+            "gpu_utilisation_range": list(GPU_UTILISATION_RANGE),
             "step_cost_in_forwards": step_cost_in_forwards(),
             "batch_size": poc.batch_size,
             "seq_len": poc.seq_len,
@@ -177,19 +185,43 @@ def compute_roi(
     }
 
 
+def published_steps(method: str, kind: str) -> int:
+    """The papers' step budget for ``method`` on a model of ``kind`` ("encoder" | "decoder")."""
+    info = get_method(method)
+    return PUBLISHED_STEPS[(info.kind, kind)] if info.zeroth_order else PUBLISHED_STEPS_BACKPROP
+
+
+def steps_and_source(run: RunResult, reach: int | None, target: str, kind: str) -> tuple[int, str]:
+    """Steps a fine-tune takes and where the number comes from: "measured" (the PoC's own progress reached
+    the target loss), "published" (the papers' budget, for a larger target the PoC did not reach) or
+    "poc_budget" (the PoC's own model, which never reached it: a lower bound)."""
+    if reach is not None:
+        return reach, "measured"
+    if target != "poc":
+        return published_steps(run.method, kind), "published"
+    return run.steps, "poc_budget"
+
+
 def _row(method, run: RunResult, need: int, shape, target, target_loss, tokens, catalog) -> dict:
     fit = gpu_catalog.smallest_fit(catalog, need)
     reach = steps_to_reach(run.loss_curve, target_loss) if target_loss is not None else None
-    steps = reach if reach is not None else run.steps
+    steps, steps_source = steps_and_source(run, reach, target, shape.kind)
     gpu_hours = cost = None
+    hours_range = cost_range = None
     if fit:
         gpu, count = fit
         if target == "poc" and run.device == "cuda" and run.steps:
             seconds = run.elapsed_s * steps / run.steps  # measured on a GPU: trust the clock
+            spread = (1.0, 1.0)
         else:
             seconds = steps * step_seconds(method, shape.n_params, tokens, gpu, count)
+            # the same FLOPs at the high and the low end of the utilisation range
+            low_use, high_use = GPU_UTILISATION_RANGE
+            spread = (GPU_UTILISATION / high_use, GPU_UTILISATION / low_use)
         gpu_hours = seconds / 3600 * count
         cost = gpu_hours * gpu.hourly_price
+        hours_range = [gpu_hours * spread[0], gpu_hours * spread[1]]
+        cost_range = [h * gpu.hourly_price for h in hours_range]
     accuracy = None
     if run.acc_end is not None and run.n_eval:
         accuracy = stats.wilson_interval(round(run.acc_end * run.n_eval), run.n_eval).public()
@@ -208,9 +240,12 @@ def _row(method, run: RunResult, need: int, shape, target, target_loss, tokens, 
         "steps": steps,
         "steps_run": run.steps,
         "steps_to_target": reach,
+        "steps_source": steps_source,
         "reached_target": reach is not None if target_loss is not None else None,
         "gpu_hours": gpu_hours,
+        "gpu_hours_range": hours_range,
         "cost": cost,
+        "cost_range": cost_range,
         "currency": fit[0].currency if fit else None,
         "accuracy": accuracy,
         "accuracy_gain_points": gain_points,

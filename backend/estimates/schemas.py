@@ -130,9 +130,15 @@ class RoiRow(BaseModel):
     steps: int
     steps_run: int
     steps_to_target: int | None
+    steps_source: Literal["measured", "published", "poc_budget"] = Field(
+        description="measured: the PoC reached the target loss; published: the papers' step budget; "
+        "poc_budget: the steps the PoC ran (a lower bound)"
+    )
     reached_target: bool | None
     gpu_hours: float | None
+    gpu_hours_range: list[float] | None = Field(description="[low, high] over the utilisation range")
     cost: float | None
+    cost_range: list[float] | None
     currency: str | None
     accuracy: AccuracyInterval | None
     accuracy_gain_points: float | None
@@ -161,6 +167,16 @@ class Verdict(BaseModel):
     ja: str
 
 
+class RoiAssumptions(BaseModel):
+    """What the projection assumes, shown beside it."""
+
+    gpu_utilisation: float = Field(description="share of the GPU's peak throughput: the central value")
+    gpu_utilisation_range: list[float] = Field(description="[low, high]: the range times are given over")
+    step_cost_in_forwards: dict[str, float]
+    batch_size: int
+    seq_len: int
+
+
 class RoiPublic(BaseModel):
     target: RoiTarget
     target_model: str
@@ -168,7 +184,7 @@ class RoiPublic(BaseModel):
     dtype: str
     recipe: str = Field(description="optimizer precision of backprop methods: pure, mixed or 8bit")
     target_loss: float | None
-    assumptions: dict[str, Any]
+    assumptions: RoiAssumptions
     rows: list[RoiRow]
     comparison: Comparison | None
     verdict: Verdict

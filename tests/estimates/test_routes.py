@@ -20,7 +20,7 @@ def test_gpus_lists_the_catalogue(client):
         "kind": "cloud",
         "tflops": 989,
     }
-    assert {g["kind"] for g in body["data"]} == {"cloud", "on_prem", "own"}
+    assert {g["kind"] for g in body["data"]} == {"cloud", "on_prem"}
 
 
 def test_gpu_prices_are_settings(client, monkeypatch):

@@ -1924,6 +1924,30 @@ export interface components {
             /** Count */
             count: number;
         };
+        /**
+         * RoiAssumptions
+         * @description What the projection assumes, shown beside it.
+         */
+        RoiAssumptions: {
+            /**
+             * Gpu Utilisation
+             * @description share of the GPU's peak throughput: the central value
+             */
+            gpu_utilisation: number;
+            /**
+             * Gpu Utilisation Range
+             * @description [low, high]: the range times are given over
+             */
+            gpu_utilisation_range: number[];
+            /** Step Cost In Forwards */
+            step_cost_in_forwards: {
+                [key: string]: number;
+            };
+            /** Batch Size */
+            batch_size: number;
+            /** Seq Len */
+            seq_len: number;
+        };
         /** RoiPublic */
         RoiPublic: {
             /**
@@ -1944,10 +1968,7 @@ export interface components {
             recipe: string;
             /** Target Loss */
             target_loss: number | null;
-            /** Assumptions */
-            assumptions: {
-                [key: string]: unknown;
-            };
+            assumptions: components["schemas"]["RoiAssumptions"];
             /** Rows */
             rows: components["schemas"]["RoiRow"][];
             comparison: components["schemas"]["Comparison"] | null;
@@ -1971,12 +1992,25 @@ export interface components {
             steps_run: number;
             /** Steps To Target */
             steps_to_target: number | null;
+            /**
+             * Steps Source
+             * @description measured: the PoC reached the target loss; published: the papers' step budget; poc_budget: the steps the PoC ran (a lower bound)
+             * @enum {string}
+             */
+            steps_source: "measured" | "published" | "poc_budget";
             /** Reached Target */
             reached_target: boolean | null;
             /** Gpu Hours */
             gpu_hours: number | null;
+            /**
+             * Gpu Hours Range
+             * @description [low, high] over the utilisation range
+             */
+            gpu_hours_range: number[] | null;
             /** Cost */
             cost: number | null;
+            /** Cost Range */
+            cost_range: number[] | null;
             /** Currency */
             currency: string | null;
             accuracy: components["schemas"]["AccuracyInterval"] | null;

@@ -34,7 +34,9 @@ export type MetricsPublic = Schemas["MetricsPublic"];
 export type GpuPublic = Schemas["GpuPublic"];
 export type Fit = NonNullable<Schemas["MemoryEstimateRow"]["fit"]>;
 export type MemoryEstimateRequest = Schemas["MemoryEstimateRequest"];
-export type RoiTarget = Schemas["RoiPublic"]["target"];
+/** GET /api/pocs/{id}/roi: the projection of a PoC to a target model size. */
+export type RoiPublic = Schemas["RoiPublic"];
+export type RoiTarget = RoiPublic["target"];
 export type ReportCreate = Schemas["ReportCreate"];
 /** A PoC's report as GET /api/pocs/{id}/reports lists it (never its link). */
 export type ReportListItem = Schemas["ReportListItem"];

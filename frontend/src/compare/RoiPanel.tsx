@@ -66,6 +66,9 @@ export function RoiPanel({ pocId, finished }: { pocId: string; finished: boolean
                       {t("roi.saved")}
                     </th>
                     <th scope="col" className="num">
+                      {t("roi.steps")}
+                    </th>
+                    <th scope="col" className="num">
                       {t("roi.gpuHours")}
                     </th>
                     <th scope="col" className="num">
@@ -92,8 +95,15 @@ export function RoiPanel({ pocId, finished }: { pocId: string; finished: boolean
                       <td className="num">
                         {row.memory_saved_pct == null ? "—" : formatPercent(lang, row.memory_saved_pct / 100, 0)}
                       </td>
-                      <td className="num">{formatNumber(lang, row.gpu_hours, 2)}</td>
-                      <td className="num">{formatCurrency(lang, row.cost, row.currency)}</td>
+                      <td className="num" title={t(`roi.stepsSource.${row.steps_source}`)}>
+                        {formatNumber(lang, row.steps, 0)}
+                        <br />
+                        <small className="muted">{t(`roi.stepsSource.${row.steps_source}`)}</small>
+                      </td>
+                      <td className="num">{formatRange(row.gpu_hours_range, (v) => formatNumber(lang, v, 2))}</td>
+                      <td className="num">
+                        {formatRange(row.cost_range, (v) => formatCurrency(lang, v, row.currency))}
+                      </td>
                       <td className="num">
                         {row.accuracy
                           ? `${formatPercent(lang, row.accuracy.value)} (${formatPercent(lang, row.accuracy.low)}–${formatPercent(lang, row.accuracy.high)})`
@@ -106,6 +116,17 @@ export function RoiPanel({ pocId, finished }: { pocId: string; finished: boolean
               </table>
             </div>
           )}
+          <p className="muted" data-testid="roi-assumptions">
+            {t("roi.assumptions", {
+              dtype: roi.data.dtype,
+              recipe: t(`roi.recipes.${roi.data.recipe}`),
+              low: formatPercent(lang, roi.data.assumptions.gpu_utilisation_range[0], 0),
+              high: formatPercent(lang, roi.data.assumptions.gpu_utilisation_range[1], 0),
+              mid: formatPercent(lang, roi.data.assumptions.gpu_utilisation, 0),
+              batch: roi.data.assumptions.batch_size,
+              seq: roi.data.assumptions.seq_len,
+            })}
+          </p>
           {roi.data.comparison && (
             <p className="muted">
               {t(roi.data.comparison.significant ? "roi.significant" : "roi.notSignificant", {
@@ -117,4 +138,11 @@ export function RoiPanel({ pocId, finished }: { pocId: string; finished: boolean
       )}
     </section>
   );
+}
+
+/** "low–high" of a range, or "—" when there is none. */
+function formatRange(range: number[] | null | undefined, format: (value: number) => string): string {
+  const [low, high] = range ?? [];
+  if (low == null || high == null) return "—";
+  return `${format(low)}–${format(high)}`;
 }

@@ -480,6 +480,19 @@ export const en = {
     significant: "The accuracy difference is statistically significant (McNemar test, p = {{p}}).",
     notSignificant: "No statistically significant accuracy difference (McNemar test, p = {{p}}).",
     unavailable: "Cost estimates appear when the runs have finished.",
+    steps: "Steps",
+    stepsSource: {
+      measured: "reached the target loss in this PoC",
+      published: "the papers' budget (not reached in this PoC)",
+      poc_budget: "steps run; the target loss was not reached (a lower bound)",
+    },
+    assumptions:
+      "Projected in {{dtype}}, optimizer {{recipe}}; time at {{low}}–{{high}} of the GPU's peak throughput (central value {{mid}}), batch {{batch}} × {{seq}} tokens.",
+    recipes: {
+      pure: "in the weights' precision",
+      mixed: "in mixed precision (fp32 master weights and moments)",
+      "8bit": "with 8-bit moments",
+    },
   },
   share: {
     title: "Share the result",

@@ -479,6 +479,19 @@ export const ja: Messages<typeof en> = {
     significant: "精度の差は統計的に有意です（McNemar 検定、p = {{p}}）。",
     notSignificant: "精度に統計的に有意な差は見られません（McNemar 検定、p = {{p}}）。",
     unavailable: "実行が終わると、費用の見積もりを表示します。",
+    steps: "ステップ数",
+    stepsSource: {
+      measured: "この PoC で目標の損失に到達",
+      published: "論文で使われたステップ数（この PoC では未到達）",
+      poc_budget: "実行したステップ数。目標の損失に未到達のため下限",
+    },
+    assumptions:
+      "{{dtype}} で見積もり、オプティマイザは{{recipe}}。時間は GPU のピーク性能の {{low}}〜{{high}}（中央値 {{mid}}）、バッチ {{batch}} × {{seq}} トークンで計算。",
+    recipes: {
+      pure: "重みと同じ精度",
+      mixed: "混合精度（fp32 のマスター重みとモーメント）",
+      "8bit": "8 ビットのモーメント",
+    },
   },
   share: {
     title: "結果を共有",
