@@ -142,7 +142,7 @@ def load_resume(path: str | Path, spec: RunSpec) -> Resume:
             raise ValueError("this checkpoint cannot continue a run (saved without its progress)")
         check_same_run(checkpoint["spec"], spec)
         records: list[StepRecord] = []
-        if checkpoint.get("step_log"):
+        if checkpoint.get("step_log") is not None:
             _, records = decode(checkpoint["step_log"].numpy().tobytes())
         return Resume(
             step=int(checkpoint["step"]),
