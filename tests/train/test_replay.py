@@ -132,18 +132,26 @@ def test_checkpoint_every_min_needs_a_folder():
         RunSpec.from_dict({"method": "adamw", "checkpoint_every_min": 5})
 
 
-def test_the_export_loads_with_transformers_and_evaluates_the_same(tmp_path):
-    from transformers import AutoModel
+@pytest.mark.parametrize("model", ["tiny-bert", "tiny-gpt2"])
+def test_the_export_loads_with_transformers_and_evaluates_the_same(model, tmp_path):
+    import transformers
 
-    writer, done = _run(method="lozo", steps=6, eval_every=6)
+    writer, done = _run(method="lozo", model=model, steps=6, eval_every=6)
     header, records, _ = _log(writer)
     prep = start_from_header(header)
     replay(prep.loaded.model, header, records)
+    assert weights_sha256(prep.loaded.model) == done["summary"]["weights_sha256"]
     spec = spec_from_header(header)
     export_folder(prep, spec, tmp_path / "out")
-    encoder = AutoModel.from_pretrained(tmp_path / "out").state_dict()
-    trained = prep.loaded.model.encoder.state_dict()
-    assert trained and all(torch.equal(encoder[name], value) for name, value in trained.items())
+    # the backbone is a plain transformers folder: an encoder (the head beside it) or a causal LM
+    auto, backbone = (
+        (transformers.AutoModel, prep.loaded.model.encoder)
+        if model == "tiny-bert"
+        else (transformers.AutoModelForCausalLM, prep.loaded.model.lm)
+    )
+    reloaded = auto.from_pretrained(tmp_path / "out").state_dict()
+    trained = backbone.state_dict()
+    assert trained and all(torch.equal(reloaded[name], value) for name, value in trained.items())
     loaded, meta = load_exported(tmp_path / "out")
     assert weights_sha256(loaded.model) == done["summary"]["weights_sha256"]
     task = prep.task

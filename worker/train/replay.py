@@ -277,3 +277,11 @@ def forward_seconds(prep: Prepared, spec: RunSpec, repeats: int = 3) -> float:
             prep.loaded.model(**enc)
             best = min(best, time.perf_counter() - started)
     return best
+
+
+def resume_from_log(spec: RunSpec, path: str | Path, writer: Any, stop: Any = None) -> dict:
+    """Continue the run of ``spec`` from its step log (or ``resume.pt``) at ``path`` and return its
+    ``finished`` event: ``worker.train.loop.run`` with ``resume_file`` (what ``--resume-file`` does)."""
+    from worker.train.loop import run
+
+    return run(spec, writer, stop, resume_file=path)
