@@ -40,7 +40,9 @@ COLUMNS = [
 ]
 
 
-def measure(method: str, steps: int, k_shot: int, seed: int) -> dict:
+def measure(
+    method: str, steps: int, k_shot: int, seed: int, model: str = "minilm", dataset: str = "sst2"
+) -> dict:
     import torch
 
     from common.runspec import RunSpec
@@ -52,7 +54,8 @@ def measure(method: str, steps: int, k_shot: int, seed: int) -> dict:
 
     spec = RunSpec(
         method=method,
-        dataset="sst2",
+        model=model,
+        dataset=dataset,
         k_shot=k_shot,
         seed=seed,
         steps=steps,
@@ -84,9 +87,9 @@ def measure(method: str, steps: int, k_shot: int, seed: int) -> dict:
         "steps": len(records),
         "log_bytes": len(data),
         "bytes_per_step": (len(data) - empty) / len(records),
-        "replay_s_per_step": round(per_step, 5),
-        "forward_s": round(forward_s, 5),
-        "replay_over_forward": round(per_step / forward_s, 4),
+        "replay_s_per_step": per_step,
+        "forward_s": forward_s,
+        "replay_over_forward": per_step / forward_s,
         "bit_identical": same,
         "load_avg_1m": os.getloadavg()[0],
         "train_s_per_step": round(finished["summary"]["s_per_step"], 5),
@@ -101,20 +104,24 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=50)
     p.add_argument("--k-shot", type=int, default=16)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--model", default="minilm", help="default: the embedded MiniLM-L6")
+    p.add_argument("--dataset", default="sst2", help="default: SST-2 from ../shared/data/sst2")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1: a shared machine)")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     args = p.parse_args(argv)
 
     from common.builtin_data import sst2_dir
 
-    if sst2_dir() is None:
+    if args.dataset == "sst2" and sst2_dir() is None:
         print("SST-2 not found (../shared/data/sst2 or ZOPOC_SST2_DIR): nothing to measure", file=sys.stderr)
         return 2
     import torch
 
     torch.set_num_threads(args.threads)
     rows = [
-        measure(m.strip(), args.steps, args.k_shot, args.seed) for m in args.methods.split(",") if m.strip()
+        measure(m.strip(), args.steps, args.k_shot, args.seed, args.model, args.dataset)
+        for m in args.methods.split(",")
+        if m.strip()
     ]
     emit(rows, COLUMNS, args.json)
     return 0 if all(r["bit_identical"] for r in rows) else 1
