@@ -16,7 +16,14 @@ from common.steplog import (
 )
 from worker.train.events import EventWriter, unpack_bits
 from worker.train.loop import RESUME_FILE, STEP_LOG_FILE, evaluate, run
-from worker.train.replay import export_folder, load_exported, replay, spec_from_header, start_from_header
+from worker.train.replay import (
+    export_folder,
+    load_exported,
+    progress_path,
+    replay,
+    spec_from_header,
+    start_from_header,
+)
 from worker.train.weights import weights_sha256
 
 from tests.train.conftest import run_cli
@@ -70,7 +77,7 @@ def test_a_zo_run_continued_from_its_log_ends_like_the_uninterrupted_run(method,
     part, _ = _run(method=method, steps=4, eval_every=3, checkpoint_dir=str(tmp_path))
     log = tmp_path / STEP_LOG_FILE
     header, records = decode(log.read_bytes())
-    assert len(records) == 4 and header.progress["step"] == 4
+    assert len(records) == 4 and json.loads(progress_path(log).read_text())["step"] == 4
     rest, rest_done = _run(method=method, steps=9, eval_every=3, resume_file=log)
     assert rest_done["summary"]["weights_sha256"] == whole_done["summary"]["weights_sha256"]
     assert rest_done["summary"]["resumed_from_step"] == 4
@@ -99,6 +106,24 @@ def test_a_log_rebuilt_from_the_events_continues_the_run(tmp_path):
     assert rest_done["summary"]["weights_sha256"] == whole_done["summary"]["weights_sha256"]
     assert _evals(rest)[13] == _evals(whole)[13]
     assert rest_done["summary"]["acc_start"] == whole_done["summary"]["acc_start"]
+
+
+def test_a_log_file_cut_by_a_kill_continues_from_its_last_recorded_batch(tmp_path):
+    """Killed while appending steps 11..13: the file ends in a partial record, the progress is step 10's."""
+    whole, whole_done = _run(method="lozo_m", steps=13, eval_every=5)
+    part, _ = _run(method="lozo_m", steps=13, eval_every=5, checkpoint_dir=str(tmp_path))
+    log = tmp_path / STEP_LOG_FILE
+    data = log.read_bytes()
+    assert len(decode(data)[1]) == 13
+    log.write_bytes(data[: len(data) - 3 * 28 + 5])
+    with pytest.raises(ValueError, match="truncated"):
+        decode(log.read_bytes())
+    progress_path(log).write_text(json.dumps(_log(part)[2][0]["progress"]))
+    rest, rest_done = _run(method="lozo_m", steps=13, eval_every=5, resume_file=log)
+    assert rest_done["summary"]["resumed_from_step"] == 10
+    assert rest_done["summary"]["weights_sha256"] == whole_done["summary"]["weights_sha256"]
+    assert rest_done["summary"]["acc_start"] == whole_done["summary"]["acc_start"]
+    assert _evals(rest)[13] == _evals(whole)[13]
 
 
 def test_a_log_of_another_run_is_refused(tmp_path):

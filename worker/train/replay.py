@@ -22,7 +22,14 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from common.runspec import RunSpec
-from common.steplog import StepLogHeader, StepRecord, check_contiguous, decode
+from common.steplog import (
+    StepLogHeader,
+    StepRecord,
+    check_contiguous,
+    decode,
+    encode,
+    encode_records,
+)
 from worker.train.optimizers import build_optimizer
 from worker.zo import ZOOptimizer
 
@@ -153,9 +160,15 @@ def load_resume(path: str | Path, spec: RunSpec) -> Resume:
             checkpoint=checkpoint,
             source="checkpoint",
         )
-    header, records = decode(data)
+    header, records = decode(data, partial_tail=True)
     check_contiguous(records)
     check_same_run(header.spec, spec)
+    sidecar = progress_path(path)
+    if not header.progress and sidecar.exists():  # the engine's own steps.zolog keeps it beside the log
+        header.progress = json.loads(sidecar.read_text())
+        upto = int(header.progress.get("step", 0))
+        if 0 < upto < len(records):  # killed between appending and recording the progress: redo those steps
+            records = records[:upto]
     if spec.lr is not None and spec.lr != header.lr:
         raise ValueError(f"the log ran with lr {header.lr:g}, the spec asks for {spec.lr:g}")
     if not spec.zeroth_order:
@@ -182,6 +195,44 @@ def check_same_run(saved: dict[str, Any], spec: RunSpec) -> None:
     )
     if differ:
         raise ValueError("the resume file belongs to another run: " + ", ".join(differ) + " differ")
+
+
+# -- the log file of a running run --------------------------------------------------------------------------
+
+PROGRESS_SUFFIX = ".progress.json"
+
+
+def progress_path(log: str | Path) -> Path:
+    """The sidecar beside an engine-written step log that holds the run's latest ``progress``."""
+    return Path(str(log) + PROGRESS_SUFFIX)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so a reader sees the old file or the new one, never half of one."""
+    import os
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+class StepLogFile:
+    """A run's ``steps.zolog`` kept current at a cost that does not grow with the run: the header and the
+    records so far are written once, each batch is appended (28 bytes a step), and the progress after it
+    replaces a small sidecar (``steps.zolog.progress.json``) atomically. A reader of a log cut by a kill
+    drops a partial last record (``decode(partial_tail=True)``)."""
+
+    def __init__(self, path: Path, header: StepLogHeader, records: list[StepRecord]) -> None:
+        self.path = path
+        fixed = StepLogHeader.from_dict({**header.to_dict(), "progress": {}})
+        write_atomic(path, encode(fixed, records))
+        progress_path(path).unlink(missing_ok=True)
+
+    def append(self, records: list[StepRecord], progress: dict[str, Any]) -> None:
+        with open(self.path, "ab") as out:
+            out.write(encode_records(records))
+        write_atomic(progress_path(self.path), json.dumps(progress).encode("utf-8"))
 
 
 # -- export -------------------------------------------------------------------------------------------------
