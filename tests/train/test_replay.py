@@ -224,3 +224,13 @@ def test_replay_and_resume_from_the_command_line(tmp_path):
     assert f"weights_sha256 {sha}" in out.stdout
     assert "forward passes" in out.stdout
     assert (tmp_path / "export" / "config.json").exists()
+
+
+def test_export_of_a_finished_runs_checkpoint(tmp_path):
+    _, done = _run(method="adamw", steps=3, eval_every=3, checkpoint_dir=str(tmp_path / "ck"))
+    out = run_cli("export", "--checkpoint", done["summary"]["checkpoint"], "--out", str(tmp_path / "export"))
+    assert out.returncode == 0, out.stderr
+    assert f"weights_sha256 {done['summary']['weights_sha256']}" in out.stdout
+    loaded, meta = load_exported(tmp_path / "export")
+    assert weights_sha256(loaded.model) == done["summary"]["weights_sha256"]
+    assert meta["step"] == 3
