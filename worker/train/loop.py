@@ -35,13 +35,14 @@ from worker.train.data import Task, build_task, iter_batches
 from worker.train.events import EventWriter, pack_bits
 from worker.train.heads import default_lr, init_head, probe_candidates
 from worker.train.models import LoadedModel, load_model
+from worker.train.adapters import add_method_adapters
 from worker.train.optimizers import build_optimizer
 from worker.train.replay import Resume, StepLogFile, load_resume, replay_steps
 from worker.train.weights import weights_sha256
 from worker.zo import ZOOptimizer
 
 PROBE_STEPS = 20
-LOG_EVERY = 10  # ZO steps per `zo_steps` event (and rewrite of the step log file)
+LOG_EVERY = 10  # ZO steps per `zo_steps` event (and append to the step log file)
 STEP_LOG_FILE = "steps.zolog"
 RESUME_FILE = "resume.pt"
 
@@ -294,6 +295,7 @@ def _train(
     # Baseline after the model loaded (weights resident), peaks of training only, all of one kind.
     record = reached.memory = memory.MemoryRecord.for_device(device)
     started_memory = record.start(model)
+    add_method_adapters(spec, model)  # LoRA: frozen weights, trainable adapters (before any lr probe)
     start_sha256 = weights_sha256(model) if spec.zeroth_order else None
 
     lr_info: dict = {}

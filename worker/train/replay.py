@@ -110,10 +110,13 @@ def replay(
 
 def start_from_header(header: StepLogHeader, device: str = "cpu", **overrides: Any) -> Prepared:
     """The run's start (data, model, head) rebuilt from its spec, checked against the log's start hash."""
+    from worker.train.adapters import add_method_adapters
     from worker.train.loop import prepare
     from worker.train.weights import weights_sha256
 
-    prep = prepare(spec_from_header(header, device=device, **overrides))
+    spec = spec_from_header(header, device=device, **overrides)
+    prep = prepare(spec)
+    add_method_adapters(spec, prep.loaded.model)  # as the run did before its first step
     if header.start_sha256 and weights_sha256(prep.loaded.model) != header.start_sha256:
         raise ValueError(
             "the start weights differ from the ones the log was made from (another model file, "
@@ -257,9 +260,11 @@ def export_folder(prep: Prepared, spec: RunSpec, out: str | Path, extra_meta: di
     and what reading it as a classifier needs in ``zopoc.json`` (``load_exported``)."""
     from safetensors.torch import save_file
 
+    model = prep.loaded.model
+    if any("lora_" in name for name, _ in model.named_parameters()):
+        raise ValueError("a run with LoRA adapters cannot be exported as a plain folder yet")
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
-    model = prep.loaded.model
     name, backbone = _backbone(model)
     backbone.save_pretrained(folder)
     prep.loaded.tokenizer.save_pretrained(folder)
