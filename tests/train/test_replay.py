@@ -138,7 +138,7 @@ def test_a_log_of_another_run_is_refused(tmp_path):
     assert "another run: seed differ" in finished["reason"]
 
 
-@pytest.mark.parametrize("method", ["adamw", "lozo_m"])
+@pytest.mark.parametrize("method", ["adamw", "lozo_m", "lora"])
 def test_a_run_continued_from_its_checkpoint_ends_like_the_uninterrupted_run(method, tmp_path):
     whole, whole_done = _run(method=method, steps=6, eval_every=3)
     part, _ = _run(
