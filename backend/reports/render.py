@@ -104,7 +104,12 @@ def settings_view(snapshot: dict, language: str) -> dict:
     t = texts(language)
     poc_settings = snapshot["poc"].get("settings") or {}
     common = [
-        (t[f"setting_{key}"], formatting.setting_value(poc_settings[key]))
+        (
+            t[f"setting_{key}"],
+            t.get(f"device_{poc_settings[key]}", poc_settings[key])
+            if key == "device"
+            else formatting.setting_value(poc_settings[key]),
+        )
         for key in COMMON_SETTINGS
         if poc_settings.get(key) is not None
     ]
@@ -123,8 +128,10 @@ def settings_view(snapshot: dict, language: str) -> dict:
                 source = hyper.get("lr_source")
                 note = t.get(f"lr_{source}", "") if source else ""
             items.append((name, formatting.setting_value(value), note))
-            if parameter.description:
-                glossary[name] = _explanation(parameter.description, language)
+            explanation = _explanation(parameter.description, language)
+            # an explanation that only repeats the name ("perturbation scale ε") says nothing more
+            if explanation and not explanation.lower().startswith(name.lower()):
+                glossary[name] = explanation
         runs.append({"label": run["label"], "method": run["method"], "items": items})
     return {"common": common, "runs": runs, "glossary": sorted(glossary.items())}
 
