@@ -212,7 +212,9 @@ try {
     `the memory ratio is written out: "${ratioText.split("\n")[0]}"`,
   );
   // the finished PoC's conclusion arrives with the ROI answer
-  await page.locator('[data-testid="accuracy-gap"][data-code]').waitFor({ timeout: 30_000 });
+  await page
+    .locator('[data-testid="accuracy-gap"][data-code]')
+    .waitFor({ timeout: 30_000 });
   const gapText = await page.getByTestId("accuracy-gap").innerText();
   check(
     // finished: the server's headline, worded by McNemar's test (backend/estimates/headline.py)
