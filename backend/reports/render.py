@@ -129,8 +129,10 @@ def settings_view(snapshot: dict, language: str) -> dict:
                 note = t.get(f"lr_{source}", "") if source else ""
             items.append((name, formatting.setting_value(value), note))
             explanation = _explanation(parameter.description, language)
-            # an explanation that only repeats the name ("perturbation scale ε") says nothing more
-            if explanation and not explanation.lower().startswith(name.lower()):
+            # an explanation that only repeats the name ("perturbation scale ε", "学習率") says nothing more
+            if explanation and not (
+                explanation.lower().startswith(name.lower()) or name.lower().startswith(explanation.lower())
+            ):
                 glossary[name] = explanation
         runs.append({"label": run["label"], "method": run["method"], "items": items})
     return {"common": common, "runs": runs, "glossary": sorted(glossary.items())}
