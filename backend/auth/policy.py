@@ -62,6 +62,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/reports/{token}"): R("public"),
     ("GET", "/api/reports/{token}.html"): R("public"),
     ("GET", "/api/reports/{token}.pdf"): R("public"),
+    ("GET", "/api/reports/{token}.png"): R("public"),
     ("GET", "/r/{token}"): R("public"),
     # accounts
     ("POST", "/api/auth/login"): R("public"),

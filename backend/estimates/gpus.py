@@ -41,6 +41,9 @@ class Gpu(BaseModel):
     currency: str = "USD"
     kind: Literal["cloud", "on_prem", "own"] = "cloud"
     tflops: float = Field(default=100.0, gt=0)
+    # An entry that stands for something the operator has to describe (the "own server" until edited): listed,
+    # never recommended.
+    placeholder: bool = False
 
 
 DEFAULT_GPUS: tuple[Gpu, ...] = (
@@ -105,6 +108,7 @@ def load_catalog(spec: str | None = None) -> list[Gpu]:
         for item in items:
             # an entry naming a known id is a partial override: the fields it leaves out keep their values
             base = merged[item["id"]].model_dump() if item.get("id") in merged else {}
+            base.pop("placeholder", None)  # edited by the operator: a real entry from now on
             entry = Gpu.model_validate(base | item)
             merged[entry.id] = entry
     except Exception as exc:
@@ -129,7 +133,7 @@ def fit_state(required_bytes: int, gpu: Gpu, count: int = 1) -> tuple[str, float
 
 
 def smallest_fit(catalog: list[Gpu], required_bytes: int, kinds=("cloud", "on_prem", "own")):
-    """The (gpu, count) that fits comfortably (not tight) on the fewest cards, then the smallest card, then the
+    """The (gpu, count) that fits comfortably (placeholders never count) (not tight) on the fewest cards, then the smallest card, then the
     cheaper one: one big card beats several small ones, which would need model sharding.
 
     Returns None when even 8 of the largest card would not fit.
@@ -137,7 +141,7 @@ def smallest_fit(catalog: list[Gpu], required_bytes: int, kinds=("cloud", "on_pr
     candidates = [
         (n, g.memory_gb, g.hourly_price, g.id, g, n)
         for g in catalog
-        if g.kind in kinds
+        if g.kind in kinds and not g.placeholder
         for n in GPU_COUNTS
         if fit_state(required_bytes, g, n)[0] == "fits"
     ]

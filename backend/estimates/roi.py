@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from backend.estimates import gpus as gpu_catalog
-from backend.estimates import memory, shapes, stats
+from backend.estimates import headline, memory, shapes, stats
 from common.methods import BASELINE_METHOD, all_methods, get_method, is_method, zeroth_order_names
 
 TARGETS = ("poc", "1b", "7b", "13b", "70b")
@@ -182,6 +182,16 @@ def compute_roi(
         "rows": rows,
         "comparison": comparison,
         "verdict": verdict(rows, comparison, runs, shape.name),
+        # the one-line conclusions the dashboard's summary and the report's headline both show
+        "headline": headline.headline(
+            comparison,
+            rows,
+            shape.name,
+            dtype,
+            measured={m: (r.peak_memory_mb, HEADLINE_KIND.get(r.device)) for m, r in runs.items()},
+            method_a=_default_pair(runs)[0],
+            method_b=BASELINE,
+        ),
     }
 
 
@@ -200,6 +210,16 @@ def steps_and_source(run: RunResult, reach: int | None, target: str, kind: str) 
     if target != "poc":
         return published_steps(run.method, kind), "published"
     return run.steps, "poc_budget"
+
+
+# The memory kind a run's peak is recorded in (common/memory_kinds.py): host RSS on CPU, tensors on CUDA.
+HEADLINE_KIND = {"cpu": "host_rss", "cuda": "cuda_allocated"}
+
+
+def _default_pair(runs: dict[str, RunResult]) -> tuple[str, str]:
+    """The ZO method compared with the baseline: the first one that ran, else the registry's first."""
+    zo = _pick(runs, zeroth_order_names())
+    return (zo.method if zo else zeroth_order_names()[0], BASELINE)
 
 
 def _row(method, run: RunResult, need: int, shape, target, target_loss, tokens, catalog) -> dict:
@@ -336,11 +356,11 @@ def verdict(rows: list[dict], comparison: dict | None, runs: dict[str, RunResult
     if zo_row and base_row:
         saved = zo_row["memory_saved_pct"]
         en += (
-            f" For {model_name}, {a} needs {zo_row['memory_gb']:.1f} GB against {base_row['memory_gb']:.1f} GB "
+            f" Projected for GPU training of {model_name}, {a} needs {zo_row['memory_gb']:.1f} GB against {base_row['memory_gb']:.1f} GB "
             f"for {b} ({saved:.0f}% less)."
         )
         ja += (
-            f"{model_name}では、{a}に必要なメモリは{zo_row['memory_gb']:.1f} GBで、{b}の"
+            f"{model_name}をGPUで学習する場合の予測では、{a}に必要なメモリは{zo_row['memory_gb']:.1f} GBで、{b}の"
             f"{base_row['memory_gb']:.1f} GBより{saved:.0f}%少なくて済みます。"
         )
         if zo_row["reached_target"] is False:

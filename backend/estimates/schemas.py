@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
+
+from backend.reports.formatting import valid_zone
 
 from common.methods import DEFAULT_METHODS
 
@@ -21,6 +23,9 @@ class GpuPublic(BaseModel):
     currency: str
     kind: Literal["cloud", "on_prem", "own"]
     tflops: float = Field(description="dense 16-bit throughput used to project GPU-hours")
+    placeholder: bool = Field(
+        False, description="an entry to be described by the operator: never recommended"
+    )
 
 
 class GpusPublic(BaseModel):
@@ -177,6 +182,25 @@ class RoiAssumptions(BaseModel):
     seq_len: int
 
 
+class Sentence(BaseModel):
+    en: str
+    ja: str
+
+
+class MeasuredSentence(Sentence):
+    kind: str
+
+
+class Headline(BaseModel):
+    """One-line conclusions worded by the statistics (``backend.estimates.headline``): the dashboard's
+    summary and the report's headline show the same sentences."""
+
+    code: Literal["incomplete", "zo_better", "zo_worse", "no_significant_difference"]
+    accuracy: Sentence
+    memory_measured: MeasuredSentence | None
+    memory_projected: Sentence | None
+
+
 class RoiPublic(BaseModel):
     target: RoiTarget
     target_model: str
@@ -188,12 +212,26 @@ class RoiPublic(BaseModel):
     rows: list[RoiRow]
     comparison: Comparison | None
     verdict: Verdict
+    headline: Headline
     calibration: CalibrationPublic | None
 
 
 class ReportCreate(BaseModel):
     language: Literal["en", "ja"] = "en"
     expires_in_days: int | None = Field(None, ge=1, le=365, description="default: ZOPOC_REPORT_EXPIRY_DAYS")
+    time_zone: str | None = Field(
+        None,
+        max_length=64,
+        description="the reader's IANA time zone (the browser's, e.g. Asia/Tokyo): the report shows its times "
+        "in it; default UTC, labelled as such",
+    )
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None and not valid_zone(value):
+            raise ValueError(f"unknown time zone {value!r}")
+        return value
 
 
 class ReportLinks(BaseModel):
@@ -204,6 +242,7 @@ class ReportLinks(BaseModel):
     url: str
     html_url: str
     pdf_url: str
+    png_url: str
     expires_at: str | None
     language: Literal["en", "ja"]
 

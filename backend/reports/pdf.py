@@ -1,4 +1,4 @@
-"""Print a report page to PDF with headless Chromium.
+"""Print a report page to PDF (or photograph its charts as PNG) with headless Chromium.
 
 The page is written to a temporary file with plotly inlined (no network needed) and printed with
 ``--print-to-pdf``. ``--virtual-time-budget`` lets the page's scripts (the three Plotly charts) run to the
@@ -53,18 +53,19 @@ def chromium_executable(configured: str = "chromium") -> str:
     return found
 
 
-def html_to_pdf(html: str, chromium: str = "chromium", timeout_s: float = 60.0) -> bytes:
-    """The PDF Chromium prints for ``html`` (a self-contained page)."""
+def _print(html: str, chromium: str, timeout_s: float, suffix: str, output_flags) -> bytes:
+    """Run headless Chromium on ``html`` (a self-contained page) and return the file it writes; the flags
+    that make it write are ``output_flags(path)``."""
     exe = chromium_executable(chromium)
     with tempfile.TemporaryDirectory(prefix="zopoc-pdf-") as tmp:
-        page, out, profile = Path(tmp) / "report.html", Path(tmp) / "report.pdf", Path(tmp) / "profile"
+        page, out, profile = Path(tmp) / "report.html", Path(tmp) / f"report.{suffix}", Path(tmp) / "profile"
         page.write_text(html, encoding="utf-8")
         cmd = [
             exe,
             *CHROMIUM_FLAGS,
             f"--user-data-dir={profile}",
             f"--virtual-time-budget={VIRTUAL_TIME_BUDGET_MS}",
-            f"--print-to-pdf={out}",
+            *output_flags(out),
             page.as_uri(),
         ]
         try:
@@ -74,8 +75,36 @@ def html_to_pdf(html: str, chromium: str = "chromium", timeout_s: float = 60.0) 
         if not out.is_file() or out.stat().st_size == 0:
             # Its output names files and the machine: the log gets it, a share link's reader does not.
             log.error("Chromium failed to print a report (exit %s): %s", proc.returncode, proc.stderr[-2000:])
-            raise PdfUnavailable("the PDF could not be printed; try again later or download the HTML file")
+            raise PdfUnavailable(
+                f"the {suffix.upper()} could not be made; try again later or download the HTML file"
+            )
         return out.read_bytes()
+
+
+def html_to_pdf(html: str, chromium: str = "chromium", timeout_s: float = 60.0) -> bytes:
+    """The PDF Chromium prints for ``html`` (a self-contained page)."""
+    return _print(html, chromium, timeout_s, "pdf", lambda out: [f"--print-to-pdf={out}"])
+
+
+# The window the charts-only page (``render_html(..., charts_only=True)``) is photographed in: its body is
+# 1500 px wide plus padding, the three charts 420 px high under the legend.
+PNG_WINDOW = (1532, 520)
+
+
+def html_to_png(html: str, chromium: str = "chromium", timeout_s: float = 60.0) -> bytes:
+    """A PNG screenshot Chromium takes of ``html`` in a ``PNG_WINDOW`` window (the charts of a report)."""
+    width, height = PNG_WINDOW
+    return _print(
+        html,
+        chromium,
+        timeout_s,
+        "png",
+        lambda out: [
+            f"--screenshot={out}",
+            f"--window-size={width},{height}",
+            "--force-device-scale-factor=1",
+        ],
+    )
 
 
 class PdfBusy(PdfUnavailable):
@@ -123,8 +152,10 @@ def cached_pdf(
     chromium: str = "chromium",
     timeout_s: float = 60.0,
     max_printers: int = 2,
+    image: bool = False,
 ) -> Path:
-    """The PDF file at ``path``, printed from ``html()`` the first time (see ``cached_file``).
+    """The PDF file at ``path`` (a PNG of the page with ``image``), printed from ``html()`` the first time
+    (see ``cached_file``).
 
     Chromium takes seconds and a few hundred MB, and a share link needs no sign-in: one print per file at
     a time, and at most ``max_printers`` in this process at once; a request that finds every printer busy
@@ -139,7 +170,7 @@ def cached_pdf(
                 retry_after_s=PRINTER_WAIT_S,
             )
         try:
-            return html_to_pdf(html(), chromium, timeout_s)
+            return (html_to_png if image else html_to_pdf)(html(), chromium, timeout_s)
         finally:
             slots.release()
 

@@ -13,9 +13,11 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from backend.estimates import roi
-from backend.reports.i18n import texts
-from backend.reports.snapshot import HYPER_KEYS, share_view
-from common.methods import all_methods, method_color
+from backend.estimates.headline import p_text
+from backend.reports import formatting
+from backend.reports.i18n import HYPERPARAMETER_EXPLANATIONS_JA, texts
+from backend.reports.snapshot import share_view
+from common.methods import all_methods, get_method, is_method, method_color
 
 TEMPLATES = Path(__file__).with_name("templates")
 PLOTLY_URL = "/api/reports/assets/plotly.min.js"
@@ -43,22 +45,6 @@ def plotly_js() -> str:
     return plotly_js_path().read_text(encoding="utf-8")
 
 
-def _pct(value) -> str:
-    return "–" if value is None else f"{100 * value:.1f}%"
-
-
-def _num(value, digits: int = 2) -> str:
-    if value is None:
-        return "–"
-    return f"{value:,.{digits}f}" if abs(value) >= 1 or digits == 0 else f"{value:.{digits}g}"
-
-
-def _money(value, currency) -> str:
-    if value is None:
-        return "–"
-    return f"{value:,.2f} {currency}" if value >= 0.01 else f"{value:.2g} {currency}"
-
-
 def method_colors(snapshot: dict) -> dict[str, str]:
     """One colour per method, in the legend and the charts alike: the dashboard's (``common.methods``),
     as frozen in the snapshot when it has them."""
@@ -69,25 +55,104 @@ def method_labels(snapshot: dict) -> dict[str, str]:
     return {run["method"]: run["label"] for run in snapshot["runs"]}
 
 
+# The y axis of each chart: accuracy on its whole scale (0 to 100 %), loss and memory from zero, so that a
+# difference of a few points is not drawn as a cliff.
+AXES: dict[str, dict] = {
+    "loss": {"rangemode": "tozero"},
+    "accuracy": {"range": [0, 1], "tickformat": ".0%"},
+    "memory": {"rangemode": "tozero", "tickformat": ",d"},
+}
+
+
 def chart_data(snapshot: dict, language: str) -> dict:
-    """What the page's script plots: per run its label, method and the three series (x = step)."""
+    """What the page's script plots: per run its label, method and the three series (x = step), and each
+    chart's y axis (``AXES``, with its title)."""
     t = texts(language)
+    titles = {"loss": t["loss_axis"], "accuracy": t["accuracy_axis"], "memory": t["memory_axis"]}
     return {
         "x_title": t["step"],
         "no_data": t["no_data"],
         "colors": method_colors(snapshot),
+        "axes": {chart: {**axis, "title": {"text": titles[chart]}} for chart, axis in AXES.items()},
         "runs": [
             {"method": r["method"], "label": r["label"], "series": r["series"]} for r in snapshot["runs"]
         ],
     }
 
 
+# The PoC-wide settings a report lists, in this order (the rest are details of the engine).
+COMMON_SETTINGS = (
+    "steps",
+    "batch_size",
+    "max_length",
+    "k_shot",
+    "eval_every",
+    "eval_size",
+    "seed",
+    "dtype",
+    "device",
+)
+
+
+def _explanation(description: str, language: str) -> str:
+    return HYPERPARAMETER_EXPLANATIONS_JA.get(description, description) if language == "ja" else description
+
+
+def settings_view(snapshot: dict, language: str) -> dict:
+    """The settings in words: the PoC-wide ones once, then per run only its own method's hyperparameters
+    (``common.methods``: no ZO setting under AdamW), named and explained in ``language``."""
+    t = texts(language)
+    poc_settings = snapshot["poc"].get("settings") or {}
+    common = [
+        (
+            t[f"setting_{key}"],
+            t.get(f"device_{poc_settings[key]}", poc_settings[key])
+            if key == "device"
+            else formatting.setting_value(poc_settings[key]),
+        )
+        for key in COMMON_SETTINGS
+        if poc_settings.get(key) is not None
+    ]
+    runs, glossary = [], {}
+    for run in snapshot["runs"]:
+        hyper = run.get("hyperparams") or {}
+        items = []
+        method = get_method(run["method"]) if is_method(run["method"]) else None
+        for parameter in method.hyperparameters if method else ():
+            name = t.get(f"hp_{parameter.name}", parameter.name)
+            value = hyper.get(parameter.name)
+            if value is None and parameter.name != "lr":
+                value = parameter.default
+            note = ""
+            if parameter.name == "lr":
+                source = hyper.get("lr_source")
+                note = t.get(f"lr_{source}", "") if source else ""
+            items.append((name, formatting.setting_value(value), note))
+            explanation = _explanation(parameter.description, language)
+            # an explanation that only repeats the name ("perturbation scale ε", "学習率") says nothing more
+            if explanation and not (
+                explanation.lower().startswith(name.lower()) or name.lower().startswith(explanation.lower())
+            ):
+                glossary[name] = explanation
+        runs.append({"label": run["label"], "method": run["method"], "items": items})
+    return {"common": common, "runs": runs, "glossary": sorted(glossary.items())}
+
+
 def render_html(
-    snapshot: dict, language: str, inline_plotly: bool = True, expires_at: str | None = None
+    snapshot: dict,
+    language: str,
+    inline_plotly: bool = True,
+    expires_at: str | None = None,
+    charts_only: bool = False,
 ) -> str:
-    """The report page of ``snapshot`` in ``language`` ("en" | "ja"): what ``share_view`` keeps of it."""
+    """The report page of ``snapshot`` in ``language`` ("en" | "ja"): what ``share_view`` keeps of it.
+
+    ``charts_only``: the legend and the three charts alone (the PNG export).
+    """
     snapshot = share_view(snapshot)
     poc_roi = (snapshot.get("roi") or {}).get("poc") or {}
+    time_zone = (snapshot.get("reader") or {}).get("time_zone")
+    zone_name = formatting.zone(time_zone).key
     return (
         _env()
         .get_template("report.html.j2")
@@ -95,19 +160,25 @@ def render_html(
             s=snapshot,
             lang=language,
             t=texts(language),
-            expires_at=expires_at,
+            charts_only=charts_only,
+            generated=formatting.date_time(snapshot.get("generated_at"), language, time_zone),
+            expires=formatting.date_time(expires_at, language, time_zone) if expires_at else None,
+            zone_name=zone_name,
             poc_rows={row["method"]: row for row in poc_roi.get("rows", [])},
             memory_rows={row["method"]: row for row in snapshot.get("memory", [])},
             labels={m.name: m.label for m in all_methods()} | method_labels(snapshot),
-            hyper_keys=HYPER_KEYS,
+            settings=settings_view(snapshot, language),
             colors=method_colors(snapshot),
             utilisation=roi.GPU_UTILISATION,
             chart_data=chart_data(snapshot, language),
             # a literal "</script" inside the inlined library would end the element early: escape it
             plotly_inline=plotly_js().replace("</script", "<\\/script") if inline_plotly else None,
             plotly_src=PLOTLY_URL,
-            pct=_pct,
-            num=_num,
-            money=_money,
+            pct=formatting.percent,
+            num=formatting.number,
+            money=formatting.money,
+            duration=lambda hours: formatting.duration_hours(hours, language),
+            params=formatting.parameters,
+            p_text=p_text,
         )
     )

@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 
 from backend.db.metrics import downsample
 from backend.db.models import Poc
-from backend.estimates import gpus, memory, records, roi, shapes
+from backend.estimates import gpus, headline, memory, records, roi, shapes
 from common.builtin_data import builtin_dataset, file_sha256
 from common.memory_kinds import added_mb, memory_metric
-from common.methods import method_color
+from common.methods import BASELINE_METHOD, method_color, zeroth_order_names
 
 SNAPSHOT_VERSION = 1
 # The three comparison charts of the dashboard, and the metric each plots (memory: the metric of the run's
@@ -123,7 +123,12 @@ def _memory_rows(session: Session, poc: Poc) -> list[dict]:
 
 
 def build_snapshot(
-    session: Session, poc: Poc, data_dir: Path, catalog: list[gpus.Gpu], now: dt.datetime | None = None
+    session: Session,
+    poc: Poc,
+    data_dir: Path,
+    catalog: list[gpus.Gpu],
+    now: dt.datetime | None = None,
+    time_zone: str | None = None,
 ) -> dict:
     """The JSON snapshot of ``poc`` as it is now (see module docstring)."""
     now = now or dt.datetime.now(dt.UTC)
@@ -167,6 +172,8 @@ def build_snapshot(
     return {
         "version": SNAPSHOT_VERSION,
         "generated_at": now.isoformat(),
+        # the time zone of whoever made the report (their browser's): the page shows times in it
+        "reader": {"time_zone": time_zone},
         "poc": {
             "name": poc.name,
             "model": poc.model,
@@ -191,6 +198,26 @@ def _shown_model_name(name: str | None) -> str | None:
     if name and name.startswith(("/", "~", ".")):
         return PurePath(name).name
     return name
+
+
+def report_headline(snapshot: dict) -> dict:
+    """The report's one-line conclusions (``backend.estimates.headline``, as the dashboard's summary shows
+    them): the PoC's own comparison, its measured peaks by memory kind, the memory model's projection."""
+    poc_roi = (snapshot.get("roi") or {}).get("poc") or {}
+    measured = {
+        run["method"]: (run.get("peak_memory_mb"), run.get("memory_kind"))
+        for run in snapshot.get("runs") or []
+    }
+    zo = next((m for m in zeroth_order_names() if m in measured), zeroth_order_names()[0])
+    return headline.headline(
+        poc_roi.get("comparison"),
+        poc_roi.get("rows") or [],
+        poc_roi.get("target_model") or "",
+        poc_roi.get("dtype") or "",
+        measured=measured,
+        method_a=zo,
+        method_b=BASELINE_METHOD,
+    )
 
 
 def share_view(snapshot: dict) -> dict:
@@ -229,6 +256,8 @@ def share_view(snapshot: dict) -> dict:
     return {
         "version": snapshot.get("version"),
         "generated_at": snapshot.get("generated_at"),
+        "reader": {"time_zone": (snapshot.get("reader") or {}).get("time_zone")},
+        "headline": report_headline(snapshot),
         "poc": {
             "name": poc.get("name"),
             "dataset": poc.get("dataset"),

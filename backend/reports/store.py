@@ -46,6 +46,7 @@ def create_report(
     data_dir,
     catalog: list[gpus.Gpu],
     now: dt.datetime | None = None,
+    time_zone: str | None = None,
 ) -> tuple[Report, str]:
     """Freeze ``poc`` into a new report row (committed); return it and its token (not stored)."""
     if language not in LANGUAGES:
@@ -59,7 +60,7 @@ def create_report(
         token_hash=digest(token),
         token_prefix=token[:8],
         language=language,
-        snapshot=build_snapshot(session, poc, data_dir, catalog, now=now),
+        snapshot=build_snapshot(session, poc, data_dir, catalog, now=now, time_zone=time_zone),
         created_at=now,
         expires_at=now + dt.timedelta(days=expires_in_days),
     )

@@ -103,7 +103,7 @@ def request_for(client: TestClient, method: str, path: str, template: str, world
     if template == "/api/pocs/{poc_id}/events":
         # Not a stream that never ends: a bad resume point answers 422 once access is granted.
         kwargs["headers"] = {"Last-Event-ID": "not-an-event-id"}
-    if template == "/api/reports/{token}.pdf":
+    if template in ("/api/reports/{token}.pdf", "/api/reports/{token}.png"):
         path = path.replace(world.report_token, "x" * 20)  # no Chromium here: unknown token, 404
     return client.request(method, path, **kwargs)
 

@@ -19,8 +19,10 @@ def test_gpus_lists_the_catalogue(client):
         "currency": "USD",
         "kind": "cloud",
         "tflops": 989,
+        "placeholder": False,
     }
     assert {g["kind"] for g in body["data"]} == {"cloud", "on_prem"}
+    assert not any(g["placeholder"] for g in body["data"])  # nothing made up is shipped
 
 
 def test_gpu_prices_are_settings(client, monkeypatch):

@@ -50,6 +50,7 @@ def test_share_page_and_html_file_in_chromium(client, anonymous, finished_poc, l
         REPORT_URL=live_server + links["url"],
         HTML_FILE=str(html_file),
         EXPECT_VERDICT="This PoC cannot tell LOZO and AdamW apart",
+        EXPECT_CONCLUSION="No detectable difference in accuracy between LOZO and AdamW (p = ",
         SCREENSHOT_DIR=str(ARTIFACTS),
     )
     proc = subprocess.run(
@@ -62,5 +63,5 @@ def test_share_page_and_html_file_in_chromium(client, anonymous, finished_poc, l
     )
     print(proc.stdout)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert proc.stdout.count("ok - ") >= 12
+    assert proc.stdout.count("ok - ") >= 16
     assert (ARTIFACTS / "share-page-en.png").stat().st_size > 10_000

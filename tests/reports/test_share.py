@@ -261,3 +261,18 @@ def test_report_pages_run_only_their_own_scripts(anonymous, shared):
     assert page.headers["x-content-type-options"] == "nosniff"
     download = anonymous.get(shared["html_url"])
     assert download.headers["content-security-policy"].startswith("sandbox")
+
+
+def test_report_times_follow_the_readers_time_zone(client, anonymous, finished_poc):
+    refused = client.post(f"/api/pocs/{finished_poc}/reports", json={"time_zone": "Mars/Olympus_Mons"})
+    assert refused.status_code == 422
+    tokyo = client.post(f"/api/pocs/{finished_poc}/reports", json={"time_zone": "Asia/Tokyo"}).json()
+    page = anonymous.get(tokyo["url"]).text
+    assert "(Asia/Tokyo, JST)" in page and "(UTC)" not in page
+    snapshot = anonymous.get(f"/api/reports/{tokyo['token']}").json()["snapshot"]
+    assert snapshot["reader"] == {"time_zone": "Asia/Tokyo"}
+    # the headline the page leads with is in the JSON too, worded by the test (p = 0.071 here: no difference)
+    assert snapshot["headline"]["code"] == "no_significant_difference"
+    assert snapshot["headline"]["accuracy"]["en"] in page
+    unknown = client.post(f"/api/pocs/{finished_poc}/reports", json={}).json()
+    assert "(UTC)" in anonymous.get(unknown["url"]).text

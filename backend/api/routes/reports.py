@@ -7,6 +7,7 @@ Under the API prefix (``router``):
 - ``GET    /api/reports/{token}``              the frozen snapshot JSON
 - ``GET    /api/reports/{token}.html``         self-contained HTML file (plotly inlined: opens offline)
 - ``GET    /api/reports/{token}.pdf``          PDF printed by headless Chromium
+- ``GET    /api/reports/{token}.png``          the three charts as one PNG image (headless Chromium)
 At the root (``share_router``, mounted by the app without prefix):
 - ``GET    /r/{token}``                        the read-only share page, no login, no SPA needed
 
@@ -53,6 +54,7 @@ def _links(report: Report, token: str) -> dict:
         "url": f"/r/{token}",
         "html_url": f"/api/reports/{token}.html",
         "pdf_url": f"/api/reports/{token}.pdf",
+        "png_url": f"/api/reports/{token}.png",
         "expires_at": _expires(report),
         "language": report.language,
     }
@@ -99,6 +101,7 @@ def create_report(poc: PocDep, body: ReportCreate, session: SessionDep, settings
         body.expires_in_days or settings.report_expiry_days,
         settings.data_dir,
         catalog,
+        time_zone=body.time_zone,
     )
     return _links(report, token)
 
@@ -184,28 +187,16 @@ def report_html(
     )
 
 
-@router.get(
-    "/reports/{token}.pdf",
-    response_class=Response,
-    summary="The report as PDF",
-    responses=TOKEN_ANSWERS
-    | {
-        200: {"content": {"application/pdf": {}}},
-        503: {"model": Message, "description": "Chromium missing, or every printer busy"},
-    },
-)
-def report_pdf(
-    token: Token, session: SessionDep, settings: SettingsDep, lang: Literal["en", "ja"] | None = Query(None)
-) -> Response:
-    report = _live(session, token)
-    language = _language(report, lang)
+def _printed(path, html, settings, image: bool = False):
+    """The cached PDF (or PNG) at ``path``; a busy or missing Chromium answers 503."""
     try:
-        path = pdf.cached_pdf(
-            settings.data_dir / "reports" / f"{report.id}-{language}.pdf",
-            lambda: render_html(report.snapshot, language, expires_at=_expires(report)),
+        return pdf.cached_pdf(
+            path,
+            html,
             settings.chromium_path,
             settings.pdf_timeout_s,
             settings.pdf_max_concurrent,
+            image=image,
         )
     except pdf.PdfBusy as exc:
         raise HTTPException(
@@ -215,10 +206,58 @@ def report_pdf(
         ) from exc
     except pdf.PdfUnavailable as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(exc)) from exc
+
+
+PRINTED_ANSWERS: Responses = {
+    503: {"model": Message, "description": "Chromium missing, or every printer busy"}
+}
+
+
+@router.get(
+    "/reports/{token}.pdf",
+    response_class=Response,
+    summary="The report as PDF",
+    responses=TOKEN_ANSWERS | PRINTED_ANSWERS | {200: {"content": {"application/pdf": {}}}},
+)
+def report_pdf(
+    token: Token, session: SessionDep, settings: SettingsDep, lang: Literal["en", "ja"] | None = Query(None)
+) -> Response:
+    report = _live(session, token)
+    language = _language(report, lang)
+    path = _printed(
+        settings.data_dir / "reports" / f"{report.id}-{language}.pdf",
+        lambda: render_html(report.snapshot, language, expires_at=_expires(report)),
+        settings,
+    )
     name = f"zopoc-report-{token[:8]}.pdf"
     return FileResponse(
         path,
         media_type="application/pdf",
+        headers=PRIVATE_HEADERS | {"Content-Disposition": f'inline; filename="{name}"'},
+    )
+
+
+@router.get(
+    "/reports/{token}.png",
+    response_class=Response,
+    summary="The report's three charts (loss, accuracy, memory) as one PNG image, for slides",
+    responses=TOKEN_ANSWERS | PRINTED_ANSWERS | {200: {"content": {"image/png": {}}}},
+)
+def report_png(
+    token: Token, session: SessionDep, settings: SettingsDep, lang: Literal["en", "ja"] | None = Query(None)
+) -> Response:
+    report = _live(session, token)
+    language = _language(report, lang)
+    path = _printed(
+        settings.data_dir / "reports" / f"{report.id}-{language}-charts.png",
+        lambda: render_html(report.snapshot, language, charts_only=True),
+        settings,
+        image=True,
+    )
+    name = f"zopoc-charts-{token[:8]}.png"
+    return FileResponse(
+        path,
+        media_type="image/png",
         headers=PRIVATE_HEADERS | {"Content-Disposition": f'inline; filename="{name}"'},
     )
 

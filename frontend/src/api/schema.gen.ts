@@ -811,6 +811,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/reports/{token}.png": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The report's three charts (loss, accuracy, memory) as one PNG image, for slides */
+        get: operations["reports-report_png"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/reports/{token}": {
         parameters: {
             query?: never;
@@ -1007,6 +1024,12 @@ export interface components {
              * @description dense 16-bit throughput used to project GPU-hours
              */
             tflops: number;
+            /**
+             * Placeholder
+             * @description an entry to be described by the operator: never recommended
+             * @default false
+             */
+            placeholder?: boolean;
         };
         /** GpusPublic */
         GpusPublic: {
@@ -1014,6 +1037,21 @@ export interface components {
             data: components["schemas"]["GpuPublic"][];
             /** Count */
             count: number;
+        };
+        /**
+         * Headline
+         * @description One-line conclusions worded by the statistics (``backend.estimates.headline``): the dashboard's
+         *     summary and the report's headline show the same sentences.
+         */
+        Headline: {
+            /**
+             * Code
+             * @enum {string}
+             */
+            code: "incomplete" | "zo_better" | "zo_worse" | "no_significant_difference";
+            accuracy: components["schemas"]["Sentence"];
+            memory_measured: components["schemas"]["MeasuredSentence"] | null;
+            memory_projected: components["schemas"]["Sentence"] | null;
         };
         /** Health */
         Health: {
@@ -1227,6 +1265,15 @@ export interface components {
              * @default false
              */
             must_change_password?: boolean;
+        };
+        /** MeasuredSentence */
+        MeasuredSentence: {
+            /** En */
+            en: string;
+            /** Ja */
+            ja: string;
+            /** Kind */
+            kind: string;
         };
         /** Member */
         Member: {
@@ -1848,6 +1895,11 @@ export interface components {
              * @description default: ZOPOC_REPORT_EXPIRY_DAYS
              */
             expires_in_days?: number | null;
+            /**
+             * Time Zone
+             * @description the reader's IANA time zone (the browser's, e.g. Asia/Tokyo): the report shows its times in it; default UTC, labelled as such
+             */
+            time_zone?: string | null;
         };
         /**
          * ReportLinks
@@ -1864,6 +1916,8 @@ export interface components {
             html_url: string;
             /** Pdf Url */
             pdf_url: string;
+            /** Png Url */
+            png_url: string;
             /** Expires At */
             expires_at: string | null;
             /**
@@ -1973,6 +2027,7 @@ export interface components {
             rows: components["schemas"]["RoiRow"][];
             comparison: components["schemas"]["Comparison"] | null;
             verdict: components["schemas"]["Verdict"];
+            headline: components["schemas"]["Headline"];
             calibration: components["schemas"]["CalibrationPublic"] | null;
         };
         /** RoiRow */
@@ -2113,6 +2168,13 @@ export interface components {
             data: components["schemas"]["RunPublic"][];
             /** Count */
             count: number;
+        };
+        /** Sentence */
+        Sentence: {
+            /** En */
+            en: string;
+            /** Ja */
+            ja: string;
         };
         /** Series */
         Series: {
@@ -4473,6 +4535,66 @@ export interface operations {
                 };
                 content: {
                     "application/pdf": unknown;
+                };
+            };
+            /** @description unknown or revoked */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            /** @description the link has expired */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            /** @description invalid input, one entry per problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description Chromium missing, or every printer busy */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+        };
+    };
+    "reports-report_png": {
+        parameters: {
+            query?: {
+                lang?: ("en" | "ja") | null;
+            };
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/png": unknown;
                 };
             };
             /** @description unknown or revoked */

@@ -70,6 +70,7 @@ function reportsApi() {
         url: `/r/${TOKEN}`,
         html_url: `/api/reports/${TOKEN}.html`,
         pdf_url: `/api/reports/${TOKEN}.pdf`,
+        png_url: `/api/reports/${TOKEN}.png`,
         expires_at: "2026-05-15T10:00:00Z",
         language: body.language,
       };
@@ -130,7 +131,12 @@ describe("the share links of a PoC", () => {
     await user.click(screen.getByRole("button", { name: "Create share report" }));
     await waitFor(() => expect(rowOf("r-new")).toBeTruthy());
     expect(reportGets(api.calls)).toBe(before + 1);
-    expect(api.calls.find((c) => c.method === "POST")?.body).toEqual({ language: "en", expires_in_days: 14 });
+    // the browser's time zone goes with the request: the report shows its times in it
+    expect(api.calls.find((c) => c.method === "POST")?.body).toEqual({
+      language: "en",
+      expires_in_days: 14,
+      time_zone: "Asia/Tokyo",
+    });
     expect(screen.getByTestId("share-result")).toHaveTextContent("valid until May 15, 2026, 7:00 PM GMT+9");
 
     // A reload: a new page with nothing cached, the link found again in the list with all its actions.
@@ -142,6 +148,10 @@ describe("the share links of a PoC", () => {
     expect(within(row).getByLabelText("Link")).toHaveValue(`http://localhost:3000/r/${TOKEN}`);
     expect(within(row).getByRole("link", { name: /as HTML$/ })).toHaveAttribute("href", `/api/reports/${TOKEN}.html`);
     expect(within(row).getByRole("link", { name: /as PDF$/ })).toHaveAttribute("href", `/api/reports/${TOKEN}.pdf`);
+    expect(within(row).getByRole("link", { name: /as a PNG image$/ })).toHaveAttribute(
+      "href",
+      `/api/reports/${TOKEN}.png`,
+    );
     await user.click(within(row).getByRole("button", { name: `Copy the link starting with ${TOKEN.slice(0, 8)}` }));
     expect(await navigator.clipboard.readText()).toBe(`http://localhost:3000/r/${TOKEN}`);
     expect(within(row).getByRole("button", { name: /Copy the link/ })).toHaveTextContent("Link copied");

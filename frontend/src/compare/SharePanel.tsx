@@ -13,6 +13,19 @@ import { forgetLinks, knownLinks, rememberLinks, type ShareLinks } from "./share
 
 const absolute = (path: string) => new URL(path, window.location.origin).toString();
 
+/** The charts' PNG: from the answer that made the link, or (links remembered before it had one) beside the PDF. */
+const pngUrl = (links: ShareLinks & { png_url?: unknown }) =>
+  typeof links.png_url === "string" ? links.png_url : links.pdf_url.replace(/\.pdf$/, ".png");
+
+/** The reader's time zone (the report shows its times in it); undefined lets the server say UTC. */
+const browserTimeZone = () => {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || undefined;
+  } catch {
+    return undefined;
+  }
+};
+
 /** Copy, HTML and PDF of one link; "copied" is said on the button that did it. */
 function LinkActions({ links, prefix }: { links: ShareLinks; prefix: string | null }) {
   const { t } = useTranslation();
@@ -41,6 +54,14 @@ function LinkActions({ links, prefix }: { links: ShareLinks; prefix: string | nu
         aria-label={prefix ? t("share.pdfLabel", { prefix }) : undefined}
       >
         {t("share.pdf")}
+      </a>
+      <a
+        className="button"
+        href={pngUrl(links)}
+        download
+        aria-label={prefix ? t("share.pngLabel", { prefix }) : undefined}
+      >
+        {t("share.png")}
       </a>
     </div>
   );
@@ -148,7 +169,9 @@ export function SharePanel({ pocId }: { pocId: string }) {
         type="button"
         className="primary"
         disabled={create.isPending}
-        onClick={() => create.mutate({ language: currentLanguage(), expires_in_days: 14 })}
+        onClick={() =>
+          create.mutate({ language: currentLanguage(), expires_in_days: 14, time_zone: browserTimeZone() })
+        }
       >
         {create.isPending ? t("share.creating") : t("share.create")}
       </button>

@@ -1,6 +1,9 @@
+import { useQuery } from "@tanstack/react-query";
 import { useTranslation } from "react-i18next";
+import { roiQuery } from "../api/queries";
 import type { RunPublic } from "../api/types";
 import { MethodBadge } from "../components/MethodBadge";
+import { currentLanguage } from "../i18n";
 import { formatMegabytes, formatNumber, formatPercent } from "../i18n/format";
 import { useMethods } from "../methods/useMethods";
 import {
@@ -11,12 +14,14 @@ import {
   pairingOf,
   sameMemoryKind,
   startAccuracy,
+  TERMINAL_STATES,
 } from "./shaping";
 
 /**
  * The two sentences a manager takes away: how much memory the zeroth-order method saves against its
  * backpropagation baseline (LOZO and AdamW in the usual PoC; the kinds come from the registry) and what it
- * costs in accuracy.
+ * costs in accuracy. Once every run has finished, the accuracy sentence is the server's headline (the ROI
+ * answer's, worded by McNemar's test: the same sentence the shared report leads with), never a bare gap.
  */
 export function Summary({ runs }: { runs: RunPublic[] }) {
   const { t, i18n } = useTranslation();
@@ -33,12 +38,18 @@ export function Summary({ runs }: { runs: RunPublic[] }) {
     return kind ? t(`compare.memoryKind.${kind}`) : "";
   };
   const mixedKinds = pairing != null && !sameMemoryKind(runOf(pairing.baseline), runOf(pairing.method));
+  const pocId = runs[0]?.poc_id;
+  const finished = runs.length > 0 && runs.every((r) => TERMINAL_STATES.has(r.state));
+  const roi = useQuery({ ...roiQuery(pocId ?? "", "poc"), enabled: finished && pocId != null });
+  const headline = finished ? roi.data?.headline : undefined;
   const names = pairing
     ? { method: methods.label(pairing.method), baseline: methods.label(pairing.baseline) }
     : { method: "", baseline: "" };
 
   let gapText: string;
-  if (!pairing) gapText = t("compare.gapNoPair");
+  if (headline && headline.code !== "incomplete")
+    gapText = currentLanguage() === "ja" ? headline.accuracy.ja : headline.accuracy.en;
+  else if (!pairing) gapText = t("compare.gapNoPair");
   else if (gap == null) gapText = t("compare.gapPending", names);
   else if (Math.abs(gap) < 0.05) gapText = t("compare.gapEqual", names);
   else {
@@ -89,7 +100,11 @@ export function Summary({ runs }: { runs: RunPublic[] }) {
             );
           })}
         </ul>
-        <p className={gap == null ? "summary-pending" : "summary-gap"} data-testid="accuracy-gap">
+        <p
+          className={gap == null && !headline ? "summary-pending" : "summary-gap"}
+          data-testid="accuracy-gap"
+          data-code={headline?.code}
+        >
           {gapText}
         </p>
       </div>
