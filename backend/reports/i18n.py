@@ -34,6 +34,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "hp_rank": "Rank r",
         "hp_nu": "Redraw period ν",
         "hp_beta": "Momentum β",
+        "hp_lora_rank": "LoRA rank r",
+        "hp_lora_alpha": "LoRA scale α",
         "generated": "Generated",
         "expires": "Link valid until",
         "model": "Model",
@@ -116,6 +118,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "hp_rank": "ランク r",
         "hp_nu": "再生成の間隔 ν",
         "hp_beta": "モメンタム β",
+        "hp_lora_rank": "LoRA のランク r",
+        "hp_lora_alpha": "LoRA のスケール α",
         "generated": "作成日時",
         "expires": "リンク有効期限",
         "model": "モデル",
@@ -177,6 +181,8 @@ HYPERPARAMETER_EXPLANATIONS_JA: dict[str, str] = {
     "rank r of the perturbation U Vᵀ": "摂動 U Vᵀ のランク r",
     "steps ν between redraws of V": "V を引き直すまでのステップ数 ν",
     "momentum β": "モメンタム β",
+    "rank r of each LoRA adapter": "各 LoRA アダプタのランク r",
+    "LoRA scale α (the update is α/r · BA)": "LoRA のスケール α（更新は α/r · BA）",
 }
 STATE_KEYS = ("succeeded", "failed", "cancelled", "running", "queued")
 
