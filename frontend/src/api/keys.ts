@@ -13,6 +13,7 @@ export const queryKeys = {
   adminInvites: () => ["admin", "invites"] as const,
   adminWorkspaces: () => ["admin", "workspaces"] as const,
   models: () => ["models"] as const,
+  knownModels: () => ["models", "known"] as const,
   methods: () => ["methods"] as const,
   limits: () => ["limits"] as const,
   datasets: () => ["datasets"] as const,

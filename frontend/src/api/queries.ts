@@ -22,6 +22,14 @@ export const modelsQuery = () =>
     staleTime: 5 * 60_000,
   });
 
+/** Models the memory forecast knows without downloading them (their shapes ship with the server). */
+export const knownModelsQuery = () =>
+  queryOptions({
+    queryKey: queryKeys.knownModels(),
+    queryFn: ({ signal }) => answer(api.GET("/api/estimates/models", { signal })),
+    staleTime: 60 * 60_000,
+  });
+
 /** The method registry: every method's label, colour, display order and hyperparameters. */
 export const methodsQuery = () =>
   queryOptions({

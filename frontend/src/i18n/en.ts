@@ -254,7 +254,8 @@ export const en = {
     model: "Model",
     modelOther: "Other model…",
     modelCustom: "Hugging Face id or folder on the server",
-    modelCustomHelp: "For example bert-base-uncased or /models/my-bert. It must be available to the workers offline.",
+    modelCustomHelp:
+      "For example bert-base-uncased or /models/my-bert. It must be available to the workers offline; the suggested models (Llama, Qwen, Gemma, Swallow, ELYZA …) can be estimated without a download.",
     params: "{{value}} parameters",
     dataset: "Dataset",
     datasetBuiltin: "built-in",

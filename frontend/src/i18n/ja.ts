@@ -255,7 +255,8 @@ export const ja: Messages<typeof en> = {
     model: "モデル",
     modelOther: "その他のモデル…",
     modelCustom: "Hugging Face の ID、またはサーバー上のフォルダ",
-    modelCustomHelp: "例：bert-base-uncased、/models/my-bert。ワーカーがオフラインで読み込める必要があります。",
+    modelCustomHelp:
+      "例：bert-base-uncased、/models/my-bert。ワーカーがオフラインで読み込める必要があります。候補に出るモデル（Llama、Qwen、Gemma、Swallow、ELYZA など）は、ダウンロードせずにメモリを見積もれます。",
     params: "パラメータ数 {{value}}",
     dataset: "データセット",
     datasetBuiltin: "組み込み",

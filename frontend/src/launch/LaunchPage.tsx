@@ -4,7 +4,7 @@ import { useTranslation } from "react-i18next";
 import { useNavigate } from "react-router-dom";
 import { answer, api } from "../api/client";
 import { queryKeys } from "../api/keys";
-import { datasetsQuery, limitsQuery, methodsQuery, modelsQuery, workersQuery } from "../api/queries";
+import { datasetsQuery, knownModelsQuery, limitsQuery, methodsQuery, modelsQuery, workersQuery } from "../api/queries";
 import type { DatasetPublic, FieldLimit, LimitsPublic, MethodPublic, ModelPublic, PocCreate } from "../api/types";
 import { Field } from "../components/Field";
 import { ErrorNotice, Loading, apiMessage } from "../components/QueryState";
@@ -87,6 +87,8 @@ function LaunchForm({ models, methods, datasets, limits }: FormProps) {
   const navigate = useNavigate();
   const queryClient = useQueryClient();
   const workers = useQuery(workersQuery());
+  // Suggestions for "another model": the ones the forecast knows offline (a what-if needs no download).
+  const knownModels = useQuery(knownModelsQuery());
   const formRef = useRef<HTMLFormElement>(null);
   // Built-in models first, the embedded default (minilm) at the very top.
   const sortedModels = [...models].sort(
@@ -196,19 +198,29 @@ function LaunchForm({ models, methods, datasets, limits }: FormProps) {
             </select>
           </Field>
           {values.model === CUSTOM_MODEL && (
-            <Field
-              id="poc-custom-model"
-              label={t("launch.modelCustom")}
-              help={t("launch.modelCustomHelp")}
-              error={errors.customModel}
-            >
-              <input
-                value={values.customModel}
-                onChange={(e) => set("customModel", e.target.value)}
-                autoComplete="off"
-                spellCheck={false}
-              />
-            </Field>
+            <>
+              <Field
+                id="poc-custom-model"
+                label={t("launch.modelCustom")}
+                help={t("launch.modelCustomHelp")}
+                error={errors.customModel}
+              >
+                <input
+                  value={values.customModel}
+                  onChange={(e) => set("customModel", e.target.value)}
+                  autoComplete="off"
+                  spellCheck={false}
+                  list="known-models"
+                />
+              </Field>
+              <datalist id="known-models">
+                {knownModels.data?.data.map((m) => (
+                  <option key={m.id} value={m.id}>
+                    {`${m.name} · ${t("launch.params", { value: formatCompact(lang, m.n_params) })}`}
+                  </option>
+                ))}
+              </datalist>
+            </>
           )}
         </div>
         <div>
