@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from common.limits import MAX_MINUTES, MAX_STEPS
 from common.methods import BETA, NU, RANK, WEIGHT_DECAY, ZO_EPS, get_method, is_method
@@ -131,6 +131,12 @@ class RunSpec(RunSettings, MethodHyperparameters):
     label_column: str | None = None
     device: Device = "auto"
     checkpoint_dir: str | None = None
+    checkpoint_every_min: float | None = Field(
+        None,
+        gt=0,
+        description="write checkpoint_dir/resume.pt (weights, optimizer and RNG state, step) this often, "
+        "atomically, so a run can continue from it (--resume-file)",
+    )
     lr_probe: bool = Field(False, description="try lr ×0.1, ×0.3, ×1, ×3 for a few steps and keep the best")
     allow_download: bool = Field(False, description="a Hugging Face id may be downloaded")
     scale_by_rank: bool = Field(False, description="LOZO: the paper's unbiased 1/r scaling")
@@ -142,6 +148,12 @@ class RunSpec(RunSettings, MethodHyperparameters):
         if not is_method(value):
             get_method(value)  # raises UnknownMethodError with the list of methods
         return value
+
+    @model_validator(mode="after")
+    def _checkpoints_need_a_folder(self) -> RunSpec:
+        if self.checkpoint_every_min is not None and not self.checkpoint_dir:
+            raise ValueError("checkpoint_every_min needs checkpoint_dir (where resume.pt goes)")
+        return self
 
     @property
     def zeroth_order(self) -> bool:

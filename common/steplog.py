@@ -59,6 +59,10 @@ class StepLogHeader:
     ``precision`` is the mode the optimizer resolved ("in_place", "exact", "master").
     ``head`` says how the start weights' head was made (``{"init": "prototype", "seed": 0}``, or the
     calibration of a prompt-based model); ``start_sha256`` is ``weights_sha256`` of the start weights.
+    ``lr_source`` is where the lr came from ("user", "default-by-size", "probe").
+    ``progress`` is the run's bookkeeping after the last record (the ``progress`` of the ``zo_steps`` event
+    that carried it: elapsed_s, forward_passes, acc_start, best step, ...), so a continued run reports the
+    same summary as an uninterrupted one; empty if unknown.
     """
 
     method: str
@@ -76,6 +80,8 @@ class StepLogHeader:
     head: dict[str, Any] = field(default_factory=dict)
     start_sha256: str | None = None
     spec: dict[str, Any] = field(default_factory=dict)
+    lr_source: str | None = None
+    progress: dict[str, Any] = field(default_factory=dict)
     version: int = FORMAT_VERSION
 
     def to_dict(self) -> dict[str, Any]:

@@ -85,6 +85,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--events-dir", help="with --compare: write <method>.jsonl here (default: a temp folder)")
     for name in SWITCHES:
         p.add_argument("--" + name.replace("_", "-"), action="store_true", help=SWITCH_HELP[name])
+    p.add_argument(
+        "--resume-file",
+        help="continue the run from this file: its step log (ZO, binary or JSON; the weights are rebuilt "
+        "by replaying the steps) or its resume.pt checkpoint (checkpoint_every_min); the spec must be the "
+        "same run's (budgets may differ)",
+    )
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     for name, typ in flag_fields().items():
@@ -156,7 +162,7 @@ def run_one(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, stop.set)
     signal.signal(signal.SIGINT, stop.set)  # Ctrl-C by hand: end the step, report cancelled, like SIGTERM
     writer = EventWriter(stream)
-    finished = run(spec, writer, stop, progress=not args.no_progress)
+    finished = run(spec, writer, stop, progress=not args.no_progress, resume_file=args.resume_file)
     if stream is not None:
         stream.close()
     print(
@@ -286,12 +292,104 @@ def _last_finished(path: Path) -> dict | None:
     return finished
 
 
+def build_tools_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m worker.train", description="Rebuild or export trained weights as a folder."
+    )
+    sub = p.add_subparsers(dest="tool", required=True)
+    r = sub.add_parser(
+        "replay",
+        help="rebuild a ZO run's weights from its step log (no forward pass) and save them as a folder",
+    )
+    r.add_argument("--log", required=True, help="the step log (steps.zolog, or its JSON form)")
+    r.add_argument("--model", help="the start model (default: the one the log names)")
+    r.add_argument("--out", required=True, help="folder to write (transformers save_pretrained + tokenizer)")
+    r.add_argument("--step", type=int, default=None, help="stop after this step (default: the last)")
+    r.add_argument("--device", default="cpu", help="where to replay (default cpu: bit-identical to CPU runs)")
+    r.add_argument("--threads", type=int, default=None)
+    e = sub.add_parser("export", help="save a finished run's checkpoint.pt as a folder transformers loads")
+    e.add_argument("--checkpoint", required=True, help="checkpoint.pt (or best.pt) of a finished run")
+    e.add_argument("--out", required=True)
+    e.add_argument("--threads", type=int, default=None)
+    return p
+
+
+def run_replay(args: argparse.Namespace) -> int:
+    import time
+
+    import torch
+
+    from common.steplog import decode
+    from worker.train.replay import (
+        export_folder,
+        forward_seconds,
+        replay,
+        spec_from_header,
+        start_from_header,
+    )
+    from worker.train.weights import weights_sha256
+
+    header, records = decode(Path(args.log).read_bytes())
+    overrides = {"model": args.model} if args.model else {}
+    prep = start_from_header(header, device=args.device, **overrides)
+    spec = spec_from_header(header, device=args.device, **overrides)
+    upto = len(records) if args.step is None else args.step
+    started = time.perf_counter()
+    replay(prep.loaded.model, header, records, upto_step=upto)
+    if prep.loaded.device.type == "cuda":
+        torch.cuda.synchronize(prep.loaded.device)
+    seconds = time.perf_counter() - started
+    sha = weights_sha256(prep.loaded.model)
+    forward = forward_seconds(prep, spec)
+    export_folder(prep, spec, args.out, {"step": upto, "weights_sha256": sha, "replayed_from": str(args.log)})
+    per_step = seconds / upto if upto else 0.0
+    print(
+        f"replayed {upto} steps of {header.method} in {seconds:.2f} s ({per_step * 1000:.1f} ms a step; "
+        f"one forward pass of a batch {forward * 1000:.1f} ms: a replayed step costs "
+        f"{per_step / forward:.2f} forward passes, the step itself cost 2)\n"
+        f"weights_sha256 {sha}\nsaved to {args.out}"
+    )
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    import torch
+
+    from worker.train.loop import prepare
+    from worker.train.replay import export_folder
+    from worker.train.weights import weights_sha256
+
+    checkpoint = torch.load(args.checkpoint, map_location="cpu", weights_only=True)
+    spec = RunSpec.from_dict({**checkpoint["spec"], "lr": checkpoint["lr"], "device": "cpu"})
+    prep = prepare(spec)
+    prep.loaded.model.load_state_dict(checkpoint["model"])
+    sha = weights_sha256(prep.loaded.model)
+    export_folder(prep, spec, args.out, {"step": checkpoint["step"], "weights_sha256": sha})
+    print(f"step {checkpoint['step']} of {spec.method}\nweights_sha256 {sha}\nsaved to {args.out}")
+    return 0
+
+
+def run_tool(argv: list[str]) -> int:
+    args = build_tools_parser().parse_args(argv)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    try:
+        return run_replay(args) if args.tool == "replay" else run_export(args)
+    except (ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     # Methods from plug-in modules (the service passes ZOPOC_METHOD_PLUGINS on to its training processes).
     load_method_plugins(
         [m.strip() for m in os.environ.get("ZOPOC_METHOD_PLUGINS", "").split(",") if m.strip()]
     )
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in ("replay", "export"):
+        return run_tool(argv)
     args = build_parser().parse_args(argv)
     if args.compare:
         return run_compare(args, argv)

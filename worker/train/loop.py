@@ -15,10 +15,12 @@ Choices that matter for a fair comparison:
 from __future__ import annotations
 
 import math
+import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -26,6 +28,7 @@ import torch.nn.functional as F
 from common.budget import eta_s
 from common.prompts import resolve_prompt
 from common.runspec import RunSpec
+from common.steplog import EVENT_KIND, StepLogHeader, StepRecord, encode, event_fields
 from worker.train import memory
 from worker.train.calibration import calibrate
 from worker.train.data import Task, build_task, iter_batches
@@ -33,9 +36,14 @@ from worker.train.events import EventWriter, pack_bits
 from worker.train.heads import default_lr, init_head, probe_candidates
 from worker.train.models import LoadedModel, load_model
 from worker.train.optimizers import build_optimizer
+from worker.train.replay import Resume, load_resume, replay_steps
+from worker.train.weights import weights_sha256
 from worker.zo import ZOOptimizer
 
 PROBE_STEPS = 20
+LOG_EVERY = 10  # ZO steps per `zo_steps` event (and rewrite of the step log file)
+STEP_LOG_FILE = "steps.zolog"
+RESUME_FILE = "resume.pt"
 
 
 class StopFlag:
@@ -196,10 +204,24 @@ def probe_lr(spec: RunSpec, prep: Prepared, default: float) -> tuple[float, dict
     }
 
 
-def run(spec: RunSpec, writer: EventWriter, stop: StopFlag | None = None, progress: bool = False) -> dict:
-    """Run one fine-tune and return the `finished` event; never raises for a failure it can describe."""
+def run(
+    spec: RunSpec,
+    writer: EventWriter,
+    stop: StopFlag | None = None,
+    progress: bool = False,
+    resume_file: str | Path | None = None,
+) -> dict:
+    """Run one fine-tune and return the `finished` event; never raises for a failure it can describe.
+
+    ``resume_file``: continue a run from its step log (ZO: the weights are rebuilt by replaying the steps)
+    or from a checkpoint written with ``checkpoint_every_min``; the run goes on from the step after the last
+    one saved, with the same batches and noise, so it ends where the uninterrupted run would have.
+    """
     stop = stop or StopFlag()
+    resume = None
     try:
+        if resume_file is not None:
+            resume = load_resume(resume_file, spec)
         prep = prepare(spec)
     except Exception as exc:  # bad data, unknown model, no GPU: the person needs the reason, not a traceback
         return writer.emit(
@@ -213,7 +235,7 @@ def run(spec: RunSpec, writer: EventWriter, stop: StopFlag | None = None, progre
         )
     reached = Reached()
     try:
-        return _train(spec, prep, writer, stop, progress, reached)
+        return _train(spec, prep, writer, stop, progress, reached, resume)
     except Exception as exc:
         if isinstance(exc, torch.cuda.OutOfMemoryError):
             reason = f"out of GPU memory: {exc}".split("\n")[0]
@@ -243,6 +265,7 @@ class Reached:
     acc_start: float | None = None
     last_loss: float | None = None
     memory: memory.MemoryRecord | None = None
+    records: list[StepRecord] = field(default_factory=list)
 
 
 def _summary(acc_start, acc_end, loss, record: memory.MemoryRecord | None, checkpoint, **extra) -> dict:
@@ -263,6 +286,7 @@ def _train(
     stop: StopFlag,
     progress: bool,
     reached: Reached | None = None,
+    resume: Resume | None = None,
 ) -> dict:
     loaded, task, model = prep.loaded, prep.task, prep.loaded.model
     device = loaded.device
@@ -270,9 +294,12 @@ def _train(
     # Baseline after the model loaded (weights resident), peaks of training only, all of one kind.
     record = reached.memory = memory.MemoryRecord.for_device(device)
     started_memory = record.start(model)
+    start_sha256 = weights_sha256(model) if spec.zeroth_order else None
 
     lr_info: dict = {}
-    if spec.lr is not None:
+    if resume is not None:
+        lr, lr_source = resume.lr, resume.lr_source
+    elif spec.lr is not None:
         lr, lr_source = spec.lr, "user"
     else:
         lr, lr_source = default_lr(spec.method, loaded.n_trainable), "default-by-size"
@@ -280,6 +307,29 @@ def _train(
             lr, lr_info = probe_lr(spec, prep, lr)
             lr_source = "probe"
     opt = build_optimizer(spec, model, lr)
+    header = None
+    if isinstance(opt, ZOOptimizer):
+        header = StepLogHeader(
+            method=spec.method,
+            seed=spec.seed,
+            model=spec.model,
+            lr=lr,
+            zo_eps=spec.zo_eps,
+            rank=spec.rank,
+            step_interval=spec.nu,
+            beta=spec.beta,
+            weight_decay=spec.weight_decay,
+            scale_by_rank=spec.scale_by_rank,
+            precision=str(getattr(opt, "precision", "in_place")),
+            dtype=spec.dtype,
+            head={"init": prep.head_init, "seed": spec.seed, "prompt": prep.prompt},
+            start_sha256=start_sha256,
+            spec=spec.to_dict(),
+            lr_source=lr_source,
+        )
+    if resume is not None:
+        _restore(resume, model, opt, start_sha256)
+    records = reached.records = list(resume.records) if resume is not None else []
 
     hyper = {
         k: v for k, v in spec.to_dict().items() if k not in ("method", "model", "dataset", "eval_dataset")
@@ -307,17 +357,23 @@ def _train(
         n_val=len(task.val_texts),
         prompt=prep.prompt,
         memory=started_memory,
+        **({"step_log_header": header.to_dict()} if header is not None else {}),
+        **({"resumed_from_step": resume.step, "resumed_from": resume.source} if resume else {}),
     )
 
-    step, forward_passes, backward_passes, train_time = 0, 0, 0, 0.0
-    last_loss: float | None = None
+    # A continued run takes up the bookkeeping of steps 1..t where the saved run left it.
+    done: dict[str, Any] = dict(resume.progress) if resume is not None else {}
+    step = resume.step if resume is not None else 0
+    forward_passes = int(done.get("forward_passes", step * 2 if spec.zeroth_order else step))
+    backward_passes = int(done.get("backward_passes", 0 if spec.zeroth_order else step))
+    train_time = float(done.get("elapsed_s", 0.0))
+    last_loss: float | None = done.get("last_loss")
     # The best step is chosen on the validation rows only; the evaluation accuracy at that step is reported
     # beside the final one (never chosen on the reported rows themselves).
-    best: dict = {"step": None, "val_accuracy": None, "eval_accuracy": None}
-    best_checkpoint: str | None = None
-    eval_seconds: list[
-        float
-    ] = []  # wall seconds of each evaluation (reported rows + validation), for the ETA
+    best: dict = {"step": None, "val_accuracy": None, "eval_accuracy": None, **(done.get("best") or {})}
+    best_checkpoint: str | None = done.get("best_checkpoint")
+    # wall seconds of each evaluation (reported rows + validation), for the ETA
+    eval_seconds: list[float] = [done["eval_s_mean"]] if done.get("eval_s_mean") is not None else []
 
     def do_eval() -> float:
         nonlocal best_checkpoint
@@ -350,10 +406,52 @@ def _train(
         record.start_segment()  # the next training segment's peak is its own
         return acc
 
-    acc_start = acc_end = do_eval()
+    acc_start: float | None
+    acc_end: float | None
+    if step == 0:
+        acc_start = acc_end = do_eval()
+        last_eval_step = 0
+    elif "acc_start" in done:
+        acc_start, acc_end = done["acc_start"], done.get("acc_end")
+        last_eval_step = int(done.get("last_eval_step", step))
+    else:  # a bare log: the accuracy at the start is not known; measure where the run stands
+        acc_start, acc_end = None, do_eval()
+        last_eval_step = step
     reached.acc_start = acc_start
-    last_eval_step = 0
+    reached.step, reached.elapsed_s = step, train_time
+    reached.forward_passes, reached.backward_passes = forward_passes, backward_passes
     batches = iter_batches(len(task.train_texts), spec.batch_size, spec.seed)
+    for _ in range(step):  # the batches the saved steps took: the next one is step t+1's
+        next(batches)
+    logged = len(records)  # records already sent (a continued run re-sends none of the saved ones)
+    last_save = time.monotonic()
+
+    def progress_now() -> dict[str, Any]:
+        return {
+            "step": step,
+            "elapsed_s": train_time,
+            "forward_passes": forward_passes,
+            "backward_passes": backward_passes,
+            "acc_start": acc_start,
+            "acc_end": acc_end,
+            "last_loss": last_loss,
+            "last_eval_step": last_eval_step,
+            "best": dict(best),
+            "best_checkpoint": best_checkpoint,
+            "eval_s_mean": sum(eval_seconds) / len(eval_seconds) if eval_seconds else None,
+        }
+
+    def flush_steps() -> None:
+        nonlocal logged
+        if header is None or logged == len(records):
+            return
+        now = progress_now()
+        writer.emit(EVENT_KIND, **event_fields(records[logged:]), progress=now)
+        logged = len(records)
+        if spec.checkpoint_dir:
+            header.progress = now
+            _write_atomic(Path(spec.checkpoint_dir) / STEP_LOG_FILE, encode(header, records))
+
     budget_s = spec.max_minutes * 60 if spec.max_minutes is not None else math.inf
     status, reason = "succeeded", None
     bar = None
@@ -375,13 +473,14 @@ def _train(
         values = {"train/loss": loss, "train/lr": lr, **record.sample()}
         if isinstance(opt, ZOOptimizer):
             values["zo/projected_grad"] = opt.last_projected_grad
+            records.append(StepRecord(step, *opt.last_losses, _shared_lr(opt)))
         s_per_step = train_time / step
         eta = eta_s(
             step,
             s_per_step,
             spec.steps,
             spec.eval_every,
-            sum(eval_seconds) / len(eval_seconds),
+            sum(eval_seconds) / len(eval_seconds) if eval_seconds else 0.0,
             spec.max_minutes,
             train_time,
         )
@@ -410,14 +509,32 @@ def _train(
         if step % spec.eval_every == 0:
             acc_end = do_eval()
             last_eval_step = step
+        if step % LOG_EVERY == 0:
+            flush_steps()
+        if (
+            spec.checkpoint_every_min is not None
+            and spec.checkpoint_dir
+            and time.monotonic() - last_save >= spec.checkpoint_every_min * 60
+        ):
+            now = progress_now()
+            extra: dict[str, Any] = {"lr_source": lr_source, "progress": now}
+            if header is not None:
+                header.progress = now
+                extra["step_log"] = torch.frombuffer(bytearray(encode(header, records)), dtype=torch.uint8)
+            save_resume_checkpoint(Path(spec.checkpoint_dir), spec, model, opt, step, lr, extra)
+            last_save = time.monotonic()
     if bar is not None:
         bar.close()
 
     if status == "succeeded" and last_eval_step != step:
         acc_end = do_eval()
+        last_eval_step = step
+    flush_steps()
     checkpoint = None
     if spec.checkpoint_dir and status != "failed":
         checkpoint = save_checkpoint(Path(spec.checkpoint_dir), spec, model, opt, step, lr)
+    if isinstance(opt, ZOOptimizer):
+        opt.merge()  # the hash is of the weights the model computes with (exact modes)
     return writer.emit(
         "finished",
         status=status,
@@ -442,8 +559,78 @@ def _train(
             best_val_accuracy=best["val_accuracy"],
             acc_best=best["eval_accuracy"],
             checkpoint_best=best_checkpoint,
+            weights_sha256=weights_sha256(model),
+            step_log=str(Path(spec.checkpoint_dir) / STEP_LOG_FILE)
+            if spec.checkpoint_dir and header is not None and records
+            else None,
+            resumed_from_step=resume.step if resume is not None else None,
         ),
     )
+
+
+def _shared_lr(opt: torch.optim.Optimizer) -> float:
+    """The learning rate in force: one for every param group (what the step log records)."""
+    rates = {float(group["lr"]) for group in opt.param_groups}
+    if len(rates) != 1:
+        raise ValueError(f"the step log needs one learning rate for every param group, found {sorted(rates)}")
+    return rates.pop()
+
+
+def _restore(resume: Resume, model: torch.nn.Module, opt: torch.optim.Optimizer, start_sha256: str | None):
+    """Put the model and optimizer where the saved run was after step t."""
+    if resume.checkpoint is not None:
+        model.load_state_dict(resume.checkpoint["model"])
+        opt.load_state_dict(resume.checkpoint["optimizer"])
+        torch.set_rng_state(resume.checkpoint["rng"]["torch"])
+        return
+    if resume.start_sha256 and start_sha256 != resume.start_sha256:
+        raise ValueError(
+            "the start weights differ from the ones the step log was made from "
+            "(another model file, data or library version): the steps cannot be replayed"
+        )
+    if not isinstance(opt, ZOOptimizer):
+        raise ValueError("a step log continues only a zeroth-order run")
+    replay_steps(opt, resume.records)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so a reader sees the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def save_resume_checkpoint(
+    folder: Path,
+    spec: RunSpec,
+    model: torch.nn.Module,
+    opt: torch.optim.Optimizer,
+    step: int,
+    lr: float,
+    extra: dict[str, Any],
+) -> str:
+    """Everything a run needs to continue bit for bit, atomically to folder/resume.pt: weights, optimizer
+    state, RNG state, step, the bookkeeping so far (``extra``). A zeroth-order optimizer in an exact mode is
+    NOT merged first (merging rounds once more than the uninterrupted run would): its pending terms are in
+    its state."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / RESUME_FILE
+    tmp = folder / f".{RESUME_FILE}.{os.getpid()}.tmp"
+    torch.save(
+        {
+            "model": {k: v for k, v in model.state_dict().items()},
+            "optimizer": opt.state_dict(),
+            "spec": spec.to_dict(),
+            "step": step,
+            "lr": lr,
+            "rng": {"torch": torch.get_rng_state()},
+            **extra,
+        },
+        tmp,
+    )
+    os.replace(tmp, path)
+    return str(path)
 
 
 def save_checkpoint(

@@ -90,6 +90,8 @@ class ZOOptimizer(torch.optim.Optimizer):
         num_steps: steps taken (the t of the next step).
         forward_passes: cumulative closure calls.
         last_projected_grad: c of the last step (nan before the first).
+        last_losses: (ℓ₊, ℓ₋) of the last step as the floats c was computed from (nan before the first):
+            with the seed and the step they determine the step (common/steplog.py, worker/train/replay.py).
         seed: the run seed every random draw is derived from.
     """
 
@@ -100,6 +102,7 @@ class ZOOptimizer(torch.optim.Optimizer):
         self.num_steps = 0
         self.forward_passes = 0
         self.last_projected_grad = math.nan
+        self.last_losses = (math.nan, math.nan)
         self._noise = NoiseSource()
         # exact/master modes: the perturbation in force, as a multiple of Z (ε, −ε or 0); the in-place
         # path's _perturb takes relative steps, the others set this absolute offset
@@ -216,6 +219,7 @@ class ZOOptimizer(torch.optim.Optimizer):
             self._perturb(t, zo_eps)
         self._finish(t)
         self.last_projected_grad = c
+        self.last_losses = (loss_plus, loss_minus)
         self.num_steps = t + 1
         return loss_plus
 
