@@ -54,6 +54,7 @@ def main() -> None:
         check_contiguous(records)
         assert header.method == spec["method"], header
         assert records == [record(r.step) for r in records], "the log holds exactly what was reported"
+        assert header.progress == ({"step": records[-1].step} if records else {}), header.progress
         first = (records[-1].step if records else 0) + 1
     mode = spec["model"].split(":", 1)[1]
     stop = {"requested": False}
@@ -90,7 +91,7 @@ def main() -> None:
             "n_train": 8,
             "n_eval": 8,
             "memory": {"baseline_rss_mb": 12.5},
-            "steplog_header": StepLogHeader(
+            "step_log_header": StepLogHeader(
                 method=spec["method"], seed=0, model=spec["model"], lr=0.001, zo_eps=1e-3
             ).to_dict(),
             "resumed_from": first - 1,
@@ -128,7 +129,7 @@ def main() -> None:
             print("Traceback (most recent call last):\nRuntimeError: fake engine crashed", file=sys.stderr)
             sys.exit(3)
         if zo:
-            emit({"event": EVENT_KIND, **event_fields([record(step)])})
+            emit({"event": EVENT_KIND, **event_fields([record(step)]), "progress": {"step": step}})
         if step == first + 2 and mode == "sigkill" or step == 3 and mode == "resumable" and first == 1:
             os.kill(os.getpid(), signal.SIGKILL)
         if step == 3 and mode == "failzero":

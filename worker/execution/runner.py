@@ -150,19 +150,27 @@ class RelayState:
     memory_kind: MemoryKind | None = None
     peak_mb: float | None = None
     last_values: dict[str, float | None] = field(default_factory=dict)
-    # ZO step records not yet written, and the step log's header once the engine announced it.
+    # ZO step records not yet written; the step log's header (its ``progress`` that of the newest
+    # record) and whether it changed since it was last written.
     zo_steps: list[StepRecord] = field(default_factory=list)
     steplog_header: dict[str, Any] | None = None
+    header_changed: bool = False
     # The newest periodic checkpoint the engine reported (path, bytes), not yet written.
     checkpoint: tuple[str, int | None] | None = None
 
     def take(self, event: dict[str, Any]) -> None:
         kind = event.get("event")
-        header = event.get("steplog_header") or event.get("header")
-        if kind in ("started", ZO_STEPS_EVENT) and isinstance(header, dict):
-            self.steplog_header = header
+        header = event.get("step_log_header")
+        if kind == "started" and isinstance(header, dict):
+            # A resumed engine announces its header afresh; the bookkeeping of the newest stored record
+            # stays until its own next records bring theirs.
+            progress = header.get("progress") or (self.steplog_header or {}).get("progress") or {}
+            self.steplog_header, self.header_changed = {**header, "progress": progress}, True
         if kind == ZO_STEPS_EVENT:
             self.zo_steps.extend(records_from_event(event))
+            if self.steplog_header is not None and isinstance(event.get("progress"), dict):
+                self.steplog_header = {**self.steplog_header, "progress": event["progress"]}
+                self.header_changed = True
             return
         if kind == "checkpoint" and event.get("path"):
             size = event.get("bytes")
@@ -255,6 +263,7 @@ class RunExecution:
                 return None
             spec = build_spec(run, self.settings)
             self.checkpoint_file = add_checkpointing(spec, run, self.settings)
+            self.state.steplog_header = run.steplog_header
             if run.resumes:
                 self.resumes = run.resumes
                 self.resume_bytes = resume_log(session, run)
@@ -387,9 +396,9 @@ class RunExecution:
         """Columns of the run that changed since the last batch: the step log's header, the checkpoint."""
         values: dict[str, Any] = {}
         state = self.state
-        if state.steplog_header is not None:
+        if state.steplog_header is not None and state.header_changed:
             values["steplog_header"] = _json_safe(state.steplog_header)
-            state.steplog_header = None
+            state.header_changed = False
         checkpoint = state.checkpoint
         state.checkpoint = None
         if checkpoint is None and self.checkpoint_file is not None and self.checkpoint_file.is_file():
@@ -563,6 +572,17 @@ def killed_from_outside(exit_info: ExitInfo, child: TrainingProcess, execution: 
     )
 
 
+# The file the engine writes every checkpoint_every_min into checkpoint_dir, and the one at the end.
+RESUME_CHECKPOINT = "resume.pt"
+FINAL_CHECKPOINT = "checkpoint.pt"
+
+
+def checkpoint_folder(run_id: str, settings: Settings) -> Path:
+    """The run's checkpoint folder on the shared data folder (a resuming worker reads it)."""
+    folder = Path(settings.checkpoints_subdir)
+    return (folder if folder.is_absolute() else settings.data_dir / folder) / run_id
+
+
 def engine_accepts(field_name: str) -> bool:
     """Whether the engine's RunSpec has ``field_name`` (a spec with an unknown field is refused)."""
     from common.runspec import RunSpec
@@ -581,19 +601,14 @@ def add_checkpointing(spec: dict[str, Any], run: Run, settings: Settings) -> Pat
 
     if get_method(run.method).kind == "zeroth_order" or not engine_accepts("checkpoint_every_min"):
         return None
+    folder = checkpoint_folder(run.id, settings)
+    folder.mkdir(parents=True, exist_ok=True)
+    spec["checkpoint_dir"] = str(folder)  # its checkpoint.pt at the end is what an export reads
     every = run.poc.settings.get("checkpoint_every_min", settings.checkpoint_every_min)
     if not every:
         return None
-    folder = Path(settings.checkpoints_subdir)
-    folder = folder if folder.is_absolute() else settings.data_dir / folder
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{run.id}.pt"
     spec["checkpoint_every_min"] = every
-    for name in ("checkpoint_path", "checkpoint_file", "resume_checkpoint"):
-        if engine_accepts(name):
-            spec[name] = str(path)
-            break
-    return path
+    return folder / RESUME_CHECKPOINT
 
 
 def missing_dataset_reason(spec: dict[str, Any], settings: Settings) -> str | None:
