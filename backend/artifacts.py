@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from backend.core.config import Settings
 from backend.db.models import FINISHED_STATES, Run, ZoStep
-from backend.errors import Conflict, NotFound
+from backend.errors import Conflict
 from backend.resume import resume_log
 from common.methods import get_method
 from common.steplog import RECORD_BYTES, StepLogHeader, encode
@@ -60,7 +60,8 @@ def _require_steplog(run: Run) -> dict:
             params={"method": run.method},
         )
     if not run.steplog_header:
-        raise NotFound(
+        # 409, not 404: a 404 means "no such run, or not yours" to every client.
+        raise Conflict(
             "this run has no step log yet: its training process has not started stepping",
             code="steplog_missing",
         )
@@ -120,5 +121,5 @@ def request_export(session: Session, run: Run) -> bool:
 def export_download(run: Run) -> Path:
     """The ready zip of the run's model folder, or a refusal that says why not."""
     if run.export_state != "ready" or not run.export_path or not Path(run.export_path).is_file():
-        raise NotFound("no model folder of this run is ready; prepare one first", code="export_not_ready")
+        raise Conflict("no model folder of this run is ready; prepare one first", code="export_not_ready")
     return Path(run.export_path)

@@ -50,7 +50,7 @@ def test_a_gradient_run_has_no_step_log_and_a_zo_run_none_before_it_steps(client
     answer = client.get(f"/api/runs/{adamw['id']}/steplog")
     assert answer.status_code == 409 and answer.json()["code"] == "steplog_not_zo"
     answer = client.get(f"/api/runs/{lozo['id']}/steplog/info")
-    assert answer.status_code == 404 and answer.json()["code"] == "steplog_missing"
+    assert answer.status_code == 409 and answer.json()["code"] == "steplog_missing"
 
 
 def test_model_folder_is_prepared_once_for_a_finished_run(client, make_poc, sessions):
@@ -70,7 +70,7 @@ def test_model_folder_is_prepared_once_for_a_finished_run(client, make_poc, sess
     assert again.status_code == 202 and again.json()["state"] == "queued"
     assert client.get(f"/api/runs/{lozo['id']}").json()["export_state"] == "queued"
     missing = client.get(f"/api/runs/{lozo['id']}/export/download")
-    assert missing.status_code == 404 and missing.json()["code"] == "export_not_ready"
+    assert missing.status_code == 409 and missing.json()["code"] == "export_not_ready"
 
 
 def test_a_failed_gradient_run_has_no_weights_to_export(client, make_poc, sessions):

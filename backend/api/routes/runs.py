@@ -127,7 +127,11 @@ def post_export(run: RunDep, session: SessionDep, settings: SettingsDep) -> Expo
 @router.get(
     "/{run_id}/export/download",
     response_class=FileResponse,
-    responses={**NOT_FOUND, 200: {"content": {"application/zip": {}}, "description": "the model folder"}},
+    responses={
+        **NOT_FOUND,
+        **CONFLICT,
+        200: {"content": {"application/zip": {}}, "description": "the model folder"},
+    },
     summary="Download a run's prepared model folder (zip)",
 )
 def download_export(run: RunDep) -> FileResponse:
