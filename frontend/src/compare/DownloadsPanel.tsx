@@ -101,7 +101,7 @@ export function DownloadsPanel({ runs, onChange }: { runs: RunPublic[]; onChange
           {shown.map((run) => {
             const zeroOrder = methods.isZerothOrder(run.method) === true;
             return (
-              <tr key={run.id} data-run-id={run.id}>
+              <tr key={run.id} data-download-run-id={run.id}>
                 <th scope="row">
                   <MethodBadge method={run.method} />
                 </th>
@@ -109,7 +109,15 @@ export function DownloadsPanel({ runs, onChange }: { runs: RunPublic[]; onChange
                 <td className="num">
                   {run.checkpoint_bytes != null ? formatBytes(i18n.language, run.checkpoint_bytes) : "—"}
                 </td>
-                <td>{FINISHED.has(run.state) ? <ModelFolder run={run} onChange={onChange} /> : "—"}</td>
+                <td>
+                  {/* Final weights: a ZO run's step log rebuilds them whatever its end; a gradient run keeps
+                      them only when it succeeded. */}
+                  {FINISHED.has(run.state) && (zeroOrder || run.state === "succeeded") ? (
+                    <ModelFolder run={run} onChange={onChange} />
+                  ) : (
+                    "—"
+                  )}
+                </td>
               </tr>
             );
           })}
