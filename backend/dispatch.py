@@ -10,7 +10,7 @@ Choices, and why:
   longer than Redis's ``visibility_timeout`` (1 h): a late-acknowledged run would be delivered a second time
   to another worker while the first still trains. The database row is the truth instead: the task claims
   the row (``queued`` -> ``running``) atomically, a heartbeat column shows it is alive, and the stale-run
-  sweep (``backend.sweep``) fails runs whose worker vanished.
+  sweep (``backend.sweep``) resumes runs whose worker vanished (``backend.resume``).
 * ``worker_prefetch_multiplier=1`` and one process per worker: a worker holds exactly the run it trains, so
   queued runs stay in the broker for the next free worker.
 * Queues per device kind (``cpu``, ``gpu``, prefixed with ``queue_prefix``): GPU workers consume ``gpu``.

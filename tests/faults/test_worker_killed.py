@@ -53,9 +53,10 @@ def eval_bits(stack: Stack, run_id: str) -> list[tuple[int, int, bytes]]:
 
 def resumed_events(stack: Stack, run_id: str) -> int:
     with stack.session() as session:
-        return session.scalar(
+        count = session.scalar(
             sa.select(sa.func.count()).where(PocEvent.run_id == run_id, PocEvent.kind == "resumed")
         )
+    return int(count or 0)
 
 
 def zo_step_numbers(stack: Stack, run_id: str) -> list[int]:
@@ -79,6 +80,7 @@ def check_resumed_like_uninterrupted(
     assert not missing(acknowledged, now), "points committed before the kill are kept unchanged"
     assert loss_steps(now) == list(range(1, STEPS + 1)), "no step missing or doubled"
     assert set(now) == set(stored_points(stack, reference_id)), "the same metric points as uninterrupted"
+    assert run.final_metrics is not None and reference.final_metrics is not None
     ours, theirs = run.final_metrics["weights_sha256"], reference.final_metrics["weights_sha256"]
     report(f"found: weights_sha256 resumed {ours[:12]}, uninterrupted {theirs[:12]}")
     assert ours == theirs, "the resumed run ends with the uninterrupted run's weights, bit for bit"
