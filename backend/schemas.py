@@ -330,6 +330,8 @@ class MethodChoice(BaseModel):
     nu: int | None = None
     beta: float | None = None
     weight_decay: float | None = None
+    lora_rank: int | None = None
+    lora_alpha: int | None = None
 
 
 def _default_methods() -> list[MethodChoice]:

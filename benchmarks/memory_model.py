@@ -36,8 +36,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from backend.estimates import memory, shapes  # noqa: E402  (after the path set-up above)
+from common.methods import LORA_ALPHA, LORA_RANK  # noqa: E402
 
-ENGINE_METHODS = ("mezo", "lozo", "lozo_m", "sgd", "adamw")
+ENGINE_METHODS = ("mezo", "lozo", "lozo_m", "sgd", "adamw", "lora")
 MIB = 2**20
 
 
@@ -193,10 +194,15 @@ def _direct_child(method: str, model: str, device: str, dtype: str, batch_size: 
             opt.step(loss)
     else:
         net.train()
+        if method == "lora":  # the engine's adapters (worker/train/adapters.py), default rank and alpha
+            from worker.train.adapters import inject_lora
+
+            inject_lora(net, int(LORA_RANK.fixed_default), int(LORA_ALPHA.fixed_default), seed=0)
+        trainable = [p for p in net.parameters() if p.requires_grad]
         opt = (
-            torch.optim.AdamW(net.parameters(), lr=1e-5)
-            if method == "adamw"
-            else torch.optim.SGD(net.parameters(), lr=1e-3)
+            torch.optim.SGD(trainable, lr=1e-3)
+            if method == "sgd"
+            else torch.optim.AdamW(trainable, lr=1e-4 if method == "lora" else 1e-5)
         )
         for _ in range(2):
             opt.zero_grad(set_to_none=True)

@@ -55,6 +55,9 @@ class MemoryProfile:
     low_rank_factors: bool = False  # V (n × r) per matrix for a period, U (m × r) per step (LOZO)
     low_rank_momentum: bool = False  # an m × r momentum per matrix and a full one per 1-D parameter (LOZO-M)
     full_noise: bool = False  # a regenerated full-size z, one tensor at a time (MeZO)
+    # LoRA: gradients, optimizer state and step workspace cover only the adapters (r × (n_in + n_out) per
+    # adapted linear layer), while the activations of every layer are still kept for backward
+    lora_adapters: bool = False
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,8 @@ class MethodInfo:
     # function(trainable parameters, run spec, learning rate). Imported by the training process only, so
     # the module may import torch while the plug-in registering the method does not.
     optimizer: str | None = None
+    # "lora": the engine freezes the pretrained weights and trains LoRA adapters (peft) instead
+    adapters: Literal["lora"] | None = None
 
     @property
     def zeroth_order(self) -> bool:
@@ -108,6 +113,10 @@ ZO_LR = Hyperparameter("lr", None, 1e-9, 1e-2, description="learning rate η; em
 RANK = Hyperparameter("rank", 2, 1, 64, integer=True, description="rank r of the perturbation U Vᵀ")
 NU = Hyperparameter("nu", 50, 1, 100_000, integer=True, description="steps ν between redraws of V")
 BETA = Hyperparameter("beta", 0.9, 0.0, 0.999, description="momentum β")
+LORA_RANK = Hyperparameter("lora_rank", 8, 1, 256, integer=True, description="rank r of each LoRA adapter")
+LORA_ALPHA = Hyperparameter(
+    "lora_alpha", 16, 1, 1024, integer=True, description="LoRA scale α (the update is α/r · BA)"
+)
 
 _ZO = (ZO_LR, ZO_EPS, WEIGHT_DECAY)
 _LOW_RANK = (RANK, NU)
@@ -169,6 +178,28 @@ BUILTIN_METHODS: tuple[MethodInfo, ...] = (
         step_cost_forwards=3.0,
         memory=MemoryProfile(backprop=True),
         default_lr=1e-3,
+    ),
+    MethodInfo(
+        "lora",
+        "LoRA",
+        "first_order",
+        "low-rank adapters trained with AdamW (Hu et al., ICLR 2022): the usual memory-saving alternative",
+        color="#56B4E9",
+        order=25,
+        hyperparameters=(
+            Hyperparameter("lr", None, 1e-7, 1e-1, description="learning rate"),
+            WEIGHT_DECAY,
+            LORA_RANK,
+            LORA_ALPHA,
+        ),
+        step_cost_forwards=3.0,
+        memory=MemoryProfile(
+            backprop=True, optimizer_state_copies=2.0, step_workspace_copies=1.0, lora_adapters=True
+        ),
+        # LoRA's adapters start at zero and need a larger step than full fine-tuning (1e-4 is the common
+        # choice for 100M-10B models in the LoRA and QLoRA papers' setups)
+        default_lr=1e-4,
+        adapters="lora",
     ),
 )
 

@@ -20,7 +20,17 @@ from typing import Any, Literal, get_args, get_origin
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from common.limits import MAX_MINUTES, MAX_STEPS
-from common.methods import BETA, NU, RANK, WEIGHT_DECAY, ZO_EPS, get_method, is_method
+from common.methods import (
+    BETA,
+    LORA_ALPHA,
+    LORA_RANK,
+    NU,
+    RANK,
+    WEIGHT_DECAY,
+    ZO_EPS,
+    get_method,
+    is_method,
+)
 from common.prompts import MASK
 
 Dtype = Literal["float32", "bfloat16", "float16"]
@@ -115,6 +125,8 @@ class MethodHyperparameters(BaseModel):
     nu: int = Field(int(NU.fixed_default), ge=1)
     beta: float = Field(BETA.fixed_default, ge=0, lt=1)
     weight_decay: float = Field(WEIGHT_DECAY.fixed_default, ge=0)
+    lora_rank: int = Field(int(LORA_RANK.fixed_default), ge=1)
+    lora_alpha: int = Field(int(LORA_ALPHA.fixed_default), ge=1)
 
 
 class RunSpec(RunSettings, MethodHyperparameters):

@@ -152,9 +152,12 @@ def records_from_event(event: dict[str, Any]) -> list[StepRecord]:
 def encode(header: StepLogHeader, records: list[StepRecord]) -> bytes:
     """The binary log: magic, header length, JSON header, 28 bytes per step."""
     head = json.dumps(header.to_dict(), sort_keys=True, allow_nan=False).encode("utf-8")
-    parts = [MAGIC, _LENGTH.pack(len(head)), head]
-    parts.extend(RECORD.pack(r.step, r.loss_plus, r.loss_minus, r.lr) for r in records)
-    return b"".join(parts)
+    return b"".join([MAGIC, _LENGTH.pack(len(head)), head, encode_records(records)])
+
+
+def encode_records(records: list[StepRecord]) -> bytes:
+    """The records alone, 28 bytes each: what is appended to a binary log as a run goes on."""
+    return b"".join(RECORD.pack(r.step, r.loss_plus, r.loss_minus, r.lr) for r in records)
 
 
 def encode_json(header: StepLogHeader, records: list[StepRecord]) -> bytes:
@@ -163,8 +166,11 @@ def encode_json(header: StepLogHeader, records: list[StepRecord]) -> bytes:
     return json.dumps(document, allow_nan=False).encode("utf-8")
 
 
-def decode(data: bytes) -> tuple[StepLogHeader, list[StepRecord]]:
-    """Read a binary (``encode``) or JSON (``encode_json``) log; raises ValueError on a damaged one."""
+def decode(data: bytes, partial_tail: bool = False) -> tuple[StepLogHeader, list[StepRecord]]:
+    """Read a binary (``encode``) or JSON (``encode_json``) log; raises ValueError on a damaged one.
+
+    ``partial_tail``: a binary log whose last record was cut short (a process killed while appending) gives
+    its whole records instead of an error."""
     if not data.startswith(MAGIC):
         try:
             document = json.loads(data.decode("utf-8"))
@@ -177,8 +183,12 @@ def decode(data: bytes) -> tuple[StepLogHeader, list[StepRecord]]:
         raise ValueError("step log truncated in its header")
     (length,) = _LENGTH.unpack_from(data, len(MAGIC))
     body = start + length
-    if len(data) < body or (len(data) - body) % RECORD_BYTES:
+    if len(data) < body:
+        raise ValueError("step log truncated in its header")
+    tail = (len(data) - body) % RECORD_BYTES
+    if tail and not partial_tail:
         raise ValueError("step log truncated (its size is not a whole number of records)")
+    data = data[: len(data) - tail]
     header = StepLogHeader.from_dict(json.loads(data[start:body].decode("utf-8")))
     records = [StepRecord(*values) for values in RECORD.iter_unpack(data[body:])]
     return header, records

@@ -8,6 +8,13 @@ The arithmetic follows ZO-SPEC.md "Memory arithmetic". Every term is bytes, for 
 * optimizer_states   2·P·b (AdamW)              AdamW keeps two moments per parameter (torch keeps them in the
                                                 parameter's dtype): fp32 AdamW = 4+4+8 = 16 bytes per parameter.
                      (Σm·r + P₁)·b (LOZO-M)     LOZO-M keeps an m×r momentum of U per matrix, full-size for 1-D.
+                     The recipe of a backprop method changes this term (``RECIPES``): "mixed" (mixed
+                     precision, as the Trainer's bf16 option and most teams run it) keeps fp32 master weights
+                     and fp32 moments beside 16-bit weights and gradients: 2+2+4+8 = 16 bytes per parameter,
+                     with a fused update (no workspace); "8bit" keeps the moments in 8 bits (bitsandbytes'
+                     AdamW8bit, 1+1 bytes, updated in place, no master); "pure" keeps them in the weights'
+                     dtype (torch's default for a bf16 model: 2+2+4+2 workspace = 10 bytes per parameter).
+                     LoRA counts all of these for its adapters only (r·Σ(n_in + n_out) parameters).
 * low_rank_factors   Σn·r·b (LOZO, LOZO-M)      V (n×r) per matrix, stored for ν steps (lazy sampling).
 * noise              max|θᵢ|·b (MeZO, CUDA)     MeZO regenerates z one tensor at a time: the biggest tensor's z
                                                 (the engine draws it whole into a reused buffer on CUDA; on CPU
@@ -45,6 +52,9 @@ from dataclasses import dataclass, field
 from backend.estimates.shapes import ModelShape
 from common.methods import MemoryProfile, get_method, method_names
 
+# How a backprop method keeps its optimizer (see the module docstring); ZO methods have no recipe.
+RECIPES = ("pure", "mixed", "8bit")
+RECIPE_STATE_BYTES = {"mixed": 4, "8bit": 1}  # bytes per moment element; "pure": the weights' dtype
 # Forward passes only, nothing trained: the floor every method is compared against.
 INFERENCE = "inference"
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
@@ -63,6 +73,9 @@ TERMS = (
 # measured here, benchmarks/RESULTS-memory.md) of which 87 MiB are the weights: the rest is the interpreter,
 # torch and transformers, the tokenizer and the data. It does not grow with the model.
 CPU_RUNTIME_BYTES = 360 * 2**20
+# A LoRA run's process also imports peft (and accelerate with it): +135 MiB of RSS, measured here after
+# torch and transformers were loaded. Host memory only: on a GPU it is not device memory.
+CPU_PEFT_RUNTIME_BYTES = 135 * 2**20
 # On CPU the engine adds MeZO's z in chunks of this many elements (worker/zo/noise.py): no full-size z.
 CPU_NOISE_CHUNK = 1 << 15
 # Logits are computed in the model dtype and upcast to float32 for the loss: both copies live at once.
@@ -80,16 +93,20 @@ class Workload:
     batch_size: int = 16
     seq_len: int = 64
     rank: int = 2  # LOZO's r
+    lora_rank: int = 8  # LoRA's r (methods with adapters)
+    recipe: str = "pure"  # backprop methods' optimizer precision: one of RECIPES
     eval_batch_size: int = 64  # the engine's evaluation batch (no graph kept)
     device_kind: str = "cuda"  # "cpu" adds the process runtime baseline (peak RSS), "cuda" does not
 
     def __post_init__(self):
         if self.dtype not in DTYPE_BYTES:
             raise ValueError(f"unknown dtype {self.dtype!r}; expected one of {sorted(DTYPE_BYTES)}")
-        if min(self.batch_size, self.seq_len, self.rank, self.eval_batch_size) < 1:
-            raise ValueError("batch_size, eval_batch_size, seq_len and rank must be at least 1")
+        if min(self.batch_size, self.seq_len, self.rank, self.lora_rank, self.eval_batch_size) < 1:
+            raise ValueError("batch_size, eval_batch_size, seq_len, rank and lora_rank must be at least 1")
         if self.device_kind not in ("cpu", "cuda"):
             raise ValueError(f"unknown device kind {self.device_kind!r}; expected 'cpu' or 'cuda'")
+        if self.recipe not in RECIPES:
+            raise ValueError(f"unknown recipe {self.recipe!r}; expected one of {list(RECIPES)}")
 
 
 @dataclass(frozen=True)
@@ -159,10 +176,12 @@ def estimate(shape: ModelShape, method: str, work: Workload) -> MemoryEstimate:
     b = DTYPE_BYTES[work.dtype]
     p, r = shape.n_params, work.rank
     terms = dict.fromkeys(TERMS, 0)
-    terms["weights"] = p * b
+    # what backprop trains: every weight, or only the LoRA adapters beside the frozen weights
+    trained = work.lora_rank * shape.linear_dims if profile.lora_adapters else p
+    terms["weights"] = (p + trained if profile.lora_adapters else p) * b
     if profile.backprop:
-        terms["gradients"] = p * b
-    terms["optimizer_states"] = round(profile.optimizer_state_copies * p * b)
+        terms["gradients"] = trained * b
+    terms["optimizer_states"], workspace_bytes = _optimizer_state_bytes(profile, trained, b, work.recipe)
     if profile.low_rank_momentum:
         terms["optimizer_states"] += (shape.matrix_rows * r + shape.vector_params) * b
     if profile.low_rank_factors:
@@ -170,11 +189,24 @@ def estimate(shape: ModelShape, method: str, work: Workload) -> MemoryEstimate:
         terms["noise"] = shape.matrix_rows * r * b
     if profile.full_noise:
         terms["noise"] = (shape.largest_tensor if work.device_kind == "cuda" else CPU_NOISE_CHUNK) * b
-    terms["step_workspace"] = round(profile.step_workspace_copies * p * b)
+    terms["step_workspace"] = round(profile.step_workspace_copies * trained * workspace_bytes)
     terms["activations"] = activation_bytes(shape, work, backprop=profile.backprop)
-    terms["runtime"] = CPU_RUNTIME_BYTES if work.device_kind == "cpu" else 0
+    terms["runtime"] = 0
+    if work.device_kind == "cpu":
+        terms["runtime"] = CPU_RUNTIME_BYTES + (CPU_PEFT_RUNTIME_BYTES if profile.lora_adapters else 0)
     terms["total"] = sum(terms[t] for t in TERMS)
     return MemoryEstimate(method=method, bytes=terms)
+
+
+def _optimizer_state_bytes(profile: MemoryProfile, trained: int, b: int, recipe: str) -> tuple[int, int]:
+    """(bytes of the optimizer's full-size state, bytes per element of its step workspace) for ``recipe``.
+
+    A recipe only matters where there are moments and the weights are 16-bit; fp32 weights have no master."""
+    copies = profile.optimizer_state_copies
+    if not copies or recipe == "pure" or (recipe == "mixed" and b >= 4):
+        return round(copies * trained * b), b
+    master = trained * 4 if recipe == "mixed" else 0
+    return round(copies * trained * RECIPE_STATE_BYTES[recipe]) + master, 0
 
 
 def estimate_all(shape: ModelShape, methods, work: Workload) -> list[MemoryEstimate]:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from backend.db.metrics import downsample
 from backend.db.models import EvalResult, Poc, Run
-from backend.estimates import memory, shapes, stats
+from backend.estimates import gpus, memory, roi, shapes, stats
 from backend.estimates.roi import PocResult, RunResult
 from common.memory_kinds import device_kind as memory_device_kind
 from common.memory_kinds import headline_kind
@@ -44,6 +44,7 @@ def workload(run: Run, poc: Poc, kind: str | None = None) -> memory.Workload:
         batch_size=int(run_setting(run, poc, "batch_size", 16)),
         seq_len=int(run_setting(run, poc, "max_length", 64)),
         rank=int(run_setting(run, poc, "rank", 2)),
+        lora_rank=int(run_setting(run, poc, "lora_rank", 8)),
         eval_batch_size=int(run_setting(run, poc, "eval_batch_size", 64)),
         device_kind=kind or device_kind(run.device),
     )
@@ -77,6 +78,7 @@ def run_result(session: Session, poc: Poc, run: Run) -> RunResult:
         device=device_kind(run.device),
         peak_memory_mb=run.peak_memory_mb,
         rank=int(run_setting(run, poc, "rank", 2)),
+        lora_rank=int(run_setting(run, poc, "lora_rank", 8)),
         loss_curve=[(p.step, p.value) for p in curve if p.value is not None],
         acc_start=acc_start,
         acc_end=acc_end,
@@ -152,3 +154,27 @@ def calibration(
     if not ratios:
         return None
     return Calibration(sum(ratios) / len(ratios), len(ratios), kind)
+
+
+def poc_roi(
+    session: Session,
+    poc: Poc,
+    target: str,
+    catalog: list[gpus.Gpu],
+    dtype: str | None = None,
+    recipe: str | None = None,
+) -> dict:
+    """The projection of ``poc`` to ``target``, as every page shows it (the API's ROI, the dashboard, the
+    report): the PoC's measured results, the memory model calibrated by the workspace's own GPU runs, and the
+    precision rule of ``roi.projection_precision``. Raises ``shapes.UnknownModel``."""
+    calib = calibration(session, "cuda", [poc.workspace_id])
+    result = roi.compute_roi(
+        poc_result(session, poc),
+        target,
+        catalog=catalog,
+        calibration=calib.ratio if calib else None,
+        dtype=dtype,
+        recipe=recipe,
+    )
+    result["calibration"] = calib.public() if calib else None
+    return result

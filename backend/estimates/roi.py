@@ -26,6 +26,9 @@ from backend.estimates import memory, shapes, stats
 from common.methods import BASELINE_METHOD, all_methods, get_method, is_method, zeroth_order_names
 
 TARGETS = ("poc", "1b", "7b", "13b", "70b")
+# A target this large is projected as it would be fine-tuned in practice: bf16 weights (and, for backprop
+# methods, mixed-precision optimizer state); a smaller one keeps the PoC's own precision.
+LARGE_TARGET_PARAMS = 1_000_000_000
 # Share of a GPU's peak dense throughput a fine-tune sustains (model FLOPs utilisation); 35 % is typical of
 # single-node transformer training without heavy tuning. An assumption, shown in the report.
 GPU_UTILISATION = 0.35
@@ -55,6 +58,7 @@ class RunResult:
     device: str = "cpu"  # "cpu" | "cuda"
     peak_memory_mb: float | None = None
     rank: int = 2
+    lora_rank: int = 8
     loss_curve: list[tuple[int, float]] = field(default_factory=list)  # (step, train/loss)
     acc_start: float | None = None
     acc_end: float | None = None
@@ -95,6 +99,18 @@ def step_seconds(method: str, n_params: int, tokens: int, gpu: gpu_catalog.Gpu, 
     return flops / (gpu.tflops * 1e12 * count * GPU_UTILISATION)
 
 
+def projection_precision(
+    shape: shapes.ModelShape, poc_dtype: str, dtype: str | None = None, recipe: str | None = None
+) -> tuple[str, str]:
+    """(dtype, recipe) of a projection: the ones asked for, else the product's defaults. The one rule every
+    page uses, so the dashboard, the report and the API give the same answer for the same PoC."""
+    if dtype is None:
+        dtype = "bfloat16" if shape.n_params >= LARGE_TARGET_PARAMS else poc_dtype
+    if recipe is None:
+        recipe = "mixed" if memory.DTYPE_BYTES[dtype] < 4 else "pure"
+    return dtype, recipe
+
+
 def _pick(runs: dict[str, RunResult], preference) -> RunResult | None:
     return next((runs[m] for m in preference if m in runs), None)
 
@@ -105,11 +121,12 @@ def compute_roi(
     catalog=None,
     calibration: float | None = None,
     dtype: str | None = None,
+    recipe: str | None = None,
 ) -> dict:
     """The ``GET /api/pocs/{id}/roi`` answer for ``target`` (one of ``TARGETS``).
 
-    ``dtype`` projects the memory in another precision than the PoC ran in (e.g. bfloat16 for a 7B target);
-    None keeps the PoC's.
+    ``dtype`` and ``recipe`` (``memory.RECIPES``) set the precision of the projection; None: the defaults of
+    ``projection_precision`` (bf16 and mixed-precision AdamW for targets of 1B parameters or more).
     """
     if target not in TARGETS:
         raise ValueError(f"unknown target {target!r}; expected one of {list(TARGETS)}")
@@ -119,12 +136,18 @@ def compute_roi(
     baseline = runs.get(BASELINE)
     target_loss = smoothed(baseline.loss_curve)[-1][1] if baseline and baseline.loss_curve else None
     tokens = poc.batch_size * poc.seq_len
-    dtype = dtype or poc.dtype
+    dtype, recipe = projection_precision(shape, poc.dtype, dtype, recipe)
 
     rows, adamw_bytes = [], None
     for method, run in runs.items():
         work = memory.Workload(
-            dtype=dtype, batch_size=poc.batch_size, seq_len=poc.seq_len, rank=run.rank, device_kind="cuda"
+            dtype=dtype,
+            batch_size=poc.batch_size,
+            seq_len=poc.seq_len,
+            rank=run.rank,
+            lora_rank=run.lora_rank,
+            recipe=recipe,
+            device_kind="cuda",
         )
         need = memory.estimate(shape, method, work).total * (calibration or 1.0)
         if method == BASELINE:
@@ -140,8 +163,14 @@ def compute_roi(
         "target_model": shape.name,
         "target_params": shape.n_params,
         "dtype": dtype,
+        "recipe": recipe,
         "target_loss": target_loss,
-        "assumptions": {"gpu_utilisation": GPU_UTILISATION, "step_cost_in_forwards": step_cost_in_forwards()},
+        "assumptions": {
+            "gpu_utilisation": GPU_UTILISATION,
+            "step_cost_in_forwards": step_cost_in_forwards(),
+            "batch_size": poc.batch_size,
+            "seq_len": poc.seq_len,
+        },
         "rows": rows,
         "comparison": comparison,
         "verdict": verdict(rows, comparison, runs, shape.name),

@@ -166,6 +166,7 @@ class RoiPublic(BaseModel):
     target_model: str
     target_params: int
     dtype: str
+    recipe: str = Field(description="optimizer precision of backprop methods: pure, mixed or 8bit")
     target_loss: float | None
     assumptions: dict[str, Any]
     rows: list[RoiRow]

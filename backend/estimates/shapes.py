@@ -117,6 +117,9 @@ class ModelShape:
     matrix_rows: int  # Σ m over 2-D weights (m, n): LOZO's U factors and LOZO-M's momentum are m×r each
     matrix_cols: int  # Σ n over 2-D weights: LOZO stores an n×r factor V per matrix
     vector_params: int  # Σ numel of 1-D parameters (biases, norms): full-size noise/momentum in LOZO
+    # Σ (n_in + n_out) over the linear layers (not embeddings, LM head or stacked experts): the layers LoRA
+    # adapts, each with r × (n_in + n_out) parameters
+    linear_dims: int
     lm_head: bool  # decoders score with an LM head: logits of size batch × seq × vocab
     config_sha256: str
 
@@ -281,6 +284,7 @@ class _Count:
     rows: int = 0
     cols: int = 0
     vectors: int = 0
+    linear_dims: int = 0  # Σ (n_in + n_out) over linear layers: a LoRA adapter of rank r has r × that
 
     def matrix(self, rows: int, cols: int, copies: int = 1) -> None:
         """``copies`` parameters of shape (rows, cols) (an nn.Linear(in, out) weight is (out, in))."""
@@ -304,6 +308,7 @@ class _Count:
 
     def linear(self, n_in: int, n_out: int, bias: bool, copies: int = 1) -> None:
         self.matrix(n_out, n_in, copies)
+        self.linear_dims += copies * (n_in + n_out)
         if bias:
             self.vector(n_out, copies)
 
@@ -507,7 +512,8 @@ def _llama(style: _LlamaStyle, c: _Config, count: _Count) -> _Dims:
         count.vector(head_dim, copies=2 * layers)
     if style.experts_key:
         experts = c.size(style.experts_key)
-        count.linear(hidden, experts, bias=False, copies=layers)  # the router
+        # the router: a plain weight in transformers' MoE blocks, not a linear layer LoRA would adapt
+        count.matrix(experts, hidden, copies=layers)
         count.stacked(experts, 2 * inner, hidden, copies=layers)  # gate and up projections of every expert
         count.stacked(experts, hidden, inner, copies=layers)  # down projections
     elif style.fused_projections:
@@ -584,6 +590,7 @@ def _gpt2(c: _Config, count: _Count) -> _Dims:
 
     def conv1d(n_in: int, n_out: int, copies: int) -> None:
         count.matrix(n_in, n_out, copies)
+        count.linear_dims += copies * (n_in + n_out)
         count.vector(n_out, copies)
 
     count.matrix(vocab, hidden)
@@ -730,6 +737,7 @@ def model_shape(model: str) -> ModelShape:
         matrix_rows=count.rows,
         matrix_cols=count.cols,
         vector_params=count.vectors,
+        linear_dims=count.linear_dims,
         lm_head=kind == "decoder",
         config_sha256=config_hash(values),
     )

@@ -28,8 +28,8 @@ CHARTS = {
     "memory": (),
 }
 CHART_POINTS = 300  # per series: enough for a one-page chart, small enough for a JSON snapshot
-# (target, precision): the PoC's own model as it ran, and a 7B model in bfloat16 as it would be fine-tuned.
-ROI_TARGETS = (("poc", None), ("7b", "bfloat16"))
+# The PoC's own model as it ran, and a 7B model as it would be fine-tuned (roi.projection_precision).
+ROI_TARGETS = ("poc", "7b")
 FINAL_METRICS = ("acc_start", "acc_end", "final_train_loss", "s_per_step", "lr")
 # The hyperparameters a report shows per run.
 HYPER_KEYS = (
@@ -127,11 +127,10 @@ def build_snapshot(
 ) -> dict:
     """The JSON snapshot of ``poc`` as it is now (see module docstring)."""
     now = now or dt.datetime.now(dt.UTC)
-    result = records.poc_result(session, poc)
     roi_by_target: dict[str, dict | None] = {}
-    for target, dtype in ROI_TARGETS:
+    for target in ROI_TARGETS:
         try:
-            roi_by_target[target] = roi.compute_roi(result, target, catalog=catalog, dtype=dtype)
+            roi_by_target[target] = records.poc_roi(session, poc, target, catalog)
         except shapes.UnknownModel:
             roi_by_target[target] = None
     runs = []

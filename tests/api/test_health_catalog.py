@@ -140,7 +140,7 @@ def test_a_very_long_model_name_is_a_422(client):
 def test_methods_carry_the_papers_zo_defaults(client):
     body = client.get("/api/methods").json()
     methods = {m["method"]: m for m in body["data"]}
-    assert set(methods) == {"lozo", "lozo_m", "mezo", "adamw", "sgd"}
+    assert set(methods) == {"lozo", "lozo_m", "mezo", "adamw", "sgd", "lora"}
     assert methods["lozo"]["defaults"] == {
         "lr": None,
         "zo_eps": 1e-3,

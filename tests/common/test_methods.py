@@ -30,7 +30,7 @@ EXTRA = MethodInfo(
 
 
 def test_builtins_in_display_order_with_distinct_colours():
-    assert method_names() == ("lozo", "adamw", "lozo_m", "mezo", "sgd")
+    assert method_names() == ("lozo", "adamw", "lora", "lozo_m", "mezo", "sgd")
     assert zeroth_order_names()[0] == "lozo"
     colours = [m.color for m in all_methods()]
     assert len(set(colours)) == len(colours)
@@ -46,7 +46,7 @@ def test_unknown_names_are_refused_with_the_choices():
 
 def test_a_registered_method_is_listed_in_its_order_and_gone_afterwards():
     with registered(EXTRA):
-        assert method_names() == ("lozo", "adamw", "lozo_m", "zo_sign", "mezo", "sgd")
+        assert method_names() == ("lozo", "adamw", "lora", "lozo_m", "zo_sign", "mezo", "sgd")
         assert get_method("zo_sign").forward_passes_per_step == 2
         assert method_color("zo_sign") == "#123456"
         with pytest.raises(ValueError, match="already registered"):

@@ -114,6 +114,8 @@ def test_a_damaged_log_is_refused():
         decode(data[:-5])
     with pytest.raises(ValueError, match="not a step log"):
         decode(b"hello")
+    header, whole = decode(data[:-5], partial_tail=True)  # a kill while appending the last record
+    assert header == _header() and _same(whole, _records()[:-1])
 
 
 def test_a_newer_format_is_refused():

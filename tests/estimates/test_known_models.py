@@ -28,7 +28,7 @@ def test_every_family_people_ask_about_is_known():
 @pytest.mark.parametrize("model_id", [m.id for m in KNOWN.values()])
 def test_a_known_model_is_forecast_offline(model_id):
     shape = shapes.model_shape(model_id)
-    assert shape.kind == "decoder"
+    assert shape.kind == ("encoder" if model_id == "FacebookAI/roberta-large" else "decoder")
     assert shape.name == KNOWN[model_id.lower()].name
     published = KNOWN[model_id.lower()].published_n_params
     if published is not None:

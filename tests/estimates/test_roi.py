@@ -186,9 +186,25 @@ def test_gain_over_the_start_is_tested_on_the_same_examples():
 
 
 def test_projection_precision():
-    fp32 = compute_roi(make_poc(), "7b", catalog=CATALOG)
-    bf16 = compute_roi(make_poc(), "7b", catalog=CATALOG, dtype="bfloat16")
+    fp32 = compute_roi(make_poc(), "7b", catalog=CATALOG, dtype="float32")
+    bf16 = compute_roi(make_poc(), "7b", catalog=CATALOG, dtype="bfloat16", recipe="pure")
     assert fp32["dtype"] == "float32" and bf16["dtype"] == "bfloat16"
     for a, b in zip(fp32["rows"], bf16["rows"]):
         # every term scales with the bytes per element, except the float32 logits of the LM head
         assert 1.9 < a["memory_bytes"] / b["memory_bytes"] <= 2
+
+
+def test_large_targets_default_to_bf16_and_mixed_precision_adamw():
+    """A 7B target is projected as teams fine-tune it (bf16 weights, AdamW with fp32 master weights and
+    moments: 16 bytes per parameter before activations); the PoC's own small model keeps its precision."""
+    poc = make_poc()
+    seven = compute_roi(poc, "7b", catalog=CATALOG)
+    assert (seven["dtype"], seven["recipe"]) == ("bfloat16", "mixed")
+    adamw = next(r for r in seven["rows"] if r["method"] == "adamw")
+    per_param = adamw["memory_bytes"] / seven["target_params"]
+    assert 16 < per_param < 17.5  # 16 bytes + the activations of a 16 × 64-token batch
+    own = compute_roi(poc, "poc", catalog=CATALOG)
+    assert (own["dtype"], own["recipe"]) == (poc.dtype, "pure")
+    eight_bit = compute_roi(poc, "7b", catalog=CATALOG, recipe="8bit")
+    adamw_8bit = next(r for r in eight_bit["rows"] if r["method"] == "adamw")
+    assert adamw_8bit["memory_bytes"] < adamw["memory_bytes"] / 2

@@ -236,3 +236,27 @@ def test_known_models_are_listed_and_forecast_without_a_download(client, monkeyp
     refused = client.post("/api/estimates/memory", json=body | {"model": "someone/not-a-model-7b"})
     assert refused.status_code == 422
     assert "local Hugging Face cache" in refused.text
+
+
+def test_dashboard_and_report_show_the_same_projection(client, sessions, workspace_id, tmp_path):
+    """The dashboard reads the ROI route; the report its snapshot: for the same PoC both give the same
+    memory, GPU, precision and recipe per method, for the PoC's model and for a 7B target."""
+    from backend.db.models import Poc
+    from backend.estimates import gpus
+    from backend.reports.snapshot import ROI_TARGETS, build_snapshot
+
+    with sessions() as session:
+        poc_id = add_finished_poc(session, workspace_id)
+    with sessions() as session:
+        snapshot = build_snapshot(session, session.get(Poc, poc_id), tmp_path, gpus.load_catalog(""))
+    assert set(ROI_TARGETS) >= {"poc", "7b"}
+    for target in ROI_TARGETS:
+        dashboard = client.get(f"/api/pocs/{poc_id}/roi", params={"target": target}).json()
+        report = snapshot["roi"][target]
+        assert (dashboard["dtype"], dashboard["recipe"]) == (report["dtype"], report["recipe"])
+
+        def per_method(roi: dict) -> dict:
+            return {r["method"]: (r["memory_bytes"], r["gpu"], r["cost"]) for r in roi["rows"]}
+
+        assert per_method(dashboard) == per_method(report)
+    assert snapshot["roi"]["7b"]["dtype"] == "bfloat16" and snapshot["roi"]["7b"]["recipe"] == "mixed"

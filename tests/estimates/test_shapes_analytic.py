@@ -14,6 +14,7 @@ import pytest
 from backend.core.config import REPO_ROOT, get_settings
 from backend.estimates import shapes
 from common.models import BUILTIN_MODELS, MODELS_DIR_ENV
+from worker.train.adapters import adapted_layer_names
 
 # Tiny configurations that reach each branch of the counter; sizes are small, the vocabulary too, except
 # where a case leaves keys out on purpose to take the configuration class's defaults.
@@ -252,9 +253,10 @@ EXTRA_CONFIGS = {
 }
 
 
-def _meta_counts(config) -> tuple[int, int, int, int, int]:
-    """(n_params, largest tensor, Σ rows and Σ cols of the ≥2-D weights, Σ 1-D) of the model transformers
-    builds from ``config`` on the meta device: AutoModel for encoders, AutoModelForCausalLM for decoders."""
+def _meta_counts(config) -> tuple[int, int, int, int, int, int]:
+    """(n_params, largest tensor, Σ rows and Σ cols of the ≥2-D weights, Σ 1-D, Σ (n_in + n_out) of the
+    layers the engine's LoRA adapts) of the model transformers builds from ``config`` on the meta device:
+    AutoModel for encoders, AutoModelForCausalLM for decoders."""
     import torch
     from transformers import AutoModel, AutoModelForCausalLM
 
@@ -271,7 +273,9 @@ def _meta_counts(config) -> tuple[int, int, int, int, int]:
             cols += n // param.shape[0]
         else:
             vectors += n
-    return n_params, largest, rows, cols, vectors
+    modules = dict(net.named_modules())
+    linear_dims = sum(sum(modules[name].weight.shape) for name in adapted_layer_names(net))
+    return n_params, largest, rows, cols, vectors, linear_dims
 
 
 def _config_from_values(values: dict):
@@ -281,8 +285,15 @@ def _config_from_values(values: dict):
     return AutoConfig.for_model(values.pop("model_type"), **values)
 
 
-def _analytic_counts(shape: shapes.ModelShape) -> tuple[int, int, int, int, int]:
-    return shape.n_params, shape.largest_tensor, shape.matrix_rows, shape.matrix_cols, shape.vector_params
+def _analytic_counts(shape: shapes.ModelShape) -> tuple[int, int, int, int, int, int]:
+    return (
+        shape.n_params,
+        shape.largest_tensor,
+        shape.matrix_rows,
+        shape.matrix_cols,
+        shape.vector_params,
+        shape.linear_dims,
+    )
 
 
 @pytest.fixture(autouse=True)

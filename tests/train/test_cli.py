@@ -16,6 +16,7 @@ EVENT_KEYS = {
     "metrics": {"step", "elapsed_s", "forward_passes", "values"},
     "eval": {"step", "elapsed_s", "forward_passes", "values", "correct", "n_eval"},
     "finished": {"status", "reason", "step", "elapsed_s", "forward_passes", "summary"},
+    "zo_steps": {"step", "records", "progress"},
 }
 
 

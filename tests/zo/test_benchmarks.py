@@ -12,6 +12,7 @@ BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))
 
 import gpu_check  # noqa: E402
+import replay as replay_bench  # noqa: E402
 import step_cost  # noqa: E402
 
 
@@ -131,3 +132,30 @@ def test_precision_rows_on_a_tiny_batch(capsys):
             assert key in row
     assert rows[1]["drift_lr0"] == 0.0  # exact restore
     assert rows[0]["update_cosine_vs_fp32"] == pytest.approx(1.0)
+
+
+def test_replay_rows_on_a_tiny_model(capsys):
+    code = replay_bench.main(
+        [
+            "--json",
+            "--steps",
+            "3",
+            "--methods",
+            "lozo,mezo",
+            "--model",
+            "tiny-bert",
+            "--dataset",
+            "demo-sentiment",
+        ]
+    )
+    rows = _json_rows(capsys)
+    assert code == 0
+    assert [r["method"] for r in rows] == ["lozo", "mezo"]
+    for row in rows:
+        assert row["bit_identical"] is True and row["steps"] == 3
+        assert row["bytes_per_step"] == 28.0 and row["log_bytes"] > 3 * 28
+        assert row["replay_s_per_step"] > 0 and row["forward_s"] > 0
+        assert row["replay_over_forward"] == pytest.approx(
+            row["replay_s_per_step"] / row["forward_s"], rel=1e-2
+        )
+        assert "load_avg_1m" in row

@@ -355,6 +355,7 @@ def run_replay(args: argparse.Namespace) -> int:
 def run_export(args: argparse.Namespace) -> int:
     import torch
 
+    from worker.train.adapters import add_method_adapters
     from worker.train.loop import prepare
     from worker.train.replay import export_folder
     from worker.train.weights import weights_sha256
@@ -362,6 +363,7 @@ def run_export(args: argparse.Namespace) -> int:
     checkpoint = torch.load(args.checkpoint, map_location="cpu", weights_only=True)
     spec = RunSpec.from_dict({**checkpoint["spec"], "lr": checkpoint["lr"], "device": "cpu"})
     prep = prepare(spec)
+    add_method_adapters(spec, prep.loaded.model)
     prep.loaded.model.load_state_dict(checkpoint["model"])
     sha = weights_sha256(prep.loaded.model)
     export_folder(prep, spec, args.out, {"step": checkpoint["step"], "weights_sha256": sha})

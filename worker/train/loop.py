@@ -35,13 +35,14 @@ from worker.train.data import Task, build_task, iter_batches
 from worker.train.events import EventWriter, pack_bits
 from worker.train.heads import default_lr, init_head, probe_candidates
 from worker.train.models import LoadedModel, load_model
+from worker.train.adapters import add_method_adapters
 from worker.train.optimizers import build_optimizer
-from worker.train.replay import Resume, load_resume, replay_steps
+from worker.train.replay import Resume, StepLogFile, load_resume, replay_steps
 from worker.train.weights import weights_sha256
 from worker.zo import ZOOptimizer
 
 PROBE_STEPS = 20
-LOG_EVERY = 10  # ZO steps per `zo_steps` event (and rewrite of the step log file)
+LOG_EVERY = 10  # ZO steps per `zo_steps` event (and append to the step log file)
 STEP_LOG_FILE = "steps.zolog"
 RESUME_FILE = "resume.pt"
 
@@ -294,6 +295,7 @@ def _train(
     # Baseline after the model loaded (weights resident), peaks of training only, all of one kind.
     record = reached.memory = memory.MemoryRecord.for_device(device)
     started_memory = record.start(model)
+    add_method_adapters(spec, model)  # LoRA: frozen weights, trainable adapters (before any lr probe)
     start_sha256 = weights_sha256(model) if spec.zeroth_order else None
 
     lr_info: dict = {}
@@ -424,6 +426,9 @@ def _train(
     for _ in range(step):  # the batches the saved steps took: the next one is step t+1's
         next(batches)
     logged = len(records)  # records already sent (a continued run re-sends none of the saved ones)
+    log_file = None
+    if header is not None and spec.checkpoint_dir:
+        log_file = StepLogFile(Path(spec.checkpoint_dir) / STEP_LOG_FILE, header, records)
     last_save = time.monotonic()
 
     def progress_now() -> dict[str, Any]:
@@ -446,11 +451,11 @@ def _train(
         if header is None or logged == len(records):
             return
         now = progress_now()
-        writer.emit(EVENT_KIND, **event_fields(records[logged:]), progress=now)
+        sent = logged
+        writer.emit(EVENT_KIND, **event_fields(records[sent:]), progress=now)
         logged = len(records)
-        if spec.checkpoint_dir:
-            header.progress = now
-            _write_atomic(Path(spec.checkpoint_dir) / STEP_LOG_FILE, encode(header, records))
+        if log_file is not None:
+            log_file.append(records[sent:], now)
 
     budget_s = spec.max_minutes * 60 if spec.max_minutes is not None else math.inf
     status, reason = "succeeded", None
@@ -591,14 +596,6 @@ def _restore(resume: Resume, model: torch.nn.Module, opt: torch.optim.Optimizer,
     if not isinstance(opt, ZOOptimizer):
         raise ValueError("a step log continues only a zeroth-order run")
     replay_steps(opt, resume.records)
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so a reader sees the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 def save_resume_checkpoint(

@@ -73,6 +73,7 @@ _FACTORIES: dict[str, OptimizerFactory] = {
     "mezo": _mezo,
     "adamw": _adamw,
     "sgd": _sgd,
+    "lora": _adamw,  # AdamW over the adapters (worker/train/adapters.py freezes the rest)
 }
 
 

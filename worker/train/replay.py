@@ -22,7 +22,14 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from common.runspec import RunSpec
-from common.steplog import StepLogHeader, StepRecord, check_contiguous, decode
+from common.steplog import (
+    StepLogHeader,
+    StepRecord,
+    check_contiguous,
+    decode,
+    encode,
+    encode_records,
+)
 from worker.train.optimizers import build_optimizer
 from worker.zo import ZOOptimizer
 
@@ -103,10 +110,13 @@ def replay(
 
 def start_from_header(header: StepLogHeader, device: str = "cpu", **overrides: Any) -> Prepared:
     """The run's start (data, model, head) rebuilt from its spec, checked against the log's start hash."""
+    from worker.train.adapters import add_method_adapters
     from worker.train.loop import prepare
     from worker.train.weights import weights_sha256
 
-    prep = prepare(spec_from_header(header, device=device, **overrides))
+    spec = spec_from_header(header, device=device, **overrides)
+    prep = prepare(spec)
+    add_method_adapters(spec, prep.loaded.model)  # as the run did before its first step
     if header.start_sha256 and weights_sha256(prep.loaded.model) != header.start_sha256:
         raise ValueError(
             "the start weights differ from the ones the log was made from (another model file, "
@@ -142,7 +152,7 @@ def load_resume(path: str | Path, spec: RunSpec) -> Resume:
             raise ValueError("this checkpoint cannot continue a run (saved without its progress)")
         check_same_run(checkpoint["spec"], spec)
         records: list[StepRecord] = []
-        if checkpoint.get("step_log"):
+        if checkpoint.get("step_log") is not None:
             _, records = decode(checkpoint["step_log"].numpy().tobytes())
         return Resume(
             step=int(checkpoint["step"]),
@@ -153,9 +163,15 @@ def load_resume(path: str | Path, spec: RunSpec) -> Resume:
             checkpoint=checkpoint,
             source="checkpoint",
         )
-    header, records = decode(data)
+    header, records = decode(data, partial_tail=True)
     check_contiguous(records)
     check_same_run(header.spec, spec)
+    sidecar = progress_path(path)
+    if not header.progress and sidecar.exists():  # the engine's own steps.zolog keeps it beside the log
+        header.progress = json.loads(sidecar.read_text())
+        upto = int(header.progress.get("step", 0))
+        if 0 < upto < len(records):  # killed between appending and recording the progress: redo those steps
+            records = records[:upto]
     if spec.lr is not None and spec.lr != header.lr:
         raise ValueError(f"the log ran with lr {header.lr:g}, the spec asks for {spec.lr:g}")
     if not spec.zeroth_order:
@@ -184,6 +200,44 @@ def check_same_run(saved: dict[str, Any], spec: RunSpec) -> None:
         raise ValueError("the resume file belongs to another run: " + ", ".join(differ) + " differ")
 
 
+# -- the log file of a running run --------------------------------------------------------------------------
+
+PROGRESS_SUFFIX = ".progress.json"
+
+
+def progress_path(log: str | Path) -> Path:
+    """The sidecar beside an engine-written step log that holds the run's latest ``progress``."""
+    return Path(str(log) + PROGRESS_SUFFIX)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so a reader sees the old file or the new one, never half of one."""
+    import os
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+class StepLogFile:
+    """A run's ``steps.zolog`` kept current at a cost that does not grow with the run: the header and the
+    records so far are written once, each batch is appended (28 bytes a step), and the progress after it
+    replaces a small sidecar (``steps.zolog.progress.json``) atomically. A reader of a log cut by a kill
+    drops a partial last record (``decode(partial_tail=True)``)."""
+
+    def __init__(self, path: Path, header: StepLogHeader, records: list[StepRecord]) -> None:
+        self.path = path
+        fixed = StepLogHeader.from_dict({**header.to_dict(), "progress": {}})
+        write_atomic(path, encode(fixed, records))
+        progress_path(path).unlink(missing_ok=True)
+
+    def append(self, records: list[StepRecord], progress: dict[str, Any]) -> None:
+        with open(self.path, "ab") as out:
+            out.write(encode_records(records))
+        write_atomic(progress_path(self.path), json.dumps(progress).encode("utf-8"))
+
+
 # -- export -------------------------------------------------------------------------------------------------
 
 EXPORT_META = "zopoc.json"
@@ -206,9 +260,11 @@ def export_folder(prep: Prepared, spec: RunSpec, out: str | Path, extra_meta: di
     and what reading it as a classifier needs in ``zopoc.json`` (``load_exported``)."""
     from safetensors.torch import save_file
 
+    model = prep.loaded.model
+    if any("lora_" in name for name, _ in model.named_parameters()):
+        raise ValueError("a run with LoRA adapters cannot be exported as a plain folder yet")
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
-    model = prep.loaded.model
     name, backbone = _backbone(model)
     backbone.save_pretrained(folder)
     prep.loaded.tokenizer.save_pretrained(folder)
@@ -277,3 +333,11 @@ def forward_seconds(prep: Prepared, spec: RunSpec, repeats: int = 3) -> float:
             prep.loaded.model(**enc)
             best = min(best, time.perf_counter() - started)
     return best
+
+
+def resume_from_log(spec: RunSpec, path: str | Path, writer: Any, stop: Any = None) -> dict:
+    """Continue the run of ``spec`` from its step log (or ``resume.pt``) at ``path`` and return its
+    ``finished`` event: ``worker.train.loop.run`` with ``resume_file`` (what ``--resume-file`` does)."""
+    from worker.train.loop import run
+
+    return run(spec, writer, stop, resume_file=path)

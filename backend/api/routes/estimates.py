@@ -16,7 +16,7 @@ from backend.api.deps import AccessDep, PocDep, SessionDep, SettingsDep
 from backend.auth.accounts import memberships_of
 from backend.catalog import local_model_folder, unknown_model
 from backend.errors import Invalid, Problem
-from backend.estimates import gpus, memory, records, roi, shapes
+from backend.estimates import gpus, memory, records, shapes
 from backend.estimates.schemas import (
     GpusPublic,
     KnownModelsPublic,
@@ -142,19 +142,14 @@ def poc_roi(
     target: Annotated[RoiTarget, Query()] = "poc",
     dtype: Annotated[
         Literal["float32", "float16", "bfloat16"] | None,
-        Query(description="precision of the projection; default: the PoC's"),
+        Query(description="precision of the projection; default: bf16 for 1B+ targets, else the PoC's"),
+    ] = None,
+    recipe: Annotated[
+        Literal["pure", "mixed", "8bit"] | None,
+        Query(description="optimizer precision of backprop methods; default: mixed for 16-bit weights"),
     ] = None,
 ) -> dict:
-    calib = records.calibration(session, "cuda", [poc.workspace_id])
     try:
-        result = roi.compute_roi(
-            records.poc_result(session, poc),
-            target,
-            catalog=_catalog(settings),
-            calibration=calib.ratio if calib else None,
-            dtype=dtype,
-        )
+        return records.poc_roi(session, poc, target, _catalog(settings), dtype=dtype, recipe=recipe)
     except shapes.UnknownModel as exc:
         raise Invalid([Problem("model", str(exc))]) from exc
-    result["calibration"] = calib.public() if calib else None
-    return result

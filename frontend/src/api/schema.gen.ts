@@ -1477,6 +1477,10 @@ export interface components {
             beta?: number | null;
             /** Weight Decay */
             weight_decay?: number | null;
+            /** Lora Rank */
+            lora_rank?: number | null;
+            /** Lora Alpha */
+            lora_alpha?: number | null;
         };
         /** MethodPublic */
         MethodPublic: {
@@ -2025,6 +2029,11 @@ export interface components {
             target_params: number;
             /** Dtype */
             dtype: string;
+            /**
+             * Recipe
+             * @description optimizer precision of backprop methods: pure, mixed or 8bit
+             */
+            recipe: string;
             /** Target Loss */
             target_loss: number | null;
             /** Assumptions */
@@ -4580,8 +4589,10 @@ export interface operations {
         parameters: {
             query?: {
                 target?: "poc" | "1b" | "7b" | "13b" | "70b";
-                /** @description precision of the projection; default: the PoC's */
+                /** @description precision of the projection; default: bf16 for 1B+ targets, else the PoC's */
                 dtype?: ("float32" | "float16" | "bfloat16") | null;
+                /** @description optimizer precision of backprop methods; default: mixed for 16-bit weights */
+                recipe?: ("pure" | "mixed" | "8bit") | null;
             };
             header?: never;
             path: {

@@ -243,6 +243,7 @@ export const en = {
     mezo: "Zeroth-order with full-size noise (the method LOZO improves on)",
     adamw: "Standard fine-tuning with backpropagation: the baseline",
     sgd: "Plain gradient descent with backpropagation",
+    lora: "Low-rank adapters trained with backpropagation: the usual memory-saving alternative",
   },
   launch: {
     title: "Launch a new PoC",
@@ -327,6 +328,8 @@ export const en = {
       nu: "Resampling interval ν",
       beta: "Momentum β",
       weight_decay: "Weight decay λ",
+      lora_rank: "LoRA rank r",
+      lora_alpha: "LoRA scale α",
     },
     auto: "auto",
     notApplicable: "not used",

@@ -245,6 +245,7 @@ export const ja: Messages<typeof en> = {
     mezo: "フルサイズの摂動を使うゼロ次最適化（LOZO の前身）",
     adamw: "誤差逆伝播による通常のファインチューニング（比較の基準）",
     sgd: "誤差逆伝播による素朴な勾配降下法",
+    lora: "低ランクのアダプタだけを誤差逆伝播で学習（メモリを抑えるよく使われる方法）",
   },
   launch: {
     title: "新しい PoC を始める",
@@ -328,6 +329,8 @@ export const ja: Messages<typeof en> = {
       nu: "再サンプリング間隔 ν",
       beta: "モーメンタム β",
       weight_decay: "重み減衰 λ",
+      lora_rank: "LoRA のランク r",
+      lora_alpha: "LoRA のスケール α",
     },
     auto: "自動",
     notApplicable: "対象外",
