@@ -250,7 +250,7 @@ class PocEvent(Base):
     seq: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     poc_id: Mapped[str] = mapped_column(sa.ForeignKey("pocs.id", ondelete="CASCADE"))
     run_id: Mapped[str | None] = mapped_column(sa.ForeignKey("runs.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(sa.String(16))  # "run" | "poc" | "metric"
+    kind: Mapped[str] = mapped_column(sa.String(16))  # "run" | "poc" | "metric" | "resumed"
     payload: Mapped[dict[str, Any]]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
