@@ -35,8 +35,9 @@ from tests.support.stack import Stack, live_stack
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
 
-STEPS = 40
-EVAL_EVERY = 20
+# Long enough that the kill (once step 14 is stored) lands mid-run: tiny-bert trains dozens of steps a second.
+STEPS = 150
+EVAL_EVERY = 75
 # Seconds between AdamW checkpoints (the setting is in minutes).
 CHECKPOINT_EVERY_MIN = "0.0005"
 
@@ -96,9 +97,6 @@ def test_sigkill_of_the_worker_resumes_the_run_on_a_new_worker():
         body = {"steps": STEPS, "eval_every": EVAL_EVERY}
         doomed = launch(client, dataset_id, ["lozo"], name="doomed", **body)["runs"][0]["id"]
         wait_for(stack, doomed, lambda r: r.state == "running" and r.step >= 14, what="running")
-        behind = launch(client, dataset_id, ["lozo"], name="uninterrupted", **body)["runs"][0]["id"]
-        time.sleep(1.0)  # let the busy worker see (and, if it prefetches, reserve) the queued message
-
         acknowledged = stored_points(stack, doomed)
         old_worker = stack.worker
         report(
@@ -112,6 +110,8 @@ def test_sigkill_of_the_worker_resumes_the_run_on_a_new_worker():
             time.sleep(0.2)
         assert not processes_matching(f"zopoc-run-{doomed[:8]}"), "the training child died with its worker"
 
+        assert max(loss_steps(acknowledged)) < STEPS, "killed mid-run"
+        behind = launch(client, dataset_id, ["lozo"], name="uninterrupted", **body)["runs"][0]["id"]
         new_worker = stack.start_worker()
         report(f"inject: a new worker (pid {new_worker.pid}) starts")
         check_resumed_like_uninterrupted(stack, doomed, behind, acknowledged)
@@ -132,6 +132,7 @@ def test_sigkill_of_the_training_process_resumes_the_run(method):
         acknowledged = stored_points(stack, doomed)
         children = processes_matching(f"zopoc-run-{doomed[:8]}")
         assert children, "the training process is running"
+        assert max(loss_steps(acknowledged)) < STEPS, "killed mid-run"
         report(f"inject: SIGKILL to training process {children} of {method} run {doomed[:8]}")
         for pid in children:
             os.kill(pid, signal.SIGKILL)
