@@ -10,7 +10,7 @@ Choices, and why:
   longer than Redis's ``visibility_timeout`` (1 h): a late-acknowledged run would be delivered a second time
   to another worker while the first still trains. The database row is the truth instead: the task claims
   the row (``queued`` -> ``running``) atomically, a heartbeat column shows it is alive, and the stale-run
-  sweep (``backend.sweep``) fails runs whose worker vanished.
+  sweep (``backend.sweep``) resumes runs whose worker vanished (``backend.resume``).
 * ``worker_prefetch_multiplier=1`` and one process per worker: a worker holds exactly the run it trains, so
   queued runs stay in the broker for the next free worker.
 * Queues per device kind (``cpu``, ``gpu``, prefixed with ``queue_prefix``): GPU workers consume ``gpu``.
@@ -38,6 +38,7 @@ DEVICE_KINDS = ("cpu", "gpu")
 # Task names: the API sends by name, the workers register under the same names.
 RUN_TASK = "zopoc.run_training"
 SWEEP_TASK = "zopoc.sweep_stale_runs"
+EXPORT_TASK = "zopoc.export_run"
 
 
 def queue_name(kind: str, settings: Settings | None = None) -> str:
@@ -114,4 +115,11 @@ def enqueue_run(run_id: str, queue: str, settings: Settings | None = None, task_
     result = producer(settings).send_task(
         RUN_TASK, args=[run_id], queue=queue_name(queue, settings), task_id=task_id
     )
+    return str(result.id)
+
+
+def enqueue_export(run_id: str, queue: str, settings: Settings | None = None) -> str:
+    """Send the preparation of run ``run_id``'s model folder to the workers of ``queue``; the task id."""
+    settings = settings or get_settings()
+    result = producer(settings).send_task(EXPORT_TASK, args=[run_id], queue=queue_name(queue, settings))
     return str(result.id)

@@ -7,7 +7,8 @@ polls the table every ``events_poll_s`` without Redis). A lost message only dela
 the truth, the message just says "look now".
 
 Event kinds: ``run`` (a run's ``RunPublic``), ``poc`` (``{"id", "state"}`` when the PoC's stored state
-changes) and ``metric`` (a batch of one run's points, ``backend.ingest``).
+changes), ``metric`` (a batch of one run's points, ``backend.ingest``) and ``resumed`` (a run that lost its
+worker or training process went back to the queue, ``backend.resume``).
 """
 
 from __future__ import annotations

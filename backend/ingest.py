@@ -33,7 +33,8 @@ from backend.db.metrics import (
     is_higher,
     is_lower,
 )  # the chart query's levels: one source of truth
-from backend.db.models import EvalResult, MetricPoint, MetricRollup, Poc, PocEvent
+from backend.db.models import EvalResult, MetricPoint, MetricRollup, Poc, PocEvent, ZoStep
+from common.steplog import StepRecord, from_row, to_row
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,6 +313,31 @@ def write_evals(session: Session, run_id: str, evals: Iterable[Evaluation]) -> N
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     session.execute(insert(EvalResult).on_conflict_do_nothing(), rows)
+
+
+def write_zo_steps(session: Session, run_id: str, records: Sequence[StepRecord]) -> None:
+    """Insert a run's ZO step records exactly as given (no commit).
+
+    ``ON CONFLICT DO NOTHING`` on (run_id, step): a batch sent again, or the steps a resumed run reports
+    once more, add nothing and never change a stored step. Every float is stored as the float64 it is
+    (nan and infinities included: double precision holds them, and the step log must say what happened).
+    """
+    rows = [{"run_id": run_id, **to_row(record)} for record in records]
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(insert(ZoStep).on_conflict_do_nothing(), rows)
+
+
+def read_zo_steps(session: Session, run_id: str) -> list[StepRecord]:
+    """Every stored ZO step of ``run_id``, in step order."""
+    rows = session.execute(
+        sa.select(ZoStep.step, ZoStep.loss_plus, ZoStep.loss_minus, ZoStep.lr)
+        .where(ZoStep.run_id == run_id)
+        .order_by(ZoStep.step)
+    ).mappings()
+    return [from_row(dict(row)) for row in rows]
 
 
 def add_event(session: Session, poc_id: str, run_id: str | None, kind: str, payload: dict[str, Any]) -> int:

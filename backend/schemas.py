@@ -20,6 +20,7 @@ from common.methods import DEFAULT_METHODS, MethodKind, get_method
 from common.runspec import RunSettings
 
 RunState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+ExportState = Literal["queued", "running", "ready", "failed"]
 PocState = Literal["queued", "running", "succeeded", "failed", "cancelled", "mixed"]
 XAxis = Literal["step", "elapsed_s", "forward_passes"]
 
@@ -258,6 +259,19 @@ class RunPublic(BaseModel):
     )
     final_metrics: dict[str, Any] | None
     error: str | None
+    error_code: str | None = Field(
+        default=None, description="the failure reason as a stable code (translated by the dashboard)"
+    )
+    error_params: dict[str, Any] | None = Field(default=None, description="the parameters of error_code")
+    resumes: int = Field(
+        default=0,
+        description="how often the run went back to the queue after losing its worker or training process",
+    )
+    checkpoint_bytes: int | None = Field(
+        default=None, description="size of the latest checkpoint a resumption continues from (AdamW/SGD)"
+    )
+    export_state: ExportState | None = Field(default=None, description="the model folder's preparation")
+    export_bytes: int | None = Field(default=None, description="size of the model folder's zip")
 
     @computed_field(description="what training added: peak − baseline, both of memory_kind")  # type: ignore[prop-decorator]
     @property
@@ -268,6 +282,25 @@ class RunPublic(BaseModel):
     @property
     def memory_metric(self) -> str:
         return metric_of_memory(self.memory_kind, self.device)
+
+
+class StepLogPublic(BaseModel):
+    """A ZO run's step log: what ``GET /api/runs/{id}/steplog`` sends, and how to rebuild the weights."""
+
+    run_id: str
+    steps: int = Field(description="steps recorded")
+    bytes: int = Field(description="size of the binary log")
+    filename: str
+    rebuild_command: str = Field(description="rebuilds the weights as a model folder from the log")
+
+
+class ExportPublic(BaseModel):
+    """The model folder (zip) of a run's final weights."""
+
+    run_id: str
+    state: ExportState | None = Field(description="None: never requested")
+    bytes: int | None
+    error: str | None
 
 
 class RunsPublic(BaseModel):

@@ -1,9 +1,10 @@
 """Runs whose worker vanished, and queued runs the broker forgot: found from the database and put right.
 
 Both run in every worker (a thread of its main process, every ``sweep_every_s``) and in the API process
-(``backend.api.sweeper``), so a run whose worker was killed mid-run is failed within ``stale_after_s`` once
-any worker or API process is alive. Sweeps running at once are safe: the stale rows are taken with
-``FOR UPDATE SKIP LOCKED`` and each run is failed once.
+(``backend.api.sweeper``), so a run whose worker was killed mid-run is noticed within ``stale_after_s`` once
+any worker or API process is alive: it goes back to the queue to continue from its step log or checkpoint
+(``backend.resume``), or is failed once it was resumed ``max_resumes`` times. Sweeps running at once are
+safe: the stale rows are taken with ``FOR UPDATE SKIP LOCKED`` and each run is handled once.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from backend.core.config import Settings, get_settings
 from backend.db.models import Run, utcnow
 from backend.db.session import make_sessionmaker
 from backend.dispatch import enqueue_run
-from backend.events import publish, record_run_event
+from backend.resume import Outcome, resume_or_fail, send_resumed
 
 log = logging.getLogger(__name__)
 
@@ -30,23 +31,24 @@ LOST_WORKER_REASON = (
 
 
 def sweep_stale_runs(settings: Settings | None = None) -> int:
-    """Fail every ``running`` run whose heartbeat is older than ``stale_after_s``; return how many."""
+    """Resume (or, past ``max_resumes``, fail) every ``running`` run whose heartbeat is older than
+    ``stale_after_s``; return how many were handled."""
     settings = settings or get_settings()
     cutoff = utcnow() - dt.timedelta(seconds=settings.stale_after_s)
     stale = sa.or_(Run.heartbeat_at < cutoff, sa.and_(Run.heartbeat_at.is_(None), Run.started_at < cutoff))
-    events: list[tuple[str, int]] = []
+    handled: list[tuple[str, str, str, Outcome]] = []
     with make_sessionmaker(settings.database_url)() as session, session.begin():
         runs = session.scalars(
             sa.select(Run).where(Run.state == "running", stale).with_for_update(skip_locked=True)
         ).all()
         for run in runs:
-            run.state, run.finished_at = "failed", utcnow()
-            run.error = LOST_WORKER_REASON.format(seconds=settings.stale_after_s)
-            events.append((run.poc_id, record_run_event(session, run)))
-            log.warning("run %s failed: its worker %s stopped sending heartbeats", run.id, run.worker)
-    for poc_id, seq in events:
-        publish(settings, poc_id, seq)
-    return len(events)
+            log.warning("run %s: its worker %s stopped sending heartbeats", run.id, run.worker)
+            detail = LOST_WORKER_REASON.format(seconds=settings.stale_after_s)
+            outcome = resume_or_fail(session, run, settings, "lost_worker", detail)
+            handled.append((run.id, run.poc_id, run.queue, outcome))
+    for run_id, poc_id, queue, outcome in handled:
+        send_resumed(run_id, poc_id, queue, outcome, settings)
+    return len(handled)
 
 
 def broker_mark_key(settings: Settings) -> str:

@@ -1,4 +1,5 @@
-"""Celery tasks: ``run_training`` (one run in a child process) and the sweeps (``backend.sweep``).
+"""Celery tasks: ``run_training`` (one run in a child process), ``export_run`` (a run's model folder) and
+the sweeps (``backend.sweep``).
 
 The worker runs the sweeps every ``sweep_every_s`` seconds in a thread of its main process (started when
 the worker is ready): runs whose worker vanished are failed, and queued runs a restarted Redis broker
@@ -17,10 +18,11 @@ from celery import signals
 
 from backend.core.config import Settings, get_settings
 from backend.db.session import make_sessionmaker
-from backend.dispatch import RUN_TASK, SWEEP_TASK
+from backend.dispatch import EXPORT_TASK, RUN_TASK, SWEEP_TASK
 from backend.sweep import sweep_once, sweep_stale_runs
 from backend.workers import announce, withdraw
 from worker.celery_app import app
+from worker.execution.export import export_run
 from worker.execution.runner import execute_run
 
 log = logging.getLogger(__name__)
@@ -30,6 +32,12 @@ log = logging.getLogger(__name__)
 def run_training(self: Any, run_id: str) -> str | None:
     """Train run ``run_id`` in a child process; returns quietly when the run no longer applies."""
     return execute_run(run_id, worker_name=self.request.hostname, task_id=self.request.id)
+
+
+@app.task(name=EXPORT_TASK, ignore_result=True)
+def export_run_task(run_id: str) -> str | None:
+    """Prepare run ``run_id``'s model folder (zip of its final weights); quiet when it no longer applies."""
+    return export_run(run_id)
 
 
 @app.task(name=SWEEP_TASK, ignore_result=True)

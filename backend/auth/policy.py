@@ -120,6 +120,11 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/runs/{run_id}/metrics.csv"): R("viewer"),
     ("POST", "/api/runs/{run_id}/cancel"): R("editor"),
     ("POST", "/api/runs/{run_id}/retry"): R("editor", rate="launch"),
+    ("GET", "/api/runs/{run_id}/steplog"): R("viewer"),
+    ("GET", "/api/runs/{run_id}/steplog/info"): R("viewer"),
+    ("GET", "/api/runs/{run_id}/export"): R("viewer"),
+    ("POST", "/api/runs/{run_id}/export"): R("editor"),
+    ("GET", "/api/runs/{run_id}/export/download"): R("viewer"),
 }
 
 # Documentation routes of FastAPI itself (not APIRoutes): public.

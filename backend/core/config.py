@@ -109,6 +109,16 @@ class Settings(BaseSettings):
     relay_max_points: int = 5000
     # Seconds a cancelled training process gets to finish its step after SIGTERM before SIGKILL.
     cancel_grace_s: float = 20.0
+    # How often a run whose worker vanished, or whose training process was killed from outside (SIGKILL,
+    # the OOM killer), goes back to the queue to continue from its step log or latest checkpoint before
+    # it is failed (reason code run_resume_limit). 0 fails it at once.
+    max_resumes: int = Field(default=2, ge=0, le=20)
+    # Minutes between periodic checkpoints of a gradient run (AdamW/SGD), what it resumes from; 0: none.
+    checkpoint_every_min: float = Field(default=10.0, ge=0)
+    # Where the engine writes a gradient run's periodic checkpoints and the model-folder exports go
+    # (under data_dir unless absolute): workers that resume one another's runs share it, like uploads.
+    checkpoints_subdir: str = "checkpoints"
+    exports_subdir: str = "exports"
     # Threads of a training process (OMP/MKL/torch); None leaves the libraries' defaults.
     train_threads: int | None = None
     # Niceness added to a training process: on a box that also serves the API (the embedded setup, a

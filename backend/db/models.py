@@ -152,6 +152,23 @@ class Run(Base):
     launched_by: Mapped[str | None] = mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
+    # How often the run went back to the queue after its worker or training process was lost (at most
+    # settings.max_resumes); each resumption continues from the step log or the latest checkpoint.
+    resumes: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The ZO step log's header (common.steplog.StepLogHeader.to_dict()) as the engine announced it.
+    steplog_header: Mapped[dict[str, Any] | None]
+    # The latest periodic checkpoint of a gradient run (AdamW/SGD), where a resumption continues from.
+    checkpoint_path: Mapped[str | None] = mapped_column(sa.String(1000))
+    checkpoint_bytes: Mapped[int | None] = mapped_column(sa.BigInteger)
+    # A failure reason a program or the dashboard's translations tell apart (``error`` stays the English).
+    error_code: Mapped[str | None] = mapped_column(sa.String(64))
+    error_params: Mapped[dict[str, Any] | None]
+    # The model folder of the final weights (POST /api/runs/{id}/export): None, queued, running, ready,
+    # failed; the zip's path on the shared data folder and its size.
+    export_state: Mapped[str | None] = mapped_column(sa.String(16))
+    export_path: Mapped[str | None] = mapped_column(sa.String(1000))
+    export_bytes: Mapped[int | None] = mapped_column(sa.BigInteger)
+    export_error: Mapped[str | None] = mapped_column(sa.Text)
 
     poc: Mapped[Poc] = relationship(back_populates="runs")
 
@@ -198,6 +215,21 @@ class MetricRollup(Base):
     max_value: Mapped[float]
 
 
+class ZoStep(Base):
+    """One zeroth-order step (common.steplog.StepRecord): the run's seed plus these rows rebuild its
+    weights exactly. The primary key makes a batch sent again (a relay retry, a resumed run replaying its
+    log) add nothing; the floats are double precision, every float64 bit kept."""
+
+    __tablename__ = "zo_steps"
+
+    run_id: Mapped[str] = mapped_column(sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    step: Mapped[int] = mapped_column(primary_key=True)
+    # FLOAT is double precision on Postgres (and SQLite's REAL is a float64).
+    loss_plus: Mapped[float]
+    loss_minus: Mapped[float]
+    lr: Mapped[float]
+
+
 class EvalResult(Base):
     __tablename__ = "eval_results"
 
@@ -218,7 +250,7 @@ class PocEvent(Base):
     seq: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     poc_id: Mapped[str] = mapped_column(sa.ForeignKey("pocs.id", ondelete="CASCADE"))
     run_id: Mapped[str | None] = mapped_column(sa.ForeignKey("runs.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(sa.String(16))  # "run" | "poc" | "metric"
+    kind: Mapped[str] = mapped_column(sa.String(16))  # "run" | "poc" | "metric" | "resumed"
     payload: Mapped[dict[str, Any]]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 

@@ -28,6 +28,7 @@ TABLES = {
     "api_tokens",
     "invites",
     "workers",
+    "zo_steps",
 }
 
 

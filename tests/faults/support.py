@@ -25,7 +25,12 @@ def builtin_dataset_id(client: httpx.Client) -> str:
 
 
 def launch(
-    client: httpx.Client, dataset_id: str, methods: list[str], steps: int, name: str = "fault"
+    client: httpx.Client,
+    dataset_id: str,
+    methods: list[str],
+    steps: int,
+    name: str = "fault",
+    eval_every: int = 1000,
 ) -> dict:
     """POST /api/pocs for a tiny-bert PoC; assert it was accepted (201) and return PocPublic."""
     body = {
@@ -36,7 +41,7 @@ def launch(
         "steps": steps,
         "batch_size": 4,
         "k_shot": 4,
-        "eval_every": 1000,
+        "eval_every": eval_every,
         "seed": 0,
         "device": "cpu",
     }

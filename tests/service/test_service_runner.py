@@ -95,10 +95,13 @@ def test_crash_is_failed_with_exit_code_and_last_output(sessions, make_run, sett
 
 
 def test_sigkilled_child_is_failed_with_a_reason_a_person_understands(sessions, make_run, settings):
+    # Without resumptions (see test_service_resume.py for them) the kill itself is the reason.
+    settings = settings.model_copy(update={"max_resumes": 0})
     run = make_run(model="fake:sigkill", steps=10)
     assert execute_run(run.id, settings=settings, command=FAKE_ENGINE) == "failed"
-    error = load(sessions, run.id).error
-    assert "killed (SIGKILL)" in error and "out of memory" in error
+    failed = load(sessions, run.id)
+    assert "killed (SIGKILL)" in failed.error and "out of memory" in failed.error
+    assert failed.error_code == "run_killed"
 
 
 def _request_cancel_when_running(sessions, run_id: str) -> None:

@@ -49,7 +49,11 @@ from backend.ingest import (
     metric_event_payload,
     write_evals,
     write_points,
+    write_zo_steps,
 )
+from backend.resume import Outcome, resume_log, resume_or_fail, send_resumed
+from common.steplog import EVENT_KIND as ZO_STEPS_EVENT
+from common.steplog import StepRecord, records_from_event
 from worker.execution.child import ExitInfo, TrainingProcess, describe_death
 from worker.execution.spec import build_spec
 
@@ -146,9 +150,32 @@ class RelayState:
     memory_kind: MemoryKind | None = None
     peak_mb: float | None = None
     last_values: dict[str, float | None] = field(default_factory=dict)
+    # ZO step records not yet written; the step log's header (its ``progress`` that of the newest
+    # record) and whether it changed since it was last written.
+    zo_steps: list[StepRecord] = field(default_factory=list)
+    steplog_header: dict[str, Any] | None = None
+    header_changed: bool = False
+    # The newest periodic checkpoint the engine reported (path, bytes), not yet written.
+    checkpoint: tuple[str, int | None] | None = None
 
     def take(self, event: dict[str, Any]) -> None:
         kind = event.get("event")
+        header = event.get("step_log_header")
+        if kind == "started" and isinstance(header, dict):
+            # A resumed engine announces its header afresh; the bookkeeping of the newest stored record
+            # stays until its own next records bring theirs.
+            progress = header.get("progress") or (self.steplog_header or {}).get("progress") or {}
+            self.steplog_header, self.header_changed = {**header, "progress": progress}, True
+        if kind == ZO_STEPS_EVENT:
+            self.zo_steps.extend(records_from_event(event))
+            if self.steplog_header is not None and isinstance(event.get("progress"), dict):
+                self.steplog_header = {**self.steplog_header, "progress": event["progress"]}
+                self.header_changed = True
+            return
+        if kind == "checkpoint" and event.get("path"):
+            size = event.get("bytes")
+            self.checkpoint = (str(event["path"]), int(size) if size is not None else None)
+            return
         if kind == "started":
             self.started = event
             self.memory_kind = started_memory_kind(event)
@@ -202,6 +229,17 @@ class RunExecution:
         # (poc_id, seq) of events committed by claim() that still need their Redis notification.
         self.after_claim: list[tuple[str, int]] = []
         self.outage = DatabaseOutage(run_id, settings.stale_after_s)
+        # The task id the row carried when this worker claimed it: a run that was resumed elsewhere
+        # meanwhile carries another, and this worker then stops writing (see _write).
+        self.claimed_task_id: str | None = None
+        # What the engine continues from when this attempt resumes the run: the step log (ZO) or the
+        # path of the latest checkpoint (gradient methods); None for a fresh start.
+        self.resume_bytes: bytes | None = None
+        self.resume_path: str | None = None
+        self.resumes = 0
+        # Where this run's periodic checkpoint is written, when the engine supports them.
+        self.checkpoint_file: Path | None = None
+        self.recorded_checkpoint: tuple[str, int | None] | None = None
 
     # --- claim -----------------------------------------------------------------------------------
     def claim(self) -> dict[str, Any] | None:
@@ -224,12 +262,22 @@ class RunExecution:
                 self.after_claim.append((run.poc_id, seq))
                 return None
             spec = build_spec(run, self.settings)
+            self.checkpoint_file = add_checkpointing(spec, run, self.settings)
+            self.state.steplog_header = run.steplog_header
+            if run.resumes:
+                self.resumes = run.resumes
+                self.resume_bytes = resume_log(session, run)
+                if self.resume_bytes is None and run.checkpoint_path and Path(run.checkpoint_path).is_file():
+                    self.resume_path = run.checkpoint_path
+                if self.resume_bytes is None and self.resume_path is None:
+                    log.warning("run %s resumes with no step log or checkpoint: from the start", run.id)
             run.state, run.started_at, run.heartbeat_at = "running", now, now
             run.worker = self.worker_name
             run.device = spec.get("device")
             run.total_steps = spec.get("steps")
             if self.task_id and not run.celery_task_id:
                 run.celery_task_id = self.task_id
+            self.claimed_task_id = run.celery_task_id
             self.poc_id = run.poc_id
             self.total_steps = spec.get("steps")
             self.max_minutes = spec.get("max_minutes")
@@ -266,12 +314,15 @@ class RunExecution:
         """One batch in one transaction; on a database error the batch is put back and the error raised."""
         state = self.state
         points, evals, started = state.points, state.evals, state.started
-        state.points, state.evals, state.started = [], [], None
+        zo_steps, checkpoint = state.zo_steps, state.checkpoint
+        state.points, state.evals, state.started, state.zo_steps = [], [], None, []
         try:
-            return self._write(points, evals, started, force_heartbeat)
+            return self._write(points, evals, started, force_heartbeat, zo_steps)
         except BaseException:
             state.points, state.evals = points + state.points, evals + state.evals
             state.started = state.started or started
+            state.zo_steps = zo_steps + state.zo_steps
+            state.checkpoint = state.checkpoint or checkpoint
             raise
 
     def _write(
@@ -280,6 +331,7 @@ class RunExecution:
         evals: list[Evaluation],
         started: dict[str, Any] | None,
         force_heartbeat: bool,
+        zo_steps: list[StepRecord] | None = None,
     ) -> bool:
         state = self.state
         now_mono = time.monotonic()
@@ -287,9 +339,9 @@ class RunExecution:
         seqs: list[int] = []
         with self.sessions() as session, session.begin():
             row = session.execute(
-                sa.select(Run.state, Run.cancel_requested).where(Run.id == self.run_id)
+                sa.select(Run.state, Run.cancel_requested, Run.celery_task_id).where(Run.id == self.run_id)
             ).first()
-            if row is None or row.state != "running":
+            if row is None or row.state != "running" or not self._still_ours(row.celery_task_id):
                 self.lost = True
                 log.warning(
                     "run %s was changed elsewhere (now %s); stopping",
@@ -297,6 +349,11 @@ class RunExecution:
                     row.state if row else "deleted",
                 )
                 return False
+            if zo_steps:
+                write_zo_steps(session, self.run_id, zo_steps)
+            extra = self._run_extras()
+            if extra:
+                session.execute(sa.update(Run).where(Run.id == self.run_id).values(**extra))
             if points or evals or started or beat:
                 values: dict[str, Any] = {
                     "step": state.step,
@@ -330,6 +387,27 @@ class RunExecution:
         for seq in seqs:
             publish(self.settings, self.poc_id, seq)
         return cancel
+
+    def _still_ours(self, task_id: str | None) -> bool:
+        """False when the run was resumed and claimed by another task since this worker claimed it."""
+        return self.claimed_task_id is None or task_id == self.claimed_task_id
+
+    def _run_extras(self) -> dict[str, Any]:
+        """Columns of the run that changed since the last batch: the step log's header, the checkpoint."""
+        values: dict[str, Any] = {}
+        state = self.state
+        if state.steplog_header is not None and state.header_changed:
+            values["steplog_header"] = _json_safe(state.steplog_header)
+            state.header_changed = False
+        checkpoint = state.checkpoint
+        state.checkpoint = None
+        if checkpoint is None and self.checkpoint_file is not None and self.checkpoint_file.is_file():
+            # The engine writes its checkpoint atomically (a rename) to the path it was given.
+            checkpoint = (str(self.checkpoint_file), self.checkpoint_file.stat().st_size)
+        if checkpoint is not None and checkpoint != self.recorded_checkpoint:
+            values["checkpoint_path"], values["checkpoint_bytes"] = checkpoint
+            self.recorded_checkpoint = checkpoint
+        return values
 
     def relay(self, child: TrainingProcess) -> None:
         """Read the child's events until it closes its output, writing batches and honouring cancel."""
@@ -409,6 +487,8 @@ class RunExecution:
         else:
             state = "failed"
             error = describe_death(exit_info, child.oom_killed(), child.stderr_tail())
+        # Killed from outside (an operator's SIGKILL, the OOM killer), not by this worker: resumable.
+        resume = finished is None and killed_from_outside(exit_info, child, self)
         if peak is None and memory_kind == "host_rss" and exit_info.max_rss_mb:
             peak = exit_info.max_rss_mb  # the kernel's account of the same kind (loading included)
         if state not in FINISHED_STATES:
@@ -416,9 +496,13 @@ class RunExecution:
         while True:
             try:
                 # Events still held by the relay (its last flush met an outage) go first.
-                if self.state.points or self.state.evals or self.state.started:
+                held = self.state.points or self.state.evals or self.state.started or self.state.zo_steps
+                if held or resume:  # a resumption also needs the newest checkpoint recorded
                     self._write_batch(force_heartbeat=True)
-                seq = self._write_final(state, error, peak, final_metrics)
+                if resume:
+                    seq = self._write_resume(error or "")
+                else:
+                    seq = self._write_final(state, error, peak, final_metrics)
                 break
             except TRANSIENT_DB_ERRORS as failure:
                 self.outage.failed(failure, "recording the final state")
@@ -426,9 +510,27 @@ class RunExecution:
         self.outage.ok()
         if seq is None or self.lost:
             return None
+        if resume:
+            return self.resumed_state
         publish(self.settings, self.poc_id, seq)
         log.info("run %s %s%s", self.run_id, state, f": {error}" if error else "")
         return state
+
+    resumed_state: str | None = None
+
+    def _write_resume(self, detail: str) -> int | None:
+        """Requeue the run (or fail it past the limit) in one transaction, then send it; a seq stand-in."""
+        with self.sessions() as session, session.begin():
+            run = session.get(Run, self.run_id, with_for_update=True)
+            if run is None or run.state != "running" or not self._still_ours(run.celery_task_id):
+                return None
+            run.step, run.forward_passes = self.state.step, self.state.forward_passes
+            run.progress = self._progress()
+            outcome: Outcome = resume_or_fail(session, run, self.settings, "killed", detail)
+            queue = run.queue
+        send_resumed(self.run_id, self.poc_id, queue, outcome, self.settings)
+        self.resumed_state = outcome.state
+        return outcome.seqs[-1] if outcome.seqs else None
 
     def _write_final(
         self, state: str, error: str | None, peak: float | None, final_metrics: dict[str, Any]
@@ -436,7 +538,7 @@ class RunExecution:
         """Record the final state in one transaction; the event seq, or None when the row moved on."""
         with self.sessions() as session, session.begin():
             run = session.get(Run, self.run_id, with_for_update=True)
-            if run is None or run.state != "running":
+            if run is None or run.state != "running" or not self._still_ours(run.celery_task_id):
                 return None
             run.state, run.error, run.finished_at = state, error, utcnow()
             run.step, run.forward_passes = self.state.step, self.state.forward_passes
@@ -456,6 +558,57 @@ class RunExecution:
             run.state, run.error, run.finished_at = "failed", reason, utcnow()
             seq = record_run_event(session, run)
         publish(self.settings, self.poc_id, seq)
+
+
+def killed_from_outside(exit_info: ExitInfo, child: TrainingProcess, execution: RunExecution) -> bool:
+    """The child died by SIGKILL that this worker did not send (for a cancel, a lost row or a child that
+    would not exit): an operator, the OOM killer or the machine. Such a run is resumed."""
+    return (
+        exit_info.signal_name == "SIGKILL"
+        and child.signalled != "SIGKILL"
+        and execution.cancel_sent_at is None
+        and not execution.killed_for_cancel
+        and not execution.lost
+    )
+
+
+# The file the engine writes every checkpoint_every_min into checkpoint_dir, and the one at the end.
+RESUME_CHECKPOINT = "resume.pt"
+FINAL_CHECKPOINT = "checkpoint.pt"
+
+
+def checkpoint_folder(run_id: str, settings: Settings) -> Path:
+    """The run's checkpoint folder on the shared data folder (a resuming worker reads it)."""
+    folder = Path(settings.checkpoints_subdir)
+    return (folder if folder.is_absolute() else settings.data_dir / folder) / run_id
+
+
+def engine_accepts(field_name: str) -> bool:
+    """Whether the engine's RunSpec has ``field_name`` (a spec with an unknown field is refused)."""
+    from common.runspec import RunSpec
+
+    return field_name in RunSpec.model_fields
+
+
+def add_checkpointing(spec: dict[str, Any], run: Run, settings: Settings) -> Path | None:
+    """Ask the engine for a periodic checkpoint of a gradient run (so a resumption loses at most
+    ``checkpoint_every_min`` of training), at a path on the shared data folder; return that path.
+
+    Zeroth-order runs need none: their step log is their checkpoint. A PoC may set its own interval
+    (``checkpoint_every_min`` in its settings, e.g. tiny in tests).
+    """
+    from common.methods import get_method
+
+    if get_method(run.method).kind == "zeroth_order" or not engine_accepts("checkpoint_every_min"):
+        return None
+    folder = checkpoint_folder(run.id, settings)
+    folder.mkdir(parents=True, exist_ok=True)
+    spec["checkpoint_dir"] = str(folder)  # its checkpoint.pt at the end is what an export reads
+    every = run.poc.settings.get("checkpoint_every_min", settings.checkpoint_every_min)
+    if not every:
+        return None
+    spec["checkpoint_every_min"] = every
+    return folder / RESUME_CHECKPOINT
 
 
 def missing_dataset_reason(spec: dict[str, Any], settings: Settings) -> str | None:
@@ -550,6 +703,12 @@ def execute_run(
         ]
         if settings.train_threads and command is None:
             argv += ["--threads", str(settings.train_threads)]
+        if execution.resume_bytes is not None:
+            resume_file = Path(folder) / "resume.zolog"
+            resume_file.write_bytes(execution.resume_bytes)
+            argv += ["--resume-file", str(resume_file)]
+        elif execution.resume_path is not None:
+            argv += ["--resume-file", execution.resume_path]
         try:
             child = TrainingProcess(
                 argv,

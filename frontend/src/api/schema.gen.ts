@@ -617,6 +617,81 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/runs/{run_id}/steplog/info": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Size of a ZO run's step log and the command that rebuilds its weights */
+        get: operations["runs-get_steplog_info"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/runs/{run_id}/steplog": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download a ZO run's step log
+         * @description The binary log of `common/steplog.py` (28 bytes a step after a JSON header). The header `X-Zopoc-Rebuild-Command` holds the command that rebuilds the weights from it.
+         */
+        get: operations["runs-get_steplog"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/runs/{run_id}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Where the preparation of a run's model folder stands */
+        get: operations["runs-get_export"];
+        put?: never;
+        /**
+         * Prepare a model folder (zip) of a finished run's final weights
+         * @description A worker rebuilds the weights (a ZO run from its step log, a gradient run from its final checkpoint) and saves them as a folder transformers loads. Asking again while one is queued, running or ready changes nothing.
+         */
+        post: operations["runs-post_export"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/runs/{run_id}/export/download": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Download a run's prepared model folder (zip) */
+        get: operations["runs-download_export"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/pocs/{poc_id}/metrics": {
         parameters: {
             query?: never;
@@ -965,6 +1040,23 @@ export interface components {
             data: components["schemas"]["DatasetPublic"][];
             /** Count */
             count: number;
+        };
+        /**
+         * ExportPublic
+         * @description The model folder (zip) of a run's final weights.
+         */
+        ExportPublic: {
+            /** Run Id */
+            run_id: string;
+            /**
+             * State
+             * @description None: never requested
+             */
+            state: ("queued" | "running" | "ready" | "failed") | null;
+            /** Bytes */
+            bytes: number | null;
+            /** Error */
+            error: string | null;
         };
         /**
          * FieldLimit
@@ -2152,6 +2244,39 @@ export interface components {
             /** Error */
             error: string | null;
             /**
+             * Error Code
+             * @description the failure reason as a stable code (translated by the dashboard)
+             */
+            error_code?: string | null;
+            /**
+             * Error Params
+             * @description the parameters of error_code
+             */
+            error_params?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Resumes
+             * @description how often the run went back to the queue after losing its worker or training process
+             * @default 0
+             */
+            resumes?: number;
+            /**
+             * Checkpoint Bytes
+             * @description size of the latest checkpoint a resumption continues from (AdamW/SGD)
+             */
+            checkpoint_bytes?: number | null;
+            /**
+             * Export State
+             * @description the model folder's preparation
+             */
+            export_state?: ("queued" | "running" | "ready" | "failed") | null;
+            /**
+             * Export Bytes
+             * @description size of the model folder's zip
+             */
+            export_bytes?: number | null;
+            /**
              * Memory Added Mb
              * @description what training added: peak − baseline, both of memory_kind
              */
@@ -2185,6 +2310,31 @@ export interface components {
             x: (number)[];
             /** Y */
             y: (number | null)[];
+        };
+        /**
+         * StepLogPublic
+         * @description A ZO run's step log: what ``GET /api/runs/{id}/steplog`` sends, and how to rebuild the weights.
+         */
+        StepLogPublic: {
+            /** Run Id */
+            run_id: string;
+            /**
+             * Steps
+             * @description steps recorded
+             */
+            steps: number;
+            /**
+             * Bytes
+             * @description size of the binary log
+             */
+            bytes: number;
+            /** Filename */
+            filename: string;
+            /**
+             * Rebuild Command
+             * @description rebuilds the weights as a model folder from the log
+             */
+            rebuild_command: string;
         };
         /** TokenCreate */
         TokenCreate: {
@@ -4021,6 +4171,242 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RunPublic"];
+                };
+            };
+            /** @description no such id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            /** @description not possible in the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            /** @description invalid input, one entry per problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    "runs-get_steplog_info": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StepLogPublic"];
+                };
+            };
+            /** @description no such id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            /** @description not possible in the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            /** @description invalid input, one entry per problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    "runs-get_steplog": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the binary step log */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": unknown;
+                };
+            };
+            /** @description no such id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            /** @description not possible in the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            /** @description invalid input, one entry per problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    "runs-get_export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportPublic"];
+                };
+            };
+            /** @description no such id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            /** @description invalid input, one entry per problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    "runs-post_export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportPublic"];
+                };
+            };
+            /** @description no such id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            /** @description not possible in the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            /** @description invalid input, one entry per problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    "runs-download_export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the model folder */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/zip": unknown;
                 };
             };
             /** @description no such id */

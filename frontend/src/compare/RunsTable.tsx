@@ -10,6 +10,7 @@ import { ErrorNotice } from "../components/QueryState";
 import { StateBadge } from "../components/StateBadge";
 import { formatMegabytes, formatNumber, formatPercent } from "../i18n/format";
 import { useMethods } from "../methods/useMethods";
+import { DownloadsPanel } from "./DownloadsPanel";
 import { finalAccuracy } from "./shaping";
 import { mergeRun } from "./useLiveEvents";
 
@@ -84,6 +85,11 @@ export function RunsTable({ poc }: { poc: PocPublic }) {
                   {(attemptsOf.get(run.method) ?? 0) > 1 && (
                     <div className="muted small attempt">{t("compare.attempt", { n: run.attempt })}</div>
                   )}
+                  {(run.resumes ?? 0) > 0 && (
+                    <span className="badge resumed" title={t("runDownloads.resumedHelp")} data-resumes={run.resumes}>
+                      {t("runDownloads.resumed", { n: run.resumes })}
+                    </span>
+                  )}
                 </th>
                 <td>
                   {stopping ? (
@@ -91,7 +97,18 @@ export function RunsTable({ poc }: { poc: PocPublic }) {
                   ) : (
                     <StateBadge state={run.state} />
                   )}
-                  {run.error && <p className="run-error">{t("compare.runError", { error: run.error })}</p>}
+                  {run.error && (
+                    <p className="run-error">
+                      {run.error_code && i18n.exists(`runDownloads.runErrors.${run.error_code}`)
+                        ? t(`runDownloads.runErrors.${run.error_code}` as "runDownloads.runErrors.run_resume_limit", {
+                            ...run.error_params,
+                            cause: t(
+                              `runDownloads.causes.${String(run.error_params?.cause)}` as "runDownloads.causes.killed",
+                            ),
+                          })
+                        : t("compare.runError", { error: run.error })}
+                    </p>
+                  )}
                 </td>
                 <td>
                   <progress max={1} value={run.progress ?? 0} aria-label={`${methodName} ${t("compare.progress")}`} />{" "}
@@ -141,6 +158,10 @@ export function RunsTable({ poc }: { poc: PocPublic }) {
           })}
         </tbody>
       </table>
+      <DownloadsPanel
+        runs={runs}
+        onChange={() => void queryClient.invalidateQueries({ queryKey: queryKeys.poc(poc.id) })}
+      />
     </section>
   );
 }

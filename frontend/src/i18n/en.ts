@@ -537,4 +537,31 @@ export const en = {
     gb: "{{value}} GB",
     points: "{{value}} pts",
   },
+  runDownloads: {
+    causes: { lost_worker: "worker", killed: "training process" },
+    resumed: "resumed ×{{n}}",
+    resumedHelp:
+      "This run lost its worker or its training process and continued from where it was (the same run, not a new attempt).",
+    runErrors: {
+      run_resume_limit:
+        "The run was stopped: it lost its {{cause}} again after being resumed {{resumes}} of at most {{max_resumes}} times.",
+      run_lost_worker: "The worker running this run stopped responding (lost worker). Retry the run.",
+      run_killed: "The training process was killed (SIGKILL), likely out of memory. Try a smaller batch size.",
+    },
+    title: "Downloads",
+    stepLogColumn: "Step log",
+    checkpointColumn: "Checkpoint",
+    folderColumn: "Model folder",
+    noLog: "no step log yet",
+    stepLog: "Step log ({{steps}} steps, {{size}})",
+    rebuildWith: "Rebuild the weights from it with:",
+    prepare: "Prepare model folder",
+    prepareAgain: "Prepare again",
+    downloadFolder: "Download model folder ({{size}})",
+    export: {
+      queued: "Model folder queued…",
+      running: "Preparing the model folder…",
+      failed: "The model folder could not be prepared.",
+    },
+  },
 } as const;

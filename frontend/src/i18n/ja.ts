@@ -536,4 +536,32 @@ export const ja: Messages<typeof en> = {
     gb: "{{value}} GB",
     points: "{{value}} ポイント",
   },
+  runDownloads: {
+    causes: { lost_worker: "ワーカー", killed: "学習プロセス" },
+    resumed: "再開 ×{{n}}",
+    resumedHelp:
+      "この実行はワーカーまたは学習プロセスを失い、中断した所から続行しました（同じ実行であり、新しい試行ではありません）。",
+    runErrors: {
+      run_resume_limit:
+        "実行を停止しました：最大{{max_resumes}}回のうち{{resumes}}回再開した後、再び{{cause}}を失いました。",
+      run_lost_worker: "この実行のワーカーが応答しなくなりました（ワーカー消失）。再実行してください。",
+      run_killed:
+        "学習プロセスが強制終了されました（SIGKILL）。メモリ不足の可能性があります。バッチサイズを小さくしてください。",
+    },
+    title: "ダウンロード",
+    stepLogColumn: "ステップログ",
+    checkpointColumn: "チェックポイント",
+    folderColumn: "モデルフォルダ",
+    noLog: "ステップログはまだありません",
+    stepLog: "ステップログ（{{steps}}ステップ、{{size}}）",
+    rebuildWith: "次のコマンドで重みを再構築できます：",
+    prepare: "モデルフォルダを準備",
+    prepareAgain: "もう一度準備",
+    downloadFolder: "モデルフォルダをダウンロード（{{size}}）",
+    export: {
+      queued: "モデルフォルダの準備を待機中…",
+      running: "モデルフォルダを準備中…",
+      failed: "モデルフォルダを準備できませんでした。",
+    },
+  },
 };
