@@ -89,6 +89,7 @@ def rows() -> list[dict]:
         by_method = {m: project(setting, m) for m in METHODS}
         for method, gb in by_method.items():
             published = setting.published_gb.get(method)
+            error_pct = round(100 * (gb - published) / published, 1) if published else None
             row = {
                 "model": setting.model,
                 "method": method,
@@ -97,7 +98,7 @@ def rows() -> list[dict]:
                 "batch_x_seq": f"{setting.batch_size}x{setting.seq_len}",
                 "memory_gb": round(gb, 2),
                 "published_gb": published,
-                "error_pct": round(100 * (gb - published) / published, 1) if published else None,
+                "error_pct": error_pct,
                 "check": None,
                 "source": setting.source if published else None,
             }
@@ -115,8 +116,8 @@ def rows() -> list[dict]:
                 row["check"] = f"fine-tuning / MeZO: published {ratio:g}x, projected {ours:.1f}x"
                 row["check_ok"] = abs(ours - ratio) / ratio <= TOLERANCE_PCT / 100
                 row["source"] = setting.source
-            if published:
-                row["check_ok"] = abs(row["error_pct"]) <= TOLERANCE_PCT
+            if error_pct is not None:
+                row["check_ok"] = abs(error_pct) <= TOLERANCE_PCT
             out.append(row)
     return out
 
