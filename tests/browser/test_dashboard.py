@@ -202,3 +202,17 @@ def test_bundle_size_is_reported_and_the_first_load_stays_small(frontend_built):
     # Plotly must stay out of the first load: it comes only with a chart.
     assert initial_kib < 400, output
     assert re.search(r"PlotlyChart.*\(lazy: charts\)", output), output
+
+
+def test_launch_form_what_if_for_a_model_nobody_downloaded(dashboard_stack):
+    """Llama 2 7B is neither on the machine nor in a Hugging Face cache: the form suggests it from the shipped
+    catalogue and forecasts LOZO and AdamW on one A100 80GB."""
+    output = run_node("whatif.mjs", dashboard_stack, timeout_s=120)
+    passed = [line for line in output.splitlines() if line.startswith("ok - ")]
+    for check in (
+        "the form suggests the models known offline",
+        "a 7B what-if on one A100 80GB: LOZO",
+        "no errors in the browser console",
+    ):
+        assert any(check in line for line in passed), f"check not reported: {check}\n{output}"
+    assert (SCREENSHOTS / "launch-whatif-llama2-7b.png").stat().st_size > 10_000
