@@ -25,6 +25,7 @@ from backend.events import publish, record_run_event
 from backend.schemas import PocCreate
 from backend.workers import refuse_unserved
 from common.methods import get_method
+from common.reasons import describe
 from common.runspec import run_settings_fields
 
 log = logging.getLogger(__name__)
@@ -140,7 +141,7 @@ def enqueue(session: Session, run: Run, settings: Settings) -> None:
         if run.state == "queued":
             run.state, run.finished_at = "failed", utcnow()
             # The broker's own error (addresses, hosts) goes to the log; members read this sentence.
-            run.error = "could not be queued: the task broker did not accept it; retry the run"
+            run.error = describe("broker_refused")
             record_run_event(session, run)
     session.commit()
 
@@ -158,7 +159,7 @@ def cancel_run(run: Run, session: Session, settings: Settings) -> Run:
             state="cancelled",
             cancel_requested=True,
             finished_at=utcnow(),
-            error=sa.func.coalesce(Run.error, "cancelled before it started"),
+            error=sa.func.coalesce(Run.error, describe("cancelled_before_start")),
         )
     ).rowcount  # type: ignore[attr-defined]
     if not cancelled_at_once:

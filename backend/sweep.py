@@ -19,14 +19,9 @@ from backend.db.models import Run, utcnow
 from backend.db.session import make_sessionmaker
 from backend.dispatch import enqueue_run
 from backend.events import publish, record_run_event
+from common.reasons import describe
 
 log = logging.getLogger(__name__)
-
-LOST_WORKER_REASON = (
-    "the worker running this run stopped responding (lost worker): no heartbeat for "
-    "{seconds:.0f} s. The machine or the worker process may have been stopped; "
-    "retry the run."
-)
 
 
 def sweep_stale_runs(settings: Settings | None = None) -> int:
@@ -41,7 +36,7 @@ def sweep_stale_runs(settings: Settings | None = None) -> int:
         ).all()
         for run in runs:
             run.state, run.finished_at = "failed", utcnow()
-            run.error = LOST_WORKER_REASON.format(seconds=settings.stale_after_s)
+            run.error = describe("lost_worker", seconds=f"{settings.stale_after_s:.0f}")
             events.append((run.poc_id, record_run_event(session, run)))
             log.warning("run %s failed: its worker %s stopped sending heartbeats", run.id, run.worker)
     for poc_id, seq in events:
