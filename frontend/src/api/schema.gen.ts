@@ -1706,6 +1706,32 @@ export interface components {
              * @default 0
              */
             last_event_seq?: number;
+            /** @description ETA and queue positions while runs are unfinished */
+            timing?: components["schemas"]["PocTiming"] | null;
+        };
+        /**
+         * PocTiming
+         * @description The PoC's remaining time; runs waiting in a queue make it sequential (each starts when a worker is
+         *     free), then the remaining time is the sum of the runs' times, otherwise the longest run's.
+         */
+        PocTiming: {
+            /**
+             * Runs
+             * @description run id -> its timing (unfinished runs only)
+             */
+            runs: {
+                [key: string]: components["schemas"]["RunTiming"];
+            };
+            /**
+             * Remaining S
+             * @description null when finished or when a run's pace is not known yet
+             */
+            remaining_s: number | null;
+            /**
+             * Sequential
+             * @description some runs wait while others run: they go one after another
+             */
+            sequential: boolean;
         };
         /** PocsPublic */
         PocsPublic: {
@@ -2063,6 +2089,39 @@ export interface components {
              * @description the live metric that plots this run's memory (its kind's running peak)
              */
             readonly memory_metric: string;
+            /**
+             * Error Code
+             * @description the stable code of `error` (common.reasons), for wording it in another language; null when the text is not one of the known reasons (then show `error` as it is)
+             */
+            readonly error_code: string | null;
+            /**
+             * Error Params
+             * @description what fills `error_code`'s sentence, e.g. {'step': '12'}
+             */
+            readonly error_params: {
+                [key: string]: string;
+            };
+        };
+        /**
+         * RunTiming
+         * @description When a run should end, from its own measured pace (backend.timing).
+         */
+        RunTiming: {
+            /**
+             * S Per Step
+             * @description seconds per step measured so far (training clock, evaluations included); null before its first step. A queued run: the mean of this PoC's measured runs, if any
+             */
+            s_per_step: number | null;
+            /**
+             * Eta S
+             * @description seconds left: a running run's remaining steps at its own pace
+             */
+            eta_s: number | null;
+            /**
+             * Queue Position
+             * @description 1 = next to start among every queued run of its queue (oldest first); null unless queued
+             */
+            queue_position: number | null;
         };
         /** RunsPublic */
         RunsPublic: {
