@@ -691,6 +691,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/estimates/detectable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Before launch: which accuracy difference an evaluation of this size can detect
+         * @description McNemar's test at the verdict's level (5 %) with 80 % power (Connor 1987), the methods' errors assumed independent (safe side). `rows_needed`: evaluation examples for `difference`; `detectable_difference`: the smallest gain `eval_rows` examples detect.
+         */
+        get: operations["estimates-detectable"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/estimates/models": {
         parameters: {
             query?: never;
@@ -948,6 +968,42 @@ export interface components {
             data: components["schemas"]["DatasetPublic"][];
             /** Count */
             count: number;
+        };
+        /**
+         * DetectablePublic
+         * @description What an evaluation of a given size can tell apart (McNemar on paired examples; planning figures that
+         *     assume the methods' errors are independent, which errs on the safe side).
+         */
+        DetectablePublic: {
+            /**
+             * Accuracy
+             * @description the accuracy assumed for the weaker method
+             */
+            accuracy: number;
+            /**
+             * Eval Rows
+             * @description evaluation examples of the plan
+             */
+            eval_rows: number;
+            /**
+             * Detectable Difference
+             * @description smallest accuracy gain (a fraction) these rows detect; null: none within 100 %
+             */
+            detectable_difference: number | null;
+            /**
+             * Difference
+             * @description the gain asked about
+             */
+            difference: number;
+            /**
+             * Rows Needed
+             * @description evaluation examples needed to detect `difference`
+             */
+            rows_needed: number | null;
+            /** Alpha */
+            alpha: number;
+            /** Power */
+            power: number;
         };
         /**
          * FieldLimit
@@ -4165,6 +4221,42 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GpusPublic"];
+                };
+            };
+            /** @description invalid input, one entry per problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    "estimates-detectable": {
+        parameters: {
+            query: {
+                /** @description evaluation examples planned */
+                eval_rows: number;
+                /** @description expected accuracy of the weaker method */
+                accuracy?: number;
+                /** @description accuracy gain to detect, as a fraction (0.05 = 5 points) */
+                difference?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DetectablePublic"];
                 };
             };
             /** @description invalid input, one entry per problem */

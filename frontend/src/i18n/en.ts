@@ -520,6 +520,14 @@ export const en = {
   },
   // Run reasons, glossary, timing and cross-PoC comparison (keys kept together to ease merging).
   dash: {
+    plan: {
+      detects:
+        "With {{rows}} evaluation rows, two methods whose accuracies differ by about {{points}} points or more can be told apart.",
+      tooFew: "{{rows}} evaluation rows are too few to tell two methods apart.",
+      needed: "To tell apart a difference of {{target}} points, evaluate about {{needed}} rows.",
+      basis:
+        "Planning figures: McNemar test at the 5% level with 80% power, for methods near {{accuracy}}% accuracy whose errors are independent (on the safe side).",
+    },
     termsHere: "Terms used here:",
     // One sentence per reason code of the server (common/reasons.py); any other text is shown as it is.
     reasons: {

@@ -518,6 +518,13 @@ export const ja: Messages<typeof en> = {
     points: "{{value}} ポイント",
   },
   dash: {
+    plan: {
+      detects: "評価データが {{rows}} 行あれば、精度の差が約 {{points}} ポイント以上ある 2 つの手法を見分けられます。",
+      tooFew: "評価データ {{rows}} 行では、2 つの手法を見分けるには少なすぎます。",
+      needed: "{{target}} ポイントの差を見分けるには、約 {{needed}} 行の評価データを使ってください。",
+      basis:
+        "計画用の目安：有意水準 5%、検出力 80% の McNemar 検定。精度が約 {{accuracy}}% で、手法間の誤りが独立と仮定しています（安全側の見積もり）。",
+    },
     termsHere: "用語の説明：",
     reasons: {
       cancelled_on_request: "依頼により中止しました（実行中のステップを終えてから停止）。",

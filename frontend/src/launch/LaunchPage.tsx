@@ -11,6 +11,7 @@ import { ErrorNotice, Loading, apiMessage } from "../components/QueryState";
 import { formatCompact, formatNumber } from "../i18n/format";
 import { catalogueOf } from "../methods/catalogue";
 import { DatasetUpload } from "./DatasetUpload";
+import { Detectability } from "./Detectability";
 import { FitPanel } from "./FitPanel";
 import { Term, type GlossaryTerm } from "../glossary/Term";
 import {
@@ -101,6 +102,9 @@ function LaunchForm({ models, methods, datasets, limits }: FormProps) {
     datasetId:
       (datasets.find((d) => d.name === "demo-sentiment") ?? datasets.find((d) => d.builtin) ?? datasets[0])?.id ?? "",
   }));
+  // The evaluation size the plan is judged by: the capped size, else the dataset's rows (an upper bound).
+  const plannedEvalRows =
+    Number(values.settings.eval_size) || (datasets.find((d) => d.id === values.datasetId)?.n_rows ?? null);
   const chosenModel = models.find((m) => m.id === values.model);
   const modelHelp = chosenModel
     ? t(`dash.models.${chosenModel.id}.help`, { defaultValue: chosenModel.description ?? "" }) || undefined
@@ -357,6 +361,7 @@ function LaunchForm({ models, methods, datasets, limits }: FormProps) {
                 />
               ))}
             </div>
+            {group.names.includes("eval_size") && <Detectability evalRows={plannedEvalRows} />}
           </fieldset>
         ))}
         {selected.length > 0 && hyperColumns.length > 0 && (
