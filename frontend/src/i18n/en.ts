@@ -520,6 +520,20 @@ export const en = {
   },
   // Run reasons, glossary, timing and cross-PoC comparison (keys kept together to ease merging).
   dash: {
+    results: {
+      none: "No results yet",
+      memorySaving: "{{baseline}} needs {{ratio}}× the memory of {{method}}",
+    },
+    two: {
+      title: "Two PoCs side by side",
+      choose: "Choose two PoCs in the list to compare them.",
+      budget: "{{steps}} steps",
+      select: "Compare {{name}}",
+      selectHeader: "Compare",
+      open: "Compare the two selected PoCs",
+      pickTwo: "Select two PoCs to compare them side by side.",
+    },
+    keyResults: "Key results",
     plan: {
       detects:
         "With {{rows}} evaluation rows, two methods whose accuracies differ by about {{points}} points or more can be told apart.",

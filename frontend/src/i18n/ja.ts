@@ -518,6 +518,20 @@ export const ja: Messages<typeof en> = {
     points: "{{value}} ポイント",
   },
   dash: {
+    results: {
+      none: "結果はまだありません",
+      memorySaving: "{{baseline}} は {{method}} の {{ratio}} 倍のメモリが必要",
+    },
+    two: {
+      title: "2 つの PoC の比較",
+      choose: "比較する PoC を一覧で 2 つ選んでください。",
+      budget: "{{steps}} ステップ",
+      select: "{{name}} を比較に追加",
+      selectHeader: "比較",
+      open: "選んだ 2 つの PoC を比較",
+      pickTwo: "2 つの PoC を選ぶと並べて比較できます。",
+    },
+    keyResults: "主な結果",
     plan: {
       detects: "評価データが {{rows}} 行あれば、精度の差が約 {{points}} ポイント以上ある 2 つの手法を見分けられます。",
       tooFew: "評価データ {{rows}} 行では、2 つの手法を見分けるには少なすぎます。",
