@@ -149,7 +149,11 @@ def enqueue(session: Session, run: Run, settings: Settings) -> None:
 def cancel_run(run: Run, session: Session, settings: Settings) -> Run:
     """Cancel a run: a queued one at once, a running one by flagging it for its worker to end."""
     if run.state in FINISHED_STATES:
-        raise Conflict(f"run {run.id} has already finished ({run.state})")
+        raise Conflict(
+            f"run {run.id} has already finished ({run.state})",
+            code="run_already_finished",
+            params={"state": run.state},
+        )
     # Conditional updates: a worker may claim the run (queued -> running) at this very moment, and a
     # running run must never be marked cancelled behind its worker's back.
     cancelled_at_once = session.execute(  # an UPDATE answers with a cursor result, which has a rowcount
@@ -181,7 +185,11 @@ def retry_run(run: Run, session: Session, settings: Settings, launcher: Launcher
     run cap, checked under their lock; the PoC's row is locked too, so two retries of one run cannot
     both start a new attempt."""
     if run.state not in FINISHED_STATES:
-        raise Conflict(f"run {run.id} is still {run.state}; cancel it before retrying")
+        raise Conflict(
+            f"run {run.id} is still {run.state}; cancel it before retrying",
+            code="run_not_finished",
+            params={"state": run.state},
+        )
     poc = run.poc
     check_budget(settings, launcher.role, poc.settings.get("steps"), poc.settings.get("max_minutes"))
     if run.queue == "gpu":
@@ -196,7 +204,11 @@ def retry_run(run: Run, session: Session, settings: Settings, launcher: Launcher
     newest = max(siblings, key=lambda r: r.attempt)
     if newest.state not in FINISHED_STATES:
         session.rollback()
-        raise Conflict(f"{run.method} already has a newer attempt that is {newest.state}")
+        raise Conflict(
+            f"{run.method} already has a newer attempt that is {newest.state}",
+            code="newer_attempt_exists",
+            params={"method": run.method, "state": newest.state},
+        )
     takes = get_method(run.method).defaults
     hyperparams = {k: v for k, v in run.hyperparams.items() if k in takes}
     new = _new_run(poc, run.method, hyperparams, attempt=newest.attempt + 1, launched_by=launcher.user_id)

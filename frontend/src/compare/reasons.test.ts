@@ -3,6 +3,8 @@ import { resolve } from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
 import i18n from "../i18n";
 import { en } from "../i18n/en";
+import { ApiError } from "../api/client";
+import { apiMessage } from "../components/QueryState";
 import { runReason } from "./reasons";
 
 beforeEach(async () => {
@@ -52,5 +54,19 @@ describe("why a run stopped", () => {
     const codes = [...source.matchAll(/Reason\(\s*"(\w+)"/g)].map((m) => m[1]!);
     expect(codes.length).toBeGreaterThan(10);
     expect(codes.filter((code) => !(code in en.dash.reasons))).toEqual([]);
+  });
+
+  it("words the runs' coded refusals (cancel, retry) in Japanese, other refusals in the server's words", async () => {
+    await i18n.changeLanguage("ja");
+    const finished = new ApiError(409, "run r1 has already finished (cancelled)", [], "run_already_finished", {
+      state: "cancelled",
+    });
+    expect(apiMessage(finished, t, i18n)).toBe("この実行はすでに終了しているため、中止できません。");
+    const newer = new ApiError(409, "lozo already has a newer attempt that is queued", [], "newer_attempt_exists", {
+      method: "LOZO",
+      state: "queued",
+    });
+    expect(apiMessage(newer, t, i18n)).toBe("LOZO にはすでに新しい試行があります。そちらを再実行してください。");
+    expect(apiMessage(new ApiError(409, "something else", [], "unheard_of"), t, i18n)).toBe("something else");
   });
 });

@@ -520,6 +520,12 @@ export const en = {
   },
   // Run reasons, glossary, timing and cross-PoC comparison (keys kept together to ease merging).
   dash: {
+    // Coded refusals of the runs' actions (looked up after `errorCodes`).
+    errorCodes: {
+      run_already_finished: "This run has already ended; there is nothing left to cancel.",
+      run_not_finished: "This run has not ended yet. Cancel it before retrying.",
+      newer_attempt_exists: "{{method}} already has a newer attempt; retry that one instead.",
+    },
     results: {
       none: "No results yet",
       memorySaving: "{{baseline}} needs {{ratio}}× the memory of {{method}}",

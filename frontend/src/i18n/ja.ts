@@ -518,6 +518,11 @@ export const ja: Messages<typeof en> = {
     points: "{{value}} ポイント",
   },
   dash: {
+    errorCodes: {
+      run_already_finished: "この実行はすでに終了しているため、中止できません。",
+      run_not_finished: "この実行はまだ終了していません。再実行する前に中止してください。",
+      newer_attempt_exists: "{{method}} にはすでに新しい試行があります。そちらを再実行してください。",
+    },
     results: {
       none: "結果はまだありません",
       memorySaving: "{{baseline}} は {{method}} の {{ratio}} 倍のメモリが必要",
