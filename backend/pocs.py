@@ -25,6 +25,7 @@ from backend.events import publish, record_run_event
 from backend.schemas import PocCreate
 from backend.workers import refuse_unserved
 from common.methods import get_method
+from common.reasons import describe
 from common.runspec import run_settings_fields
 
 log = logging.getLogger(__name__)
@@ -140,7 +141,7 @@ def enqueue(session: Session, run: Run, settings: Settings) -> None:
         if run.state == "queued":
             run.state, run.finished_at = "failed", utcnow()
             # The broker's own error (addresses, hosts) goes to the log; members read this sentence.
-            run.error = "could not be queued: the task broker did not accept it; retry the run"
+            run.error = describe("broker_refused")
             record_run_event(session, run)
     session.commit()
 
@@ -148,7 +149,11 @@ def enqueue(session: Session, run: Run, settings: Settings) -> None:
 def cancel_run(run: Run, session: Session, settings: Settings) -> Run:
     """Cancel a run: a queued one at once, a running one by flagging it for its worker to end."""
     if run.state in FINISHED_STATES:
-        raise Conflict(f"run {run.id} has already finished ({run.state})")
+        raise Conflict(
+            f"run {run.id} has already finished ({run.state})",
+            code="run_already_finished",
+            params={"state": run.state},
+        )
     # Conditional updates: a worker may claim the run (queued -> running) at this very moment, and a
     # running run must never be marked cancelled behind its worker's back.
     cancelled_at_once = session.execute(  # an UPDATE answers with a cursor result, which has a rowcount
@@ -158,7 +163,7 @@ def cancel_run(run: Run, session: Session, settings: Settings) -> Run:
             state="cancelled",
             cancel_requested=True,
             finished_at=utcnow(),
-            error=sa.func.coalesce(Run.error, "cancelled before it started"),
+            error=sa.func.coalesce(Run.error, describe("cancelled_before_start")),
         )
     ).rowcount  # type: ignore[attr-defined]
     if not cancelled_at_once:
@@ -180,7 +185,11 @@ def retry_run(run: Run, session: Session, settings: Settings, launcher: Launcher
     run cap, checked under their lock; the PoC's row is locked too, so two retries of one run cannot
     both start a new attempt."""
     if run.state not in FINISHED_STATES:
-        raise Conflict(f"run {run.id} is still {run.state}; cancel it before retrying")
+        raise Conflict(
+            f"run {run.id} is still {run.state}; cancel it before retrying",
+            code="run_not_finished",
+            params={"state": run.state},
+        )
     poc = run.poc
     check_budget(settings, launcher.role, poc.settings.get("steps"), poc.settings.get("max_minutes"))
     if run.queue == "gpu":
@@ -195,7 +204,11 @@ def retry_run(run: Run, session: Session, settings: Settings, launcher: Launcher
     newest = max(siblings, key=lambda r: r.attempt)
     if newest.state not in FINISHED_STATES:
         session.rollback()
-        raise Conflict(f"{run.method} already has a newer attempt that is {newest.state}")
+        raise Conflict(
+            f"{run.method} already has a newer attempt that is {newest.state}",
+            code="newer_attempt_exists",
+            params={"method": run.method, "state": newest.state},
+        )
     takes = get_method(run.method).defaults
     hyperparams = {k: v for k, v in run.hyperparams.items() if k in takes}
     new = _new_run(poc, run.method, hyperparams, attempt=newest.attempt + 1, launched_by=launcher.user_id)

@@ -17,6 +17,7 @@ from common.memory_kinds import MemoryKind, added_mb
 from common.memory_kinds import memory_metric as metric_of_memory
 from common.limits import METHODS_PER_POC_MAX, MODEL_NAME_MAX_LENGTH, POC_NAME_MAX_LENGTH
 from common.methods import DEFAULT_METHODS, MethodKind, get_method
+from common.reasons import parse as parse_reason
 from common.runspec import RunSettings
 
 RunState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
@@ -259,10 +260,11 @@ class RunPublic(BaseModel):
     )
     final_metrics: dict[str, Any] | None
     error: str | None
-    error_code: str | None = Field(
-        default=None, description="the failure reason as a stable code (translated by the dashboard)"
+    # A code the service stored with the reason (the resumption's); else it is read back from the text
+    stored_error_code: str | None = Field(default=None, validation_alias="error_code", exclude=True)
+    stored_error_params: dict[str, Any] | None = Field(
+        default=None, validation_alias="error_params", exclude=True
     )
-    error_params: dict[str, Any] | None = Field(default=None, description="the parameters of error_code")
     resumes: int = Field(
         default=0,
         description="how often the run went back to the queue after losing its worker or training process",
@@ -282,6 +284,25 @@ class RunPublic(BaseModel):
     @property
     def memory_metric(self) -> str:
         return metric_of_memory(self.memory_kind, self.device)
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="the stable code of `error` (common.reasons), for wording it in another language; "
+        "null when the text is not one of the known reasons (then show `error` as it is)"
+    )
+    @property
+    def error_code(self) -> str | None:
+        if self.stored_error_code:
+            return self.stored_error_code
+        parsed = parse_reason(self.error)
+        return parsed[0] if parsed else None
+
+    @computed_field(description="what fills `error_code`'s sentence, e.g. {'step': '12'}")  # type: ignore[prop-decorator]
+    @property
+    def error_params(self) -> dict[str, Any]:
+        if self.stored_error_code:
+            return dict(self.stored_error_params or {})
+        parsed = parse_reason(self.error)
+        return dict(parsed[1]) if parsed else {}
 
 
 class StepLogPublic(BaseModel):
@@ -352,6 +373,28 @@ class PocCreate(RunSettings):
     device: Literal["cpu", "gpu"] = Field("cpu", description="which workers run it: CPU or GPU machines")
 
 
+class RunTiming(BaseModel):
+    """When a run should end, from its own measured pace (backend.timing)."""
+
+    s_per_step: float | None = Field(
+        description="seconds per step measured so far (training clock, evaluations included); null before "
+        "its first step. A queued run: the mean of this PoC's measured runs, if any"
+    )
+    eta_s: float | None = Field(description="seconds left: a running run's remaining steps at its own pace")
+    queue_position: int | None = Field(
+        description="1 = next to start among every queued run of its queue (oldest first); null unless queued"
+    )
+
+
+class PocTiming(BaseModel):
+    """The PoC's remaining time; runs waiting in a queue make it sequential (each starts when a worker is
+    free), then the remaining time is the sum of the runs' times, otherwise the longest run's."""
+
+    runs: dict[str, RunTiming] = Field(description="run id -> its timing (unfinished runs only)")
+    remaining_s: float | None = Field(description="null when finished or when a run's pace is not known yet")
+    sequential: bool = Field(description="some runs wait while others run: they go one after another")
+
+
 class PocPublic(BaseModel):
     id: str
     name: str
@@ -368,6 +411,7 @@ class PocPublic(BaseModel):
         description="newest event id of the PoC: start its event stream "
         "with ?after=<this> to skip what this answer already shows",
     )
+    timing: PocTiming | None = Field(None, description="ETA and queue positions while runs are unfinished")
 
 
 class PocsPublic(BaseModel):

@@ -20,14 +20,9 @@ from backend.db.models import Run, utcnow
 from backend.db.session import make_sessionmaker
 from backend.dispatch import enqueue_run
 from backend.resume import Outcome, resume_or_fail, send_resumed
+from common.reasons import describe
 
 log = logging.getLogger(__name__)
-
-LOST_WORKER_REASON = (
-    "the worker running this run stopped responding (lost worker): no heartbeat for "
-    "{seconds:.0f} s. The machine or the worker process may have been stopped; "
-    "retry the run."
-)
 
 
 def sweep_stale_runs(settings: Settings | None = None) -> int:
@@ -43,7 +38,7 @@ def sweep_stale_runs(settings: Settings | None = None) -> int:
         ).all()
         for run in runs:
             log.warning("run %s: its worker %s stopped sending heartbeats", run.id, run.worker)
-            detail = LOST_WORKER_REASON.format(seconds=settings.stale_after_s)
+            detail = describe("lost_worker", seconds=f"{settings.stale_after_s:.0f}")
             outcome = resume_or_fail(session, run, settings, "lost_worker", detail)
             handled.append((run.id, run.poc_id, run.queue, outcome))
     for run_id, poc_id, queue, outcome in handled:

@@ -99,6 +99,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/gpus"): R("user"),
     ("GET", "/api/workers"): R("user"),
     ("GET", "/api/estimates/models"): R("user"),
+    ("GET", "/api/estimates/detectable"): R("user"),
     ("POST", "/api/estimates/memory"): R("user"),
     # datasets (built-in ones: every signed-in user; uploads: their workspace)
     ("GET", "/api/datasets"): R("viewer"),

@@ -269,3 +269,18 @@ class ReportPublic(BaseModel):
     expires_at: str | None
     created_at: str
     snapshot: dict[str, Any]
+
+
+class DetectablePublic(BaseModel):
+    """What an evaluation of a given size can tell apart (McNemar on paired examples; planning figures that
+    assume the methods' errors are independent, which errs on the safe side)."""
+
+    accuracy: float = Field(description="the accuracy assumed for the weaker method")
+    eval_rows: int = Field(description="evaluation examples of the plan")
+    detectable_difference: float | None = Field(
+        description="smallest accuracy gain (a fraction) these rows detect; null: none within 100 %"
+    )
+    difference: float = Field(description="the gain asked about")
+    rows_needed: int | None = Field(description="evaluation examples needed to detect `difference`")
+    alpha: float
+    power: float

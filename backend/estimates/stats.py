@@ -135,3 +135,43 @@ def mcnemar_sample_size(
     psi = max(p_discordant, delta)  # ψ ≥ |δ| always holds for real tables
     z_a, z_b = _z(alpha), NormalDist().inv_cdf(power)
     return math.ceil((z_a * math.sqrt(psi) + z_b * math.sqrt(psi - delta * delta)) ** 2 / delta**2)
+
+
+def independent_discordance(acc_a: float, acc_b: float) -> float:
+    """The share of examples right under exactly one method when their errors are independent.
+
+    Before a PoC has run, nothing says how its methods' errors overlap; independence is the usual planning
+    assumption (methods fine-tuned from one model agree more, which makes McNemar need fewer examples: the
+    figures below are then on the safe side).
+    """
+    return acc_a * (1 - acc_b) + acc_b * (1 - acc_a)
+
+
+def eval_rows_needed(
+    accuracy: float, difference: float, alpha: float = ALPHA, power: float = POWER
+) -> int | None:
+    """Evaluation examples McNemar needs to tell ``accuracy`` from ``accuracy + difference`` (planning)."""
+    other = accuracy + difference
+    if not 0 <= accuracy <= 1 or not 0 <= other <= 1:
+        raise ValueError("both accuracies must lie in [0, 1]")
+    return mcnemar_sample_size(independent_discordance(accuracy, other), difference, alpha, power)
+
+
+def detectable_difference(
+    n: int, accuracy: float, alpha: float = ALPHA, power: float = POWER
+) -> float | None:
+    """The smallest accuracy gain over ``accuracy`` that ``n`` evaluation examples detect (planning; None when
+    not even reaching 100 % accuracy would be detected)."""
+    if n <= 0:
+        raise ValueError("n must be positive")
+    room = 1 - accuracy
+    if room <= 0 or (eval_rows_needed(accuracy, room, alpha, power) or math.inf) > n:
+        return None
+    low, high = 0.0, room  # needed(low) > n >= needed(high); the need falls as the gap grows
+    for _ in range(60):
+        mid = (low + high) / 2
+        if (eval_rows_needed(accuracy, mid, alpha, power) or math.inf) <= n:
+            high = mid
+        else:
+            low = mid
+    return high

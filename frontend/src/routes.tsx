@@ -11,6 +11,7 @@ import { UserMenu } from "./auth/UserMenu";
 import { LanguageSwitch } from "./components/LanguageSwitch";
 import { NotFound } from "./components/NotFound";
 import { ComparePage } from "./compare/ComparePage";
+import { TwoPocsPage } from "./compare/TwoPocsPage";
 import { LaunchPage } from "./launch/LaunchPage";
 import { PocListPage } from "./pocs/PocListPage";
 
@@ -68,6 +69,14 @@ export const routes: RouteObject[] = [
         element: (
           <RequireSignIn>
             <LaunchPage />
+          </RequireSignIn>
+        ),
+      },
+      {
+        path: "/compare",
+        element: (
+          <RequireSignIn>
+            <TwoPocsPage />
           </RequireSignIn>
         ),
       },

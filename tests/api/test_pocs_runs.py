@@ -212,7 +212,11 @@ def test_cancel_a_queued_run(client, make_poc, sessions):
         assert (poc_event.kind, poc_event.payload) == ("poc", {"id": run["poc_id"], "state": "running"})
     again = client.post(f"/api/runs/{run['id']}/cancel")
     assert again.status_code == 409
-    assert again.json() == {"detail": f"run {run['id']} has already finished (cancelled)"}
+    assert again.json() == {
+        "detail": f"run {run['id']} has already finished (cancelled)",
+        "code": "run_already_finished",
+        "params": {"state": "cancelled"},
+    }
 
 
 def test_cancel_a_running_run_only_flags_it(client, make_poc, sessions):
@@ -228,7 +232,11 @@ def test_retry_makes_a_new_attempt(client, make_poc, settings):
     run = poc["runs"][0]
     running = client.post(f"/api/runs/{run['id']}/retry")
     assert running.status_code == 409
-    assert running.json() == {"detail": f"run {run['id']} is still queued; cancel it before retrying"}
+    assert running.json() == {
+        "detail": f"run {run['id']} is still queued; cancel it before retrying",
+        "code": "run_not_finished",
+        "params": {"state": "queued"},
+    }
     client.post(f"/api/runs/{run['id']}/cancel")
     before = queued_messages(settings)
     response = client.post(f"/api/runs/{run['id']}/retry")
@@ -247,7 +255,11 @@ def test_retry_makes_a_new_attempt(client, make_poc, settings):
     assert poc["state"] == "queued"  # derived from the newest attempt
     again = client.post(f"/api/runs/{run['id']}/retry")  # the old attempt again: the new one is still queued
     assert again.status_code == 409
-    assert again.json() == {"detail": "lozo already has a newer attempt that is queued"}
+    assert again.json() == {
+        "detail": "lozo already has a newer attempt that is queued",
+        "code": "newer_attempt_exists",
+        "params": {"method": "lozo", "state": "queued"},
+    }
 
 
 def test_cancel_never_overrides_a_worker_that_just_claimed_the_run(make_poc, sessions, settings):

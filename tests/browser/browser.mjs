@@ -17,11 +17,13 @@ export const SCREENSHOT_DIR =
   new URL("../../test-artifacts/screenshots/", import.meta.url).pathname;
 mkdirSync(SCREENSHOT_DIR, { recursive: true });
 
-/** Starts Chromium in a fresh profile (in ``timezoneId``'s time zone if given); returns { browser, page, close }. */
+/** Starts Chromium in a fresh profile (in ``timezoneId``'s time zone and ``locale``'s language if given);
+ * returns { browser, page, close }. */
 export async function openBrowser({
   width = 1280,
   height = 800,
   timezoneId = undefined,
+  locale = undefined,
 } = {}) {
   const profile = mkdtempSync(join(tmpdir(), "zopoc-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
@@ -29,6 +31,7 @@ export async function openBrowser({
     headless: true,
     viewport: { width, height },
     timezoneId,
+    locale,
     args: [
       "--headless",
       "--no-sandbox",

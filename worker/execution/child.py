@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from common.reasons import describe
+
 _PR_SET_PDEATHSIG = 1
 _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
 _prctl = _libc.prctl
@@ -187,21 +189,10 @@ class TrainingProcess:
 def describe_death(exit_info: ExitInfo, oom_killed: bool, stderr_tail: str) -> str:
     """A reason a person understands for a child that ended without its ``finished`` event."""
     sig = exit_info.signal_name
-    peak = f"; its peak memory was {exit_info.max_rss_mb:.0f} MB" if exit_info.max_rss_mb else ""
+    peak = f"{exit_info.max_rss_mb:.0f}" if exit_info.max_rss_mb else None
+    output = stderr_tail or None
     if sig == "SIGKILL":
-        if oom_killed:
-            return (
-                "the training process was killed by the kernel's out-of-memory killer (SIGKILL): the run "
-                f"needs more memory than this worker has{peak}. Try a smaller batch size, a shorter "
-                "max length, a zeroth-order method or a larger machine."
-            )
-        return (
-            "the training process was killed (SIGKILL) — likely out of memory (the kernel's OOM killer) "
-            f"or stopped by an operator{peak}. Try a smaller batch size or a larger machine."
-        )
+        return describe("killed_by_oom_killer" if oom_killed else "killed", peak_mb=peak)
     if sig is not None:
-        return f"the training process ended abruptly by {sig}{peak}" + (
-            f". Last output:\n{stderr_tail}" if stderr_tail else ""
-        )
-    message = f"the training process exited with code {exit_info.returncode} without finishing{peak}"
-    return message + (f". Last output:\n{stderr_tail}" if stderr_tail else "")
+        return describe("ended_by_signal", signal=sig, peak_mb=peak, output=output)
+    return describe("exited_without_finishing", exit_code=exit_info.returncode, peak_mb=peak, output=output)

@@ -37,6 +37,7 @@ import sqlalchemy as sa
 
 from backend.catalog import local_model_folder, unknown_model
 from common.memory_kinds import MemoryKind, headline_kind, is_memory_kind, memory_metric
+from common.reasons import describe
 from backend.core.config import REPO_ROOT, Settings, get_settings
 from backend.db.models import FINISHED_STATES, Run, utcnow
 from backend.db.session import make_sessionmaker
@@ -492,7 +493,7 @@ class RunExecution:
         if peak is None and memory_kind == "host_rss" and exit_info.max_rss_mb:
             peak = exit_info.max_rss_mb  # the kernel's account of the same kind (loading included)
         if state not in FINISHED_STATES:
-            state, error = "failed", f"the training process reported an unknown status {state!r}"
+            state, error = "failed", describe("unknown_status", status=repr(state))
         while True:
             try:
                 # Events still held by the relay (its last flush met an outage) go first.
@@ -620,10 +621,11 @@ def missing_dataset_reason(spec: dict[str, Any], settings: Settings) -> str | No
     dataset = str(spec.get("dataset") or "")
     if os.sep not in dataset or Path(dataset).is_file():
         return None  # a built-in's name, or a readable file
-    return (
-        f"the dataset file {Path(dataset).name} is not on this worker "
-        f"(looked in {Path(dataset).parent}); workers on other machines need the API's data folder "
-        f"shared with them (ZOPOC_DATA_DIR, here {settings.data_dir})"
+    return describe(
+        "dataset_not_on_worker",
+        file=Path(dataset).name,
+        folder=Path(dataset).parent,
+        data_dir=settings.data_dir,
     )
 
 
@@ -718,7 +720,7 @@ def execute_run(
                 nice=settings.train_nice,
             )
         except OSError as error:
-            execution.fail_before_start(f"the training process could not be started: {error}")
+            execution.fail_before_start(describe("process_not_started", detail=error))
             return "failed"
         try:
             execution.relay(child)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, get_args, get_origin
 
 from common.methods import load_method_plugins, method_names
+from common.reasons import describe
 from common.runspec import RunSpec
 
 SUMMARY_KEYS = (
@@ -142,7 +143,7 @@ def run_one(args: argparse.Namespace) -> int:
             EventWriter(stream).emit(
                 "finished",
                 status="failed",
-                reason=f"could not start: {exc}",
+                reason=describe("could_not_start", detail=exc),
                 step=0,
                 elapsed_s=0.0,
                 forward_passes=0,
@@ -257,7 +258,7 @@ def run_compare(args: argparse.Namespace, argv: list[str]) -> int:
         if finished is None:
             finished = {
                 "status": "failed",
-                "reason": f"child exited with {proc.returncode} without 'finished'",
+                "reason": describe("child_exited", exit_code=proc.returncode),
             }
         rows.append({"method": method, **finished})
     print(f"events in {folder}", file=sys.stderr)

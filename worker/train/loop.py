@@ -27,6 +27,7 @@ import torch.nn.functional as F
 
 from common.budget import eta_s
 from common.prompts import resolve_prompt
+from common.reasons import describe
 from common.runspec import RunSpec
 from common.steplog import EVENT_KIND, StepLogHeader, StepRecord, encode, event_fields
 from worker.train import memory
@@ -228,7 +229,7 @@ def run(
         return writer.emit(
             "finished",
             status="failed",
-            reason=f"could not start: {exc}",
+            reason=describe("could_not_start", detail=exc),
             step=0,
             elapsed_s=0.0,
             forward_passes=0,
@@ -239,9 +240,9 @@ def run(
         return _train(spec, prep, writer, stop, progress, reached, resume)
     except Exception as exc:
         if isinstance(exc, torch.cuda.OutOfMemoryError):
-            reason = f"out of GPU memory: {exc}".split("\n")[0]
+            reason = describe("gpu_out_of_memory", detail=str(exc).split("\n")[0])
         else:
-            reason = f"{type(exc).__name__}: {exc}"
+            reason = describe("crashed", exception=type(exc).__name__, detail=exc)
         # A run that fails half way reports where it was, never a zero step.
         return writer.emit(
             "finished",
@@ -505,11 +506,11 @@ def _train(
             bar.update(1)
             bar.set_postfix(loss=f"{loss:.4f}")
         if not math.isfinite(loss):
-            status, reason = "failed", f"diverged: loss became {loss} at step {step}"
+            status, reason = "failed", describe("diverged", loss=loss, step=step)
             break
         last_loss = reached.last_loss = loss
         if stop.requested:
-            status, reason = "cancelled", "cancelled on request (SIGTERM) after finishing the current step"
+            status, reason = "cancelled", describe("cancelled_on_request")
             break
         if step % spec.eval_every == 0:
             acc_end = do_eval()

@@ -3,6 +3,7 @@
 - ``GET /api/gpus``                       the catalogue (prices are settings: ``ZOPOC_GPU_CATALOG``)
 - ``GET /api/estimates/models``           models whose shapes ship with the product (forecast offline)
 - ``POST /api/estimates/memory``          bytes per term per method, calibration, fit on a chosen GPU
+- ``GET /api/estimates/detectable``       what an evaluation size can tell apart (McNemar), before launch
 - ``GET /api/pocs/{id}/roi?target=…``     per method: GPU, cost, memory saved, accuracy, verdict
 """
 
@@ -16,8 +17,9 @@ from backend.api.deps import AccessDep, PocDep, SessionDep, SettingsDep
 from backend.auth.accounts import memberships_of
 from backend.catalog import local_model_folder, unknown_model
 from backend.errors import Invalid, Problem
-from backend.estimates import gpus, memory, records, shapes
+from backend.estimates import gpus, memory, records, shapes, stats
 from backend.estimates.schemas import (
+    DetectablePublic,
     GpusPublic,
     KnownModelsPublic,
     MemoryEstimatePublic,
@@ -54,6 +56,36 @@ def _shape(model: str, settings) -> shapes.ModelShape:
 def list_gpus(settings: SettingsDep) -> dict:
     data = [g.model_dump() for g in _catalog(settings)]
     return {"data": data, "count": len(data)}
+
+
+@router.get(
+    "/estimates/detectable",
+    response_model=DetectablePublic,
+    summary="Before launch: which accuracy difference an evaluation of this size can detect",
+    description="McNemar's test at the verdict's level (5 %) with 80 % power (Connor 1987), the methods' "
+    "errors assumed independent (safe side). `rows_needed`: evaluation examples for `difference`; "
+    "`detectable_difference`: the smallest gain `eval_rows` examples detect.",
+)
+def detectable(
+    eval_rows: Annotated[int, Query(ge=1, le=10_000_000, description="evaluation examples planned")],
+    accuracy: Annotated[
+        float, Query(ge=0.0, lt=1.0, description="expected accuracy of the weaker method")
+    ] = 0.8,
+    difference: Annotated[
+        float, Query(gt=0.0, le=1.0, description="accuracy gain to detect, as a fraction (0.05 = 5 points)")
+    ] = 0.05,
+) -> DetectablePublic:
+    if accuracy + difference > 1:
+        raise Invalid([Problem("difference", "accuracy + difference must not exceed 1")])
+    return DetectablePublic(
+        accuracy=accuracy,
+        eval_rows=eval_rows,
+        detectable_difference=stats.detectable_difference(eval_rows, accuracy),
+        difference=difference,
+        rows_needed=stats.eval_rows_needed(accuracy, difference),
+        alpha=stats.ALPHA,
+        power=stats.POWER,
+    )
 
 
 @router.get(

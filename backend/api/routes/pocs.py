@@ -13,7 +13,16 @@ from backend.api.deps import AccessDep, PocDep, SessionDep, SettingsDep
 from backend.api.errors import INVALID, NOT_FOUND
 from backend.auth.policy import Access
 from backend.db.models import Poc, PocEvent
-from backend.schemas import PocCreate, PocPublic, PocsPublic, PocState, RunPublic, RunsPublic
+from backend.schemas import (
+    PocCreate,
+    PocPublic,
+    PocsPublic,
+    PocState,
+    PocTiming,
+    RunPublic,
+    RunsPublic,
+)
+from backend.timing import poc_timings
 
 router = APIRouter(prefix="/pocs", tags=["pocs"])
 
@@ -35,7 +44,7 @@ def last_event_seqs(session: Session, poc_ids: list[str]) -> dict[str, int]:
     return {poc_id: seq for poc_id, seq in rows}
 
 
-def poc_public(poc: Poc, last_event_seq: int = 0) -> PocPublic:
+def poc_public(poc: Poc, last_event_seq: int = 0, timing: PocTiming | None = None) -> PocPublic:
     return PocPublic(
         id=poc.id,
         name=poc.name,
@@ -48,6 +57,7 @@ def poc_public(poc: Poc, last_event_seq: int = 0) -> PocPublic:
         settings=poc.settings,
         runs=[RunPublic.model_validate(r) for r in poc.runs],
         last_event_seq=last_event_seq,
+        timing=timing,
     )
 
 
@@ -62,7 +72,9 @@ def poc_public(poc: Poc, last_event_seq: int = 0) -> PocPublic:
 )
 def create_poc(body: PocCreate, session: SessionDep, settings: SettingsDep, access: AccessDep) -> PocPublic:
     poc = service.create_poc(body, session, settings, launcher(access), workspace_id=access.workspace)
-    return poc_public(poc, last_event_seqs(session, [poc.id]).get(poc.id, 0))
+    return poc_public(
+        poc, last_event_seqs(session, [poc.id]).get(poc.id, 0), poc_timings(session, [poc]).get(poc.id)
+    )
 
 
 @router.get("", response_model=PocsPublic, summary="PoCs, newest first")
@@ -86,7 +98,9 @@ def list_pocs(
     count = session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
     pocs = session.scalars(query.limit(limit).offset(offset)).all()
     seqs = last_event_seqs(session, [p.id for p in pocs])
-    return PocsPublic(data=[poc_public(p, seqs.get(p.id, 0)) for p in pocs], count=count or 0)
+    timings = poc_timings(session, pocs)
+    data = [poc_public(p, seqs.get(p.id, 0), timings.get(p.id)) for p in pocs]
+    return PocsPublic(data=data, count=count or 0)
 
 
 @router.get("/{poc_id}", response_model=PocPublic, responses=NOT_FOUND, summary="One PoC with its runs")
@@ -94,7 +108,7 @@ def get_poc(poc: PocDep, session: SessionDep) -> PocPublic:
     # Read before the runs: the stream started after this seq repeats rather than misses a change.
     seq = last_event_seqs(session, [poc.id]).get(poc.id, 0)
     session.expire(poc, ["runs"])
-    return poc_public(poc, seq)
+    return poc_public(poc, seq, poc_timings(session, [poc]).get(poc.id))
 
 
 @router.get(

@@ -28,4 +28,5 @@ export const queryKeys = {
   roiOf: (id: string) => ["pocs", "roi", id] as const,
   reports: (id: string) => ["pocs", "reports", id] as const,
   memoryEstimate: (body: object) => ["estimates", "memory", body] as const,
+  detectable: (evalRows: number) => ["estimates", "detectable", evalRows] as const,
 };

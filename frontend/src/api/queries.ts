@@ -125,6 +125,15 @@ export const memoryEstimateQuery = (body: MemoryEstimateRequest) =>
     staleTime: 60_000,
   });
 
+/** What an evaluation of `evalRows` examples can tell apart (McNemar), for the launch form's guidance. */
+export const detectableQuery = (evalRows: number) =>
+  queryOptions({
+    queryKey: queryKeys.detectable(evalRows),
+    queryFn: ({ signal }) =>
+      answer(api.GET("/api/estimates/detectable", { params: { query: { eval_rows: evalRows } }, signal })),
+    staleTime: Infinity,
+  });
+
 // Accounts: what the account screens read. Changes go through useMutation in the screens, which then
 // invalidate these keys.
 

@@ -766,6 +766,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/estimates/detectable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Before launch: which accuracy difference an evaluation of this size can detect
+         * @description McNemar's test at the verdict's level (5 %) with 80 % power (Connor 1987), the methods' errors assumed independent (safe side). `rows_needed`: evaluation examples for `difference`; `detectable_difference`: the smallest gain `eval_rows` examples detect.
+         */
+        get: operations["estimates-detectable"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/estimates/models": {
         parameters: {
             query?: never;
@@ -1040,6 +1060,42 @@ export interface components {
             data: components["schemas"]["DatasetPublic"][];
             /** Count */
             count: number;
+        };
+        /**
+         * DetectablePublic
+         * @description What an evaluation of a given size can tell apart (McNemar on paired examples; planning figures that
+         *     assume the methods' errors are independent, which errs on the safe side).
+         */
+        DetectablePublic: {
+            /**
+             * Accuracy
+             * @description the accuracy assumed for the weaker method
+             */
+            accuracy: number;
+            /**
+             * Eval Rows
+             * @description evaluation examples of the plan
+             */
+            eval_rows: number;
+            /**
+             * Detectable Difference
+             * @description smallest accuracy gain (a fraction) these rows detect; null: none within 100 %
+             */
+            detectable_difference: number | null;
+            /**
+             * Difference
+             * @description the gain asked about
+             */
+            difference: number;
+            /**
+             * Rows Needed
+             * @description evaluation examples needed to detect `difference`
+             */
+            rows_needed: number | null;
+            /** Alpha */
+            alpha: number;
+            /** Power */
+            power: number;
         };
         /**
          * ExportPublic
@@ -1849,6 +1905,32 @@ export interface components {
              * @default 0
              */
             last_event_seq?: number;
+            /** @description ETA and queue positions while runs are unfinished */
+            timing?: components["schemas"]["PocTiming"] | null;
+        };
+        /**
+         * PocTiming
+         * @description The PoC's remaining time; runs waiting in a queue make it sequential (each starts when a worker is
+         *     free), then the remaining time is the sum of the runs' times, otherwise the longest run's.
+         */
+        PocTiming: {
+            /**
+             * Runs
+             * @description run id -> its timing (unfinished runs only)
+             */
+            runs: {
+                [key: string]: components["schemas"]["RunTiming"];
+            };
+            /**
+             * Remaining S
+             * @description null when finished or when a run's pace is not known yet
+             */
+            remaining_s: number | null;
+            /**
+             * Sequential
+             * @description some runs wait while others run: they go one after another
+             */
+            sequential: boolean;
         };
         /** PocsPublic */
         PocsPublic: {
@@ -2244,18 +2326,6 @@ export interface components {
             /** Error */
             error: string | null;
             /**
-             * Error Code
-             * @description the failure reason as a stable code (translated by the dashboard)
-             */
-            error_code?: string | null;
-            /**
-             * Error Params
-             * @description the parameters of error_code
-             */
-            error_params?: {
-                [key: string]: unknown;
-            } | null;
-            /**
              * Resumes
              * @description how often the run went back to the queue after losing its worker or training process
              * @default 0
@@ -2286,6 +2356,39 @@ export interface components {
              * @description the live metric that plots this run's memory (its kind's running peak)
              */
             readonly memory_metric: string;
+            /**
+             * Error Code
+             * @description the stable code of `error` (common.reasons), for wording it in another language; null when the text is not one of the known reasons (then show `error` as it is)
+             */
+            readonly error_code: string | null;
+            /**
+             * Error Params
+             * @description what fills `error_code`'s sentence, e.g. {'step': '12'}
+             */
+            readonly error_params: {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * RunTiming
+         * @description When a run should end, from its own measured pace (backend.timing).
+         */
+        RunTiming: {
+            /**
+             * S Per Step
+             * @description seconds per step measured so far (training clock, evaluations included); null before its first step. A queued run: the mean of this PoC's measured runs, if any
+             */
+            s_per_step: number | null;
+            /**
+             * Eta S
+             * @description seconds left: a running run's remaining steps at its own pace
+             */
+            eta_s: number | null;
+            /**
+             * Queue Position
+             * @description 1 = next to start among every queued run of its queue (oldest first); null unless queued
+             */
+            queue_position: number | null;
         };
         /** RunsPublic */
         RunsPublic: {
@@ -4597,6 +4700,42 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GpusPublic"];
+                };
+            };
+            /** @description invalid input, one entry per problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    "estimates-detectable": {
+        parameters: {
+            query: {
+                /** @description evaluation examples planned */
+                eval_rows: number;
+                /** @description expected accuracy of the weaker method */
+                accuracy?: number;
+                /** @description accuracy gain to detect, as a fraction (0.05 = 5 points) */
+                difference?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DetectablePublic"];
                 };
             };
             /** @description invalid input, one entry per problem */

@@ -13,6 +13,7 @@ import { ComparisonCharts } from "./ComparisonCharts";
 import { DeletePoc } from "./DeletePoc";
 import { RoiPanel } from "./RoiPanel";
 import { RunsTable } from "./RunsTable";
+import { PocTimingNote } from "./Timing";
 import { SharePanel } from "./SharePanel";
 import { Summary } from "./Summary";
 import { isActive } from "./shaping";
@@ -83,6 +84,7 @@ export function ComparePage() {
       </p>
 
       <Summary runs={data.runs} />
+      <PocTimingNote poc={data} />
       <RunsTable poc={data} />
 
       <section className="panel" aria-labelledby="charts-title">

@@ -1,6 +1,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
+import { Term } from "../glossary/Term";
 import { roiQuery } from "../api/queries";
 import type { RoiTarget } from "../api/types";
 import { MethodBadge } from "../components/MethodBadge";
@@ -131,7 +132,10 @@ export function RoiPanel({ pocId, finished }: { pocId: string; finished: boolean
             <p className="muted">
               {t(roi.data.comparison.significant ? "roi.significant" : "roi.notSignificant", {
                 p: formatNumber(lang, roi.data.comparison.p_value, 3),
-              })}
+              })}{" "}
+              <span className="glossary-terms">
+                <Term term="mcnemar" /> · <Term term="pValue" />
+              </span>
             </p>
           )}
         </>

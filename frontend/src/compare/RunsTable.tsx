@@ -8,10 +8,13 @@ import { usePermissions } from "../auth/permissions";
 import { MethodBadge } from "../components/MethodBadge";
 import { ErrorNotice } from "../components/QueryState";
 import { StateBadge } from "../components/StateBadge";
+import { Term } from "../glossary/Term";
 import { formatMegabytes, formatNumber, formatPercent } from "../i18n/format";
 import { useMethods } from "../methods/useMethods";
 import { DownloadsPanel } from "./DownloadsPanel";
+import { runReason } from "./reasons";
 import { finalAccuracy } from "./shaping";
+import { RunTimingNote } from "./Timing";
 import { mergeRun } from "./useLiveEvents";
 
 /** Every run of the PoC (retries included) with its state, progress and the cancel/retry actions. */
@@ -82,6 +85,12 @@ export function RunsTable({ poc }: { poc: PocPublic }) {
               >
                 <th scope="row">
                   <MethodBadge method={run.method} />
+                  {methods.isZerothOrder(run.method) && (
+                    <>
+                      {" "}
+                      <Term term="zo" />
+                    </>
+                  )}
                   {(attemptsOf.get(run.method) ?? 0) > 1 && (
                     <div className="muted small attempt">{t("compare.attempt", { n: run.attempt })}</div>
                   )}
@@ -106,13 +115,14 @@ export function RunsTable({ poc }: { poc: PocPublic }) {
                               `runDownloads.causes.${String(run.error_params?.cause)}` as "runDownloads.causes.killed",
                             ),
                           })
-                        : t("compare.runError", { error: run.error })}
+                        : t("compare.runError", { error: runReason(run, t, i18n) })}
                     </p>
                   )}
                 </td>
                 <td>
                   <progress max={1} value={run.progress ?? 0} aria-label={`${methodName} ${t("compare.progress")}`} />{" "}
                   <span className="progress-text">{formatPercent(lang, run.progress ?? 0, 0)}</span>
+                  <RunTimingNote run={run} timing={poc.timing?.runs[run.id]} />
                 </td>
                 <td className="num">{formatNumber(lang, run.step, 0)}</td>
                 <td className="num">

@@ -46,6 +46,8 @@ function run(id: string, method: RunPublic["method"], patch: Partial<RunPublic> 
     memory_metric: "memory/peak_rss_mb",
     final_metrics: null,
     error: null,
+    error_code: null,
+    error_params: {},
     ...patch,
   };
 }

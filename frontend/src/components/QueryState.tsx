@@ -12,6 +12,9 @@ export function apiMessage(error: unknown, t: TFunction, i18n: i18n): string {
   if (error instanceof ApiError && error.code && i18n.exists(`errorCodes.${error.code}`)) {
     return t(`errorCodes.${error.code}` as "errorCodes.no_worker_for_device", error.params);
   }
+  if (error instanceof ApiError && error.code && i18n.exists(`dash.errorCodes.${error.code}`)) {
+    return t(`dash.errorCodes.${error.code}` as "dash.errorCodes.run_not_finished", error.params);
+  }
   return error instanceof Error ? error.message : String(error);
 }
 

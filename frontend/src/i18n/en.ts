@@ -564,4 +564,132 @@ export const en = {
       failed: "The model folder could not be prepared.",
     },
   },
+  // Run reasons, glossary, timing and cross-PoC comparison (keys kept together to ease merging).
+  dash: {
+    // Coded refusals of the runs' actions (looked up after `errorCodes`).
+    errorCodes: {
+      run_already_finished: "This run has already ended; there is nothing left to cancel.",
+      run_not_finished: "This run has not ended yet. Cancel it before retrying.",
+      newer_attempt_exists: "{{method}} already has a newer attempt; retry that one instead.",
+    },
+    results: {
+      none: "No results yet",
+      memorySaving: "{{baseline}} needs {{ratio}}× the memory of {{method}}",
+    },
+    two: {
+      title: "Two PoCs side by side",
+      choose: "Choose two PoCs in the list to compare them.",
+      budget: "{{steps}} steps",
+      select: "Compare {{name}}",
+      selectHeader: "Compare",
+      open: "Compare the two selected PoCs",
+      pickTwo: "Select two PoCs to compare them side by side.",
+    },
+    keyResults: "Key results",
+    plan: {
+      detects:
+        "With {{rows}} evaluation rows, two methods whose accuracies differ by about {{points}} points or more can be told apart.",
+      tooFew: "{{rows}} evaluation rows are too few to tell two methods apart.",
+      needed: "To tell apart a difference of {{target}} points, evaluate about {{needed}} rows.",
+      basis:
+        "Planning figures: McNemar test at the 5% level with 80% power, for methods near {{accuracy}}% accuracy whose errors are independent (on the safe side).",
+    },
+    termsHere: "Terms used here:",
+    // One sentence per reason code of the server (common/reasons.py); any other text is shown as it is.
+    reasons: {
+      cancelled_on_request: "Cancelled on request; the step under way was finished first.",
+      cancelled_before_start: "Cancelled before it started.",
+      diverged: "Training diverged: the loss became {{loss}} at step {{step}}. A smaller learning rate usually helps.",
+      gpu_out_of_memory: "The GPU ran out of memory: {{detail}}",
+      could_not_start: "The run could not start: {{detail}}",
+      killed_by_oom_killer:
+        "The machine ran out of memory and the system stopped the training. Try a smaller batch size, fewer tokens per example, a zeroth-order method or a larger machine.",
+      killed:
+        "The training was stopped from outside (most likely out of memory, or by an operator). Try a smaller batch size or a larger machine.",
+      ended_by_signal: "The training process ended abruptly ({{signal}}).",
+      exited_without_finishing: "The training process exited with code {{exit_code}} before finishing.",
+      child_exited: "The training process exited with code {{exit_code}} without reporting its end.",
+      unknown_status: "The training process reported a status zopoc does not know: {{status}}.",
+      process_not_started: "The training process could not be started: {{detail}}",
+      dataset_not_on_worker:
+        "The dataset file {{file}} is not on the machine that ran it (looked in {{folder}}). Workers on other machines need the server's data folder shared with them (ZOPOC_DATA_DIR, here {{data_dir}}).",
+      lost_worker:
+        "The worker running this run stopped responding (no sign of life for {{seconds}} s). The machine or the worker may have been stopped; retry the run.",
+      broker_refused: "The run could not be queued: the task queue did not accept it. Retry the run.",
+      crashed: "Training stopped on an unexpected error ({{exception}}): {{detail}}",
+      peak: "Its peak memory was {{peak_mb}} MB.",
+      output: "Last output: {{output}}",
+    },
+    glossary: {
+      zo: {
+        term: "ZO",
+        text: "Zeroth-order optimization: the model learns from forward passes only (no backpropagation), so it needs about as much memory as running the model.",
+      },
+      forwardPasses: {
+        term: "forward passes",
+        text: "One forward pass runs the model once over a batch. Zeroth-order methods use two per step; backpropagation methods one forward and one backward pass.",
+      },
+      zoEps: {
+        term: "ε (zo_eps)",
+        text: "How far the weights are nudged to measure which way the loss goes. Too small is noisy, too large is imprecise; the papers' default works for most models.",
+      },
+      rank: {
+        term: "rank r",
+        text: "LOZO nudges each weight matrix in a low-rank direction of rank r: a lower rank uses less memory and is cheaper per step.",
+      },
+      stepInterval: {
+        term: "step interval ν",
+        text: "How many steps LOZO keeps the same low-rank direction before drawing a new one.",
+      },
+      mcnemar: {
+        term: "McNemar test",
+        text: "A statistical test that compares two models on the same evaluation rows: it counts the rows only one of them gets right.",
+      },
+      pValue: {
+        term: "p-value",
+        text: "How likely a difference at least this large would be by chance if both methods were equally accurate. Below 0.05 is usually called significant.",
+      },
+      calibration: {
+        term: "calibration",
+        text: "A fixed correction of the model's preference for some labels, measured once on inputs that say nothing; the same for every method.",
+      },
+      lora: {
+        term: "LoRA",
+        text: "Low-rank adaptation: training small low-rank additions to the weights instead of the weights themselves. LOZO uses a low-rank idea for its nudges, not LoRA adapters.",
+      },
+    },
+    timing: {
+      eta: "about {{time}} left",
+      etaUnknown: "time left: known after the first steps",
+      queued: "#{{n}} in the queue",
+      expected: "expected to take {{time}}",
+      pace: "{{seconds}} s per step",
+      remaining: "This PoC needs about {{time}} more.",
+      remainingUnknown: "The time left is known once the runs have made their first steps.",
+      sequential:
+        "Its runs go one after another: the queued runs start when a worker is free, so the total is their sum.",
+    },
+    duration: {
+      seconds: "{{n}} s",
+      minutes: "{{n}} min",
+      hours: "{{h}} h {{m}} min",
+    },
+    estimateFailed: "The memory estimate could not be loaded: {{message}}",
+    models: {
+      minilm: {
+        name: "MiniLM-L6 (embedded)",
+        help: "Sentence encoder with a classification head; fast, English.",
+      },
+      "smollm2-135m": {
+        name: "SmolLM2-135M-Instruct (embedded decoder)",
+        help: "Pretrained decoder that answers through a prompt (the papers' setting); English.",
+      },
+      "gemma3-270m": {
+        name: "Gemma 3 270M (optional, Gemma terms)",
+        help: "The built-in model for Japanese; installed only on request. Its use is governed by Google's Gemma Terms of Use.",
+      },
+      "tiny-bert": { name: "Tiny BERT (random weights, for tests)", help: "For tests only: random weights." },
+      "tiny-gpt2": { name: "Tiny GPT-2 (random weights, for tests)", help: "For tests only: random weights." },
+    },
+  },
 } as const;

@@ -3,7 +3,9 @@ import { useDeferredValue, useEffect, useId, useRef } from "react";
 import { useTranslation } from "react-i18next";
 import { gpusQuery, memoryEstimateQuery } from "../api/queries";
 import type { Fit, MemoryEstimateRequest } from "../api/types";
+import { ApiError } from "../api/client";
 import { MethodBadge } from "../components/MethodBadge";
+import { apiMessage } from "../components/QueryState";
 import { formatNumber } from "../i18n/format";
 
 interface Props {
@@ -47,7 +49,10 @@ export function FitPanel({ model, methods, batchSize, seqLen, dtype, rank, gpuId
   const estimate = useQuery({
     ...memoryEstimateQuery(deferred),
     enabled: deferred.model !== "" && (deferred.methods?.length ?? 0) > 0,
-    retry: false,
+    // A passing hiccup (a restart, a slow proxy) is retried before the reader is told.
+    retry: (failures, error) =>
+      failures < 2 && !(error instanceof ApiError && error.status >= 400 && error.status < 500),
+    retryDelay: (attempt) => Math.min(500 * 2 ** attempt, 4_000),
   });
 
   return (
@@ -72,7 +77,17 @@ export function FitPanel({ model, methods, batchSize, seqLen, dtype, rank, gpuId
         </select>
       </div>
       {estimate.isError ? (
-        <p className="muted">{t("launch.fitUnavailable")}</p>
+        <div role="alert" className="notice notice-error" data-testid="estimate-error">
+          <p>{t("launch.fitUnavailable")}</p>
+          <p className="small">
+            {estimate.error instanceof ApiError && estimate.error.status === 0
+              ? t("errors.network")
+              : t("dash.estimateFailed", { message: apiMessage(estimate.error, t, i18n) })}
+          </p>
+          <button type="button" disabled={estimate.isFetching} onClick={() => void estimate.refetch()}>
+            {t("common.retry")}
+          </button>
+        </div>
       ) : (
         <ul className="fit-list" aria-live="polite">
           {methods.map((method) => {

@@ -75,6 +75,12 @@ describe("the launch form", () => {
     const model = await screen.findByLabelText("Model");
     expect((model as HTMLSelectElement).value).toBe("minilm");
     expect(within(model).getAllByRole("option")[0]).toHaveTextContent("MiniLM-L6 (embedded)");
+    // Built-in models are named in the reader's language; others keep the server's name.
+    await i18n.changeLanguage("ja");
+    await waitFor(() =>
+      expect(within(model).getAllByRole("option")[0]).toHaveTextContent("MiniLM-L6（内蔵の文埋め込みモデル）"),
+    );
+    await i18n.changeLanguage("en");
     expect(screen.getByLabelText<HTMLSelectElement>("Dataset").value).toBe("demo");
     expect(screen.getByRole("checkbox", { name: "LOZO" })).toBeChecked();
     expect(screen.getByRole("checkbox", { name: "AdamW" })).toBeChecked();

@@ -11,7 +11,9 @@ import { ErrorNotice, Loading, apiMessage } from "../components/QueryState";
 import { formatCompact, formatNumber } from "../i18n/format";
 import { catalogueOf } from "../methods/catalogue";
 import { DatasetUpload } from "./DatasetUpload";
+import { Detectability } from "./Detectability";
 import { FitPanel } from "./FitPanel";
+import { Term, type GlossaryTerm } from "../glossary/Term";
 import {
   CUSTOM_MODEL,
   emptyLaunchForm,
@@ -102,6 +104,13 @@ function LaunchForm({ models, methods, datasets, limits }: FormProps) {
     datasetId:
       (datasets.find((d) => d.name === "demo-sentiment") ?? datasets.find((d) => d.builtin) ?? datasets[0])?.id ?? "",
   }));
+  // The evaluation size the plan is judged by: the capped size, else the dataset's rows (an upper bound).
+  const plannedEvalRows =
+    Number(values.settings.eval_size) || (datasets.find((d) => d.id === values.datasetId)?.n_rows ?? null);
+  const chosenModel = models.find((m) => m.id === values.model);
+  const modelHelp = chosenModel
+    ? t(`dash.models.${chosenModel.id}.help`, { defaultValue: chosenModel.description ?? "" }) || undefined
+    : undefined;
   // A GPU PoC with no GPU worker online would wait for ever: the server refuses it, the form says why first.
   const noWorkerForGpu = values.device === "gpu" && workers.data?.served.gpu === 0;
   const [errors, setErrors] = useState<Record<string, FieldError>>({});
@@ -186,11 +195,11 @@ function LaunchForm({ models, methods, datasets, limits }: FormProps) {
 
       <div className="two-col">
         <div>
-          <Field id="poc-model" label={t("launch.model")}>
+          <Field id="poc-model" label={t("launch.model")} help={modelHelp}>
             <select value={values.model} onChange={(e) => set("model", e.target.value)}>
               {sortedModels.map((m) => (
                 <option key={m.id} value={m.id}>
-                  {m.name}
+                  {t(`dash.models.${m.id}.name`, { defaultValue: m.name })}
                   {m.n_params ? ` · ${t("launch.params", { value: formatCompact(lang, m.n_params) })}` : ""}
                 </option>
               ))}
@@ -243,6 +252,15 @@ function LaunchForm({ models, methods, datasets, limits }: FormProps) {
         <legend>{t("launch.methods")}</legend>
         <p id="methods-help" className="field-help">
           {t("launch.methodsHelp", { max: limits.methods_per_poc_max })}
+        </p>
+        <p className="field-help glossary-terms">
+          {t("dash.termsHere")}{" "}
+          {LAUNCH_TERMS.map((term, i) => (
+            <span key={term}>
+              {i > 0 && " · "}
+              <Term term={term} />
+            </span>
+          ))}
         </p>
         <div className="method-options">
           {methods.map((m) => (
@@ -355,6 +373,7 @@ function LaunchForm({ models, methods, datasets, limits }: FormProps) {
                 />
               ))}
             </div>
+            {group.names.includes("eval_size") && <Detectability evalRows={plannedEvalRows} />}
           </fieldset>
         ))}
         {selected.length > 0 && hyperColumns.length > 0 && (
@@ -366,7 +385,11 @@ function LaunchForm({ models, methods, datasets, limits }: FormProps) {
                   <th scope="col">{t("compare.method")}</th>
                   {hyperColumns.map((name) => (
                     <th scope="col" key={name}>
-                      {t(`launch.hyper.${name}`, { defaultValue: name })}
+                      {HYPER_TERMS[name] ? (
+                        <Term term={HYPER_TERMS[name]}>{t(`launch.hyper.${name}`, { defaultValue: name })}</Term>
+                      ) : (
+                        t(`launch.hyper.${name}`, { defaultValue: name })
+                      )}
                     </th>
                   ))}
                 </tr>
@@ -446,6 +469,11 @@ function LaunchForm({ models, methods, datasets, limits }: FormProps) {
     </form>
   );
 }
+
+/** Hyperparameters with a glossary entry, explained in the table's header. */
+const HYPER_TERMS: Partial<Record<string, GlossaryTerm>> = { zo_eps: "zoEps", rank: "rank", nu: "stepInterval" };
+/** Words of the methods' descriptions, explained under the methods' choice. */
+const LAUNCH_TERMS: GlossaryTerm[] = ["zo", "forwardPasses", "lora", "calibration"];
 
 /** The rank the memory estimate assumes: the one typed for (or the default of) the first chosen method with one. */
 function lowRankOf(selected: readonly MethodPublic[], hyper: LaunchFormValues["hyper"]): number | undefined {

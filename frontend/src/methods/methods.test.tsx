@@ -37,6 +37,8 @@ function run(id: string, method: string, patch: Partial<RunPublic> = {}): RunPub
     memory_metric: "memory/peak_rss_mb",
     final_metrics: null,
     error: null,
+    error_code: null,
+    error_params: {},
     ...patch,
   };
 }

@@ -1,3 +1,4 @@
+import userEvent from "@testing-library/user-event";
 import { screen, waitFor, within } from "@testing-library/react";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import i18n from "../i18n";
@@ -67,7 +68,7 @@ describe("the PoC list", () => {
     expect(within(rowOf("partial")).getByText("Mixed results")).toHaveAttribute("data-state", "mixed");
     // Nothing trains any more: no bar and no percentage that could read as "35% done".
     expect(within(rowOf("partial")).queryByRole("progressbar")).toBeNull();
-    expect(rowOf("partial")).not.toHaveTextContent("%");
+    expect(summaryOf("partial").closest("td")).not.toHaveTextContent("%");
 
     // A retry that finished replaces the failed first attempt, as it does for the server's state.
     expect(summaryOf("retried")).toHaveTextContent(/^2 of 2 runs finished$/);
@@ -88,5 +89,21 @@ describe("the PoC list", () => {
     expect(within(rowOf("partial")).getByText("結果が混在")).toBeInTheDocument();
     expect(summaryOf("training")).toHaveTextContent(/^3 件中 0 件が完了、1 件が失敗、1 件が実行中、1 件が待機中$/);
     expect(screen.getByRole("progressbar", { name: "Training の学習の進捗" })).toBeInTheDocument();
+  });
+
+  it("shows each PoC's key results and opens two picked PoCs side by side", async () => {
+    await i18n.changeLanguage("ja");
+    const user = userEvent.setup();
+    vi.stubGlobal("fetch", listApi().fetchImpl);
+    renderPage(<PocListPage />, "/");
+    await waitFor(() => expect(rowOf("partial")).toBeTruthy());
+    const results = within(rowOf("partial")).getByTestId("key-results");
+    expect(results.querySelector('[data-method="lozo"]')).toHaveTextContent("80.0%");
+    const open = screen.getByRole("button", { name: "選んだ 2 つの PoC を比較" });
+    expect(open).toBeDisabled();
+    await user.click(screen.getByRole("checkbox", { name: "Partial を比較に追加" }));
+    await user.click(screen.getByRole("checkbox", { name: "Training を比較に追加" }));
+    await user.click(open);
+    expect(await screen.findByTestId("navigated")).toBeInTheDocument();
   });
 });

@@ -1,7 +1,7 @@
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
-import { useDeferredValue } from "react";
+import { useDeferredValue, useState } from "react";
 import { useTranslation } from "react-i18next";
-import { Link, useLocation, useSearchParams } from "react-router-dom";
+import { Link, useLocation, useNavigate, useSearchParams } from "react-router-dom";
 import { pocsQuery } from "../api/queries";
 import { usePermissions } from "../auth/permissions";
 import type { PocPublic, PocState, RunPublic } from "../api/types";
@@ -11,6 +11,7 @@ import { MethodBadge } from "../components/MethodBadge";
 import { ErrorNotice, Loading } from "../components/QueryState";
 import { StateBadge } from "../components/StateBadge";
 import { formatDateTime, formatNumber, formatPercent } from "../i18n/format";
+import { KeyResults } from "./KeyResults";
 
 // Every state the API has, in the order offered (a Record, so a state added to the schema fails the type
 // check until it is listed here).
@@ -98,6 +99,11 @@ export function PocListPage() {
       { replace: true },
     );
   const filtered = q !== "" || state !== "";
+  // Two PoCs picked for the side-by-side page (the oldest pick drops out when a third is picked).
+  const [picked, setPicked] = useState<string[]>([]);
+  const navigate = useNavigate();
+  const togglePick = (id: string, on: boolean) =>
+    setPicked((p) => (on ? [...p.filter((x) => x !== id), id].slice(-2) : p.filter((x) => x !== id)));
 
   return (
     <div className="page">
@@ -130,6 +136,14 @@ export function PocListPage() {
             ))}
           </select>
         </label>
+        <button
+          type="button"
+          disabled={picked.length !== 2}
+          title={picked.length !== 2 ? t("dash.two.pickTwo") : undefined}
+          onClick={() => void navigate(`/compare?a=${picked[0]}&b=${picked[1]}`)}
+        >
+          {t("dash.two.open")}
+        </button>
         {pocs.data && (
           <p className="muted count">{t("list.count", { value: formatNumber(lang, pocs.data.count, 0) })}</p>
         )}
@@ -159,10 +173,12 @@ export function PocListPage() {
           <table className="poc-table">
             <thead>
               <tr>
+                <th scope="col">{t("dash.two.selectHeader")}</th>
                 <th scope="col">{t("list.name")}</th>
                 <th scope="col">{t("list.state")}</th>
                 <th scope="col">{t("list.progress")}</th>
                 <th scope="col">{t("list.methods")}</th>
+                <th scope="col">{t("dash.keyResults")}</th>
                 <th scope="col">{t("list.launchedBy")}</th>
                 <th scope="col">{t("list.launchedAt")}</th>
               </tr>
@@ -172,6 +188,14 @@ export function PocListPage() {
                 const methods = methodCatalogue.sortBy([...new Set(poc.runs.map((r) => r.method))], (m) => m);
                 return (
                   <tr key={poc.id} data-poc-id={poc.id}>
+                    <td>
+                      <input
+                        type="checkbox"
+                        aria-label={t("dash.two.select", { name: poc.name })}
+                        checked={picked.includes(poc.id)}
+                        onChange={(e) => togglePick(poc.id, e.target.checked)}
+                      />
+                    </td>
                     <th scope="row">
                       <Link to={`/pocs/${poc.id}`} aria-label={t("list.open", { name: poc.name })}>
                         {poc.name}
@@ -190,6 +214,9 @@ export function PocListPage() {
                           <MethodBadge key={m} method={m} />
                         ))}
                       </span>
+                    </td>
+                    <td>
+                      <KeyResults poc={poc} />
                     </td>
                     <td>{poc.created_by ?? t("common.none")}</td>
                     <td>{formatDateTime(lang, poc.created_at)}</td>

@@ -38,6 +38,8 @@ export function run(over: Partial<RunPublic> & Pick<RunPublic, "id" | "method">)
     memory_metric: "memory/peak_rss_mb",
     final_metrics: { "eval/accuracy": 0.8 },
     error: null,
+    error_code: null,
+    error_params: {},
     ...over,
   };
 }
