@@ -57,7 +57,7 @@ describe("the time a PoC still needs", () => {
   it("shows each running run's ETA and each queued run's place in the queue", async () => {
     await i18n.changeLanguage("en");
     renderPage(<RunsTable poc={sequentialPoc()} />, "/pocs/p1");
-    await screen.findByText("LOZO");
+    await screen.findAllByText("LOZO"); // the runs table (and the downloads panel) are drawn
     expect(within(rowOf("r-lozo")).getByTestId("run-timing")).toHaveTextContent("about 3 min left · 2 s per step");
     expect(within(rowOf("r-adamw")).getByTestId("run-timing")).toHaveTextContent(
       "#3 in the queue · expected to take 1 h 7 min",
