@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from backend.core.config import Settings
-from backend.db.models import Run, utcnow
+from backend.db.models import PocEvent, Run, utcnow
 from backend.dispatch import enqueue_run
 from backend.events import publish, record_run_event
 from backend.ingest import add_event, read_zo_steps
@@ -123,3 +125,20 @@ def resume_log(session: Session, run: Run) -> bytes | None:
     if not run.steplog_header:
         return None
     return encode(StepLogHeader.from_dict(run.steplog_header), read_zo_steps(session, run.id))
+
+
+def resumption_steps(session: Session, run_ids: Collection[str]) -> dict[str, list[int]]:
+    """Run id -> the steps at which it went back to the queue, in order (its ``resumed`` events): where the
+    charts mark a resumption."""
+    if not run_ids:
+        return {}
+    rows = session.execute(
+        sa.select(PocEvent.run_id, PocEvent.payload)
+        .where(PocEvent.kind == "resumed", PocEvent.run_id.in_(list(run_ids)))
+        .order_by(PocEvent.seq)
+    ).all()
+    steps: dict[str, list[int]] = {}
+    for run_id, payload in rows:
+        if run_id is not None:
+            steps.setdefault(run_id, []).append(int(payload.get("step") or 0))
+    return steps

@@ -269,6 +269,9 @@ class RunPublic(BaseModel):
         default=0,
         description="how often the run went back to the queue after losing its worker or training process",
     )
+    resumed_at_steps: list[int] = Field(
+        default_factory=list, description="the step each resumption continued from (a mark on the charts)"
+    )
     checkpoint_bytes: int | None = Field(
         default=None, description="size of the latest checkpoint a resumption continues from (AdamW/SGD)"
     )

@@ -78,6 +78,17 @@ def parameters(count: int | None) -> str:
 DURATION_UNITS = {"en": ("s", "min", "h"), "ja": ("秒", "分", "時間")}
 
 
+def size_bytes(value: int | None) -> str:
+    """A file size for people: ``812 B``, ``38 KB``, ``1.2 MB``, ``4.5 GB`` (powers of 1000, as disks count)."""
+    if value is None:
+        return DASH
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+        if value >= scale:
+            amount = value / scale
+            return f"{number(amount, 1 if amount < 10 else 0)} {unit}"
+    return f"{number(value)} B"
+
+
 def duration_hours(hours: float | None, language: str) -> str:
     """A length of time given in hours, in the unit that reads best: ``< 1 s``, ``42 s``, ``3.5 min``,
     ``1,234 h`` (``秒``, ``分``, ``時間`` in Japanese)."""

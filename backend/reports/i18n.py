@@ -71,8 +71,21 @@ TEXTS: dict[str, dict[str, str]] = {
         "gpu_hours": "GPU-hours",
         "cost": "Cost",
         "cost_per_point": "Cost per accuracy point",
-        "steps_to_target": "Steps to AdamW's loss",
+        "steps_to_target": "Steps of a fine-tune",
         "not_reached": "not reached",
+        "steps_measured": "reached AdamW's loss in this PoC",
+        "steps_published": "the papers' budget (not reached in this PoC)",
+        "steps_poc_budget": "steps run, AdamW's loss not reached (a lower bound)",
+        "range_note": "GPU time and cost at 25-50% of the GPU's peak throughput.",
+        "steps_legend": "Steps: reached AdamW's loss in this PoC, or † the papers' budget where it did not, "
+        "≥ a lower bound for the PoC's own model.",
+        "downloads": "What you can take away",
+        "download_step_log": "{label} fine-tune: a {size} step log ({steps} steps) on top of the base model; "
+        "python -m worker.train replay rebuilds the weights from it, bit for bit",
+        "download_model_folder": "{label}: a model folder of the fine-tuned weights, prepared on demand in the "
+        "dashboard (transformers loads it)",
+        "download_model_folder_size": "{label}: a model folder of the fine-tuned weights, {size} "
+        "(transformers loads it)",
         "none": "none fits",
         "settings": "Settings used",
         "fingerprints": "Fingerprints",
@@ -155,8 +168,20 @@ TEXTS: dict[str, dict[str, str]] = {
         "gpu_hours": "GPU時間",
         "cost": "コスト",
         "cost_per_point": "正解率1ポイントあたりのコスト",
-        "steps_to_target": "AdamWの損失までのステップ",
+        "steps_to_target": "ファインチューニングのステップ数",
         "not_reached": "未到達",
+        "steps_measured": "この PoC で AdamW の損失に到達",
+        "steps_published": "論文のステップ数（この PoC では未到達）",
+        "steps_poc_budget": "実行したステップ数。AdamW の損失に未到達のため下限",
+        "range_note": "GPU 時間と費用は、GPU のピーク性能の 25〜50% で計算した範囲です。",
+        "steps_legend": "ステップ数：この PoC で AdamW の損失に到達した数。未到達なら † 論文のステップ数、"
+        "PoC 自身のモデルでは ≥ 下限。",
+        "downloads": "持ち帰れるもの",
+        "download_step_log": "{label} のファインチューニング結果：ベースモデルに加えて {size} のステップログ（{steps} ステップ）。"
+        "python -m worker.train replay で重みをビット単位で同じに再構築できます",
+        "download_model_folder": "{label}：ファインチューニング後の重みのモデルフォルダ。ダッシュボードで必要なときに作成します"
+        "（transformers で読み込めます）",
+        "download_model_folder_size": "{label}：ファインチューニング後の重みのモデルフォルダ、{size}（transformers で読み込めます）",
         "none": "収まるGPUなし",
         "settings": "使用した設定",
         "fingerprints": "フィンガープリント",

@@ -138,6 +138,27 @@ def settings_view(snapshot: dict, language: str) -> dict:
     return {"common": common, "runs": runs, "glossary": sorted(glossary.items())}
 
 
+def downloads_view(snapshot: dict, language: str) -> list[str]:
+    """One sentence per finished run: what can be taken away from it and how big it is."""
+    t = texts(language)
+    lines = []
+    for run in snapshot["runs"]:
+        download = run.get("download")
+        if not download:
+            continue
+        size = formatting.size_bytes(download.get("bytes"))
+        if download["kind"] == "step_log":
+            line = t["download_step_log"].format(
+                label=run["label"], size=size, steps=formatting.number(download.get("steps"))
+            )
+        elif download.get("bytes"):
+            line = t["download_model_folder_size"].format(label=run["label"], size=size)
+        else:
+            line = t["download_model_folder"].format(label=run["label"])
+        lines.append(line)
+    return lines
+
+
 def render_html(
     snapshot: dict,
     language: str,
@@ -168,6 +189,7 @@ def render_html(
             memory_rows={row["method"]: row for row in snapshot.get("memory", [])},
             labels={m.name: m.label for m in all_methods()} | method_labels(snapshot),
             settings=settings_view(snapshot, language),
+            downloads=downloads_view(snapshot, language),
             colors=method_colors(snapshot),
             utilisation=roi.GPU_UTILISATION,
             chart_data=chart_data(snapshot, language),

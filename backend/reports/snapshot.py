@@ -13,11 +13,12 @@ from pathlib import Path, PurePath
 from sqlalchemy.orm import Session
 
 from backend.db.metrics import downsample
-from backend.db.models import Poc
+from backend import artifacts
+from backend.db.models import Poc, Run
 from backend.estimates import gpus, headline, memory, records, roi, shapes
 from common.builtin_data import builtin_dataset, file_sha256
 from common.memory_kinds import added_mb, memory_metric
-from common.methods import BASELINE_METHOD, method_color, zeroth_order_names
+from common.methods import BASELINE_METHOD, get_method, method_color, zeroth_order_names
 
 SNAPSHOT_VERSION = 1
 # The three comparison charts of the dashboard, and the metric each plots (memory: the metric of the run's
@@ -161,6 +162,7 @@ def build_snapshot(
                 "started_at": run.started_at.isoformat() if run.started_at else None,
                 "finished_at": run.finished_at.isoformat() if run.finished_at else None,
                 "final_metrics": {k: final.get(k) for k in FINAL_METRICS},
+                "download": _download(session, run),
                 "series": _series(session, run),
             }
         )
@@ -191,6 +193,17 @@ def build_snapshot(
             "dataset": _dataset_fingerprint(poc, data_dir),
         },
     }
+
+
+def _download(session: Session, run: Run) -> dict | None:
+    """What a finished run leaves to take away, and how big it is: a ZO run its step log (a few bytes a step,
+    on top of the base model), any other run a model folder prepared on demand (its size once prepared)."""
+    if run.state != "succeeded":
+        return None
+    if run.steplog_header and get_method(run.method).zeroth_order:
+        info = artifacts.steplog_info(session, run)
+        return {"kind": "step_log", "bytes": info.bytes, "steps": info.steps}
+    return {"kind": "model_folder", "bytes": run.export_bytes}
 
 
 def _shown_model_name(name: str | None) -> str | None:
@@ -246,6 +259,7 @@ def share_view(snapshot: dict) -> dict:
                         "peak_memory_mb",
                         "memory_kind",
                         "memory_added_mb",
+                        "download",
                     )
                 },
                 "hyperparams": {key: hyperparams[key] for key in HYPER_KEYS if key in hyperparams},

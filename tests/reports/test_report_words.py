@@ -9,7 +9,7 @@ from backend.estimates import gpus, headline, roi
 from backend.estimates.roi import PocResult, RunResult
 from backend.reports import formatting
 from backend.reports.i18n import HYPERPARAMETER_EXPLANATIONS_JA, texts
-from backend.reports.render import AXES, settings_view
+from backend.reports.render import AXES, downloads_view, settings_view
 from common.methods import all_methods
 
 
@@ -180,3 +180,30 @@ def test_a_placeholder_gpu_is_listed_but_never_recommended():
     # once the operator describes it as real, it may be recommended
     edited = gpus.load_catalog(f"[{entry}}}]")
     assert gpus.smallest_fit(edited, int(20e9))[0].id == placeholder.id
+
+
+def test_file_sizes_read_plainly():
+    assert [formatting.size_bytes(n) for n in (812, 38_412, 1_234_567, 4_500_000_000)] == [
+        "812 B",
+        "38 KB",
+        "1.2 MB",
+        "4.5 GB",
+    ]
+
+
+@pytest.mark.parametrize("language", ["en", "ja"])
+def test_the_report_says_what_can_be_taken_away_and_how_big(language):
+    snapshot = {
+        "runs": [
+            {"label": "LOZO", "download": {"kind": "step_log", "bytes": 5_644, "steps": 200}},
+            {"label": "AdamW", "download": {"kind": "model_folder", "bytes": None}},
+            {"label": "MeZO", "download": {"kind": "step_log", "bytes": 5_644, "steps": 200}},
+            {"label": "SGD", "download": {"kind": "model_folder", "bytes": 91_300_000}},
+            {"label": "LOZO-M", "download": None},  # did not finish: nothing to take away
+        ]
+    }
+    lozo, adamw, mezo, sgd = downloads_view(snapshot, language)
+    assert lozo.startswith("LOZO") and "5.6 KB" in lozo and "200" in lozo and "replay" in lozo
+    assert adamw.startswith("AdamW") and "KB" not in adamw and "transformers" in adamw
+    assert "91 MB" in sgd
+    assert mezo.startswith("MeZO")

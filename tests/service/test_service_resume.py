@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from backend.db.models import MetricPoint, PocEvent, Run, ZoStep, utcnow
 from backend.ingest import read_zo_steps, write_zo_steps
-from backend.resume import RESUME_LIMIT_CODE, resume_log
+from backend.resume import RESUME_LIMIT_CODE, resume_log, resumption_steps
 from backend.sweep import sweep_stale_runs
 from common.steplog import StepLogHeader, StepRecord, decode, encode
 from tests.service.conftest import FAKE_ENGINE
@@ -131,6 +131,8 @@ def test_a_run_killed_again_and_again_fails_at_the_resume_limit(sessions, make_r
     assert "resumed 2 of at most 2 times" in failed.error and "SIGKILL" in failed.error
     assert failed.step == 9, "each resumption continued from the step log (3 steps a life)"
     assert event_kinds(sessions, run.id).count("resumed") == 2
+    with sessions() as session:  # where the charts mark the two resumptions (GET /api/pocs/{id})
+        assert resumption_steps(session, [run.id]) == {run.id: [3, 6]}
 
 
 def _make_stale(sessions, run_id: str, cancel: bool = False) -> None:

@@ -22,6 +22,7 @@ from backend.schemas import (
     RunPublic,
     RunsPublic,
 )
+from backend.resume import resumption_steps
 from backend.timing import poc_timings
 
 router = APIRouter(prefix="/pocs", tags=["pocs"])
@@ -44,7 +45,13 @@ def last_event_seqs(session: Session, poc_ids: list[str]) -> dict[str, int]:
     return {poc_id: seq for poc_id, seq in rows}
 
 
-def poc_public(poc: Poc, last_event_seq: int = 0, timing: PocTiming | None = None) -> PocPublic:
+def poc_public(
+    poc: Poc,
+    last_event_seq: int = 0,
+    timing: PocTiming | None = None,
+    resumed: dict[str, list[int]] | None = None,
+) -> PocPublic:
+    resumed = resumed or {}
     return PocPublic(
         id=poc.id,
         name=poc.name,
@@ -55,7 +62,10 @@ def poc_public(poc: Poc, last_event_seq: int = 0, timing: PocTiming | None = Non
         created_at=poc.created_at,
         created_by=poc.created_by,
         settings=poc.settings,
-        runs=[RunPublic.model_validate(r) for r in poc.runs],
+        runs=[
+            RunPublic.model_validate(r).model_copy(update={"resumed_at_steps": resumed.get(r.id, [])})
+            for r in poc.runs
+        ],
         last_event_seq=last_event_seq,
         timing=timing,
     )
@@ -108,7 +118,8 @@ def get_poc(poc: PocDep, session: SessionDep) -> PocPublic:
     # Read before the runs: the stream started after this seq repeats rather than misses a change.
     seq = last_event_seqs(session, [poc.id]).get(poc.id, 0)
     session.expire(poc, ["runs"])
-    return poc_public(poc, seq, poc_timings(session, [poc]).get(poc.id))
+    resumed = resumption_steps(session, [r.id for r in poc.runs if r.resumes])
+    return poc_public(poc, seq, poc_timings(session, [poc]).get(poc.id), resumed)
 
 
 @router.get(

@@ -2332,6 +2332,11 @@ export interface components {
              */
             resumes?: number;
             /**
+             * Resumed At Steps
+             * @description the step each resumption continued from (a mark on the charts)
+             */
+            resumed_at_steps?: number[];
+            /**
              * Checkpoint Bytes
              * @description size of the latest checkpoint a resumption continues from (AdamW/SGD)
              */

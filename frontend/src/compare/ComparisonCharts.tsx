@@ -4,7 +4,7 @@ import { useTranslation } from "react-i18next";
 import type { MetricsPublic, RunPublic, XAxis } from "../api/types";
 import { useMethods } from "../methods/useMethods";
 import { Chart } from "./Chart";
-import { memoryKinds, memoryTraces, peakBars, sharedXRange, tracesFor, type Trace } from "./shaping";
+import { memoryKinds, memoryTraces, peakBars, resumptionMarks, sharedXRange, tracesFor, type Trace } from "./shaping";
 
 // SVG lines, not WebGL (scattergl): with at most 2,000 points per series (4,000 while live) SVG draws
 // fast enough, looks crisp on a projector, and needs no GPU in the browser.
@@ -51,8 +51,38 @@ export function ComparisonCharts({ metrics, runs, axis, active }: Props) {
       range: sharedXRange([loss, memory, accuracy]),
       bars: peakBars(runs, methods),
       kinds: memoryKinds(runs, methods),
+      marks: resumptionMarks(runs, methods, axis),
     };
-  }, [metrics, runs, methods]);
+  }, [metrics, runs, methods, axis]);
+
+  // A run that lost its worker and continued is marked where it resumed (a dotted line in its colour), so
+  // the continuation reads as one run, not as a gap or a second attempt.
+  const resumedText = t("compare.chart.resumed");
+  const marks = useMemo<Partial<Layout>>(
+    () => ({
+      shapes: shaped.marks.map((m) => ({
+        type: "line",
+        xref: "x",
+        yref: "paper",
+        x0: m.x,
+        x1: m.x,
+        y0: 0,
+        y1: 1,
+        line: { color: m.color, width: 1.5, dash: "dot" },
+      })),
+      annotations: shaped.marks.map((m) => ({
+        x: m.x,
+        xref: "x",
+        y: 1,
+        yref: "paper",
+        yanchor: "bottom",
+        text: resumedText,
+        showarrow: false,
+        font: { size: 11, color: m.color },
+      })),
+    }),
+    [shaped.marks, resumedText],
+  );
 
   const xTitle = t(`compare.x.${axis}`);
   const xaxis = useMemo<Partial<Layout["xaxis"]>>(
@@ -76,7 +106,7 @@ export function ComparisonCharts({ metrics, runs, axis, active }: Props) {
         id: "loss",
         title: t("compare.chart.loss"),
         data: lineData(shaped.loss, methodName),
-        layout: { xaxis, yaxis: { title: { text: t("compare.chart.lossAxis") }, gridcolor: "#e3e3e3" } },
+        layout: { ...marks, xaxis, yaxis: { title: { text: t("compare.chart.lossAxis") }, gridcolor: "#e3e3e3" } },
         empty: shaped.loss.every((tr) => tr.x.length === 0),
       },
       {
@@ -84,6 +114,7 @@ export function ComparisonCharts({ metrics, runs, axis, active }: Props) {
         title: t("compare.chart.accuracy"),
         data: lineData(shaped.accuracy, methodName),
         layout: {
+          ...marks,
           xaxis,
           yaxis: {
             title: { text: t("compare.chart.accuracyAxis") },
@@ -99,6 +130,7 @@ export function ComparisonCharts({ metrics, runs, axis, active }: Props) {
         title: withKind(t("compare.chart.memory")),
         data: lineData(shaped.memory, methodName),
         layout: {
+          ...marks,
           xaxis,
           yaxis: { title: { text: t("compare.chart.memoryAxis") }, rangemode: "tozero", gridcolor: "#e3e3e3" },
         },
@@ -138,7 +170,7 @@ export function ComparisonCharts({ metrics, runs, axis, active }: Props) {
         empty: shaped.bars.length === 0,
       },
     ],
-    [shaped, xaxis, methodName, t, withKind],
+    [shaped, xaxis, marks, methodName, t, withKind],
   );
 
   // Render-time measurement: once per page, from the first metrics answer to the moment every chart

@@ -13,6 +13,7 @@ import {
   memoryTraces,
   pairingOf,
   peakBars,
+  resumptionMarks,
   sharedXRange,
   tracesFor,
 } from "./shaping";
@@ -301,5 +302,21 @@ describe("expandBatch", () => {
   it("passes a single point (the older per-point shape) through", () => {
     const point: MetricEvent = { run_id: "r1", step: 5, elapsed_s: 1, forward_passes: 10, values: {} };
     expect(expandBatch(point)).toEqual([point]);
+  });
+});
+
+describe("resumptionMarks", () => {
+  const resumed = (method: string, steps: number[]) => run(`r-${method}`, method, { resumed_at_steps: steps });
+
+  it("marks each resumption at its step, in forward passes two a step for ZO, and not on the clock axis", () => {
+    const runs = [resumed("lozo", [40, 90]), resumed("adamw", [50])];
+    expect(resumptionMarks(runs, methods, "step").map((m) => [m.method, m.x])).toEqual([
+      ["lozo", 40],
+      ["lozo", 90],
+      ["adamw", 50],
+    ]);
+    expect(resumptionMarks(runs, methods, "forward_passes").map((m) => m.x)).toEqual([80, 180, 50]);
+    expect(resumptionMarks(runs, methods, "elapsed_s")).toEqual([]);
+    expect(resumptionMarks(runs, methods, "step")[0]?.color).toBe(methods.color("lozo"));
   });
 });

@@ -40,6 +40,29 @@ export function tracesFor(
   });
 }
 
+/** Where a chart marks that a run was resumed after losing its worker: one vertical line per resumption. */
+export interface ResumptionMark {
+  x: number;
+  method: string;
+  color: string;
+}
+
+/**
+ * The resumption marks of the runs shown, on the chart's x axis: the step a resumed run continued from (in
+ * forward passes: two a step for zeroth-order methods, one for backprop). On the wall-clock axis a resumed
+ * run's next point simply follows its last: the gap in time is the time it waited, so no mark is drawn.
+ */
+export function resumptionMarks(runs: RunPublic[], methods: MethodCatalogue, axis: XAxis): ResumptionMark[] {
+  if (axis === "elapsed_s") return [];
+  return chartRuns(runs, methods).flatMap((run) =>
+    (run.resumed_at_steps ?? []).map((step) => ({
+      x: axis === "forward_passes" ? step * (methods.isZerothOrder(run.method) ? 2 : 1) : step,
+      method: run.method,
+      color: methods.color(run.method),
+    })),
+  );
+}
+
 /** One memory trace per method, each of its run's own memory kind (the metric the API names for the run). */
 export function memoryTraces(metrics: MetricsPublic | undefined, runs: RunPublic[], methods: MethodCatalogue): Trace[] {
   return chartRuns(runs, methods).map((run) => {

@@ -423,6 +423,7 @@ export const en = {
     xAxis: "X axis",
     x: { step: "Steps", elapsed_s: "Wall-clock time (s)", forward_passes: "Forward passes" },
     chart: {
+      resumed: "resumed",
       loss: "Training loss",
       memory: "Memory in use (MB)",
       accuracy: "Evaluation accuracy",

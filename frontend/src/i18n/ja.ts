@@ -423,6 +423,7 @@ export const ja: Messages<typeof en> = {
     xAxis: "横軸",
     x: { step: "ステップ数", elapsed_s: "経過時間（秒）", forward_passes: "順伝播の回数" },
     chart: {
+      resumed: "再開",
       loss: "学習損失",
       memory: "メモリ使用量（MB）",
       accuracy: "評価データでの精度",
