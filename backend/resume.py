@@ -132,13 +132,13 @@ def resumption_steps(session: Session, run_ids: Collection[str]) -> dict[str, li
     charts mark a resumption."""
     if not run_ids:
         return {}
-    rows = session.execute(
-        sa.select(PocEvent.run_id, PocEvent.payload)
+    events = session.scalars(
+        sa.select(PocEvent)
         .where(PocEvent.kind == "resumed", PocEvent.run_id.in_(list(run_ids)))
         .order_by(PocEvent.seq)
     ).all()
     steps: dict[str, list[int]] = {}
-    for run_id, payload in rows:
-        if run_id is not None:
-            steps.setdefault(run_id, []).append(int(payload.get("step") or 0))
+    for event in events:
+        if event.run_id is not None:
+            steps.setdefault(event.run_id, []).append(int(event.payload.get("step") or 0))
     return steps
