@@ -234,3 +234,22 @@ def test_export_of_a_finished_runs_checkpoint(tmp_path):
     loaded, meta = load_exported(tmp_path / "export")
     assert weights_sha256(loaded.model) == done["summary"]["weights_sha256"]
     assert meta["step"] == 3
+
+
+def test_export_of_a_lora_run_is_a_plain_model_with_its_adapters_merged(tmp_path):
+    import transformers
+
+    from worker.train.loop import prepare
+
+    writer, done = _run(method="lora", lr=1e-2, steps=3, eval_every=3, checkpoint_dir=str(tmp_path / "ck"))
+    out = run_cli("export", "--checkpoint", done["summary"]["checkpoint"], "--out", str(tmp_path / "export"))
+    assert out.returncode == 0, out.stderr
+    # transformers alone reads it: no adapter left, the pretrained architecture and names
+    plain = transformers.AutoModel.from_pretrained(tmp_path / "export")
+    assert not any("lora_" in name for name, _ in plain.named_parameters())
+    loaded, meta = load_exported(tmp_path / "export")
+    task = prepare(RunSpec(**{**TINY, "method": "lora"})).task
+    _loss, accuracy, bits = evaluate(loaded, task.eval_texts, task.eval_labels, 64)
+    assert bits == _evals(writer)[3][0], "the merged model answers every evaluation example as the run did"
+    assert accuracy == done["summary"]["acc_end"]
+    assert meta["step"] == 3

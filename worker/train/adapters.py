@@ -90,6 +90,27 @@ def add_lora(model: nn.Module, rank: int, alpha: int, seed: int) -> int:
     return _count_trainable(model)
 
 
+def merge_lora(model: nn.Module) -> int:
+    """Fold every LoRA adapter of ``model`` into its base weight (W + α/r · BA) and put the plain layer back
+    in its place, in place; returns the number of layers merged. The model then has the architecture and
+    parameter names of the pretrained one, so ``save_pretrained`` writes a folder any transformers program
+    loads without peft. The merged weights equal the adapted model's up to float rounding."""
+    from peft.tuners.lora.layer import LoraLayer
+
+    merged = 0
+    for name, module in list(model.named_modules()):
+        if not isinstance(module, LoraLayer):
+            continue
+        module.merge()
+        parent_name, _, child = name.rpartition(".")
+        parent = model.get_submodule(parent_name) if parent_name else model
+        setattr(parent, child, module.get_base_layer())
+        merged += 1
+    if merged and hasattr(model, _MARK):
+        delattr(model, _MARK)
+    return merged
+
+
 def _count_trainable(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 

@@ -257,12 +257,15 @@ def export_folder(prep: Prepared, spec: RunSpec, out: str | Path, extra_meta: di
     """Write the trained classifier as a folder: the transformers model (``save_pretrained``) and its
     tokenizer, which ``AutoModel`` / ``AutoModelForCausalLM.from_pretrained`` load as they are, plus the
     parts outside it (an encoder's head, a prompt model's calibration bias) in ``zopoc_extra.safetensors``
-    and what reading it as a classifier needs in ``zopoc.json`` (``load_exported``)."""
+    and what reading it as a classifier needs in ``zopoc.json`` (``load_exported``). A LoRA run's adapters
+    are merged into the weights first (the model is changed in place: exporting is the last thing done
+    with it)."""
     from safetensors.torch import save_file
 
+    from worker.train.adapters import merge_lora
+
     model = prep.loaded.model
-    if any("lora_" in name for name, _ in model.named_parameters()):
-        raise ValueError("a run with LoRA adapters cannot be exported as a plain folder yet")
+    merge_lora(model)  # a LoRA run: adapters folded into the weights, a plain transformers model again
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     name, backbone = _backbone(model)
