@@ -130,6 +130,11 @@ class Settings(BaseSettings):
     # The GPU catalogue: JSON in the variable or the path of a JSON/YAML file (see backend.estimates.gpus);
     # None keeps the built-in defaults. Prices are settings, not truths.
     gpu_catalog: str | None = None
+    # Units of each currency per US dollar, to show GPU prices in the reader's currency (the catalogue's
+    # prices are converted, never rounded before the cost). Settings, not truths: set today's rates.
+    currency_rates: dict[str, float] = Field(default_factory=lambda: {"USD": 1.0, "JPY": 150.0, "EUR": 0.92})
+    # The currency each report / dashboard language shows money in unless the request names one.
+    currency_by_language: dict[str, str] = Field(default_factory=lambda: {"en": "USD", "ja": "JPY"})
     # Days a shared report link stays valid unless the request says otherwise.
     report_expiry_days: int = 14
     # Headless Chromium used to print reports to PDF (Debian's package puts it on the PATH).

@@ -73,6 +73,25 @@ DEFAULT_GPUS: tuple[Gpu, ...] = (
 )
 
 
+def in_currency(catalog: list[Gpu], currency: str, rates: dict[str, float]) -> list[Gpu]:
+    """``catalog`` with every hourly price in ``currency``, converted with ``rates`` (units per US dollar);
+    raises ``CatalogError`` for a currency without a rate."""
+    missing = sorted({currency, *(g.currency for g in catalog)} - set(rates))
+    if missing:
+        raise CatalogError(f"no exchange rate for {', '.join(missing)} (ZOPOC_CURRENCY_RATES)")
+    return [
+        g
+        if g.currency == currency
+        else g.model_copy(
+            update={
+                "hourly_price": g.hourly_price * rates[currency] / rates[g.currency],
+                "currency": currency,
+            }
+        )
+        for g in catalog
+    ]
+
+
 class CatalogError(ValueError):
     """ZOPOC_GPU_CATALOG could not be read or does not describe GPUs."""
 

@@ -87,3 +87,17 @@ def test_smallest_fit_prefers_one_card_then_the_smallest_then_the_cheapest():
     gpu, count = smallest_fit(catalog, int(100e9))  # no single card: the fewest cards
     assert (gpu.id, count) == ("big", 2)
     assert smallest_fit(catalog, int(1000e9)) is None
+
+
+def test_prices_convert_to_the_readers_currency_and_an_unknown_rate_is_refused():
+    from backend.estimates.gpus import CatalogError, in_currency
+
+    rates = {"USD": 1.0, "JPY": 150.0}
+    catalog = load_catalog("")
+    yen = {g.id: g for g in in_currency(catalog, "JPY", rates)}
+    for gpu in catalog:
+        assert yen[gpu.id].currency == "JPY"
+        assert yen[gpu.id].hourly_price == pytest.approx(gpu.hourly_price * 150)
+    assert in_currency(catalog, "USD", rates) == catalog
+    with pytest.raises(CatalogError, match="no exchange rate for EUR"):
+        in_currency(catalog, "EUR", rates)

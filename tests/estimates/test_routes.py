@@ -262,3 +262,23 @@ def test_dashboard_and_report_show_the_same_projection(client, sessions, workspa
 
         assert per_method(dashboard) == per_method(report)
     assert snapshot["roi"]["7b"]["dtype"] == "bfloat16" and snapshot["roi"]["7b"]["recipe"] == "mixed"
+
+
+def test_money_in_the_readers_currency(client, sessions, workspace_id):
+    """A Japanese reader sees yen (ZOPOC_CURRENCY_RATES, 150 to the dollar by default): the same GPU and
+    GPU-hours, each cost converted; a currency without a rate is refused with its reason."""
+    with sessions() as session:
+        poc_id = add_finished_poc(session, workspace_id)
+    usd = client.get(f"/api/pocs/{poc_id}/roi", params={"target": "7b"}).json()
+    jpy = client.get(f"/api/pocs/{poc_id}/roi", params={"target": "7b", "language": "ja"}).json()
+    assert {r["currency"] for r in usd["rows"]} == {"USD"} and {r["currency"] for r in jpy["rows"]} == {"JPY"}
+    for a, b in zip(usd["rows"], jpy["rows"], strict=True):
+        assert a["gpu"] == b["gpu"] and a["gpu_hours"] == pytest.approx(b["gpu_hours"])
+        assert b["cost"] == pytest.approx(a["cost"] * 150)
+    euros = client.get(f"/api/pocs/{poc_id}/roi", params={"target": "7b", "currency": "EUR"}).json()
+    assert {r["currency"] for r in euros["rows"]} == {"EUR"}
+    refused = client.get(f"/api/pocs/{poc_id}/roi", params={"target": "7b", "currency": "XYZ"})
+    assert refused.status_code == 422 and "no exchange rate" in refused.text
+    gpus_in_yen = client.get("/api/gpus", params={"currency": "JPY"}).json()["data"]
+    h100 = next(g for g in gpus_in_yen if g["id"] == "h100-80gb")
+    assert h100["currency"] == "JPY" and h100["hourly_price"] == pytest.approx(6.98 * 150)

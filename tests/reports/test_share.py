@@ -80,6 +80,10 @@ def test_language_japanese(client, anonymous, finished_poc):
     token = client.post(f"/api/pocs/{finished_poc}/reports", json={"language": "ja"}).json()["token"]
     page = anonymous.get(f"/r/{token}").text
     assert 'lang="ja"' in page and "判断できません" in page and "学習損失" in page
+    # money in yen in a Japanese report (ZOPOC_CURRENCY_BY_LANGUAGE)
+    snapshot = anonymous.get(f"/api/reports/{token}").json()["snapshot"]
+    currencies = {r["currency"] for roi in snapshot["roi"].values() if roi for r in roi["rows"] if r["gpu"]}
+    assert currencies == {"JPY"}
 
 
 @pytest.mark.parametrize("token", ["A" * 43, "not-a-real-token-at-all", "x" * 64])

@@ -32,11 +32,26 @@ from backend.schemas import Message
 router = APIRouter(tags=["estimates"])
 
 
-def _catalog(settings) -> list[gpus.Gpu]:
+def _catalog(settings, currency: str | None = None) -> list[gpus.Gpu]:
+    """The GPU catalogue, its prices in ``currency`` when one is asked for (422 for one without a rate)."""
+    if currency is not None and currency not in settings.currency_rates:
+        known = ", ".join(sorted(settings.currency_rates))
+        raise Invalid([Problem("currency", f"no exchange rate for {currency!r}; known: {known}")])
     try:
-        return gpus.load_catalog(settings.gpu_catalog or "")
+        catalog = gpus.load_catalog(settings.gpu_catalog or "")
+        return gpus.in_currency(catalog, currency, settings.currency_rates) if currency else catalog
     except gpus.CatalogError as exc:
         raise HTTPException(status.HTTP_500_INTERNAL_SERVER_ERROR, detail=str(exc)) from exc
+
+
+CurrencyQuery = Annotated[
+    str | None,
+    Query(
+        min_length=3,
+        max_length=3,
+        description="show prices and costs in this currency (ZOPOC_CURRENCY_RATES); default: the catalogue's",
+    ),
+]
 
 
 def _shape(model: str, settings) -> shapes.ModelShape:
@@ -53,8 +68,8 @@ def _shape(model: str, settings) -> shapes.ModelShape:
 
 
 @router.get("/gpus", response_model=GpusPublic, summary="The GPU catalogue with memory and hourly prices")
-def list_gpus(settings: SettingsDep) -> dict:
-    data = [g.model_dump() for g in _catalog(settings)]
+def list_gpus(settings: SettingsDep, currency: CurrencyQuery = None) -> dict:
+    data = [g.model_dump() for g in _catalog(settings, currency)]
     return {"data": data, "count": len(data)}
 
 
@@ -180,8 +195,18 @@ def poc_roi(
         Literal["pure", "mixed", "8bit"] | None,
         Query(description="optimizer precision of backprop methods; default: mixed for 16-bit weights"),
     ] = None,
+    currency: CurrencyQuery = None,
+    language: Annotated[
+        Literal["en", "ja"] | None,
+        Query(
+            description="the reader's language: its currency (ZOPOC_CURRENCY_BY_LANGUAGE) when none is named"
+        ),
+    ] = None,
 ) -> dict:
+    if currency is None and language is not None:
+        currency = settings.currency_by_language.get(language)
+    catalog = _catalog(settings, currency)
     try:
-        return records.poc_roi(session, poc, target, _catalog(settings), dtype=dtype, recipe=recipe)
+        return records.poc_roi(session, poc, target, catalog, dtype=dtype, recipe=recipe)
     except shapes.UnknownModel as exc:
         raise Invalid([Problem("model", str(exc))]) from exc

@@ -93,7 +93,11 @@ TOKEN_ANSWERS: Responses = {
     summary="Freeze a PoC into a report (its links are shown only here)",
 )
 def create_report(poc: PocDep, body: ReportCreate, session: SessionDep, settings: SettingsDep) -> dict:
+    # money in the report's language's currency (yen in a Japanese report)
+    currency = settings.currency_by_language.get(body.language)
     catalog = gpus.load_catalog(settings.gpu_catalog or "")
+    if currency:
+        catalog = gpus.in_currency(catalog, currency, settings.currency_rates)
     report, token = store.create_report(
         session,
         poc,

@@ -103,11 +103,14 @@ export const metricsQuery = (id: string, x: XAxis) =>
     },
   });
 
-export const roiQuery = (id: string, target: RoiTarget) =>
+/** A PoC's projection to `target`; money in the currency the server gives the reader's language (yen in ja). */
+export const roiQuery = (id: string, target: RoiTarget, language: "en" | "ja") =>
   queryOptions({
-    queryKey: queryKeys.roi(id, target),
+    queryKey: queryKeys.roi(id, target, language),
     queryFn: ({ signal }) =>
-      answer(api.GET("/api/pocs/{poc_id}/roi", { params: { path: { poc_id: id }, query: { target } }, signal })),
+      answer(
+        api.GET("/api/pocs/{poc_id}/roi", { params: { path: { poc_id: id }, query: { target, language } }, signal }),
+      ),
   });
 
 /** A PoC's share reports (never their links: the server keeps only a hash of each token). */

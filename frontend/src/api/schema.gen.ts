@@ -4691,7 +4691,10 @@ export interface operations {
     };
     "estimates-list_gpus": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description show prices and costs in this currency (ZOPOC_CURRENCY_RATES); default: the catalogue's */
+                currency?: string | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -4833,6 +4836,10 @@ export interface operations {
                 dtype?: ("float32" | "float16" | "bfloat16") | null;
                 /** @description optimizer precision of backprop methods; default: mixed for 16-bit weights */
                 recipe?: ("pure" | "mixed" | "8bit") | null;
+                /** @description show prices and costs in this currency (ZOPOC_CURRENCY_RATES); default: the catalogue's */
+                currency?: string | null;
+                /** @description the reader's language: its currency (ZOPOC_CURRENCY_BY_LANGUAGE) when none is named */
+                language?: ("en" | "ja") | null;
             };
             header?: never;
             path: {

@@ -94,12 +94,20 @@ describe("RoiPanel", () => {
     );
   });
 
-  it("speaks Japanese", async () => {
+  it("speaks Japanese and asks for the Japanese reader's currency", async () => {
     await i18n.changeLanguage("ja");
-    const api = fakeApi({ "GET /api/methods": () => methodsAnswer(), "GET /api/pocs/p1/roi": () => projection() });
+    const asked: (string | null)[] = [];
+    const api = fakeApi({
+      "GET /api/methods": () => methodsAnswer(),
+      "GET /api/pocs/p1/roi": (_request, url) => {
+        asked.push(url.searchParams.get("language"));
+        return projection();
+      },
+    });
     vi.stubGlobal("fetch", api.fetchImpl);
     renderPage(<RoiPanel pocId="p1" finished />, "/p/p1");
     expect(await screen.findByText("論文で使われたステップ数（この PoC では未到達）")).toBeTruthy();
     expect(screen.getByTestId("roi-assumptions").textContent).toContain("混合精度");
+    expect(asked).toEqual(["ja"]); // the server answers in its currency for ja (yen by default)
   });
 });

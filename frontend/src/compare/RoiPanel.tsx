@@ -20,7 +20,7 @@ export function RoiPanel({ pocId, finished }: { pocId: string; finished: boolean
   const { t, i18n } = useTranslation();
   const lang = i18n.language;
   const [target, setTarget] = useState<RoiTarget>("poc");
-  const roi = useQuery({ ...roiQuery(pocId, target), enabled: finished });
+  const roi = useQuery({ ...roiQuery(pocId, target, currentLanguage()), enabled: finished });
 
   return (
     <section className="panel" aria-labelledby="roi-title">

@@ -40,7 +40,7 @@ export function Summary({ runs }: { runs: RunPublic[] }) {
   const mixedKinds = pairing != null && !sameMemoryKind(runOf(pairing.baseline), runOf(pairing.method));
   const pocId = runs[0]?.poc_id;
   const finished = runs.length > 0 && runs.every((r) => TERMINAL_STATES.has(r.state));
-  const roi = useQuery({ ...roiQuery(pocId ?? "", "poc"), enabled: finished && pocId != null });
+  const roi = useQuery({ ...roiQuery(pocId ?? "", "poc", currentLanguage()), enabled: finished && pocId != null });
   const headline = finished ? roi.data?.headline : undefined;
   const names = pairing
     ? { method: methods.label(pairing.method), baseline: methods.label(pairing.baseline) }
