@@ -99,6 +99,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/gpus"): R("user"),
     ("GET", "/api/workers"): R("user"),
     ("GET", "/api/estimates/models"): R("user"),
+    ("PUT", "/api/gpus/{gpu_id}/price"): R("admin"),
+    ("DELETE", "/api/gpus/{gpu_id}/price"): R("admin"),
     ("GET", "/api/estimates/detectable"): R("user"),
     ("POST", "/api/estimates/memory"): R("user"),
     # datasets (built-in ones: every signed-in user; uploads: their workspace)

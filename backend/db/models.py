@@ -383,3 +383,16 @@ class Worker(Base):
     queues: Mapped[list[Any]]  # device kinds it consumes: "cpu", "gpu"
     started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+
+
+class GpuPrice(Base):
+    """An administrator's price for a GPU of the catalogue: replaces the setting's price wherever money is
+    shown (estimates, ROI, reports made after the change)."""
+
+    __tablename__ = "gpu_prices"
+
+    gpu_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    hourly_price: Mapped[float]
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_by: Mapped[str | None] = mapped_column(sa.String(255))

@@ -44,6 +44,8 @@ class Gpu(BaseModel):
     # An entry that stands for something the operator has to describe (the "own server" until edited): listed,
     # never recommended.
     placeholder: bool = False
+    # where the price comes from: the catalogue setting, or an administrator in the dashboard (gpu_prices)
+    price_source: Literal["catalogue", "administrator"] = "catalogue"
 
 
 DEFAULT_GPUS: tuple[Gpu, ...] = (

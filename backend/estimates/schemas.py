@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from backend.reports.formatting import valid_zone
 
@@ -23,9 +23,22 @@ class GpuPublic(BaseModel):
     currency: str
     kind: Literal["cloud", "on_prem", "own"]
     tflops: float = Field(description="dense 16-bit throughput used to project GPU-hours")
+    price_source: Literal["catalogue", "administrator"] = Field(
+        "catalogue",
+        description="catalogue: ZOPOC_GPU_CATALOG or the built-in table; administrator: set in the dashboard",
+    )
     placeholder: bool = Field(
         False, description="an entry to be described by the operator: never recommended"
     )
+
+
+class GpuPriceChange(BaseModel):
+    """An administrator's hourly price for one catalogue GPU."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    hourly_price: float = Field(ge=0, le=1_000_000, description="per GPU and hour")
+    currency: str = Field(min_length=3, max_length=3, description="a currency of ZOPOC_CURRENCY_RATES")
 
 
 class GpusPublic(BaseModel):

@@ -29,6 +29,7 @@ TABLES = {
     "invites",
     "workers",
     "zo_steps",
+    "gpu_prices",
 }
 
 

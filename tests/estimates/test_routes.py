@@ -20,6 +20,7 @@ def test_gpus_lists_the_catalogue(client):
         "kind": "cloud",
         "tflops": 989,
         "placeholder": False,
+        "price_source": "catalogue",
     }
     assert {g["kind"] for g in body["data"]} == {"cloud", "on_prem"}
     assert not any(g["placeholder"] for g in body["data"])  # nothing made up is shipped
@@ -282,3 +283,42 @@ def test_money_in_the_readers_currency(client, sessions, workspace_id):
     gpus_in_yen = client.get("/api/gpus", params={"currency": "JPY"}).json()["data"]
     h100 = next(g for g in gpus_in_yen if g["id"] == "h100-80gb")
     assert h100["currency"] == "JPY" and h100["hourly_price"] == pytest.approx(6.98 * 150)
+
+
+def test_an_administrator_prices_a_gpu_in_the_dashboard(client, sessions, workspace_id):
+    """Prices are editable by an administrator, not only in an environment variable: the new price shows in
+    the catalogue and in every projection; others cannot change it; dropping it brings the setting's back."""
+    from tests.support.db import login_as
+
+    with sessions() as session:
+        poc_id = add_finished_poc(session, workspace_id)
+
+    def lozo_7b(currency: str = "USD") -> dict:
+        roi = client.get(f"/api/pocs/{poc_id}/roi", params={"target": "7b", "currency": currency}).json()
+        return next(r for r in roi["rows"] if r["method"] == "lozo")
+
+    before = lozo_7b()
+    gpu_id = before["gpu"]["id"]
+    listed = {g["id"]: g for g in client.get("/api/gpus").json()["data"]}[gpu_id]
+    assert listed["price_source"] == "catalogue"
+    refused = client.put(f"/api/gpus/{gpu_id}/price", json={"hourly_price": 1.0, "currency": "USD"})
+    assert refused.status_code == 403  # the workspace owner is no site administrator
+
+    admin = login_as(sessions, "owner", is_admin=True)
+    price = {"hourly_price": listed["hourly_price"] * 150 * 2, "currency": "JPY"}  # twice the price, in yen
+    answer = client.put(f"/api/gpus/{gpu_id}/price", json=price, headers=admin.headers)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["price_source"] == "administrator" and answer.json()["currency"] == "JPY"
+    after = lozo_7b()
+    assert after["currency"] == "USD" and after["cost"] == pytest.approx(2 * before["cost"])
+    assert lozo_7b("JPY")["cost"] == pytest.approx(2 * 150 * before["cost"])
+
+    bad = client.put(
+        "/api/gpus/no-such-gpu/price", json={"hourly_price": 1, "currency": "XYZ"}, headers=admin.headers
+    )
+    assert bad.status_code == 422
+    assert {p["field"] for p in bad.json()["detail"]["errors"]} == {"gpu_id", "currency"}
+
+    reset = client.delete(f"/api/gpus/{gpu_id}/price", headers=admin.headers)
+    assert reset.status_code == 200 and reset.json()["price_source"] == "catalogue"
+    assert lozo_7b()["cost"] == pytest.approx(before["cost"])

@@ -16,10 +16,13 @@ from fastapi import APIRouter, HTTPException, Query, status
 from backend.api.deps import AccessDep, PocDep, SessionDep, SettingsDep
 from backend.auth.accounts import memberships_of
 from backend.catalog import local_model_folder, unknown_model
+from backend import gpu_prices
 from backend.errors import Invalid, Problem
 from backend.estimates import gpus, memory, records, shapes, stats
 from backend.estimates.schemas import (
     DetectablePublic,
+    GpuPriceChange,
+    GpuPublic,
     GpusPublic,
     KnownModelsPublic,
     MemoryEstimatePublic,
@@ -32,14 +35,14 @@ from backend.schemas import Message
 router = APIRouter(tags=["estimates"])
 
 
-def _catalog(settings, currency: str | None = None) -> list[gpus.Gpu]:
-    """The GPU catalogue, its prices in ``currency`` when one is asked for (422 for one without a rate)."""
+def _catalog(session, settings, currency: str | None = None) -> list[gpus.Gpu]:
+    """The GPU catalogue with the administrators' prices, in ``currency`` when one is asked for (422 for
+    one without a rate)."""
     if currency is not None and currency not in settings.currency_rates:
         known = ", ".join(sorted(settings.currency_rates))
         raise Invalid([Problem("currency", f"no exchange rate for {currency!r}; known: {known}")])
     try:
-        catalog = gpus.load_catalog(settings.gpu_catalog or "")
-        return gpus.in_currency(catalog, currency, settings.currency_rates) if currency else catalog
+        return gpu_prices.catalog(session, settings, currency)
     except gpus.CatalogError as exc:
         raise HTTPException(status.HTTP_500_INTERNAL_SERVER_ERROR, detail=str(exc)) from exc
 
@@ -68,9 +71,38 @@ def _shape(model: str, settings) -> shapes.ModelShape:
 
 
 @router.get("/gpus", response_model=GpusPublic, summary="The GPU catalogue with memory and hourly prices")
-def list_gpus(settings: SettingsDep, currency: CurrencyQuery = None) -> dict:
-    data = [g.model_dump() for g in _catalog(settings, currency)]
+def list_gpus(session: SessionDep, settings: SettingsDep, currency: CurrencyQuery = None) -> dict:
+    data = [g.model_dump() for g in _catalog(session, settings, currency)]
     return {"data": data, "count": len(data)}
+
+
+@router.put(
+    "/gpus/{gpu_id}/price",
+    response_model=GpuPublic,
+    responses={422: {"description": "no such GPU in the catalogue, or a currency without a rate"}},
+    summary="Set a GPU's hourly price (administrators): every estimate, ROI and new report uses it",
+)
+def set_gpu_price(
+    gpu_id: str, body: GpuPriceChange, session: SessionDep, settings: SettingsDep, access: AccessDep
+) -> dict:
+    by = access.user.email if access.user else None  # None on a server without accounts
+    gpu = gpu_prices.set_price(session, settings, gpu_id, body.hourly_price, body.currency, by)
+    session.commit()
+    return gpu.model_dump()
+
+
+@router.delete(
+    "/gpus/{gpu_id}/price",
+    response_model=GpuPublic,
+    responses={404: {"model": Message}},
+    summary="Drop an administrator's price: the catalogue's applies again (administrators)",
+)
+def clear_gpu_price(gpu_id: str, session: SessionDep, settings: SettingsDep) -> dict:
+    gpu = gpu_prices.clear_price(session, settings, gpu_id)
+    if gpu is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no GPU {gpu_id!r} in the catalogue")
+    session.commit()
+    return gpu.model_dump()
 
 
 @router.get(
@@ -149,7 +181,7 @@ def estimate_memory(
     kind = body.device or ("cuda" if body.gpu_id else "cpu")
     gpu = None
     if body.gpu_id is not None:
-        gpu = gpus.find_gpu(_catalog(settings), body.gpu_id)
+        gpu = gpus.find_gpu(_catalog(session, settings), body.gpu_id)
         if gpu is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"GPU {body.gpu_id} not in the catalogue")
     work = memory.Workload(
@@ -205,7 +237,7 @@ def poc_roi(
 ) -> dict:
     if currency is None and language is not None:
         currency = settings.currency_by_language.get(language)
-    catalog = _catalog(settings, currency)
+    catalog = _catalog(session, settings, currency)
     try:
         return records.poc_roi(session, poc, target, catalog, dtype=dtype, recipe=recipe)
     except shapes.UnknownModel as exc:

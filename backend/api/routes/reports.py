@@ -27,7 +27,7 @@ from backend.api.deps import AnyStatePocDep, PocDep, SessionDep, SettingsDep
 from backend.api.errors import INVALID, Responses
 from backend.api.headers import report_page_policy
 from backend.db.models import Report
-from backend.estimates import gpus
+from backend import gpu_prices
 from backend.estimates.schemas import ReportCreate, ReportLinks, ReportPublic, ReportsPublic
 from backend.reports import pdf, store
 from backend.reports.render import plotly_js_path, render_html
@@ -94,10 +94,7 @@ TOKEN_ANSWERS: Responses = {
 )
 def create_report(poc: PocDep, body: ReportCreate, session: SessionDep, settings: SettingsDep) -> dict:
     # money in the report's language's currency (yen in a Japanese report)
-    currency = settings.currency_by_language.get(body.language)
-    catalog = gpus.load_catalog(settings.gpu_catalog or "")
-    if currency:
-        catalog = gpus.in_currency(catalog, currency, settings.currency_rates)
+    catalog = gpu_prices.catalog(session, settings, settings.currency_by_language.get(body.language))
     report, token = store.create_report(
         session,
         poc,

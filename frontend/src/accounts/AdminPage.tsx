@@ -10,6 +10,7 @@ import { QueryView } from "../components/QueryState";
 import { formatDateTime, formatNumber } from "../i18n/format";
 import { AccountsOnly } from "./AccountsOnly";
 import { ConfirmButton } from "./ConfirmButton";
+import { GpuPrices } from "./GpuPrices";
 import { InviteForm } from "./InviteForm";
 import { AllInvites } from "./PendingInvites";
 import { ListHead } from "./ListHead";
@@ -50,6 +51,7 @@ function Administration({ me }: { me: Me }) {
       <AllInvites />
       <Users myId={me.id} />
       <Workspaces />
+      <GpuPrices />
     </div>
   );
 }

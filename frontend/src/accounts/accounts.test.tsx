@@ -439,6 +439,7 @@ describe("administration", () => {
         if ("is_admin" in change) list[1] = { ...list[1]!, is_admin: change.is_admin === true };
         return list[1];
       },
+      "GET /api/gpus": () => ({ data: [], count: 0 }),
       "GET /api/admin/workspaces": () => ({
         data: [
           {

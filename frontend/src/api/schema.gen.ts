@@ -766,6 +766,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/gpus/{gpu_id}/price": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Set a GPU's hourly price (administrators): every estimate, ROI and new report uses it */
+        put: operations["estimates-set_gpu_price"];
+        post?: never;
+        /** Drop an administrator's price: the catalogue's applies again (administrators) */
+        delete: operations["estimates-clear_gpu_price"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/estimates/detectable": {
         parameters: {
             query?: never;
@@ -1150,6 +1168,22 @@ export interface components {
             /** Count */
             count: number;
         };
+        /**
+         * GpuPriceChange
+         * @description An administrator's hourly price for one catalogue GPU.
+         */
+        GpuPriceChange: {
+            /**
+             * Hourly Price
+             * @description per GPU and hour
+             */
+            hourly_price: number;
+            /**
+             * Currency
+             * @description a currency of ZOPOC_CURRENCY_RATES
+             */
+            currency: string;
+        };
         /** GpuPublic */
         GpuPublic: {
             /** Id */
@@ -1172,6 +1206,13 @@ export interface components {
              * @description dense 16-bit throughput used to project GPU-hours
              */
             tflops: number;
+            /**
+             * Price Source
+             * @description catalogue: ZOPOC_GPU_CATALOG or the built-in table; administrator: set in the dashboard
+             * @default catalogue
+             * @enum {string}
+             */
+            price_source?: "catalogue" | "administrator";
             /**
              * Placeholder
              * @description an entry to be described by the operator: never recommended
@@ -4708,6 +4749,79 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GpusPublic"];
+                };
+            };
+            /** @description invalid input, one entry per problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    "estimates-set_gpu_price": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                gpu_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GpuPriceChange"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GpuPublic"];
+                };
+            };
+            /** @description no such GPU in the catalogue, or a currency without a rate */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "estimates-clear_gpu_price": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                gpu_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GpuPublic"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
                 };
             };
             /** @description invalid input, one entry per problem */

@@ -161,6 +161,22 @@ export const en = {
     cancelFailed: "The invitation could not be cancelled: {{message}}",
   },
   admin: {
+    gpuPrices: {
+      title: "GPU prices",
+      intro:
+        "What an hour of each GPU costs your company. Every memory estimate, cost projection and new report uses these prices; readers see them in their own currency.",
+      gpu: "GPU",
+      price: "Price",
+      perHour: "per hour",
+      source: "Set by",
+      sources: { catalogue: "the server's catalogue", administrator: "an administrator" },
+      change: "Change",
+      newPrice: "New hourly price of {{gpu}}",
+      currency: "Currency of the price of {{gpu}}",
+      save: "Save",
+      reset: "Use the catalogue's price",
+      failed: "The price could not be changed: {{message}}",
+    },
     title: "Administration",
     intro: "Everyone with an account and every workspace on this zopoc server.",
     notAdmin: "Only administrators can see this page.",

@@ -165,6 +165,22 @@ export const ja: Messages<typeof en> = {
     cancelFailed: "招待を取り消せませんでした：{{message}}",
   },
   admin: {
+    gpuPrices: {
+      title: "GPU の料金",
+      intro:
+        "各 GPU を 1 時間使うと社内でいくらかかるか。メモリの見積もり、費用の予測、新しいレポートはすべてこの料金を使い、読む人の通貨で表示されます。",
+      gpu: "GPU",
+      price: "料金",
+      perHour: "／時間",
+      source: "設定元",
+      sources: { catalogue: "サーバーのカタログ", administrator: "管理者" },
+      change: "変更",
+      newPrice: "{{gpu}} の新しい 1 時間あたりの料金",
+      currency: "{{gpu}} の料金の通貨",
+      save: "保存",
+      reset: "カタログの料金に戻す",
+      failed: "料金を変更できませんでした：{{message}}",
+    },
     title: "管理",
     intro: "この zopoc サーバーのすべてのアカウントとワークスペースです。",
     notAdmin: "このページは管理者だけが利用できます。",
