@@ -212,6 +212,7 @@ def test_launch_form_what_if_for_a_model_nobody_downloaded(dashboard_stack):
     for check in (
         "the form suggests the models known offline",
         "a 7B what-if on one A100 80GB: LOZO",
+        "a model it cannot estimate gets the reason",
         "no errors in the browser console",
     ):
         assert any(check in line for line in passed), f"check not reported: {check}\n{output}"

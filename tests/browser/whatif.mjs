@@ -66,7 +66,19 @@ try {
     `a 7B what-if on one A100 80GB: LOZO ${lozo} (${lozoText.replace(/\s+/g, " ")}), AdamW ${adamw} (${adamwText.replace(/\s+/g, " ")})`,
   );
   await screenshot(page, "launch-whatif-llama2-7b.png");
+  // up to here no request may fail; the refusal below is a 422 the browser logs as a failed load
   const errors = consoleErrors.slice(errorsBefore);
+
+  // a model neither shipped, cached nor known: the form says why it cannot estimate it
+  await input.fill("acme/unknown-model-7b");
+  const refusal = page.getByTestId("estimate-error");
+  await refusal.waitFor();
+  const reason = (await refusal.innerText()).replace(/\s+/g, " ");
+  check(
+    /acme\/unknown-model-7b/.test(reason) &&
+      /catalogue|cache|download/i.test(reason),
+    `a model it cannot estimate gets the reason (${reason})`,
+  );
   check(
     errors.length === 0,
     `no errors in the browser console (${errors.join(" | ")})`,
