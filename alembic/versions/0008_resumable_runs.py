@@ -5,7 +5,8 @@ Revises: 0007
 Create Date: 2026-12-03
 
 ``zo_steps``: one row per zeroth-order step (common/steplog.py), keyed (run_id, step) so a batch sent
-again adds nothing; the floats are double precision, which holds every float64 the engine reports.
+again adds nothing; the floats are double precision, which holds every float64 the engine reports (on
+SQLite the model stores their IEEE bytes: ``ExactFloat``).
 ``runs``: ``resumes`` (how often the run went back to the queue after losing its worker or its training
 process), ``steplog_header`` (the step log's header as the engine announced it), the latest periodic
 checkpoint (``checkpoint_path``, ``checkpoint_bytes``), ``error_code`` / ``error_params`` (a failure
@@ -30,9 +31,9 @@ def upgrade() -> None:
         "zo_steps",
         sa.Column("run_id", sa.String(length=36), nullable=False),
         sa.Column("step", sa.Integer(), nullable=False),
-        sa.Column("loss_plus", sa.Float(), nullable=False),
-        sa.Column("loss_minus", sa.Float(), nullable=False),
-        sa.Column("lr", sa.Float(), nullable=False),
+        sa.Column("loss_plus", sa.Double(), nullable=False),
+        sa.Column("loss_minus", sa.Double(), nullable=False),
+        sa.Column("lr", sa.Double(), nullable=False),
         sa.ForeignKeyConstraint(
             ["run_id"], ["runs.id"], name=op.f("fk_zo_steps_run_id_runs"), ondelete="CASCADE"
         ),

@@ -24,7 +24,7 @@ def upgrade() -> None:
     op.create_table(
         "gpu_prices",
         sa.Column("gpu_id", sa.String(length=64), nullable=False),
-        sa.Column("hourly_price", sa.Float(), nullable=False),
+        sa.Column("hourly_price", sa.Double(), nullable=False),
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_by", sa.String(length=255), nullable=True),

@@ -10,6 +10,7 @@ strides 4**k (see ``backend.db.metrics``) so a chart of a million points reads a
 from __future__ import annotations
 
 import datetime as dt
+import struct
 import uuid
 from typing import Any
 
@@ -30,6 +31,26 @@ NAMING_CONVENTION = {
 
 # BIGINT autoincrement on Postgres; SQLite only autoincrements an INTEGER PRIMARY KEY.
 BigIntPK = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+class ExactFloat(sa.TypeDecorator):
+    """A float64 kept bit for bit on every dialect. Postgres's double precision holds every one (nan, -0.0,
+    subnormals); SQLite does not (nan becomes NULL, -0.0 an integer 0), so there the value's eight IEEE bytes
+    are stored (a BLOB in a REAL column: SQLite keeps it as given) and read back as the same float."""
+
+    impl = sa.Double()
+    cache_ok = True
+
+    # On SQLite the impl's own float conversion must not run on the bytes: the processors are replaced whole.
+    def bind_processor(self, dialect):
+        if dialect.name == "sqlite":
+            return lambda value: None if value is None else struct.pack("<d", value)
+        return super().bind_processor(dialect)
+
+    def result_processor(self, dialect, coltype):
+        if dialect.name == "sqlite":
+            return lambda value: struct.unpack("<d", value)[0] if isinstance(value, bytes) else value
+        return super().result_processor(dialect, coltype)
 
 
 class UTCDateTime(sa.TypeDecorator):
@@ -224,10 +245,10 @@ class ZoStep(Base):
 
     run_id: Mapped[str] = mapped_column(sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
     step: Mapped[int] = mapped_column(primary_key=True)
-    # FLOAT is double precision on Postgres (and SQLite's REAL is a float64).
-    loss_plus: Mapped[float]
-    loss_minus: Mapped[float]
-    lr: Mapped[float]
+    # double precision, every bit kept on SQLite too (ExactFloat)
+    loss_plus: Mapped[float] = mapped_column(ExactFloat())
+    loss_minus: Mapped[float] = mapped_column(ExactFloat())
+    lr: Mapped[float] = mapped_column(ExactFloat())
 
 
 class EvalResult(Base):
@@ -392,7 +413,7 @@ class GpuPrice(Base):
     __tablename__ = "gpu_prices"
 
     gpu_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
-    hourly_price: Mapped[float]
+    hourly_price: Mapped[float] = mapped_column(sa.Double())
     currency: Mapped[str] = mapped_column(sa.String(3))
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_by: Mapped[str | None] = mapped_column(sa.String(255))
