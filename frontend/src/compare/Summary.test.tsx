@@ -61,4 +61,20 @@ describe("the summary's accuracy sentence", () => {
     expect(fake.calls.some((c) => c.path === "/api/pocs/p1/roi")).toBe(false);
     expect(screen.getByTestId("accuracy-gap")).not.toHaveTextContent("No detectable difference");
   });
+
+  it("says a gap the statistics could not test is untested, never as a bold conclusion", async () => {
+    const untested = { ...HEADLINE, code: "incomplete" };
+    const fake = fakeApi({
+      "GET /api/methods": () => methodsAnswer(),
+      "GET /api/pocs/p1/roi": () => ({ headline: untested, verdict: {}, rows: [] }),
+    });
+    vi.stubGlobal("fetch", fake.fetchImpl);
+    renderPage(<Summary runs={runs("succeeded")} />, "/");
+    await waitFor(() =>
+      expect(screen.getByTestId("accuracy-gap")).toHaveTextContent(
+        "So far LOZO scores 7.5 points below AdamW: not yet tested against chance",
+      ),
+    );
+    expect(screen.getByTestId("accuracy-gap")).toHaveClass("summary-pending");
+  });
 });

@@ -101,7 +101,8 @@ export function Summary({ runs }: { runs: RunPublic[] }) {
           })}
         </ul>
         <p
-          className={gap == null && !headline ? "summary-pending" : "summary-gap"}
+          // bold only for the statistics' own sentence: an untested gap is never a headline
+          className={headline && headline.code !== "incomplete" ? "summary-gap" : "summary-pending"}
           data-testid="accuracy-gap"
           data-code={headline?.code}
         >

@@ -470,8 +470,10 @@ export const en = {
       "The memory ratio compares a zeroth-order method with a backpropagation baseline; this PoC does not have both.",
     finalAccuracy: "Final accuracy",
     accStart: "from {{value}} before training",
-    gapAbove: "{{method}} scores {{gap}} points above {{baseline}}",
-    gapBelow: "{{method}} scores {{gap}} points below {{baseline}}",
+    gapAbove:
+      "So far {{method}} scores {{gap}} points above {{baseline}}: not yet tested against chance (that needs both runs finished on the same evaluation examples)",
+    gapBelow:
+      "So far {{method}} scores {{gap}} points below {{baseline}}: not yet tested against chance (that needs both runs finished on the same evaluation examples)",
     gapEqual: "{{method}} and {{baseline}} reach the same accuracy",
     gapPending: "The accuracy gap appears when both {{method}} and {{baseline}} have finished.",
     gapNoPair: "The accuracy gap needs a zeroth-order method and a backpropagation baseline in the same PoC.",

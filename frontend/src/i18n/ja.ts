@@ -469,8 +469,10 @@ export const ja: Messages<typeof en> = {
     ratioNoPair: "メモリの倍率は、ゼロ次の手法と誤差逆伝播の基準手法を比べます。この PoC にはその両方がありません。",
     finalAccuracy: "最終精度",
     accStart: "学習前は {{value}}",
-    gapAbove: "{{method}} の精度は {{baseline}} より {{gap}} ポイント高い",
-    gapBelow: "{{method}} の精度は {{baseline}} より {{gap}} ポイント低い",
+    gapAbove:
+      "現時点で {{method}} の精度は {{baseline}} より {{gap}} ポイント高いが、偶然かどうかはまだ検定していません（両方の実行が同じ評価データで終わると検定します）",
+    gapBelow:
+      "現時点で {{method}} の精度は {{baseline}} より {{gap}} ポイント低いが、偶然かどうかはまだ検定していません（両方の実行が同じ評価データで終わると検定します）",
     gapEqual: "{{method}} と {{baseline}} の精度は同じです",
     gapPending: "{{method}} と {{baseline}} の両方が完了すると、精度の差を表示します。",
     gapNoPair: "精度の差を出すには、同じ PoC にゼロ次の手法と誤差逆伝播の基準手法が必要です。",
