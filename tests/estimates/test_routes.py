@@ -313,11 +313,13 @@ def test_an_administrator_prices_a_gpu_in_the_dashboard(client, sessions, worksp
     assert after["currency"] == "USD" and after["cost"] == pytest.approx(2 * before["cost"])
     assert lozo_7b("JPY")["cost"] == pytest.approx(2 * 150 * before["cost"])
 
+    unknown = client.put("/api/gpus/no-such-gpu/price", json=price, headers=admin.headers)
+    assert unknown.status_code == 404
     bad = client.put(
-        "/api/gpus/no-such-gpu/price", json={"hourly_price": 1, "currency": "XYZ"}, headers=admin.headers
+        f"/api/gpus/{gpu_id}/price", json={"hourly_price": 1, "currency": "XYZ"}, headers=admin.headers
     )
     assert bad.status_code == 422
-    assert {p["field"] for p in bad.json()["detail"]["errors"]} == {"gpu_id", "currency"}
+    assert {p["field"] for p in bad.json()["detail"]["errors"]} == {"currency"}
 
     reset = client.delete(f"/api/gpus/{gpu_id}/price", headers=admin.headers)
     assert reset.status_code == 200 and reset.json()["price_source"] == "catalogue"

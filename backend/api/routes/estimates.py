@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Query, status
 
 from backend.api.deps import AccessDep, PocDep, SessionDep, SettingsDep
+from backend.api.errors import INVALID
 from backend.auth.accounts import memberships_of
 from backend.catalog import local_model_folder, unknown_model
 from backend import gpu_prices
@@ -79,12 +80,14 @@ def list_gpus(session: SessionDep, settings: SettingsDep, currency: CurrencyQuer
 @router.put(
     "/gpus/{gpu_id}/price",
     response_model=GpuPublic,
-    responses={422: {"description": "no such GPU in the catalogue, or a currency without a rate"}},
+    responses={404: {"model": Message, "description": "no such GPU in the catalogue"}, **INVALID},
     summary="Set a GPU's hourly price (administrators): every estimate, ROI and new report uses it",
 )
 def set_gpu_price(
     gpu_id: str, body: GpuPriceChange, session: SessionDep, settings: SettingsDep, access: AccessDep
 ) -> dict:
+    if gpus.find_gpu(gpus.load_catalog(settings.gpu_catalog or ""), gpu_id) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no GPU {gpu_id!r} in the catalogue")
     by = access.user.email if access.user else None  # None on a server without accounts
     gpu = gpu_prices.set_price(session, settings, gpu_id, body.hourly_price, body.currency, by)
     session.commit()

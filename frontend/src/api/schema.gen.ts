@@ -4786,12 +4786,23 @@ export interface operations {
                     "application/json": components["schemas"]["GpuPublic"];
                 };
             };
-            /** @description no such GPU in the catalogue, or a currency without a rate */
+            /** @description no such GPU in the catalogue */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            /** @description invalid input, one entry per problem */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
             };
         };
     };
