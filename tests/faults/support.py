@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from pathlib import Path
 
@@ -58,7 +60,9 @@ def run_row(stack: Stack, run_id: str) -> Run:
         return run
 
 
-def wait_for(stack: Stack, run_id: str, until, timeout_s: float = 180, what: str = "") -> Run:
+def wait_for(
+    stack: Stack, run_id: str, until, timeout_s: float = 180, what: str = "", poll_s: float = 0.3
+) -> Run:
     """Poll the database until ``until(run)`` holds; fail with the worker logs otherwise."""
     deadline = time.monotonic() + timeout_s
     run = None
@@ -69,7 +73,7 @@ def wait_for(stack: Stack, run_id: str, until, timeout_s: float = 180, what: str
             run = None
         if run is not None and until(run):
             return run
-        time.sleep(0.3)
+        time.sleep(poll_s)
     logs = "\n".join(f"--- worker {i} ---\n{stack.worker_log(i)[-2500:]}" for i in range(len(stack.workers)))
     state = f"{run.state} step {run.step} error {run.error}" if run else "unreadable"
     raise AssertionError(f"run {run_id} did not become {what or until} in {timeout_s:.0f} s: {state}\n{logs}")
@@ -97,6 +101,18 @@ def loss_steps(points: dict[tuple[str, int], float | None]) -> list[int]:
 def missing(acknowledged: dict, now: dict) -> list:
     """Acknowledged points that are gone or changed."""
     return [key for key, value in acknowledged.items() if key not in now or now[key] != value]
+
+
+def freeze_training(run_id: str) -> list[int]:
+    """SIGSTOP a run's training process so that it stores no further step until it is killed.
+
+    A fault injected "mid-run" must not race a fast run to its end: frozen, the run stays where the test
+    saw it, and SIGKILL still reaches a stopped process.
+    """
+    pids = processes_matching(f"zopoc-run-{run_id[:8]}")
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    return pids
 
 
 def processes_matching(fragment: str) -> list[int]:

@@ -22,6 +22,7 @@ from backend.db.models import EvalResult, PocEvent, ZoStep
 from tests.faults.support import (
     api_client,
     builtin_dataset_id,
+    freeze_training,
     is_final,
     launch,
     loss_steps,
@@ -35,9 +36,11 @@ from tests.support.stack import Stack, live_stack
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
 
-# Long enough that the kill (once step 14 is stored) lands mid-run: tiny-bert trains dozens of steps a second.
-STEPS = 150
-EVAL_EVERY = 75
+# Long enough that the kill lands mid-run: tiny-bert trains dozens of steps a second, so the training process
+# is also frozen (SIGSTOP) the moment step 14 is seen, before the kill.
+STEPS = 300
+EVAL_EVERY = 150
+MID_RUN = 14
 # Seconds between AdamW checkpoints (the setting is in minutes).
 CHECKPOINT_EVERY_MIN = "0.0005"
 
@@ -96,7 +99,10 @@ def test_sigkill_of_the_worker_resumes_the_run_on_a_new_worker():
         dataset_id = builtin_dataset_id(client)
         body = {"steps": STEPS, "eval_every": EVAL_EVERY}
         doomed = launch(client, dataset_id, ["lozo"], name="doomed", **body)["runs"][0]["id"]
-        wait_for(stack, doomed, lambda r: r.state == "running" and r.step >= 14, what="running")
+        wait_for(
+            stack, doomed, lambda r: r.state == "running" and r.step >= MID_RUN, what="running", poll_s=0.05
+        )
+        assert freeze_training(doomed), "the training process is running"
         acknowledged = stored_points(stack, doomed)
         old_worker = stack.worker
         report(
@@ -126,12 +132,15 @@ def test_sigkill_of_the_training_process_resumes_the_run(method):
         dataset_id = builtin_dataset_id(client)
         body = {"steps": STEPS, "eval_every": EVAL_EVERY}
         doomed = launch(client, dataset_id, [method], name="killed", **body)["runs"][0]["id"]
-        wait_for(stack, doomed, lambda r: r.state == "running" and r.step >= 14, what="running")
-        if method == "adamw":
-            wait_for(stack, doomed, lambda r: r.checkpoint_bytes, what="checkpointed")
-        acknowledged = stored_points(stack, doomed)
-        children = processes_matching(f"zopoc-run-{doomed[:8]}")
+
+        def trained_enough(run) -> bool:
+            checkpointed = method != "adamw" or bool(run.checkpoint_bytes)
+            return run.state == "running" and run.step >= MID_RUN and checkpointed
+
+        wait_for(stack, doomed, trained_enough, what="running and checkpointed", poll_s=0.05)
+        children = freeze_training(doomed)
         assert children, "the training process is running"
+        acknowledged = stored_points(stack, doomed)
         assert max(loss_steps(acknowledged)) < STEPS, "killed mid-run"
         report(f"inject: SIGKILL to training process {children} of {method} run {doomed[:8]}")
         for pid in children:
