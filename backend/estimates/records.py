@@ -98,6 +98,7 @@ def poc_result(session: Session, poc: Poc) -> PocResult:
         batch_size=int(run_setting(sample, poc, "batch_size", 16)) if sample else 16,
         seq_len=int(run_setting(sample, poc, "max_length", 64)) if sample else 64,
         dtype=run_setting(sample, poc, "dtype", "float32") if sample else "float32",
+        eval_cap=poc.settings.get("eval_size"),
     )
 
 

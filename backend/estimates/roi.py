@@ -13,8 +13,9 @@ Pure arithmetic over a ``PocResult`` (built from the database by the route, or b
 * cost = GPU-hours (cards × hours) × hourly price; cost per accuracy point = cost / gain over the start.
 
 The verdict compares the best ZO method with AdamW on the same evaluation examples with McNemar's test and
-never claims a difference that the test does not support; when it cannot decide, it says how many evaluation
-examples a larger PoC would need for the difference it saw.
+never claims a difference that the test does not support; when it cannot decide, ``guidance`` says what
+would: how many evaluation examples the difference it saw needs, and a larger budget for a run that did not
+learn.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from backend.estimates import gpus as gpu_catalog
-from backend.estimates import headline, memory, shapes, stats
+from backend.estimates import guidance, headline, memory, shapes, stats
 from common.methods import BASELINE_METHOD, all_methods, get_method, is_method, zeroth_order_names
 
 TARGETS = ("poc", "1b", "7b", "13b", "70b")
@@ -81,6 +82,7 @@ class PocResult:
     batch_size: int = 16
     seq_len: int = 64
     dtype: str = "float32"
+    eval_cap: int | None = None  # the PoC's ``eval_size`` setting: None when every evaluation row is used
 
 
 def smoothed(curve: list[tuple[int, float]]) -> list[tuple[int, float]]:
@@ -139,6 +141,7 @@ def compute_roi(
         raise ValueError(f"unknown target {target!r}; expected one of {list(TARGETS)}")
     catalog = catalog if catalog is not None else gpu_catalog.load_catalog()
     shape = shapes.model_shape(poc.model if target == "poc" else target)
+    poc_kind = shape.kind if target == "poc" else _model_kind(poc.model)
     runs = {r.method: r for r in poc.runs if r.state == "succeeded" and is_method(r.method)}
     baseline = runs.get(BASELINE)
     target_loss = smoothed(baseline.loss_curve)[-1][1] if baseline and baseline.loss_curve else None
@@ -182,6 +185,9 @@ def compute_roi(
         "rows": rows,
         "comparison": comparison,
         "verdict": verdict(rows, comparison, runs, shape.name),
+        "guidance": guidance.conclusive_guidance(
+            comparison, runs, poc.eval_cap, lambda method: published_steps(method, poc_kind)
+        ),
         # the one-line conclusions the dashboard's summary and the report's headline both show
         "headline": headline.headline(
             comparison,
@@ -193,6 +199,15 @@ def compute_roi(
             method_b=BASELINE,
         ),
     }
+
+
+def _model_kind(model: str) -> str:
+    """ "encoder" or "decoder" for the PoC's own model; an unknown one is taken as an encoder (the larger ZO
+    budget of the two, so the advice errs towards enough steps)."""
+    try:
+        return shapes.model_shape(model).kind
+    except (KeyError, ValueError):
+        return "encoder"
 
 
 def published_steps(method: str, kind: str) -> int:
@@ -332,7 +347,6 @@ def verdict(rows: list[dict], comparison: dict | None, runs: dict[str, RunResult
         ja = f"同じ評価例で{a}の正解率は{b}より{gap_pt:.1f}ポイント低く、差は有意です（McNemar検定 p = {p:.3g}）。"
     else:
         code = "no_significant_difference"
-        needed = comparison["needed_n"]
         en = (
             f"This PoC cannot tell {a} and {b} apart in accuracy: the gap of {gap_pt:.1f} points on "
             f"{comparison['n']} examples is within chance (McNemar p = {p:.3g})."
@@ -341,12 +355,6 @@ def verdict(rows: list[dict], comparison: dict | None, runs: dict[str, RunResult
             f"このPoCでは{a}と{b}の正解率の違いを判断できません。{comparison['n']}件での差"
             f"{gap_pt:.1f}ポイントは偶然の範囲内です（McNemar検定 p = {p:.3g}）。"
         )
-        if needed:
-            en += f" To settle a gap this size, a larger PoC needs about {needed} evaluation examples."
-            ja += f"この大きさの差を確かめるには、約{needed}件の評価例を使うより大きなPoCが必要です。"
-        else:
-            en += " The two methods got exactly the same examples right or wrong in balance."
-            ja += "2つの手法の正誤は完全に釣り合っていました。"
     by_method = {r["method"]: r for r in rows}
     zo_row, base_row = by_method.get(comparison["method_a"]), by_method.get(comparison["method_b"])
     for row, label in ((base_row, b), (zo_row, a)):

@@ -185,6 +185,17 @@ class Verdict(BaseModel):
     ja: str
 
 
+class GuidanceItem(BaseModel):
+    """One next step that would make an inconclusive PoC conclusive (``backend/estimates/guidance.py``)."""
+
+    code: Literal[
+        "evaluation_cannot_separate", "raise_evaluation_cap", "add_evaluation_data", "more_training_steps"
+    ]
+    params: dict[str, Any] = Field(description="the numbers the sentence is worded from")
+    en: str
+    ja: str
+
+
 class RoiAssumptions(BaseModel):
     """What the projection assumes, shown beside it."""
 
@@ -225,6 +236,10 @@ class RoiPublic(BaseModel):
     rows: list[RoiRow]
     comparison: Comparison | None
     verdict: Verdict
+    guidance: list[GuidanceItem] = Field(
+        description="what would make an inconclusive PoC conclusive; empty when the comparison is decided "
+        "or not yet possible"
+    )
     headline: Headline
     calibration: CalibrationPublic | None
 

@@ -100,7 +100,7 @@ def test_verdict_no_significant_difference_says_what_a_larger_poc_needs():
     assert comp["acc_gap"] == pytest.approx(-10 / 872)
     assert result["verdict"]["code"] == "no_significant_difference"
     assert comp["needed_n"] == stats.mcnemar_sample_size(90 / 872, 10 / 872)
-    assert f"about {comp['needed_n']} evaluation examples" in result["verdict"]["en"]
+    assert f"needs about {comp['needed_n']:,}" in result["guidance"][0]["en"]
     assert "better" not in result["verdict"]["en"] and "worse" not in result["verdict"]["en"]
     assert "判断できません" in result["verdict"]["ja"]
 

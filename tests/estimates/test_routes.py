@@ -166,7 +166,10 @@ def test_roi_of_a_finished_poc(client, sessions, workspace_id):
     )
     assert comparison["acc_gap"] == pytest.approx(-0.05) and comparison["significant"] is False
     assert roi["verdict"]["code"] == "no_significant_difference"
-    assert "evaluation examples" in roi["verdict"]["en"] and "評価例" in roi["verdict"]["ja"]
+    assert "within chance" in roi["verdict"]["en"] and "偶然の範囲内" in roi["verdict"]["ja"]
+    # what would decide it: the builtin's evaluation part was used whole, so more labelled rows
+    assert roi["guidance"][0]["code"] == "add_evaluation_data"
+    assert roi["guidance"][0]["params"]["needed_n"] == comparison["needed_n"] > 200
     seven = client.get(f"/api/pocs/{poc_id}/roi", params={"target": "7b"}).json()
     assert seven["target_params"] > 6e9
     assert client.get(f"/api/pocs/{poc_id}/roi", params={"target": "3b"}).status_code == 422

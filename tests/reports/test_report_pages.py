@@ -68,6 +68,10 @@ def test_english_pdf_reads_like_a_meeting_slide(client, anonymous, sessions, wor
         in text
     )
     assert "less accurate" not in text and "more accurate" not in text
+    # what would decide it: McNemar's sample size for the gap it saw, and the budget of a run that did not learn
+    assert "What would make it conclusive:" in text
+    assert re.search(r"a gap of 7\.5 points needs about [\d,]+: add about [\d,]+ labelled rows", text), text
+    assert "Zeroth-order methods need many more steps than AdamW: the papers ran 100,000 steps" in text
     # measured and projected memory, each labelled
     assert (
         "Measured in this PoC (CPU, process memory (RSS)): LOZO peaked at 539 MiB, AdamW at 1,013 MiB" in text
@@ -101,6 +105,7 @@ def test_japanese_pdf_headline_and_formats(client, anonymous, sessions, workspac
     compact = text.replace(" ", "")
     assert "LOZOとAdamWの正解率に検出できる差はありません（p=0.13、評価例40件）" in compact
     assert "ポイント低い" not in compact
+    assert "結論を出すには:" in compact and re.search(r"約[\d,]+件が必要です", compact), compact
     assert re.search(r"作成日時:20\d\d年\d{1,2}月\d{1,2}日\d\d:\d\d（Asia/Tokyo、JST）", compact), compact[
         :300
     ]

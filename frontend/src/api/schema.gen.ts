@@ -1228,6 +1228,28 @@ export interface components {
             count: number;
         };
         /**
+         * GuidanceItem
+         * @description One next step that would make an inconclusive PoC conclusive (``backend/estimates/guidance.py``).
+         */
+        GuidanceItem: {
+            /**
+             * Code
+             * @enum {string}
+             */
+            code: "evaluation_cannot_separate" | "raise_evaluation_cap" | "add_evaluation_data" | "more_training_steps";
+            /**
+             * Params
+             * @description the numbers the sentence is worded from
+             */
+            params: {
+                [key: string]: unknown;
+            };
+            /** En */
+            en: string;
+            /** Ja */
+            ja: string;
+        };
+        /**
          * Headline
          * @description One-line conclusions worded by the statistics (``backend.estimates.headline``): the dashboard's
          *     summary and the report's headline show the same sentences.
@@ -2242,6 +2264,11 @@ export interface components {
             rows: components["schemas"]["RoiRow"][];
             comparison: components["schemas"]["Comparison"] | null;
             verdict: components["schemas"]["Verdict"];
+            /**
+             * Guidance
+             * @description what would make an inconclusive PoC conclusive; empty when the comparison is decided or not yet possible
+             */
+            guidance: components["schemas"]["GuidanceItem"][];
             headline: components["schemas"]["Headline"];
             calibration: components["schemas"]["CalibrationPublic"] | null;
         };

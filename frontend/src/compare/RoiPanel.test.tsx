@@ -70,6 +70,7 @@ function projection(): RoiPublic {
     ],
     comparison: null,
     verdict: { code: "no_comparison", en: "LOZO needs less memory.", ja: "LOZO はメモリが少なくて済みます。" },
+    guidance: [],
     calibration: null,
   } as unknown as RoiPublic;
 }
@@ -109,5 +110,49 @@ describe("RoiPanel", () => {
     expect(await screen.findByText("論文で使われたステップ数（この PoC では未到達）")).toBeTruthy();
     expect(screen.getByTestId("roi-assumptions").textContent).toContain("混合精度");
     expect(asked).toEqual(["ja"]); // the server answers in its currency for ja (yen by default)
+  });
+
+  it("lists what would make an inconclusive PoC conclusive, in the reader's language, and nothing otherwise", async () => {
+    const inconclusive = {
+      ...projection(),
+      guidance: [
+        {
+          code: "add_evaluation_data",
+          params: { n: 40, needed_n: 103 },
+          en: "Add about 63 rows.",
+          ja: "約63件追加してください。",
+        },
+        {
+          code: "more_training_steps",
+          params: { method: "lozo" },
+          en: "Raise the step budget.",
+          ja: "ステップ数の上限を上げてください。",
+        },
+      ],
+    } as unknown as RoiPublic;
+    const api = fakeApi({ "GET /api/methods": () => methodsAnswer(), "GET /api/pocs/p1/roi": () => inconclusive });
+    vi.stubGlobal("fetch", api.fetchImpl);
+    renderPage(<RoiPanel pocId="p1" finished />, "/p/p1");
+    const list = await screen.findByTestId("roi-guidance");
+    expect(within(list).getByRole("heading").textContent).toBe("What would make it conclusive");
+    expect(
+      within(list)
+        .getAllByRole("listitem")
+        .map((li) => li.textContent),
+    ).toEqual(["Add about 63 rows.", "Raise the step budget."]);
+    cleanup();
+    await i18n.changeLanguage("ja");
+    renderPage(<RoiPanel pocId="p1" finished />, "/p/p1");
+    const ja = await screen.findByTestId("roi-guidance");
+    expect(within(ja).getByRole("heading").textContent).toBe("結論を出すには");
+    expect(within(ja).getAllByRole("listitem")[0]?.textContent).toBe("約63件追加してください。");
+  });
+
+  it("shows no guidance when the comparison is decided", async () => {
+    const api = fakeApi({ "GET /api/methods": () => methodsAnswer(), "GET /api/pocs/p1/roi": () => projection() });
+    vi.stubGlobal("fetch", api.fetchImpl);
+    renderPage(<RoiPanel pocId="p1" finished />, "/p/p1");
+    await screen.findByText("20,000");
+    expect(screen.queryByTestId("roi-guidance")).toBeNull();
   });
 });

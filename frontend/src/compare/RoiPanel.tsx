@@ -53,6 +53,18 @@ export function RoiPanel({ pocId, finished }: { pocId: string; finished: boolean
           <p className="verdict" data-testid="roi-verdict">
             {currentLanguage() === "ja" ? roi.data.verdict.ja : roi.data.verdict.en}
           </p>
+          {roi.data.guidance.length > 0 && (
+            <div className="guidance" data-testid="roi-guidance">
+              <h3>{t("roi.guidance")}</h3>
+              <ul>
+                {roi.data.guidance.map((item, index) => (
+                  <li key={`${item.code}-${index}`} data-code={item.code}>
+                    {currentLanguage() === "ja" ? item.ja : item.en}
+                  </li>
+                ))}
+              </ul>
+            </div>
+          )}
           {roi.data.rows.length > 0 && (
             <div className="table-scroll">
               <table>

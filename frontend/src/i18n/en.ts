@@ -483,6 +483,7 @@ export const en = {
   roi: {
     title: "Cost and return",
     target: "Estimate for",
+    guidance: "What would make it conclusive",
     targets: {
       poc: "this PoC's model",
       "1b": "a 1B-parameter model",

@@ -482,6 +482,7 @@ export const ja: Messages<typeof en> = {
   roi: {
     title: "コストと効果",
     target: "見積もりの対象",
+    guidance: "結論を出すには",
     targets: {
       poc: "この PoC のモデル",
       "1b": "10 億パラメータ（1B）のモデル",
