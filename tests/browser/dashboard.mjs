@@ -228,6 +228,18 @@ try {
   // --- 3b. cost panel, share report, keyboard ---------------------------------------------------
   const verdict = page.getByTestId("roi-verdict");
   await verdict.waitFor();
+  // an undecided comparison says what would decide it; a decided one has nothing to add
+  const gapCode = await page
+    .getByTestId("accuracy-gap")
+    .getAttribute("data-code");
+  const nextSteps = await page
+    .getByTestId("roi-guidance")
+    .locator("li")
+    .count();
+  check(
+    gapCode === "no_significant_difference" ? nextSteps > 0 : nextSteps === 0,
+    `the cost panel's guidance follows the verdict (${gapCode}: ${nextSteps} next steps)`,
+  );
   const pocMemory = await page
     .locator("section[aria-labelledby=roi-title] tbody tr")
     .first()
