@@ -57,6 +57,7 @@ class Health(BaseModel):
 class WorkerPublic(BaseModel):
     name: str
     device_kinds: list[str] = Field(description="the device kinds whose queues it consumes: cpu, gpu")
+    slots: int = Field(description="runs it trains at once (ZOPOC_WORKER_SLOTS)")
     started_at: dt.datetime
     last_seen_at: dt.datetime
 
@@ -65,6 +66,9 @@ class WorkersPublic(BaseModel):
     """The workers online now, and per device kind how many serve it (a kind with none: launches wait)."""
 
     served: dict[str, int] = Field(description="device kind -> live workers consuming its queue")
+    slots: dict[str, int] = Field(
+        description="device kind -> runs the live workers consuming its queue train at once (their slots)"
+    )
     data: list[WorkerPublic]
 
 

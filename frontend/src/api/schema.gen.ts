@@ -45,7 +45,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The workers online, and how many serve each device kind */
+        /** The workers online, how many serve each device kind, and how many runs they train at once */
         get: operations["health-workers"];
         put?: never;
         post?: never;
@@ -2618,6 +2618,11 @@ export interface components {
              */
             device_kinds: string[];
             /**
+             * Slots
+             * @description runs it trains at once (ZOPOC_WORKER_SLOTS)
+             */
+            slots: number;
+            /**
              * Started At
              * Format: date-time
              */
@@ -2638,6 +2643,13 @@ export interface components {
              * @description device kind -> live workers consuming its queue
              */
             served: {
+                [key: string]: number;
+            };
+            /**
+             * Slots
+             * @description device kind -> runs the live workers consuming its queue train at once (their slots)
+             */
+            slots: {
                 [key: string]: number;
             };
             /** Data */
