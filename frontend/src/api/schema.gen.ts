@@ -1951,8 +1951,9 @@ export interface components {
         };
         /**
          * PocTiming
-         * @description The PoC's remaining time; runs waiting in a queue make it sequential (each starts when a worker is
-         *     free), then the remaining time is the sum of the runs' times, otherwise the longest run's.
+         * @description The PoC's remaining time; runs waiting in a queue make it sequential (each starts when a worker slot
+         *     is free: one of the PoC's running runs ends), then the queued runs' times add to the slots they take;
+         *     otherwise it is the longest run's time (``backend.timing``).
          */
         PocTiming: {
             /**
@@ -1969,7 +1970,7 @@ export interface components {
             remaining_s: number | null;
             /**
              * Sequential
-             * @description some runs wait while others run: they go one after another
+             * @description some runs wait while others run: every worker slot of their queue is busy
              */
             sequential: boolean;
         };
