@@ -11,8 +11,11 @@ Choices, and why:
   to another worker while the first still trains. The database row is the truth instead: the task claims
   the row (``queued`` -> ``running``) atomically, a heartbeat column shows it is alive, and the stale-run
   sweep (``backend.sweep``) resumes runs whose worker vanished (``backend.resume``).
-* ``worker_prefetch_multiplier=1`` and one process per worker: a worker holds exactly the run it trains, so
-  queued runs stay in the broker for the next free worker.
+* ``worker_prefetch_multiplier=1`` and one pool process per *slot*: a worker holds exactly the runs it
+  trains, so queued runs stay in the broker for the next free slot. A worker's slots (``worker_slots``,
+  ``auto`` by default: one per CUDA device on a GPU worker, one per ``threads_per_run`` cores on a CPU
+  worker) are resolved by the worker itself at start (``worker.celery_app``), since counting CUDA devices
+  needs torch, which the API never loads; ``worker_concurrency`` is therefore left unset here.
 * Queues per device kind (``cpu``, ``gpu``, prefixed with ``queue_prefix``): GPU workers consume ``gpu``.
 * JSON only, no result backend: tasks report through the database.
 
@@ -80,7 +83,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         # is then killed the message stays invisible in Redis's unacked set for the visibility timeout
         # (1 h): the run behind it would wait that long. Without prefetch a busy worker takes nothing.
         worker_disable_prefetch=settings.broker_url.startswith(("redis://", "rediss://")),
-        worker_concurrency=1,
+        # Decided by the worker at start from its slots (worker.celery_app); --concurrency still wins.
+        worker_concurrency=None,
         task_default_queue=queue_name("cpu", settings),
         task_queues=[Queue(queue_name(kind, settings)) for kind in consumed],
         # Broadcasts (remote control, events) stay inside this install / test session.

@@ -57,6 +57,7 @@ class Health(BaseModel):
 class WorkerPublic(BaseModel):
     name: str
     device_kinds: list[str] = Field(description="the device kinds whose queues it consumes: cpu, gpu")
+    slots: int = Field(description="runs it trains at once (ZOPOC_WORKER_SLOTS)")
     started_at: dt.datetime
     last_seen_at: dt.datetime
 
@@ -65,6 +66,9 @@ class WorkersPublic(BaseModel):
     """The workers online now, and per device kind how many serve it (a kind with none: launches wait)."""
 
     served: dict[str, int] = Field(description="device kind -> live workers consuming its queue")
+    slots: dict[str, int] = Field(
+        description="device kind -> runs the live workers consuming its queue train at once (their slots)"
+    )
     data: list[WorkerPublic]
 
 
@@ -390,12 +394,15 @@ class RunTiming(BaseModel):
 
 
 class PocTiming(BaseModel):
-    """The PoC's remaining time; runs waiting in a queue make it sequential (each starts when a worker is
-    free), then the remaining time is the sum of the runs' times, otherwise the longest run's."""
+    """The PoC's remaining time; runs waiting in a queue make it sequential (each starts when a worker slot
+    is free: one of the PoC's running runs ends), then the queued runs' times add to the slots they take;
+    otherwise it is the longest run's time (``backend.timing``)."""
 
     runs: dict[str, RunTiming] = Field(description="run id -> its timing (unfinished runs only)")
     remaining_s: float | None = Field(description="null when finished or when a run's pace is not known yet")
-    sequential: bool = Field(description="some runs wait while others run: they go one after another")
+    sequential: bool = Field(
+        description="some runs wait while others run: every worker slot of their queue is busy"
+    )
 
 
 class PocPublic(BaseModel):

@@ -5,6 +5,11 @@ Both run in every worker (a thread of its main process, every ``sweep_every_s``)
 any worker or API process is alive: it goes back to the queue to continue from its step log or checkpoint
 (``backend.resume``), or is failed once it was resumed ``max_resumes`` times. Sweeps running at once are
 safe: the stale rows are taken with ``FOR UPDATE SKIP LOCKED`` and each run is handled once.
+
+Staleness is per run, never per worker: a worker of several slots (``ZOPOC_WORKER_SLOTS``) has several runs
+naming it, each keeping its own heartbeat from the pool process that trains it, so when the worker dies all
+of them go stale and each is resumed on its own, and when only one run's training process dies the others
+on that worker carry on.
 """
 
 from __future__ import annotations

@@ -5,10 +5,18 @@ point, divided by that step. Its ETA is the remaining steps (and the minutes bud
 at that pace (``common.budget.eta_s``). A queued run has no pace of its own; its duration is estimated from
 the mean pace of the PoC's measured runs, and its queue position is its rank among all queued runs of its
 queue, oldest first (the order the broker hands them out).
+
+A worker trains as many runs at once as it has slots (``ZOPOC_WORKER_SLOTS``), so a PoC's runs only wait
+while every slot serving their queue is busy. ``sequential`` says exactly that: some of the PoC's runs are
+queued while others run. Its remaining time then treats each of its running runs as a lane whose slot the
+next queued run takes when that run ends (:func:`lanes_finish_s`): with one slot that is the sum of the runs'
+times, with several the queued runs fill whichever slot frees first. Runs of other PoCs ahead in the queue
+are not counted, so it is the soonest the PoC can end. Without queued runs it is the longest run's time.
 """
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -61,6 +69,32 @@ def queue_positions(session: Session, queues: set[str]) -> dict[str, int]:
     return out
 
 
+def lanes_finish_s(running_s: Sequence[float], queued_s: Sequence[float]) -> float:
+    """When the last run ends if each queued run (in queue order) takes the slot of the running run that
+    ends first: list scheduling over the slots the PoC holds now."""
+    lanes = list(running_s) or [0.0]
+    heapq.heapify(lanes)
+    for duration in queued_s:
+        heapq.heappush(lanes, heapq.heappop(lanes) + duration)
+    return max(lanes)
+
+
+def longest_s(runs: dict[str, RunTiming]) -> float | None:
+    """Runs side by side end with the longest; None until every run has an ETA."""
+    etas = [t.eta_s for t in runs.values() if t.eta_s is not None]
+    return max(etas) if etas and len(etas) == len(runs) else None
+
+
+def remaining_s(live: Sequence[Run], runs: dict[str, RunTiming], positions: dict[str, int]) -> float | None:
+    """Runs waiting for a slot: each queued run (in queue order) takes the slot that frees first; None until
+    every run has an ETA."""
+    if any(runs[r.id].eta_s is None for r in live):
+        return None
+    running = [runs[r.id].eta_s or 0.0 for r in live if r.state == "running"]
+    waiting = sorted((r for r in live if r.state == "queued"), key=lambda r: positions.get(r.id, 0))
+    return lanes_finish_s(running, [runs[r.id].eta_s or 0.0 for r in waiting])
+
+
 def poc_timings(session: Session, pocs: Sequence[Poc]) -> dict[str, PocTiming]:
     """PoC id -> its timing, for the PoCs with unfinished runs (a few queries for all of them)."""
     live = {p.id: [r for r in p.runs if r.state in ("queued", "running")] for p in pocs}
@@ -101,9 +135,6 @@ def poc_timings(session: Session, pocs: Sequence[Poc]) -> dict[str, PocTiming]:
             )
         states = {r.state for r in live[poc.id]}
         sequential = states == {"queued", "running"}
-        etas = [t.eta_s for t in runs.values() if t.eta_s is not None]
-        remaining: float | None = None
-        if etas and len(etas) == len(runs):
-            remaining = sum(etas) if sequential else max(etas)
+        remaining = remaining_s(live[poc.id], runs, positions) if sequential else longest_s(runs)
         out[poc.id] = PocTiming(runs=runs, remaining_s=remaining, sequential=sequential)
     return out

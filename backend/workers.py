@@ -1,4 +1,5 @@
-"""Which workers are online and which device kinds they serve (the ``workers`` table).
+"""Which workers are online, which device kinds they serve and how many runs each trains at once (the
+``workers`` table).
 
 Workers announce themselves when ready and every ``worker_presence_s`` seconds (``worker.tasks``), and
 withdraw when they stop. The API reads it to refuse a launch that no worker would ever pick up: without a
@@ -22,14 +23,15 @@ from backend.errors import Conflict
 MISSED_INTERVALS = 3
 
 
-def announce(session: Session, name: str, queues: Iterable[str]) -> None:
-    """Record (or refresh) worker ``name`` consuming ``queues`` (full queue names) as seen now."""
+def announce(session: Session, name: str, queues: Iterable[str], slots: int = 1) -> None:
+    """Record (or refresh) worker ``name`` consuming ``queues`` (full queue names) with ``slots`` runs at
+    once, as seen now."""
     now = utcnow()
     worker = session.get(Worker, name)
     if worker is None:
-        session.add(Worker(name=name, queues=sorted(set(queues)), started_at=now, last_seen_at=now))
-    else:
-        worker.queues, worker.last_seen_at = sorted(set(queues)), now
+        worker = Worker(name=name, started_at=now)
+        session.add(worker)
+    worker.queues, worker.slots, worker.last_seen_at = sorted(set(queues)), slots, now
     session.commit()
 
 
@@ -56,6 +58,14 @@ def served_kinds(session: Session, settings: Settings, workers: list[Worker] | N
     workers = live_workers(session, settings) if workers is None else workers
     return {
         kind: sum(kind in device_kinds_of(worker, settings) for worker in workers) for kind in DEVICE_KINDS
+    }
+
+
+def served_slots(settings: Settings, workers: list[Worker]) -> dict[str, int]:
+    """For each device kind, how many runs the live ``workers`` consuming its queue train at once."""
+    return {
+        kind: sum(worker.slots for worker in workers if kind in device_kinds_of(worker, settings))
+        for kind in DEVICE_KINDS
     }
 
 

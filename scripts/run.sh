@@ -5,6 +5,7 @@
 #   ZOPOC_BROKER_URL=redis://127.0.0.1:6379/0 ZOPOC_REDIS_URL=redis://127.0.0.1:6379/0 scripts/run.sh
 #                                  the same code on Postgres and Redis
 # ZOPOC_HOST / ZOPOC_PORT choose the address (default 127.0.0.1:8000). Ctrl-C stops everything.
+# The worker trains ZOPOC_WORKER_SLOTS runs at once (auto: one per ZOPOC_THREADS_PER_RUN cores, one per GPU).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -14,7 +15,7 @@ port=${ZOPOC_PORT:-8000}
 
 .venv/bin/python -m backend.prestart          # wait for the database, then migrate it
 
-.venv/bin/celery -A worker.celery_app worker --concurrency 1 --loglevel INFO &
+.venv/bin/celery -A worker.celery_app worker --loglevel INFO &
 worker_pid=$!
 trap 'kill $worker_pid 2>/dev/null; wait $worker_pid 2>/dev/null' EXIT INT TERM
 

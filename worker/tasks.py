@@ -24,6 +24,7 @@ from backend.workers import announce, withdraw
 from worker.celery_app import app
 from worker.execution.export import export_run
 from worker.execution.runner import execute_run
+from worker.slots import worker_slots
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ def _sweep_forever(stop: threading.Event, settings: Settings) -> None:
 def _announce(settings: Settings, name: str, queues: list[str]) -> None:
     try:
         with make_sessionmaker(settings.database_url)() as session:
-            announce(session, name, queues)
+            announce(session, name, queues, slots=worker_slots())
     except Exception:  # a database blip: the next interval tries again
         log.exception("could not record this worker's presence")
 

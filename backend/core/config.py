@@ -15,7 +15,7 @@ import functools
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, PositiveInt, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -119,8 +119,15 @@ class Settings(BaseSettings):
     # (under data_dir unless absolute): workers that resume one another's runs share it, like uploads.
     checkpoints_subdir: str = "checkpoints"
     exports_subdir: str = "exports"
-    # Threads of a training process (OMP/MKL/torch); None leaves the libraries' defaults.
+    # Threads of a training process (OMP/MKL/torch); None: a worker with one slot leaves the libraries'
+    # defaults, one with several gives each run cores // slots (common.slots.threads_per_slot).
     train_threads: int | None = None
+    # Runs one worker trains at once (its Celery concurrency; ``--concurrency`` on the command line wins).
+    # "auto": a worker consuming the GPU queue takes one run per CUDA device it sees (each run gets its own
+    # device), a CPU worker one run per threads_per_run cores, at least one. Runs sharing the cores measure
+    # their time per step under that sharing, hence a CPU default of one run per 4 cores.
+    worker_slots: PositiveInt | Literal["auto"] = "auto"
+    threads_per_run: int = Field(default=4, ge=1)
     # Niceness added to a training process: on a box that also serves the API (the embedded setup, a
     # laptop) the interactive requests keep priority over long, CPU-bound training. 0 leaves it as is.
     train_nice: int = Field(default=10, ge=0, le=19)

@@ -402,6 +402,8 @@ class Worker(Base):
 
     name: Mapped[str] = mapped_column(sa.String(255), primary_key=True)  # Celery's hostname
     queues: Mapped[list[Any]]  # device kinds it consumes: "cpu", "gpu"
+    # Runs it trains at once (its pool processes; ZOPOC_WORKER_SLOTS): several runs may name this worker.
+    slots: Mapped[int] = mapped_column(default=1, server_default="1")
     started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
 

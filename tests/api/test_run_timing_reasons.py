@@ -88,3 +88,13 @@ def test_a_stop_reason_comes_with_its_code_and_the_english_text(client, make_poc
         session.get(Run, poc["runs"][1]["id"]).error = "an operator's own words"
     body = client.get(f"/api/runs/{poc['runs'][1]['id']}").json()
     assert (body["error"], body["error_code"], body["error_params"]) == ("an operator's own words", None, {})
+
+
+def test_queued_runs_take_the_slot_that_frees_first():
+    from backend.timing import lanes_finish_s
+
+    assert lanes_finish_s([180.0], [200.0]) == 380.0, "one slot: one after another"
+    assert lanes_finish_s([100.0, 300.0], [150.0]) == 300.0, "the queued run fits in the slot freed at 100 s"
+    assert lanes_finish_s([100.0, 120.0], [150.0, 50.0]) == 250.0
+    assert lanes_finish_s([50.0, 70.0], []) == 70.0
+    assert lanes_finish_s([], [10.0, 20.0]) == 30.0

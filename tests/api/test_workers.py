@@ -59,3 +59,17 @@ def test_a_cpu_launch_queues_even_before_a_cpu_worker_is_online(client, builtin_
     # sent while it restarts is taken when it is back.
     answer = client.post("/api/pocs", json=_launch_body(builtin_dataset_id, "cpu"))
     assert answer.status_code == 201, answer.text
+
+
+def test_workers_list_their_slots_and_the_slots_serving_each_kind(client, sessions, settings):
+    with sessions() as session:
+        announce(session, "cpu-box", [queue_name("cpu", settings)], slots=8)
+        announce(session, "gpu-box", [queue_name("gpu", settings)], slots=4)
+        announce(session, "old-worker", [queue_name("cpu", settings)])  # before slots: one run at a time
+    answer = client.get("/api/workers").json()
+    assert answer["served"] == {"cpu": 2, "gpu": 1}
+    assert answer["slots"] == {"cpu": 9, "gpu": 4}
+    assert {w["name"]: w["slots"] for w in answer["data"]} == {"cpu-box": 8, "gpu-box": 4, "old-worker": 1}
+    with sessions() as session:
+        announce(session, "cpu-box", [queue_name("cpu", settings)], slots=2)  # restarted with fewer
+    assert client.get("/api/workers").json()["slots"] == {"cpu": 3, "gpu": 4}

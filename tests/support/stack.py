@@ -20,7 +20,7 @@ or the session-scoped pytest fixture ``live_stack_session`` (import it into your
 ``kind="services"``: a fresh uniquely named Postgres database (``alembic upgrade head``), Redis with a
 unique key prefix, unique Celery queue names. ``kind="embedded"``: SQLite and Celery's filesystem broker in a
 temporary folder, no Redis. Both start ``uvicorn backend.api.main:app`` on a free port and a Celery worker
-subprocess (``--concurrency 1``), wait until both are ready, and tear everything down afterwards (the
+subprocess (one slot, ``ZOPOC_WORKER_SLOTS=1``, unless ``extra_env`` says otherwise), wait until both are ready, and tear everything down afterwards (the
 database is dropped, the Redis keys of the prefix deleted).
 
 Service URLs: ``ZOPOC_TEST_POSTGRES_URL`` (default ``postgresql+psycopg://postgres@127.0.0.1:5432/postgres``,
@@ -316,8 +316,6 @@ class Stack:
                 "worker",
                 "-Q",
                 ",".join(prefix + q for q in queues),
-                "--concurrency",
-                "1",
                 "--pool",
                 "prefork",
                 "-n",
@@ -406,6 +404,9 @@ def stack_env(
         "ZOPOC_MAX_EVENT_STREAMS_PER_USER": "64",
         "ZOPOC_CANCEL_GRACE_S": "10",
         "ZOPOC_TRAIN_THREADS": "1",
+        # One run at a time per worker whatever the machine's cores, as the tests expect; a test of
+        # concurrent runs passes ZOPOC_WORKER_SLOTS in extra_env.
+        "ZOPOC_WORKER_SLOTS": "1",
         # The first administrator (accounts): known to the tests, see Stack.admin_email/admin_password.
         "ZOPOC_ADMIN_EMAIL": "admin@stack.test",
         "ZOPOC_ADMIN_PASSWORD": secrets.token_urlsafe(16),

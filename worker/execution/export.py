@@ -26,6 +26,7 @@ from backend.db.session import make_sessionmaker
 from backend.resume import resume_log
 from common.methods import get_method
 from worker.execution.runner import FINAL_CHECKPOINT, checkpoint_folder, child_environment
+from worker.slots import run_share
 
 log = logging.getLogger(__name__)
 
@@ -73,13 +74,15 @@ def export_run(run_id: str, settings: Settings | None = None, python: str | None
                 _set(settings, run_id, export_state="failed", export_error=missing)
                 return "failed"
             command += ["export", "--checkpoint", str(checkpoint), "--out", str(out)]
-        if settings.train_threads:
-            command += ["--threads", str(settings.train_threads)]
+        # A slot of the worker like a run: on a worker of several slots it takes only its share of the cores.
+        share = run_share(settings, "cpu")
+        if share.threads:
+            command += ["--threads", str(share.threads)]
         try:
             done = subprocess.run(
                 command,
                 cwd=folder,
-                env=child_environment(settings),
+                env=child_environment(settings, share),
                 capture_output=True,
                 text=True,
                 timeout=EXPORT_TIMEOUT_S,

@@ -57,6 +57,7 @@ from common.steplog import EVENT_KIND as ZO_STEPS_EVENT
 from common.steplog import StepRecord, records_from_event
 from worker.execution.child import ExitInfo, TrainingProcess, describe_death
 from worker.execution.spec import build_spec
+from worker.slots import RunShare, run_share
 
 log = logging.getLogger(__name__)
 
@@ -639,9 +640,11 @@ def model_refusal(model: str, roots) -> str | None:
     return None
 
 
-def child_environment(settings: Settings) -> dict[str, str]:
-    """The training child's environment: ours, offline model hubs, optional thread limits. The repository
-    is on PYTHONPATH: the child runs in an empty folder of its own (``execute_run``)."""
+def child_environment(settings: Settings, share: RunShare | None = None) -> dict[str, str]:
+    """The training child's environment: ours, offline model hubs, its share of the worker's machine (thread
+    limits, the one CUDA device of its slot). The repository is on PYTHONPATH: the child runs in an empty
+    folder of its own (``execute_run``)."""
+    share = share or RunShare(threads=settings.train_threads, cuda_device=None)
     python_path = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p)
     env = dict(os.environ) | {
         "PYTHONUNBUFFERED": "1",
@@ -651,9 +654,11 @@ def child_environment(settings: Settings) -> dict[str, str]:
         "ZOPOC_METHOD_PLUGINS": settings.method_plugins,
         "PYTHONPATH": python_path,
     }
-    if settings.train_threads:
-        threads = str(settings.train_threads)
+    if share.threads:
+        threads = str(share.threads)
         env |= {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "ZOPOC_TORCH_THREADS": threads}
+    if share.cuda_device is not None:
+        env["CUDA_VISIBLE_DEVICES"] = share.cuda_device
     return env
 
 
@@ -703,8 +708,9 @@ def execute_run(
             "--events-out",
             "-",
         ]
-        if settings.train_threads and command is None:
-            argv += ["--threads", str(settings.train_threads)]
+        share = run_share(settings, execution.device_kind)
+        if share.threads and command is None:
+            argv += ["--threads", str(share.threads)]
         if execution.resume_bytes is not None:
             resume_file = Path(folder) / "resume.zolog"
             resume_file.write_bytes(execution.resume_bytes)
@@ -714,7 +720,7 @@ def execute_run(
         try:
             child = TrainingProcess(
                 argv,
-                env=child_environment(settings),
+                env=child_environment(settings, share),
                 cwd=workdir,
                 stderr_path=Path(folder) / "stderr.log",
                 nice=settings.train_nice,

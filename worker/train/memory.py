@@ -91,6 +91,19 @@ def make_weights_resident(model: torch.nn.Module) -> None:
             flat[::per_page].to(torch.float32).sum().item()
 
 
+def nvml_handle(pynvml: Any, cuda_index: int, visible: str | None) -> Any:
+    """The NVML handle of CUDA device ``cuda_index``. NVML numbers every device of the machine, CUDA only
+    the visible ones: a process given one device of several (``CUDA_VISIBLE_DEVICES=2``, a worker's slot)
+    is on NVML's device 2 while CUDA calls it 0."""
+    devices = [d.strip() for d in (visible or "").split(",") if d.strip()]
+    if cuda_index < len(devices):
+        entry = devices[cuda_index]
+        if entry.isdigit():
+            return pynvml.nvmlDeviceGetHandleByIndex(int(entry))
+        return pynvml.nvmlDeviceGetHandleByUUID(entry)
+    return pynvml.nvmlDeviceGetHandleByIndex(cuda_index)
+
+
 def nvml_process_mb(device: torch.device) -> float | None:
     """This process's own device memory as the driver accounts it (NVML, per process), in MiB.
 
@@ -105,7 +118,7 @@ def nvml_process_mb(device: torch.device) -> float | None:
         pynvml.nvmlInit()
         try:
             index = device.index if device.index is not None else torch.cuda.current_device()
-            handle = pynvml.nvmlDeviceGetHandleByIndex(index)
+            handle = nvml_handle(pynvml, index, os.environ.get("CUDA_VISIBLE_DEVICES"))
             pid = os.getpid()
             for process in pynvml.nvmlDeviceGetComputeRunningProcesses(handle):
                 if process.pid == pid and process.usedGpuMemory is not None:

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from backend.api.deps import SessionDep, SettingsDep
 from backend.core.config import Settings
 from backend.schemas import Health, Readiness, WorkerPublic, WorkersPublic
-from backend.workers import device_kinds_of, live_workers, served_kinds
+from backend.workers import device_kinds_of, live_workers, served_kinds, served_slots
 
 log = logging.getLogger(__name__)
 
@@ -74,18 +74,20 @@ def ready(session: SessionDep, settings: SettingsDep):
 @router.get(
     "/workers",
     response_model=WorkersPublic,
-    summary="The workers online, and how many serve each device kind",
+    summary="The workers online, how many serve each device kind, and how many runs they train at once",
     tags=["workers"],
 )
 def workers(session: SessionDep, settings: SettingsDep) -> WorkersPublic:
     online = live_workers(session, settings)
     return WorkersPublic(
         served=served_kinds(session, settings, online),
+        slots=served_slots(settings, online),
         # Workers of another deployment sharing the database (another queue prefix) serve none of ours.
         data=[
             WorkerPublic(
                 name=worker.name,
                 device_kinds=kinds,
+                slots=worker.slots,
                 started_at=worker.started_at,
                 last_seen_at=worker.last_seen_at,
             )

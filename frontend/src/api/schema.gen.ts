@@ -45,7 +45,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The workers online, and how many serve each device kind */
+        /** The workers online, how many serve each device kind, and how many runs they train at once */
         get: operations["health-workers"];
         put?: never;
         post?: never;
@@ -1973,8 +1973,9 @@ export interface components {
         };
         /**
          * PocTiming
-         * @description The PoC's remaining time; runs waiting in a queue make it sequential (each starts when a worker is
-         *     free), then the remaining time is the sum of the runs' times, otherwise the longest run's.
+         * @description The PoC's remaining time; runs waiting in a queue make it sequential (each starts when a worker slot
+         *     is free: one of the PoC's running runs ends), then the queued runs' times add to the slots they take;
+         *     otherwise it is the longest run's time (``backend.timing``).
          */
         PocTiming: {
             /**
@@ -1991,7 +1992,7 @@ export interface components {
             remaining_s: number | null;
             /**
              * Sequential
-             * @description some runs wait while others run: they go one after another
+             * @description some runs wait while others run: every worker slot of their queue is busy
              */
             sequential: boolean;
         };
@@ -2645,6 +2646,11 @@ export interface components {
              */
             device_kinds: string[];
             /**
+             * Slots
+             * @description runs it trains at once (ZOPOC_WORKER_SLOTS)
+             */
+            slots: number;
+            /**
              * Started At
              * Format: date-time
              */
@@ -2665,6 +2671,13 @@ export interface components {
              * @description device kind -> live workers consuming its queue
              */
             served: {
+                [key: string]: number;
+            };
+            /**
+             * Slots
+             * @description device kind -> runs the live workers consuming its queue train at once (their slots)
+             */
+            slots: {
                 [key: string]: number;
             };
             /** Data */

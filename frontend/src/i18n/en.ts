@@ -687,7 +687,7 @@ export const en = {
       remaining: "This PoC needs about {{time}} more.",
       remainingUnknown: "The time left is known once the runs have made their first steps.",
       sequential:
-        "Its runs go one after another: the queued runs start when a worker is free, so the total is their sum.",
+        "Some of its runs wait: each queued run starts when a worker slot frees up (one of its running runs ends), so their times add up.",
     },
     duration: {
       seconds: "{{n}} s",
