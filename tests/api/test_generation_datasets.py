@@ -180,3 +180,18 @@ def test_a_labelled_dataset_has_nothing_to_render(client, builtin_dataset_id):
     response = client.get(f"/api/datasets/{builtin_dataset_id}/rendered", params={"model": "tiny-gpt2"})
     assert response.status_code == 422
     assert response.json()["code"] == "not_a_generation_dataset"
+
+
+def test_a_poc_on_a_generation_dataset_is_refused_until_the_engine_trains_on_pairs(client):
+    dataset = upload(client, "qa.csv", b"prompt,completion\n2 + 2 =,4\n").json()
+    response = client.post(
+        "/api/pocs", json={"name": "gen", "model": "tiny-gpt2", "dataset_id": dataset["id"], "steps": 5}
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"]["errors"] == [
+        {
+            "row": None,
+            "field": "dataset_id",
+            "problem": "'qa' is a generation dataset; PoCs train on labelled datasets",
+        }
+    ]
