@@ -1,7 +1,7 @@
 """datasets.kind and datasets.layout: generation datasets (prompt -> completion pairs) beside labelled ones
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-03
 
 Every existing dataset is a labelled text classification set: ``kind`` is filled with ``classification``
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 from alembic import op
 
-revision: str = "0010"
-down_revision: str | None = "0009"
+revision: str = "0011"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
