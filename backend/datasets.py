@@ -10,15 +10,22 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from backend.catalog import local_model_folder
 from backend.core.config import Settings
 from backend.db.models import Dataset
-from common.builtin_data import available_builtin_datasets
+from backend.errors import Invalid, Problem
+from common.builtin_data import PREVIEW_ROWS, available_builtin_datasets
+from common.chat_templates import ChatTemplateError, read_chat_template, render_pair
+from common.models import builtin as builtin_model
+from common.pairs import Pair
 
 # Extensions an upload may have, and the one its stored copy gets (the engine reads by extension).
 UPLOAD_KINDS = {
@@ -88,3 +95,53 @@ def store_upload(data: bytes, suffix: str, settings: Settings) -> StoredUpload:
     temporary.write_bytes(data)
     temporary.replace(target)  # atomic: a worker never sees half a file
     return StoredUpload(str(relative), len(data), hashlib.sha256(data).hexdigest())
+
+
+def pairs_preview(pairs: list[Pair]) -> list[dict[str, Any]]:
+    """The first pairs as stored in ``Dataset.preview``: a chat pair keeps its turns, for rendering."""
+    out: list[dict[str, Any]] = []
+    for pair in pairs[:PREVIEW_ROWS]:
+        row: dict[str, Any] = {"prompt": pair.prompt, "completion": pair.completion}
+        if pair.messages is not None:
+            row["messages"] = [list(turn) for turn in pair.messages]
+        out.append(row)
+    return out
+
+
+def _stored_pair(row: dict[str, Any]) -> Pair:
+    messages = row.get("messages")
+    turns = tuple((str(role), str(content)) for role, content in messages) if messages else None
+    return Pair(str(row.get("prompt", "")), str(row.get("completion", "")), turns)
+
+
+def model_folder(model: str, roots: Sequence[Path]) -> Path | None:
+    """The folder of ``model`` on this machine: a built-in's converted folder or a folder under ``roots``.
+
+    None for a model with no folder here (a Hub id, a random test model): it is shown without a template.
+    """
+    known = builtin_model(model)
+    if known is not None:
+        return known.folder()
+    return local_model_folder(model, roots)
+
+
+def rendered_preview(dataset: Dataset, model: str, roots: Sequence[Path]) -> dict[str, Any]:
+    """A generation dataset's preview pairs as ``model`` will see them (``schemas.RenderedPreview``)."""
+    if dataset.kind != "generation":
+        raise Invalid(
+            [Problem("dataset_id", "only a generation dataset has pairs to render")],
+            code="not_a_generation_dataset",
+        )
+    folder = model_folder(model, roots)
+    try:
+        template = read_chat_template(folder) if folder is not None and folder.is_dir() else None
+        rendered = [render_pair(_stored_pair(row), template) for row in dataset.preview or []]
+    except ChatTemplateError as exc:
+        raise Invalid(
+            [Problem("model", str(exc))], code="chat_template_failed", params={"detail": str(exc)}
+        ) from exc
+    return {
+        "model": model,
+        "templated": template is not None,
+        "pairs": [{"prompt": r.prompt, "text": r.text} for r in rendered],
+    }

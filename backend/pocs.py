@@ -52,6 +52,14 @@ def validate_poc(
         dataset = None  # another workspace's upload: as if it did not exist
     if dataset is None:
         problems.append(Problem("dataset_id", f"no dataset with id {body.dataset_id!r}"))
+    elif dataset.kind == "generation":
+        # Until the engine trains on pairs, a run would read a pairs file as labelled text (the completion
+        # taken for a label): refused here rather than run as something it is not.
+        problems.append(
+            Problem(
+                "dataset_id", f"{dataset.name!r} is a generation dataset; PoCs train on labelled datasets"
+            )
+        )
 
     if body.steps is None and body.max_minutes is None:
         problems.append(Problem("steps", "give a budget: steps, max_minutes or both"))

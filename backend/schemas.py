@@ -17,6 +17,8 @@ from common.memory_kinds import MemoryKind, added_mb
 from common.memory_kinds import memory_metric as metric_of_memory
 from common.limits import METHODS_PER_POC_MAX, MODEL_NAME_MAX_LENGTH, POC_NAME_MAX_LENGTH
 from common.methods import DEFAULT_METHODS, MethodKind, get_method
+from common.genfiles import DatasetKind
+from common.pairs import PairLayout
 from common.reasons import parse as parse_reason
 from common.runspec import RunSettings
 
@@ -34,6 +36,10 @@ class ProblemItem(BaseModel):
     row: int | None = Field(description="1-based line of the file in an editor; null: the whole input")
     field: str
     problem: str
+    code: str | None = Field(
+        default=None, description="a stable name of the problem, for wording it in another language"
+    )
+    params: dict[str, Any] | None = Field(default=None, description="what fills the code's message")
 
 
 class ValidationDetail(BaseModel):
@@ -205,8 +211,16 @@ class PreviewRow(BaseModel):
     label: str
 
 
+class PreviewPair(BaseModel):
+    prompt: str
+    completion: str
+
+
 class Preview(BaseModel):
-    rows: list[PreviewRow]
+    rows: list[PreviewRow] = Field(description="a labelled dataset's first rows (empty for generation)")
+    pairs: list[PreviewPair] = Field(
+        default_factory=list, description="a generation dataset's first pairs (empty for labelled ones)"
+    )
 
 
 class DatasetPublic(BaseModel):
@@ -215,6 +229,8 @@ class DatasetPublic(BaseModel):
     id: str
     name: str
     builtin: bool
+    kind: DatasetKind
+    layout: PairLayout | None = Field(description="a generation file's layout; null for labelled datasets")
     n_rows: int
     labels: list[str]
     text_column: str | None
@@ -228,6 +244,19 @@ class DatasetPublic(BaseModel):
 class DatasetsPublic(BaseModel):
     data: list[DatasetPublic]
     count: int
+
+
+class RenderedPair(BaseModel):
+    prompt: str = Field(description="what the model is given, up to where its answer starts")
+    text: str = Field(description="the whole example the model is trained on: prompt and completion")
+
+
+class RenderedPreview(BaseModel):
+    """A generation dataset's first pairs as a model sees them."""
+
+    model: str
+    templated: bool = Field(description="true: rendered with the model's chat template; false: plain text")
+    pairs: list[RenderedPair]
 
 
 # --- runs --------------------------------------------------------------------------------------------

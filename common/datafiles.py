@@ -13,6 +13,7 @@ import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 MAX_BYTES = 50 * 1024 * 1024
 MAX_ROWS = 200_000
@@ -30,14 +31,24 @@ LABEL_COLUMN_NAMES = ("label", "labels", "class", "category", "target", "sentime
 
 @dataclass(frozen=True)
 class RowError:
-    """One problem in an uploaded file; `row` is None for problems of the whole file."""
+    """One problem in an uploaded file; `row` is None for problems of the whole file.
+
+    ``code`` and ``params`` (optional) name the problem for readers in another language; ``problem`` stays
+    the English sentence, the fallback for problems without a code.
+    """
 
     row: int | None
     field: str
     problem: str
+    code: str | None = None
+    params: dict[str, Any] | None = None
 
     def as_dict(self) -> dict:
-        return {"row": self.row, "field": self.field, "problem": self.problem}
+        out: dict[str, Any] = {"row": self.row, "field": self.field, "problem": self.problem}
+        if self.code:
+            out["code"] = self.code
+            out["params"] = self.params or {}
+        return out
 
 
 # One input: a text, or (text_a, text_b) for a task on a pair of texts (NLI, paraphrase).
@@ -79,7 +90,7 @@ class DatasetFileError(ValueError):
         super().__init__(f"{source}: " + "; ".join(lines[:5]) + (" …" if len(lines) > 5 else ""))
 
 
-class _Problems:
+class Problems:
     """The problems found so far, at most ``MAX_ERRORS``; ``full`` tells the reader to stop."""
 
     def __init__(self, limit: int = MAX_ERRORS) -> None:
@@ -90,12 +101,23 @@ class _Problems:
     def full(self) -> bool:
         return len(self.items) >= self.limit
 
-    def add(self, row: int | None, where: str, problem: str) -> None:
+    def add(
+        self,
+        row: int | None,
+        where: str,
+        problem: str,
+        code: str | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> None:
         if not self.full:
-            self.items.append(RowError(row, where, problem))
+            self.items.append(RowError(row, where, problem, code, params))
+
+    def append(self, error: RowError) -> None:
+        if not self.full:
+            self.items.append(error)
 
 
-def _shown(columns: list[str]) -> str:
+def shown_columns(columns: list[str]) -> str:
     """Column names for a message: the first few, then how many more."""
     more = len(columns) - _SHOWN_COLUMNS
     names = [name[:100] for name in columns[:_SHOWN_COLUMNS]]
@@ -111,7 +133,7 @@ def sort_label_names(names) -> list[str]:
         return sorted(names)
 
 
-def _file_kind(filename: str, head: str) -> str:
+def file_kind(filename: str, head: str) -> str:
     lower = filename.lower()
     if lower.endswith((".jsonl", ".ndjson", ".json")):
         return "jsonl"
@@ -126,8 +148,8 @@ def _file_kind(filename: str, head: str) -> str:
     return "tsv" if first.count("\t") > first.count(",") else "csv"
 
 
-def _read_table(
-    text: str, kind: str, max_rows: int, problems: _Problems
+def read_table(
+    text: str, kind: str, max_rows: int, problems: Problems
 ) -> tuple[list[str], list[tuple[int, dict]]]:
     """Rows of a CSV/TSV with their line numbers; the first line is the header.
 
@@ -152,7 +174,7 @@ def _read_table(
         problems.add(1, "header", f"{len(header)} columns; at most {MAX_COLUMNS} are read")
         return [], []
     if len(set(header)) != len(header):
-        problems.add(1, "header", f"duplicate column names in {_shown(header)}")
+        problems.add(1, "header", f"duplicate column names in {shown_columns(header)}")
     rows: list[tuple[int, dict]] = []
     data_lines = 0
     try:
@@ -175,8 +197,9 @@ def _read_table(
     return header, rows
 
 
-def _read_jsonl(text: str, max_rows: int, problems: _Problems) -> tuple[list[str], list[tuple[int, dict]]]:
-    """Records of a JSONL file with their line numbers; the same limits as ``_read_table``."""
+def read_jsonl(text: str, max_rows: int, problems: Problems) -> tuple[list[str], list[tuple[int, dict]]]:
+    """Records of a JSONL file with their line numbers, values as JSON gave them; the same limits as
+    ``read_table``."""
     rows: list[tuple[int, dict]] = []
     columns: dict[str, None] = {}  # insertion-ordered, O(1) membership
     data_lines = 0
@@ -192,16 +215,16 @@ def _read_jsonl(text: str, max_rows: int, problems: _Problems) -> tuple[list[str
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
-            problems.add(line_no, "row", f"not valid JSON: {exc.msg}")
+            problems.add(line_no, "row", f"not valid JSON: {exc.msg}", "not_json", {"detail": exc.msg})
             continue
         if not isinstance(record, dict):
-            problems.add(line_no, "row", "is not a JSON object")
+            problems.add(line_no, "row", "is not a JSON object", "not_json_object")
             continue
         columns.update(dict.fromkeys(record))
         if len(columns) > MAX_COLUMNS:
             problems.add(line_no, "row", f"the records name more than {MAX_COLUMNS} different keys")
             break
-        rows.append((line_no, {k: "" if v is None else str(v) for k, v in record.items()}))
+        rows.append((line_no, record))
     return list(columns), rows
 
 
@@ -286,6 +309,53 @@ def decode_upload(data: bytes) -> tuple[str, str] | RowError:
     )
 
 
+@dataclass
+class Rows:
+    """A file's records before any kind-specific check: what every dataset reader starts from.
+
+    ``rows`` are (line, record) pairs; a CSV/TSV record maps columns to text, a JSONL record holds the values
+    as JSON gave them (a chat's ``messages`` stays a list). ``problems`` holds what reading found.
+    """
+
+    columns: list[str] = field(default_factory=list)
+    rows: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    encoding: str = "utf-8"
+    problems: Problems = field(default_factory=Problems)
+
+
+def read_rows(data: bytes, filename: str, max_rows: int = MAX_ROWS, max_bytes: int = MAX_BYTES) -> Rows:
+    """Decode an uploaded file and split it into records, holding it to the size and row limits.
+
+    `filename` decides the format by extension (.csv, .tsv, .jsonl); unknown extensions are sniffed. Never
+    raises for bad content: when reading fails, ``rows`` is empty and ``problems`` says why.
+    """
+    result = Rows()
+    if len(data) > max_bytes:
+        result.problems.add(None, "file", f"{len(data)} bytes is over the limit of {max_bytes} bytes")
+        return result
+    decoded = decode_upload(data)
+    if isinstance(decoded, RowError):
+        result.problems.append(decoded)
+        return result
+    text, result.encoding = decoded
+    if not text.strip():
+        result.problems.add(None, "file", "the file is empty")
+        return result
+    kind = file_kind(filename, text[:4096])
+    if kind == "jsonl":
+        result.columns, result.rows = read_jsonl(text, max_rows, result.problems)
+    else:
+        result.columns, result.rows = read_table(text, kind, max_rows, result.problems)
+    if not result.rows and not result.problems.items:
+        result.problems.add(None, "file", "the file has a header but no data rows")
+    return result
+
+
+def as_text(value: Any) -> str:
+    """A record's value as the text a column of a labelled file holds (JSON null is empty)."""
+    return "" if value is None else str(value)
+
+
 def parse_dataset_bytes(
     data: bytes,
     filename: str,
@@ -300,32 +370,20 @@ def parse_dataset_bytes(
     `filename` decides the format by extension (.csv, .tsv, .jsonl); unknown extensions are sniffed.
     The text and label columns are detected unless given. String labels map to ids in sorted order.
     """
-    result = ParsedDataset()
-    if len(data) > max_bytes:
-        result.errors.append(
-            RowError(None, "file", f"{len(data)} bytes is over the limit of {max_bytes} bytes")
-        )
-        return result
-    decoded = decode_upload(data)
-    if isinstance(decoded, RowError):
-        result.errors.append(decoded)
-        return result
-    text, result.encoding = decoded
-    if not text.strip():
-        result.errors.append(RowError(None, "file", "the file is empty"))
-        return result
+    return labelled_rows(
+        read_rows(data, filename, max_rows, max_bytes), text_column, label_column, min_classes
+    )
 
-    kind = _file_kind(filename, text[:4096])
-    problems = _Problems()
-    if kind == "jsonl":
-        columns, rows = _read_jsonl(text, max_rows, problems)
-    else:
-        columns, rows = _read_table(text, kind, max_rows, problems)
-    result.columns = columns
-    if not rows and not problems.items:
-        problems.add(None, "file", "the file has a header but no data rows")
-    if rows and not problems.full:
-        _check_rows(result, rows, columns, text_column, label_column, min_classes, problems)
+
+def labelled_rows(
+    read: Rows, text_column: str | None = None, label_column: str | None = None, min_classes: int = 2
+) -> ParsedDataset:
+    """The texts and labels of records ``read_rows`` read (the problems it found are kept)."""
+    result = ParsedDataset(columns=read.columns, encoding=read.encoding)
+    problems = read.problems
+    if read.rows and not problems.full:
+        rows = [(line, {k: as_text(v) for k, v in record.items()}) for line, record in read.rows]
+        _check_rows(result, rows, read.columns, text_column, label_column, min_classes, problems)
     result.errors = problems.items
     result.stopped = problems.full
     return result
@@ -338,26 +396,28 @@ def _check_rows(
     text_column: str | None,
     label_column: str | None,
     min_classes: int,
-    problems: _Problems,
+    problems: Problems,
 ) -> None:
     """Find the text and label columns and read every row's text and label into ``result``."""
     if text_column is not None and text_column not in columns:
         problems.add(
-            None, "text_column", f"no column named {text_column[:100]!r} (columns: {_shown(columns)})"
+            None, "text_column", f"no column named {text_column[:100]!r} (columns: {shown_columns(columns)})"
         )
         return
     if label_column is not None and label_column not in columns:
         problems.add(
-            None, "label_column", f"no column named {label_column[:100]!r} (columns: {_shown(columns)})"
+            None,
+            "label_column",
+            f"no column named {label_column[:100]!r} (columns: {shown_columns(columns)})",
         )
         return
     text_col = text_column or _detect_text_column(columns, rows, exclude=label_column)
     if text_col is None:
-        problems.add(None, "text_column", f"no text column found among {_shown(columns)}")
+        problems.add(None, "text_column", f"no text column found among {shown_columns(columns)}")
         return
     label_col = label_column or _detect_label_column(columns, rows, exclude=text_col)
     if label_col is None:
-        problems.add(None, "label_column", f"no label column found among {_shown(columns)}")
+        problems.add(None, "label_column", f"no label column found among {shown_columns(columns)}")
         return
     result.text_column, result.label_column = text_col, label_col
 

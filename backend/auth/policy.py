@@ -106,6 +106,7 @@ RULES: dict[tuple[str, str], Rule] = {
     # datasets (built-in ones: every signed-in user; uploads: their workspace)
     ("GET", "/api/datasets"): R("viewer"),
     ("GET", "/api/datasets/{dataset_id}"): R("viewer"),
+    ("GET", "/api/datasets/{dataset_id}/rendered"): R("viewer"),
     ("POST", "/api/datasets"): R("editor"),
     # PoCs, runs, metrics, events, reports
     ("GET", "/api/pocs"): R("viewer"),

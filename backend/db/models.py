@@ -99,12 +99,19 @@ class Dataset(Base):
     # (resolved by the engine) for built-in datasets.
     path: Mapped[str] = mapped_column(sa.String(1000))
     n_rows: Mapped[int]
+    # "classification" (labelled texts) or "generation" (prompt -> completion pairs, common.genfiles).
+    kind: Mapped[str] = mapped_column(
+        sa.String(16), default="classification", server_default="classification"
+    )
+    # A generation file's layout (common.pairs.PairLayout); None for labelled files.
+    layout: Mapped[str | None] = mapped_column(sa.String(32))
     labels: Mapped[list[Any]]
     text_column: Mapped[str | None] = mapped_column(sa.String(200))
     label_column: Mapped[str | None] = mapped_column(sa.String(200))
     size_bytes: Mapped[int | None] = mapped_column(sa.BigInteger)
     sha256: Mapped[str | None] = mapped_column(sa.String(64))
-    # The first rows as {"text", "label"} objects, kept so listing needs no file access.
+    # The first rows as {"text", "label"} objects ({"prompt", "completion"} and, from a chat file, "messages"
+    # for a generation dataset), kept so listing and rendering need no file access.
     preview: Mapped[list[Any] | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
     # The workspace an upload belongs to; None for built-in datasets, which every signed-in user sees.

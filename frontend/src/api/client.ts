@@ -42,6 +42,9 @@ function asProblems(value: unknown): FieldProblem[] {
     row: typeof p.row === "number" ? p.row : null,
     field: typeof p.field === "string" ? p.field : "",
     problem: typeof p.problem === "string" ? p.problem : typeof p.msg === "string" ? p.msg : "",
+    // A problem with a stable name (a row of an uploaded file) is worded in the reader's language from it.
+    code: typeof p.code === "string" ? p.code : null,
+    params: isRecord(p.params) ? p.params : null,
   }));
 }
 

@@ -17,6 +17,7 @@ export const queryKeys = {
   methods: () => ["methods"] as const,
   limits: () => ["limits"] as const,
   datasets: () => ["datasets"] as const,
+  renderedPairs: (datasetId: string, model: string) => ["datasets", "rendered", datasetId, model] as const,
   gpus: () => ["gpus"] as const,
   workers: () => ["workers"] as const,
   pocs: (filter: { q: string; state: PocState | "" }) => ["pocs", "list", filter] as const,

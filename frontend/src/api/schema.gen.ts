@@ -480,8 +480,8 @@ export interface paths {
         get: operations["datasets-list_datasets"];
         put?: never;
         /**
-         * Upload a labelled text file (CSV, TSV or JSONL)
-         * @description The text and label columns are detected unless named. Every problem is reported with the line of the file it is on; nothing is stored unless the whole file is valid.
+         * Upload a labelled text file or a file of prompt -> completion pairs (CSV, TSV or JSONL)
+         * @description A file with prompt/completion, instruction/output or messages (chat JSONL) columns is a generation dataset; any other is a labelled one, whose text and label columns are detected unless named (naming one makes the file a labelled one). Every problem is reported with the line of the file it is on; nothing is stored unless the whole file is valid.
          */
         post: operations["datasets-upload_dataset"];
         delete?: never;
@@ -499,6 +499,26 @@ export interface paths {
         };
         /** One dataset */
         get: operations["datasets-get_dataset"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/datasets/{dataset_id}/rendered": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A generation dataset's preview pairs as a model will see them
+         * @description Rendered with the model's chat template (tokenizer_config.json or chat_template.jinja in its folder) when it has one, else as the prompt and the completion on the next line.
+         */
+        get: operations["datasets-render_dataset"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1053,6 +1073,16 @@ export interface components {
             name: string;
             /** Builtin */
             builtin: boolean;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "classification" | "generation";
+            /**
+             * Layout
+             * @description a generation file's layout; null for labelled datasets
+             */
+            layout: ("prompt_completion" | "instruction" | "chat") | null;
             /** N Rows */
             n_rows: number;
             /** Labels */
@@ -2005,8 +2035,23 @@ export interface components {
         };
         /** Preview */
         Preview: {
-            /** Rows */
+            /**
+             * Rows
+             * @description a labelled dataset's first rows (empty for generation)
+             */
             rows: components["schemas"]["PreviewRow"][];
+            /**
+             * Pairs
+             * @description a generation dataset's first pairs (empty for labelled ones)
+             */
+            pairs?: components["schemas"]["PreviewPair"][];
+        };
+        /** PreviewPair */
+        PreviewPair: {
+            /** Prompt */
+            prompt: string;
+            /** Completion */
+            completion: string;
         };
         /** PreviewRow */
         PreviewRow: {
@@ -2026,6 +2071,18 @@ export interface components {
             field: string;
             /** Problem */
             problem: string;
+            /**
+             * Code
+             * @description a stable name of the problem, for wording it in another language
+             */
+            code?: string | null;
+            /**
+             * Params
+             * @description what fills the code's message
+             */
+            params?: {
+                [key: string]: unknown;
+            } | null;
         };
         /** PromptKindPublic */
         PromptKindPublic: {
@@ -2119,6 +2176,34 @@ export interface components {
             database: string;
             /** Broker */
             broker: string;
+        };
+        /** RenderedPair */
+        RenderedPair: {
+            /**
+             * Prompt
+             * @description what the model is given, up to where its answer starts
+             */
+            prompt: string;
+            /**
+             * Text
+             * @description the whole example the model is trained on: prompt and completion
+             */
+            text: string;
+        };
+        /**
+         * RenderedPreview
+         * @description A generation dataset's first pairs as a model sees them.
+         */
+        RenderedPreview: {
+            /** Model */
+            model: string;
+            /**
+             * Templated
+             * @description true: rendered with the model's chat template; false: plain text
+             */
+            templated: boolean;
+            /** Pairs */
+            pairs: components["schemas"]["RenderedPair"][];
         };
         /** ReportCreate */
         ReportCreate: {
@@ -4043,6 +4128,48 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DatasetPublic"];
+                };
+            };
+            /** @description no such id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            /** @description invalid input, one entry per problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    "datasets-render_dataset": {
+        parameters: {
+            query: {
+                model: string;
+            };
+            header?: never;
+            path: {
+                dataset_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RenderedPreview"];
                 };
             };
             /** @description no such id */

@@ -24,6 +24,7 @@ export type LimitsPublic = Schemas["LimitsPublic"];
 export type FieldLimit = Schemas["FieldLimit"];
 export type DatasetPublic = Schemas["DatasetPublic"];
 export type DatasetsPublic = Schemas["DatasetsPublic"];
+export type RenderedPreview = Schemas["RenderedPreview"];
 export type MethodSettings = Schemas["MethodChoice"];
 export type PocCreate = Schemas["PocCreate"];
 export type Series = Schemas["Series"];

@@ -5,12 +5,22 @@ import { answer, api, ApiError, formData } from "../api/client";
 import { queryKeys } from "../api/keys";
 import type { DatasetPublic, DatasetsPublic } from "../api/types";
 import { formatNumber } from "../i18n/format";
+import { GenerationPreview } from "./GenerationPreview";
+import { problemText } from "./problems";
 
 /**
- * Uploads a labelled file; the server validates it. On success the preview is shown and the new
- * dataset selected; on failure the row errors are listed right here, where the user is looking.
+ * Uploads a labelled file or a file of prompt -> completion pairs; the server validates it and tells the
+ * kind from its columns. On success the preview is shown (for pairs, also as `model` will see them) and the
+ * new dataset selected; on failure the row errors are listed right here, where the user is looking.
  */
-export function DatasetUpload({ onUploaded }: { onUploaded: (dataset: DatasetPublic) => void }) {
+export function DatasetUpload({
+  onUploaded,
+  model = "",
+}: {
+  onUploaded: (dataset: DatasetPublic) => void;
+  /** The model chosen in the launch form: a generation dataset's pairs are rendered as it sees them. */
+  model?: string;
+}) {
   const { t, i18n } = useTranslation();
   const inputId = useId();
   const [fileName, setFileName] = useState("");
@@ -72,7 +82,7 @@ export function DatasetUpload({ onUploaded }: { onUploaded: (dataset: DatasetPub
                   <tr key={i}>
                     <td>{p.row == null ? t("launch.rowFile") : formatNumber(i18n.language, p.row, 0)}</td>
                     <td>{p.field || t("common.none")}</td>
-                    <td>{p.problem}</td>
+                    <td>{problemText(p, t, i18n)}</td>
                   </tr>
                 ))}
               </tbody>
@@ -80,7 +90,19 @@ export function DatasetUpload({ onUploaded }: { onUploaded: (dataset: DatasetPub
           )}
         </div>
       )}
-      {dataset && !upload.isPending && !upload.isError && (
+      {dataset && !upload.isPending && !upload.isError && dataset.kind === "generation" && (
+        <div className="preview" data-testid="upload-preview">
+          <p role="status">
+            {t("launch.uploadedPairs", {
+              name: dataset.name,
+              rows: formatNumber(i18n.language, dataset.n_rows, 0),
+              layout: t(`launch.layouts.${dataset.layout ?? "prompt_completion"}`),
+            })}
+          </p>
+          <GenerationPreview dataset={dataset} model={model} />
+        </div>
+      )}
+      {dataset && !upload.isPending && !upload.isError && dataset.kind !== "generation" && (
         <div className="preview" data-testid="upload-preview">
           <p role="status">
             {t("launch.uploaded", {

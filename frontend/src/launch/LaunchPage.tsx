@@ -244,7 +244,7 @@ function LaunchForm({ models, methods, datasets, limits }: FormProps) {
               ))}
             </select>
           </Field>
-          <DatasetUpload onUploaded={(d) => set("datasetId", d.id)} />
+          <DatasetUpload model={modelForEstimate} onUploaded={(d) => set("datasetId", d.id)} />
         </div>
       </div>
 
