@@ -137,3 +137,29 @@ def test_cancel_stops_a_generation_run():
     spec = RunSpec(method="lozo", **{**GEN, "steps": 50})
     finished = loop.run(spec, EventWriter(None), stop)
     assert finished["status"] == "cancelled" and finished["step"] == 1
+
+
+def test_a_zo_generation_run_continues_from_its_step_log(tmp_path):
+    """Stopped at step 3 and continued from its step log, a run ends with the weights of the run that
+    went straight to step 6 (same batches, same noise)."""
+    _, straight = _run("lozo", steps=6, eval_every=3)
+    _, first = _run("lozo", steps=3, eval_every=3, checkpoint_dir=str(tmp_path))
+    spec = RunSpec(method="lozo", **{**GEN, "steps": 6, "eval_every": 3})
+    continued = loop.run(spec, EventWriter(None), resume_file=tmp_path / "steps.zolog")
+    assert continued["status"] == "succeeded", continued["reason"]
+    assert continued["summary"]["resumed_from_step"] == 3
+    assert continued["summary"]["weights_sha256"] == straight["summary"]["weights_sha256"]
+    assert first["summary"]["weights_sha256"] != straight["summary"]["weights_sha256"]
+
+
+def test_cli_prints_loss_f1_and_exact_match():
+    from tests.train.conftest import run_cli
+
+    proc = run_cli(
+        "--model", "tiny-gpt2", "--dataset", "demo-dates", "--task-type", "generation", "--method", "lozo",
+        "--steps", "2", "--eval-size", "4", "--val-size", "4", "--max-new-tokens", "4", "--batch-size", "4",
+        "--device", "cpu", "--no-progress",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    line = next(x for x in proc.stdout.splitlines() if "exact match" in x)
+    assert "F1" in line and "completion loss" in line
