@@ -163,3 +163,11 @@ def test_cli_prints_loss_f1_and_exact_match():
     assert proc.returncode == 0, proc.stderr
     line = next(x for x in proc.stdout.splitlines() if "exact match" in x)
     assert "F1" in line and "completion loss" in line
+
+
+def test_lora_adapts_the_decoder_of_a_generation_run():
+    writer, finished = _run("lora", steps=2, eval_every=2)
+    assert finished["status"] == "succeeded", finished["reason"]
+    model = writer.events[0]["model"]
+    assert 0 < model["n_trainable"] < model["n_params"]
+    assert finished["summary"]["eval_loss_end"] != finished["summary"]["eval_loss_start"]
