@@ -31,6 +31,7 @@ from common.methods import (
     get_method,
     is_method,
 )
+from common.models import builtin
 from common.prompts import MASK
 
 Dtype = Literal["float32", "bfloat16", "float16"]
@@ -39,6 +40,20 @@ Device = Literal["cpu", "cuda", "auto"]
 TaskKind = Literal["sentiment", "topic", "pair", "yesno"]
 Language = Literal["en", "ja"]
 Calibration = Literal["content_free", "contextual", "none"]
+TaskType = Literal["classification", "generation"]
+ZoObjective = Literal["loss", "neg_f1"]
+# Settings that only mean something for classification: a generation run ignores them.
+CLASSIFICATION_ONLY = (
+    "k_shot",
+    "head_init",
+    "task_kind",
+    "template",
+    "label_words",
+    "calibration",
+    "text_b_column",
+    "text_column",
+    "label_column",
+)
 
 
 class RunSettings(BaseModel):
@@ -46,6 +61,11 @@ class RunSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    task_type: TaskType = Field(
+        "classification",
+        description="classify texts, or write a completion for each prompt (generation: decoders only; "
+        "the classification settings are then ignored)",
+    )
     steps: int | None = Field(
         100, ge=1, le=MAX_STEPS, description="budget in optimizer steps (null: only the minutes budget)"
     )
@@ -94,6 +114,15 @@ class RunSettings(BaseModel):
     val_size: int | None = Field(
         256, ge=1, le=1_000_000, description="validation rows that pick the best step (null: all)"
     )
+    # Generation:
+    max_new_tokens: int = Field(
+        24, ge=1, le=512, description="generation: tokens the model may write per prompt when evaluated"
+    )
+    zo_objective: ZoObjective = Field(
+        "loss",
+        description="generation, zeroth-order methods: minimise the completion's loss, or −F1 of greedy "
+        "generations on the batch (ZO needs no gradient, so it can optimise the metric itself)",
+    )
 
     @field_validator("template")
     @classmethod
@@ -112,6 +141,12 @@ class RunSettings(BaseModel):
         if len({w.strip() for w in value}) != len(value):
             raise ValueError("label words must differ from one another")
         return value
+
+    @model_validator(mode="after")
+    def _objective_needs_generation(self) -> RunSettings:
+        if self.zo_objective == "neg_f1" and self.task_type != "generation":
+            raise ValueError("zo_objective 'neg_f1' scores generations: it needs task_type 'generation'")
+        return self
 
 
 class MethodHyperparameters(BaseModel):
@@ -165,6 +200,25 @@ class RunSpec(RunSettings, MethodHyperparameters):
     def _checkpoints_need_a_folder(self) -> RunSpec:
         if self.checkpoint_every_min is not None and not self.checkpoint_dir:
             raise ValueError("checkpoint_every_min needs checkpoint_dir (where resume.pt goes)")
+        return self
+
+    @model_validator(mode="after")
+    def _generation_needs_a_decoder(self) -> RunSpec:
+        if self.task_type == "generation":
+            entry = builtin(self.model)
+            if entry is not None and entry.kind != "decoder":
+                raise ValueError(
+                    f"generation needs a decoder model (a causal language model); {self.model} is an encoder"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _metric_objective_is_zeroth_order(self) -> RunSpec:
+        if self.zo_objective == "neg_f1" and is_method(self.method) and not self.zeroth_order:
+            raise ValueError(
+                f"zo_objective 'neg_f1' is for zeroth-order methods: {self.method} follows the gradient of "
+                "the loss, and greedy generation's F1 has none (use zo_objective 'loss')"
+            )
         return self
 
     @property

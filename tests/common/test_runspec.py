@@ -60,3 +60,33 @@ def test_field_limits_read_the_fields_themselves():
     RunSettings(batch_size=top)
     with pytest.raises(ValueError):
         RunSettings(batch_size=top + 1)
+
+
+# --- generation settings ---------------------------------------------------------------------------------
+
+
+def test_generation_settings_default_to_classification():
+    spec = RunSpec.from_dict({"method": "lozo"})
+    assert (spec.task_type, spec.max_new_tokens, spec.zo_objective) == ("classification", 24, "loss")
+
+
+def test_generation_needs_a_decoder():
+    assert RunSpec.from_dict({"method": "lozo", "model": "tiny-gpt2", "task_type": "generation"})
+    for encoder in ("minilm", "tiny-bert"):
+        with pytest.raises(ValueError, match="decoder"):
+            RunSpec.from_dict({"method": "lozo", "model": encoder, "task_type": "generation"})
+
+
+def test_max_new_tokens_bounds():
+    for bad in (0, 513):
+        with pytest.raises(ValueError, match="max_new_tokens"):
+            RunSpec.from_dict({"method": "lozo", "model": "tiny-gpt2", "max_new_tokens": bad})
+
+
+def test_metric_objective_only_for_zeroth_order_generation():
+    gen = {"model": "tiny-gpt2", "task_type": "generation", "zo_objective": "neg_f1"}
+    assert RunSpec.from_dict({"method": "mezo", **gen}).zo_objective == "neg_f1"
+    with pytest.raises(ValueError, match="zeroth-order methods"):
+        RunSpec.from_dict({"method": "adamw", **gen})
+    with pytest.raises(ValueError, match="task_type 'generation'"):
+        RunSpec.from_dict({"method": "lozo", "model": "tiny-gpt2", "zo_objective": "neg_f1"})

@@ -28,6 +28,8 @@ def _backbone(model: nn.Module) -> nn.Module:
         return model.lm
     if isinstance(model, MaskedPromptClassifier):
         return model.mlm
+    if hasattr(model, "generate") and hasattr(model, "config"):  # a causal LM trained to write (generation)
+        return model
     raise TypeError(f"LoRA cannot adapt a {type(model).__name__}")
 
 

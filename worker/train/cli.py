@@ -190,7 +190,14 @@ def format_summary(method: str, events: list[dict], finished: dict) -> str:
         f"  steps {finished['step']}, forward passes {finished['forward_passes']}, "
         f"train time {finished['elapsed_s']:.1f} s"
     )
-    if s.get("acc_start") is not None:
+    if s.get("task_type") == "generation":
+        lines.append(
+            f"  exact match {_percent(s.get('em_start'))} -> {_percent(s.get('em_end'))}, "
+            f"F1 {_percent(s.get('f1_start'))} -> {_percent(s.get('f1_end'))}, "
+            f"completion loss {_fmt(s.get('eval_loss_start'))} -> {_fmt(s.get('eval_loss_end'))} (evaluation pairs), "
+            f"final train loss {_fmt(s.get('final_train_loss'))}, peak {_fmt(s.get('peak_mb'), '.0f')} MB"
+        )
+    elif s.get("acc_start") is not None:
         lines.append(
             f"  accuracy {100 * s['acc_start']:.1f}% -> {100 * s['acc_end']:.1f}%, "
             f"final train loss {_fmt(s.get('final_train_loss'))}, peak {_fmt(s.get('peak_mb'), '.0f')} MB "
@@ -208,18 +215,23 @@ def _percent(value: float | None) -> str:
 
 
 def compare_table(rows: list[dict]) -> str:
-    """Side-by-side table of finished runs."""
+    """Side-by-side table of finished runs (generation runs: exact match as the accuracy, and F1)."""
+    generation = any((r.get("summary") or {}).get("task_type") == "generation" for r in rows)
+    acc = ("EM start", "EM end") if generation else ("acc start", "acc end")
     header = (
-        f"{'method':<8} {'status':<10} {'acc start':>9} {'acc end':>8} {'final loss':>10} {'s/step':>7} "
-        f"{'peak MB':>8} {'lr':>8}"
+        f"{'method':<8} {'status':<10} {acc[0]:>9} {acc[1]:>8} "
+        + (f"{'F1 start':>9} {'F1 end':>8} " if generation else "")
+        + f"{'final loss':>10} {'s/step':>7} {'peak MB':>8} {'lr':>8}"
     )
     out = [header, "-" * len(header)]
     for r in rows:
         s = r.get("summary") or {}
         peak = s.get("peak_mb")
+        f1 = f"{_percent(s.get('f1_start')):>9} {_percent(s.get('f1_end')):>8} " if generation else ""
         out.append(
             f"{r['method']:<8} {r['status']:<10} {_percent(s.get('acc_start')):>9} {_percent(s.get('acc_end')):>8} "
-            f"{_fmt(s.get('final_train_loss')):>10} {_fmt(s.get('s_per_step'), '.3f'):>7} "
+            + f1
+            + f"{_fmt(s.get('final_train_loss')):>10} {_fmt(s.get('s_per_step'), '.3f'):>7} "
             f"{_fmt(peak, '.0f'):>8} {_fmt(s.get('lr'), 'g'):>8}"
         )
     return "\n".join(out)

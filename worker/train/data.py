@@ -47,6 +47,18 @@ class Task:
     def n_classes(self) -> int:
         return len(self.label_names)
 
+    @property
+    def n_train(self) -> int:
+        return len(self.train_texts)
+
+    @property
+    def n_eval(self) -> int:
+        return len(self.eval_texts)
+
+    @property
+    def n_val(self) -> int:
+        return len(self.val_texts)
+
 
 def _label_words(dataset_name: str, label_names: list[str]) -> list[str]:
     """Default English words a prompt-based classifier reads for each class (common/prompts.py)."""

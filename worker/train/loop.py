@@ -10,6 +10,12 @@ Choices that matter for a fair comparison:
   per step and charts by time compare the methods' own cost.
 - The training loss of a ZO step is the loss at θ+εZ that the step measured (a third forward pass for the
   loss at θ would cost 50% more); for AdamW/SGD it is the loss at θ before the update.
+
+Two kinds of task run through the same loop: classification (a label per text) and generation (a completion
+per prompt, worker/train/generation.py). They differ in three places only, each one function here: how the
+start is prepared (`prepare`), what a step minimises on a batch (`batch_objective`) and how rows are scored
+(`score_rows`). A generation run's headline score is exact match: its per-example bits are the ones the
+McNemar comparison reads, as accuracy's are for classification.
 """
 
 from __future__ import annotations
@@ -18,9 +24,10 @@ import math
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
 import torch
 import torch.nn.functional as F
@@ -35,7 +42,8 @@ from worker.train.calibration import calibrate
 from worker.train.data import Task, build_task, iter_batches
 from worker.train.events import EventWriter, pack_bits
 from worker.train.heads import default_lr, init_head, probe_candidates
-from worker.train.models import LoadedModel, load_model
+from worker.train.generation import GenerationTask, build_generation_task, evaluate_generation, loss_closure
+from worker.train.models import LoadedModel, load_causal_lm, load_model
 from worker.train.adapters import add_method_adapters
 from worker.train.optimizers import build_optimizer
 from worker.train.replay import Resume, StepLogFile, load_resume, replay_steps
@@ -62,7 +70,7 @@ class StopFlag:
 class Prepared:
     """The shared start of a run: data, model with its head (or calibrated prompt), the prompt used."""
 
-    task: Task
+    task: Task | GenerationTask
     loaded: LoadedModel
     head_init: str
     prompt: dict | None = None  # prompt-based models: template, label words and tokens, calibration
@@ -72,8 +80,17 @@ def prepare(spec: RunSpec) -> Prepared:
     """Data, model and head for `spec`: identical for every method with the same seed (the method is unused).
 
     Prompt-based models are calibrated here, from the start weights, once: every method then trains and is
-    evaluated with the same fixed class bias (worker/train/calibration.py).
+    evaluated with the same fixed class bias (worker/train/calibration.py). A generation run takes the
+    decoder as it is: no head, no template, no calibration.
     """
+    if spec.task_type == "generation":
+        pairs = build_generation_task(
+            spec.dataset, spec.eval_dataset, spec.eval_size, spec.val_size, spec.language
+        )
+        lm = load_causal_lm(
+            spec.model, spec.device, spec.dtype, spec.seed, spec.max_length, spec.allow_download
+        )
+        return Prepared(pairs, lm, "none")
     task = build_task(
         spec.dataset,
         spec.eval_dataset,
@@ -117,22 +134,42 @@ def prepare(spec: RunSpec) -> Prepared:
     )
 
 
-def train_step(
-    spec: RunSpec, model: torch.nn.Module, opt: torch.optim.Optimizer, enc: dict, labels: torch.Tensor
-) -> float:
-    """One optimizer step on one batch; returns the training loss (see the module docstring)."""
+Objective = Callable[[], "torch.Tensor | float"]
+
+
+def optimizer_step(spec: RunSpec, opt: torch.optim.Optimizer, objective: Objective) -> float:
+    """One optimizer step on one batch's objective; returns the training loss (see the module docstring).
+
+    ZO calls `objective` twice under no_grad; AdamW/SGD call it once and backpropagate: the same function
+    of the same batch either way."""
     if spec.zeroth_order:
-
-        def closure():
-            # float32 logits: c = (ℓ₊ − ℓ₋)/2ε of a bf16 loss takes a handful of values, often exactly 0
-            return F.cross_entropy(model(**enc).float(), labels)
-
-        return opt.step(closure)
+        return opt.step(cast(Callable[[], float], objective))  # ZO accepts a tensor or a float
     opt.zero_grad(set_to_none=True)
-    loss = F.cross_entropy(model(**enc).float(), labels)
+    loss = objective()
+    if not isinstance(loss, torch.Tensor):
+        raise TypeError("a gradient method needs a differentiable objective (a tensor loss)")
     loss.backward()
     opt.step()
     return loss.item()
+
+
+def train_step(
+    spec: RunSpec, model: torch.nn.Module, opt: torch.optim.Optimizer, enc: dict, labels: torch.Tensor
+) -> float:
+    """One classification step on an encoded batch."""
+    # float32 logits: c = (ℓ₊ − ℓ₋)/2ε of a bf16 loss takes a handful of values, often exactly 0
+    return optimizer_step(spec, opt, lambda: F.cross_entropy(model(**enc).float(), labels))
+
+
+def batch_objective(spec: RunSpec, prep: Prepared, idx: list[int]) -> Objective:
+    """What a step minimises on training rows `idx`: the cross-entropy of the labels (classification), or
+    the completion loss / −F1 of generations (generation, `zo_objective`)."""
+    task, loaded = prep.task, prep.loaded
+    if isinstance(task, GenerationTask):
+        pairs = [task.train[i] for i in idx]
+        return loss_closure(loaded, pairs, spec.zo_objective, spec.max_new_tokens, task.language)
+    enc, y = _batch(loaded, task, idx)
+    return lambda: F.cross_entropy(loaded.model(**enc).float(), y)
 
 
 def _text_length(text) -> int:
@@ -162,6 +199,37 @@ def evaluate(
     return total_loss / n, sum(bits) / n, bits
 
 
+@dataclass
+class Scored:
+    """One part's evaluation, whatever the task: `score` is the headline (accuracy, or exact match for
+    generation) and `bits` its per-example correct bits; `values` the event's numbers under `prefix/`;
+    `payload` what else the event carries (generation: per-example F1, example generations)."""
+
+    score: float
+    bits: list[int]
+    values: dict[str, float]
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+def score_rows(spec: RunSpec, prep: Prepared, part: Literal["eval", "val"], examples: bool = False) -> Scored:
+    """Evaluate the current model on the evaluation or validation rows; `examples`: include a few
+    generations (generation runs, at the first and the last evaluation)."""
+    task, loaded = prep.task, prep.loaded
+    if isinstance(task, GenerationTask):
+        pairs = task.eval if part == "eval" else task.val
+        s = evaluate_generation(loaded, pairs, spec.eval_batch_size, spec.max_new_tokens, task.language)
+        values = {"loss": s.loss, "perplexity": s.perplexity, "f1": s.f1, "exact_match": s.exact_match}
+        payload: dict[str, Any] = {"f1_per_example": s.f1_values}
+        if examples:
+            payload["examples"] = s.examples(pairs)
+        return Scored(s.exact_match, s.em_bits, {f"{part}/{k}": v for k, v in values.items()}, payload)
+    texts, labels = (
+        (task.eval_texts, task.eval_labels) if part == "eval" else (task.val_texts, task.val_labels)
+    )
+    loss, acc, bits = evaluate(loaded, texts, labels, spec.eval_batch_size)
+    return Scored(acc, bits, {f"{part}/loss": loss, f"{part}/accuracy": acc})
+
+
 def _batch(loaded: LoadedModel, task: Task, idx: list[int]) -> tuple[dict, torch.Tensor]:
     enc = loaded.encode([task.train_texts[i] for i in idx])
     return enc, torch.tensor([task.train_labels[i] for i in idx], device=enc["input_ids"].device)
@@ -176,23 +244,21 @@ def probe_lr(spec: RunSpec, prep: Prepared, default: float) -> tuple[float, dict
     """
     model, task = prep.loaded.model, prep.task
     start = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    probe_rows = list(range(min(len(task.train_texts), 64)))
+    probe_rows = list(range(min(task.n_train, 64)))
     results: dict[str, float | None] = {}
     for lr in probe_candidates(default):
         opt = build_optimizer(spec, model, lr)
-        batches = iter_batches(len(task.train_texts), spec.batch_size, spec.seed)
+        batches = iter_batches(task.n_train, spec.batch_size, spec.seed)
         loss = math.nan
         for _ in range(PROBE_STEPS):
-            enc, y = _batch(prep.loaded, task, next(batches))
-            loss = train_step(spec, model, opt, enc, y)
+            loss = optimizer_step(spec, opt, batch_objective(spec, prep, next(batches)))
             if not math.isfinite(loss):
                 break
-        if math.isfinite(loss) and task.val_texts:
-            loss = evaluate(prep.loaded, task.val_texts, task.val_labels, spec.eval_batch_size)[0]
+        if math.isfinite(loss) and task.n_val:
+            loss = score_rows(spec, prep, "val").values["val/loss"]
         elif math.isfinite(loss):
             with torch.inference_mode():
-                enc, y = _batch(prep.loaded, task, probe_rows)
-                loss = F.cross_entropy(model(**enc).float(), y).item()
+                loss = float(batch_objective(spec, prep, probe_rows)())
         results[f"{lr:g}"] = loss if math.isfinite(loss) else None
         if isinstance(opt, ZOOptimizer):
             opt.detach()  # its hooks must not outlive it: the next candidate starts from plain weights
@@ -202,7 +268,7 @@ def probe_lr(spec: RunSpec, prep: Prepared, default: float) -> tuple[float, dict
     return best, {
         "steps": PROBE_STEPS,
         "loss_by_lr": results,
-        "loss_on": "validation" if task.val_texts else "training",
+        "loss_on": "validation" if task.n_val else "training",
     }
 
 
@@ -355,10 +421,11 @@ def _train(
         hyperparams=hyper,
         dataset=task.name,
         label_names=task.label_names,
-        n_train=len(task.train_texts),
-        n_eval=len(task.eval_texts),
-        n_val=len(task.val_texts),
+        n_train=task.n_train,
+        n_eval=task.n_eval,
+        n_val=task.n_val,
         prompt=prep.prompt,
+        task_type=spec.task_type,
         memory=started_memory,
         **({"step_log_header": header.to_dict()} if header is not None else {}),
         **({"resumed_from_step": resume.step, "resumed_from": resume.source} if resume else {}),
@@ -378,23 +445,33 @@ def _train(
     # wall seconds of each evaluation (reported rows + validation), for the ETA
     eval_seconds: list[float] = [done["eval_s_mean"]] if done.get("eval_s_mean") is not None else []
 
-    def do_eval() -> float:
+    # the evaluation rows' values at the start and at the latest evaluation (the summary's generation scores)
+    eval_values: dict[str, dict] = {
+        k: done[f"eval_values_{k}"] for k in ("start", "end") if done.get(f"eval_values_{k}")
+    }
+
+    def do_eval(examples: bool = False) -> float:
+        """Score the evaluation (and validation) rows and emit the `eval` event; `examples`: this is the
+        first or the last evaluation (generation runs show a few of their generations)."""
         nonlocal best_checkpoint
         started_at = time.perf_counter()
-        loss, acc, bits = evaluate(loaded, task.eval_texts, task.eval_labels, spec.eval_batch_size)
-        values = {"eval/loss": loss, "eval/accuracy": acc}
-        extra = {}
-        if task.val_texts:
-            val_loss, val_acc, _ = evaluate(loaded, task.val_texts, task.val_labels, spec.eval_batch_size)
-            values.update({"val/loss": val_loss, "val/accuracy": val_acc})
-            if best["val_accuracy"] is None or val_acc > best["val_accuracy"]:  # ties keep the earlier step
-                best.update(step=step, val_accuracy=val_acc, eval_accuracy=acc)
+        scored = score_rows(spec, prep, "eval", examples)
+        values = dict(scored.values)
+        extra: dict[str, Any] = dict(scored.payload)
+        if task.n_val:
+            val = score_rows(spec, prep, "val")
+            values.update(val.values)
+            if best["val_accuracy"] is None or val.score > best["val_accuracy"]:  # ties keep the earlier step
+                best.update(step=step, val_accuracy=val.score, eval_accuracy=scored.score)
                 if spec.checkpoint_dir:
                     best_checkpoint = save_checkpoint(
                         Path(spec.checkpoint_dir), spec, model, opt, step, lr, filename="best.pt"
                     )
-            extra = {"n_val": len(task.val_texts), "best": dict(best)}
+            extra.update(n_val=task.n_val, best=dict(best))
         eval_seconds.append(time.perf_counter() - started_at)
+        if step == 0:
+            eval_values["start"] = scored.values
+        eval_values["end"] = scored.values
         writer.emit(
             "eval",
             step=step,
@@ -402,28 +479,28 @@ def _train(
             forward_passes=forward_passes,
             backward_passes=backward_passes,
             values=values,
-            correct=pack_bits(bits),
-            n_eval=len(bits),
+            correct=pack_bits(scored.bits),
+            n_eval=len(scored.bits),
             **extra,
         )
         record.start_segment()  # the next training segment's peak is its own
-        return acc
+        return scored.score
 
     acc_start: float | None
     acc_end: float | None
     if step == 0:
-        acc_start = acc_end = do_eval()
+        acc_start = acc_end = do_eval(examples=True)
         last_eval_step = 0
     elif "acc_start" in done:
         acc_start, acc_end = done["acc_start"], done.get("acc_end")
         last_eval_step = int(done.get("last_eval_step", step))
     else:  # a bare log: the accuracy at the start is not known; measure where the run stands
-        acc_start, acc_end = None, do_eval()
+        acc_start, acc_end = None, do_eval(examples=True)
         last_eval_step = step
     reached.acc_start = acc_start
     reached.step, reached.elapsed_s = step, train_time
     reached.forward_passes, reached.backward_passes = forward_passes, backward_passes
-    batches = iter_batches(len(task.train_texts), spec.batch_size, spec.seed)
+    batches = iter_batches(task.n_train, spec.batch_size, spec.seed)
     for _ in range(step):  # the batches the saved steps took: the next one is step t+1's
         next(batches)
     logged = len(records)  # records already sent (a continued run re-sends none of the saved ones)
@@ -445,6 +522,7 @@ def _train(
             "best": dict(best),
             "best_checkpoint": best_checkpoint,
             "eval_s_mean": sum(eval_seconds) / len(eval_seconds) if eval_seconds else None,
+            **{f"eval_values_{k}": v for k, v in eval_values.items()},
         }
 
     def flush_steps() -> None:
@@ -467,9 +545,9 @@ def _train(
         bar = tqdm(total=spec.steps, desc=spec.method, unit="step", file=sys.stderr)
 
     while (spec.steps is None or step < spec.steps) and train_time < budget_s:
-        enc, y = _batch(loaded, task, next(batches))
+        objective = batch_objective(spec, prep, next(batches))  # tokenising is not the method's cost
         t0 = time.perf_counter()
-        loss = train_step(spec, model, opt, enc, y)
+        loss = optimizer_step(spec, opt, objective)
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         train_time += time.perf_counter() - t0
@@ -513,7 +591,8 @@ def _train(
             status, reason = "cancelled", describe("cancelled_on_request")
             break
         if step % spec.eval_every == 0:
-            acc_end = do_eval()
+            budget_spent = (spec.steps is not None and step >= spec.steps) or train_time >= budget_s
+            acc_end = do_eval(examples=budget_spent)
             last_eval_step = step
         if step % LOG_EVERY == 0:
             flush_steps()
@@ -533,7 +612,7 @@ def _train(
         bar.close()
 
     if status == "succeeded" and last_eval_step != step:
-        acc_end = do_eval()
+        acc_end = do_eval(examples=True)
         last_eval_step = step
     flush_steps()
     checkpoint = None
@@ -558,9 +637,11 @@ def _train(
             s_per_step=train_time / step if step else None,
             lr=lr,
             lr_source=lr_source,
-            n_eval=len(task.eval_texts),
-            n_train=len(task.train_texts),
-            n_val=len(task.val_texts),
+            n_eval=task.n_eval,
+            n_train=task.n_train,
+            n_val=task.n_val,
+            task_type=spec.task_type,
+            **(_generation_summary(eval_values) if isinstance(task, GenerationTask) else {}),
             best_step=best["step"],
             best_val_accuracy=best["val_accuracy"],
             acc_best=best["eval_accuracy"],
@@ -572,6 +653,17 @@ def _train(
             resumed_from_step=resume.step if resume is not None else None,
         ),
     )
+
+
+def _generation_summary(eval_values: dict[str, dict]) -> dict[str, float | None]:
+    """Exact match (also `acc_start`/`acc_end`: the score the correct bits count), F1 and completion loss
+    of the evaluation rows at the start and at the end."""
+    start, end = eval_values.get("start", {}), eval_values.get("end", {})
+    return {
+        f"{name}_{when}": values.get(f"eval/{key}")
+        for name, key in (("em", "exact_match"), ("f1", "f1"), ("eval_loss", "loss"))
+        for when, values in (("start", start), ("end", end))
+    }
 
 
 def _shared_lr(opt: torch.optim.Optimizer) -> float:

@@ -98,7 +98,7 @@ Classifier = EncoderClassifier | PromptClassifier | MaskedPromptClassifier
 class LoadedModel:
     """A classifier with what the loop needs to feed it."""
 
-    model: Classifier
+    model: Classifier | Any  # Any: a transformers causal LM for generation runs
     tokenizer: Any  # a transformers tokenizer
     name: str
     kind: str  # "encoder" | "decoder"
@@ -106,6 +106,7 @@ class LoadedModel:
     dtype: torch.dtype
     max_length: int
     prompt_encoder: PromptEncoder | None = None  # prompt-based models: how examples become prompts
+    task_type: str = "classification"  # "generation": `model` is a causal LM that writes completions
 
     @property
     def prompt(self) -> Prompt | None:
@@ -113,7 +114,9 @@ class LoadedModel:
 
     @property
     def scoring(self) -> str:
-        """ "head" (encoder + linear head), "next_token" (decoder) or "mask" (masked LM)."""
+        """ "head" (encoder + linear head), "next_token" (decoder), "mask" (masked LM) or "generation"."""
+        if self.task_type == "generation":
+            return "generation"
         return getattr(self.model, "scoring", "head")
 
     @property
@@ -215,6 +218,79 @@ def _should_spread(model_path: str, device: torch.device, dtype: torch.dtype, al
     return n_bytes > 0.6 * torch.cuda.get_device_properties(device).total_memory
 
 
+def _model_source(name: str, allow_download: bool) -> tuple[str, bool, str]:
+    """(path or Hugging Face id, local files only, display name) of a model that is not a tiny test model."""
+    entry = builtin(name)
+    if entry is not None and entry.source == "converted":
+        if not entry.installed():
+            how = "scripts/setup.sh --with-gemma" if entry.optional else "scripts/setup.sh"
+            raise FileNotFoundError(
+                f"the built-in model {name} is not set up on this machine: run {how} "
+                f"(it converts the model into {entry.folder()})"
+            )
+        return str(entry.folder()), True, entry.name
+    return name, not allow_download or Path(name).exists(), name
+
+
+def load_causal_lm(
+    name: str,
+    device: str = "auto",
+    dtype: str = "float32",
+    seed: int = 0,
+    max_length: int = 64,
+    allow_download: bool = False,
+) -> LoadedModel:
+    """A decoder as itself (a causal LM that writes text), for generation runs; no head, no prompt.
+
+    "tiny-gpt2" is built from `seed` exactly as the classifier's decoder is, so both tasks start from the
+    same random weights.
+    """
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    quiet_transformers()
+    dev = resolve_device(device)
+    torch_dtype = DTYPES[dtype]
+    if dev.type == "cpu" and torch_dtype == torch.float16:
+        raise ValueError("float16 on CPU is not supported; use float32 or bfloat16")
+    if name in ("minilm", "tiny-bert"):
+        raise ValueError(f"generation needs a decoder model; {name} is an encoder")
+    gen_state = torch.random.get_rng_state()
+    torch.manual_seed(seed)
+    try:
+        if name == "tiny-gpt2":
+            tokenizer = AutoTokenizer.from_pretrained(minilm_path(), local_files_only=True)
+            lm = AutoModelForCausalLM.from_config(_tiny_config(name, tokenizer.vocab_size))
+            display = name
+        else:
+            path, local, display = _model_source(name, allow_download)
+            config = AutoConfig.from_pretrained(path, local_files_only=local)
+            if not _is_decoder(config):
+                raise ValueError(f"generation needs a decoder model; {name} is not one")
+            tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=local)
+            kwargs: dict[str, Any] = {"dtype": torch_dtype, "local_files_only": local}
+            if _should_spread(path, dev, torch_dtype, allow_download):
+                kwargs["device_map"] = "auto"
+            lm = AutoModelForCausalLM.from_pretrained(path, **kwargs)
+    finally:
+        torch.random.set_rng_state(gen_state)
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token if tokenizer.eos_token is not None else tokenizer.sep_token
+    lm.to(dtype=torch_dtype)
+    if not getattr(lm, "hf_device_map", None):
+        lm.to(dev)
+    lm.eval()  # dropout off for every method: see loop.py
+    return LoadedModel(
+        model=lm,
+        tokenizer=tokenizer,
+        name=display,
+        kind="decoder",
+        device=dev,
+        dtype=torch_dtype,
+        max_length=max_length,
+        task_type="generation",
+    )
+
+
 def load_model(
     name: str,
     n_classes: int,
@@ -263,17 +339,7 @@ def load_model(
                 model, kind = PromptClassifier(lm, prompt.label_tokens), "decoder"
             display = {"minilm": "MiniLM-L6 (embedded)"}.get(name, name)
         else:
-            entry = builtin(name)
-            if entry is not None and entry.source == "converted":
-                if not entry.installed():
-                    how = "scripts/setup.sh --with-gemma" if entry.optional else "scripts/setup.sh"
-                    raise FileNotFoundError(
-                        f"the built-in model {name} is not set up on this machine: run {how} "
-                        f"(it converts the model into {entry.folder()})"
-                    )
-                path, local, display = str(entry.folder()), True, entry.name
-            else:
-                path, local, display = name, not allow_download or Path(name).exists(), name
+            path, local, display = _model_source(name, allow_download)
             config = AutoConfig.from_pretrained(path, local_files_only=local)
             tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=local)
             if _is_decoder(config):

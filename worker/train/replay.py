@@ -281,7 +281,7 @@ def export_folder(prep: Prepared, spec: RunSpec, out: str | Path, extra_meta: di
         "format": 1,
         "backbone": name,
         "label_names": prep.task.label_names,
-        "label_words": prep.task.label_words,
+        "label_words": getattr(prep.task, "label_words", []),
         "prompt": prep.prompt,
         "spec": spec.to_dict(),
         **(extra_meta or {}),
@@ -326,14 +326,15 @@ def forward_seconds(prep: Prepared, spec: RunSpec, repeats: int = 3) -> float:
     import time
 
     from worker.train.data import iter_batches
+    from worker.train.loop import batch_objective
 
-    rows = next(iter_batches(len(prep.task.train_texts), spec.batch_size, spec.seed))
-    enc = prep.loaded.encode([prep.task.train_texts[i] for i in rows])
+    rows = next(iter_batches(prep.task.n_train, spec.batch_size, spec.seed))
+    objective = batch_objective(spec, prep, rows)  # the batch encoded once, outside the timing
     best = math.inf
     with torch.inference_mode():
         for _ in range(repeats):
             started = time.perf_counter()
-            prep.loaded.model(**enc)
+            objective()
             best = min(best, time.perf_counter() - started)
     return best
 
