@@ -1,5 +1,7 @@
 """Generation pieces with a hand-made word-level tokenizer: which tokens carry the loss, what the model sees."""
 
+import json
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -130,3 +132,24 @@ def test_builtin_task_caps_evaluation_and_validation():
     assert (task.n_train, task.n_eval, task.n_val) == (400, 10, 7)
     assert build_generation_task("demo-dates", eval_size=10).eval == task.eval  # same rows every time
     assert not {p.completion for p in task.eval} & {p.completion for p in task.train}
+
+
+def test_an_uploaded_file_splits_into_disjoint_train_validation_and_evaluation_pairs(tmp_path):
+    rows = [{"prompt": f"Write {i} in words.", "completion": f"number {i}"} for i in range(40)]
+    path = tmp_path / "numbers.jsonl"
+    path.write_text("\n".join(json.dumps(row) for row in rows) + "\n", encoding="utf-8")
+    task = generation.build_generation_task(str(path))
+    # a fifth held out for evaluation (8), a fifth of the rest for validation (6), the rest trains
+    assert (task.n_eval, task.n_val, len(task.train)) == (8, 6, 26)
+    parts = [{p.prompt for p in part} for part in (task.train, task.eval, task.val)]
+    assert not (parts[0] & parts[1] or parts[0] & parts[2] or parts[1] & parts[2])
+    assert task.name == "numbers.jsonl" and task.train[0].completion.startswith("number ")
+
+
+def test_an_uploaded_file_with_bad_rows_is_refused_with_their_lines(tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_text(
+        '{"prompt": "a", "completion": "b"}\n{"prompt": "", "completion": "c"}\n', encoding="utf-8"
+    )
+    with pytest.raises(ValueError, match=r"bad\.jsonl: line 2: prompt"):
+        generation.build_generation_task(str(path))

@@ -13,7 +13,6 @@ What the loop needs from a generation task, and nothing of the loop itself:
 
 from __future__ import annotations
 
-import importlib
 import math
 import random
 from collections.abc import Callable, Sequence
@@ -25,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from common.builtin_generation import builtin_generation_dataset
+from common.genfiles import read_pairs_file
 from common.pairs import Pair
 from common.text_metrics import MetricLanguage, detect_language, score
 from worker.train.data import HELD_OUT_FRACTION, SPLIT_SEED, VALIDATION_SEED_OFFSET
@@ -64,12 +64,13 @@ class GenerationTask:
 
 
 def _read_pairs(path: str) -> list[Pair]:
-    # The uploaded-file reader (common/genfiles.py) lives beside the service's upload checks; looked up
-    # by name here, when a run actually reads a file, so the built-ins run without it.
-    read_pairs_file = importlib.import_module("common.genfiles").read_pairs_file
+    """The pairs of an uploaded file, read by the same reader that checked the upload."""
     parsed = read_pairs_file(path)
     if not parsed.ok:
-        problems = "; ".join(str(e) for e in parsed.errors[:5])
+        problems = "; ".join(
+            f"line {e.row}: {e.field}: {e.problem}" if e.row else f"{e.field}: {e.problem}"
+            for e in parsed.errors[:5]
+        )
         raise ValueError(f"{Path(path).name}: {problems}")
     return list(parsed.pairs)
 
