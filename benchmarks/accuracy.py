@@ -100,7 +100,7 @@ def run_setting(k: int, seed: int, forward_passes: int, methods: list[str], thre
     torch.set_num_threads(threads)
     base = RunSpec(method="lozo", dataset="sst2", k_shot=k, seed=seed, device="cpu", steps=1)
     prep = prepare(base)
-    model, task = prep.loaded.model, prep.task
+    model, task = prep.loaded.model, prep.classification
     start_state = {name: t.detach().clone() for name, t in model.state_dict().items()}
     _, acc_start, start_bits = evaluate(prep.loaded, task.eval_texts, task.eval_labels, 64)
     n_eval = len(start_bits)

@@ -125,7 +125,7 @@ def build_start(k: int, seed: int, args) -> Start:
     if prep.prompt is None:  # the decoder is always read through a prompt
         raise RuntimeError(f"{MODEL} was not set up as a prompt-based classifier")
     state = {name: t.detach().clone() for name, t in prep.loaded.model.state_dict().items()}
-    task = prep.task
+    task = prep.classification
     _, acc, bits = evaluate(prep.loaded, task.eval_texts, task.eval_labels, 64)
     val_loss, val_acc, _ = evaluate(prep.loaded, task.val_texts, task.val_labels, 64)
     seconds = time.perf_counter() - t0
@@ -151,7 +151,7 @@ def _train(
     from worker.train.loop import _batch, build_optimizer, evaluate, train_step
     from common.runspec import RunSpec
 
-    loaded, task, model = start.prep.loaded, start.prep.task, start.prep.loaded.model
+    loaded, task, model = start.prep.loaded, start.prep.classification, start.prep.loaded.model
     model.load_state_dict(start.state)
     spec = RunSpec(
         method=method,
@@ -219,7 +219,7 @@ def probe_lr(start: Start, method: str, probe_fp: int, batch_size: int) -> dict:
         t0 = time.perf_counter()
         result = _train(start, method, lr, probe_fp, batch_size, None)
         val_loss, val_acc, _ = evaluate(
-            start.prep.loaded, start.prep.task.val_texts, start.prep.task.val_labels, 64
+            start.prep.loaded, start.prep.classification.val_texts, start.prep.classification.val_labels, 64
         )
         tried[f"{lr:g}"] = {
             "val_loss": val_loss if math.isfinite(val_loss) and not result["diverged"] else None,
@@ -250,7 +250,7 @@ def run_method(start: Start, method: str, lr: float, forward_passes: int, args) 
     zo = method in ("lozo", "lozo_m", "mezo")
     steps = forward_passes // 2 if zo else forward_passes
     val_every = max(1, steps // VAL_POINTS)
-    task, loaded = start.prep.task, start.prep.loaded
+    task, loaded = start.prep.classification, start.prep.loaded
 
     curve_s = []  # dev evaluations made only to draw the curve: measurement, not part of the run's time
 

@@ -75,6 +75,13 @@ class Prepared:
     head_init: str
     prompt: dict | None = None  # prompt-based models: template, label words and tokens, calibration
 
+    @property
+    def classification(self) -> Task:
+        """The labelled task of a classification run (a generation run holds pairs instead)."""
+        if not isinstance(self.task, Task):
+            raise TypeError(f"{self.task.name} is a generation task, not a classification one")
+        return self.task
+
 
 def prepare(spec: RunSpec) -> Prepared:
     """Data, model and head for `spec`: identical for every method with the same seed (the method is unused).
