@@ -1846,6 +1846,13 @@ export interface components {
          */
         PocCreate: {
             /**
+             * Task Type
+             * @description classify texts, or write a completion for each prompt (generation: decoders only; the classification settings are then ignored)
+             * @default classification
+             * @enum {string}
+             */
+            task_type?: "classification" | "generation";
+            /**
              * Steps
              * @description budget in optimizer steps (null: only the minutes budget)
              * @default 100
@@ -1943,6 +1950,19 @@ export interface components {
              * @default 256
              */
             val_size?: number | null;
+            /**
+             * Max New Tokens
+             * @description generation: tokens the model may write per prompt when evaluated
+             * @default 24
+             */
+            max_new_tokens?: number;
+            /**
+             * Zo Objective
+             * @description generation, zeroth-order methods: minimise the completion's loss, or −F1 of greedy generations on the batch (ZO needs no gradient, so it can optimise the metric itself)
+             * @default loss
+             * @enum {string}
+             */
+            zo_objective?: "loss" | "neg_f1";
             /** Name */
             name: string;
             /**
