@@ -23,6 +23,7 @@ from backend.core.config import Settings
 from backend.db.models import Dataset
 from backend.errors import Invalid, Problem
 from common.builtin_data import PREVIEW_ROWS, available_builtin_datasets
+from common.builtin_generation import available_builtin_generation_datasets
 from common.chat_templates import ChatTemplateError, read_chat_template, render_pair
 from common.models import builtin as builtin_model
 from common.pairs import Pair
@@ -49,27 +50,45 @@ def register_builtin_datasets(session: Session) -> list[str]:
 
     Called at start-up (``backend.prestart``), before the API serves: requests never write these rows.
     """
-    added = []
-    for builtin in available_builtin_datasets():
-        dataset_id = builtin_dataset_id(builtin.name)
-        if session.get(Dataset, dataset_id) is not None:
-            continue
-        session.add(
-            Dataset(
-                id=dataset_id,
-                name=builtin.name,
-                builtin=True,
-                path=builtin.name,
-                n_rows=builtin.n_rows,
-                labels=list(builtin.labels),
-                text_column="text",
-                label_column="label",
-                size_bytes=None,
-                sha256=None,
-                preview=builtin.preview(),
-            )
+    rows = [
+        Dataset(
+            id=builtin_dataset_id(builtin.name),
+            name=builtin.name,
+            builtin=True,
+            path=builtin.name,
+            n_rows=builtin.n_rows,
+            labels=list(builtin.labels),
+            text_column="text",
+            label_column="label",
+            size_bytes=None,
+            sha256=None,
+            preview=builtin.preview(),
         )
-        added.append(builtin.name)
+        for builtin in available_builtin_datasets()
+    ]
+    rows += [
+        Dataset(
+            id=builtin_dataset_id(builtin.name),
+            name=builtin.name,
+            builtin=True,
+            path=builtin.name,
+            kind="generation",
+            layout="prompt_completion",
+            n_rows=builtin.n_rows,
+            labels=[],
+            text_column=None,
+            label_column=None,
+            size_bytes=None,
+            sha256=None,
+            preview=builtin.preview(),
+        )
+        for builtin in available_builtin_generation_datasets()
+    ]
+    added = []
+    for row in rows:
+        if session.get(Dataset, row.id) is None:
+            session.add(row)
+            added.append(row.name)
     if added:
         try:
             session.commit()

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from backend.auth.limits import check_budget, reserve_runs
-from backend.catalog import UnknownModelError, resolve_hyperparams, resolve_model
+from backend.catalog import ModelInfo, UnknownModelError, resolve_hyperparams, resolve_model
 from backend.core.config import Settings
 from backend.db.models import FINISHED_STATES, Dataset, Poc, Report, Run, utcnow
 from backend.dispatch import enqueue_run
@@ -31,9 +31,13 @@ from common.runspec import run_settings_fields
 log = logging.getLogger(__name__)
 
 
-def poc_settings(body: PocCreate) -> dict:
-    """What the PoC row stores as its settings: every run setting, and the device kind."""
-    return body.model_dump(include={*run_settings_fields(), "device"})
+def poc_settings(body: PocCreate, dataset: Dataset | None = None) -> dict:
+    """What the PoC row stores as its settings: every run setting, and the device kind; the task type is
+    the dataset's."""
+    settings = body.model_dump(include={*run_settings_fields(), "device"})
+    if dataset is not None:
+        settings["task_type"] = task_type_of(dataset)
+    return settings
 
 
 def validate_poc(
@@ -52,14 +56,8 @@ def validate_poc(
         dataset = None  # another workspace's upload: as if it did not exist
     if dataset is None:
         problems.append(Problem("dataset_id", f"no dataset with id {body.dataset_id!r}"))
-    elif dataset.kind == "generation":
-        # Until the engine trains on pairs, a run would read a pairs file as labelled text (the completion
-        # taken for a label): refused here rather than run as something it is not.
-        problems.append(
-            Problem(
-                "dataset_id", f"{dataset.name!r} is a generation dataset; PoCs train on labelled datasets"
-            )
-        )
+    else:
+        problems.extend(_task_problems(body, dataset, model))
 
     if body.steps is None and body.max_minutes is None:
         problems.append(Problem("steps", "give a budget: steps, max_minutes or both"))
@@ -80,6 +78,33 @@ def validate_poc(
         raise Invalid(problems)
     assert dataset is not None
     return dataset, methods
+
+
+def task_type_of(dataset: Dataset) -> str:
+    """The task a PoC on ``dataset`` trains: its kind decides (pairs are written, labelled texts classified)."""
+    return "generation" if dataset.kind == "generation" else "classification"
+
+
+def _task_problems(body: PocCreate, dataset: Dataset, model: ModelInfo | None) -> list[Problem]:
+    """What stops this model and these settings from training the dataset's kind of task."""
+    task = task_type_of(dataset)
+    problems = []
+    if "task_type" in body.model_fields_set and body.task_type != task:
+        problems.append(
+            Problem("task_type", f"{dataset.name!r} is a {task} dataset: its PoCs are {task} PoCs")
+        )
+    if task == "generation" and model is not None and model.kind == "encoder":
+        problems.append(
+            Problem(
+                "model",
+                f"a generation PoC needs a decoder (a causal language model); {model.id} is an encoder",
+            )
+        )
+    if task != "generation" and body.zo_objective != "loss":
+        problems.append(
+            Problem("zo_objective", "−F1 as the objective scores generations: a generation dataset only")
+        )
+    return problems
 
 
 def _new_run(poc: Poc, method: str, hyperparams: dict, attempt: int, launched_by: str) -> Run:
@@ -120,7 +145,7 @@ def create_poc(
         model=body.model.strip(),
         dataset_id=dataset.id,
         workspace_id=workspace_id,
-        settings=poc_settings(body),
+        settings=poc_settings(body, dataset),
         created_by=launcher.email,
         state="queued",
     )

@@ -262,6 +262,28 @@ class RenderedPreview(BaseModel):
 # --- runs --------------------------------------------------------------------------------------------
 
 
+class GenerationExample(BaseModel):
+    """One evaluation prompt with the model's greedy answer and how it scored against the reference."""
+
+    prompt: str
+    reference: str
+    generated: str
+    exact_match: bool
+    f1: float
+
+
+class ExamplesAt(BaseModel):
+    step: int
+    examples: list[GenerationExample]
+
+
+class RunExamples(BaseModel):
+    """A generation run's example answers at its first and its last evaluation (the same prompts)."""
+
+    start: ExamplesAt | None = None
+    end: ExamplesAt | None = None
+
+
 class RunPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -310,6 +332,9 @@ class RunPublic(BaseModel):
     )
     export_state: ExportState | None = Field(default=None, description="the model folder's preparation")
     export_bytes: int | None = Field(default=None, description="size of the model folder's zip")
+    examples: RunExamples | None = Field(
+        default=None, description="a generation run's example answers at its first and last evaluation"
+    )
 
     @computed_field(description="what training added: peak − baseline, both of memory_kind")  # type: ignore[prop-decorator]
     @property

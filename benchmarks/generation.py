@@ -16,7 +16,9 @@ evaluation pairs).
 from __future__ import annotations
 
 import argparse
+import random
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -37,7 +39,41 @@ COLUMNS = [
     "em_start",
     "em_end",
     "p_value",
+    "f1_gain_ci95",
+    "wall_s",
 ]
+BOOTSTRAP_RESAMPLES = 2000
+
+
+def paired_bootstrap_ci(deltas: list[list[float]], seed: int = 0) -> tuple[float, float]:
+    """95% percentile interval of the mean per-example gain, resampling examples with replacement within
+    each run and averaging the runs (the runs of several seeds are paired with their own start)."""
+    rng = random.Random(seed)
+    means = []
+    for _ in range(BOOTSTRAP_RESAMPLES):
+        run_means = [sum(rng.choice(d) for _ in d) / len(d) for d in deltas if d]
+        means.append(sum(run_means) / len(run_means))
+    means.sort()
+    return means[int(0.025 * len(means))], means[int(0.975 * len(means)) - 1]
+
+
+def summarise(rows: list[dict]) -> list[dict]:
+    """One row per method: mean F1 gain (points) over its seeds, with the paired bootstrap interval."""
+    out = []
+    for method in dict.fromkeys(r["method"] for r in rows):
+        mine = [r for r in rows if r["method"] == method]
+        low, high = paired_bootstrap_ci([r["f1_deltas"] for r in mine])
+        out.append(
+            {
+                "method": method,
+                "seeds": len(mine),
+                "f1_gain_mean": 100 * sum(r["f1_end"] - r["f1_start"] for r in mine) / len(mine),
+                "f1_gain_ci95": f"[{100 * low:+.1f}, {100 * high:+.1f}]",
+                "loss_lower_every_seed": all(r["loss_end"] < r["loss_start"] for r in mine),
+                "wall_s_max": max(r["wall_s"] for r in mine),
+            }
+        )
+    return out
 
 
 def run_method(method: str, seed: int, forward_passes: int, args: argparse.Namespace) -> dict:
@@ -64,13 +100,17 @@ def run_method(method: str, seed: int, forward_passes: int, args: argparse.Names
         lr=args.lr,
     )
     writer = EventWriter(None)
+    began = time.perf_counter()
     finished = run(spec, writer)
+    wall_s = time.perf_counter() - began
     if finished["status"] != "succeeded":
         raise RuntimeError(f"{method}: {finished['reason']}")
     evals = [e for e in writer.events if e["event"] == "eval"]
     start, end = evals[0], evals[-1]
     bits = [unpack_bits(e["correct"], e["n_eval"]) for e in (start, end)]
     _, _, p_value = mcnemar_exact([int(b) for b in bits[0]], [int(b) for b in bits[1]])
+    deltas = [b - a for a, b in zip(start["f1_per_example"], end["f1_per_example"], strict=True)]
+    low, high = paired_bootstrap_ci([deltas], seed)
     return {
         "method": method,
         "seed": seed,
@@ -82,6 +122,9 @@ def run_method(method: str, seed: int, forward_passes: int, args: argparse.Names
         "em_start": start["values"]["eval/exact_match"],
         "em_end": end["values"]["eval/exact_match"],
         "p_value": p_value,
+        "f1_gain_ci95": f"[{100 * low:+.1f}, {100 * high:+.1f}]",
+        "wall_s": round(wall_s, 1),
+        "f1_deltas": deltas,
         "lr": finished["summary"]["lr"],
         "s_per_step": finished["summary"]["s_per_step"],
         "example_end": (end.get("examples") or [None])[0],
@@ -113,7 +156,11 @@ def main(argv: list[str] | None = None) -> int:
         for seed in args.seeds.split(",")
         for method in args.methods.split(",")
     ]
-    emit(rows, COLUMNS, args.json)
+    summary = summarise(rows)
+    emit([{k: v for k, v in r.items() if k != "f1_deltas"} for r in rows], COLUMNS, args.json)
+    if not args.json:
+        print()
+    emit(summary, list(summary[0]), args.json)
     return 0
 
 

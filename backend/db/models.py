@@ -197,6 +197,9 @@ class Run(Base):
     export_path: Mapped[str | None] = mapped_column(sa.String(1000))
     export_bytes: Mapped[int | None] = mapped_column(sa.BigInteger)
     export_error: Mapped[str | None] = mapped_column(sa.Text)
+    # A generation run's example answers at its first and last evaluation:
+    # {"start"|"end": {"step": int, "examples": [{prompt, reference, generated, exact_match, f1}]}}.
+    examples: Mapped[dict[str, Any] | None]
 
     poc: Mapped[Poc] = relationship(back_populates="runs")
 

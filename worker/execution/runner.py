@@ -159,6 +159,9 @@ class RelayState:
     header_changed: bool = False
     # The newest periodic checkpoint the engine reported (path, bytes), not yet written.
     checkpoint: tuple[str, int | None] | None = None
+    # A generation run's example answers ({"start"|"end": {"step", "examples"}}), and whether they changed.
+    examples: dict[str, Any] | None = None
+    examples_changed: bool = False
 
     def take(self, event: dict[str, Any]) -> None:
         kind = event.get("event")
@@ -199,12 +202,21 @@ class RelayState:
                     self.peak_mb = max(self.peak_mb or 0.0, value)
         if kind == "eval":
             values = event.get("values") or {}
+            if isinstance(event.get("examples"), list):
+                when = "start" if self.step == 0 else "end"
+                self.examples = {
+                    **(self.examples or {}),
+                    when: {"step": self.step, "examples": event["examples"]},
+                }
+                self.examples_changed = True
+            # The headline score the correct bits count: accuracy, or a generation run's exact match.
+            headline = values.get("eval/accuracy", values.get("eval/exact_match"))
             self.evals.append(
                 Evaluation(
                     step=self.step,
                     n_eval=int(event.get("n_eval") or 0),
                     correct=base64.b64decode(event.get("correct") or ""),
-                    accuracy=finite_or_none(values.get("eval/accuracy")),
+                    accuracy=finite_or_none(headline),
                     loss=finite_or_none(values.get("eval/loss")),
                 )
             )
@@ -266,6 +278,7 @@ class RunExecution:
             spec = build_spec(run, self.settings)
             self.checkpoint_file = add_checkpointing(spec, run, self.settings)
             self.state.steplog_header = run.steplog_header
+            self.state.examples = run.examples
             if run.resumes:
                 self.resumes = run.resumes
                 self.resume_bytes = resume_log(session, run)
@@ -401,6 +414,9 @@ class RunExecution:
         if state.steplog_header is not None and state.header_changed:
             values["steplog_header"] = _json_safe(state.steplog_header)
             state.header_changed = False
+        if state.examples is not None and state.examples_changed:
+            values["examples"] = _json_safe(state.examples)
+            state.examples_changed = False
         checkpoint = state.checkpoint
         state.checkpoint = None
         if checkpoint is None and self.checkpoint_file is not None and self.checkpoint_file.is_file():

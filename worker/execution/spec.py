@@ -37,11 +37,14 @@ def build_spec(run: Run, settings: Settings) -> dict[str, Any]:
     }
     spec.update({key: poc.settings[key] for key in run_settings_fields() if key in poc.settings})
     method = get_method(run.method)
+    if not method.zeroth_order:
+        # The PoC's ZO objective is for its zeroth-order runs; a gradient method follows the loss.
+        spec.pop("zo_objective", None)
     for key, value in run.hyperparams.items():
         if method.hyperparameter(key) is not None and value is not None:
             spec[key] = value
     dataset = poc.dataset
-    if not dataset.builtin:
+    if not dataset.builtin and dataset.kind != "generation":
         spec["text_column"] = dataset.text_column
         spec["label_column"] = dataset.label_column
     spec["device"] = DEVICES.get(str(poc.settings.get("device") or run.queue), "auto")

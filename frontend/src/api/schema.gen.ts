@@ -1145,6 +1145,13 @@ export interface components {
             /** Power */
             power: number;
         };
+        /** ExamplesAt */
+        ExamplesAt: {
+            /** Step */
+            step: number;
+            /** Examples */
+            examples: components["schemas"]["GenerationExample"][];
+        };
         /**
          * ExportPublic
          * @description The model folder (zip) of a run's final weights.
@@ -1188,6 +1195,22 @@ export interface components {
             choices: string[] | null;
             /** Description */
             description: string;
+        };
+        /**
+         * GenerationExample
+         * @description One evaluation prompt with the model's greedy answer and how it scored against the reference.
+         */
+        GenerationExample: {
+            /** Prompt */
+            prompt: string;
+            /** Reference */
+            reference: string;
+            /** Generated */
+            generated: string;
+            /** Exact Match */
+            exact_match: boolean;
+            /** F1 */
+            f1: number;
         };
         /** GpuChoice */
         GpuChoice: {
@@ -2434,6 +2457,14 @@ export interface components {
              */
             role: "viewer" | "editor" | "owner";
         };
+        /**
+         * RunExamples
+         * @description A generation run's example answers at its first and its last evaluation (the same prompts).
+         */
+        RunExamples: {
+            start?: components["schemas"]["ExamplesAt"] | null;
+            end?: components["schemas"]["ExamplesAt"] | null;
+        };
         /** RunPublic */
         RunPublic: {
             /** Id */
@@ -2525,6 +2556,8 @@ export interface components {
              * @description size of the model folder's zip
              */
             export_bytes?: number | null;
+            /** @description a generation run's example answers at its first and last evaluation */
+            examples?: components["schemas"]["RunExamples"] | null;
             /**
              * Memory Added Mb
              * @description what training added: peak − baseline, both of memory_kind
