@@ -38,6 +38,25 @@ def p_text(p: float) -> str:
     return f"p = {rounded:f}"
 
 
+# How the headline score is named: classification runs are scored by accuracy, generation runs by exact
+# match of their answers (the per-example bits McNemar's test reads are the same kind either way).
+SCORE_NAMES = {
+    "accuracy": {"en": "accuracy", "ja": "正解率"},
+    "exact_match": {"en": "exact match", "ja": "完全一致率"},
+}
+
+
+def score_name(comparison: dict | None, language: str) -> str:
+    """The headline score's name in ``language`` for ``comparison`` (its ``score``; accuracy by default)."""
+    return SCORE_NAMES[(comparison or {}).get("score") or "accuracy"][language]
+
+
+def _gap_sentence(a: str, b: str, gap: float, higher: bool, score: str) -> str:
+    if score == "accuracy":
+        return f"{a} is {gap:.1f} points {'more' if higher else 'less'} accurate than {b}"
+    return f"{a}'s {score} is {gap:.1f} points {'higher' if higher else 'lower'} than {b}'s"
+
+
 def accuracy_headline(
     comparison: dict | None, method_a: str | None = None, method_b: str | None = None
 ) -> dict:
@@ -52,22 +71,18 @@ def accuracy_headline(
     a, b = _label(comparison["method_a"]), _label(comparison["method_b"])
     n, p = comparison["n"], p_text(comparison["p_value"])
     gap = abs(comparison["acc_gap"]) * 100
+    en_score, ja_score = score_name(comparison, "en"), score_name(comparison, "ja")
     if not comparison["significant"]:
         return {
             "code": "no_significant_difference",
-            "en": f"No detectable difference in accuracy between {a} and {b} ({p}, {n:,} evaluation examples).",
-            "ja": f"{a}と{b}の正解率に検出できる差はありません（{p}、評価例{n:,}件）。",
+            "en": f"No detectable difference in {en_score} between {a} and {b} ({p}, {n:,} evaluation examples).",
+            "ja": f"{a}と{b}の{ja_score}に検出できる差はありません（{p}、評価例{n:,}件）。",
         }
-    if comparison["acc_gap"] > 0:
-        return {
-            "code": "zo_better",
-            "en": f"{a} is {gap:.1f} points more accurate than {b} ({p}, {n:,} evaluation examples).",
-            "ja": f"{a}の正解率は{b}より{gap:.1f}ポイント高い（{p}、評価例{n:,}件）。",
-        }
+    higher = comparison["acc_gap"] > 0
     return {
-        "code": "zo_worse",
-        "en": f"{a} is {gap:.1f} points less accurate than {b} ({p}, {n:,} evaluation examples).",
-        "ja": f"{a}の正解率は{b}より{gap:.1f}ポイント低い（{p}、評価例{n:,}件）。",
+        "code": "zo_better" if higher else "zo_worse",
+        "en": f"{_gap_sentence(a, b, gap, higher, en_score)} ({p}, {n:,} evaluation examples).",
+        "ja": f"{a}の{ja_score}は{b}より{gap:.1f}ポイント{'高い' if higher else '低い'}（{p}、評価例{n:,}件）。",
     }
 
 

@@ -99,6 +99,7 @@ def poc_result(session: Session, poc: Poc) -> PocResult:
         seq_len=int(run_setting(sample, poc, "max_length", 64)) if sample else 64,
         dtype=run_setting(sample, poc, "dtype", "float32") if sample else "float32",
         eval_cap=poc.settings.get("eval_size"),
+        score="exact_match" if poc.settings.get("task_type") == "generation" else "accuracy",
     )
 
 

@@ -83,6 +83,8 @@ class PocResult:
     seq_len: int = 64
     dtype: str = "float32"
     eval_cap: int | None = None  # the PoC's ``eval_size`` setting: None when every evaluation row is used
+    # What the per-example bits score: "accuracy" (classification) or "exact_match" (generation answers).
+    score: str = "accuracy"
 
 
 def smoothed(curve: list[tuple[int, float]]) -> list[tuple[int, float]]:
@@ -168,6 +170,8 @@ def compute_roi(
             round(100 * (1 - row["memory_bytes"] / adamw_bytes), 1) if adamw_bytes else None
         )
     comparison = _comparison(runs)
+    if comparison is not None:
+        comparison["score"] = poc.score
     return {
         "target": target,
         "target_model": shape.name,
@@ -337,28 +341,34 @@ def verdict(rows: list[dict], comparison: dict | None, runs: dict[str, RunResult
     a, b = method_label(comparison["method_a"]), method_label(comparison["method_b"])
     gap_pt = abs(comparison["acc_gap"]) * 100
     p = comparison["p_value"]
-    if comparison["significant"] and comparison["acc_gap"] > 0:
-        code = "zo_better"
-        en = f"{a} was more accurate than {b} by {gap_pt:.1f} points on the same examples (McNemar p = {p:.3g})."
-        ja = f"同じ評価例で{a}の正解率は{b}より{gap_pt:.1f}ポイント高く、差は有意です（McNemar検定 p = {p:.3g}）。"
-    elif comparison["significant"]:
-        code = "zo_worse"
-        en = f"{a} was less accurate than {b} by {gap_pt:.1f} points on the same examples (McNemar p = {p:.3g})."
-        ja = f"同じ評価例で{a}の正解率は{b}より{gap_pt:.1f}ポイント低く、差は有意です（McNemar検定 p = {p:.3g}）。"
+    en_score, ja_score = headline.score_name(comparison, "en"), headline.score_name(comparison, "ja")
+    if comparison["significant"]:
+        higher = comparison["acc_gap"] > 0
+        code = "zo_better" if higher else "zo_worse"
+        word = "higher" if higher else "lower"
+        en = (
+            f"{a} was {'more' if higher else 'less'} accurate than {b} by {gap_pt:.1f} points"
+            if en_score == "accuracy"
+            else f"{a}'s {en_score} was {word} than {b}'s by {gap_pt:.1f} points"
+        ) + f" on the same examples (McNemar p = {p:.3g})."
+        ja = (
+            f"同じ評価例で{a}の{ja_score}は{b}より{gap_pt:.1f}ポイント{'高く' if higher else '低く'}、"
+            f"差は有意です（McNemar検定 p = {p:.3g}）。"
+        )
     else:
         code = "no_significant_difference"
         en = (
-            f"This PoC cannot tell {a} and {b} apart in accuracy: the gap of {gap_pt:.1f} points on "
+            f"This PoC cannot tell {a} and {b} apart in {en_score}: the gap of {gap_pt:.1f} points on "
             f"{comparison['n']} examples is within chance (McNemar p = {p:.3g})."
         )
         ja = (
-            f"このPoCでは{a}と{b}の正解率の違いを判断できません。{comparison['n']}件での差"
+            f"このPoCでは{a}と{b}の{ja_score}の違いを判断できません。{comparison['n']}件での差"
             f"{gap_pt:.1f}ポイントは偶然の範囲内です（McNemar検定 p = {p:.3g}）。"
         )
     by_method = {r["method"]: r for r in rows}
     zo_row, base_row = by_method.get(comparison["method_a"]), by_method.get(comparison["method_b"])
     for row, label in ((base_row, b), (zo_row, a)):
-        en_gain, ja_gain = _gain_sentence(row, label) if row else ("", "")
+        en_gain, ja_gain = _gain_sentence(row, label, comparison) if row else ("", "")
         en += en_gain
         ja += ja_gain
     if zo_row and base_row:
@@ -392,18 +402,19 @@ def verdict(rows: list[dict], comparison: dict | None, runs: dict[str, RunResult
     return {"code": code, "en": en, "ja": ja}
 
 
-def _gain_sentence(row: dict, label: str) -> tuple[str, str]:
+def _gain_sentence(row: dict, label: str, comparison: dict | None = None) -> tuple[str, str]:
     """Whether a method's change from its own start is beyond chance (McNemar, start vs end bits)."""
     gain, p = row.get("accuracy_gain_points"), row.get("gain_p_value")
     if gain is None or p is None:
         return "", ""
+    en_score, ja_score = headline.score_name(comparison, "en"), headline.score_name(comparison, "ja")
     if row["gain_significant"]:
         word_en, word_ja = ("improved on", "向上") if gain > 0 else ("fell below", "低下")
         return (
-            f" {label} {word_en} its starting accuracy by {abs(gain):.1f} points (p = {p:.3g}).",
-            f"{label}は開始時から正解率が{abs(gain):.1f}ポイント{word_ja}しました（p = {p:.3g}）。",
+            f" {label} {word_en} its starting {en_score} by {abs(gain):.1f} points (p = {p:.3g}).",
+            f"{label}は開始時から{ja_score}が{abs(gain):.1f}ポイント{word_ja}しました（p = {p:.3g}）。",
         )
     return (
-        f" {label}'s change from its starting accuracy ({gain:+.1f} points) is within chance (p = {p:.3g}).",
+        f" {label}'s change from its starting {en_score} ({gain:+.1f} points) is within chance (p = {p:.3g}).",
         f"{label}の開始時からの変化（{gain:+.1f}ポイント）は偶然の範囲内です（p = {p:.3g}）。",
     )

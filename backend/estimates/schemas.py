@@ -177,6 +177,9 @@ class Comparison(BaseModel):
     only_a: int
     only_b: int
     needed_n: int | None
+    score: Literal["accuracy", "exact_match"] = Field(
+        "accuracy", description="what the paired bits score: accuracy, or a generation PoC's exact match"
+    )
 
 
 class Verdict(BaseModel):

@@ -212,11 +212,47 @@ HYPERPARAMETER_EXPLANATIONS_JA: dict[str, str] = {
     "LoRA scale α (the update is α/r · BA)": "LoRA のスケール α（更新は α/r · BA）",
 }
 STATE_KEYS = ("succeeded", "failed", "cancelled", "running", "queued")
+# A generation PoC's headline score is exact match: these replace the accuracy words in its report.
+GENERATION_TEXTS: dict[str, dict[str, str]] = {
+    "en": {
+        "accuracy_axis": "exact match",
+        "chart_accuracy": "Exact match on the evaluation prompts",
+        "cost_per_point": "Cost per exact-match point",
+        "acc_start": "Exact match at start",
+        "accuracy": "Exact match (95% interval)",
+        "f1": "Token F1 start → end",
+        "examples": "Example answers",
+        "prompt": "Prompt",
+        "reference": "Reference",
+        "answer_start": "At start",
+        "answer_end": "at end",
+        "matched": "matches the reference",
+        "not_matched": "does not match",
+    },
+    "ja": {
+        "accuracy_axis": "完全一致率",
+        "chart_accuracy": "評価プロンプトでの完全一致率",
+        "cost_per_point": "完全一致率1ポイントあたりのコスト",
+        "acc_start": "開始時の完全一致率",
+        "accuracy": "完全一致率（95%区間）",
+        "f1": "トークンF1 開始 → 終了",
+        "examples": "回答の例",
+        "prompt": "プロンプト",
+        "reference": "正解",
+        "answer_start": "開始時",
+        "answer_end": "終了時",
+        "matched": "正解と一致",
+        "not_matched": "不一致",
+    },
+}
 
 
-def texts(language: str) -> dict[str, str]:
-    """The words of ``language`` ("en" | "ja"), with ``state_<name>`` entries for run states."""
+def texts(language: str, task_type: str = "classification") -> dict[str, str]:
+    """The words of ``language`` ("en" | "ja") for a PoC of ``task_type``, with ``state_<name>`` entries
+    for run states."""
     words = dict(TEXTS[language])
+    if task_type == "generation":
+        words |= GENERATION_TEXTS[language]
     for key, label in zip(STATE_KEYS, words.pop("states").split("|")):
         words[f"state_{key}"] = label
     return words

@@ -64,10 +64,37 @@ AXES: dict[str, dict] = {
 }
 
 
+def task_type(snapshot: dict) -> str:
+    """The PoC's task: "generation" or "classification" (a snapshot from before the field: classification)."""
+    return ((snapshot.get("poc") or {}).get("settings") or {}).get("task_type") or "classification"
+
+
+def example_rows(snapshot: dict) -> list[dict]:
+    """A generation report's example table: per prompt its reference and its answers: the start's (every
+    method starts from the same weights: the first run's), then each run's at the end, in the order of the
+    runs that have examples (the table's columns)."""
+    runs = [r for r in snapshot.get("runs") or [] if r.get("examples")]
+    if not runs:
+        return []
+    first = runs[0]["examples"]
+    prompts = (first.get("start") or first.get("end") or {}).get("examples") or []
+    rows = []
+    for i, example in enumerate(prompts):
+        start = ((first.get("start") or {}).get("examples") or [])[i : i + 1]
+        answers = [start[0] if start else None]
+        for run in runs:
+            at_end = (run["examples"].get("end") or {}).get("examples") or []
+            answers.append(at_end[i] if i < len(at_end) else None)
+        rows.append(
+            {"prompt": example.get("prompt"), "reference": example.get("reference"), "answers": answers}
+        )
+    return rows
+
+
 def chart_data(snapshot: dict, language: str) -> dict:
     """What the page's script plots: per run its label, method and the three series (x = step), and each
     chart's y axis (``AXES``, with its title)."""
-    t = texts(language)
+    t = texts(language, task_type(snapshot))
     titles = {"loss": t["loss_axis"], "accuracy": t["accuracy_axis"], "memory": t["memory_axis"]}
     return {
         "x_title": t["step"],
@@ -180,7 +207,9 @@ def render_html(
         .render(
             s=snapshot,
             lang=language,
-            t=texts(language),
+            t=texts(language, task_type(snapshot)),
+            generation=task_type(snapshot) == "generation",
+            examples=example_rows(snapshot),
             charts_only=charts_only,
             generated=formatting.date_time(snapshot.get("generated_at"), language, time_zone),
             expires=formatting.date_time(expires_at, language, time_zone) if expires_at else None,

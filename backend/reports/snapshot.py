@@ -25,13 +25,15 @@ SNAPSHOT_VERSION = 1
 # memory kind, common/memory_kinds.py: host RSS on CPU, allocated tensor memory on CUDA).
 CHARTS = {
     "loss": ("train/loss",),
-    "accuracy": ("eval/accuracy",),
+    "accuracy": ("eval/accuracy", "eval/exact_match"),  # a generation run's headline score: exact match
     "memory": (),
 }
 CHART_POINTS = 300  # per series: enough for a one-page chart, small enough for a JSON snapshot
 # The PoC's own model as it ran, and a 7B model as it would be fine-tuned (roi.projection_precision).
 ROI_TARGETS = ("poc", "7b")
-FINAL_METRICS = ("acc_start", "acc_end", "final_train_loss", "s_per_step", "lr")
+FINAL_METRICS = ("acc_start", "acc_end", "final_train_loss", "s_per_step", "lr", "f1_start", "f1_end")
+# A generation run's example answers a report carries (at its first and last evaluation).
+REPORT_EXAMPLES = 3
 # The hyperparameters a report shows per run.
 HYPER_KEYS = (
     "lr",
@@ -164,6 +166,7 @@ def build_snapshot(
                 "final_metrics": {k: final.get(k) for k in FINAL_METRICS},
                 "download": _download(session, run),
                 "series": _series(session, run),
+                "examples": _examples(run),
             }
         )
     verdict = (roi_by_target.get("poc") or {}).get("verdict") or {
@@ -192,6 +195,17 @@ def build_snapshot(
             "model": _model_fingerprint(poc.model),
             "dataset": _dataset_fingerprint(poc, data_dir),
         },
+    }
+
+
+def _examples(run: Run) -> dict | None:
+    """A generation run's first REPORT_EXAMPLES example answers at its first and last evaluation."""
+    if not run.examples:
+        return None
+    return {
+        when: {"step": at.get("step"), "examples": list(at.get("examples") or [])[:REPORT_EXAMPLES]}
+        for when, at in run.examples.items()
+        if when in ("start", "end") and isinstance(at, dict)
     }
 
 
@@ -265,6 +279,7 @@ def share_view(snapshot: dict) -> dict:
                 "hyperparams": {key: hyperparams[key] for key in HYPER_KEYS if key in hyperparams},
                 "final_metrics": {key: final.get(key) for key in FINAL_METRICS},
                 "series": run.get("series") or {},
+                "examples": run.get("examples"),
             }
         )
     return {

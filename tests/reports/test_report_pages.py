@@ -207,3 +207,31 @@ def test_charts_png_export(client, anonymous, sessions, workspace_id):
     for run in data["runs"]:
         assert methods[run["method"]]["color"] == data["colors"][run["method"]]
         assert methods[run["method"]]["label"] == run["label"]
+
+
+@pytest.mark.parametrize("language", ["en", "ja"])
+def test_generation_report_names_exact_match_and_shows_example_answers(
+    client, anonymous, sessions, workspace_id, tmp_path, language
+):
+    from tests.estimates.factory import GENERATION_EXAMPLES, add_finished_generation_poc
+
+    with sessions() as session:
+        poc_id = add_finished_generation_poc(session, workspace_id)
+    answer = client.post(f"/api/pocs/{poc_id}/reports", json={"language": language})
+    assert answer.status_code == 201, answer.text
+    text, path = _pdf_text(anonymous, answer.json(), f"generation-{language}.pdf")
+    compact = text.replace(" ", "")
+    if language == "en":
+        # 100 paired examples, AdamW alone right on 14, LOZO alone on 6: not significant (p ≈ 0.12)
+        assert "No detectable difference in exact match between LOZO and AdamW" in text, text[:600]
+        assert "accura" not in text.lower()
+        assert "Example answers" in text and "LOZO at end" in text and "AdamW at end" in text
+        assert "Token F1 start → end" in text
+    else:
+        assert "LOZOとAdamWの完全一致率に検出できる差はありません" in compact, compact[:600]
+        assert "回答の例" in compact and "評価プロンプトでの完全一致率" in compact
+    # the examples: the reference and each method's answer at the end, the start's answer once
+    prompt, reference, at_start, lozo_end, adamw_end = GENERATION_EXAMPLES[2]
+    assert prompt.split(": ")[1] in text and reference in text
+    assert lozo_end in text and adamw_end in text and at_start in text
+    _page_has_charts(path, tmp_path)

@@ -1,14 +1,23 @@
 import { queryOptions } from "@tanstack/react-query";
 import { answer, api } from "./client";
 import { queryKeys } from "./keys";
-import type { MemoryEstimateRequest, PocState, RoiTarget, XAxis } from "./types";
+import type { MemoryEstimateRequest, PocState, RoiTarget, TaskType, XAxis } from "./types";
 
 /**
- * The metric names the comparison view draws. Memory: each run's own kind (`RunPublic.memory_metric`),
+ * The metric names the comparison view draws for a classification PoC. Memory: each run's own kind (`RunPublic.memory_metric`),
  * host RSS on CPU and tensor allocation on a GPU, so both are fetched.
  */
 export const MEMORY_METRICS = ["memory/peak_rss_mb", "memory/cuda_peak_allocated_mb"] as const;
 export const CHART_METRICS = ["train/loss", ...MEMORY_METRICS, "eval/accuracy"] as const;
+/** A generation PoC's evaluations: exact match and token F1 (0..1) and the loss on the completion tokens. */
+export const GENERATION_METRICS = ["eval/exact_match", "eval/f1", "eval/loss"] as const;
+export const GENERATION_CHART_METRICS = ["train/loss", ...MEMORY_METRICS, ...GENERATION_METRICS] as const;
+/** Every name a chart of either task type draws: what live metric events add to the cached series. */
+export const LIVE_METRICS = [...CHART_METRICS, ...GENERATION_METRICS] as const;
+
+/** The metric names the charts of a PoC of `taskType` draw. */
+export const chartMetrics = (taskType: TaskType): readonly string[] =>
+  taskType === "generation" ? GENERATION_CHART_METRICS : CHART_METRICS;
 /** The API downsamples each series to at most this many points. */
 export const MAX_POINTS = 2000;
 
@@ -87,13 +96,17 @@ export const pocQuery = (id: string) =>
     queryFn: ({ signal }) => answer(api.GET("/api/pocs/{poc_id}", { params: { path: { poc_id: id } }, signal })),
   });
 
-export const metricsQuery = (id: string, x: XAxis) =>
+/** The chart series of a PoC's runs; which ones depends on its task type (a PoC's never changes). */
+export const metricsQuery = (id: string, x: XAxis, taskType: TaskType = "classification") =>
   queryOptions({
     queryKey: queryKeys.metrics(id, x),
     queryFn: async ({ signal }) => {
       const data = await answer(
         api.GET("/api/pocs/{poc_id}/metrics", {
-          params: { path: { poc_id: id }, query: { names: CHART_METRICS.join(","), x, max_points: MAX_POINTS } },
+          params: {
+            path: { poc_id: id },
+            query: { names: chartMetrics(taskType).join(","), x, max_points: MAX_POINTS },
+          },
           signal,
         }),
       );

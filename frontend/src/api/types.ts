@@ -14,6 +14,10 @@ export type PocPublic = Schemas["PocPublic"];
 export type RunState = RunPublic["state"];
 export type PocState = PocPublic["state"];
 export type XAxis = Schemas["MetricsPublic"]["x"];
+/** What a PoC trains: classify texts, or write a completion per prompt (PocPublic.settings.task_type). */
+export type TaskType = NonNullable<Schemas["PocCreate"]["task_type"]>;
+/** One evaluation prompt of a generation run with its answer and score, at the run's first or last evaluation. */
+export type GenerationExample = Schemas["GenerationExample"];
 
 export type ModelPublic = Schemas["ModelPublic"];
 /** A method of the registry (GET /api/methods): label, colour, display order, hyperparameters. */

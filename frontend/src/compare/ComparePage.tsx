@@ -11,12 +11,13 @@ import { formatDateTime } from "../i18n/format";
 import { preloadPlotly } from "./Chart";
 import { ComparisonCharts } from "./ComparisonCharts";
 import { DeletePoc } from "./DeletePoc";
+import { GenerationExamples } from "./GenerationExamples";
 import { RoiPanel } from "./RoiPanel";
 import { RunsTable } from "./RunsTable";
 import { PocTimingNote } from "./Timing";
 import { SharePanel } from "./SharePanel";
 import { Summary } from "./Summary";
-import { isActive } from "./shaping";
+import { isActive, taskTypeOf } from "./shaping";
 import { useLiveEvents, type LiveStatus } from "./useLiveEvents";
 
 const AXES: XAxis[] = ["step", "elapsed_s", "forward_passes"];
@@ -48,7 +49,12 @@ export function ComparePage() {
     refetchInterval: (query) => (query.state.data && isActive(query.state.data.state) ? 15_000 : false),
   });
   const active = poc.data ? isActive(poc.data.state) : false;
-  const metrics = useQuery({ ...metricsQuery(pocId, axis), placeholderData: keepPreviousData, enabled: !!poc.data });
+  const taskType = poc.data ? taskTypeOf(poc.data) : "classification";
+  const metrics = useQuery({
+    ...metricsQuery(pocId, axis, taskType),
+    placeholderData: keepPreviousData,
+    enabled: !!poc.data,
+  });
   const live = useLiveEvents(pocId, active, poc.data?.last_event_seq ?? 0);
 
   if (poc.isPending) return <Loading />;
@@ -83,7 +89,7 @@ export function ComparePage() {
         })}
       </p>
 
-      <Summary runs={data.runs} />
+      <Summary runs={data.runs} taskType={taskType} />
       <PocTimingNote poc={data} />
       <RunsTable poc={data} />
 
@@ -122,9 +128,17 @@ export function ComparePage() {
           <Loading />
         ) : (
           // While another axis loads, the previous data stays on screen with its own axis title.
-          <ComparisonCharts metrics={metrics.data} runs={data.runs} axis={metrics.data.x} active={active} />
+          <ComparisonCharts
+            metrics={metrics.data}
+            runs={data.runs}
+            axis={metrics.data.x}
+            active={active}
+            taskType={taskType}
+          />
         )}
       </section>
+
+      {taskType === "generation" && <GenerationExamples runs={data.runs} />}
 
       <RoiPanel pocId={data.id} finished={!active} />
       {can.edit && <SharePanel pocId={data.id} />}

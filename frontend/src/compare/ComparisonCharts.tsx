@@ -1,7 +1,7 @@
 import type { Data, Layout } from "plotly.js";
 import { useCallback, useMemo, useRef } from "react";
 import { useTranslation } from "react-i18next";
-import type { MetricsPublic, RunPublic, XAxis } from "../api/types";
+import type { MetricsPublic, RunPublic, TaskType, XAxis } from "../api/types";
 import { useMethods } from "../methods/useMethods";
 import { Chart } from "./Chart";
 import { memoryKinds, memoryTraces, peakBars, resumptionMarks, sharedXRange, tracesFor, type Trace } from "./shaping";
@@ -28,14 +28,25 @@ interface Props {
   axis: XAxis;
   /** Whether runs are still going: an empty chart then means "not yet", otherwise "never". */
   active: boolean;
+  /** What the PoC trains: a generation PoC charts exact match, token F1 and the evaluation loss instead of accuracy. */
+  taskType?: TaskType;
+}
+
+interface ChartSpec {
+  id: string;
+  title: string;
+  data: Data[];
+  layout: Partial<Layout>;
+  empty: boolean;
 }
 
 /**
- * The three line charts (loss, memory, accuracy) on one shared x range, plus peak memory as bars.
+ * The three line charts (loss, memory, accuracy) on one shared x range, plus peak memory as bars. A generation
+ * PoC's evaluation charts are exact match, token F1 and the loss on the completion tokens instead of accuracy.
  * Records `zopoc:charts-drawn` (performance.measure from `zopoc:metrics-arrived`) once all charts
  * have drawn the newest data, which is how the render time is measured.
  */
-export function ComparisonCharts({ metrics, runs, axis, active }: Props) {
+export function ComparisonCharts({ metrics, runs, axis, active, taskType = "classification" }: Props) {
   const { t } = useTranslation();
   const methods = useMethods();
   const methodName = methods.label;
@@ -43,17 +54,23 @@ export function ComparisonCharts({ metrics, runs, axis, active }: Props) {
   const shaped = useMemo(() => {
     const loss = tracesFor(metrics, runs, "train/loss", methods);
     const memory = memoryTraces(metrics, runs, methods);
-    const accuracy = tracesFor(metrics, runs, "eval/accuracy", methods);
+    const generation = taskType === "generation";
+    // A generation run's headline score is its exact match: it takes the accuracy chart's place.
+    const accuracy = tracesFor(metrics, runs, generation ? "eval/exact_match" : "eval/accuracy", methods);
+    const f1 = generation ? tracesFor(metrics, runs, "eval/f1", methods) : [];
+    const evalLoss = generation ? tracesFor(metrics, runs, "eval/loss", methods) : [];
     return {
       loss,
       memory,
       accuracy,
-      range: sharedXRange([loss, memory, accuracy]),
+      f1,
+      evalLoss,
+      range: sharedXRange([loss, memory, accuracy, f1, evalLoss]),
       bars: peakBars(runs, methods),
       kinds: memoryKinds(runs, methods),
       marks: resumptionMarks(runs, methods, axis),
     };
-  }, [metrics, runs, methods, axis]);
+  }, [metrics, runs, methods, axis, taskType]);
 
   // A run that lost its worker and continued is marked where it resumed (a dotted line in its colour), so
   // the continuation reads as one run, not as a gap or a second attempt.
@@ -100,8 +117,43 @@ export function ComparisonCharts({ metrics, runs, axis, active }: Props) {
   const kindText = shaped.kinds.map((kind) => t(`compare.memoryKind.${kind}`)).join(", ");
   const withKind = useCallback((title: string) => (kindText ? `${title} — ${kindText}` : title), [kindText]);
 
-  const charts = useMemo(
-    (): { id: string; title: string; data: Data[]; layout: Partial<Layout>; empty: boolean }[] => [
+  const charts = useMemo((): ChartSpec[] => {
+    // A score in 0..1 on a percent axis from zero (accuracy, exact match, token F1).
+    const scoreChart = (id: string, title: string, axisTitle: string, traces: Trace[]): ChartSpec => ({
+      id,
+      title,
+      data: lineData(traces, methodName),
+      layout: {
+        ...marks,
+        xaxis,
+        yaxis: { title: { text: axisTitle }, tickformat: ".0%", rangemode: "tozero", gridcolor: "#e3e3e3" },
+      },
+      empty: traces.every((tr) => tr.x.length === 0),
+    });
+    const evaluation: ChartSpec[] =
+      taskType === "generation"
+        ? [
+            scoreChart(
+              "exact_match",
+              t("compare.chart.exactMatch"),
+              t("compare.chart.exactMatchAxis"),
+              shaped.accuracy,
+            ),
+            scoreChart("f1", t("compare.chart.f1"), t("compare.chart.f1Axis"), shaped.f1),
+            {
+              id: "eval_loss",
+              title: t("compare.chart.evalLoss"),
+              data: lineData(shaped.evalLoss, methodName),
+              layout: {
+                ...marks,
+                xaxis,
+                yaxis: { title: { text: t("compare.chart.lossAxis") }, gridcolor: "#e3e3e3" },
+              },
+              empty: shaped.evalLoss.every((tr) => tr.x.length === 0),
+            },
+          ]
+        : [scoreChart("accuracy", t("compare.chart.accuracy"), t("compare.chart.accuracyAxis"), shaped.accuracy)];
+    return [
       {
         id: "loss",
         title: t("compare.chart.loss"),
@@ -109,22 +161,7 @@ export function ComparisonCharts({ metrics, runs, axis, active }: Props) {
         layout: { ...marks, xaxis, yaxis: { title: { text: t("compare.chart.lossAxis") }, gridcolor: "#e3e3e3" } },
         empty: shaped.loss.every((tr) => tr.x.length === 0),
       },
-      {
-        id: "accuracy",
-        title: t("compare.chart.accuracy"),
-        data: lineData(shaped.accuracy, methodName),
-        layout: {
-          ...marks,
-          xaxis,
-          yaxis: {
-            title: { text: t("compare.chart.accuracyAxis") },
-            tickformat: ".0%",
-            rangemode: "tozero",
-            gridcolor: "#e3e3e3",
-          },
-        },
-        empty: shaped.accuracy.every((tr) => tr.x.length === 0),
-      },
+      ...evaluation,
       {
         id: "memory",
         title: withKind(t("compare.chart.memory")),
@@ -169,9 +206,8 @@ export function ComparisonCharts({ metrics, runs, axis, active }: Props) {
         },
         empty: shaped.bars.length === 0,
       },
-    ],
-    [shaped, xaxis, marks, methodName, t, withKind],
-  );
+    ];
+  }, [shaped, xaxis, marks, methodName, t, withKind, taskType]);
 
   // Render-time measurement: once per page, from the first metrics answer to the moment every chart
   // with data has been drawn by Plotly ("zopoc:compare-render", read by the browser test).

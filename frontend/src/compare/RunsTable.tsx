@@ -13,7 +13,7 @@ import { formatMegabytes, formatNumber, formatPercent } from "../i18n/format";
 import { useMethods } from "../methods/useMethods";
 import { DownloadsPanel } from "./DownloadsPanel";
 import { runReason } from "./reasons";
-import { finalAccuracy } from "./shaping";
+import { finalAccuracy, taskTypeOf } from "./shaping";
 import { RunTimingNote } from "./Timing";
 import { mergeRun } from "./useLiveEvents";
 
@@ -63,7 +63,7 @@ export function RunsTable({ poc }: { poc: PocPublic }) {
               {t("compare.peakMemory")}
             </th>
             <th scope="col" className="num">
-              {t("compare.accuracy")}
+              {t(taskTypeOf(poc) === "generation" ? "compare.generation.accuracy" : "compare.accuracy")}
             </th>
             <th scope="col">{t("compare.actions")}</th>
           </tr>

@@ -1,7 +1,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { useTranslation } from "react-i18next";
 import { roiQuery } from "../api/queries";
-import type { RunPublic } from "../api/types";
+import type { RunPublic, TaskType } from "../api/types";
 import { MethodBadge } from "../components/MethodBadge";
 import { currentLanguage } from "../i18n";
 import { formatMegabytes, formatNumber, formatPercent } from "../i18n/format";
@@ -22,9 +22,12 @@ import {
  * backpropagation baseline (LOZO and AdamW in the usual PoC; the kinds come from the registry) and what it
  * costs in accuracy. Once every run has finished, the accuracy sentence is the server's headline (the ROI
  * answer's, worded by McNemar's test: the same sentence the shared report leads with), never a bare gap.
+ * A generation PoC's headline score is exact match, and the sentences say so.
  */
-export function Summary({ runs }: { runs: RunPublic[] }) {
+export function Summary({ runs, taskType = "classification" }: { runs: RunPublic[]; taskType?: TaskType }) {
   const { t, i18n } = useTranslation();
+  // The wording of the headline score: accuracy, or a generation PoC's exact match.
+  const scoreKey = (key: string) => (taskType === "generation" ? `compare.generation.${key}` : `compare.${key}`);
   const lang = i18n.language;
   const methods = useMethods();
   const shown = chartRuns(runs, methods);
@@ -49,16 +52,16 @@ export function Summary({ runs }: { runs: RunPublic[] }) {
   let gapText: string;
   if (headline && headline.code !== "incomplete")
     gapText = currentLanguage() === "ja" ? headline.accuracy.ja : headline.accuracy.en;
-  else if (!pairing) gapText = t("compare.gapNoPair");
-  else if (gap == null) gapText = t("compare.gapPending", names);
-  else if (Math.abs(gap) < 0.05) gapText = t("compare.gapEqual", names);
+  else if (!pairing) gapText = t(scoreKey("gapNoPair"));
+  else if (gap == null) gapText = t(scoreKey("gapPending"), names);
+  else if (Math.abs(gap) < 0.05) gapText = t(scoreKey("gapEqual"), names);
   else {
-    const key = gap > 0 ? "compare.gapAbove" : "compare.gapBelow";
+    const key = scoreKey(gap > 0 ? "gapAbove" : "gapBelow");
     gapText = t(key, { ...names, gap: formatNumber(lang, Math.abs(gap), 1) });
   }
 
   return (
-    <section className="summary" aria-label={t("compare.finalAccuracy")}>
+    <section className="summary" aria-label={t(scoreKey("finalAccuracy"))}>
       <div className="summary-card" data-testid="memory-ratio">
         {!pairing ? (
           <p className="summary-pending">{t("compare.ratioNoPair")}</p>
@@ -86,7 +89,7 @@ export function Summary({ runs }: { runs: RunPublic[] }) {
         )}
       </div>
       <div className="summary-card" data-testid="accuracy-summary">
-        <h2 className="summary-title">{t("compare.finalAccuracy")}</h2>
+        <h2 className="summary-title">{t(scoreKey("finalAccuracy"))}</h2>
         <ul className="accuracy-list">
           {shown.map((run) => {
             const start = startAccuracy(run);

@@ -9,13 +9,14 @@ import { KeyResults } from "../pocs/KeyResults";
 import { preloadPlotly } from "./Chart";
 import { ComparisonCharts } from "./ComparisonCharts";
 import { Summary } from "./Summary";
-import { isActive } from "./shaping";
+import { isActive, taskTypeOf } from "./shaping";
 
 /** One PoC's column: its name, settings that matter, key results, summary and charts. */
 function PocColumn({ pocId, side }: { pocId: string; side: "a" | "b" }) {
   const { t } = useTranslation();
   const poc = useQuery(pocQuery(pocId));
-  const metrics = useQuery({ ...metricsQuery(pocId, "step"), enabled: !!poc.data });
+  const taskType = poc.data ? taskTypeOf(poc.data) : "classification";
+  const metrics = useQuery({ ...metricsQuery(pocId, "step", taskType), enabled: !!poc.data });
   if (poc.isPending) return <Loading />;
   if (poc.isError)
     return <ErrorNotice error={poc.error} onRetry={() => void poc.refetch()} notFound={t("errors.notFound")} />;
@@ -35,13 +36,19 @@ function PocColumn({ pocId, side }: { pocId: string; side: "a" | "b" }) {
         {t("dash.two.budget", { steps: settings.steps ?? "—" })}
       </p>
       <KeyResults poc={data} />
-      <Summary runs={data.runs} />
+      <Summary runs={data.runs} taskType={taskType} />
       {metrics.isError ? (
         <ErrorNotice error={metrics.error} onRetry={() => void metrics.refetch()} />
       ) : metrics.isPending ? (
         <Loading />
       ) : (
-        <ComparisonCharts metrics={metrics.data} runs={data.runs} axis="step" active={isActive(data.state)} />
+        <ComparisonCharts
+          metrics={metrics.data}
+          runs={data.runs}
+          axis="step"
+          active={isActive(data.state)}
+          taskType={taskType}
+        />
       )}
     </section>
   );

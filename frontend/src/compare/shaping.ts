@@ -1,7 +1,7 @@
 // Pure functions that turn API answers into chart-ready data. Kept free of React and Plotly so
 // they can be tested directly and memoised by the view.
 import type { LiveEventData, MetricEvent } from "../api/events";
-import type { MetricsPublic, PocState, RunPublic, RunState, Series, XAxis } from "../api/types";
+import type { MetricsPublic, PocPublic, PocState, RunPublic, RunState, Series, TaskType, XAxis } from "../api/types";
 import type { MethodCatalogue } from "../methods/catalogue";
 
 export interface Trace {
@@ -171,11 +171,19 @@ export function appendEvents(
   return { ...data, runs };
 }
 
-/** Final accuracy of a run in 0..1 (the last evaluation), or null while it has none. */
+/** What a PoC trains, from its settings: a PoC from before generation PoCs has none and classifies. */
+export function taskTypeOf(poc: Pick<PocPublic, "settings">): TaskType {
+  return poc.settings.task_type === "generation" ? "generation" : "classification";
+}
+
+/**
+ * Final headline score of a run in 0..1 (the last evaluation), or null while it has none: accuracy, or a
+ * generation run's exact match (its `acc_end` is the exact match too).
+ */
 export function finalAccuracy(run: RunPublic | undefined): number | null {
   const m = run?.final_metrics;
   if (!m) return null;
-  const value = m["eval/accuracy"] ?? m["acc_end"];
+  const value = m["eval/accuracy"] ?? m["eval/exact_match"] ?? m["acc_end"];
   return typeof value === "number" && Number.isFinite(value) ? value : null;
 }
 

@@ -2,7 +2,7 @@ import { useQueryClient } from "@tanstack/react-query";
 import { useEffect, useRef, useState } from "react";
 import { liveEventsUrl, parseLiveEvent, type LiveEventData, type MetricEvent } from "../api/events";
 import { queryKeys } from "../api/keys";
-import { CHART_METRICS } from "../api/queries";
+import { LIVE_METRICS } from "../api/queries";
 import type { MetricsPublic, PocPublic, RunPublic } from "../api/types";
 import { appendEvents, expandBatch, TERMINAL_STATES } from "./shaping";
 
@@ -78,7 +78,7 @@ export function useLiveEvents(pocId: string, active: boolean, afterSeq: number):
       const events = pending;
       pending = [];
       queryClient.setQueriesData<MetricsPublic>({ queryKey: queryKeys.metricsOf(pocId) }, (old) =>
-        old ? appendEvents(old, events, CHART_METRICS) : old,
+        old ? appendEvents(old, events, LIVE_METRICS) : old,
       );
       updatePoc((poc) => advanceRuns(poc, events));
     };

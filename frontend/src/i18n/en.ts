@@ -338,6 +338,10 @@ export const en = {
     groupTraining: "Training",
     groupData: "Data and evaluation",
     groupModel: "Model",
+    groupGeneration: "Generation",
+    generationHelp:
+      "This dataset holds prompt → completion pairs: every method learns to write the completion, scored by exact match and token F1. Classification settings do not apply.",
+    needsDecoder: "A generation PoC needs a decoder model (a causal language model); this one is an encoder.",
     settings: {
       batch_size: "Batch size",
       seed: "Seed",
@@ -347,6 +351,8 @@ export const en = {
       max_length: "Tokens per example",
       dtype: "Precision of the weights",
       head_init: "Start of the classifier head",
+      max_new_tokens: "Tokens per answer (at most)",
+      zo_objective: "What the zeroth-order methods minimise",
     },
     settingsHelp: {
       seed: "The same seed gives every method the same starting weights and batches.",
@@ -356,6 +362,8 @@ export const en = {
       max_length: "Longer texts are cut; fewer tokens need less memory.",
       dtype: "Half precision (bfloat16, float16) halves the memory of the weights; float32 is the safest.",
       head_init: "Encoder models only: how the new classification layer begins.",
+      max_new_tokens: "How many tokens the model may write for each prompt when it is evaluated.",
+      zo_objective: "Backpropagation methods always follow the completion loss.",
     },
     settingsEmpty: { k_shot: "all rows", eval_size: "all" },
     choices: {
@@ -364,6 +372,10 @@ export const en = {
         prototype: "Class prototypes (mean of each class)",
         label_words: "Label words",
         random: "Random",
+      },
+      zo_objective: {
+        loss: "Completion loss",
+        neg_f1: "−F1 of greedy generations (ZO methods only)",
       },
     },
     hyperHelp: "Per method: empty fields use the defaults from the papers, shown in grey.",
@@ -476,6 +488,11 @@ export const en = {
       lossAxis: "Loss",
       memoryAxis: "MB",
       accuracyAxis: "Accuracy",
+      exactMatch: "Exact match",
+      exactMatchAxis: "Exact match",
+      f1: "Token F1",
+      f1Axis: "F1",
+      evalLoss: "Evaluation loss (completion tokens)",
       baseline: "Model loaded",
       training: "Added by training",
       peakNote: "Pale: memory once the model is loaded. Solid: what training adds on top.",
@@ -508,6 +525,37 @@ export const en = {
     gapNoPair: "The accuracy gap needs a zeroth-order method and a backpropagation baseline in the same PoC.",
     runError: "Why it stopped: {{error}}",
     metricsError: "The charts could not be loaded: {{message}}",
+    // A generation PoC's headline score is exact match: the same sentences, worded for it.
+    generation: {
+      accuracy: "Exact match",
+      finalAccuracy: "Final exact match",
+      gapAbove:
+        "So far {{method}} scores {{gap}} points above {{baseline}} in exact match: not yet tested against chance (that needs both runs finished on the same evaluation examples)",
+      gapBelow:
+        "So far {{method}} scores {{gap}} points below {{baseline}} in exact match: not yet tested against chance (that needs both runs finished on the same evaluation examples)",
+      gapEqual: "{{method}} and {{baseline}} reach the same exact match",
+      gapPending: "The exact-match gap appears when both {{method}} and {{baseline}} have finished.",
+      gapNoPair: "The exact-match gap needs a zeroth-order method and a backpropagation baseline in the same PoC.",
+    },
+    examples: {
+      title: "Example answers",
+      intro:
+        "The same evaluation prompts answered by each method at its first evaluation (before training) and at its last. ✓: the answer matches the reference exactly; F1: the share of words it has in common with the reference.",
+      pending: "Example answers appear after the first evaluation.",
+      none: "The runs ended without recording example answers.",
+      prompt: "Prompt",
+      reference: "Reference",
+      start: "Start",
+      startAt: "Start (step {{step}})",
+      end: "End",
+      endAt: "End (step {{step}})",
+      latestAt: "Latest (step {{step}})",
+      matched: "Exact match",
+      notMatched: "Not an exact match",
+      f1: "F1 {{value}}",
+      emptyAnswer: "(empty answer)",
+      notYet: "not yet",
+    },
   },
   roi: {
     title: "Cost and return",

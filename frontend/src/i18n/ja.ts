@@ -339,6 +339,10 @@ export const ja: Messages<typeof en> = {
     groupTraining: "学習",
     groupData: "データと評価",
     groupModel: "モデル",
+    groupGeneration: "文章生成",
+    generationHelp:
+      "このデータセットはプロンプトと回答の組です。各手法は回答を書けるように学習し、完全一致率とトークン F1 で評価します。分類用の設定は使いません。",
+    needsDecoder: "文章生成の PoC にはデコーダモデル（因果言語モデル）が必要です。このモデルはエンコーダです。",
     settings: {
       batch_size: "バッチサイズ",
       seed: "乱数シード",
@@ -348,6 +352,8 @@ export const ja: Messages<typeof en> = {
       max_length: "1 件あたりのトークン数",
       dtype: "重みの精度",
       head_init: "分類ヘッドの初期化",
+      max_new_tokens: "1 回答あたりの最大トークン数",
+      zo_objective: "ゼロ次の手法が最小化する量",
     },
     settingsHelp: {
       seed: "シードが同じなら、どの手法も同じ初期重み・同じバッチで学習します。",
@@ -357,6 +363,8 @@ export const ja: Messages<typeof en> = {
       max_length: "長いテキストは切り詰めます。トークン数が少ないほどメモリが少なく済みます。",
       dtype: "半精度（bfloat16、float16）では重みのメモリが半分になります。float32 が最も安全です。",
       head_init: "エンコーダモデルのみ：新しい分類層の初期値の決め方です。",
+      max_new_tokens: "評価のとき、各プロンプトに対してモデルが書けるトークン数の上限です。",
+      zo_objective: "誤差逆伝播の手法は常に回答部分の損失に従って学習します。",
     },
     settingsEmpty: { k_shot: "すべての行", eval_size: "すべて" },
     choices: {
@@ -365,6 +373,10 @@ export const ja: Messages<typeof en> = {
         prototype: "クラスの代表ベクトル（各クラスの平均）",
         label_words: "ラベル語",
         random: "ランダム",
+      },
+      zo_objective: {
+        loss: "回答部分の損失",
+        neg_f1: "貪欲生成の F1 のマイナス（ゼロ次の手法のみ）",
       },
     },
     hyperHelp: "手法ごとの設定：空欄の項目には、灰色で示した論文の既定値が使われます。",
@@ -476,6 +488,11 @@ export const ja: Messages<typeof en> = {
       lossAxis: "損失",
       memoryAxis: "MB",
       accuracyAxis: "精度",
+      exactMatch: "完全一致率",
+      exactMatchAxis: "完全一致率",
+      f1: "トークン F1",
+      f1Axis: "F1",
+      evalLoss: "評価データでの損失（回答部分のトークン）",
       baseline: "モデル読み込み時",
       training: "学習による増加分",
       peakNote: "薄い部分はモデル読み込み後のメモリ、濃い部分は学習によって増えた分です。",
@@ -507,6 +524,36 @@ export const ja: Messages<typeof en> = {
     gapNoPair: "精度の差を出すには、同じ PoC にゼロ次の手法と誤差逆伝播の基準手法が必要です。",
     runError: "停止した理由：{{error}}",
     metricsError: "グラフのデータを読み込めませんでした：{{message}}",
+    generation: {
+      accuracy: "完全一致率",
+      finalAccuracy: "最終の完全一致率",
+      gapAbove:
+        "現時点で {{method}} の完全一致率は {{baseline}} より {{gap}} ポイント高いが、偶然かどうかはまだ検定していません（両方の実行が同じ評価データで終わると検定します）",
+      gapBelow:
+        "現時点で {{method}} の完全一致率は {{baseline}} より {{gap}} ポイント低いが、偶然かどうかはまだ検定していません（両方の実行が同じ評価データで終わると検定します）",
+      gapEqual: "{{method}} と {{baseline}} の完全一致率は同じです",
+      gapPending: "{{method}} と {{baseline}} の両方が完了すると、完全一致率の差を表示します。",
+      gapNoPair: "完全一致率の差を出すには、同じ PoC にゼロ次の手法と誤差逆伝播の基準手法が必要です。",
+    },
+    examples: {
+      title: "回答の例",
+      intro:
+        "同じ評価用プロンプトに対する各手法の回答を、最初の評価（学習前）と最後の評価で並べています。✓：正解と完全に一致、F1：正解と共通する単語の割合。",
+      pending: "最初の評価が終わると、回答の例を表示します。",
+      none: "回答の例が記録されないまま実行が終了しました。",
+      prompt: "プロンプト",
+      reference: "正解",
+      start: "開始時",
+      startAt: "開始時（ステップ {{step}}）",
+      end: "終了時",
+      endAt: "終了時（ステップ {{step}}）",
+      latestAt: "最新（ステップ {{step}}）",
+      matched: "完全一致",
+      notMatched: "完全一致ではない",
+      f1: "F1 {{value}}",
+      emptyAnswer: "（空の回答）",
+      notYet: "未評価",
+    },
   },
   roi: {
     title: "コストと効果",

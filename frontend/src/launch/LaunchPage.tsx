@@ -17,9 +17,12 @@ import { Term, type GlossaryTerm } from "../glossary/Term";
 import {
   CUSTOM_MODEL,
   emptyLaunchForm,
+  GENERATION_SETTINGS,
   hyperNamesOf,
   settingLimit,
+  settingApplies,
   validateLaunchForm,
+  withDataset,
   type FieldError,
   type LaunchFormValues,
   type SettingName,
@@ -77,6 +80,7 @@ interface FormProps {
 
 // The run settings under "Advanced settings", in groups (each field's limits, default and choices come
 // from GET /api/limits; labels and help from the translations, else the server's description).
+// A classification-only setting is left out of a generation PoC's groups (and of its request).
 const SETTING_GROUPS: { title: string; names: SettingName[] }[] = [
   { title: "launch.groupTraining", names: ["batch_size", "seed"] },
   { title: "launch.groupData", names: ["k_shot", "eval_every", "eval_size", "max_length"] },
@@ -96,18 +100,23 @@ function LaunchForm({ models, methods, datasets, limits }: FormProps) {
   const sortedModels = [...models].sort(
     (a, b) => Number(b.id === "minilm") - Number(a.id === "minilm") || Number(b.builtin) - Number(a.builtin),
   );
-  const [values, setValues] = useState<LaunchFormValues>(() => ({
-    ...emptyLaunchForm(limits, methods),
-    name: defaultName(),
-    model: sortedModels[0]?.id ?? CUSTOM_MODEL,
+  const [values, setValues] = useState<LaunchFormValues>(() => {
     // The small built-in demo set makes the quickest first PoC.
-    datasetId:
-      (datasets.find((d) => d.name === "demo-sentiment") ?? datasets.find((d) => d.builtin) ?? datasets[0])?.id ?? "",
-  }));
+    const first = datasets.find((d) => d.name === "demo-sentiment") ?? datasets.find((d) => d.builtin) ?? datasets[0];
+    const start = {
+      ...emptyLaunchForm(limits, methods),
+      name: defaultName(),
+      model: sortedModels[0]?.id ?? CUSTOM_MODEL,
+    };
+    return withDataset(start, first?.id ?? "", first, models);
+  });
+  const generation = values.taskType === "generation";
   // The evaluation size the plan is judged by: the capped size, else the dataset's rows (an upper bound).
   const plannedEvalRows =
     Number(values.settings.eval_size) || (datasets.find((d) => d.id === values.datasetId)?.n_rows ?? null);
   const chosenModel = models.find((m) => m.id === values.model);
+  // Chosen by hand after the dataset: an encoder cannot write completions (the server refuses the PoC).
+  const encoderForGeneration = generation && values.model !== CUSTOM_MODEL && chosenModel?.kind === "encoder";
   const modelHelp = chosenModel
     ? t(`dash.models.${chosenModel.id}.help`, { defaultValue: chosenModel.description ?? "" }) || undefined
     : undefined;
@@ -127,6 +136,11 @@ function LaunchForm({ models, methods, datasets, limits }: FormProps) {
   const set = <K extends keyof LaunchFormValues>(key: K, value: LaunchFormValues[K]) => {
     setValues((v) => ({ ...v, [key]: value }));
     clearError(key === "model" ? "customModel" : key);
+  };
+  // Choosing the data chooses the task: a generation dataset shows its own settings and needs a decoder.
+  const chooseDataset = (datasetId: string, dataset: DatasetPublic | undefined) => {
+    setValues((v) => withDataset(v, datasetId, dataset, models));
+    clearError("datasetId");
   };
   const setSetting = (name: SettingName, text: string) => {
     setValues((v) => ({ ...v, settings: { ...v.settings, [name]: text } }));
@@ -206,6 +220,11 @@ function LaunchForm({ models, methods, datasets, limits }: FormProps) {
               <option value={CUSTOM_MODEL}>{t("launch.modelOther")}</option>
             </select>
           </Field>
+          {encoderForGeneration && (
+            <p role="status" className="notice notice-error" data-testid="needs-decoder">
+              {t("launch.needsDecoder")}
+            </p>
+          )}
           {values.model === CUSTOM_MODEL && (
             <>
               <Field
@@ -234,7 +253,15 @@ function LaunchForm({ models, methods, datasets, limits }: FormProps) {
         </div>
         <div>
           <Field id="poc-dataset" label={t("launch.dataset")} error={errors.datasetId}>
-            <select value={values.datasetId} onChange={(e) => set("datasetId", e.target.value)}>
+            <select
+              value={values.datasetId}
+              onChange={(e) =>
+                chooseDataset(
+                  e.target.value,
+                  datasets.find((d) => d.id === e.target.value),
+                )
+              }
+            >
               {datasets.map((d) => (
                 <option key={d.id} value={d.id}>
                   {d.name}
@@ -244,9 +271,29 @@ function LaunchForm({ models, methods, datasets, limits }: FormProps) {
               ))}
             </select>
           </Field>
-          <DatasetUpload model={modelForEstimate} onUploaded={(d) => set("datasetId", d.id)} />
+          <DatasetUpload model={modelForEstimate} onUploaded={(d) => chooseDataset(d.id, d)} />
         </div>
       </div>
+
+      {/* A generation PoC's own settings, in view (not among the advanced ones) once its dataset is chosen. */}
+      {generation && (
+        <fieldset className="setting-group" data-testid="generation-settings">
+          <legend>{t("launch.groupGeneration")}</legend>
+          <p className="field-help">{t("launch.generationHelp")}</p>
+          <div className="two-col">
+            {GENERATION_SETTINGS.map((name) => (
+              <SettingField
+                key={name}
+                name={name}
+                limit={settingLimit(limits, name)}
+                value={values.settings[name]}
+                error={errors[`settings.${name}`]}
+                onChange={(text) => setSetting(name, text)}
+              />
+            ))}
+          </div>
+        </fieldset>
+      )}
 
       <fieldset aria-describedby={errors.methods ? "methods-error" : "methods-help"}>
         <legend>{t("launch.methods")}</legend>
@@ -362,16 +409,18 @@ function LaunchForm({ models, methods, datasets, limits }: FormProps) {
           <fieldset key={group.title} className="setting-group">
             <legend>{t(group.title)}</legend>
             <div className="two-col">
-              {group.names.map((name) => (
-                <SettingField
-                  key={name}
-                  name={name}
-                  limit={settingLimit(limits, name)}
-                  value={values.settings[name]}
-                  error={errors[`settings.${name}`]}
-                  onChange={(text) => setSetting(name, text)}
-                />
-              ))}
+              {group.names
+                .filter((name) => settingApplies(name, values.taskType))
+                .map((name) => (
+                  <SettingField
+                    key={name}
+                    name={name}
+                    limit={settingLimit(limits, name)}
+                    value={values.settings[name]}
+                    error={errors[`settings.${name}`]}
+                    onChange={(text) => setSetting(name, text)}
+                  />
+                ))}
             </div>
             {group.names.includes("eval_size") && <Detectability evalRows={plannedEvalRows} />}
           </fieldset>

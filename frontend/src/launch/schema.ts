@@ -1,5 +1,14 @@
 import { z } from "zod";
-import type { FieldLimit, LimitsPublic, MethodPublic, MethodSettings, PocCreate } from "../api/types";
+import type {
+  DatasetPublic,
+  FieldLimit,
+  LimitsPublic,
+  MethodPublic,
+  MethodSettings,
+  ModelPublic,
+  PocCreate,
+  TaskType,
+} from "../api/types";
 
 // The launch form's rules, all read from the server: the run settings' defaults and bounds from
 // GET /api/limits (budgets already capped by the caller's role), each method's hyperparameters from
@@ -8,12 +17,33 @@ import type { FieldLimit, LimitsPublic, MethodPublic, MethodSettings, PocCreate 
 export const CUSTOM_MODEL = "__custom__";
 
 /** Numeric run settings the form offers (besides the budget). */
-export const NUMBER_SETTINGS = ["batch_size", "seed", "k_shot", "eval_every", "eval_size", "max_length"] as const;
+export const NUMBER_SETTINGS = [
+  "batch_size",
+  "seed",
+  "k_shot",
+  "eval_every",
+  "eval_size",
+  "max_length",
+  "max_new_tokens",
+] as const;
 /** Run settings chosen from the server's list of choices. */
-export const CHOICE_SETTINGS = ["dtype", "head_init"] as const;
+export const CHOICE_SETTINGS = ["dtype", "head_init", "zo_objective"] as const;
 export type NumberSetting = (typeof NUMBER_SETTINGS)[number];
 export type ChoiceSetting = (typeof CHOICE_SETTINGS)[number];
 export type SettingName = NumberSetting | ChoiceSetting;
+
+/** Settings only a classification PoC uses (a generation PoC's runs ignore them: the form hides them). */
+export const CLASSIFICATION_SETTINGS: readonly SettingName[] = ["k_shot", "head_init"];
+/** Settings only a generation PoC uses (the server refuses a −F1 objective for classification). */
+export const GENERATION_SETTINGS: readonly SettingName[] = ["max_new_tokens", "zo_objective"];
+
+/** Whether a PoC of `taskType` uses the setting: the form shows and sends only those. */
+export function settingApplies(name: SettingName, taskType: TaskType): boolean {
+  return taskType === "generation" ? !CLASSIFICATION_SETTINGS.includes(name) : !GENERATION_SETTINGS.includes(name);
+}
+
+/** The model a generation PoC starts with when the chosen one is an encoder (a small built-in decoder). */
+export const GENERATION_MODEL = "smollm2-135m";
 
 /** What the form holds: inputs keep their text until validation turns it into numbers. */
 export interface LaunchFormValues {
@@ -26,6 +56,8 @@ export interface LaunchFormValues {
   steps: string;
   minutes: string;
   device: "cpu" | "gpu";
+  /** What the chosen dataset trains: its kind decides (pairs are written, labelled texts classified). */
+  taskType: TaskType;
   settings: Record<SettingName, string>;
   /** Per method, per hyperparameter: the text typed (empty: the registry's default). */
   hyper: Record<string, Record<string, string> | undefined>;
@@ -68,6 +100,7 @@ export function emptyLaunchForm(limits: LimitsPublic, methods: readonly MethodPu
     steps: asText(settingLimit(limits, "steps").default),
     minutes: String(maxMinutes == null ? FIRST_MINUTES : Math.min(FIRST_MINUTES, maxMinutes)),
     device: "cpu",
+    taskType: "classification",
     settings: {
       batch_size: start("batch_size"),
       seed: start("seed"),
@@ -77,9 +110,33 @@ export function emptyLaunchForm(limits: LimitsPublic, methods: readonly MethodPu
       max_length: start("max_length"),
       dtype: start("dtype"),
       head_init: start("head_init"),
+      max_new_tokens: start("max_new_tokens"),
+      zo_objective: start("zo_objective"),
     },
     hyper: {},
   };
+}
+
+/** The task a PoC on `dataset` trains: a generation dataset's pairs are written, anything else classified. */
+export function taskTypeOfDataset(dataset: Pick<DatasetPublic, "kind"> | undefined): TaskType {
+  return dataset?.kind === "generation" ? "generation" : "classification";
+}
+
+/**
+ * The form with `datasetId` chosen (`dataset`: its entry, when known). A generation dataset needs a decoder:
+ * an encoder chosen as the model gives way to the built-in small decoder, when the server offers it.
+ */
+export function withDataset(
+  values: LaunchFormValues,
+  datasetId: string,
+  dataset: Pick<DatasetPublic, "kind"> | undefined,
+  models: readonly ModelPublic[],
+): LaunchFormValues {
+  const taskType = taskTypeOfDataset(dataset);
+  const current = models.find((m) => m.id === values.model);
+  const toDecoder =
+    taskType === "generation" && current?.kind === "encoder" && models.some((m) => m.id === GENERATION_MODEL);
+  return { ...values, datasetId, taskType, model: toDecoder ? GENERATION_MODEL : values.model };
 }
 
 /** The hyperparameters a method takes, in the registry's order. */
@@ -144,15 +201,42 @@ function choiceSetting<K extends ChoiceSetting>(limits: LimitsPublic, name: K) {
 
 /**
  * Builds the form's schema from the limits and the methods the server offers, and returns a parser whose
- * output is the PocCreate body. Messages are i18n keys so the UI shows them in either language.
+ * output is the PocCreate body. Messages are i18n keys so the UI shows them in either language. Only the
+ * settings a PoC of `taskType` uses are checked and sent (the others are hidden, so never in the way); a
+ * generation PoC says so (`task_type`), a classification one sends no task type (the server's default).
  */
-export function buildLaunchSchema(methods: readonly MethodPublic[], limits: LimitsPublic) {
+export function buildLaunchSchema(
+  methods: readonly MethodPublic[],
+  limits: LimitsPublic,
+  taskType: TaskType = "classification",
+) {
   const byId = new Map(methods.map((m) => [m.method, m]));
   const limit = (name: SettingName) => boundsOf(settingLimit(limits, name));
   const hyperSchema = z.record(z.string(), z.record(z.string(), z.string()).optional());
   const nameMax = limits.poc_name_max_length;
   const modelMax = limits.model_name_max_length;
   const methodsMax = limits.methods_per_poc_max;
+  const commonSettings = {
+    batch_size: requiredNumber(limit("batch_size")),
+    seed: requiredNumber(limit("seed")),
+    eval_every: requiredNumber(limit("eval_every")),
+    eval_size: optionalNumber(limit("eval_size")),
+    max_length: requiredNumber(limit("max_length")),
+    dtype: choiceSetting(limits, "dtype"),
+  };
+  // z.object leaves out the keys it does not list: the other task type's settings are not sent.
+  const settingsSchema =
+    taskType === "generation"
+      ? z.object({
+          ...commonSettings,
+          max_new_tokens: requiredNumber(limit("max_new_tokens")),
+          zo_objective: choiceSetting(limits, "zo_objective"),
+        })
+      : z.object({
+          ...commonSettings,
+          k_shot: optionalNumber(limit("k_shot")),
+          head_init: choiceSetting(limits, "head_init"),
+        });
 
   return z
     .object({
@@ -175,16 +259,7 @@ export function buildLaunchSchema(methods: readonly MethodPublic[], limits: Limi
       steps: z.string(),
       minutes: z.string(),
       device: z.enum(["cpu", "gpu"]),
-      settings: z.object({
-        batch_size: requiredNumber(limit("batch_size")),
-        seed: requiredNumber(limit("seed")),
-        k_shot: optionalNumber(limit("k_shot")),
-        eval_every: requiredNumber(limit("eval_every")),
-        eval_size: optionalNumber(limit("eval_size")),
-        max_length: requiredNumber(limit("max_length")),
-        dtype: choiceSetting(limits, "dtype"),
-        head_init: choiceSetting(limits, "head_init"),
-      }),
+      settings: settingsSchema,
       hyper: hyperSchema,
     })
     .superRefine((form, ctx) => {
@@ -230,6 +305,7 @@ export function buildLaunchSchema(methods: readonly MethodPublic[], limits: Limi
         steps: form.budget === "steps" ? Number(toNumber(form.steps)) : null,
         max_minutes: form.budget === "minutes" ? Number(toNumber(form.minutes)) : null,
         device: form.device,
+        ...(taskType === "generation" ? { task_type: taskType } : {}),
         ...form.settings,
       };
     });
@@ -246,7 +322,7 @@ export function validateLaunchForm(
   methods: readonly MethodPublic[],
   limits: LimitsPublic,
 ): { ok: true; body: PocCreate } | { ok: false; errors: Record<string, FieldError> } {
-  const result = buildLaunchSchema(methods, limits).safeParse(values);
+  const result = buildLaunchSchema(methods, limits, values.taskType).safeParse(values);
   if (result.success) return { ok: true, body: result.data };
   const errors: Record<string, FieldError> = {};
   for (const issue of result.error.issues) {

@@ -49,6 +49,8 @@ export function limitsAnswer({ stepsMax = 100_000, minutesMax = 1440, role = "ed
       max_length: number("integer", 64, 8, 8192),
       dtype: choice("float32", ["float32", "bfloat16", "float16"]),
       head_init: choice("prototype", ["prototype", "label_words", "random"]),
+      max_new_tokens: number("integer", 24, 1, 512),
+      zo_objective: choice("loss", ["loss", "neg_f1"]),
     },
     poc_name_max_length: 200,
     model_name_max_length: 500,
