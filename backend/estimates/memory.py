@@ -29,6 +29,10 @@ The arithmetic follows ZO-SPEC.md "Memory arithmetic". Every term is bytes, for 
                      evaluation pass (engine default: 64 examples a batch, no graph) counts when it is larger.
                      Every batch is assumed padded to ``seq_len`` (the engine pads to the longest text of a
                      batch, so short texts use less: the estimate is the worst case of the setting).
+* kv_cache           2·L·B·(s + g)·w·b          generation PoCs only: greedy generation at evaluation keeps the keys
+                                                and values of every layer L for the evaluation batch B, the prompt
+                                                and the g new tokens (s + g positions), w = K/V width per token
+                                                (grouped-query attention caches fewer heads than it attends with).
 * runtime            on CPU the engine measures the peak RSS of its child process, which also holds the
                      Python interpreter, torch, transformers, the tokenizer and the data: a fixed baseline
                      measured on this machine (``CPU_RUNTIME_BYTES``). On CUDA the engine reports
@@ -66,6 +70,7 @@ TERMS = (
     "noise",
     "step_workspace",
     "activations",
+    "kv_cache",
     "runtime",
 )
 
@@ -97,6 +102,7 @@ class Workload:
     recipe: str = "pure"  # backprop methods' optimizer precision: one of RECIPES
     eval_batch_size: int = 64  # the engine's evaluation batch (no graph kept)
     device_kind: str = "cuda"  # "cpu" adds the process runtime baseline (peak RSS), "cuda" does not
+    max_new_tokens: int = 0  # generation PoCs: tokens greedy generation writes at evaluation (0: none)
 
     def __post_init__(self):
         if self.dtype not in DTYPE_BYTES:
@@ -158,6 +164,14 @@ def activation_bytes(shape: ModelShape, work: Workload, backprop: bool) -> int:
     return max(training, evaluation)
 
 
+def kv_cache_bytes(shape: ModelShape, work: Workload) -> int:
+    """Keys and values greedy generation caches at evaluation (generation PoCs on a decoder; else 0)."""
+    if not work.max_new_tokens or not shape.lm_head:
+        return 0
+    positions = work.seq_len + work.max_new_tokens
+    return 2 * shape.n_layers * work.eval_batch_size * positions * shape.kv_width * DTYPE_BYTES[work.dtype]
+
+
 def estimable_methods() -> tuple[str, ...]:
     """``inference`` and every registered method."""
     return (INFERENCE, *method_names())
@@ -191,6 +205,7 @@ def estimate(shape: ModelShape, method: str, work: Workload) -> MemoryEstimate:
         terms["noise"] = (shape.largest_tensor if work.device_kind == "cuda" else CPU_NOISE_CHUNK) * b
     terms["step_workspace"] = round(profile.step_workspace_copies * trained * workspace_bytes)
     terms["activations"] = activation_bytes(shape, work, backprop=profile.backprop)
+    terms["kv_cache"] = kv_cache_bytes(shape, work)
     terms["runtime"] = 0
     if work.device_kind == "cpu":
         terms["runtime"] = CPU_RUNTIME_BYTES + (CPU_PEFT_RUNTIME_BYTES if profile.lora_adapters else 0)

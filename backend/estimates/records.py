@@ -47,6 +47,9 @@ def workload(run: Run, poc: Poc, kind: str | None = None) -> memory.Workload:
         lora_rank=int(run_setting(run, poc, "lora_rank", 8)),
         eval_batch_size=int(run_setting(run, poc, "eval_batch_size", 64)),
         device_kind=kind or device_kind(run.device),
+        max_new_tokens=int(run_setting(run, poc, "max_new_tokens", 24))
+        if poc.settings.get("task_type") == "generation"
+        else 0,
     )
 
 
@@ -92,6 +95,7 @@ def poc_result(session: Session, poc: Poc) -> PocResult:
     """The ``PocResult`` of a PoC (every run; ROI itself keeps only the succeeded ones)."""
     runs = list(poc.runs)
     sample = runs[0] if runs else None
+    generation = poc.settings.get("task_type") == "generation"
     return PocResult(
         model=poc.model,
         runs=[run_result(session, poc, run) for run in runs],
@@ -99,7 +103,8 @@ def poc_result(session: Session, poc: Poc) -> PocResult:
         seq_len=int(run_setting(sample, poc, "max_length", 64)) if sample else 64,
         dtype=run_setting(sample, poc, "dtype", "float32") if sample else "float32",
         eval_cap=poc.settings.get("eval_size"),
-        score="exact_match" if poc.settings.get("task_type") == "generation" else "accuracy",
+        score="exact_match" if generation else "accuracy",
+        max_new_tokens=int(poc.settings.get("max_new_tokens") or 24) if generation else 0,
     )
 
 

@@ -85,6 +85,7 @@ class PocResult:
     eval_cap: int | None = None  # the PoC's ``eval_size`` setting: None when every evaluation row is used
     # What the per-example bits score: "accuracy" (classification) or "exact_match" (generation answers).
     score: str = "accuracy"
+    max_new_tokens: int = 0  # generation PoCs: greedy generation's budget at evaluation (its KV cache)
 
 
 def smoothed(curve: list[tuple[int, float]]) -> list[tuple[int, float]]:
@@ -160,6 +161,7 @@ def compute_roi(
             lora_rank=run.lora_rank,
             recipe=recipe,
             device_kind="cuda",
+            max_new_tokens=poc.max_new_tokens,
         )
         need = memory.estimate(shape, method, work).total * (calibration or 1.0)
         if method == BASELINE:

@@ -72,6 +72,12 @@ class MemoryEstimateRequest(BaseModel):
     batch_size: int = Field(16, ge=1, le=4096)
     seq_len: int = Field(64, ge=1, le=131072)
     rank: int = Field(2, ge=1, le=64)
+    max_new_tokens: int = Field(
+        0,
+        ge=0,
+        le=512,
+        description="generation PoCs: tokens written per prompt at evaluation (0: classification)",
+    )
     gpu_id: str | None = None
     gpu_count: int = Field(1, ge=1, le=64)
     device: Literal["cpu", "cuda"] | None = Field(
@@ -106,6 +112,7 @@ class MemoryBytes(BaseModel):
     noise: int
     step_workspace: int
     activations: int
+    kv_cache: int = Field(0, description="generation PoCs: keys and values cached by greedy generation")
     runtime: int
     total: int
 

@@ -122,6 +122,9 @@ class ModelShape:
     linear_dims: int
     lm_head: bool  # decoders score with an LM head: logits of size batch × seq × vocab
     config_sha256: str
+    # K (or V) elements per token and layer that generation caches: fewer than hidden_size with grouped-query
+    # attention (SmolLM2-135M: 3 of its 9 heads have K/V, 192 of 576)
+    kv_width: int = 0
 
     def public(self) -> dict:
         """The ``model`` object of the estimates API."""
@@ -324,6 +327,7 @@ class _Dims:
     n_heads: int
     intermediate_size: int
     vocab_size: int
+    kv_width: int | None = None  # K (or V) width per token and layer; None: hidden_size (every head has K/V)
 
 
 # Defaults of the transformers configuration classes (the values a config.json may leave out).
@@ -525,7 +529,7 @@ def _llama(style: _LlamaStyle, c: _Config, count: _Count) -> _Dims:
     count.vector(hidden, copies=style.norms_per_layer * layers + 1)
     if not _tied(c):
         count.matrix(vocab, hidden)
-    return _Dims(layers, hidden, heads, inner, vocab)
+    return _Dims(layers, hidden, heads, inner, vocab, kv_width=kv_heads * head_dim)
 
 
 _OPT_DEFAULTS = {
@@ -740,4 +744,5 @@ def model_shape(model: str) -> ModelShape:
         linear_dims=count.linear_dims,
         lm_head=kind == "decoder",
         config_sha256=config_hash(values),
+        kv_width=dims.kv_width or dims.hidden_size,
     )

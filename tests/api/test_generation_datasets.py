@@ -3,6 +3,8 @@ preview rendered as a model will see it."""
 
 from __future__ import annotations
 
+import pytest
+
 import json
 
 from backend.core.config import get_settings
@@ -182,16 +184,68 @@ def test_a_labelled_dataset_has_nothing_to_render(client, builtin_dataset_id):
     assert response.json()["code"] == "not_a_generation_dataset"
 
 
-def test_a_poc_on_a_generation_dataset_is_refused_until_the_engine_trains_on_pairs(client):
-    dataset = upload(client, "qa.csv", b"prompt,completion\n2 + 2 =,4\n").json()
+def test_a_poc_on_an_uploaded_generation_dataset_is_a_generation_poc(client, settings, sessions):
+    dataset = upload(client, "qa.csv", b"prompt,completion\n2 + 2 =,4\n3 + 3 =,6\n").json()
     response = client.post(
-        "/api/pocs", json={"name": "gen", "model": "tiny-gpt2", "dataset_id": dataset["id"], "steps": 5}
+        "/api/pocs",
+        json={
+            "name": "gen",
+            "model": "tiny-gpt2",
+            "dataset_id": dataset["id"],
+            "steps": 5,
+            "max_new_tokens": 8,
+        },
     )
-    assert response.status_code == 422, response.text
-    assert response.json()["detail"]["errors"] == [
-        {
-            "row": None,
-            "field": "dataset_id",
-            "problem": "'qa' is a generation dataset; PoCs train on labelled datasets",
+    assert response.status_code == 201, response.text
+    poc = response.json()
+    # the dataset decides the task, even when the body left task_type at its default
+    assert poc["settings"]["task_type"] == "generation" and poc["settings"]["max_new_tokens"] == 8
+    from backend.db.models import Run
+    from worker.execution.spec import build_spec
+
+    with sessions() as session:
+        specs = {
+            r.method: build_spec(r, settings) for r in (session.get(Run, run["id"]) for run in poc["runs"])
         }
-    ]
+    assert specs["lozo"]["task_type"] == "generation"
+    # an upload is read by path; the labelled file's columns mean nothing for pairs
+    assert specs["lozo"]["dataset"].endswith(".csv") and "text_column" not in specs["lozo"]
+
+
+def test_the_zo_objective_goes_to_zeroth_order_runs_only(client, settings, sessions):
+    dataset = next(d for d in client.get("/api/datasets").json()["data"] if d["name"] == "demo-dates")
+    body = {"name": "f1", "model": "tiny-gpt2", "dataset_id": dataset["id"], "steps": 5}
+    response = client.post("/api/pocs", json=body | {"task_type": "generation", "zo_objective": "neg_f1"})
+    assert response.status_code == 201, response.text
+    from backend.db.models import Run
+    from common.runspec import RunSpec
+    from worker.execution.spec import build_spec
+
+    with sessions() as session:
+        runs = [session.get(Run, run["id"]) for run in response.json()["runs"]]
+        specs = {run.method: RunSpec.from_dict(build_spec(run, settings)) for run in runs if run}
+    assert specs["lozo"].zo_objective == "neg_f1" and specs["adamw"].zo_objective == "loss"
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "problem"),
+    [
+        ({"model": "tiny-bert"}, "model", "a generation PoC needs a decoder (a causal language model); "
+         "tiny-bert is an encoder"),
+        ({"task_type": "classification"}, "task_type", "'demo-dates' is a generation dataset: its PoCs are "
+         "generation PoCs"),
+    ],
+)  # fmt: skip
+def test_a_generation_poc_refuses_an_encoder_or_another_task(client, change, field, problem):
+    dataset = next(d for d in client.get("/api/datasets").json()["data"] if d["name"] == "demo-dates")
+    body = {"name": "gen", "model": "tiny-gpt2", "dataset_id": dataset["id"], "steps": 5} | change
+    response = client.post("/api/pocs", json=body)
+    assert response.status_code == 422, response.text
+    assert {"row": None, "field": field, "problem": problem} in response.json()["detail"]["errors"]
+
+
+def test_generation_on_a_labelled_dataset_is_refused(client, builtin_dataset_id):
+    body = {"name": "gen", "model": "tiny-gpt2", "dataset_id": builtin_dataset_id, "steps": 5}
+    response = client.post("/api/pocs", json=body | {"task_type": "generation"})
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"]["errors"][0]["field"] == "task_type"

@@ -133,3 +133,23 @@ def test_config_hash_ignores_bookkeeping_fields():
     a = shapes.config_hash({"hidden_size": 8, "transformers_version": "4.1", "_name_or_path": "x"})
     b = shapes.config_hash({"hidden_size": 8, "transformers_version": "5.0"})
     assert a == b != shapes.config_hash({"hidden_size": 9})
+
+
+def test_generation_adds_the_kv_cache_of_greedy_evaluation():
+    from backend.estimates import memory, shapes
+
+    smollm = shapes.model_shape("smollm2-135m")
+    # grouped-query attention: 3 of SmolLM2-135M's 9 heads of 64 have keys and values
+    assert (smollm.n_layers, smollm.hidden_size, smollm.kv_width) == (30, 576, 192)
+    classify = memory.Workload(seq_len=96, eval_batch_size=64, device_kind="cpu")
+    generate = memory.Workload(seq_len=96, eval_batch_size=64, device_kind="cpu", max_new_tokens=24)
+    kv = memory.estimate(smollm, "lozo", generate).bytes["kv_cache"]
+    # K and V, 30 layers, 64 prompts, 96 + 24 positions, 192 values each, float32
+    assert kv == 2 * 30 * 64 * (96 + 24) * 192 * 4 == 353_894_400
+    assert memory.estimate(smollm, "lozo", classify).bytes["kv_cache"] == 0
+    assert (
+        memory.estimate(smollm, "lozo", generate).total - memory.estimate(smollm, "lozo", classify).total
+        == kv
+    )
+    # an encoder generates nothing
+    assert memory.estimate(shapes.model_shape("minilm"), "lozo", generate).bytes["kv_cache"] == 0

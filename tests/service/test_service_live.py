@@ -371,3 +371,50 @@ def test_open_sse_streams_hold_no_database_connection(stack, client, dataset_id)
     assert opened == streams
     assert status == 200
     assert elapsed < 5, f"a read with {streams} streams open took {elapsed:.1f} s (waiting for the pool?)"
+
+
+def test_generation_poc_trains_on_pairs_and_keeps_its_example_answers(stack, client):
+    """demo-dates on a tiny decoder through the real worker: exact match and F1 at every evaluation, the
+    example answers at the first and last, and a comparison scored by exact match."""
+    datasets = client.get("/api/datasets").json()["data"]
+    dates = next(d for d in datasets if d["name"] == "demo-dates")
+    assert dates["kind"] == "generation" and dates["builtin"]
+    body = {
+        "name": "live dates",
+        "model": "tiny-gpt2",
+        "dataset_id": dates["id"],
+        "task_type": "generation",
+        "methods": [{"method": "lozo"}, {"method": "adamw"}],
+        "steps": 6,
+        "batch_size": 4,
+        "eval_every": 3,
+        "eval_size": 8,
+        "val_size": 4,
+        "max_new_tokens": 4,
+        "seed": 0,
+        "device": "cpu",
+    }
+    encoder = client.post("/api/pocs", json=body | {"model": "tiny-bert"})
+    assert encoder.status_code == 422 and "decoder" in encoder.text
+    response = client.post("/api/pocs", json=body)
+    assert response.status_code == 201, response.text
+    poc = response.json()
+    assert poc["settings"]["task_type"] == "generation"
+    runs = [wait_run(client, r["id"], finished, stack, timeout_s=240) for r in poc["runs"]]
+    assert [r["state"] for r in runs] == ["succeeded", "succeeded"], [r["error"] for r in runs]
+    for run in runs:
+        final = run["final_metrics"]
+        assert {"eval/f1", "eval/exact_match", "eval/loss", "em_start", "f1_end"} <= set(final), final
+        assert "eval/accuracy" not in final
+        examples = run["examples"]
+        assert examples["start"]["step"] == 0 and examples["end"]["step"] == 6
+        start, end = examples["start"]["examples"], examples["end"]["examples"]
+        assert [e["prompt"] for e in start] == [e["prompt"] for e in end] and start
+        assert all(e["reference"][:2] in ("19", "20") for e in start)  # ISO dates of the task
+    series = client.get(
+        f"/api/pocs/{poc['id']}/metrics", params={"names": "eval/f1,eval/exact_match", "x": "step"}
+    ).json()["runs"]
+    for run in runs:
+        assert series[run["id"]]["eval/f1"]["x"] == [0, 3, 6]
+    roi = client.get(f"/api/pocs/{poc['id']}/roi", params={"target": "poc"}).json()
+    assert roi["comparison"]["score"] == "exact_match" and roi["comparison"]["n"] == 8

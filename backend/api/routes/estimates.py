@@ -188,7 +188,12 @@ def estimate_memory(
         if gpu is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"GPU {body.gpu_id} not in the catalogue")
     work = memory.Workload(
-        dtype=body.dtype, batch_size=body.batch_size, seq_len=body.seq_len, rank=body.rank, device_kind=kind
+        dtype=body.dtype,
+        batch_size=body.batch_size,
+        seq_len=body.seq_len,
+        rank=body.rank,
+        device_kind=kind,
+        max_new_tokens=body.max_new_tokens,
     )
     # Calibrated by the runs of the caller's own workspaces only.
     own_workspaces = [m.workspace_id for m in memberships_of(session, access.signed_in.id)]

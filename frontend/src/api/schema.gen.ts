@@ -1064,6 +1064,13 @@ export interface components {
             only_b: number;
             /** Needed N */
             needed_n: number | null;
+            /**
+             * Score
+             * @description what the paired bits score: accuracy, or a generation PoC's exact match
+             * @default accuracy
+             * @enum {string}
+             */
+            score?: "accuracy" | "exact_match";
         };
         /** DatasetPublic */
         DatasetPublic: {
@@ -1590,6 +1597,12 @@ export interface components {
             step_workspace: number;
             /** Activations */
             activations: number;
+            /**
+             * Kv Cache
+             * @description generation PoCs: keys and values cached by greedy generation
+             * @default 0
+             */
+            kv_cache?: number;
             /** Runtime */
             runtime: number;
             /** Total */
@@ -1641,6 +1654,12 @@ export interface components {
              * @default 2
              */
             rank?: number;
+            /**
+             * Max New Tokens
+             * @description generation PoCs: tokens written per prompt at evaluation (0: classification)
+             * @default 0
+             */
+            max_new_tokens?: number;
             /** Gpu Id */
             gpu_id?: string | null;
             /**

@@ -62,6 +62,22 @@ describe("the summary's accuracy sentence", () => {
     expect(screen.getByTestId("accuracy-gap")).not.toHaveTextContent("No detectable difference");
   });
 
+  it("words a generation PoC's headline score as exact match", async () => {
+    vi.stubGlobal("fetch", api().fetchImpl);
+    const generation = [
+      run({ id: "l", method: "lozo", state: "running", final_metrics: { acc_start: 0.1, em_start: 0.1 } }),
+      run({ id: "a", method: "adamw", state: "running", final_metrics: null }),
+    ];
+    renderPage(<Summary runs={generation} taskType="generation" />, "/");
+    expect(await screen.findByRole("heading", { name: "Final exact match" })).toBeInTheDocument();
+    await waitFor(() =>
+      expect(screen.getByTestId("accuracy-gap")).toHaveTextContent(
+        "The exact-match gap appears when both LOZO and AdamW have finished.",
+      ),
+    );
+    expect(screen.getByText("(from 10.0% before training)")).toBeInTheDocument();
+  });
+
   it("says a gap the statistics could not test is untested, never as a bold conclusion", async () => {
     const untested = { ...HEADLINE, code: "incomplete" };
     const fake = fakeApi({

@@ -2,6 +2,7 @@ import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import i18n from "../i18n";
+import type { DatasetPublic, ModelPublic } from "../api/types";
 import { limitsAnswer } from "../test/limits";
 import { BUILTIN_METHODS, methodsAnswer, ZO_SIGN } from "../test/methods";
 import { fakeApi, jsonOf, renderPage, type FakeRequest } from "../test/render";
@@ -10,30 +11,29 @@ import { LaunchPage } from "./LaunchPage";
 // Component tests of rendering and validation: the HTTP API is a fake here (fetch is stubbed); the browser
 // tests drive the same form against the real server.
 
+const MODELS: Partial<ModelPublic>[] = [
+  { id: "tiny-bert", name: "Tiny BERT", n_params: null, builtin: true },
+  { id: "minilm", name: "MiniLM-L6 (embedded)", n_params: 22713216, builtin: true },
+];
+const DATASETS: Partial<DatasetPublic>[] = [
+  { id: "sst", name: "sst2", builtin: true, n_rows: 67349, labels: ["0", "1"] },
+  { id: "demo", name: "demo-sentiment", builtin: true, n_rows: 552, labels: ["0", "1"] },
+];
+
 function routes({
   methods = BUILTIN_METHODS,
   limits = limitsAnswer(),
   served = { cpu: 1, gpu: 1 },
   launch = (): unknown => ({ id: "new-poc", name: "x", runs: [] }),
+  models = MODELS,
+  datasets = DATASETS,
 } = {}) {
   return {
     "GET /api/workers": () => ({ served, data: [] }),
-    "GET /api/models": () => ({
-      data: [
-        { id: "tiny-bert", name: "Tiny BERT", n_params: null, builtin: true },
-        { id: "minilm", name: "MiniLM-L6 (embedded)", n_params: 22713216, builtin: true },
-      ],
-      count: 2,
-    }),
+    "GET /api/models": () => ({ data: models, count: models.length }),
     "GET /api/methods": () => methodsAnswer(methods),
     "GET /api/limits": () => limits,
-    "GET /api/datasets": () => ({
-      data: [
-        { id: "sst", name: "sst2", builtin: true, n_rows: 67349, labels: ["0", "1"] },
-        { id: "demo", name: "demo-sentiment", builtin: true, n_rows: 552, labels: ["0", "1"] },
-      ],
-      count: 2,
-    }),
+    "GET /api/datasets": () => ({ data: datasets, count: datasets.length }),
     "GET /api/gpus": () => ({
       data: [{ id: "a10g-24gb", name: "NVIDIA A10G", memory_gb: 24, hourly_price: 1, currency: "USD", kind: "cloud" }],
       count: 1,
@@ -265,6 +265,97 @@ describe("the launch form", () => {
       k_shot: 16,
       eval_every: 50,
     });
+    // A classification PoC: no task type (the server's default) and none of generation's settings.
+    expect(posted()?.body).not.toHaveProperty("task_type");
+    expect(posted()?.body).not.toHaveProperty("max_new_tokens");
+    expect(posted()?.body).not.toHaveProperty("zo_objective");
+  });
+
+  it("launches a generation PoC on a generation dataset: a decoder, its own settings, no classification ones", async () => {
+    serve({
+      models: [
+        { id: "minilm", name: "MiniLM-L6 (embedded)", n_params: 22713216, builtin: true, kind: "encoder" },
+        { id: "tiny-bert", name: "Tiny BERT", n_params: null, builtin: true, kind: "encoder" },
+        { id: "smollm2-135m", name: "SmolLM2 135M", n_params: 134515008, builtin: true, kind: "decoder" },
+      ],
+      datasets: [
+        ...DATASETS,
+        {
+          id: "dates",
+          name: "demo-dates",
+          kind: "generation",
+          layout: "prompt_completion",
+          builtin: true,
+          n_rows: 300,
+        },
+      ],
+    });
+    const user = userEvent.setup();
+    renderPage(<LaunchPage />);
+    const model = await screen.findByLabelText<HTMLSelectElement>("Model");
+    expect(model.value).toBe("minilm");
+    expect(screen.queryByTestId("generation-settings")).toBeNull();
+
+    await user.selectOptions(screen.getByLabelText("Dataset"), "dates");
+    // The encoder gives way to the small decoder; generation's settings appear with the server's defaults.
+    expect(model.value).toBe("smollm2-135m");
+    const settings = screen.getByTestId("generation-settings");
+    const tokens = within(settings).getByLabelText("Tokens per answer (at most)");
+    expect(tokens).toHaveValue("24");
+    const objective = within(settings).getByLabelText("What the zeroth-order methods minimise");
+    expect(objective).toHaveValue("loss");
+    expect(within(objective).getByRole("option", { name: "Completion loss" })).toBeInTheDocument();
+    expect(
+      within(objective).getByRole("option", { name: "−F1 of greedy generations (ZO methods only)" }),
+    ).toBeInTheDocument();
+    // Classification-only settings are hidden.
+    await user.click(screen.getByText("Advanced settings"));
+    expect(screen.queryByLabelText("Training examples per class")).toBeNull();
+    expect(screen.queryByLabelText("Start of the classifier head")).toBeNull();
+    expect(screen.getByLabelText("Batch size")).toBeInTheDocument();
+
+    // Out of bounds is refused next to the field, as any setting.
+    await user.clear(tokens);
+    await user.type(tokens, "600");
+    await user.click(screen.getByRole("button", { name: "Launch PoC" }));
+    expect(tokens).toHaveAccessibleDescription(/Enter a value from 1 to 512\./);
+    expect(posted()).toBeUndefined();
+
+    await user.clear(tokens);
+    await user.type(tokens, "32");
+    await user.selectOptions(objective, "neg_f1");
+    await user.click(screen.getByRole("button", { name: "Launch PoC" }));
+    await screen.findByTestId("navigated");
+    const body = posted()?.body;
+    expect(body).toMatchObject({
+      task_type: "generation",
+      model: "smollm2-135m",
+      dataset_id: "dates",
+      max_new_tokens: 32,
+      zo_objective: "neg_f1",
+      batch_size: 16,
+    });
+    expect(body).not.toHaveProperty("k_shot");
+    expect(body).not.toHaveProperty("head_init");
+  });
+
+  it("says a generation PoC needs a decoder when an encoder is chosen by hand", async () => {
+    serve({
+      models: [
+        { id: "minilm", name: "MiniLM-L6 (embedded)", n_params: 22713216, builtin: true, kind: "encoder" },
+        { id: "smollm2-135m", name: "SmolLM2 135M", n_params: 134515008, builtin: true, kind: "decoder" },
+      ],
+      datasets: [{ id: "dates", name: "demo-dates", kind: "generation", builtin: true, n_rows: 300 }],
+    });
+    const user = userEvent.setup();
+    renderPage(<LaunchPage />);
+    // The only dataset is a generation one: the form starts as a generation PoC, with a decoder.
+    const model = await screen.findByLabelText<HTMLSelectElement>("Model");
+    expect(model.value).toBe("smollm2-135m");
+    expect(screen.getByTestId("generation-settings")).toBeInTheDocument();
+    expect(screen.queryByTestId("needs-decoder")).toBeNull();
+    await user.selectOptions(model, "minilm");
+    expect(screen.getByTestId("needs-decoder")).toHaveTextContent("needs a decoder model");
   });
 
   it("says before launch that a GPU PoC cannot start while no GPU worker is online", async () => {

@@ -1,7 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { limitsAnswer } from "../test/limits";
 import { BUILTIN_METHODS, ZO_SIGN } from "../test/methods";
-import { CUSTOM_MODEL, defaultMethods, emptyLaunchForm, validateLaunchForm, type LaunchFormValues } from "./schema";
+import type { ModelPublic } from "../api/types";
+import {
+  CUSTOM_MODEL,
+  defaultMethods,
+  emptyLaunchForm,
+  validateLaunchForm,
+  withDataset,
+  type LaunchFormValues,
+} from "./schema";
 
 const METHODS = BUILTIN_METHODS;
 const LIMITS = limitsAnswer();
@@ -143,5 +151,55 @@ describe("launch form schema", () => {
     expect(errorsOf(valid({ model: CUSTOM_MODEL, customModel: " " })).customModel?.key).toBe("validation.required");
     const result = validateLaunchForm(valid({ model: CUSTOM_MODEL, customModel: " org/my-bert " }), METHODS, LIMITS);
     expect(result.ok && result.body.model).toBe("org/my-bert");
+  });
+});
+
+describe("a generation PoC's form", () => {
+  const MODELS = [
+    { id: "minilm", name: "MiniLM", n_params: 1, builtin: true, kind: "encoder" },
+    { id: "smollm2-135m", name: "SmolLM2", n_params: 1, builtin: true, kind: "decoder" },
+    { id: "qwen", name: "Qwen", n_params: 1, builtin: true, kind: "decoder" },
+  ] satisfies ModelPublic[];
+  const generation = (patch: Partial<LaunchFormValues> = {}) =>
+    valid({ ...withDataset(valid(), "dates", { kind: "generation" }, MODELS), ...patch });
+
+  it("sends task_type generation with its own settings, and none of classification's", () => {
+    const result = validateLaunchForm(generation(), METHODS, LIMITS);
+    expect(result.ok && result.body).toMatchObject({
+      task_type: "generation",
+      model: "smollm2-135m",
+      dataset_id: "dates",
+      max_new_tokens: 24,
+      zo_objective: "loss",
+      max_length: 64,
+    });
+    expect(result.ok && result.body).not.toHaveProperty("k_shot");
+    expect(result.ok && result.body).not.toHaveProperty("head_init");
+  });
+
+  it("checks generation's settings against the server's limits, and not the hidden classification ones", () => {
+    const settings = { ...valid().settings, max_new_tokens: "0", zo_objective: "reward", k_shot: "-3" };
+    const errors = errorsOf(generation({ settings }));
+    expect(errors["settings.max_new_tokens"]).toEqual({ key: "validation.range", params: { min: 1, max: 512 } });
+    expect(errors["settings.zo_objective"]?.key).toBe("validation.choice");
+    expect(errors["settings.k_shot"]).toBeUndefined();
+    // A classification PoC neither checks nor sends generation's settings.
+    const classification = validateLaunchForm(valid({ settings }), METHODS, LIMITS);
+    expect(classification.ok).toBe(false);
+    expect(!classification.ok && Object.keys(classification.errors)).toEqual(["settings.k_shot"]);
+  });
+
+  it("switches an encoder to the small decoder for generation data, and leaves a decoder or other data alone", () => {
+    expect(withDataset(valid({ model: "minilm" }), "dates", { kind: "generation" }, MODELS).model).toBe("smollm2-135m");
+    expect(withDataset(valid({ model: "qwen" }), "dates", { kind: "generation" }, MODELS).model).toBe("qwen");
+    expect(withDataset(valid({ model: "minilm" }), "demo", { kind: "classification" }, MODELS)).toMatchObject({
+      model: "minilm",
+      taskType: "classification",
+    });
+    expect(withDataset(valid({ model: "minilm" }), "dates", undefined, MODELS).taskType).toBe("classification");
+    // Without the small decoder on the server, the choice stays the user's.
+    expect(withDataset(valid({ model: "minilm" }), "dates", { kind: "generation" }, MODELS.slice(0, 1)).model).toBe(
+      "minilm",
+    );
   });
 });
