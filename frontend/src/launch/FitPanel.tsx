@@ -18,12 +18,24 @@ interface Props {
   dtype: MemoryEstimateRequest["dtype"];
   /** The rank of the low-rank methods (ignored when none is chosen). */
   rank: number;
+  /** Tokens a generation PoC writes per prompt at evaluation (their KV cache); 0 for classification. */
+  maxNewTokens?: number;
   gpuId: string;
   onGpuChange: (id: string) => void;
 }
 
 /** Per chosen method: will it fit the chosen GPU's memory (from the service's estimate)? */
-export function FitPanel({ model, methods, batchSize, seqLen, dtype, rank, gpuId, onGpuChange }: Props) {
+export function FitPanel({
+  model,
+  methods,
+  batchSize,
+  seqLen,
+  dtype,
+  rank,
+  maxNewTokens = 0,
+  gpuId,
+  onGpuChange,
+}: Props) {
   const { t, i18n } = useTranslation();
   const lang = i18n.language;
   const selectId = useId();
@@ -43,6 +55,7 @@ export function FitPanel({ model, methods, batchSize, seqLen, dtype, rank, gpuId
     gpu_id: gpuId || null,
     gpu_count: 1,
     rank,
+    max_new_tokens: maxNewTokens,
   };
   // Typing a custom model id should not fire one estimate per keystroke.
   const deferred = useDeferredValue(request);

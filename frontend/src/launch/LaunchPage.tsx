@@ -500,6 +500,7 @@ function LaunchForm({ models, methods, datasets, limits }: FormProps) {
           dtype={dtype === "bfloat16" || dtype === "float16" ? dtype : "float32"}
           // No chosen method takes a rank: any value does, the estimate does not use it.
           rank={lowRankOf(selected, values.hyper) ?? lowRankOf(methods, {}) ?? 1}
+          maxNewTokens={generation ? positiveInteger(values.settings.max_new_tokens, 24) : 0}
           gpuId={gpuId}
           onGpuChange={setGpuId}
         />
