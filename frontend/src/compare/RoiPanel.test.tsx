@@ -155,4 +155,35 @@ describe("RoiPanel", () => {
     await screen.findByText("20,000");
     expect(screen.queryByTestId("roi-guidance")).toBeNull();
   });
+
+  it("names exact match, not accuracy, for a generation PoC", async () => {
+    const comparison = {
+      method_a: "lozo",
+      method_b: "adamw",
+      acc_gap: -0.1,
+      p_value: 0.2,
+      significant: false,
+      test: "mcnemar",
+      variant: "mid-p",
+      n: 50,
+      only_a: 2,
+      only_b: 7,
+      needed_n: null,
+    };
+    const generation = { ...projection(), comparison: { ...comparison, score: "exact_match" } } as RoiPublic;
+    const api = fakeApi({ "GET /api/methods": () => methodsAnswer(), "GET /api/pocs/p1/roi": () => generation });
+    vi.stubGlobal("fetch", api.fetchImpl);
+    renderPage(<RoiPanel pocId="p1" finished />, "/p/p1");
+    expect(await screen.findByText("Exact match (95% range)")).toBeTruthy();
+    expect(
+      screen.getByText("No statistically significant exact-match difference (McNemar test, p = 0.2)."),
+    ).toBeTruthy();
+    expect(screen.queryByText(/accuracy/i)).toBeNull();
+    cleanup();
+    const classification = { ...projection(), comparison } as unknown as RoiPublic;
+    const again = fakeApi({ "GET /api/methods": () => methodsAnswer(), "GET /api/pocs/p1/roi": () => classification });
+    vi.stubGlobal("fetch", again.fetchImpl);
+    renderPage(<RoiPanel pocId="p1" finished />, "/p/p1");
+    expect(await screen.findByText("Accuracy (95% range)")).toBeTruthy();
+  });
 });

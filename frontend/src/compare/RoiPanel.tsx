@@ -21,6 +21,8 @@ export function RoiPanel({ pocId, finished }: { pocId: string; finished: boolean
   const lang = i18n.language;
   const [target, setTarget] = useState<RoiTarget>("poc");
   const roi = useQuery({ ...roiQuery(pocId, target, currentLanguage()), enabled: finished });
+  // A generation PoC's paired bits score exact match: its columns and test sentence say so.
+  const score = roi.data?.comparison?.score === "exact_match" ? "roi.exactMatch" : "roi";
 
   return (
     <section className="panel" aria-labelledby="roi-title">
@@ -88,10 +90,10 @@ export function RoiPanel({ pocId, finished }: { pocId: string; finished: boolean
                       {t("roi.cost")}
                     </th>
                     <th scope="col" className="num">
-                      {t("roi.accuracy")}
+                      {t(`${score}.accuracy`)}
                     </th>
                     <th scope="col" className="num">
-                      {t("roi.costPerPoint")}
+                      {t(`${score}.costPerPoint`)}
                     </th>
                   </tr>
                 </thead>
@@ -142,7 +144,7 @@ export function RoiPanel({ pocId, finished }: { pocId: string; finished: boolean
           </p>
           {roi.data.comparison && (
             <p className="muted">
-              {t(roi.data.comparison.significant ? "roi.significant" : "roi.notSignificant", {
+              {t(roi.data.comparison.significant ? `${score}.significant` : `${score}.notSignificant`, {
                 p: formatNumber(lang, roi.data.comparison.p_value, 3),
               })}{" "}
               <span className="glossary-terms">

@@ -577,6 +577,12 @@ export const en = {
     costPerPoint: "Cost per accuracy point",
     significant: "The accuracy difference is statistically significant (McNemar test, p = {{p}}).",
     notSignificant: "No statistically significant accuracy difference (McNemar test, p = {{p}}).",
+    exactMatch: {
+      accuracy: "Exact match (95% range)",
+      costPerPoint: "Cost per exact-match point",
+      significant: "The exact-match difference is statistically significant (McNemar test, p = {{p}}).",
+      notSignificant: "No statistically significant exact-match difference (McNemar test, p = {{p}}).",
+    },
     unavailable: "Cost estimates appear when the runs have finished.",
     steps: "Steps",
     stepsSource: {

@@ -575,6 +575,12 @@ export const ja: Messages<typeof en> = {
     costPerPoint: "精度 1 ポイントあたりの費用",
     significant: "精度の差は統計的に有意です（McNemar 検定、p = {{p}}）。",
     notSignificant: "精度に統計的に有意な差は見られません（McNemar 検定、p = {{p}}）。",
+    exactMatch: {
+      accuracy: "完全一致率（95% 区間）",
+      costPerPoint: "完全一致率 1 ポイントあたりの費用",
+      significant: "完全一致率の差は統計的に有意です（McNemar 検定、p = {{p}}）。",
+      notSignificant: "完全一致率に統計的に有意な差は見られません（McNemar 検定、p = {{p}}）。",
+    },
     unavailable: "実行が終わると、費用の見積もりを表示します。",
     steps: "ステップ数",
     stepsSource: {
