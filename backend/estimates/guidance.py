@@ -59,13 +59,18 @@ def evaluation_rows(comparison: dict, eval_cap: int | None) -> dict:
             f"評価例の上限を上げ、{n:,}件ではなく約{needed:,}件で評価してください。"
             f"今回と同じ{gap:.1f}ポイントの差なら、その件数で結論が出ます。",
         )
+    # a generation PoC is evaluated on prompt/answer pairs, a classification one on labelled rows
+    pairs = comparison.get("score") == "exact_match"
+    rows_en, rows_ja = (
+        ("prompt/answer pairs", "プロンプトと回答の組") if pairs else ("labelled rows", "ラベル付きの行")
+    )
     return _item(
         "add_evaluation_data",
         {"n": n, "needed_n": needed, "gap_points": round(gap, 2)},
         f"The evaluation used all {n:,} examples the data holds for it; a gap of {gap:.1f} points needs about "
-        f"{needed:,}: add about {needed - n:,} labelled rows (or an evaluation file of that size).",
+        f"{needed:,}: add about {needed - n:,} {rows_en} (or an evaluation file of that size).",
         f"評価にはデータ中の評価用の例{n:,}件をすべて使いました。{gap:.1f}ポイントの差には約{needed:,}件が"
-        f"必要です。ラベル付きの行を約{needed - n:,}件追加してください（またはその規模の評価ファイル）。",
+        f"必要です。{rows_ja}を約{needed - n:,}件追加してください（またはその規模の評価ファイル）。",
     )
 
 

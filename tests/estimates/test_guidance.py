@@ -119,3 +119,14 @@ def test_disagreements_that_balance_exactly_are_not_fixed_by_more_rows():
 
 def test_no_comparison_gives_no_guidance():
     assert conclusive_guidance(None, {}, None, lambda method: 1) == []
+
+
+def test_a_generation_poc_is_asked_for_pairs_not_labelled_rows():
+    from backend.estimates.guidance import evaluation_rows
+
+    comparison = {"n": 40, "needed_n": 103, "method_a": "lozo", "method_b": "adamw", "only_a": 0, "only_b": 3,
+                  "acc_gap": -0.075}  # fmt: skip
+    assert "labelled rows" in evaluation_rows(comparison, None)["en"]
+    generation = evaluation_rows(comparison | {"score": "exact_match"}, None)
+    assert "add about 63 prompt/answer pairs" in generation["en"] and "labelled" not in generation["en"]
+    assert "プロンプトと回答の組を約63件追加" in generation["ja"]
