@@ -171,3 +171,43 @@ def test_lora_adapts_the_decoder_of_a_generation_run():
     model = writer.events[0]["model"]
     assert 0 < model["n_trainable"] < model["n_params"]
     assert finished["summary"]["eval_loss_end"] != finished["summary"]["eval_loss_start"]
+
+
+@pytest.mark.parametrize("method", ["lozo", "adamw"])
+def test_a_generation_run_exports_a_causal_lm_that_writes_the_runs_answers(runs, method, tmp_path):
+    """The model folder of a generation run (a ZO run replayed from its log, AdamW from its checkpoint)
+    loads with AutoModelForCausalLM alone and writes, greedily, what the run wrote at its last evaluation."""
+    import transformers
+
+    from tests.train.conftest import run_cli
+
+    writer, finished, folder = runs[0][method]
+    source = ["replay", "--log", str(folder / loop.STEP_LOG_FILE)] if method == "lozo" else [
+        "export", "--checkpoint", finished["summary"]["checkpoint"]
+    ]  # fmt: skip
+    out = run_cli(*source, "--out", str(tmp_path / "export"))
+    assert out.returncode == 0, out.stderr
+    assert f"weights_sha256 {finished['summary']['weights_sha256']}" in out.stdout
+    model = transformers.AutoModelForCausalLM.from_pretrained(tmp_path / "export")
+    tokenizer = transformers.AutoTokenizer.from_pretrained(tmp_path / "export")
+    last = [e for e in writer.events if e["event"] == "eval"][-1]
+    example = last["examples"][0]
+    from common.pairs import Pair
+    from worker.train.generation import prompt_ids
+
+    ids = prompt_ids(tokenizer, Pair(example["prompt"], example["reference"]))
+    import torch
+
+    written = model.generate(
+        torch.tensor([ids]), max_new_tokens=GEN["max_new_tokens"], do_sample=False,
+        pad_token_id=tokenizer.eos_token_id or 0,
+    )  # fmt: skip
+    text = tokenizer.decode(written[0, len(ids) :], skip_special_tokens=True).strip()
+    assert text == example["generated"].strip()
+    # the engine reads the folder back as the causal LM it trained
+    from worker.train.replay import load_exported
+    from worker.train.weights import weights_sha256
+
+    loaded, meta = load_exported(tmp_path / "export")
+    assert meta["task_type"] == "generation"
+    assert weights_sha256(loaded.model) == finished["summary"]["weights_sha256"]

@@ -245,7 +245,10 @@ EXPORT_EXTRA = "zopoc_extra.safetensors"
 
 
 def _backbone(model: torch.nn.Module) -> tuple[str, Any]:
-    """(attribute, module) of the transformers model inside a classifier (encoder, lm or mlm)."""
+    """(attribute, module) of the transformers model inside a classifier (encoder, lm or mlm); ("", model)
+    for a generation run's causal LM, which is a transformers model itself."""
+    if hasattr(model, "save_pretrained"):
+        return "", model
     for name in ("encoder", "lm", "mlm"):
         module = getattr(model, name, None)
         if module is not None and hasattr(module, "save_pretrained"):
@@ -274,12 +277,13 @@ def export_folder(prep: Prepared, spec: RunSpec, out: str | Path, extra_meta: di
     extra = {
         k: v.detach().to("cpu").contiguous()
         for k, v in model.state_dict().items()
-        if not k.startswith(name + ".")
+        if name and not k.startswith(name + ".")
     }
     save_file(extra, str(folder / EXPORT_EXTRA))
     meta = {
         "format": 1,
         "backbone": name,
+        "task_type": spec.task_type,
         "label_names": prep.task.label_names,
         "label_words": getattr(prep.task, "label_words", []),
         "prompt": prep.prompt,
@@ -301,6 +305,10 @@ def load_exported(folder: str | Path, device: str = "cpu"):
     folder = Path(folder)
     meta = json.loads((folder / EXPORT_META).read_text())
     spec = meta["spec"]
+    if meta.get("task_type") == "generation":  # a causal LM as it is: nothing beside it
+        from worker.train.models import load_causal_lm
+
+        return load_causal_lm(str(folder), device, spec["dtype"], spec["seed"], spec["max_length"]), meta
     prompt = None
     if meta.get("prompt"):
         p = meta["prompt"]
