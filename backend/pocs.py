@@ -26,7 +26,7 @@ from backend.schemas import PocCreate
 from backend.workers import refuse_unserved
 from common.methods import get_method
 from common.reasons import describe
-from common.runspec import run_settings_fields
+from common.runspec import GENERATION_DEFAULTS, run_settings_fields
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,8 @@ def poc_settings(body: PocCreate, dataset: Dataset | None = None) -> dict:
     settings = body.model_dump(include={*run_settings_fields(), "device"})
     if dataset is not None:
         settings["task_type"] = task_type_of(dataset)
+        if settings["task_type"] == "generation":
+            settings |= {k: v for k, v in GENERATION_DEFAULTS.items() if k not in body.model_fields_set}
     return settings
 
 

@@ -187,6 +187,9 @@ class FieldLimit(BaseModel):
     exclusive_maximum: bool
     choices: list[str] | None
     description: str
+    generation_default: Any = Field(
+        None, description="a generation PoC's default, where it differs (else null)"
+    )
 
 
 class LimitsPublic(BaseModel):

@@ -56,6 +56,12 @@ CLASSIFICATION_ONLY = (
 )
 
 
+# Where a generation PoC's default differs from a classification one's: a prompt through a chat template
+# with its answer needs more tokens than a labelled sentence (the embedded decoder's template alone is ~25;
+# demo-dates pairs take 62-96 tokens in SmolLM2's template).
+GENERATION_DEFAULTS: dict[str, Any] = {"max_length": 128}
+
+
 class RunSettings(BaseModel):
     """Settings a PoC fixes for every run it compares (same data, same budget, same start)."""
 
@@ -291,6 +297,7 @@ def field_limits(model: type[BaseModel]) -> dict[str, dict[str, Any]]:
             "exclusive_maximum": False,
             "choices": choices or None,
             "description": info.description or "",
+            "generation_default": GENERATION_DEFAULTS.get(name) if model is RunSettings else None,
         }
         for bound in info.metadata:
             for attr, key, exclusive in (

@@ -249,3 +249,13 @@ def test_generation_on_a_labelled_dataset_is_refused(client, builtin_dataset_id)
     response = client.post("/api/pocs", json=body | {"task_type": "generation"})
     assert response.status_code == 422, response.text
     assert response.json()["detail"]["errors"][0]["field"] == "task_type"
+
+
+def test_a_generation_poc_gets_room_for_its_chat_template_unless_it_asks_otherwise(client):
+    dataset = next(d for d in client.get("/api/datasets").json()["data"] if d["name"] == "demo-dates")
+    body = {"name": "gen", "model": "tiny-gpt2", "dataset_id": dataset["id"], "steps": 5}
+    assert client.post("/api/pocs", json=body).json()["settings"]["max_length"] == 128
+    assert client.post("/api/pocs", json=body | {"max_length": 96}).json()["settings"]["max_length"] == 96
+    limits = client.get("/api/limits").json()["run_settings"]
+    assert limits["max_length"]["generation_default"] == 128 and limits["max_length"]["default"] == 64
+    assert limits["batch_size"]["generation_default"] is None

@@ -1202,6 +1202,11 @@ export interface components {
             choices: string[] | null;
             /** Description */
             description: string;
+            /**
+             * Generation Default
+             * @description a generation PoC's default, where it differs (else null)
+             */
+            generation_default?: unknown;
         };
         /**
          * GenerationExample

@@ -108,7 +108,7 @@ function LaunchForm({ models, methods, datasets, limits }: FormProps) {
       name: defaultName(),
       model: sortedModels[0]?.id ?? CUSTOM_MODEL,
     };
-    return withDataset(start, first?.id ?? "", first, models);
+    return withDataset(start, first?.id ?? "", first, models, limits);
   });
   const generation = values.taskType === "generation";
   // The evaluation size the plan is judged by: the capped size, else the dataset's rows (an upper bound).
@@ -139,7 +139,7 @@ function LaunchForm({ models, methods, datasets, limits }: FormProps) {
   };
   // Choosing the data chooses the task: a generation dataset shows its own settings and needs a decoder.
   const chooseDataset = (datasetId: string, dataset: DatasetPublic | undefined) => {
-    setValues((v) => withDataset(v, datasetId, dataset, models));
+    setValues((v) => withDataset(v, datasetId, dataset, models, limits));
     clearError("datasetId");
   };
   const setSetting = (name: SettingName, text: string) => {

@@ -202,4 +202,13 @@ describe("a generation PoC's form", () => {
       "minilm",
     );
   });
+
+  it("gives a generation PoC its longer default sequence, and keeps a length the user typed", () => {
+    const generation = withDataset(valid(), "dates", { kind: "generation" }, MODELS, LIMITS);
+    expect(generation.settings.max_length).toBe("128");
+    const back = withDataset(generation, "demo", { kind: "classification" }, MODELS, LIMITS);
+    expect(back.settings.max_length).toBe("64");
+    const typed = valid({ settings: { ...valid().settings, max_length: "80" } });
+    expect(withDataset(typed, "dates", { kind: "generation" }, MODELS, LIMITS).settings.max_length).toBe("80");
+  });
 });

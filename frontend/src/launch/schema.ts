@@ -131,12 +131,40 @@ export function withDataset(
   datasetId: string,
   dataset: Pick<DatasetPublic, "kind"> | undefined,
   models: readonly ModelPublic[],
+  limits?: LimitsPublic,
 ): LaunchFormValues {
   const taskType = taskTypeOfDataset(dataset);
   const current = models.find((m) => m.id === values.model);
   const toDecoder =
     taskType === "generation" && current?.kind === "encoder" && models.some((m) => m.id === GENERATION_MODEL);
-  return { ...values, datasetId, taskType, model: toDecoder ? GENERATION_MODEL : values.model };
+  return {
+    ...values,
+    datasetId,
+    taskType,
+    model: toDecoder ? GENERATION_MODEL : values.model,
+    settings: limits ? withTaskDefaults(values.settings, values.taskType, taskType, limits) : values.settings,
+  };
+}
+
+/**
+ * Settings whose default differs by task (the server's `generation_default`, e.g. a longer max_length for a
+ * prompt in a chat template) follow a change of task, unless the user typed their own value.
+ */
+function withTaskDefaults(
+  settings: Record<SettingName, string>,
+  from: TaskType,
+  to: TaskType,
+  limits: LimitsPublic,
+): Record<SettingName, string> {
+  if (from === to) return settings;
+  const next = { ...settings };
+  for (const name of Object.keys(settings) as SettingName[]) {
+    const limit = limits.run_settings[name];
+    if (limit?.generation_default == null) continue;
+    const byTask = { classification: asText(limit.default), generation: asText(limit.generation_default) };
+    if (settings[name] === byTask[from]) next[name] = byTask[to];
+  }
+  return next;
 }
 
 /** The hyperparameters a method takes, in the registry's order. */

@@ -19,6 +19,7 @@ const number = (
   exclusive_maximum: false,
   choices: null,
   description: "",
+  generation_default: null,
   ...more,
 });
 
@@ -32,6 +33,7 @@ const choice = (fallback: string, choices: string[]): FieldLimit => ({
   exclusive_maximum: false,
   choices,
   description: "",
+  generation_default: null,
 });
 
 /** The limits for a caller whose role caps the step budget at `stepsMax` (editors: 100,000 by default). */
@@ -46,7 +48,7 @@ export function limitsAnswer({ stepsMax = 100_000, minutesMax = 1440, role = "ed
       k_shot: number("integer", 16, 1, 1000000, { nullable: true }),
       eval_every: number("integer", 50, 1, 1000000),
       eval_size: number("integer", null, 1, 1000000, { nullable: true }),
-      max_length: number("integer", 64, 8, 8192),
+      max_length: number("integer", 64, 8, 8192, { generation_default: 128 }),
       dtype: choice("float32", ["float32", "bfloat16", "float16"]),
       head_init: choice("prototype", ["prototype", "label_words", "random"]),
       max_new_tokens: number("integer", 24, 1, 512),
