@@ -151,14 +151,15 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    rows = [
-        run_method(method.strip(), int(seed), args.forward_passes, args)
-        for seed in args.seeds.split(",")
-        for method in args.methods.split(",")
-    ]
+    rows = []
+    for seed in args.seeds.split(","):
+        for method in args.methods.split(","):
+            rows.append(run_method(method.strip(), int(seed), args.forward_passes, args))
+            if args.json:  # each row as soon as its run ends: a long benchmark shows its progress
+                emit([{k: v for k, v in rows[-1].items() if k != "f1_deltas"}], COLUMNS, True)
     summary = summarise(rows)
-    emit([{k: v for k, v in r.items() if k != "f1_deltas"} for r in rows], COLUMNS, args.json)
     if not args.json:
+        emit([{k: v for k, v in r.items() if k != "f1_deltas"} for r in rows], COLUMNS, False)
         print()
     emit(summary, list(summary[0]), args.json)
     return 0
