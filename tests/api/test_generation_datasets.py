@@ -259,3 +259,11 @@ def test_a_generation_poc_gets_room_for_its_chat_template_unless_it_asks_otherwi
     limits = client.get("/api/limits").json()["run_settings"]
     assert limits["max_length"]["generation_default"] == 128 and limits["max_length"]["default"] == 64
     assert limits["batch_size"]["generation_default"] is None
+
+
+def test_the_labelled_builtins_are_listed_before_the_generation_ones(client):
+    data = client.get("/api/datasets").json()["data"]
+    builtins = [(d["name"], d["kind"]) for d in data if d["builtin"]]
+    kinds = [kind for _, kind in builtins]
+    assert kinds == sorted(kinds) and ("demo-dates", "generation") in builtins
+    assert data[0]["kind"] == "classification"

@@ -106,7 +106,9 @@ def world(app, sessions) -> World:
         session.commit()
     outsider = login_as(sessions, "owner")
     with TestClient(app, headers=owner.headers) as http:
-        builtin = next(d["id"] for d in http.get("/api/datasets").json()["data"] if d["builtin"])
+        builtin = next(
+            d["id"] for d in http.get("/api/datasets").json()["data"] if d["name"] == "demo-sentiment"
+        )
         dataset = http.post("/api/datasets", files=csv_file())
         assert dataset.status_code == 201, dataset.text
         poc = http.post(

@@ -71,10 +71,13 @@ def list_datasets(
     offset: Annotated[int, Query(ge=0, le=2**63 - 1, description="rows to skip (a BIGINT in SQL)")] = 0,
 ) -> DatasetsPublic:
     visible = sa.or_(Dataset.workspace_id.is_(None), Dataset.workspace_id == access.workspace_id)
+    # Built-in datasets first, the labelled ones before the generation ones (a first PoC classifies); then
+    # uploads, newest first.
+    builtin_kind = sa.case((Dataset.builtin, Dataset.kind), else_=sa.literal(""))
     newest_first = (
         sa.select(Dataset)
         .where(visible)
-        .order_by(Dataset.builtin.desc(), Dataset.created_at.desc(), Dataset.id)
+        .order_by(Dataset.builtin.desc(), builtin_kind, Dataset.created_at.desc(), Dataset.id)
     )
     count = session.scalar(sa.select(sa.func.count()).select_from(Dataset).where(visible)) or 0
     rows = session.scalars(newest_first.limit(limit).offset(offset)).all()
