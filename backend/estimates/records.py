@@ -17,6 +17,7 @@ from backend.estimates import gpus, memory, roi, shapes, stats
 from backend.estimates.roi import PocResult, RunResult
 from common.memory_kinds import device_kind as memory_device_kind
 from common.memory_kinds import headline_kind
+from common.runspec import RunSettings
 
 # Points of a training-loss curve read for the convergence comparison (downsampled beyond this).
 LOSS_CURVE_POINTS = 4000
@@ -37,6 +38,17 @@ def run_setting(run: Run, poc: Poc, name: str, default):
     return default
 
 
+def is_generation(poc: Poc) -> bool:
+    return poc.settings.get("task_type") == "generation"
+
+
+def generation_budget(poc: Poc) -> int:
+    """Tokens a generation PoC writes per prompt at evaluation (its KV cache); 0 for classification."""
+    if not is_generation(poc):
+        return 0
+    return int(poc.settings.get("max_new_tokens") or RunSettings.model_fields["max_new_tokens"].default)
+
+
 def workload(run: Run, poc: Poc, kind: str | None = None) -> memory.Workload:
     """The memory model's ``Workload`` for the settings ``run`` used."""
     return memory.Workload(
@@ -47,9 +59,7 @@ def workload(run: Run, poc: Poc, kind: str | None = None) -> memory.Workload:
         lora_rank=int(run_setting(run, poc, "lora_rank", 8)),
         eval_batch_size=int(run_setting(run, poc, "eval_batch_size", 64)),
         device_kind=kind or device_kind(run.device),
-        max_new_tokens=int(run_setting(run, poc, "max_new_tokens", 24))
-        if poc.settings.get("task_type") == "generation"
-        else 0,
+        max_new_tokens=generation_budget(poc),
     )
 
 
@@ -95,7 +105,6 @@ def poc_result(session: Session, poc: Poc) -> PocResult:
     """The ``PocResult`` of a PoC (every run; ROI itself keeps only the succeeded ones)."""
     runs = list(poc.runs)
     sample = runs[0] if runs else None
-    generation = poc.settings.get("task_type") == "generation"
     return PocResult(
         model=poc.model,
         runs=[run_result(session, poc, run) for run in runs],
@@ -103,8 +112,8 @@ def poc_result(session: Session, poc: Poc) -> PocResult:
         seq_len=int(run_setting(sample, poc, "max_length", 64)) if sample else 64,
         dtype=run_setting(sample, poc, "dtype", "float32") if sample else "float32",
         eval_cap=poc.settings.get("eval_size"),
-        score="exact_match" if generation else "accuracy",
-        max_new_tokens=int(poc.settings.get("max_new_tokens") or 24) if generation else 0,
+        score="exact_match" if is_generation(poc) else "accuracy",
+        max_new_tokens=generation_budget(poc),
     )
 
 

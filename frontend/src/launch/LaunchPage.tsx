@@ -146,6 +146,17 @@ function LaunchForm({ models, methods, datasets, limits }: FormProps) {
     setValues((v) => ({ ...v, settings: { ...v.settings, [name]: text } }));
     clearError(`settings.${name}`);
   };
+  // One run setting's field, wherever the form shows it (the generation group or the advanced ones).
+  const settingField = (name: SettingName) => (
+    <SettingField
+      key={name}
+      name={name}
+      limit={settingLimit(limits, name)}
+      value={values.settings[name]}
+      error={errors[`settings.${name}`]}
+      onChange={(text) => setSetting(name, text)}
+    />
+  );
   const setHyper = (method: string, name: string, text: string) => {
     setValues((v) => ({ ...v, hyper: { ...v.hyper, [method]: { ...v.hyper[method], [name]: text } } }));
     clearError(`hyper.${method}.${name}`);
@@ -280,18 +291,7 @@ function LaunchForm({ models, methods, datasets, limits }: FormProps) {
         <fieldset className="setting-group" data-testid="generation-settings">
           <legend>{t("launch.groupGeneration")}</legend>
           <p className="field-help">{t("launch.generationHelp")}</p>
-          <div className="two-col">
-            {GENERATION_SETTINGS.map((name) => (
-              <SettingField
-                key={name}
-                name={name}
-                limit={settingLimit(limits, name)}
-                value={values.settings[name]}
-                error={errors[`settings.${name}`]}
-                onChange={(text) => setSetting(name, text)}
-              />
-            ))}
-          </div>
+          <div className="two-col">{GENERATION_SETTINGS.map(settingField)}</div>
         </fieldset>
       )}
 
@@ -409,18 +409,7 @@ function LaunchForm({ models, methods, datasets, limits }: FormProps) {
           <fieldset key={group.title} className="setting-group">
             <legend>{t(group.title)}</legend>
             <div className="two-col">
-              {group.names
-                .filter((name) => settingApplies(name, values.taskType))
-                .map((name) => (
-                  <SettingField
-                    key={name}
-                    name={name}
-                    limit={settingLimit(limits, name)}
-                    value={values.settings[name]}
-                    error={errors[`settings.${name}`]}
-                    onChange={(text) => setSetting(name, text)}
-                  />
-                ))}
+              {group.names.filter((name) => settingApplies(name, values.taskType)).map(settingField)}
             </div>
             {group.names.includes("eval_size") && <Detectability evalRows={plannedEvalRows} />}
           </fieldset>
