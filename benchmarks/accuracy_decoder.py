@@ -44,6 +44,11 @@ from accuracy import ci95, mcnemar_exact
 
 MODEL = "smollm2-135m"
 METHODS = ("lozo", "mezo", "adamw", "lozo_m")
+LOW_RANK = ("lozo", "lozo_m")
+# LOZO's two conventions for its estimate: the reference code's (no 1/r; the lr absorbs r) and the paper's
+# unbiased one (1/r). With the 1/r, one lr gives LOZO and MeZO the same expected step and the same
+# second moment per weight matrix, so one lr grid means the same thing for both.
+LOZO_SCALES = ("reference", "paper")
 LR_FACTORS = (1.0, 3.0, 10.0)
 VAL_POINTS = 4
 ROW_COLUMNS = [
@@ -137,6 +142,18 @@ def build_start(k: int, seed: int, args) -> Start:
     return Start(k, seed, prep, state, bits, acc, val_loss, val_acc, prep.prompt, seconds)
 
 
+def lozo_scale(row: dict) -> str | None:
+    """The LOZO convention a row or probe was measured with (None for the other methods)."""
+    if row["method"] not in LOW_RANK:
+        return None
+    return str(row.get("lozo_scale", "reference"))  # rows from before the option: the reference code's
+
+
+def with_scale(rows: list[dict], scale: str) -> list[dict]:
+    """The rows of one LOZO convention, with every other method's rows."""
+    return [r for r in rows if lozo_scale(r) in (None, scale)]
+
+
 def _train(
     start: Start,
     method: str,
@@ -145,6 +162,7 @@ def _train(
     batch_size: int,
     val_every: int | None,
     on_val=None,
+    scale: str = "reference",
 ) -> dict:
     """Train `method` from the start for `forward_passes`; validation every `val_every` steps (None: never)."""
     from worker.train.data import iter_batches
@@ -161,6 +179,7 @@ def _train(
         seed=start.seed,
         device="cpu",
         batch_size=batch_size,
+        scale_by_rank=scale == "paper",
     )
     opt = build_optimizer(spec, model, lr)
     steps = forward_passes // 2 if spec.zeroth_order else forward_passes
@@ -207,7 +226,7 @@ def _train(
     }
 
 
-def probe_lr(start: Start, method: str, probe_fp: int, batch_size: int) -> dict:
+def probe_lr(start: Start, method: str, probe_fp: int, batch_size: int, scale: str) -> dict:
     """Each candidate lr for `probe_fp` forward passes from the start; the lowest validation loss wins."""
     from worker.train.heads import default_lr
     from worker.train.loop import evaluate
@@ -217,7 +236,7 @@ def probe_lr(start: Start, method: str, probe_fp: int, batch_size: int) -> dict:
     for factor in LR_FACTORS:
         lr = float(f"{base * factor:.2g}")
         t0 = time.perf_counter()
-        result = _train(start, method, lr, probe_fp, batch_size, None)
+        result = _train(start, method, lr, probe_fp, batch_size, None, scale=scale)
         val_loss, val_acc, _ = evaluate(
             start.prep.loaded, start.prep.classification.val_texts, start.prep.classification.val_labels, 64
         )
@@ -239,6 +258,7 @@ def probe_lr(start: Start, method: str, probe_fp: int, batch_size: int) -> dict:
         "forward_passes": probe_fp,
         "val_start_loss": start.val_loss,
         "tried": tried,
+        **({"lozo_scale": scale} if method in LOW_RANK else {}),
     }
 
 
@@ -262,7 +282,7 @@ def run_method(start: Start, method: str, lr: float, forward_passes: int, args) 
         curve_s.append(time.perf_counter() - t_curve)
         return {"dev_acc": acc}
 
-    result = _train(start, method, lr, forward_passes, args.batch_size, val_every, dev_point)
+    result = _train(start, method, lr, forward_passes, args.batch_size, val_every, dev_point, args.lozo_scale)
     _, acc_end, end_bits = evaluate(loaded, task.eval_texts, task.eval_labels, 64)
     best = result["best"]
     if best["step"] == 0:
@@ -310,6 +330,7 @@ def run_method(start: Start, method: str, lr: float, forward_passes: int, args) 
         "batch_size": args.batch_size,
         "max_length": args.max_length,
         "curve": result["curve"],
+        **({"lozo_scale": args.lozo_scale} if method in LOW_RANK else {}),
     }
     print(
         f"  {method} lr {lr:g}: dev {start.acc_start:.4f} -> {acc_end:.4f} (fixed {fixed}, broken {broken}, "
@@ -429,6 +450,13 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also evaluate dev at each validation point (the gain-vs-budget curve; slower)",
     )
+    parser.add_argument(
+        "--lozo-scale",
+        choices=LOZO_SCALES,
+        default="reference",
+        help="LOZO's estimate: the reference code's (no 1/r) or the paper's unbiased 1/r; rows of each "
+        "convention are kept apart, and tables and targets read the chosen one",
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--markdown-from", type=Path, help="print the Markdown table of saved rows, and exit")
     parser.add_argument(
@@ -439,6 +467,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.markdown_from:
         rows = [r for r in _read(args.markdown_from) if not r.get("probe") and not r.get("summary")]
+        rows = with_scale(rows, args.lozo_scale)
         print(markdown_table(rows))
         print()
         print(format_table(summarise(rows), SUMMARY_COLUMNS))
@@ -446,7 +475,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(targets(rows), indent=1))
         return 0
 
-    saved = _read(args.out)
+    saved = with_scale(_read(args.out), args.lozo_scale)
     done = {(r["method"], r["k"], r["seed"]) for r in saved if not r.get("probe") and not r.get("summary")}
     if args.todo:
         ks, seeds = [int(x) for x in args.ks.split(",")], [int(x) for x in args.seeds.split(",")]
@@ -494,7 +523,9 @@ def main(argv: list[str] | None = None) -> int:
             start = build_start(k, seed, args)
             for method in todo:
                 if method not in lrs:
-                    probe = probe_lr(start, method, args.probe_forward_passes, args.batch_size)
+                    probe = probe_lr(
+                        start, method, args.probe_forward_passes, args.batch_size, args.lozo_scale
+                    )
                     probe["load_avg"] = load_average()
                     save(probe)
                     lrs[method] = probe["lr"]

@@ -120,3 +120,15 @@ def test_decoder_preset_is_reached_through_accuracy_py():
     assert bench._without_decoder_preset(["--preset", "decoder", "--ks", "16"]) == ["--ks", "16"]
     assert bench._without_decoder_preset(["--json", "--preset=decoder"]) == ["--json"]
     assert bench._without_decoder_preset(["--preset", "quick"]) is None
+
+
+def test_decoder_rows_of_the_two_lozo_conventions_are_kept_apart():
+    decoder = _load_decoder()
+    reference = _row("lozo", 512, 0, 0.65, 0.50, False)  # a row from before the option: no lozo_scale
+    paper = _row("lozo", 512, 0, 0.65, 0.70, True, lozo_scale="paper")
+    mezo = _row("mezo", 512, 0, 0.65, 0.69, True)
+    rows = [reference, paper, mezo]
+    assert decoder.with_scale(rows, "reference") == [reference, mezo]
+    assert decoder.with_scale(rows, "paper") == [paper, mezo]
+    assert decoder.lozo_scale(mezo) is None and decoder.lozo_scale(reference) == "reference"
+    assert decoder.targets(decoder.with_scale(rows, "paper"))["lozo_minus_mezo_mean"] == pytest.approx(0.01)
