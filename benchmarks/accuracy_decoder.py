@@ -45,6 +45,7 @@ from accuracy import ci95, mcnemar_exact
 MODEL = "smollm2-135m"
 METHODS = ("lozo", "mezo", "adamw", "lozo_m")
 LOW_RANK = ("lozo", "lozo_m")
+ZEROTH_ORDER = ("lozo", "lozo_m", "mezo")
 # LOZO's two conventions for its estimate: the reference code's (no 1/r; the lr absorbs r) and the paper's
 # unbiased one (1/r). With the 1/r, one lr gives LOZO and MeZO the same expected step and the same
 # second moment per weight matrix, so one lr grid means the same thing for both.
@@ -149,9 +150,14 @@ def lozo_scale(row: dict) -> str | None:
     return str(row.get("lozo_scale", "reference"))  # rows from before the option: the reference code's
 
 
-def with_scale(rows: list[dict], scale: str) -> list[dict]:
-    """The rows of one LOZO convention, with every other method's rows."""
-    return [r for r in rows if lozo_scale(r) in (None, scale)]
+def zo_clip(row: dict) -> float | None:
+    """The zo_clip a zeroth-order row or probe ran with (None: unclipped, and for the other methods)."""
+    return row.get("zo_clip") if row["method"] in ZEROTH_ORDER else None
+
+
+def with_scale(rows: list[dict], scale: str, clip: float | None = None) -> list[dict]:
+    """The rows of one LOZO convention and one zo_clip, with the first-order methods' rows."""
+    return [r for r in rows if lozo_scale(r) in (None, scale) and zo_clip(r) == clip]
 
 
 def _train(
@@ -163,6 +169,7 @@ def _train(
     val_every: int | None,
     on_val=None,
     scale: str = "reference",
+    clip: float | None = None,
 ) -> dict:
     """Train `method` from the start for `forward_passes`; validation every `val_every` steps (None: never)."""
     from worker.train.data import iter_batches
@@ -180,6 +187,7 @@ def _train(
         device="cpu",
         batch_size=batch_size,
         scale_by_rank=scale == "paper",
+        zo_clip=clip,
     )
     opt = build_optimizer(spec, model, lr)
     steps = forward_passes // 2 if spec.zeroth_order else forward_passes
@@ -226,7 +234,9 @@ def _train(
     }
 
 
-def probe_lr(start: Start, method: str, probe_fp: int, batch_size: int, scale: str) -> dict:
+def probe_lr(
+    start: Start, method: str, probe_fp: int, batch_size: int, scale: str, clip: float | None
+) -> dict:
     """Each candidate lr for `probe_fp` forward passes from the start; the lowest validation loss wins."""
     from worker.train.heads import default_lr
     from worker.train.loop import evaluate
@@ -236,7 +246,7 @@ def probe_lr(start: Start, method: str, probe_fp: int, batch_size: int, scale: s
     for factor in LR_FACTORS:
         lr = float(f"{base * factor:.2g}")
         t0 = time.perf_counter()
-        result = _train(start, method, lr, probe_fp, batch_size, None, scale=scale)
+        result = _train(start, method, lr, probe_fp, batch_size, None, scale=scale, clip=clip)
         val_loss, val_acc, _ = evaluate(
             start.prep.loaded, start.prep.classification.val_texts, start.prep.classification.val_labels, 64
         )
@@ -259,6 +269,7 @@ def probe_lr(start: Start, method: str, probe_fp: int, batch_size: int, scale: s
         "val_start_loss": start.val_loss,
         "tried": tried,
         **({"lozo_scale": scale} if method in LOW_RANK else {}),
+        **({"zo_clip": clip} if method in ZEROTH_ORDER and clip is not None else {}),
     }
 
 
@@ -282,7 +293,17 @@ def run_method(start: Start, method: str, lr: float, forward_passes: int, args) 
         curve_s.append(time.perf_counter() - t_curve)
         return {"dev_acc": acc}
 
-    result = _train(start, method, lr, forward_passes, args.batch_size, val_every, dev_point, args.lozo_scale)
+    result = _train(
+        start,
+        method,
+        lr,
+        forward_passes,
+        args.batch_size,
+        val_every,
+        dev_point,
+        args.lozo_scale,
+        args.zo_clip,
+    )
     _, acc_end, end_bits = evaluate(loaded, task.eval_texts, task.eval_labels, 64)
     best = result["best"]
     if best["step"] == 0:
@@ -331,6 +352,7 @@ def run_method(start: Start, method: str, lr: float, forward_passes: int, args) 
         "max_length": args.max_length,
         "curve": result["curve"],
         **({"lozo_scale": args.lozo_scale} if method in LOW_RANK else {}),
+        **({"zo_clip": args.zo_clip} if zo and args.zo_clip is not None else {}),
     }
     print(
         f"  {method} lr {lr:g}: dev {start.acc_start:.4f} -> {acc_end:.4f} (fixed {fixed}, broken {broken}, "
@@ -457,6 +479,13 @@ def main(argv: list[str] | None = None) -> int:
         help="LOZO's estimate: the reference code's (no 1/r) or the paper's unbiased 1/r; rows of each "
         "convention are kept apart, and tables and targets read the chosen one",
     )
+    parser.add_argument(
+        "--zo-clip",
+        type=float,
+        default=None,
+        help="bound the zeroth-order methods' projected gradient by this multiple of its running RMS "
+        "(the engine's zo_clip); rows of each setting are kept apart",
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--markdown-from", type=Path, help="print the Markdown table of saved rows, and exit")
     parser.add_argument(
@@ -467,7 +496,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.markdown_from:
         rows = [r for r in _read(args.markdown_from) if not r.get("probe") and not r.get("summary")]
-        rows = with_scale(rows, args.lozo_scale)
+        rows = with_scale(rows, args.lozo_scale, args.zo_clip)
         print(markdown_table(rows))
         print()
         print(format_table(summarise(rows), SUMMARY_COLUMNS))
@@ -475,7 +504,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(targets(rows), indent=1))
         return 0
 
-    saved = with_scale(_read(args.out), args.lozo_scale)
+    saved = with_scale(_read(args.out), args.lozo_scale, args.zo_clip)
     done = {(r["method"], r["k"], r["seed"]) for r in saved if not r.get("probe") and not r.get("summary")}
     if args.todo:
         ks, seeds = [int(x) for x in args.ks.split(",")], [int(x) for x in args.seeds.split(",")]
@@ -524,7 +553,12 @@ def main(argv: list[str] | None = None) -> int:
             for method in todo:
                 if method not in lrs:
                     probe = probe_lr(
-                        start, method, args.probe_forward_passes, args.batch_size, args.lozo_scale
+                        start,
+                        method,
+                        args.probe_forward_passes,
+                        args.batch_size,
+                        args.lozo_scale,
+                        args.zo_clip,
                     )
                     probe["load_avg"] = load_average()
                     save(probe)

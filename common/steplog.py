@@ -75,6 +75,7 @@ class StepLogHeader:
     beta: float = 0.0
     weight_decay: float = 0.0
     scale_by_rank: bool = False
+    zo_clip: float | None = None
     precision: str = "in_place"
     dtype: str = "float32"
     head: dict[str, Any] = field(default_factory=dict)

@@ -396,6 +396,7 @@ def _train(
             beta=spec.beta,
             weight_decay=spec.weight_decay,
             scale_by_rank=spec.scale_by_rank,
+            zo_clip=spec.zo_clip,
             precision=str(getattr(opt, "precision", "in_place")),
             dtype=spec.dtype,
             head={"init": prep.head_init, "seed": spec.seed, "prompt": prep.prompt},

@@ -38,6 +38,7 @@ def _lozo(params, spec: RunSpec, lr: float) -> torch.optim.Optimizer:
         weight_decay=spec.weight_decay,
         seed=spec.seed,
         scale_by_rank=spec.scale_by_rank,
+        zo_clip=spec.zo_clip,
     )
 
 
@@ -52,11 +53,19 @@ def _lozo_m(params, spec: RunSpec, lr: float) -> torch.optim.Optimizer:
         weight_decay=spec.weight_decay,
         seed=spec.seed,
         scale_by_rank=spec.scale_by_rank,
+        zo_clip=spec.zo_clip,
     )
 
 
 def _mezo(params, spec: RunSpec, lr: float) -> torch.optim.Optimizer:
-    return MeZO(params, lr=lr, zo_eps=spec.zo_eps, weight_decay=spec.weight_decay, seed=spec.seed)
+    return MeZO(
+        params,
+        lr=lr,
+        zo_eps=spec.zo_eps,
+        weight_decay=spec.weight_decay,
+        seed=spec.seed,
+        zo_clip=spec.zo_clip,
+    )
 
 
 def _adamw(params, spec: RunSpec, lr: float) -> torch.optim.Optimizer:

@@ -94,14 +94,21 @@ class LOZO(ZOOptimizer):
         scale_by_rank: bool = False,
         precision: str = "auto",
         model: torch.nn.Module | None = None,
+        zo_clip: float | None = None,
     ) -> None:
         defaults = _lozo_defaults(lr, zo_eps, rank, step_interval, weight_decay, scale_by_rank)
-        self._init_lozo(params, defaults, seed, precision, model)
+        self._init_lozo(params, defaults, seed, precision, model, zo_clip)
 
     def _init_lozo(
-        self, params: Any, defaults: dict[str, Any], seed: int, precision: str, model: torch.nn.Module | None
+        self,
+        params: Any,
+        defaults: dict[str, Any],
+        seed: int,
+        precision: str,
+        model: torch.nn.Module | None,
+        zo_clip: float | None = None,
     ) -> None:
-        ZOOptimizer.__init__(self, params, defaults, seed)
+        ZOOptimizer.__init__(self, params, defaults, seed, zo_clip)
         self.precision = resolve_precision(precision, self.PRECISIONS, self._trainable())
         # exact mode: the low-rank term of each 2-D weight, by id(param), served to the forward hooks
         self._terms: dict[int, exact.LowRankTerm] = {}
@@ -356,11 +363,12 @@ class LOZOM(LOZO):
         scale_by_rank: bool = False,
         precision: str = "auto",
         model: torch.nn.Module | None = None,
+        zo_clip: float | None = None,
     ) -> None:
         _check_beta(beta)
         defaults = _lozo_defaults(lr, zo_eps, rank, step_interval, weight_decay, scale_by_rank)
         defaults["beta"] = beta
-        self._init_lozo(params, defaults, seed, precision, model)
+        self._init_lozo(params, defaults, seed, precision, model, zo_clip)
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a group (torch semantics), validating its beta."""

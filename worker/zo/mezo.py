@@ -62,11 +62,12 @@ class MeZO(ZOOptimizer):
         weight_decay: float = 0.0,
         seed: int = 0,
         precision: str = "auto",
+        zo_clip: float | None = None,
     ) -> None:
         check_non_negative("lr", lr)
         check_positive("zo_eps", zo_eps)
         check_non_negative("weight_decay", weight_decay)
-        super().__init__(params, dict(lr=lr, zo_eps=zo_eps, weight_decay=weight_decay), seed)
+        super().__init__(params, dict(lr=lr, zo_eps=zo_eps, weight_decay=weight_decay), seed, zo_clip)
         self.precision = resolve_precision(precision, self.PRECISIONS, self._trainable())
 
     def _prepare(self, t: int) -> None:
