@@ -157,7 +157,11 @@ def zo_clip(row: dict) -> float | None:
 
 def with_scale(rows: list[dict], scale: str, clip: float | None = None) -> list[dict]:
     """The rows of one LOZO convention and one zo_clip, with the first-order methods' rows."""
-    return [r for r in rows if lozo_scale(r) in (None, scale) and zo_clip(r) == clip]
+    return [
+        r
+        for r in rows
+        if lozo_scale(r) in (None, scale) and (r["method"] not in ZEROTH_ORDER or zo_clip(r) == clip)
+    ]
 
 
 def _train(

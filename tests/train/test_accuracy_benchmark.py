@@ -132,3 +132,8 @@ def test_decoder_rows_of_the_two_lozo_conventions_are_kept_apart():
     assert decoder.with_scale(rows, "paper") == [paper, mezo]
     assert decoder.lozo_scale(mezo) is None and decoder.lozo_scale(reference) == "reference"
     assert decoder.targets(decoder.with_scale(rows, "paper"))["lozo_minus_mezo_mean"] == pytest.approx(0.01)
+    clipped = _row("lozo", 512, 0, 0.65, 0.71, True, lozo_scale="paper", zo_clip=2.0)
+    adamw = _row("adamw", 512, 0, 0.65, 0.80, True)
+    rows += [clipped, adamw]
+    assert decoder.with_scale(rows, "paper", 2.0) == [clipped, adamw]  # first-order rows have no clip
+    assert decoder.with_scale(rows, "paper") == [paper, mezo, adamw]
