@@ -501,8 +501,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.markdown_from:
         rows = [r for r in _read(args.markdown_from) if not r.get("probe") and not r.get("summary")]
         rows = with_scale(rows, args.lozo_scale, args.zo_clip)
-        ks, seeds = {int(x) for x in args.ks.split(",")}, {int(x) for x in args.seeds.split(",")}
-        rows = [r for r in rows if r["k"] in ks and r["seed"] in seeds]  # the asked grid only
+        asked_ks, asked_seeds = {int(x) for x in args.ks.split(",")}, {int(x) for x in args.seeds.split(",")}
+        rows = [r for r in rows if r["k"] in asked_ks and r["seed"] in asked_seeds]  # the asked grid only
         print(markdown_table(rows))
         print()
         print(format_table(summarise(rows), SUMMARY_COLUMNS))

@@ -130,6 +130,15 @@ class RunSettings(BaseModel):
         "generations on the batch (ZO needs no gradient, so it can optimise the metric itself)",
     )
 
+    zo_clip: float | None = Field(
+        None,
+        ge=1,
+        le=100,
+        description="zeroth-order methods: bound each step's projected gradient by this multiple of the "
+        "root mean square of the earlier ones, so one outlying estimate cannot throw the model (null: no "
+        "bound; 2 is what the decoder benchmark runs)",
+    )
+
     @field_validator("template")
     @classmethod
     def _one_mask(cls, value: str | None) -> str | None:
@@ -193,12 +202,6 @@ class RunSpec(RunSettings, MethodHyperparameters):
     lr_probe: bool = Field(False, description="try lr ×0.1, ×0.3, ×1, ×3 for a few steps and keep the best")
     allow_download: bool = Field(False, description="a Hugging Face id may be downloaded")
     scale_by_rank: bool = Field(False, description="LOZO: the paper's unbiased 1/r scaling")
-    zo_clip: float | None = Field(
-        None,
-        gt=0,
-        description="zeroth-order methods: bound each step's projected gradient by this multiple of the "
-        "root mean square of the earlier ones (null: no bound)",
-    )
     eval_batch_size: int = Field(64, ge=1)
 
     @field_validator("method")

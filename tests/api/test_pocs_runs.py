@@ -50,6 +50,23 @@ def test_create_poc_queues_one_run_per_method(client, make_poc, sessions, settin
     assert queued_messages(settings) == before + 2
 
 
+def test_the_zo_step_bound_goes_to_zeroth_order_runs_only(
+    client, make_poc, sessions, settings, builtin_dataset_id
+):
+    from worker.execution.spec import build_spec
+
+    poc = make_poc(methods=[{"method": "lozo"}, {"method": "mezo"}, {"method": "adamw"}], zo_clip=2.0)
+    assert poc["settings"]["zo_clip"] == 2.0
+    with sessions() as session:
+        runs = session.scalars(sa.select(Run).where(Run.poc_id == poc["id"])).all()
+        specs = {run.method: build_spec(run, settings) for run in runs}
+    assert specs["lozo"]["zo_clip"] == specs["mezo"]["zo_clip"] == 2.0 and "zo_clip" not in specs["adamw"]
+    body = {"name": "x", "model": "tiny-bert", "dataset_id": builtin_dataset_id, "steps": 5, "zo_clip": 0.5}
+    refused = client.post("/api/pocs", json=body)
+    assert refused.status_code == 422
+    assert [e["field"] for e in refused.json()["detail"]["errors"]] == ["zo_clip"]
+
+
 def test_default_methods_are_lozo_and_adamw(make_poc):
     assert [r["method"] for r in make_poc()["runs"]] == ["lozo", "adamw"]
 

@@ -73,11 +73,11 @@ def test_replay_rebuilds_the_weights_of_every_step_bit_for_bit(method):
 
 def test_a_clipped_run_replays_bit_for_bit_from_its_log():
     """zo_clip is a function of the recorded losses: the header's spec carries it and replay reproduces it."""
-    clipped, done = _run(method="lozo", steps=14, eval_every=20, zo_clip=0.5)
+    clipped, done = _run(method="lozo", steps=14, eval_every=20, zo_clip=1.0)
     _, unclipped = _run(method="lozo", steps=14, eval_every=20)
     assert done["summary"]["weights_sha256"] != unclipped["summary"]["weights_sha256"]  # the bound acted
     header, records, _ = _log(clipped)
-    assert header.zo_clip == 0.5 and spec_from_header(header).zo_clip == 0.5
+    assert header.zo_clip == 1.0 and spec_from_header(header).zo_clip == 1.0
     prep = start_from_header(header)
     replay(prep.loaded.model, header, records)
     assert weights_sha256(prep.loaded.model) == done["summary"]["weights_sha256"]

@@ -38,8 +38,9 @@ def build_spec(run: Run, settings: Settings) -> dict[str, Any]:
     spec.update({key: poc.settings[key] for key in run_settings_fields() if key in poc.settings})
     method = get_method(run.method)
     if not method.zeroth_order:
-        # The PoC's ZO objective is for its zeroth-order runs; a gradient method follows the loss.
+        # The PoC's ZO objective and bound are for its zeroth-order runs; a gradient method follows the loss.
         spec.pop("zo_objective", None)
+        spec.pop("zo_clip", None)
     for key, value in run.hyperparams.items():
         if method.hyperparameter(key) is not None and value is not None:
             spec[key] = value

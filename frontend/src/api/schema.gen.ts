@@ -2010,6 +2010,11 @@ export interface components {
              * @enum {string}
              */
             zo_objective?: "loss" | "neg_f1";
+            /**
+             * Zo Clip
+             * @description zeroth-order methods: bound each step's projected gradient by this multiple of the root mean square of the earlier ones, so one outlying estimate cannot throw the model (null: no bound; 2 is what the decoder benchmark runs)
+             */
+            zo_clip?: number | null;
             /** Name */
             name: string;
             /**

@@ -353,6 +353,7 @@ export const en = {
       head_init: "Start of the classifier head",
       max_new_tokens: "Tokens per answer (at most)",
       zo_objective: "What the zeroth-order methods minimise",
+      zo_clip: "Zeroth-order step bound (× typical)",
     },
     settingsHelp: {
       seed: "The same seed gives every method the same starting weights and batches.",
@@ -364,8 +365,10 @@ export const en = {
       head_init: "Encoder models only: how the new classification layer begins.",
       max_new_tokens: "How many tokens the model may write for each prompt when it is evaluated.",
       zo_objective: "Backpropagation methods always follow the completion loss.",
+      zo_clip:
+        "Caps each zeroth-order step at this multiple of the typical one, so a single outlying estimate cannot throw the model. 2 works on the built-in decoder. Empty: no cap.",
     },
-    settingsEmpty: { k_shot: "all rows", eval_size: "all" },
+    settingsEmpty: { k_shot: "all rows", eval_size: "all", zo_clip: "no cap" },
     choices: {
       dtype: { float32: "float32 (full precision)", bfloat16: "bfloat16 (half)", float16: "float16 (half)" },
       head_init: {

@@ -354,6 +354,7 @@ export const ja: Messages<typeof en> = {
       head_init: "分類ヘッドの初期化",
       max_new_tokens: "1 回答あたりの最大トークン数",
       zo_objective: "ゼロ次の手法が最小化する量",
+      zo_clip: "ゼロ次の 1 ステップの上限（通常の何倍か）",
     },
     settingsHelp: {
       seed: "シードが同じなら、どの手法も同じ初期重み・同じバッチで学習します。",
@@ -365,8 +366,10 @@ export const ja: Messages<typeof en> = {
       head_init: "エンコーダモデルのみ：新しい分類層の初期値の決め方です。",
       max_new_tokens: "評価のとき、各プロンプトに対してモデルが書けるトークン数の上限です。",
       zo_objective: "誤差逆伝播の手法は常に回答部分の損失に従って学習します。",
+      zo_clip:
+        "ゼロ次の各ステップを通常の大きさのこの倍数までに抑え、外れた推定 1 回でモデルが崩れないようにします。内蔵のデコーダでは 2 が有効です。空欄: 上限なし。",
     },
-    settingsEmpty: { k_shot: "すべての行", eval_size: "すべて" },
+    settingsEmpty: { k_shot: "すべての行", eval_size: "すべて", zo_clip: "上限なし" },
     choices: {
       dtype: { float32: "float32（単精度）", bfloat16: "bfloat16（半精度）", float16: "float16（半精度）" },
       head_init: {

@@ -82,7 +82,7 @@ interface FormProps {
 // from GET /api/limits; labels and help from the translations, else the server's description).
 // A classification-only setting is left out of a generation PoC's groups (and of its request).
 const SETTING_GROUPS: { title: string; names: SettingName[] }[] = [
-  { title: "launch.groupTraining", names: ["batch_size", "seed"] },
+  { title: "launch.groupTraining", names: ["batch_size", "seed", "zo_clip"] },
   { title: "launch.groupData", names: ["k_shot", "eval_every", "eval_size", "max_length"] },
   { title: "launch.groupModel", names: ["dtype", "head_init"] },
 ];

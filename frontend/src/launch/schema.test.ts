@@ -51,9 +51,17 @@ describe("launch form schema", () => {
         max_length: 64,
         dtype: "float32",
         head_init: "prototype",
+        zo_clip: null,
         device: "cpu",
       },
     });
+  });
+
+  it("sends the zeroth-order step bound when one is typed, and refuses one below 1", () => {
+    const bounded = validateLaunchForm(valid(withSettings({ zo_clip: "2" })), METHODS, LIMITS);
+    expect(bounded.ok && bounded.body.zo_clip).toBe(2);
+    const tooSmall = validateLaunchForm(valid(withSettings({ zo_clip: "0.5" })), METHODS, LIMITS);
+    expect(tooSmall.ok).toBe(false);
   });
 
   it("sends the advanced settings as chosen; empty nullable ones as null", () => {

@@ -25,6 +25,7 @@ export const NUMBER_SETTINGS = [
   "eval_size",
   "max_length",
   "max_new_tokens",
+  "zo_clip",
 ] as const;
 /** Run settings chosen from the server's list of choices. */
 export const CHOICE_SETTINGS = ["dtype", "head_init", "zo_objective"] as const;
@@ -112,6 +113,7 @@ export function emptyLaunchForm(limits: LimitsPublic, methods: readonly MethodPu
       head_init: start("head_init"),
       max_new_tokens: start("max_new_tokens"),
       zo_objective: start("zo_objective"),
+      zo_clip: start("zo_clip"),
     },
     hyper: {},
   };
@@ -251,6 +253,7 @@ export function buildLaunchSchema(
     eval_size: optionalNumber(limit("eval_size")),
     max_length: requiredNumber(limit("max_length")),
     dtype: choiceSetting(limits, "dtype"),
+    zo_clip: optionalNumber(limit("zo_clip")),
   };
   // z.object leaves out the keys it does not list: the other task type's settings are not sent.
   const settingsSchema =

@@ -53,6 +53,7 @@ export function limitsAnswer({ stepsMax = 100_000, minutesMax = 1440, role = "ed
       head_init: choice("prototype", ["prototype", "label_words", "random"]),
       max_new_tokens: number("integer", 24, 1, 512),
       zo_objective: choice("loss", ["loss", "neg_f1"]),
+      zo_clip: number("number", null, 1, 100, { nullable: true }),
     },
     poc_name_max_length: 200,
     model_name_max_length: 500,
