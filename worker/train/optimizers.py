@@ -28,44 +28,36 @@ def _decay_groups(params: list[torch.nn.Parameter], weight_decay: float) -> list
     ]
 
 
+def _zo_kwargs(spec: RunSpec, lr: float) -> dict:
+    """The arguments every zeroth-order optimizer takes, from the run's spec."""
+    return dict(
+        lr=lr, zo_eps=spec.zo_eps, weight_decay=spec.weight_decay, seed=spec.seed, zo_clip=spec.zo_clip
+    )
+
+
 def _lozo(params, spec: RunSpec, lr: float) -> torch.optim.Optimizer:
     return LOZO(
         params,
-        lr=lr,
-        zo_eps=spec.zo_eps,
         rank=spec.rank,
         step_interval=spec.nu,
-        weight_decay=spec.weight_decay,
-        seed=spec.seed,
         scale_by_rank=spec.scale_by_rank,
-        zo_clip=spec.zo_clip,
+        **_zo_kwargs(spec, lr),
     )
 
 
 def _lozo_m(params, spec: RunSpec, lr: float) -> torch.optim.Optimizer:
     return LOZOM(
         params,
-        lr=lr,
-        zo_eps=spec.zo_eps,
         rank=spec.rank,
         step_interval=spec.nu,
         beta=spec.beta,
-        weight_decay=spec.weight_decay,
-        seed=spec.seed,
         scale_by_rank=spec.scale_by_rank,
-        zo_clip=spec.zo_clip,
+        **_zo_kwargs(spec, lr),
     )
 
 
 def _mezo(params, spec: RunSpec, lr: float) -> torch.optim.Optimizer:
-    return MeZO(
-        params,
-        lr=lr,
-        zo_eps=spec.zo_eps,
-        weight_decay=spec.weight_decay,
-        seed=spec.seed,
-        zo_clip=spec.zo_clip,
-    )
+    return MeZO(params, **_zo_kwargs(spec, lr))
 
 
 def _adamw(params, spec: RunSpec, lr: float) -> torch.optim.Optimizer:

@@ -88,8 +88,8 @@ class ZOOptimizer(torch.optim.Optimizer):
 
     ``zo_clip`` (None: off) bounds |c| by ``zo_clip`` × the root mean square of the estimates applied so far,
     once ``CLIP_WARMUP_STEPS`` have set it. A two-point estimate is heavy-tailed: on a prompt-based 135M
-    decoder a handful of steps in a hundred measure |c| five to seven times the usual, and at a learning rate
-    that suits the other steps one of them can throw the model to predicting one class in a single step.
+    decoder a handful of steps in a hundred measured |c| five to seven times the usual, and at a learning
+    rate that suits the other steps a few of them threw the model to predicting one class.
     The bound is the zeroth-order counterpart of the gradient-norm clipping first-order fine-tuning runs
     with (the norm of the update is |c| times that of Z); the root mean square is of the clipped values, so an
     outlier does not raise the bound for the next one. It is a function of the recorded losses alone, so

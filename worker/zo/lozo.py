@@ -78,6 +78,7 @@ class LOZO(ZOOptimizer):
         scale_by_rank: apply the 1/r of the unbiased estimator (default False, see above).
         precision: "auto" (default), "in_place" or "exact" (see above).
         model: the module the parameters belong to; the exact mode hooks its forward.
+        zo_clip: bound on |c| as a multiple of the RMS of the earlier estimates (None: off; see ZOOptimizer).
     """
 
     PRECISIONS = ("in_place", "exact")
@@ -343,7 +344,7 @@ class LOZOM(LOZO):
     n is W's input dimension (V_newᵀ V_new ≈ n·I). No bias correction. s = 1/r if ``scale_by_rank`` else 1.
 
     Args:
-        params, lr, zo_eps, rank, step_interval, weight_decay, seed, scale_by_rank: as :class:`LOZO`
+        params, lr, zo_eps, rank, step_interval, weight_decay, seed, scale_by_rank, zo_clip: as :class:`LOZO`
             (defaults 1e-6, 1e-3, 2, 50, 0.0, 0, False).
         beta: momentum β in [0, 1) (default 0.9, the authors' script).
         precision, model: as :class:`LOZO`; in the exact mode M (m × r) and the 1-D momenta are float32 and

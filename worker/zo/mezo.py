@@ -50,6 +50,7 @@ class MeZO(ZOOptimizer):
         weight_decay: λ (default 0.0), not applied to 1-D parameters.
         seed: run seed (default 0); the noise of step t is a pure function of (seed, t).
         precision: "auto" (default), "in_place" or "master" (see above).
+        zo_clip: bound on |c| as a multiple of the RMS of the earlier estimates (None: off; see ZOOptimizer).
     """
 
     PRECISIONS = ("in_place", "master")
