@@ -22,8 +22,8 @@ MethodKind = Literal["zeroth_order", "first_order"]
 class Hyperparameter:
     """One hyperparameter a method takes: its default and the range the product accepts.
 
-    ``default`` None means "chosen by the engine" (the learning rate: by model size, reported in the run's
-    ``started`` event).
+    ``default`` None means "chosen by the engine" (the learning rate: measured for a built-in model, else by
+    model size, reported in the run's ``started`` event).
     """
 
     name: str
@@ -75,7 +75,8 @@ class MethodInfo:
     # the regeneration of its noise (measured on CPU, benchmarks/step_cost.py; conservative on a GPU).
     step_cost_forwards: float
     memory: MemoryProfile = field(default_factory=MemoryProfile)
-    # First-order methods: the learning rate used when the user gives none (ZO methods: by model size).
+    # First-order methods: the learning rate used when the user gives none (ZO methods: measured for a
+    # built-in model, else by model size).
     default_lr: float | None = None
     # Where the engine finds the optimizer of a plug-in method: "package.module:function", called as
     # function(trainable parameters, run spec, learning rate). Imported by the training process only, so
@@ -109,7 +110,13 @@ class MethodInfo:
 
 ZO_EPS = Hyperparameter("zo_eps", 1e-3, 1e-6, 1e-1, description="perturbation scale ε")
 WEIGHT_DECAY = Hyperparameter("weight_decay", 0.0, 0.0, 0.1, description="λ, on weight matrices only")
-ZO_LR = Hyperparameter("lr", None, 1e-9, 1e-2, description="learning rate η; empty: by model size")
+ZO_LR = Hyperparameter(
+    "lr",
+    None,
+    1e-9,
+    1e-2,
+    description="learning rate η; empty: measured for a built-in model, else by model size",
+)
 RANK = Hyperparameter("rank", 2, 1, 64, integer=True, description="rank r of the perturbation U Vᵀ")
 NU = Hyperparameter("nu", 50, 1, 100_000, integer=True, description="steps ν between redraws of V")
 BETA = Hyperparameter("beta", 0.9, 0.0, 0.999, description="momentum β")

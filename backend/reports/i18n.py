@@ -17,6 +17,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "settings_glossary": "What the settings mean",
         "lr_user": "set by the user",
         "lr_default-by-size": "chosen by model size",
+        "lr_default-for-model": "measured default for this model",
         "lr_probe": "chosen by a short probe",
         "setting_steps": "Steps",
         "setting_batch_size": "Batch size",
@@ -115,6 +116,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "settings_glossary": "設定の意味",
         "lr_user": "ユーザー指定",
         "lr_default-by-size": "モデルサイズから自動選択",
+        "lr_default-for-model": "このモデルで測定した既定値",
         "lr_probe": "短い試行で選択",
         "setting_steps": "ステップ数",
         "setting_batch_size": "バッチサイズ",
@@ -201,7 +203,9 @@ TEXTS: dict[str, dict[str, str]] = {
 }
 # Japanese for the explanations of the registry's hyperparameters (``common.methods``: English there).
 HYPERPARAMETER_EXPLANATIONS_JA: dict[str, str] = {
-    "learning rate η; empty: by model size": "学習率 η。空欄ならモデルサイズから決定",
+    "learning rate η; empty: measured for a built-in model, else by model size": (
+        "学習率 η。空欄なら内蔵モデルは測定済みの値、それ以外はモデルサイズから決定"
+    ),
     "learning rate": "学習率",
     "perturbation scale ε": "損失の差を測るための重みの摂動の大きさ ε",
     "λ, on weight matrices only": "重み減衰 λ（重み行列にのみ適用）",

@@ -154,6 +154,17 @@ def test_settings_in_words_and_only_each_methods_own(language):
     assert "=" not in shown and "default-by-size" not in shown and "zo_eps" not in shown
 
 
+@pytest.mark.parametrize("language", ["en", "ja"])
+def test_every_source_of_a_learning_rate_has_its_words(language):
+    t = texts(language)
+    for source in ("user", "default-by-size", "default-for-model", "probe"):
+        snapshot = _snapshot_runs()
+        snapshot["runs"][0]["hyperparams"] = {"lr": 2.5e-5, "lr_source": source}
+        lozo = settings_view(snapshot, language)["runs"][0]
+        assert lozo["items"][0] == (t["hp_lr"], "2.5 × 10⁻⁵", t[f"lr_{source}"])
+        assert "default-" not in str(lozo)  # the words, never the code
+
+
 def test_every_builtin_hyperparameter_has_its_words_in_both_languages():
     for method in all_methods():
         for parameter in method.hyperparameters:

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from worker.train.heads import centroid_head, default_lr, probe_candidates
+from worker.train.heads import centroid_head, default_lr, default_lr_for_model, probe_candidates
 
 
 def test_centroid_head_predicts_the_most_similar_prototype():
@@ -24,6 +24,23 @@ def test_default_lr_by_size():
     assert default_lr("adamw", 22_700_000) == 1e-5
     with pytest.raises(ValueError, match="unknown method"):
         default_lr("adam", 10)
+
+
+def test_a_built_in_model_with_a_measured_zo_rate_uses_it():
+    # SmolLM2's rate was measured at a PoC's budget; the size rule would give 5e-6 for its 134.5M weights.
+    assert default_lr("lozo", 134_515_008) == pytest.approx(5e-6, rel=0.1)
+    for method in ("lozo", "lozo_m", "mezo"):
+        assert default_lr_for_model("smollm2-135m", method, 134_515_008) == (2.5e-5, "default-for-model")
+    # first-order methods keep the registry's rate; models without a measurement keep the size rule
+    assert default_lr_for_model("smollm2-135m", "adamw", 134_515_008) == (1e-5, "default-by-size")
+    assert default_lr_for_model("minilm", "lozo", 22_700_000) == (
+        default_lr("lozo", 22_700_000),
+        "default-by-size",
+    )
+    assert default_lr_for_model("acme/lm", "mezo", 134_515_008) == (
+        default_lr("mezo", 134_515_008),
+        "default-by-size",
+    )
 
 
 def test_probe_candidates_bracket_the_default():

@@ -11,6 +11,7 @@ import math
 import torch
 
 from common.methods import get_method
+from common.models import builtin as builtin_model
 from worker.train.models import EncoderClassifier, LoadedModel
 
 HEAD_INITS = ("prototype", "label_words", "random")
@@ -122,6 +123,15 @@ def default_lr(method: str, n_params: int) -> float:
             t = (math.log(n_params) - math.log(na)) / (math.log(nb) - math.log(na))
             return float(f"{math.exp(math.log(la) + t * (math.log(lb) - math.log(la))):.2g}")
     return ZO_LR_ANCHORS[-1][1]
+
+
+def default_lr_for_model(model: str, method: str, n_params: int) -> tuple[float, str]:
+    """(lr, lr_source) for a run without a user lr: a built-in model's measured ZO rate where it has one
+    ("default-for-model"), else the size rule ("default-by-size")."""
+    known = builtin_model(model)
+    if known is not None and known.zo_lr is not None and get_method(method).zeroth_order:
+        return known.zo_lr, "default-for-model"
+    return default_lr(method, n_params), "default-by-size"
 
 
 def probe_candidates(lr: float) -> list[float]:

@@ -41,7 +41,7 @@ from worker.train import memory
 from worker.train.calibration import calibrate
 from worker.train.data import Task, build_task, iter_batches
 from worker.train.events import EventWriter, pack_bits
-from worker.train.heads import default_lr, init_head, probe_candidates
+from worker.train.heads import default_lr_for_model, init_head, probe_candidates
 from worker.train.generation import GenerationTask, build_generation_task, evaluate_generation, loss_closure
 from worker.train.models import LoadedModel, load_causal_lm, load_model
 from worker.train.adapters import add_method_adapters
@@ -378,7 +378,7 @@ def _train(
     elif spec.lr is not None:
         lr, lr_source = spec.lr, "user"
     else:
-        lr, lr_source = default_lr(spec.method, loaded.n_trainable), "default-by-size"
+        lr, lr_source = default_lr_for_model(spec.model, spec.method, loaded.n_trainable)
         if spec.lr_probe:
             lr, lr_info = probe_lr(spec, prep, lr)
             lr_source = "probe"
