@@ -104,6 +104,9 @@ class ModelPublic(BaseModel):
 class ModelsPublic(BaseModel):
     data: list[ModelPublic]
     count: int
+    first_poc: str | None = Field(
+        None, description="the built-in model the launch form proposes for a first PoC (installed here)"
+    )
 
 
 class ModelCheck(BaseModel):

@@ -196,6 +196,15 @@ def test_the_embedded_decoder_is_listed_and_accepted(client):
     assert client.post("/api/models/check", json={"model": "smollm2-135m"}).json()["min_layer_dim"] == 192
 
 
+def test_a_first_poc_is_proposed_with_the_decoder_when_it_is_installed(client, tmp_path, monkeypatch):
+    # A zeroth-order method visibly learns on the prompt-read decoder in a first PoC, not on the encoder.
+    assert client.get("/api/models").json()["first_poc"] == "smollm2-135m"
+    monkeypatch.setenv("ZOPOC_MODELS_DIR", str(tmp_path))  # a server whose setup converted no decoder
+    body = client.get("/api/models").json()
+    assert {m["id"]: m["installed"] for m in body["data"]}["smollm2-135m"] is False
+    assert body["first_poc"] == "minilm"
+
+
 def test_prompt_preview_fills_the_defaults_the_engine_uses(client, builtin_dataset_id):
     kinds = {k["kind"]: k for k in client.get("/api/prompts").json()["kinds"]}
     assert {"sentiment", "topic", "pair", "yesno"} <= set(kinds)

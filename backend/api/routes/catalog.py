@@ -26,6 +26,7 @@ from backend.schemas import (
 from common import prompts
 from common.limits import METHODS_PER_POC_MAX, MODEL_NAME_MAX_LENGTH, POC_NAME_MAX_LENGTH
 from common.methods import MethodInfo, all_methods
+from common.models import first_poc_model
 from common.runspec import RunSettings, field_limits
 
 router = APIRouter(tags=["catalog"])
@@ -64,7 +65,7 @@ def method_public(info: MethodInfo) -> MethodPublic:
 @router.get("/models", response_model=ModelsPublic, summary="The built-in models")
 def list_models() -> ModelsPublic:
     data = [_model_public(m) for m in builtin_models()]
-    return ModelsPublic(data=data, count=len(data))
+    return ModelsPublic(data=data, count=len(data), first_poc=first_poc_model())
 
 
 @router.post(

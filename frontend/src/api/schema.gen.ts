@@ -1871,6 +1871,11 @@ export interface components {
             data: components["schemas"]["ModelPublic"][];
             /** Count */
             count: number;
+            /**
+             * First Poc
+             * @description the built-in model the launch form proposes for a first PoC (installed here)
+             */
+            first_poc?: string | null;
         };
         /** PasswordChange */
         PasswordChange: {

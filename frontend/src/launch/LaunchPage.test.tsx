@@ -26,11 +26,12 @@ function routes({
   served = { cpu: 1, gpu: 1 },
   launch = (): unknown => ({ id: "new-poc", name: "x", runs: [] }),
   models = MODELS,
+  firstPoc = "minilm",
   datasets = DATASETS,
 } = {}) {
   return {
     "GET /api/workers": () => ({ served, data: [] }),
-    "GET /api/models": () => ({ data: models, count: models.length }),
+    "GET /api/models": () => ({ data: models, count: models.length, first_poc: firstPoc }),
     "GET /api/methods": () => methodsAnswer(methods),
     "GET /api/limits": () => limits,
     "GET /api/datasets": () => ({ data: datasets, count: datasets.length }),
@@ -85,6 +86,15 @@ describe("the launch form", () => {
     expect(screen.getByRole("checkbox", { name: "LOZO" })).toBeChecked();
     expect(screen.getByRole("checkbox", { name: "AdamW" })).toBeChecked();
     expect(screen.getByRole("checkbox", { name: "MeZO" })).not.toBeChecked();
+  });
+
+  it("proposes the model the server names for a first PoC, at the top of the list", async () => {
+    const decoder = { id: "smollm2-135m", name: "SmolLM2-135M-Instruct (embedded decoder)", builtin: true };
+    serve({ models: [...MODELS, decoder], firstPoc: "smollm2-135m" });
+    renderPage(<LaunchPage />);
+    const model = await screen.findByLabelText<HTMLSelectElement>("Model");
+    expect(model.value).toBe("smollm2-135m");
+    expect(within(model).getAllByRole("option")[0]).toHaveTextContent(/SmolLM2/);
   });
 
   it("offers a method the registry adds, in its colour and place, with its hyperparameters", async () => {

@@ -63,6 +63,7 @@ export function LaunchPage() {
   return (
     <LaunchForm
       models={models.data.data}
+      firstPocModel={models.data.first_poc ?? null}
       methods={catalogueOf(methods.data.data).methods}
       datasets={datasets.data.data}
       limits={limits.data}
@@ -72,6 +73,8 @@ export function LaunchPage() {
 
 interface FormProps {
   models: ModelPublic[];
+  /** The built-in model the server proposes for a first PoC (GET /api/models `first_poc`). */
+  firstPocModel: string | null;
   /** The registry's methods, in display order. */
   methods: readonly MethodPublic[];
   datasets: DatasetPublic[];
@@ -87,7 +90,7 @@ const SETTING_GROUPS: { title: string; names: SettingName[] }[] = [
   { title: "launch.groupModel", names: ["dtype", "head_init"] },
 ];
 
-function LaunchForm({ models, methods, datasets, limits }: FormProps) {
+function LaunchForm({ models, firstPocModel, methods, datasets, limits }: FormProps) {
   const { t, i18n } = useTranslation();
   const lang = i18n.language;
   const navigate = useNavigate();
@@ -96,9 +99,9 @@ function LaunchForm({ models, methods, datasets, limits }: FormProps) {
   // Suggestions for "another model": the ones the forecast knows offline (a what-if needs no download).
   const knownModels = useQuery(knownModelsQuery());
   const formRef = useRef<HTMLFormElement>(null);
-  // Built-in models first, the embedded default (minilm) at the very top.
+  // The server's choice for a first PoC at the very top (it is the form's default), then the built-in models.
   const sortedModels = [...models].sort(
-    (a, b) => Number(b.id === "minilm") - Number(a.id === "minilm") || Number(b.builtin) - Number(a.builtin),
+    (a, b) => Number(b.id === firstPocModel) - Number(a.id === firstPocModel) || Number(b.builtin) - Number(a.builtin),
   );
   const [values, setValues] = useState<LaunchFormValues>(() => {
     // The small built-in demo set makes the quickest first PoC.
